@@ -1,0 +1,46 @@
+/**
+ * Errors users can match on (`err instanceof QuorumError`) and act on. Each carries a stable
+ * `code` for the HTTP layer and for clients in other languages.
+ */
+export class RingkvError extends Error {
+  readonly code: string = 'RINGKV_ERROR';
+}
+
+/** Bad input, rejected before any message is sent. HTTP 400 (413 when `tooLarge`). */
+export class ValidationError extends RingkvError {
+  override name = 'ValidationError';
+  override readonly code = 'VALIDATION';
+  constructor(
+    message: string,
+    readonly tooLarge = false,
+  ) {
+    super(message);
+  }
+}
+
+/** Fewer than the required replicas answered within the request timeout. HTTP 503. */
+export class QuorumError extends RingkvError {
+  override name = 'QuorumError';
+  override readonly code = 'QUORUM';
+  constructor(
+    message: string,
+    /** Replies the request needed (R or W). */
+    readonly needed: number,
+    /** Replies it got. */
+    readonly acked: number,
+  ) {
+    super(message);
+  }
+}
+
+/** The coordinator itself did not answer in time (dead or stalled node). HTTP 504. */
+export class TimeoutError extends RingkvError {
+  override name = 'TimeoutError';
+  override readonly code = 'TIMEOUT';
+}
+
+/** The cluster was closed, or no node that could coordinate the request is running. HTTP 503. */
+export class UnavailableError extends RingkvError {
+  override name = 'UnavailableError';
+  override readonly code = 'UNAVAILABLE';
+}
