@@ -1,0 +1,233 @@
+/**
+ * Dotted version vectors, one per sibling (Preguiça et al. 2010; what Riak 2.0 enabled as
+ * `dvv_enabled`). A sibling is `{ dot, past, value }`: `dot` names the write, `past` is the
+ * context the writer passed to put. Sibling `s` is obsoleted by sibling `t` iff `t.past` covers
+ * `s.dot`. A put with the context from a get therefore replaces exactly the siblings that get saw,
+ * and two blind puts stay siblings instead of one silently overwriting the other.
+ *
+ * Everything here is a pure function over immutable values: inputs are never mutated and equal
+ * inputs give byte-identical outputs (vectors and siblings are kept sorted by actor, then counter).
+ */
+import { assert } from './assert.js';
+import type { ActorId, Dot, KeyRecord, Sibling, VersionVector } from './types.js';
+
+/** A value that should be a version vector (a context from a client, a record from disk) is not. */
+export class VersionVectorError extends Error {
+  override name = 'VersionVectorError';
+}
+
+/** The record of a key nothing was ever written to. */
+export const EMPTY_RECORD: KeyRecord = Object.freeze({ siblings: Object.freeze([]) });
+
+/** Total order on actors by UTF-16 code units (never locale-dependent). */
+export function compareActors(a: ActorId, b: ActorId): number {
+  if (a < b) return -1;
+  return a > b ? 1 : 0;
+}
+
+/** Total order on dots: by actor, then by counter. */
+export function compareDots(a: Dot, b: Dot): number {
+  const byActor = compareActors(a[0], b[0]);
+  return byActor !== 0 ? byActor : a[1] - b[1];
+}
+
+function isNormalized(vv: VersionVector): boolean {
+  for (let i = 0; i < vv.length; i++) {
+    const entry = vv[i]!;
+    if (!Number.isSafeInteger(entry[1]) || entry[1] <= 0) return false;
+    if (i > 0 && compareActors(vv[i - 1]![0], entry[0]) >= 0) return false;
+  }
+  return true;
+}
+
+/**
+ * The canonical form of a vector: sorted by actor, one entry per actor (the largest counter),
+ * no zero counters. Returns `vv` itself when it is already canonical.
+ */
+export function vvNormalize(vv: VersionVector): VersionVector {
+  if (isNormalized(vv)) return vv;
+  const counters = new Map<ActorId, number>();
+  for (const [actor, counter] of vv) {
+    assert(Number.isSafeInteger(counter), `counter ${counter} of actor ${actor} is not an integer`);
+    assert(counter >= 0, `counter ${counter} of actor ${actor} is negative`);
+    if (counter > (counters.get(actor) ?? 0)) counters.set(actor, counter);
+  }
+  const normalized = [...counters].sort((a, b) => compareActors(a[0], b[0]));
+  assert(normalized.length <= vv.length, 'normalizing must not add entries');
+  return normalized;
+}
+
+/** The counter `vv` holds for `actor` (0 when absent). */
+export function vvCounter(vv: VersionVector, actor: ActorId): number {
+  let counter = 0;
+  for (const entry of vv) {
+    if (entry[0] === actor && entry[1] > counter) counter = entry[1];
+  }
+  return counter;
+}
+
+/** Whether `vv` covers the event `dot`, i.e. has seen it. */
+export function vvCovers(vv: VersionVector, dot: Dot): boolean {
+  return vvCounter(vv, dot[0]) >= dot[1];
+}
+
+/** The pointwise maximum (least upper bound) of two vectors, normalized. */
+export function vvMerge(a: VersionVector, b: VersionVector): VersionVector {
+  const merged = vvNormalize([...a, ...b]);
+  assert(merged.length <= a.length + b.length, 'a merge must not invent actors');
+  return merged;
+}
+
+/** Whether `a` is pointwise at least `b` (`a` has seen everything `b` has). */
+export function vvDescends(a: VersionVector, b: VersionVector): boolean {
+  return b.every(([actor, counter]) => vvCounter(a, actor) >= counter);
+}
+
+/** Whether two vectors denote the same causal history (equal after normalization). */
+export function vvEqual(a: VersionVector, b: VersionVector): boolean {
+  const left = vvNormalize(a);
+  const right = vvNormalize(b);
+  if (left.length !== right.length) return false;
+  return left.every((entry, i) => entry[0] === right[i]![0] && entry[1] === right[i]![1]);
+}
+
+function describe(x: unknown): string {
+  if (x === null) return 'null';
+  if (Array.isArray(x)) return 'an array';
+  return typeof x === 'object' ? 'an object' : `a ${typeof x}`;
+}
+
+/**
+ * Checks that `x` is an array of `[actor, counter]` pairs with a non-empty string actor and a
+ * positive safe integer counter, and returns it normalized. Throws a VersionVectorError naming
+ * the first offending entry otherwise. Use it on every vector that crosses a trust boundary.
+ */
+export function validateVersionVector(x: unknown): VersionVector {
+  if (!Array.isArray(x)) {
+    throw new VersionVectorError(`expected an array of [actor, counter] pairs, got ${describe(x)}`);
+  }
+  for (let i = 0; i < x.length; i++) {
+    const entry: unknown = x[i];
+    if (!Array.isArray(entry) || entry.length !== 2) {
+      throw new VersionVectorError(`entry ${i} is not an [actor, counter] pair`);
+    }
+    const [actor, counter]: unknown[] = entry;
+    if (typeof actor !== 'string' || actor.length === 0) {
+      throw new VersionVectorError(`entry ${i}: the actor must be a non-empty string`);
+    }
+    if (typeof counter !== 'number' || !Number.isSafeInteger(counter) || counter < 1) {
+      throw new VersionVectorError(`entry ${i}: the counter must be a positive safe integer`);
+    }
+  }
+  return vvNormalize(x as VersionVector);
+}
+
+function dotKey(dot: Dot): string {
+  return `${dot[1]}:${dot[0]}`;
+}
+
+/** Whether two byte strings are equal; `null` (a tombstone) equals only `null`. */
+export function bytesEqual(a: Uint8Array | null, b: Uint8Array | null): boolean {
+  if (a === null || b === null) return a === b;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] !== b[i]) return false;
+  }
+  return true;
+}
+
+/** Whether two siblings are the same write: same dot, same past, same bytes. */
+export function siblingsEqual(a: Sibling, b: Sibling): boolean {
+  return compareDots(a.dot, b.dot) === 0 && vvEqual(a.past, b.past) && bytesEqual(a.value, b.value);
+}
+
+function checkSibling(sibling: Sibling): void {
+  const [actor, counter] = sibling.dot;
+  assert(actor.length > 0, 'a dot must name an actor');
+  assert(Number.isSafeInteger(counter) && counter > 0, `dot counter ${counter} is not positive`);
+  assert(isNormalized(sibling.past), `the past of ${dotKey(sibling.dot)} is not normalized`);
+  assert(!vvCovers(sibling.past, sibling.dot), `${dotKey(sibling.dot)} must not cover itself`);
+}
+
+/**
+ * Merges two replicas' records of one key: the union of their siblings (one per dot), minus
+ * every sibling some other sibling of the union obsoletes. Commutative, associative, idempotent.
+ */
+export function sync(a: KeyRecord, b: KeyRecord): KeyRecord {
+  const byDot = new Map<string, Sibling>();
+  for (const sibling of [...a.siblings, ...b.siblings]) {
+    checkSibling(sibling);
+    const key = dotKey(sibling.dot);
+    const known = byDot.get(key);
+    if (known === undefined) byDot.set(key, sibling);
+    else assert(siblingsEqual(known, sibling), `two different writes carry the dot ${key}`);
+  }
+  const union = [...byDot.values()];
+  const kept = union.filter((s) => !union.some((t) => t !== s && vvCovers(t.past, s.dot)));
+  // Obsolescence follows causality, which has no cycles, so a non-empty union keeps something.
+  assert(kept.length > 0 || union.length === 0, 'sync dropped every sibling: a causal cycle');
+  kept.sort((x, y) => compareDots(x.dot, y.dot));
+  return { siblings: kept };
+}
+
+/**
+ * The causal context of a record: everything its siblings (tombstones included) have seen and
+ * are. This is what a get hands to the client, encoded, for its next put.
+ */
+export function contextOf(record: KeyRecord): VersionVector {
+  const entries: Array<readonly [ActorId, number]> = [];
+  for (const sibling of record.siblings) {
+    entries.push(...sibling.past, sibling.dot);
+  }
+  const context = vvNormalize(entries);
+  assert(
+    record.siblings.every((s) => vvCovers(context, s.dot)),
+    'a context covers its siblings',
+  );
+  return context;
+}
+
+/**
+ * What the coordinating replica does for a put (`value`) or a delete (`value === null`) that
+ * carries `context`: issue a new dot for `actor`, greater than every counter of `actor` the record
+ * or the context knows, and replace exactly the siblings the context covers.
+ */
+export function update(
+  record: KeyRecord | undefined,
+  context: VersionVector,
+  actor: ActorId,
+  value: Uint8Array | null,
+): { record: KeyRecord; sibling: Sibling } {
+  assert(actor.length > 0, 'the coordinating actor must have an id');
+  const current = record ?? EMPTY_RECORD;
+  const past = vvNormalize(context);
+  const counter = 1 + Math.max(vvCounter(contextOf(current), actor), vvCounter(past, actor));
+  assert(Number.isSafeInteger(counter), `the counter of actor ${actor} overflowed`);
+  const sibling: Sibling = { dot: [actor, counter], past, value };
+  const next = sync(current, { siblings: [sibling] });
+  assert(next.siblings.includes(sibling), 'a new write must survive its own update');
+  return { record: next, sibling };
+}
+
+/** The values of the record's live (non-tombstone) siblings, in sibling order. */
+export function liveValues(record: KeyRecord): Uint8Array[] {
+  const values: Uint8Array[] = [];
+  for (const sibling of record.siblings) {
+    if (sibling.value !== null) values.push(sibling.value);
+  }
+  return values;
+}
+
+/** Whether the key reads as absent: no siblings, or only tombstones. */
+export function isDeleted(record: KeyRecord): boolean {
+  return record.siblings.every((sibling) => sibling.value === null);
+}
+
+/** Whether two records hold the same writes (same dots, pasts and bytes), in any order. */
+export function recordsEqual(a: KeyRecord, b: KeyRecord): boolean {
+  if (a.siblings.length !== b.siblings.length) return false;
+  const byDot = (x: Sibling, y: Sibling) => compareDots(x.dot, y.dot);
+  const left = [...a.siblings].sort(byDot);
+  const right = [...b.siblings].sort(byDot);
+  return left.every((sibling, i) => siblingsEqual(sibling, right[i]!));
+}
