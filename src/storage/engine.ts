@@ -1,0 +1,179 @@
+/**
+ * The storage engine contract shared by every backend (memory.ts, lmdb.ts). One acceptance suite
+ * (test/storage/contract.ts) runs against each engine, so anything stated here is tested there.
+ *
+ * The protocol core never awaits: it reads through `get` synchronously and writes only through
+ * batches that the runtime hands to `write`. An acknowledgement that depends on durability is
+ * sent only after `write` resolved, so the same core runs on a durable and a volatile engine.
+ *
+ * Keys are strings, ordered by Unicode code point (equivalently: by the bytes of their UTF-8
+ * encoding, which is lmdb's native order). This differs from JavaScript's `<` on strings (UTF-16
+ * code units) only for keys mixing astral characters with U+E000..U+FFFF; use
+ * `compareStorageKeys` wherever code must agree with `entries()` order.
+ */
+
+import type { KeyRecord } from '../core/types.js';
+import { RingkvError } from '../errors.js';
+
+/** One change in a batch: store `record` under `key`, or remove the key when `record` is null. */
+export interface StorageWrite {
+  readonly key: string;
+  readonly record: KeyRecord | null;
+}
+
+/** Paging options for `StorageEngine.entries`. */
+export interface EntriesOptions {
+  /** First key to yield (inclusive); it need not exist. `''` means the first key. @default '' */
+  readonly startKey?: string;
+  /** Yield at most this many entries (a non-negative integer). @default unlimited */
+  readonly limit?: number;
+}
+
+/**
+ * A node's local store. Records are treated as immutable values: an engine may keep the object
+ * passed to `write` and hand the same object out from `get` (memory does), so neither side may
+ * mutate a record, its siblings or their value bytes after handing it over.
+ *
+ * Errors: invalid input (a bad key in a batch, bad entries options) and any use after `close()`
+ * are reported as a `StorageError` (`StorageClosedError` after close): synchronous methods throw
+ * it, asynchronous ones reject with it. No method hangs after `close()`.
+ */
+export interface StorageEngine {
+  readonly kind: 'memory' | 'lmdb';
+  /**
+   * True when data survives `close()` and reopening the same location, and also a crash of the
+   * process or the machine once `write`/`putMeta` resolved.
+   */
+  readonly durable: boolean;
+  /**
+   * Synchronous read of the record stored under `key`, or undefined when there is none.
+   * Every batch whose `write` has resolved is visible. A batch whose `write` is still pending
+   * may or may not be visible yet (memory shows it at once, lmdb once committed); the core keeps
+   * its own overlay of pending writes and must not depend on either. A key no engine can store
+   * (see `storageKeyProblem`) is simply not found. Sibling values come back as Uint8Arrays
+   * holding the bytes written (lmdb: plain `Uint8Array`s, never a Node `Buffer`; memory: the
+   * very objects written); a tombstone sibling keeps `value: null`.
+   */
+  get(key: string): KeyRecord | undefined;
+  /**
+   * Applies the batch atomically: after a crash either all of it or none of it is stored. Within
+   * a batch the last change to a key wins. Batches apply in the order `write` was called, also
+   * when many are in flight at once. Resolves once the batch is durable (for a durable engine)
+   * and visible to `get`. Rejects with a `StorageError`, storing nothing, when a key is invalid
+   * (see `validateStorageKey`) or the engine is closed; never throws synchronously, never hangs.
+   */
+  write(batch: readonly StorageWrite[]): Promise<void>;
+  /**
+   * Entries in code point key order (see the file comment), from `startKey` inclusive, at most
+   * `limit` of them. The iterable is lazy and meant for paging (handoff, anti-entropy): changes
+   * made while iterating may or may not be seen, but every yielded record was stored at some
+   * point during the iteration, and no key is yielded twice. Iterating after `close()` throws.
+   */
+  entries(options?: EntriesOptions): Iterable<[string, KeyRecord]>;
+  /** Number of keys stored (tombstoned keys count: a tombstone is a record). */
+  count(): number;
+  /**
+   * Reads a small metadata value (for example the node's actor epoch), kept apart from keys.
+   * Undefined when never written.
+   */
+  getMeta(name: string): unknown;
+  /**
+   * Stores a small metadata value: plain msgpack-able data (objects with string keys, arrays,
+   * strings, numbers, booleans, null, Uint8Array, which lmdb may read back as a Buffer).
+   * `undefined` removes the entry. Same durability
+   * and error rules as `write`. Later reads return a copy, never the object passed in.
+   */
+  putMeta(name: string, value: unknown): Promise<void>;
+  /**
+   * Waits for in-flight writes to settle, then releases the engine. Idempotent: later calls
+   * return the same promise. Every other method fails with `StorageClosedError` afterwards.
+   */
+  close(): Promise<void>;
+}
+
+/** A storage operation failed or was given invalid input. */
+export class StorageError extends RingkvError {
+  override name = 'StorageError';
+  override readonly code: string = 'STORAGE';
+}
+
+/** The engine was used after `close()`. */
+export class StorageClosedError extends StorageError {
+  override name = 'StorageClosedError';
+  override readonly code: string = 'STORAGE_CLOSED';
+  constructor(kind: string) {
+    super(`${kind} storage is closed`);
+  }
+}
+
+/**
+ * Longest key any engine accepts, in UTF-8 bytes: lmdb's limit with its default page size.
+ * `RingkvConfig.keySizeMaxBytes` (1024 by default) must stay at or below it.
+ */
+export const STORAGE_KEY_BYTES_MAX = 1978;
+
+/** Matches a UTF-16 surrogate that is not part of a pair (a key no UTF-8 encoding can hold). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Why `key` cannot be stored, or null when every engine can store it: a non-empty string of
+ * well-formed UTF-16 (no lone surrogates) whose UTF-8 encoding is at most STORAGE_KEY_BYTES_MAX
+ * bytes. All engines apply the same rule so they behave alike.
+ */
+export function storageKeyProblem(key: unknown): string | null {
+  if (typeof key !== 'string') return 'storage key must be a string';
+  if (key.length === 0) return 'storage key must not be empty';
+  // A UTF-16 code unit takes at most 3 UTF-8 bytes, so short keys skip the byte count.
+  if (key.length * 3 > STORAGE_KEY_BYTES_MAX) {
+    const bytes = Buffer.byteLength(key, 'utf8');
+    if (bytes > STORAGE_KEY_BYTES_MAX) {
+      return `storage key is ${bytes} UTF-8 bytes, over ${STORAGE_KEY_BYTES_MAX}`;
+    }
+  }
+  if (LONE_SURROGATE.test(key)) return 'storage key has a lone UTF-16 surrogate';
+  return null;
+}
+
+/** Throws a StorageError unless every engine can store `key` (see storageKeyProblem). */
+export function validateStorageKey(key: unknown): asserts key is string {
+  const problem = storageKeyProblem(key);
+  if (problem !== null) throw new StorageError(problem);
+}
+
+/** Validates every key of a batch, so a batch with one bad key stores nothing. */
+export function validateBatch(batch: readonly StorageWrite[]): void {
+  if (!Array.isArray(batch)) throw new StorageError('write batch must be an array');
+  for (const change of batch) validateStorageKey(change.key);
+}
+
+/**
+ * Throws a StorageError unless `limit` is undefined or a non-negative integer and `startKey` is
+ * undefined, empty (meaning: from the first key) or a storable key.
+ */
+export function validateEntriesOptions(options: EntriesOptions): void {
+  const { startKey, limit } = options;
+  if (startKey !== undefined && startKey !== '') validateStorageKey(startKey);
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) {
+    throw new StorageError(`entries limit must be a non-negative integer, got ${limit}`);
+  }
+}
+
+/**
+ * Maps a UTF-16 code unit so that comparing mapped units orders well-formed strings by code
+ * point: surrogates (astral characters) move above U+E000..U+FFFF (ICU's "fix-up" trick).
+ */
+function codePointOrderUnit(unit: number): number {
+  if (unit < 0xd800) return unit;
+  return unit >= 0xe000 ? unit - 0x800 : unit + 0x2000;
+}
+
+/** Orders keys as `entries()` does: by code point, i.e. by UTF-8 bytes. Negative when a < b. */
+export function compareStorageKeys(a: string, b: string): number {
+  const length = Math.min(a.length, b.length);
+  for (let i = 0; i < length; i++) {
+    const unitA = a.charCodeAt(i);
+    const unitB = b.charCodeAt(i);
+    if (unitA !== unitB) return codePointOrderUnit(unitA) - codePointOrderUnit(unitB);
+  }
+  return a.length - b.length;
+}
