@@ -1,0 +1,138 @@
+/**
+ * A tiny deterministic network for NodeCore unit tests: messages, persists and timers are
+ * queued and delivered only when a test says so. (The full simulator with seeded faults is
+ * src/sim/; this harness exists so core behaviour is testable with plain function calls.)
+ */
+import type { Effect } from '../../src/core/effects.js';
+import type { ClientRequest, ClientResult } from '../../src/core/messages.js';
+import { type Input, NodeCore } from '../../src/core/node.js';
+import { Ring } from '../../src/core/ring.js';
+import { type KeyRecord, type NodeId, nodeId, type VersionVector } from '../../src/core/types.js';
+
+interface Envelope {
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly message: unknown;
+}
+
+export class TestNet {
+  readonly ids: NodeId[];
+  readonly ring: Ring;
+  readonly cores = new Map<NodeId, NodeCore>();
+  readonly stores = new Map<NodeId, Map<string, KeyRecord>>();
+  readonly replies = new Map<number, ClientResult>();
+  readonly inflight: Envelope[] = [];
+  readonly persists: Array<{ node: NodeId; token: number; writes: Effect & { kind: 'persist' } }> =
+    [];
+  readonly timers: Array<{ node: NodeId; timerId: number; delayMs: number }> = [];
+  /** Messages to or from these nodes are dropped. */
+  readonly isolated = new Set<NodeId>();
+  private nextReqId = 1;
+
+  constructor(
+    nodes: number,
+    readonly n = 3,
+    partitionCount = 64,
+  ) {
+    this.ids = Array.from({ length: nodes }, (_, i) => nodeId(`n${i + 1}`));
+    this.ring = Ring.create(this.ids, partitionCount);
+    for (const id of this.ids) {
+      const store = new Map<string, KeyRecord>();
+      this.stores.set(id, store);
+      this.cores.set(
+        id,
+        new NodeCore({ id, actor: `${id}.a`, ring: this.ring, n, forwardSlackMs: 100, store }),
+      );
+    }
+  }
+
+  core(id: NodeId): NodeCore {
+    return this.cores.get(id)!;
+  }
+
+  /** Feeds an input to a node and queues the effects. */
+  input(node: NodeId, input: Input): void {
+    for (const effect of this.core(node).step(input)) this.enqueue(node, effect);
+  }
+
+  request(node: NodeId, request: ClientRequest): number {
+    const reqId = this.nextReqId++;
+    this.input(node, { kind: 'request', reqId, request });
+    return reqId;
+  }
+
+  /** Delivers queued messages and completes persists until nothing is left (bounded). */
+  settle(stepsMax = 10_000): void {
+    for (let steps = 0; steps < stepsMax; steps++) {
+      if (!this.deliverOne() && !this.persistOne()) return;
+    }
+    throw new Error('network did not settle');
+  }
+
+  deliverOne(): boolean {
+    const envelope = this.inflight.shift();
+    if (envelope === undefined) return false;
+    if (this.isolated.has(envelope.to) || this.isolated.has(envelope.from)) return true;
+    this.input(envelope.to, { kind: 'message', from: envelope.from, message: envelope.message });
+    return true;
+  }
+
+  persistOne(): boolean {
+    const next = this.persists.shift();
+    if (next === undefined) return false;
+    const store = this.stores.get(next.node)!;
+    for (const write of next.writes.writes) {
+      if (write.record === null) store.delete(write.key);
+      else store.set(write.key, write.record);
+    }
+    this.input(next.node, { kind: 'persisted', token: next.token });
+    return true;
+  }
+
+  /** Fires every pending timer (as if their delays all passed). */
+  fireTimers(): void {
+    const due = this.timers.splice(0);
+    for (const t of due) this.input(t.node, { kind: 'timer', timerId: t.timerId });
+  }
+
+  reply(reqId: number): ClientResult | undefined {
+    return this.replies.get(reqId);
+  }
+
+  put(node: NodeId, key: string, value: string | null, context: VersionVector = [], w = 2) {
+    const bytes = value === null ? null : new TextEncoder().encode(value);
+    return this.request(node, { op: 'put', key, value: bytes, context, w, timeoutMs: 1000 });
+  }
+
+  get(node: NodeId, key: string, r = 2) {
+    return this.request(node, { op: 'get', key, r, timeoutMs: 1000 });
+  }
+
+  private enqueue(node: NodeId, effect: Effect): void {
+    switch (effect.kind) {
+      case 'send':
+        this.inflight.push({ from: node, to: effect.to, message: effect.message });
+        return;
+      case 'reply':
+        if (this.replies.has(effect.reqId))
+          throw new Error(`request ${effect.reqId} answered twice`);
+        this.replies.set(effect.reqId, effect.result);
+        return;
+      case 'set-timer':
+        this.timers.push({ node, timerId: effect.timerId, delayMs: effect.delayMs });
+        return;
+      case 'cancel-timer': {
+        const i = this.timers.findIndex((t) => t.node === node && t.timerId === effect.timerId);
+        if (i >= 0) this.timers.splice(i, 1);
+        return;
+      }
+      case 'persist':
+        this.persists.push({ node, token: effect.token, writes: effect });
+        return;
+    }
+  }
+}
+
+export function text(bytes: Uint8Array): string {
+  return new TextDecoder().decode(bytes);
+}
