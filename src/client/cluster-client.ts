@@ -1,0 +1,209 @@
+/**
+ * The embedded client of a local cluster. It validates input, routes each request to a live
+ * node of the key's preference list (client-side coordination, the Dynamo paper's faster
+ * mode), and waits for the coordinator's answer with a timeout of its own — so a dead or
+ * stalled coordinator yields a TimeoutError, never a hang.
+ */
+import type { RingkvConfig } from '../config.js';
+import type { ClientRequest, ClientResult } from '../core/messages.js';
+import type { Ring } from '../core/ring.js';
+import { TimeoutError, UnavailableError, ValidationError } from '../errors.js';
+import type { Launcher } from '../runtime/launcher.js';
+import { toGetResult, toPutResult } from './results.js';
+import type {
+  Cluster,
+  ClusterStatus,
+  DeleteOptions,
+  GetOptions,
+  GetResult,
+  NodeStatus,
+  PutOptions,
+  PutResult,
+  ValueInput,
+} from './types.js';
+import {
+  validateContext,
+  validateKey,
+  validateQuorum,
+  validateTimeout,
+  validateValue,
+} from './validate.js';
+
+interface Pending {
+  readonly node: string;
+  readonly resolve: (result: ClientResult) => void;
+  readonly reject: (error: Error) => void;
+}
+
+export class ClusterClient implements Cluster {
+  private launcher: Launcher | null = null;
+  private readonly pending = new Map<number, Pending>();
+  private nextReqId = 1;
+  private closed = false;
+
+  constructor(
+    private readonly config: RingkvConfig,
+    private readonly ring: Ring,
+    readonly nodeIds: readonly string[],
+  ) {}
+
+  /** Binds the launcher once the nodes run (the launcher needs this client's callbacks first). */
+  attach(launcher: Launcher): void {
+    this.launcher = launcher;
+  }
+
+  async put(key: string, value: ValueInput, options: PutOptions = {}): Promise<PutResult> {
+    const bytes = validateValue(value, this.config.valueSizeMaxBytes);
+    return this.write(key, bytes, options, 'put');
+  }
+
+  async delete(key: string, options: DeleteOptions = {}): Promise<PutResult> {
+    return this.write(key, null, options, 'delete');
+  }
+
+  async get(key: string, options: GetOptions = {}): Promise<GetResult> {
+    const { n } = this.config;
+    const request: ClientRequest = {
+      op: 'get',
+      key: validateKey(key, this.config.keySizeMaxBytes),
+      r: validateQuorum('r', options.r, this.config.r, n),
+      timeoutMs: validateTimeout(options.timeoutMs, this.config.requestTimeoutMs),
+    };
+    const result = await this.send(request, options.signal);
+    return toGetResult(result, request.r, `get ${JSON.stringify(key)}`);
+  }
+
+  async status(): Promise<ClusterStatus> {
+    const nodes = await Promise.all(this.nodeIds.map((id) => this.nodeStatus(id)));
+    const { n, r, w, requestTimeoutMs, valueSizeMaxBytes, dataDir, partitionCount } = this.config;
+    return {
+      nodes,
+      ring: { partitionCount, owners: [...this.ring.owners] },
+      config: { n, r, w, requestTimeoutMs, valueSizeMaxBytes, durable: dataDir !== null },
+    };
+  }
+
+  async killNode(id: string): Promise<void> {
+    await this.requireLauncher().kill(this.requireNode(id));
+  }
+
+  async restartNode(id: string): Promise<void> {
+    await this.requireLauncher().restart(this.requireNode(id));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const [reqId, pending] of this.pending) {
+      this.pending.delete(reqId);
+      pending.reject(new UnavailableError('the cluster was closed before the request finished'));
+    }
+    await this.launcher?.close();
+  }
+
+  /** Called by the launcher with every coordinator answer. */
+  onReply(reqId: number, result: ClientResult): void {
+    const pending = this.pending.get(reqId);
+    if (pending === undefined) return; // timed out or aborted earlier
+    this.pending.delete(reqId);
+    pending.resolve(result);
+  }
+
+  /** Called by the launcher when a node stops: its unanswered requests fail at once. */
+  onNodeDown(id: string, reason: string): void {
+    for (const [reqId, pending] of this.pending) {
+      if (pending.node !== id) continue;
+      this.pending.delete(reqId);
+      pending.reject(
+        new TimeoutError(`coordinator ${id} ${reason} before answering; the outcome is unknown`),
+      );
+    }
+  }
+
+  private async write(
+    key: string,
+    value: Uint8Array | null,
+    options: PutOptions,
+    what: 'put' | 'delete',
+  ): Promise<PutResult> {
+    const request: ClientRequest = {
+      op: 'put',
+      key: validateKey(key, this.config.keySizeMaxBytes),
+      value,
+      context: validateContext(options.context),
+      w: validateQuorum('w', options.w, this.config.w, this.config.n),
+      timeoutMs: validateTimeout(options.timeoutMs, this.config.requestTimeoutMs),
+    };
+    const result = await this.send(request, options.signal);
+    return toPutResult(result, request.w, `${what} ${JSON.stringify(key)}`);
+  }
+
+  /** Sends a request to a coordinator and waits, bounded by the request timeout plus slack. */
+  private send(request: ClientRequest, signal: AbortSignal | undefined): Promise<ClientResult> {
+    if (this.closed) return Promise.reject(new UnavailableError('the cluster is closed'));
+    signal?.throwIfAborted();
+    const launcher = this.requireLauncher();
+    const node = this.route(request.key);
+    const reqId = this.nextReqId++;
+    const waitMs = request.timeoutMs + this.config.clientTimeoutSlackMs;
+    return new Promise<ClientResult>((resolve, reject) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        this.pending.delete(reqId);
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new TimeoutError(`coordinator ${node} did not answer within ${waitMs} ms`));
+      }, waitMs);
+      const onAbort = () => {
+        done();
+        reject(signal?.reason ?? new Error('aborted'));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.pending.set(reqId, {
+        node,
+        resolve: (result) => {
+          done();
+          resolve(result);
+        },
+        reject: (error) => {
+          done();
+          reject(error);
+        },
+      });
+      launcher.node(node)?.request({ reqId, request });
+    });
+  }
+
+  /** The first live node of the key's preference list, or any live node when none is up. */
+  private route(key: string): string {
+    const launcher = this.requireLauncher();
+    const prefs = this.ring.preferenceList(key, this.config.n);
+    const live =
+      prefs.find((id) => launcher.isUp(id)) ?? this.nodeIds.find((id) => launcher.isUp(id));
+    if (live === undefined) throw new UnavailableError('no node of the cluster is running');
+    return live;
+  }
+
+  private async nodeStatus(id: string): Promise<NodeStatus> {
+    const partitions = this.ring.partitionsOf(id as never).length;
+    const node = this.launcher?.node(id);
+    const stats = node === undefined ? null : await node.stats();
+    return { id, state: node?.isRunning ? 'up' : 'down', partitions, keys: stats?.keys ?? null };
+  }
+
+  private requireLauncher(): Launcher {
+    if (this.launcher === null) throw new UnavailableError('the cluster has not started');
+    return this.launcher;
+  }
+
+  private requireNode(id: string): string {
+    if (!this.nodeIds.includes(id)) {
+      throw new ValidationError(
+        `unknown node ${JSON.stringify(id)}; nodes are ${this.nodeIds.join(', ')}`,
+      );
+    }
+    return id;
+  }
+}

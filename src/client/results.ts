@@ -1,0 +1,62 @@
+/**
+ * Turns a coordinator's ClientResult into what users see: typed results, or named errors.
+ */
+import { encodeContext } from '../core/context.js';
+import type { ClientResult } from '../core/messages.js';
+import type { KeyRecord } from '../core/types.js';
+import { contextOf, liveValues } from '../core/version.js';
+import {
+  QuorumError,
+  type RingkvError,
+  TimeoutError,
+  UnavailableError,
+  ValidationError,
+} from '../errors.js';
+import type { GetResult, PutResult } from './types.js';
+
+const decoder = new TextDecoder();
+
+export function toError(result: Extract<ClientResult, { ok: false }>, what: string): RingkvError {
+  switch (result.error) {
+    case 'quorum':
+      return new QuorumError(
+        `${what}: quorum not met (${result.acked} of ${result.needed} replicas answered)`,
+        result.needed,
+        result.acked,
+      );
+    case 'invalid':
+      return new ValidationError(`${what}: ${result.message}`);
+    case 'timeout':
+      return new TimeoutError(`${what}: ${result.message}`);
+    case 'unavailable':
+      return new UnavailableError(`${what}: ${result.message}`);
+  }
+}
+
+export function toPutResult(result: ClientResult, w: number, what: string): PutResult {
+  if (!result.ok) throw toError(result, what);
+  if (result.op !== 'put')
+    throw new Error(`${what}: coordinator answered a put with a ${result.op}`);
+  return { acked: result.acked, w, coordinator: result.coordinator };
+}
+
+export function toGetResult(result: ClientResult, r: number, what: string): GetResult {
+  if (!result.ok) throw toError(result, what);
+  if (result.op !== 'get')
+    throw new Error(`${what}: coordinator answered a get with a ${result.op}`);
+  return makeGetResult(result.record, result.replies, r);
+}
+
+export function makeGetResult(record: KeyRecord | null, replies: number, r: number): GetResult {
+  const values = record === null ? [] : liveValues(record);
+  const context = record === null ? '' : encodeContext(contextOf(record));
+  return {
+    found: values.length > 0,
+    values,
+    context,
+    replies,
+    r,
+    strings: () => values.map((v) => decoder.decode(v)),
+    json: <T>() => values.map((v) => JSON.parse(decoder.decode(v)) as T),
+  };
+}

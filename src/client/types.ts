@@ -1,0 +1,97 @@
+/**
+ * The public shape of a ringkv client: what `startCluster()` returns and what the HTTP server
+ * and CLI are written against. Values are bytes; strings are accepted and stored as UTF-8.
+ */
+
+/** A value as the caller passes it: bytes, or a string stored as UTF-8. */
+export type ValueInput = Uint8Array | string;
+
+export interface PutOptions {
+  /** The opaque context from an earlier get; the put replaces exactly the versions it saw. */
+  readonly context?: string;
+  /** Acks to wait for (1..n). @default the cluster's w */
+  readonly w?: number;
+  /** Coordinator timeout for this request. @default the cluster's requestTimeoutMs */
+  readonly timeoutMs?: number;
+  /** Aborts the wait (the write may still happen on the replicas). */
+  readonly signal?: AbortSignal;
+}
+
+export type DeleteOptions = PutOptions;
+
+export interface GetOptions {
+  /** Replies to wait for (1..n). @default the cluster's r */
+  readonly r?: number;
+  /** Coordinator timeout for this request. @default the cluster's requestTimeoutMs */
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface PutResult {
+  /** Replicas that acknowledged the write durably before the reply (≥ w). */
+  readonly acked: number;
+  /** The w the request waited for. */
+  readonly w: number;
+  /** The node that coordinated the write. */
+  readonly coordinator: string;
+}
+
+export interface GetResult {
+  /** False when the key was never written or every version is a delete. */
+  readonly found: boolean;
+  /** The concurrent values (siblings): one in the common case, several after concurrent writes. */
+  readonly values: readonly Uint8Array[];
+  /** Opaque causal context: pass it to put/delete to supersede exactly these values. */
+  readonly context: string;
+  /** Replicas whose answer the result reconciles (≥ r). */
+  readonly replies: number;
+  /** The r the request waited for. */
+  readonly r: number;
+  /** The values decoded as UTF-8. */
+  strings(): string[];
+  /** The values parsed as JSON. */
+  json<T = unknown>(): T[];
+}
+
+export interface NodeStatus {
+  readonly id: string;
+  /** `up` while the worker runs, `down` after it was killed or crashed. */
+  readonly state: 'up' | 'down';
+  /** Ring partitions this node owns as primary. */
+  readonly partitions: number;
+  /** Keys stored on the node (all replicas it holds), when it is up. */
+  readonly keys: number | null;
+}
+
+export interface ClusterStatus {
+  readonly nodes: readonly NodeStatus[];
+  readonly ring: { readonly partitionCount: number; readonly owners: readonly string[] };
+  readonly config: {
+    readonly n: number;
+    readonly r: number;
+    readonly w: number;
+    readonly requestTimeoutMs: number;
+    readonly valueSizeMaxBytes: number;
+    readonly durable: boolean;
+  };
+}
+
+/** The operations every ringkv front end (embedded API, HTTP, CLI) is built on. */
+export interface KvClient {
+  put(key: string, value: ValueInput, options?: PutOptions): Promise<PutResult>;
+  get(key: string, options?: GetOptions): Promise<GetResult>;
+  delete(key: string, options?: DeleteOptions): Promise<PutResult>;
+  status(): Promise<ClusterStatus>;
+}
+
+/** A running local cluster: a KvClient that also owns the nodes. */
+export interface Cluster extends KvClient {
+  /** Node ids in ring order of creation (`n1`, `n2`, …). */
+  readonly nodeIds: readonly string[];
+  /** Stops a node's worker abruptly (as a crash would). Its durable data, if any, stays. */
+  killNode(id: string): Promise<void>;
+  /** Starts a killed node again and reconnects it to its peers. */
+  restartNode(id: string): Promise<void>;
+  /** Stops every node and releases storage. Pending requests fail with UnavailableError. */
+  close(): Promise<void>;
+}

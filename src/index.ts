@@ -1,0 +1,85 @@
+/**
+ * ringkv's embedded API.
+ *
+ * ```ts
+ * import { startCluster } from 'ringkv';
+ * const db = await startCluster({ nodes: 5, n: 3, r: 2, w: 2 });
+ * await db.put('user:1', 'Ada');
+ * const { values, context } = await db.get('user:1');
+ * await db.put('user:1', 'Ada Lovelace', { context });
+ * await db.close();
+ * ```
+ */
+import { ClusterClient } from './client/cluster-client.js';
+import type { Cluster } from './client/types.js';
+import { DEFAULT_CONFIG, type RingkvConfig } from './config.js';
+import { Ring } from './core/ring.js';
+import { nodeId } from './core/types.js';
+import { ValidationError } from './errors.js';
+import { Launcher } from './runtime/launcher.js';
+
+export type * from './client/types.js';
+export { DEFAULT_CONFIG, type RingkvConfig } from './config.js';
+export {
+  QuorumError,
+  RingkvError,
+  TimeoutError,
+  UnavailableError,
+  ValidationError,
+} from './errors.js';
+
+/** Nodes a local cluster may have: each is a thread with its own storage. */
+const NODES_MAX = 64;
+
+/** Checks a full configuration; throws a ValidationError naming the first bad field. */
+export function validateConfig(config: RingkvConfig): void {
+  const int = (name: keyof RingkvConfig, min: number, max: number) => {
+    const value = config[name];
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      throw new ValidationError(
+        `${name} must be an integer between ${min} and ${max}, got ${String(value)}`,
+      );
+    }
+  };
+  int('nodes', 1, NODES_MAX);
+  int('n', 1, config.nodes);
+  int('r', 1, config.n);
+  int('w', 1, config.n);
+  int('partitionCount', config.nodes, 65_536);
+  if ((config.partitionCount & (config.partitionCount - 1)) !== 0) {
+    throw new ValidationError(
+      `partitionCount must be a power of two, got ${config.partitionCount}`,
+    );
+  }
+  int('requestTimeoutMs', 1, 600_000);
+  int('clientTimeoutSlackMs', 0, 600_000);
+  int('valueSizeMaxBytes', 1, 64 * 1024 * 1024);
+  int('keySizeMaxBytes', 1, 1024);
+  if (config.dataDir !== null && (typeof config.dataDir !== 'string' || config.dataDir === '')) {
+    throw new ValidationError('dataDir must be a non-empty path or null');
+  }
+}
+
+/** Starts a local cluster of `nodes` worker threads and returns a client bound to it. */
+export async function startCluster(options: Partial<RingkvConfig> = {}): Promise<Cluster> {
+  const config: RingkvConfig = { ...DEFAULT_CONFIG, ...options };
+  validateConfig(config);
+  const ids = Array.from({ length: config.nodes }, (_, i) => `n${i + 1}`);
+  const ring = Ring.create(ids.map(nodeId), config.partitionCount);
+  const client = new ClusterClient(config, ring, ids);
+  const launcher = await Launcher.start(
+    {
+      nodeIds: ids,
+      n: config.n,
+      owners: ring.owners,
+      dataDir: config.dataDir,
+      forwardSlackMs: config.clientTimeoutSlackMs,
+    },
+    {
+      reply: (reqId, result) => client.onReply(reqId, result),
+      nodeDown: (id, reason) => client.onNodeDown(id, reason),
+    },
+  );
+  client.attach(launcher);
+  return client;
+}

@@ -1,0 +1,51 @@
+/**
+ * The control protocol between the launcher (main thread) and a node's worker thread. Peer
+ * traffic does not pass here: it flows over the MessageChannel mesh. Client requests and their
+ * replies are batched per tick, like peer messages.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import type { ClientRequest, ClientResult } from '../core/messages.js';
+import type { NodeStats } from '../core/node.js';
+import type { TransportStats } from '../transport/transport.js';
+
+/** Passed as `workerData` when a node's worker starts. */
+export interface WorkerInit {
+  readonly id: string;
+  readonly n: number;
+  /** The ring: owner of each partition. */
+  readonly owners: readonly string[];
+  readonly dataDir: string | null;
+  readonly forwardSlackMs: number;
+}
+
+export interface RequestEnvelope {
+  readonly reqId: number;
+  readonly request: ClientRequest;
+}
+
+export interface ReplyEnvelope {
+  readonly reqId: number;
+  readonly result: ClientResult;
+}
+
+export interface WorkerStats {
+  readonly actor: string;
+  readonly keys: number;
+  readonly core: NodeStats;
+  readonly transport: TransportStats;
+}
+
+export type ToWorker =
+  | { readonly type: 'connect'; readonly peer: string; readonly port: MessagePort }
+  | { readonly type: 'disconnect'; readonly peer: string }
+  | { readonly type: 'peer-status'; readonly peer: string; readonly up: boolean }
+  | { readonly type: 'requests'; readonly batch: readonly RequestEnvelope[] }
+  | { readonly type: 'stats'; readonly queryId: number }
+  | { readonly type: 'close' };
+
+export type FromWorker =
+  | { readonly type: 'ready'; readonly actor: string }
+  | { readonly type: 'replies'; readonly batch: readonly ReplyEnvelope[] }
+  | { readonly type: 'stats'; readonly queryId: number; readonly stats: WorkerStats }
+  | { readonly type: 'closed' }
+  | { readonly type: 'fatal'; readonly message: string };

@@ -1,0 +1,90 @@
+/**
+ * Hosts one NodeCore on real time: carries out its effects with a Transport, a StorageEngine
+ * and Node's timers, and feeds the results back as inputs. The simulator hosts the same core on
+ * virtual time instead; nothing protocol-specific lives here.
+ */
+import type { Effect } from '../core/effects.js';
+import type { ClientResult } from '../core/messages.js';
+import type { Input, NodeCore } from '../core/node.js';
+import type { StorageEngine } from '../storage/engine.js';
+import type { Transport } from '../transport/transport.js';
+
+export interface NodeHostEvents {
+  /** A client request's answer. */
+  reply(reqId: number, result: ClientResult): void;
+  /** The node cannot go on (storage failed, or a core invariant broke); the host stopped. */
+  fatal(error: unknown): void;
+}
+
+export class NodeHost {
+  private readonly timers = new Map<number, NodeJS.Timeout>();
+  private stopped = false;
+
+  constructor(
+    readonly core: NodeCore,
+    private readonly storage: StorageEngine,
+    private readonly transport: Transport,
+    private readonly events: NodeHostEvents,
+  ) {
+    transport.onMessage((from, message) => this.input({ kind: 'message', from, message }));
+  }
+
+  /** Feeds one input to the core and carries out its effects. */
+  input(input: Input): void {
+    if (this.stopped) return;
+    let effects: Effect[];
+    try {
+      effects = this.core.step(input);
+    } catch (error) {
+      return this.fail(error);
+    }
+    for (const effect of effects) this.execute(effect);
+  }
+
+  /** Stops timers and drops later inputs. Storage and transport belong to the caller. */
+  stop(): void {
+    this.stopped = true;
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+  }
+
+  private execute(effect: Effect): void {
+    switch (effect.kind) {
+      case 'send':
+        return this.transport.send(effect.to, effect.message);
+      case 'reply':
+        return this.events.reply(effect.reqId, effect.result);
+      case 'set-timer':
+        return this.setTimer(effect.timerId, effect.delayMs);
+      case 'cancel-timer':
+        return this.cancelTimer(effect.timerId);
+      case 'persist':
+        this.storage.write(effect.writes).then(
+          () => this.input({ kind: 'persisted', token: effect.token }),
+          (error: unknown) => this.fail(error),
+        );
+        return;
+    }
+  }
+
+  private setTimer(timerId: number, delayMs: number): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timerId);
+      this.input({ kind: 'timer', timerId });
+    }, delayMs);
+    this.timers.set(timerId, timer);
+  }
+
+  private cancelTimer(timerId: number): void {
+    const timer = this.timers.get(timerId);
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    this.timers.delete(timerId);
+  }
+
+  private fail(error: unknown): void {
+    if (this.stopped) return;
+    this.stop();
+    this.events.fatal(error);
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * Entry point of a node's worker thread: opens the node's storage, builds its NodeCore and
+ * hosts it, then serves the control protocol (control.ts) on parentPort.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { NodeCore } from '../core/node.js';
+import { Ring } from '../core/ring.js';
+import { nodeId } from '../core/types.js';
+import { openStorage } from '../storage/index.js';
+import { MessageChannelTransport } from '../transport/message-channel.js';
+import { loadOrCreateActor } from './actor.js';
+import type { FromWorker, ReplyEnvelope, ToWorker, WorkerInit } from './control.js';
+import { NodeHost } from './node-host.js';
+
+async function main(port: NonNullable<typeof parentPort>, init: WorkerInit): Promise<void> {
+  const post = (message: FromWorker) => port.postMessage(message);
+  const storage = await openStorage({ dataDir: init.dataDir, nodeId: init.id });
+  const actor = await loadOrCreateActor(init.id, storage);
+  const transport = new MessageChannelTransport();
+  const core = new NodeCore({
+    id: nodeId(init.id),
+    actor,
+    ring: Ring.fromOwners(init.owners.map(nodeId)),
+    n: init.n,
+    forwardSlackMs: init.forwardSlackMs,
+    store: storage,
+  });
+  const replies = new ReplyBatcher(post);
+  const host = new NodeHost(core, storage, transport, {
+    reply: (reqId, result) => replies.push({ reqId, result }),
+    fatal: (error) => {
+      post({
+        type: 'fatal',
+        message: error instanceof Error ? (error.stack ?? error.message) : String(error),
+      });
+      process.exit(1);
+    },
+  });
+
+  port.on('message', (message: ToWorker) => {
+    switch (message.type) {
+      case 'connect':
+        return transport.connect(nodeId(message.peer), message.port);
+      case 'disconnect':
+        return transport.disconnect(nodeId(message.peer));
+      case 'peer-status':
+        return host.input({ kind: 'peer-status', peer: nodeId(message.peer), up: message.up });
+      case 'requests':
+        for (const { reqId, request } of message.batch)
+          host.input({ kind: 'request', reqId, request });
+        return;
+      case 'stats':
+        return post({
+          type: 'stats',
+          queryId: message.queryId,
+          stats: { actor, keys: storage.count(), core: core.stats(), transport: transport.stats() },
+        });
+      case 'close':
+        host.stop();
+        transport.close();
+        void storage.close().finally(() => {
+          post({ type: 'closed' });
+          port.close();
+        });
+        return;
+    }
+  });
+  post({ type: 'ready', actor });
+}
+
+/** Collects replies made in one tick into a single post to the main thread. */
+class ReplyBatcher {
+  private batch: ReplyEnvelope[] = [];
+
+  constructor(private readonly post: (message: FromWorker) => void) {}
+
+  push(reply: ReplyEnvelope): void {
+    if (this.batch.length === 0) queueMicrotask(() => this.flush());
+    this.batch.push(reply);
+  }
+
+  private flush(): void {
+    const batch = this.batch;
+    this.batch = [];
+    this.post({ type: 'replies', batch });
+  }
+}
+
+if (parentPort === null) throw new Error('worker-main.ts runs inside a worker thread');
+main(parentPort, workerData as WorkerInit).catch((error: unknown) => {
+  const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  parentPort?.postMessage({ type: 'fatal', message } satisfies FromWorker);
+  process.exit(1);
+});

@@ -1,0 +1,152 @@
+/**
+ * The main thread's handle on one node's worker thread: starts it, batches client requests to
+ * it, routes its replies, and reports when it stops. Worker threads are used directly (not
+ * piscina): each node needs its own long-lived, individually killable thread.
+ */
+import { Worker } from 'node:worker_threads';
+import type { ClientResult } from '../core/messages.js';
+import type { FromWorker, RequestEnvelope, ToWorker, WorkerInit, WorkerStats } from './control.js';
+
+export interface WorkerNodeEvents {
+  reply(reqId: number, result: ClientResult): void;
+  /** The worker stopped (killed, crashed or closed). Called once. */
+  exit(id: string, reason: string): void;
+}
+
+/** How long a starting node may take to open its storage and report ready. */
+const START_TIMEOUT_MS = 30_000;
+/** How long a graceful close may take before the worker is terminated. */
+const CLOSE_TIMEOUT_MS = 5_000;
+/** How long a stats query may take; a node that does not answer is reported without stats. */
+const STATS_TIMEOUT_MS = 2_000;
+
+/** The worker script: the TS bootstrap when running from sources, else the built entry. */
+function workerScript(): URL {
+  const fromSources = import.meta.url.endsWith('.ts');
+  return new URL(fromSources ? './worker-bootstrap.mjs' : './worker-main.js', import.meta.url);
+}
+
+export class WorkerNode {
+  private readonly worker: Worker;
+  private outbox: RequestEnvelope[] = [];
+  private readonly statsQueries = new Map<number, (stats: WorkerStats | null) => void>();
+  private nextQueryId = 1;
+  private running = true;
+  /** Rejects start() while the node is starting; a no-op once it is ready. */
+  private startFailed: (reason: string) => void = () => {};
+  private readonly closed: Promise<void>;
+  actor = '';
+
+  private constructor(
+    readonly id: string,
+    init: WorkerInit,
+    private readonly events: WorkerNodeEvents,
+  ) {
+    this.worker = new Worker(workerScript(), { workerData: init });
+    this.closed = new Promise((resolve) => this.worker.once('exit', () => resolve()));
+  }
+
+  /** Starts a node's worker and waits until it is ready to serve. */
+  static async start(init: WorkerInit, events: WorkerNodeEvents): Promise<WorkerNode> {
+    const node = new WorkerNode(init.id, init, events);
+    await node.awaitReady();
+    return node;
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  post(message: ToWorker, transfer?: Parameters<Worker['postMessage']>[1]): void {
+    if (this.running) this.worker.postMessage(message, transfer);
+  }
+
+  /** Queues a client request; requests queued in one tick travel in one post. */
+  request(envelope: RequestEnvelope): void {
+    if (this.outbox.length === 0) queueMicrotask(() => this.flush());
+    this.outbox.push(envelope);
+  }
+
+  stats(): Promise<WorkerStats | null> {
+    if (!this.running) return Promise.resolve(null);
+    const queryId = this.nextQueryId++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => finish(null), STATS_TIMEOUT_MS);
+      const finish = (stats: WorkerStats | null) => {
+        clearTimeout(timer);
+        this.statsQueries.delete(queryId);
+        resolve(stats);
+      };
+      this.statsQueries.set(queryId, finish);
+      this.post({ type: 'stats', queryId });
+    });
+  }
+
+  /** Stops the worker abruptly, as a crash would. */
+  async kill(): Promise<void> {
+    await this.worker.terminate();
+    await this.closed;
+  }
+
+  /** Asks the worker to close its storage cleanly; terminates it if it does not in time. */
+  async close(): Promise<void> {
+    if (!this.running) return this.closed;
+    this.post({ type: 'close' });
+    const timer = setTimeout(() => void this.worker.terminate(), CLOSE_TIMEOUT_MS);
+    await this.closed;
+    clearTimeout(timer);
+  }
+
+  private flush(): void {
+    const batch = this.outbox;
+    this.outbox = [];
+    this.post({ type: 'requests', batch });
+  }
+
+  private awaitReady(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new Error(`node ${this.id} did not start within ${START_TIMEOUT_MS} ms`));
+        void this.worker.terminate();
+      }, START_TIMEOUT_MS);
+      this.startFailed = (reason) => {
+        clearTimeout(timer);
+        reject(new Error(`node ${this.id} ${reason}`));
+      };
+      this.worker.on('message', (message: FromWorker) => {
+        if (message.type !== 'ready') return this.onMessage(message);
+        clearTimeout(timer);
+        this.startFailed = () => {};
+        this.actor = message.actor;
+        resolve();
+      });
+      this.worker.on('error', (error) => this.stopped(`crashed: ${error.message}`));
+      this.worker.on('exit', (code) => this.stopped(`exited with code ${code}`));
+    });
+  }
+
+  private stopped(reason: string): void {
+    this.startFailed(reason);
+    if (!this.running) return;
+    this.running = false;
+    for (const finish of [...this.statsQueries.values()]) finish(null);
+    this.events.exit(this.id, reason);
+  }
+
+  private onMessage(message: FromWorker): void {
+    switch (message.type) {
+      case 'replies':
+        for (const { reqId, result } of message.batch) this.events.reply(reqId, result);
+        return;
+      case 'stats':
+        this.statsQueries.get(message.queryId)?.(message.stats);
+        return;
+      case 'fatal':
+        this.stopped(`failed: ${message.message}`);
+        return;
+      case 'ready':
+      case 'closed':
+        return;
+    }
+  }
+}
