@@ -1,0 +1,72 @@
+/**
+ * Options of `ringkv up`: per-option parsers (commander custom parsers that throw
+ * InvalidArgumentError) and the cross-option checks (n ≤ nodes, r and w ≤ n) that turn the parsed
+ * flags into an UpPlan. Bad arguments exit with code 2, the usual code for a usage error.
+ */
+import path from 'node:path';
+import { InvalidArgumentError } from 'commander';
+import type { RingkvConfig } from '../config.js';
+
+/** Exit code for bad command-line arguments. */
+export const USAGE_EXIT_CODE = 2;
+/** Nodes a local cluster may have (each is a worker thread); mirrors startCluster's limit. */
+export const NODES_MAX = 64;
+export const PORT_MAX = 65_535;
+
+/** The flags as commander hands them to the action, after the per-option parsers ran. */
+export interface UpFlags {
+  readonly nodes: number;
+  readonly n: number;
+  readonly r: number;
+  readonly w: number;
+  readonly port: number;
+  readonly host: string;
+  readonly dataDir?: string;
+}
+
+/** What `up` starts: the cluster options and where the HTTP API listens. */
+export interface UpPlan {
+  readonly config: Partial<RingkvConfig>;
+  readonly host: string;
+  readonly port: number;
+}
+
+/** An InvalidArgumentError that exits with the usage code rather than commander's 1. */
+export function usageError(message: string): InvalidArgumentError {
+  const error = new InvalidArgumentError(message);
+  error.exitCode = USAGE_EXIT_CODE;
+  return error;
+}
+
+/** A commander parser accepting a decimal integer in min..max. */
+export function integerIn(min: number, max: number): (value: string) => number {
+  return (value: string): number => {
+    const parsed = /^[0-9]+$/.test(value) ? Number(value) : Number.NaN;
+    if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
+      throw usageError(`Must be an integer between ${min} and ${max}.`);
+    }
+    return parsed;
+  };
+}
+
+export function nonEmpty(value: string): string {
+  if (value.trim() === '') throw usageError('Must not be empty.');
+  return value;
+}
+
+/** Checks the options against each other; throws a usage error naming the first conflict. */
+export function toUpPlan(flags: UpFlags): UpPlan {
+  if (flags.n > flags.nodes) {
+    throw usageError(
+      `--n ${flags.n} needs at least ${flags.n} nodes, but --nodes is ${flags.nodes}.`,
+    );
+  }
+  if (flags.r > flags.n) throw usageError(`--r ${flags.r} must not exceed --n ${flags.n}.`);
+  if (flags.w > flags.n) throw usageError(`--w ${flags.w} must not exceed --n ${flags.n}.`);
+  const dataDir = flags.dataDir === undefined ? null : path.resolve(flags.dataDir);
+  return {
+    config: { nodes: flags.nodes, n: flags.n, r: flags.r, w: flags.w, dataDir },
+    host: flags.host,
+    port: flags.port,
+  };
+}

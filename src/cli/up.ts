@@ -1,0 +1,183 @@
+/**
+ * `ringkv up`: start a local cluster, serve the HTTP API on it, print where and what, and shut
+ * down cleanly on SIGINT/SIGTERM (close the server, then the cluster, exit 0; a second signal
+ * forces exit 1). Process effects go through UpIo so the lead's integration tests can drive it.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Cluster, ClusterStatus } from '../client/types.js';
+import { DEFAULT_CONFIG, type RingkvConfig } from '../config.js';
+import { ValidationError } from '../errors.js';
+import { createHttpServer } from '../server/http.js';
+import { type UpPlan, USAGE_EXIT_CODE } from './up-options.js';
+
+/** Time on top of the cluster's own deadlines for the HTTP layer to read a request body. */
+const BODY_READ_ALLOWANCE_MS = 5_000;
+
+export interface UpIo {
+  out(line: string): void;
+  err(line: string): void;
+  exit(code: number): void;
+  onSignal(signal: NodeJS.Signals, handler: () => void): void;
+}
+
+export interface RunningUp {
+  readonly url: string;
+  readonly server: Server;
+  readonly cluster: Cluster;
+  /** Closes the HTTP server, then the cluster. */
+  shutdown(): Promise<void>;
+}
+
+/** A failure to start, with the message to print and the process exit code. */
+export class StartupError extends Error {
+  override name = 'StartupError';
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
+
+export const processIo: UpIo = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+  exit: (code) => process.exit(code),
+  onSignal: (signal, handler) => process.on(signal, handler),
+};
+
+/** Starts everything and installs the signal handlers; throws StartupError on failure. */
+export async function runUp(plan: UpPlan, io: UpIo = processIo): Promise<RunningUp> {
+  const running = await startUp(plan, io);
+  installShutdown(running, io);
+  return running;
+}
+
+/** Starts the cluster and the HTTP server and prints the summary; installs no handlers. */
+export async function startUp(plan: UpPlan, io: UpIo): Promise<RunningUp> {
+  const config: RingkvConfig = { ...DEFAULT_CONFIG, ...plan.config };
+  const cluster = await startClusterOrFail(plan.config);
+  try {
+    const server = createHttpServer(cluster, {
+      bodySizeMaxBytes: config.valueSizeMaxBytes,
+      requestTimeoutMs: httpTimeoutMs(config),
+      log: io.err,
+    });
+    const address = await listen(server, plan);
+    const url = formatUrl(address);
+    io.out(formatSummary(url, await cluster.status(), config));
+    const shutdown = async (): Promise<void> => {
+      await closeServer(server, httpTimeoutMs(config));
+      await cluster.close();
+    };
+    return { url, server, cluster, shutdown };
+  } catch (error) {
+    await cluster.close().catch(() => {});
+    throw error;
+  }
+}
+
+/** The HTTP deadline: the client's worst case (request timeout plus slack) and a body read. */
+export function httpTimeoutMs(config: RingkvConfig): number {
+  return config.requestTimeoutMs + config.clientTimeoutSlackMs + BODY_READ_ALLOWANCE_MS;
+}
+
+async function startClusterOrFail(options: Partial<RingkvConfig>): Promise<Cluster> {
+  const { startCluster } = await import('../index.js');
+  try {
+    return await startCluster(options);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const code = error instanceof ValidationError ? USAGE_EXIT_CODE : 1;
+    throw new StartupError(`could not start the cluster: ${message}`, code);
+  }
+}
+
+function listen(server: Server, plan: UpPlan): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException): void => {
+      reject(new StartupError(listenErrorMessage(error, plan), 1));
+    };
+    server.once('error', onError);
+    server.listen(plan.port, plan.host, () => {
+      server.off('error', onError);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+export function listenErrorMessage(error: NodeJS.ErrnoException, plan: UpPlan): string {
+  const where = `${plan.host}:${plan.port}`;
+  switch (error.code) {
+    case 'EADDRINUSE':
+      return `port ${plan.port} on ${plan.host} is already in use; choose another with --port (0 picks a free one)`;
+    case 'EACCES':
+      return `permission denied to listen on ${where}; use a port above 1023`;
+    case 'EADDRNOTAVAIL':
+      return `cannot listen on ${where}: the address is not on this machine (try --host 127.0.0.1)`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `cannot listen on ${where}: unknown host ${plan.host}`;
+    default:
+      return `cannot listen on ${where}: ${error.message}`;
+  }
+}
+
+function formatUrl(address: AddressInfo): string {
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
+}
+
+/** The banner printed once the API is up: URL, nodes and their partitions, quorum, storage. */
+export function formatSummary(url: string, status: ClusterStatus, config: RingkvConfig): string {
+  const { n, r, w } = status.config;
+  const perNode = status.nodes.map((node) => `${node.id}:${node.partitions}`).join(' ');
+  const storage =
+    config.dataDir === null ? 'in memory (lost on exit)' : `lmdb under ${config.dataDir}`;
+  return [
+    `ringkv is up at ${url}`,
+    `  nodes       ${status.nodes.length}`,
+    `  partitions  ${status.ring.partitionCount} (per node ${perNode})`,
+    `  quorum      N=${n} R=${r} W=${w}`,
+    `  storage     ${storage}`,
+    `  try         curl -X PUT --data-binary hello ${url}/kv/greeting && curl ${url}/kv/greeting`,
+    'Press Ctrl-C to stop.',
+  ].join('\n');
+}
+
+function closeServer(server: Server, forceAfterMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const force = setTimeout(() => server.closeAllConnections(), forceAfterMs);
+    force.unref();
+    server.close((error) => {
+      clearTimeout(force);
+      if (error) reject(error);
+      else resolve();
+    });
+    server.closeIdleConnections();
+  });
+}
+
+/** First SIGINT/SIGTERM: orderly shutdown, exit 0 (1 if it fails). Second: exit 1 at once. */
+export function installShutdown(running: RunningUp, io: UpIo): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      io.err(`${signal} again: forcing exit`);
+      io.exit(1);
+      return;
+    }
+    stopping = true;
+    io.err(`${signal} received: shutting down (press Ctrl-C again to force)`);
+    running.shutdown().then(
+      () => io.exit(0),
+      (error: unknown) => {
+        io.err(`shutdown failed: ${error instanceof Error ? error.message : String(error)}`);
+        io.exit(1);
+      },
+    );
+  };
+  io.onSignal('SIGINT', () => onSignal('SIGINT'));
+  io.onSignal('SIGTERM', () => onSignal('SIGTERM'));
+}

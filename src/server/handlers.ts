@@ -1,0 +1,83 @@
+/**
+ * One request, routed: parse the route and query, read the body when the route takes one, call
+ * the client, and turn its result into a Reply. Every wait is raced against the request's
+ * AbortSignal, which fires on the server's request timeout or when the caller goes away.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { KvClient, PutOptions } from '../client/types.js';
+import { ValidationError } from '../errors.js';
+import { raceAbort } from './abort.js';
+import { readBody } from './body.js';
+import { parseQuery, type RequestQuery } from './query.js';
+import { CONTEXT_HEADER, getReply, jsonReply, type Reply, writeReply } from './replies.js';
+import { resolveRoute, splitUrl } from './routes.js';
+
+export interface RequestContext {
+  readonly client: KvClient;
+  readonly bodySizeMaxBytes: number;
+  readonly requestTimeoutMs: number;
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly signal: AbortSignal;
+  /** The request sent `Expect: 100-continue`; answer `100 Continue` before reading the body. */
+  readonly expectContinue: boolean;
+}
+
+export async function handleRequest(ctx: RequestContext): Promise<Reply> {
+  const { client, signal } = ctx;
+  const { path, query } = splitUrl(ctx.req.url ?? '/');
+  const route = resolveRoute(ctx.req.method ?? '', path);
+  switch (route.kind) {
+    case 'health':
+      return jsonReply(200, { ok: true });
+    case 'status':
+      return jsonReply(200, await raceAbort(client.status(), signal));
+    case 'get': {
+      const { r, timeoutMs } = parseQuery(query, ['r', 'timeout_ms'], ctx.requestTimeoutMs);
+      const options = { ...defined({ r, timeoutMs }), signal };
+      return getReply(await raceAbort(client.get(route.key, options), signal));
+    }
+    case 'put': {
+      const options = writeOptions(
+        ctx,
+        parseQuery(query, ['w', 'timeout_ms'], ctx.requestTimeoutMs),
+      );
+      const value = await readBody(ctx.req, {
+        limitBytes: ctx.bodySizeMaxBytes,
+        signal,
+        onStart: () => {
+          if (ctx.expectContinue) ctx.res.writeContinue();
+        },
+      });
+      return writeReply(await raceAbort(client.put(route.key, value, options), signal));
+    }
+    case 'delete': {
+      const options = writeOptions(
+        ctx,
+        parseQuery(query, ['w', 'timeout_ms'], ctx.requestTimeoutMs),
+      );
+      return writeReply(await raceAbort(client.delete(route.key, options), signal));
+    }
+  }
+}
+
+function writeOptions(ctx: RequestContext, query: RequestQuery): PutOptions {
+  const context = requestContext(ctx.req);
+  return { ...defined({ w: query.w, timeoutMs: query.timeoutMs, context }), signal: ctx.signal };
+}
+
+/** The `X-Ringkv-Context` request header, or undefined when absent or empty. */
+function requestContext(req: IncomingMessage): string | undefined {
+  const header = req.headers[CONTEXT_HEADER];
+  if (header === undefined || header === '') return undefined;
+  if (typeof header !== 'string')
+    throw new ValidationError('X-Ringkv-Context given more than once');
+  return header;
+}
+
+/** Drops undefined fields, so the client sees an option as absent rather than `undefined`. */
+function defined<T extends object>(fields: T): Partial<T> {
+  return Object.fromEntries(
+    Object.entries(fields).filter(([, value]) => value !== undefined),
+  ) as Partial<T>;
+}

@@ -1,0 +1,131 @@
+import path from 'node:path';
+import { CommanderError } from 'commander';
+import { describe, expect, it } from 'vitest';
+import { buildProgram, exitCodeFor } from '../../src/cli/main.js';
+import { StartupError } from '../../src/cli/up.js';
+import type { UpPlan } from '../../src/cli/up-options.js';
+
+/** Parses `ringkv <args>` with a fake `up` runner: no cluster is ever started. */
+async function parse(args: string[]): Promise<{ plans: UpPlan[]; error: unknown; stderr: string }> {
+  const plans: UpPlan[] = [];
+  let stderr = '';
+  const program = buildProgram({
+    runUp: async (plan) => {
+      plans.push(plan);
+    },
+    output: {
+      writeOut: () => {},
+      writeErr: (text) => {
+        stderr += text;
+      },
+    },
+  }).exitOverride();
+  let error: unknown = null;
+  try {
+    await program.parseAsync(args, { from: 'user' });
+  } catch (caught) {
+    error = caught;
+  }
+  return { plans, error, stderr };
+}
+
+describe('ringkv up arguments', () => {
+  it('defaults to 5 nodes, N=3 R=2 W=2, in memory, on 127.0.0.1:8080', async () => {
+    const { plans, error } = await parse(['up']);
+    expect(error).toBeNull();
+    expect(plans).toEqual([
+      {
+        config: { nodes: 5, n: 3, r: 2, w: 2, dataDir: null },
+        host: '127.0.0.1',
+        port: 8080,
+      },
+    ]);
+  });
+
+  it('takes every option and resolves --data-dir to an absolute path', async () => {
+    const { plans, error } = await parse([
+      'up',
+      '--nodes',
+      '7',
+      '--n',
+      '5',
+      '--r',
+      '3',
+      '--w',
+      '4',
+      '--port',
+      '0',
+      '--host',
+      '0.0.0.0',
+      '--data-dir',
+      'some/dir',
+    ]);
+    expect(error).toBeNull();
+    expect(plans[0]).toEqual({
+      config: { nodes: 7, n: 5, r: 3, w: 4, dataDir: path.resolve('some/dir') },
+      host: '0.0.0.0',
+      port: 0,
+    });
+  });
+
+  it('accepts the edges: one node with N=R=W=1, port 65535, 64 nodes', async () => {
+    expect(
+      (await parse(['up', '--nodes', '1', '--n', '1', '--r', '1', '--w', '1'])).error,
+    ).toBeNull();
+    expect((await parse(['up', '--port', '65535'])).error).toBeNull();
+    expect((await parse(['up', '--nodes', '64'])).error).toBeNull();
+  });
+
+  it.each([
+    [['--nodes', '0'], /--nodes.*'0' is invalid.*between 1 and 64/],
+    [['--nodes', '65'], /between 1 and 64/],
+    [['--nodes', 'abc'], /'abc' is invalid/],
+    [['--nodes', '1.5'], /'1.5' is invalid/],
+    [['--nodes', '5e1'], /'5e1' is invalid/],
+    [['--n', '0'], /--n.*between 1/],
+    [['--r', '0'], /--r.*between 1/],
+    [['--w', ''], /--w.*invalid/],
+    [['--port', '65536'], /--port.*between 0 and 65535/],
+    [['--port', '-1'], /--port.*invalid/],
+    [['--port', '80x'], /--port.*invalid/],
+    [['--host', ''], /--host.*Must not be empty/],
+    [['--data-dir', ' '], /--data-dir.*Must not be empty/],
+    [['--n', '6'], /--n 6 needs at least 6 nodes, but --nodes is 5/],
+    [['--nodes', '2', '--n', '3', '--r', '1', '--w', '1'], /--nodes is 2/],
+    [['--r', '4'], /--r 4 must not exceed --n 3/],
+    [['--n', '2', '--w', '3'], /--w 3 must not exceed --n 2/],
+    [['--bogus'], /unknown option '--bogus'/],
+    [['--port'], /argument missing/],
+    [['extra'], /too many arguments/],
+  ])('up %j is a usage error with exit code 2', async (args, message) => {
+    const { plans, error, stderr } = await parse(['up', ...args]);
+    expect(error).toBeInstanceOf(CommanderError);
+    expect(exitCodeFor(error)).toBe(2);
+    expect(stderr).toMatch(message);
+    expect(plans).toEqual([]);
+  });
+
+  it('a per-option parse error carries exit code 2 itself', async () => {
+    const { error } = await parse(['up', '--nodes', '0']);
+    expect((error as CommanderError).exitCode).toBe(2);
+    expect((error as CommanderError).code).toBe('commander.invalidArgument');
+  });
+
+  it('an unknown command is a usage error', async () => {
+    const { error } = await parse(['upp']);
+    expect(exitCodeFor(error)).toBe(2);
+  });
+});
+
+describe('exit codes', () => {
+  it('help is 0', async () => {
+    const { error } = await parse(['up', '--help']);
+    expect(exitCodeFor(error)).toBe(0);
+  });
+
+  it('a startup failure keeps its own code; anything else is 1', () => {
+    expect(exitCodeFor(new StartupError('port in use', 1))).toBe(1);
+    expect(exitCodeFor(new StartupError('bad config', 2))).toBe(2);
+    expect(exitCodeFor(new Error('boom'))).toBe(1);
+  });
+});

@@ -1,0 +1,560 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import net from 'node:net';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type {
+  ClusterStatus,
+  DeleteOptions,
+  GetOptions,
+  GetResult,
+  KvClient,
+  PutOptions,
+  PutResult,
+  ValueInput,
+} from '../../src/client/types.js';
+import { QuorumError, TimeoutError, UnavailableError, ValidationError } from '../../src/errors.js';
+import { createHttpServer } from '../../src/server/http.js';
+
+interface Entry {
+  values: Uint8Array[];
+  context: string;
+}
+
+interface Call {
+  op: 'put' | 'get' | 'delete' | 'status';
+  key?: string;
+  options?: PutOptions | GetOptions;
+}
+
+/**
+ * An honest in-memory KvClient: a put with the current context replaces the values, a blind put
+ * adds a sibling, a delete leaves an empty entry with a context (a tombstone). It can be armed to
+ * throw on its next call, or to hang until its signal aborts.
+ */
+class FakeClient implements KvClient {
+  readonly store = new Map<string, Entry>();
+  readonly calls: Call[] = [];
+  private nextError: unknown = null;
+  private hangNext = false;
+  private version = 0;
+  /** Resolves with the signal of the last call that hung. */
+  hung: Promise<AbortSignal> = Promise.resolve(new AbortController().signal);
+  private resolveHung: (signal: AbortSignal) => void = () => {};
+
+  failNext(error: unknown): void {
+    this.nextError = error;
+  }
+
+  hangOnce(): void {
+    this.hangNext = true;
+    this.hung = new Promise((resolve) => {
+      this.resolveHung = resolve;
+    });
+  }
+
+  reset(): void {
+    this.store.clear();
+    this.calls.length = 0;
+    this.nextError = null;
+    this.hangNext = false;
+    this.version = 0;
+  }
+
+  async put(key: string, value: ValueInput, options: PutOptions = {}): Promise<PutResult> {
+    await this.enter({ op: 'put', key, options }, options.signal);
+    const bytes = typeof value === 'string' ? new TextEncoder().encode(value) : value;
+    const entry = this.store.get(key);
+    const kept = entry !== undefined && entry.context !== options.context ? entry.values : [];
+    this.store.set(key, { values: [...kept, new Uint8Array(bytes)], context: this.nextContext() });
+    return { acked: options.w ?? 2, w: options.w ?? 2, coordinator: 'n1' };
+  }
+
+  async get(key: string, options: GetOptions = {}): Promise<GetResult> {
+    await this.enter({ op: 'get', key, options }, options.signal);
+    const entry = this.store.get(key);
+    const values = entry?.values ?? [];
+    return {
+      found: values.length > 0,
+      values,
+      context: entry?.context ?? '',
+      replies: options.r ?? 2,
+      r: options.r ?? 2,
+      strings: () => values.map((v) => new TextDecoder().decode(v)),
+      json: <T>() => values.map((v) => JSON.parse(new TextDecoder().decode(v)) as T),
+    };
+  }
+
+  async delete(key: string, options: DeleteOptions = {}): Promise<PutResult> {
+    await this.enter({ op: 'delete', key, options }, options.signal);
+    this.store.set(key, { values: [], context: this.nextContext() });
+    return { acked: options.w ?? 2, w: options.w ?? 2, coordinator: 'n2' };
+  }
+
+  async status(): Promise<ClusterStatus> {
+    await this.enter({ op: 'status' }, undefined);
+    return {
+      nodes: [{ id: 'n1', state: 'up', partitions: 8, keys: this.store.size }],
+      ring: { partitionCount: 8, owners: ['n1'] },
+      config: { n: 1, r: 1, w: 1, requestTimeoutMs: 100, valueSizeMaxBytes: 64, durable: false },
+    };
+  }
+
+  private async enter(call: Call, signal: AbortSignal | undefined): Promise<void> {
+    this.calls.push(call);
+    const error = this.nextError;
+    if (error !== null) {
+      this.nextError = null;
+      throw error;
+    }
+    if (this.hangNext && signal !== undefined) {
+      this.hangNext = false;
+      this.resolveHung(signal);
+      await new Promise<never>(() => {}); // ignores the signal on purpose: the server must not wait
+    }
+  }
+
+  private nextContext(): string {
+    this.version += 1;
+    return `ctx-${this.version}`;
+  }
+}
+
+const BODY_MAX = 1024;
+
+async function listen(server: Server): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return `http://127.0.0.1:${port}`;
+}
+
+async function stop(server: Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
+/** Sends raw bytes on a fresh socket; resolves with everything received until the server closes. */
+function rawRequest(port: number, head: string, body = ''): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let received = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => {
+      received += chunk;
+    });
+    socket.on('error', (error) => (received === '' ? reject(error) : resolve(received)));
+    socket.on('close', () => resolve(received));
+    socket.write(head + body);
+  });
+}
+
+/**
+ * Streams a chunked body that never ends; resolves with the reply once the server closes the
+ * socket, or rejects after 64 MiB (the server kept reading: the upload was never stopped).
+ */
+function endlessChunkedUpload(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    const chunk = `4000\r\n${'x'.repeat(0x4000)}\r\n`;
+    let received = '';
+    let writtenBytes = 0;
+    socket.setEncoding('latin1');
+    socket.on('data', (data: string) => {
+      received += data;
+    });
+    socket.on('error', () => {}); // EPIPE/ECONNRESET once the server closes: expected
+    socket.on('close', () => resolve(received));
+    const pump = (): void => {
+      while (!socket.destroyed) {
+        writtenBytes += chunk.length;
+        if (writtenBytes > 64 * 1024 * 1024) {
+          socket.destroy();
+          reject(new Error('server kept reading an oversized upload'));
+          return;
+        }
+        if (!socket.write(chunk)) {
+          socket.once('drain', pump);
+          return;
+        }
+      }
+    };
+    socket.write('PUT /kv/k HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n');
+    pump();
+  });
+}
+
+describe('HTTP API', () => {
+  const client = new FakeClient();
+  const logged: string[] = [];
+  const server = createHttpServer(client, {
+    bodySizeMaxBytes: BODY_MAX,
+    requestTimeoutMs: 5_000,
+    log: (line) => logged.push(line),
+  });
+  let base = '';
+
+  beforeAll(async () => {
+    base = await listen(server);
+  });
+  afterAll(() => stop(server));
+  beforeEach(() => {
+    client.reset();
+    logged.length = 0;
+  });
+
+  const kv = (key: string, query = ''): string => `${base}/kv/${key}${query}`;
+
+  describe('GET /kv/:key', () => {
+    it('returns 404 with JSON for a key never written, without a context', async () => {
+      const res = await fetch(kv('missing'));
+      expect(res.status).toBe(404);
+      expect(await res.json()).toEqual({ error: 'not found', code: 'NOT_FOUND' });
+      expect(res.headers.get('x-ringkv-context')).toBeNull();
+    });
+
+    it('returns 200 with the raw bytes and the context for one value', async () => {
+      const bytes = new Uint8Array([0, 1, 2, 255]);
+      await fetch(kv('bin'), { method: 'PUT', body: bytes });
+      const res = await fetch(kv('bin'));
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('application/octet-stream');
+      expect(res.headers.get('x-ringkv-context')).toBe('ctx-1');
+      expect(new Uint8Array(await res.arrayBuffer())).toEqual(bytes);
+    });
+
+    it('returns 300 with base64 siblings after two blind writes', async () => {
+      await fetch(kv('k'), { method: 'PUT', body: 'one' });
+      await fetch(kv('k'), { method: 'PUT', body: 'two' });
+      const res = await fetch(kv('k'));
+      expect(res.status).toBe(300);
+      expect(res.headers.get('x-ringkv-context')).toBe('ctx-2');
+      const body = (await res.json()) as { siblings: { value: string }[] };
+      const values = body.siblings.map((s) => Buffer.from(s.value, 'base64').toString('utf8'));
+      expect(values).toEqual(['one', 'two']);
+    });
+
+    it('passes r and timeout_ms to the client', async () => {
+      await fetch(kv('k', '?r=3&timeout_ms=250'));
+      expect(client.calls[0]?.options).toMatchObject({ r: 3, timeoutMs: 250 });
+      expect(client.calls[0]?.options?.signal).toBeInstanceOf(AbortSignal);
+    });
+
+    it('leaves absent options out instead of passing undefined', async () => {
+      await fetch(kv('k'));
+      expect(Object.keys(client.calls[0]?.options ?? {})).toEqual(['signal']);
+    });
+  });
+
+  describe('PUT and DELETE /kv/:key', () => {
+    it('put answers 200 JSON with acked and w and stores the raw body', async () => {
+      const res = await fetch(kv('k', '?w=3'), { method: 'PUT', body: 'hello' });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ acked: 3, w: 3, coordinator: 'n1' });
+      expect(client.calls[0]).toMatchObject({ op: 'put', key: 'k', options: { w: 3 } });
+      expect(new TextDecoder().decode(client.store.get('k')?.values[0])).toBe('hello');
+    });
+
+    it('accepts an empty body', async () => {
+      const res = await fetch(kv('empty'), { method: 'PUT' });
+      expect(res.status).toBe(200);
+      expect(client.store.get('empty')?.values[0]).toEqual(new Uint8Array());
+    });
+
+    it('round-trips the context: a put with it replaces the siblings', async () => {
+      await fetch(kv('k'), { method: 'PUT', body: 'a' });
+      await fetch(kv('k'), { method: 'PUT', body: 'b' });
+      const context = (await fetch(kv('k'))).headers.get('x-ringkv-context') ?? '';
+      const res = await fetch(kv('k'), {
+        method: 'PUT',
+        body: 'merged',
+        headers: { 'X-Ringkv-Context': context },
+      });
+      expect(res.status).toBe(200);
+      expect(client.calls.at(-1)?.options).toMatchObject({ context });
+      const read = await fetch(kv('k'));
+      expect(read.status).toBe(200);
+      expect(await read.text()).toBe('merged');
+    });
+
+    it('delete answers 200 JSON; a get then is 404 but still carries the tombstone context', async () => {
+      await fetch(kv('k'), { method: 'PUT', body: 'v' });
+      const del = await fetch(kv('k', '?w=1&timeout_ms=100'), {
+        method: 'DELETE',
+        headers: { 'X-Ringkv-Context': 'ctx-1' },
+      });
+      expect(del.status).toBe(200);
+      expect(await del.json()).toEqual({ acked: 1, w: 1, coordinator: 'n2' });
+      expect(client.calls.at(-1)?.options).toMatchObject({
+        context: 'ctx-1',
+        w: 1,
+        timeoutMs: 100,
+      });
+      const res = await fetch(kv('k'));
+      expect(res.status).toBe(404);
+      expect(res.headers.get('x-ringkv-context')).toBe('ctx-2');
+    });
+  });
+
+  describe('keys', () => {
+    it('decodes percent-encoding, including an encoded slash', async () => {
+      await fetch(kv('a%2Fb%20c%C3%A9'), { method: 'PUT', body: 'x' });
+      expect(client.calls[0]?.key).toBe('a/b cé');
+    });
+
+    it('rejects malformed percent-encoding with 400 before calling the client', async () => {
+      const res = await fetch(kv('%E0%A4%A'));
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ code: 'VALIDATION' });
+      expect(client.calls).toEqual([]);
+    });
+
+    it('rejects an empty key with 400', async () => {
+      const res = await fetch(`${base}/kv/`, { method: 'PUT', body: 'x' });
+      expect(res.status).toBe(400);
+      expect(client.calls).toEqual([]);
+    });
+
+    it('treats an unencoded slash as an unknown route (404)', async () => {
+      const res = await fetch(kv('a/b'));
+      expect(res.status).toBe(404);
+      expect(await res.json()).toMatchObject({ code: 'NOT_FOUND' });
+    });
+  });
+
+  describe('query validation', () => {
+    it.each([
+      ['?r=abc'],
+      ['?r=1.5'],
+      ['?r=0'],
+      ['?r=-1'],
+      ['?r='],
+      ['?timeout_ms=-1'],
+      ['?timeout_ms=1e3'],
+      ['?timeout_ms=999999999'],
+      ['?w=2'],
+      ['?R=2'],
+      ['?r=1&r=2'],
+    ])('GET %s is a 400 and never reaches the client', async (query) => {
+      const res = await fetch(kv('k', query));
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ code: 'VALIDATION' });
+      expect(client.calls).toEqual([]);
+    });
+
+    it.each([['?w=abc'], ['?r=2'], ['?timeout_ms=0']])('PUT %s is a 400', async (query) => {
+      const res = await fetch(kv('k', query), { method: 'PUT', body: 'x' });
+      expect(res.status).toBe(400);
+      expect(client.calls).toEqual([]);
+    });
+  });
+
+  describe('body size', () => {
+    it('accepts a body of exactly the limit', async () => {
+      const res = await fetch(kv('k'), { method: 'PUT', body: new Uint8Array(BODY_MAX) });
+      expect(res.status).toBe(200);
+    });
+
+    it('refuses an over-limit Content-Length with 413', async () => {
+      const res = await fetch(kv('k'), { method: 'PUT', body: new Uint8Array(BODY_MAX + 1) });
+      expect(res.status).toBe(413);
+      expect(await res.json()).toMatchObject({ code: 'VALIDATION', tooLarge: true });
+      expect(client.calls).toEqual([]);
+    });
+
+    it('refuses an over-limit chunked body with 413', async () => {
+      const chunk = new Uint8Array(300);
+      let sent = 0;
+      const body = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (sent >= 5) controller.close();
+          else controller.enqueue(chunk);
+          sent += 1;
+        },
+      });
+      const res = await fetch(kv('k'), { method: 'PUT', body, duplex: 'half' } as RequestInit);
+      expect(res.status).toBe(413);
+      expect(client.calls).toEqual([]);
+    });
+
+    it('answers 413 to a huge declared upload and closes the socket without reading it', async () => {
+      const { port } = server.address() as AddressInfo;
+      const head = 'PUT /kv/k HTTP/1.1\r\nHost: x\r\nContent-Length: 104857600\r\n\r\n';
+      const reply = await rawRequest(port, head, 'x'.repeat(2000));
+      expect(reply).toMatch(/^HTTP\/1\.1 413 /);
+      expect(reply.toLowerCase()).toContain('connection: close');
+    });
+
+    it('answers 413 to an endless chunked upload and closes the socket', async () => {
+      const { port } = server.address() as AddressInfo;
+      const reply = await endlessChunkedUpload(port);
+      expect(reply).toMatch(/^HTTP\/1\.1 413 /);
+      expect(client.calls).toEqual([]);
+    });
+
+    it('answers 413 to an oversized Expect: 100-continue request without a 100', async () => {
+      const { port } = server.address() as AddressInfo;
+      const head =
+        'PUT /kv/k HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\nExpect: 100-continue\r\n\r\n';
+      const reply = await rawRequest(port, head);
+      expect(reply).toMatch(/^HTTP\/1\.1 413 /);
+    });
+
+    it('sends 100 Continue and stores the body for an acceptable Expect request', async () => {
+      const { port } = server.address() as AddressInfo;
+      const head =
+        'PUT /kv/k HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n';
+      const reply = await rawRequest(port, head, 'ok');
+      expect(reply).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 /);
+      expect(new TextDecoder().decode(client.store.get('k')?.values[0])).toBe('ok');
+    });
+  });
+
+  describe('routes', () => {
+    it('GET /health answers ok', async () => {
+      const res = await fetch(`${base}/health`);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ ok: true });
+    });
+
+    it('GET /status answers the client status as JSON', async () => {
+      const res = await fetch(`${base}/status`);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ ring: { partitionCount: 8 }, config: { n: 1 } });
+    });
+
+    it.each([['/'], ['/kv'], ['/status/'], ['/nope'], ['/kv/a/b/c']])(
+      '%s is a 404',
+      async (path) => {
+        const res = await fetch(`${base}${path}`);
+        expect(res.status).toBe(404);
+        expect(await res.json()).toMatchObject({ code: 'NOT_FOUND' });
+      },
+    );
+
+    it('a wrong method on a key is a 405 with Allow', async () => {
+      const res = await fetch(kv('k'), { method: 'POST', body: 'x' });
+      expect(res.status).toBe(405);
+      expect(res.headers.get('allow')).toBe('GET, PUT, DELETE');
+      expect(await res.json()).toMatchObject({ code: 'METHOD_NOT_ALLOWED' });
+    });
+
+    it.each([['/health'], ['/status']])(
+      'a wrong method on %s is a 405 with Allow: GET',
+      async (path) => {
+        const res = await fetch(`${base}${path}`, { method: 'DELETE' });
+        expect(res.status).toBe(405);
+        expect(res.headers.get('allow')).toBe('GET');
+      },
+    );
+  });
+
+  describe('client errors', () => {
+    it('QuorumError is a 503 with needed and acked', async () => {
+      client.failNext(new QuorumError('write quorum not met: 1 of 2 acks', 2, 1));
+      const res = await fetch(kv('k'), { method: 'PUT', body: 'x' });
+      expect(res.status).toBe(503);
+      expect(await res.json()).toEqual({
+        error: 'write quorum not met: 1 of 2 acks',
+        code: 'QUORUM',
+        needed: 2,
+        acked: 1,
+      });
+    });
+
+    it('UnavailableError is a 503', async () => {
+      client.failNext(new UnavailableError('cluster closed'));
+      const res = await fetch(kv('k'));
+      expect(res.status).toBe(503);
+      expect(await res.json()).toEqual({ error: 'cluster closed', code: 'UNAVAILABLE' });
+    });
+
+    it('TimeoutError is a 504', async () => {
+      client.failNext(new TimeoutError('coordinator n3 did not answer'));
+      const res = await fetch(kv('k'), { method: 'DELETE' });
+      expect(res.status).toBe(504);
+      expect(await res.json()).toEqual({ error: 'coordinator n3 did not answer', code: 'TIMEOUT' });
+    });
+
+    it('ValidationError is a 400, or a 413 when tooLarge', async () => {
+      client.failNext(new ValidationError('key too long'));
+      expect((await fetch(kv('k'))).status).toBe(400);
+      client.failNext(new ValidationError('value too large', true));
+      expect((await fetch(kv('k'), { method: 'PUT', body: 'x' })).status).toBe(413);
+    });
+
+    it('an unexpected throw is a 500 with a generic message, and is logged', async () => {
+      client.failNext(new Error('secret internals'));
+      const res = await fetch(`${base}/status`);
+      expect(res.status).toBe(500);
+      const body = await res.json();
+      expect(body).toEqual({ error: 'internal server error', code: 'INTERNAL' });
+      expect(JSON.stringify(body)).not.toContain('secret');
+      expect(logged.join('\n')).toContain('secret internals');
+    });
+
+    it('a synchronous throw and a non-Error rejection are 500s too', async () => {
+      const original = client.status;
+      client.status = () => {
+        throw new TypeError('sync');
+      };
+      try {
+        expect((await fetch(`${base}/status`)).status).toBe(500);
+      } finally {
+        client.status = original;
+      }
+      client.failNext('a string');
+      expect((await fetch(kv('k'))).status).toBe(500);
+    });
+
+    it('aborts the client call when the caller disconnects', async () => {
+      client.hangOnce();
+      const caller = new AbortController();
+      const pending = fetch(kv('k'), { signal: caller.signal }).catch((error: unknown) => error);
+      const signal = await client.hung;
+      expect(signal.aborted).toBe(false);
+      caller.abort();
+      await pending;
+      await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()));
+      expect(signal.reason).toBeInstanceOf(Error);
+    });
+
+    it('still answers /health after all of the above', async () => {
+      const res = await fetch(`${base}/health`);
+      expect(res.status).toBe(200);
+    });
+  });
+});
+
+describe('HTTP API request timeout', () => {
+  const client = new FakeClient();
+  const server = createHttpServer(client, { bodySizeMaxBytes: 64, requestTimeoutMs: 150 });
+  let base = '';
+
+  beforeAll(async () => {
+    base = await listen(server);
+  });
+  afterAll(() => stop(server));
+
+  it('answers 504 when the client call outlives requestTimeoutMs, and aborts it', async () => {
+    client.hangOnce();
+    const res = await fetch(`${base}/kv/k`);
+    expect(res.status).toBe(504);
+    expect(await res.json()).toMatchObject({ code: 'TIMEOUT' });
+    expect((await client.hung).aborted).toBe(true);
+  });
+
+  it('answers 504 when the body upload stalls', async () => {
+    const { port } = server.address() as AddressInfo;
+    const head = 'PUT /kv/k HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n';
+    const reply = await rawRequest(port, head, 'abc'); // 7 bytes never come
+    expect(reply).toMatch(/^HTTP\/1\.1 504 /);
+  });
+
+  it('rejects a timeout_ms above the server request timeout', async () => {
+    const res = await fetch(`${base}/kv/k?timeout_ms=151`);
+    expect(res.status).toBe(400);
+  });
+
+  it('still answers /health', async () => {
+    expect((await fetch(`${base}/health`)).status).toBe(200);
+  });
+});
