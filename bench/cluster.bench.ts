@@ -1,0 +1,169 @@
+/**
+ * `npm run bench`: put and get throughput and latency through the embedded API on a local
+ * worker-thread cluster, and — in the same run, on the same machine — the raw MessageChannel
+ * message rate of a mesh of as many workers, so the ratio ops/s ÷ (msgs/s ÷ msgs per op) shows
+ * how close the protocol gets to the transport's ceiling.
+ *
+ * Options: --nodes 5 --n 3 --r 2 --w 2 --value-size 1024 --seconds 5 --concurrency 256 --keys 10000
+ */
+
+import { parseArgs } from 'node:util';
+import { MessageChannel, Worker } from 'node:worker_threads';
+import type { Cluster } from '../src/client/types.js';
+import { startCluster } from '../src/index.js';
+
+const { values: args } = parseArgs({
+  options: {
+    nodes: { type: 'string', default: '5' },
+    n: { type: 'string', default: '3' },
+    r: { type: 'string', default: '2' },
+    w: { type: 'string', default: '2' },
+    'value-size': { type: 'string', default: '1024' },
+    seconds: { type: 'string', default: '5' },
+    concurrency: { type: 'string', default: '256' },
+    keys: { type: 'string', default: '10000' },
+  },
+});
+const nodes = Number(args.nodes);
+const n = Number(args.n);
+const r = Number(args.r);
+const w = Number(args.w);
+const valueBytes = Number(args['value-size']);
+const seconds = Number(args.seconds);
+const concurrency = Number(args.concurrency);
+const keyCount = Number(args.keys);
+
+interface Run {
+  readonly ops: number;
+  readonly errors: number;
+  readonly opsPerSec: number;
+  readonly p50: number;
+  readonly p99: number;
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** A closed loop: `concurrency` callers each issue ops back to back for `seconds`. */
+async function closedLoop(op: (i: number) => Promise<unknown>): Promise<Run> {
+  const latencies: number[] = [];
+  let errors = 0;
+  let counter = 0;
+  const deadline = performance.now() + seconds * 1000;
+  const caller = async () => {
+    while (performance.now() < deadline) {
+      const i = counter++;
+      const start = performance.now();
+      try {
+        await op(i);
+        latencies.push(performance.now() - start);
+      } catch {
+        errors++;
+      }
+    }
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, caller));
+  const elapsed = (performance.now() - started) / 1000;
+  const sorted = Float64Array.from(latencies).sort();
+  return {
+    ops: latencies.length,
+    errors,
+    opsPerSec: latencies.length / elapsed,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+  };
+}
+
+async function benchCluster(): Promise<{ put: Run; get: Run }> {
+  const db: Cluster = await startCluster({ nodes, n, r, w });
+  try {
+    const value = new Uint8Array(valueBytes).fill(7);
+    const key = (i: number) => `bench-${i % keyCount}`;
+    // Writing every key once warms the JIT in every worker and makes the gets find values.
+    for (let i = 0; i < keyCount; i += concurrency) {
+      await Promise.all(
+        Array.from({ length: Math.min(concurrency, keyCount - i) }, (_, j) =>
+          db.put(key(i + j), value),
+        ),
+      );
+    }
+    const put = await closedLoop((i) => db.put(key(i), value));
+    const get = await closedLoop((i) => db.get(key(i)));
+    return { put, get };
+  } finally {
+    await db.close();
+  }
+}
+
+/** The raw mesh: every worker floods every peer with batched messages for `seconds`. */
+async function benchMesh(batchSize: number): Promise<number> {
+  const script = new URL('./mesh-worker.mjs', import.meta.url);
+  const workers = Array.from(
+    { length: nodes },
+    (_, i) => new Worker(script, { workerData: { batchSize, valueBytes, id: `n${i + 1}` } }),
+  );
+  await Promise.all(workers.map((wk) => new Promise((res) => wk.once('message', res))));
+  workers.forEach((a, i) => {
+    for (const b of workers.slice(i + 1)) {
+      const { port1, port2 } = new MessageChannel();
+      a.postMessage({ type: 'connect', port: port1 }, [port1]);
+      b.postMessage({ type: 'connect', port: port2 }, [port2]);
+    }
+  });
+  for (const wk of workers) wk.postMessage({ type: 'start' });
+  const started = performance.now();
+  await new Promise((res) => setTimeout(res, seconds * 1000));
+  const counts = workers.map(
+    (wk) =>
+      new Promise<number>((res) =>
+        wk.on('message', (m: { type: string; received: number }) => {
+          if (m.type === 'count') res(m.received);
+        }),
+      ),
+  );
+  for (const wk of workers) wk.postMessage({ type: 'stop' });
+  const received = (await Promise.all(counts)).reduce((a, b) => a + b, 0);
+  const elapsed = (performance.now() - started) / 1000;
+  await Promise.all(workers.map((wk) => wk.terminate()));
+  return received / elapsed;
+}
+
+const fmt = (x: number, digits = 0) => x.toLocaleString('en-US', { maximumFractionDigits: digits });
+
+async function main(): Promise<void> {
+  console.log(
+    `ringkv bench: ${nodes} nodes, N=${n} R=${r} W=${w}, ${valueBytes} B values, ` +
+      `${concurrency} concurrent callers, ${seconds} s per phase, ${keyCount} keys`,
+  );
+  const { put, get } = await benchCluster();
+  const meshRate = await benchMesh(16);
+  // Messages per operation: to each of the N-1 remote replicas a request and a reply, plus the
+  // client's request to the coordinator and its reply.
+  const msgsPerPut = 2 * (n - 1) + 2;
+  const msgsPerGet = 2 * (n - 1) + 2;
+  const rows = [
+    { phase: 'put', run: put, msgsPerOp: msgsPerPut },
+    { phase: 'get', run: get, msgsPerOp: msgsPerGet },
+  ].map(({ phase, run, msgsPerOp }) => {
+    const ceiling = meshRate / msgsPerOp;
+    return {
+      phase,
+      'ops/s': fmt(run.opsPerSec),
+      'p50 ms': fmt(run.p50, 2),
+      'p99 ms': fmt(run.p99, 2),
+      errors: run.errors,
+      'msgs/op': msgsPerOp,
+      'ceiling ops/s': fmt(ceiling),
+      'of ceiling': `${fmt((100 * run.opsPerSec) / ceiling, 1)} %`,
+    };
+  });
+  console.table(rows);
+  console.log(
+    `raw MessageChannel mesh (${nodes} workers, 16 msgs per post): ${fmt(meshRate)} msgs/s`,
+  );
+}
+
+await main();
