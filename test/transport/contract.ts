@@ -1,0 +1,118 @@
+/**
+ * The acceptance suite every Transport must pass (MessageChannel today, TCP later), in the
+ * manner of automerge-repo's runNetworkAdapterTests. A factory yields two connected endpoints.
+ */
+import { describe, expect, it } from 'vitest';
+import { type PeerMessage, PROTOCOL_VERSION } from '../../src/core/messages.js';
+import { type NodeId, nodeId } from '../../src/core/types.js';
+import type { Transport } from '../../src/transport/transport.js';
+
+export interface TransportPair {
+  readonly a: Transport;
+  readonly b: Transport;
+  readonly idA: NodeId;
+  readonly idB: NodeId;
+  /** Sends raw, possibly malformed data to `b` as if it came from `a`'s side of the wire. */
+  injectRaw(data: unknown): void;
+  close(): Promise<void>;
+}
+
+const ack = (opId: number): PeerMessage => ({ type: 'replica-put-ack', v: PROTOCOL_VERSION, opId });
+
+function collect(t: Transport): Array<{ from: NodeId; message: unknown }> {
+  const got: Array<{ from: NodeId; message: unknown }> = [];
+  t.onMessage((from, message) => got.push({ from, message }));
+  return got;
+}
+
+async function until(check: () => boolean, what: string, ticksMax = 1000): Promise<void> {
+  for (let i = 0; i < ticksMax; i++) {
+    if (check()) return;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+export function runTransportContract(name: string, open: () => Promise<TransportPair>): void {
+  describe(`Transport contract: ${name}`, () => {
+    it('delivers messages with the sender id, values intact', async () => {
+      const pair = await open();
+      try {
+        const got = collect(pair.b);
+        const value = new Uint8Array([1, 2, 3]);
+        const put: PeerMessage = {
+          type: 'replica-put',
+          v: PROTOCOL_VERSION,
+          opId: 7,
+          key: 'k',
+          record: { siblings: [{ dot: ['n1.x', 1], past: [], value }] },
+        };
+        pair.a.send(pair.idB, put);
+        await until(() => got.length === 1, 'one message');
+        expect(got[0]).toEqual({ from: pair.idA, message: put });
+      } finally {
+        await pair.close();
+      }
+    });
+
+    it('delivers many messages both ways and counts them', async () => {
+      const pair = await open();
+      try {
+        const atA = collect(pair.a);
+        const atB = collect(pair.b);
+        for (let i = 0; i < 2000; i++) {
+          pair.a.send(pair.idB, ack(i));
+          pair.b.send(pair.idA, ack(i));
+        }
+        await until(() => atA.length === 2000 && atB.length === 2000, '2000 messages each way');
+        expect(new Set(atB.map((m) => (m.message as { opId: number }).opId)).size).toBe(2000);
+        expect(pair.a.stats().sent).toBe(2000);
+        expect(pair.b.stats().received).toBe(2000);
+      } finally {
+        await pair.close();
+      }
+    });
+
+    it('drops (and counts) sends to an unknown peer without throwing', async () => {
+      const pair = await open();
+      try {
+        pair.a.send(nodeId('nobody'), ack(1));
+        expect(pair.a.stats().dropped).toBe(1);
+      } finally {
+        await pair.close();
+      }
+    });
+
+    it('survives malformed data and a throwing handler', async () => {
+      const pair = await open();
+      try {
+        let calls = 0;
+        pair.b.onMessage(() => {
+          calls++;
+          throw new Error('handler bug');
+        });
+        pair.injectRaw('not a batch');
+        pair.a.send(pair.idB, ack(1));
+        await until(() => calls === 1, 'the handler call');
+        await until(() => pair.b.stats().dropped >= 2, 'both drops counted');
+        const got = collect(pair.b);
+        pair.a.send(pair.idB, ack(2));
+        await until(() => got.length === 1, 'delivery after the failures');
+      } finally {
+        await pair.close();
+      }
+    });
+
+    it('drops sends after close', async () => {
+      const pair = await open();
+      try {
+        pair.a.close();
+        pair.a.close(); // idempotent
+        pair.a.send(pair.idB, ack(1));
+        expect(pair.a.stats().dropped).toBe(1);
+      } finally {
+        await pair.close();
+      }
+    });
+  });
+}

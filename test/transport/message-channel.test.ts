@@ -1,0 +1,41 @@
+import { MessageChannel } from 'node:worker_threads';
+import { expect, it } from 'vitest';
+import { PROTOCOL_VERSION } from '../../src/core/messages.js';
+import { nodeId } from '../../src/core/types.js';
+import { MessageChannelTransport } from '../../src/transport/message-channel.js';
+import { runTransportContract, type TransportPair } from './contract.js';
+
+async function openPair(): Promise<TransportPair> {
+  const { port1, port2 } = new MessageChannel();
+  const a = new MessageChannelTransport();
+  const b = new MessageChannelTransport();
+  const idA = nodeId('a');
+  const idB = nodeId('b');
+  a.connect(idB, port1);
+  b.connect(idA, port2);
+  return {
+    a,
+    b,
+    idA,
+    idB,
+    injectRaw: (data) => port1.postMessage(data),
+    close: async () => {
+      a.close();
+      b.close();
+    },
+  };
+}
+
+runTransportContract('MessageChannel', openPair);
+
+it('batches sends made in one tick into one post', async () => {
+  const pair = await openPair();
+  try {
+    for (let i = 0; i < 100; i++)
+      pair.a.send(pair.idB, { type: 'replica-put-ack', v: PROTOCOL_VERSION, opId: i });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(pair.a.stats()).toMatchObject({ sent: 100, batches: 1 });
+  } finally {
+    await pair.close();
+  }
+});
