@@ -36,6 +36,11 @@ export interface Sibling {
   readonly dot: Dot;
   readonly past: VersionVector;
   readonly value: Uint8Array | null;
+  /**
+   * The client's request id for the write that created this sibling, when it sent one. A retry
+   * of the same request is recognised by it and creates no second sibling.
+   */
+  readonly rid?: string;
 }
 
 /** Everything a replica stores for one key: its current siblings, none superseding another. */
@@ -43,13 +48,39 @@ export interface KeyRecord {
   readonly siblings: readonly Sibling[];
 }
 
-/** One write the runtime must make durable: a key's new record, or null to remove the key. */
-export interface PersistWrite {
-  readonly key: string;
-  readonly record: KeyRecord | null;
+/**
+ * Where a persisted entry lives. `data`: the node's own replicas, key -> KeyRecord. `hints`:
+ * records a node holds for a down replica (sloppy quorum), keyed by `hintKey(target, key)`.
+ */
+export type Namespace = 'data' | 'hints';
+
+/** One change the runtime must make durable; a batch of them is applied atomically, in order. */
+export type PersistWrite =
+  /** Store a record (or remove the key when `record` is null) in a namespace. */
+  | { readonly ns: Namespace; readonly key: string; readonly record: KeyRecord | null }
+  /** Store a small metadata value under `name` (undefined removes it). */
+  | { readonly ns: 'meta'; readonly name: string; readonly value: unknown };
+
+/** The synchronous, read-only view of local durable data that the runtime injects into the core. */
+export interface StorageReader {
+  /** The record stored under `key` in `ns` (default `data`). */
+  get(key: string, ns?: Namespace): KeyRecord | undefined;
+  /** Entries of a namespace in key order, from `startKey` inclusive, at most `limit`. */
+  entries(options: {
+    readonly ns: Namespace;
+    readonly startKey?: string;
+    readonly limit?: number;
+  }): Iterable<[string, KeyRecord]>;
+  getMeta(name: string): unknown;
 }
 
-/** The synchronous, read-only view of local data that the runtime injects into the core. */
-export interface StorageReader {
-  get(key: string): KeyRecord | undefined;
+/** The key under which a hint for `target`'s copy of `key` is stored (sorted by target first). */
+export function hintKey(target: NodeId, key: string): string {
+  return `${target}\u0000${key}`;
+}
+
+/** Splits a hint key back into its target and key. */
+export function parseHintKey(stored: string): { target: NodeId; key: string } {
+  const cut = stored.indexOf('\u0000');
+  return { target: stored.slice(0, cut) as NodeId, key: stored.slice(cut + 1) };
 }

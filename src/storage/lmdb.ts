@@ -1,6 +1,7 @@
 /**
- * A durable StorageEngine on lmdb-js (LMDB): one environment per node directory holding two
- * named databases, `records` (key -> msgpack-encoded KeyRecord) and `meta` (name -> msgpack).
+ * A durable StorageEngine on lmdb-js (LMDB): one environment per node directory holding three
+ * named databases, `records` (the `data` namespace: key -> msgpack-encoded KeyRecord), `hints`
+ * (the `hints` namespace, same encoding) and `meta` (name -> msgpack).
  *
  * Durability (node_modules/lmdb/README.md, "db.put" and "Overlapping Sync Options"; checked in
  * write.js and with strace): lmdb-js queues writes and commits them on its own write thread;
@@ -14,24 +15,25 @@
  *
  * Atomicity: each `write()` goes through one `batch()` call, whose operations lmdb-js commits in
  * one transaction (possibly together with other batches of the same event turn; LMDB commits are
- * atomic). Keys are validated and records encoded before the batch starts, so nothing can throw
- * halfway through it.
+ * atomic), whichever of the three databases they touch; they run in batch order. Keys, names
+ * and namespaces are validated and records and meta values encoded before the batch starts, so
+ * nothing can throw halfway through it. `putMeta` is a one-change `write`.
  *
  * Encoding: keys are stored as their UTF-8 bytes (`keyEncoding: 'binary'`), so LMDB's memcmp
- * order is code point order, as the contract requires. Values are packed by our own msgpackr
+ * order is code point order, as the contract requires; U+0000 (the separator in hint keys) is
+ * the byte 0x00, which LMDB stores like any other byte. Values are packed by our own msgpackr
  * instance (`encoding: 'binary'`), without shared structures: lmdb-js's built-in msgpack would
  * add a hidden structures entry to the database and skew `count()`/`entries()`.
  */
 import fs from 'node:fs';
 import { type Database, open, type RootDatabase } from 'lmdb';
 import { Packr } from 'msgpackr';
-import type { KeyRecord, Sibling } from '../core/types.js';
+import type { KeyRecord, Namespace, PersistWrite, Sibling } from '../core/types.js';
 import {
   type EntriesOptions,
   StorageClosedError,
   type StorageEngine,
   StorageError,
-  type StorageWrite,
   storageKeyProblem,
   validateBatch,
   validateEntriesOptions,
@@ -50,18 +52,29 @@ export interface LmdbStorageOptions {
 const packr = new Packr({ useRecords: false, copyBuffers: true });
 
 type BinaryDatabase = Database<Buffer, Buffer>;
+type MetaDatabase = Database<Buffer, string>;
+
+/** One change of a batch, validated and encoded; `value` null removes. */
+type PreparedChange =
+  | { readonly db: BinaryDatabase; readonly key: Buffer; readonly value: Buffer | null }
+  | { readonly db: null; readonly key: string; readonly value: Buffer | null };
 
 export class LmdbStorage implements StorageEngine {
   readonly kind = 'lmdb';
   readonly durable = true;
   readonly #root: RootDatabase;
   readonly #records: BinaryDatabase;
-  readonly #meta: Database<Buffer, string>;
+  readonly #hints: BinaryDatabase;
+  readonly #meta: MetaDatabase;
   #closing: Promise<void> | null = null;
 
   private constructor(root: RootDatabase) {
     this.#root = root;
     this.#records = root.openDB<Buffer, Buffer>('records', {
+      keyEncoding: 'binary',
+      encoding: 'binary',
+    });
+    this.#hints = root.openDB<Buffer, Buffer>('hints', {
       keyEncoding: 'binary',
       encoding: 'binary',
     });
@@ -84,24 +97,39 @@ export class LmdbStorage implements StorageEngine {
     }
   }
 
-  get(key: string): KeyRecord | undefined {
+  get(key: string, ns: Namespace = 'data'): KeyRecord | undefined {
     this.#assertOpen();
+    const db = this.#db(ns);
     if (storageKeyProblem(key) !== null) return undefined; // never stored; lmdb would throw
-    const bytes = this.#records.getBinaryFast(encodeKey(key));
+    const bytes = db.getBinaryFast(encodeKey(key));
     return bytes === undefined ? undefined : decodeRecord(bytes, key);
   }
 
-  async write(batch: readonly StorageWrite[]): Promise<void> {
+  async write(batch: readonly PersistWrite[]): Promise<void> {
     this.#assertOpen();
     validateBatch(batch);
-    const changes = batch.map((change) => ({
-      key: encodeKey(change.key),
-      value: change.record === null ? null : encodeRecord(change.record, change.key),
-    }));
+    const changes = batch.map((change): PreparedChange => {
+      if (change.ns === 'meta') {
+        const { name, value } = change;
+        return {
+          db: null, // the meta database
+          key: name,
+          value: value === undefined ? null : encodeValue(value, `meta ${JSON.stringify(name)}`),
+        };
+      }
+      return {
+        db: this.#db(change.ns),
+        key: encodeKey(change.key),
+        value: change.record === null ? null : encodeRecord(change.record, change.key),
+      };
+    });
     await this.#commit(() => {
       for (const change of changes) {
-        if (change.value === null) this.#records.remove(change.key);
-        else this.#records.put(change.key, change.value);
+        if (change.db === null) {
+          if (change.value === null) this.#meta.remove(change.key);
+          else this.#meta.put(change.key, change.value);
+        } else if (change.value === null) change.db.remove(change.key);
+        else change.db.put(change.key, change.value);
       }
     });
   }
@@ -109,30 +137,27 @@ export class LmdbStorage implements StorageEngine {
   entries(options: EntriesOptions = {}): Iterable<[string, KeyRecord]> {
     this.#assertOpen();
     validateEntriesOptions(options);
+    const db = this.#db(options.ns ?? 'data');
     if (options.limit === 0) return [];
-    return this.#iterate(options);
+    return this.#iterate(db, options);
   }
 
-  count(): number {
+  count(ns: Namespace = 'data'): number {
     this.#assertOpen();
-    const stats = this.#records.getStats() as { entryCount?: unknown };
+    const stats = this.#db(ns).getStats() as { entryCount?: unknown };
     if (typeof stats.entryCount !== 'number') throw new StorageError('lmdb reported no entryCount');
     return stats.entryCount;
   }
 
   getMeta(name: string): unknown {
     this.#assertOpen();
+    if (storageKeyProblem(name) !== null) return undefined; // never stored; lmdb would throw
     const bytes = this.#meta.getBinaryFast(name);
     return bytes === undefined ? undefined : packr.unpack(bytes);
   }
 
-  async putMeta(name: string, value: unknown): Promise<void> {
-    this.#assertOpen();
-    const encoded = value === undefined ? null : encodeValue(value, `meta ${name}`);
-    await this.#commit(() => {
-      if (encoded === null) this.#meta.remove(name);
-      else this.#meta.put(name, encoded);
-    });
+  putMeta(name: string, value: unknown): Promise<void> {
+    return this.write([{ ns: 'meta', name, value }]);
   }
 
   close(): Promise<void> {
@@ -152,9 +177,9 @@ export class LmdbStorage implements StorageEngine {
     }
   }
 
-  *#iterate(options: EntriesOptions): Generator<[string, KeyRecord]> {
+  *#iterate(db: BinaryDatabase, options: EntriesOptions): Generator<[string, KeyRecord]> {
     const { startKey } = options;
-    const range = this.#records.getRange({
+    const range = db.getRange({
       ...(startKey === undefined || startKey === '' ? {} : { start: encodeKey(startKey) }),
       ...(options.limit === undefined ? {} : { limit: options.limit }),
     });
@@ -174,6 +199,13 @@ export class LmdbStorage implements StorageEngine {
     } finally {
       if (!done && this.#closing === null) iterator.return?.();
     }
+  }
+
+  /** The database of a record namespace; a StorageError for anything else. */
+  #db(ns: Namespace): BinaryDatabase {
+    if (ns === 'data') return this.#records;
+    if (ns === 'hints') return this.#hints;
+    throw new StorageError(`unknown storage namespace ${JSON.stringify(ns)}`);
   }
 
   #assertOpen(): void {
@@ -206,18 +238,21 @@ function encodeValue(value: unknown, what: string): Buffer {
 
 /**
  * Unpacks a stored record, rebuilding siblings so every value is a plain Uint8Array (msgpackr
- * hands out Node Buffers) and a tombstone stays `null`.
+ * hands out Node Buffers), a tombstone stays `null` and `rid` is present only when stored.
  */
 function decodeRecord(bytes: Uint8Array, key: string): KeyRecord {
   const raw = packr.unpack(bytes) as { siblings?: unknown };
   if (!Array.isArray(raw?.siblings)) {
     throw new StorageError(`stored record for key ${JSON.stringify(key)} is corrupt`);
   }
-  const siblings = (raw.siblings as Sibling[]).map((sibling) => ({
-    dot: sibling.dot,
-    past: sibling.past,
-    value: sibling.value === null ? null : plainBytes(sibling.value),
-  }));
+  const siblings = (raw.siblings as Sibling[]).map((sibling): Sibling => {
+    const value = sibling.value === null ? null : plainBytes(sibling.value);
+    if (sibling.rid === undefined) return { dot: sibling.dot, past: sibling.past, value };
+    if (typeof sibling.rid !== 'string') {
+      throw new StorageError(`stored record for key ${JSON.stringify(key)} has a corrupt rid`);
+    }
+    return { dot: sibling.dot, past: sibling.past, value, rid: sibling.rid };
+  });
   return { siblings };
 }
 

@@ -2,40 +2,61 @@
  * A volatile StorageEngine on a Map: the default for local clusters without a data directory,
  * and the engine of the simulator. Nothing survives `close()`.
  *
- * `get` and `write` are the hot path and cost one Map operation per key. Key order for
- * `entries()` is kept lazily by a SortedKeyIndex, which merges new keys in only when `entries()`
- * is called.
+ * Each namespace (`data`, `hints`) is its own Map; meta values are copied in and out with
+ * structuredClone. `get` and `write` are the hot path and cost one Map operation per key. Key
+ * order for `entries()` is kept per namespace, lazily, by a SortedKeyIndex, which merges new
+ * keys in only when `entries()` is called.
  */
-import type { KeyRecord } from '../core/types.js';
+import type { KeyRecord, Namespace, PersistWrite } from '../core/types.js';
 import {
   compareStorageKeys,
   type EntriesOptions,
   StorageClosedError,
   type StorageEngine,
-  type StorageWrite,
+  StorageError,
   validateBatch,
   validateEntriesOptions,
 } from './engine.js';
 
+/** One namespace's records and their lazily sorted keys. */
+interface Table {
+  readonly records: Map<string, KeyRecord>;
+  readonly index: SortedKeyIndex;
+}
+
+function newTable(): Table {
+  return { records: new Map(), index: new SortedKeyIndex() };
+}
+
 export class MemoryStorage implements StorageEngine {
   readonly kind = 'memory';
   readonly durable = false;
-  readonly #records = new Map<string, KeyRecord>();
+  readonly #data = newTable();
+  readonly #hints = newTable();
   readonly #meta = new Map<string, unknown>();
-  readonly #index = new SortedKeyIndex();
   #closed = false;
 
-  get(key: string): KeyRecord | undefined {
+  get(key: string, ns: Namespace = 'data'): KeyRecord | undefined {
     this.#assertOpen();
-    return this.#records.get(key);
+    return this.#table(ns).records.get(key);
   }
 
   /** Applies the batch synchronously (so `get` sees it at once) and resolves on a microtask. */
-  write(batch: readonly StorageWrite[]): Promise<void> {
+  write(batch: readonly PersistWrite[]): Promise<void> {
     try {
       this.#assertOpen();
       validateBatch(batch);
-      for (const change of batch) this.#apply(change);
+      // Copy every meta value before applying anything, so a value that cannot be copied
+      // rejects the batch with nothing stored.
+      const metaValues = batch.map((change) =>
+        change.ns === 'meta' ? copyMetaValue(change.name, change.value) : undefined,
+      );
+      batch.forEach((change, i) => {
+        if (change.ns === 'meta') {
+          if (change.value === undefined) this.#meta.delete(change.name);
+          else this.#meta.set(change.name, metaValues[i]);
+        } else this.#apply(this.#table(change.ns), change.key, change.record);
+      });
       return Promise.resolve();
     } catch (error) {
       return Promise.reject(error);
@@ -45,16 +66,24 @@ export class MemoryStorage implements StorageEngine {
   entries(options: EntriesOptions = {}): Iterable<[string, KeyRecord]> {
     this.#assertOpen();
     validateEntriesOptions(options);
-    return this.#iterate(options.startKey, options.limit ?? Number.POSITIVE_INFINITY);
+    return this.#iterate(
+      this.#table(options.ns ?? 'data'),
+      options.startKey,
+      options.limit ?? Number.POSITIVE_INFINITY,
+    );
   }
 
-  *#iterate(startKey: string | undefined, limit: number): Generator<[string, KeyRecord]> {
-    const keys = this.#index.sorted(this.#records);
+  *#iterate(
+    table: Table,
+    startKey: string | undefined,
+    limit: number,
+  ): Generator<[string, KeyRecord]> {
+    const keys = table.index.sorted(table.records);
     let yielded = 0;
     for (let i = lowerBound(keys, startKey); i < keys.length && yielded < limit; i++) {
       this.#assertOpen();
       const key = keys[i]!;
-      const record = this.#records.get(key);
+      const record = table.records.get(key);
       if (record === undefined) continue; // removed while iterating
       yielded++;
       yield [key, record];
@@ -62,9 +91,9 @@ export class MemoryStorage implements StorageEngine {
     }
   }
 
-  count(): number {
+  count(ns: Namespace = 'data'): number {
     this.#assertOpen();
-    return this.#records.size;
+    return this.#table(ns).records.size;
   }
 
   getMeta(name: string): unknown {
@@ -74,14 +103,7 @@ export class MemoryStorage implements StorageEngine {
   }
 
   putMeta(name: string, value: unknown): Promise<void> {
-    try {
-      this.#assertOpen();
-      if (value === undefined) this.#meta.delete(name);
-      else this.#meta.set(name, structuredClone(value));
-      return Promise.resolve();
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return this.write([{ ns: 'meta', name, value }]);
   }
 
   close(): Promise<void> {
@@ -89,18 +111,34 @@ export class MemoryStorage implements StorageEngine {
     return Promise.resolve();
   }
 
-  #apply(change: StorageWrite): void {
-    if (change.record === null) {
-      if (this.#records.delete(change.key)) this.#index.noteRemoved();
+  #table(ns: Namespace): Table {
+    if (ns === 'data') return this.#data;
+    if (ns === 'hints') return this.#hints;
+    throw new StorageError(`unknown storage namespace ${JSON.stringify(ns)}`);
+  }
+
+  #apply(table: Table, key: string, record: KeyRecord | null): void {
+    if (record === null) {
+      if (table.records.delete(key)) table.index.noteRemoved();
       return;
     }
-    const size = this.#records.size;
-    this.#records.set(change.key, change.record);
-    if (this.#records.size !== size) this.#index.noteAdded(change.key);
+    const size = table.records.size;
+    table.records.set(key, record);
+    if (table.records.size !== size) table.index.noteAdded(key);
   }
 
   #assertOpen(): void {
     if (this.#closed) throw new StorageClosedError(this.kind);
+  }
+}
+
+/** A private copy of a meta value (undefined stays undefined: it means "remove"). */
+function copyMetaValue(name: string, value: unknown): unknown {
+  if (value === undefined) return undefined;
+  try {
+    return structuredClone(value);
+  } catch (error) {
+    throw new StorageError(`cannot store meta ${JSON.stringify(name)}`, { cause: error });
   }
 }
 

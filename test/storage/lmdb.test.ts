@@ -36,7 +36,7 @@ describe('LmdbStorage specifics', () => {
     storage = await LmdbStorage.open({ path: directory });
     const value = new Uint8Array([1, 2, 3]);
     await storage.write([
-      { key: 'k', record: { siblings: [{ dot: ['n1', 1], past: [], value }] } },
+      { ns: 'data', key: 'k', record: { siblings: [{ dot: ['n1', 1], past: [], value }] } },
     ]);
     for (const read of [storage.get('k'), [...storage.entries()][0]?.[1]]) {
       const got = read?.siblings[0]?.value;
