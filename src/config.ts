@@ -34,6 +34,42 @@ export interface RingkvConfig {
    * in memory, lost when a node stops. @default null
    */
   readonly dataDir: string | null;
+  /**
+   * Most requests one node coordinates at once; past it new requests fail fast with an
+   * OverloadError instead of queueing without limit. @default 10000
+   */
+  readonly inFlightMax: number;
+  /**
+   * Distinct keys a node holds hints for, per down replica. At the bound it refuses further
+   * hints for that replica (the write then needs its W acks elsewhere, or fails with a
+   * QuorumError); anti-entropy repairs what hints could not carry. @default 100000
+   */
+  readonly hintsPerTargetMax: number;
+  /** How often a node tries to hand hints to their owners and probes suspected peers. @default 1000 */
+  readonly handoffIntervalMs: number;
+  /** Keys per handoff message (one batch in flight per owner). @default 128 */
+  readonly handoffBatchKeysMax: number;
+  /**
+   * How long a tombstone that every replica holds is kept before it is reaped. Must exceed the
+   * time hints take to reach a returning replica, or a late hint could bring a value back.
+   * @default 60000
+   */
+  readonly tombstoneGraceMs: number;
+  /** Siblings of one key past which a put's result carries a warning (Riak: 25). @default 25 */
+  readonly siblingsSoftMax: number;
+  /** Siblings of one key past which a put is refused until a write resolves them (Riak: 100). @default 100 */
+  readonly siblingsMax: number;
+  /**
+   * Entries kept in a write's causal past; beyond it the smallest counters are pruned. Pruning
+   * can only make versions look concurrent (an extra sibling), never drop a write. @default 64
+   */
+  readonly vvEntriesMax: number;
+  /** Attempts per client request, the first included (retries use the same request id). @default 3 */
+  readonly retryAttemptsMax: number;
+  /** Upper bound of the first retry's jittered delay; doubles per retry. @default 50 */
+  readonly retryDelayBaseMs: number;
+  /** Longest delay between two attempts. @default 1000 */
+  readonly retryDelayMaxMs: number;
 }
 
 export const DEFAULT_CONFIG: RingkvConfig = Object.freeze({
@@ -47,4 +83,28 @@ export const DEFAULT_CONFIG: RingkvConfig = Object.freeze({
   valueSizeMaxBytes: 1024 * 1024,
   keySizeMaxBytes: 1024,
   dataDir: null,
+  inFlightMax: 10_000,
+  hintsPerTargetMax: 100_000,
+  handoffIntervalMs: 1000,
+  handoffBatchKeysMax: 128,
+  tombstoneGraceMs: 60_000,
+  siblingsSoftMax: 25,
+  siblingsMax: 100,
+  vvEntriesMax: 64,
+  retryAttemptsMax: 3,
+  retryDelayBaseMs: 50,
+  retryDelayMaxMs: 1000,
 });
+
+/** The node-level bounds the protocol core takes (it cannot import this file itself). */
+export function coreLimits(config: RingkvConfig) {
+  return {
+    inFlightMax: config.inFlightMax,
+    hintsPerTargetMax: config.hintsPerTargetMax,
+    handoffIntervalMs: config.handoffIntervalMs,
+    handoffBatchKeysMax: config.handoffBatchKeysMax,
+    tombstoneGraceMs: config.tombstoneGraceMs,
+    siblingsMax: config.siblingsMax,
+    vvEntriesMax: config.vvEntriesMax,
+  };
+}

@@ -44,3 +44,18 @@ export class UnavailableError extends RingkvError {
   override name = 'UnavailableError';
   override readonly code = 'UNAVAILABLE';
 }
+
+/** The coordinating node has too many requests in flight; retry later. HTTP 503. */
+export class OverloadError extends RingkvError {
+  override name = 'OverloadError';
+  override readonly code = 'OVERLOAD';
+}
+
+/**
+ * The key has more siblings than the limit (siblingsMax): read it and write back with its
+ * context to resolve them before writing blindly again. HTTP 409.
+ */
+export class SiblingLimitError extends RingkvError {
+  override name = 'SiblingLimitError';
+  override readonly code = 'SIBLING_LIMIT';
+}

@@ -12,7 +12,7 @@
  */
 import { ClusterClient } from './client/cluster-client.js';
 import type { Cluster } from './client/types.js';
-import { DEFAULT_CONFIG, type RingkvConfig } from './config.js';
+import { coreLimits, DEFAULT_CONFIG, type RingkvConfig } from './config.js';
 import { Ring } from './core/ring.js';
 import { nodeId } from './core/types.js';
 import { ValidationError } from './errors.js';
@@ -21,8 +21,10 @@ import { Launcher } from './runtime/launcher.js';
 export type * from './client/types.js';
 export { DEFAULT_CONFIG, type RingkvConfig } from './config.js';
 export {
+  OverloadError,
   QuorumError,
   RingkvError,
+  SiblingLimitError,
   TimeoutError,
   UnavailableError,
   ValidationError,
@@ -55,6 +57,17 @@ export function validateConfig(config: RingkvConfig): void {
   int('clientTimeoutSlackMs', 0, 600_000);
   int('valueSizeMaxBytes', 1, 64 * 1024 * 1024);
   int('keySizeMaxBytes', 1, 1024);
+  int('inFlightMax', 1, 10_000_000);
+  int('hintsPerTargetMax', 1, 100_000_000);
+  int('handoffIntervalMs', 1, 3_600_000);
+  int('handoffBatchKeysMax', 1, 100_000);
+  int('tombstoneGraceMs', 0, 30 * 86_400_000);
+  int('siblingsSoftMax', 1, config.siblingsMax);
+  int('siblingsMax', 1, 100_000);
+  int('vvEntriesMax', 1, 100_000);
+  int('retryAttemptsMax', 1, 100);
+  int('retryDelayBaseMs', 0, 600_000);
+  int('retryDelayMaxMs', config.retryDelayBaseMs, 600_000);
   if (config.dataDir !== null && (typeof config.dataDir !== 'string' || config.dataDir === '')) {
     throw new ValidationError('dataDir must be a non-empty path or null');
   }
@@ -74,6 +87,7 @@ export async function startCluster(options: Partial<RingkvConfig> = {}): Promise
       owners: ring.owners,
       dataDir: config.dataDir,
       forwardSlackMs: config.clientTimeoutSlackMs,
+      limits: coreLimits(config),
     },
     {
       reply: (reqId, result) => client.onReply(reqId, result),

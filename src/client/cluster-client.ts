@@ -4,12 +4,16 @@
  * mode), and waits for the coordinator's answer with a timeout of its own — so a dead or
  * stalled coordinator yields a TimeoutError, never a hang.
  */
+
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { RingkvConfig } from '../config.js';
 import type { ClientRequest, ClientResult } from '../core/messages.js';
 import type { Ring } from '../core/ring.js';
-import { TimeoutError, UnavailableError, ValidationError } from '../errors.js';
+import { RingkvError, TimeoutError, UnavailableError, ValidationError } from '../errors.js';
 import type { Launcher } from '../runtime/launcher.js';
 import { toGetResult, toPutResult } from './results.js';
+import { isRetryable, retryDelayMs } from './retry.js';
 import type {
   Cluster,
   ClusterStatus,
@@ -24,6 +28,7 @@ import type {
 import {
   validateContext,
   validateKey,
+  validatePrimaries,
   validateQuorum,
   validateTimeout,
   validateValue,
@@ -63,14 +68,18 @@ export class ClusterClient implements Cluster {
 
   async get(key: string, options: GetOptions = {}): Promise<GetResult> {
     const { n } = this.config;
+    const r = validateQuorum('r', options.r, this.config.r, n);
     const request: ClientRequest = {
       op: 'get',
       key: validateKey(key, this.config.keySizeMaxBytes),
-      r: validateQuorum('r', options.r, this.config.r, n),
+      r,
+      pr: validatePrimaries('pr', options.pr, r),
       timeoutMs: validateTimeout(options.timeoutMs, this.config.requestTimeoutMs),
     };
-    const result = await this.send(request, options.signal);
-    return toGetResult(result, request.r, `get ${JSON.stringify(key)}`);
+    const what = `get ${JSON.stringify(key)}`;
+    return this.withRetries(options.signal, async () =>
+      toGetResult(await this.send(request, options.signal), r, what),
+    );
   }
 
   async status(): Promise<ClusterStatus> {
@@ -126,16 +135,52 @@ export class ClusterClient implements Cluster {
     options: PutOptions,
     what: 'put' | 'delete',
   ): Promise<PutResult> {
+    const w = validateQuorum('w', options.w, this.config.w, this.config.n);
     const request: ClientRequest = {
       op: 'put',
       key: validateKey(key, this.config.keySizeMaxBytes),
       value,
       context: validateContext(options.context),
-      w: validateQuorum('w', options.w, this.config.w, this.config.n),
+      w,
+      pw: validatePrimaries('pw', options.pw, w),
       timeoutMs: validateTimeout(options.timeoutMs, this.config.requestTimeoutMs),
+      // One id for every attempt: a retry of a write that did land creates no second sibling.
+      rid: randomUUID(),
     };
-    const result = await this.send(request, options.signal);
-    return toPutResult(result, request.w, `${what} ${JSON.stringify(key)}`);
+    const label = `${what} ${JSON.stringify(key)}`;
+    const result = await this.withRetries(options.signal, async () =>
+      toPutResult(await this.send(request, options.signal), w, label),
+    );
+    if (result.siblings <= this.config.siblingsSoftMax) return result;
+    const warning =
+      `${label}: the key has ${result.siblings} siblings (soft limit ${this.config.siblingsSoftMax}); ` +
+      'read it and write back with its context to resolve them';
+    return { ...result, warning };
+  }
+
+  /**
+   * Runs `attempt` up to retryAttemptsMax times while it fails with a retryable error (quorum,
+   * timeout, overload), sleeping a jittered, exponentially growing delay in between.
+   */
+  private async withRetries<T>(
+    signal: AbortSignal | undefined,
+    attempt: () => Promise<T>,
+  ): Promise<T> {
+    const policy = {
+      attemptsMax: this.config.retryAttemptsMax,
+      delayBaseMs: this.config.retryDelayBaseMs,
+      delayMaxMs: this.config.retryDelayMaxMs,
+    };
+    for (let number = 1; ; number++) {
+      try {
+        return await attempt();
+      } catch (error) {
+        if (!(error instanceof RingkvError) || !isRetryable(error) || this.closed) throw error;
+        const delayMs = retryDelayMs(policy, number + 1, Math.random());
+        if (delayMs === null) throw error;
+        await sleep(delayMs, undefined, { signal });
+      }
+    }
   }
 
   /** Sends a request to a coordinator and waits, bounded by the request timeout plus slack. */

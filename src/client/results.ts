@@ -6,8 +6,10 @@ import type { ClientResult } from '../core/messages.js';
 import type { KeyRecord } from '../core/types.js';
 import { contextOf, liveValues } from '../core/version.js';
 import {
+  OverloadError,
   QuorumError,
   type RingkvError,
+  SiblingLimitError,
   TimeoutError,
   UnavailableError,
   ValidationError,
@@ -30,6 +32,10 @@ export function toError(result: Extract<ClientResult, { ok: false }>, what: stri
       return new TimeoutError(`${what}: ${result.message}`);
     case 'unavailable':
       return new UnavailableError(`${what}: ${result.message}`);
+    case 'overload':
+      return new OverloadError(`${what}: ${result.message}`);
+    case 'conflict':
+      return new SiblingLimitError(`${what}: ${result.message}`);
   }
 }
 
@@ -37,17 +43,28 @@ export function toPutResult(result: ClientResult, w: number, what: string): PutR
   if (!result.ok) throw toError(result, what);
   if (result.op !== 'put')
     throw new Error(`${what}: coordinator answered a put with a ${result.op}`);
-  return { acked: result.acked, w, coordinator: result.coordinator };
+  return {
+    acked: result.acked,
+    w,
+    coordinator: result.coordinator,
+    sloppy: result.sloppy,
+    siblings: result.siblings,
+  };
 }
 
 export function toGetResult(result: ClientResult, r: number, what: string): GetResult {
   if (!result.ok) throw toError(result, what);
   if (result.op !== 'get')
     throw new Error(`${what}: coordinator answered a get with a ${result.op}`);
-  return makeGetResult(result.record, result.replies, r);
+  return makeGetResult(result.record, result.replies, r, result.sloppy);
 }
 
-export function makeGetResult(record: KeyRecord | null, replies: number, r: number): GetResult {
+export function makeGetResult(
+  record: KeyRecord | null,
+  replies: number,
+  r: number,
+  sloppy: boolean,
+): GetResult {
   const values = record === null ? [] : liveValues(record);
   const context = record === null ? '' : encodeContext(contextOf(record));
   return {
@@ -56,6 +73,8 @@ export function makeGetResult(record: KeyRecord | null, replies: number, r: numb
     context,
     replies,
     r,
+    sloppy,
+    siblings: record?.siblings.length ?? 0,
     strings: () => values.map((v) => decoder.decode(v)),
     json: <T>() => values.map((v) => JSON.parse(decoder.decode(v)) as T),
   };

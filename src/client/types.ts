@@ -11,6 +11,8 @@ export interface PutOptions {
   readonly context?: string;
   /** Acks to wait for (1..n). @default the cluster's w */
   readonly w?: number;
+  /** Of those, acks that must come from the key's own replicas, not stand-ins (0..w). @default 0 */
+  readonly pw?: number;
   /** Coordinator timeout for this request. @default the cluster's requestTimeoutMs */
   readonly timeoutMs?: number;
   /** Aborts the wait (the write may still happen on the replicas). */
@@ -22,6 +24,8 @@ export type DeleteOptions = PutOptions;
 export interface GetOptions {
   /** Replies to wait for (1..n). @default the cluster's r */
   readonly r?: number;
+  /** Of those, replies that must come from the key's own replicas (0..r). @default 0 */
+  readonly pr?: number;
   /** Coordinator timeout for this request. @default the cluster's requestTimeoutMs */
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
@@ -34,6 +38,16 @@ export interface PutResult {
   readonly w: number;
   /** The node that coordinated the write. */
   readonly coordinator: string;
+  /**
+   * A stand-in node acked in place of a down replica (sloppy quorum): the write is durable on
+   * W nodes, but not yet on W of the key's own replicas, so R + W > N does not guarantee a read
+   * sees it until the hint is handed over.
+   */
+  readonly sloppy: boolean;
+  /** Siblings the key has after this write; past siblingsSoftMax it is time to resolve them. */
+  readonly siblings: number;
+  /** Set when the key has more siblings than siblingsSoftMax (Riak warns at 25). */
+  readonly warning?: string;
 }
 
 export interface GetResult {
@@ -47,6 +61,10 @@ export interface GetResult {
   readonly replies: number;
   /** The r the request waited for. */
   readonly r: number;
+  /** Some reply that counted came from a stand-in rather than one of the key's own replicas. */
+  readonly sloppy: boolean;
+  /** Versions reconciled, tombstones included (values.length counts only live ones). */
+  readonly siblings: number;
   /** The values decoded as UTF-8. */
   strings(): string[];
   /** The values parsed as JSON. */

@@ -47,6 +47,17 @@ export function validateQuorum(name: string, value: unknown, fallback: number, n
   return value;
 }
 
+/** Validates an optional primary-replica count (`pr` or `pw`): 0..quorum, default 0. */
+export function validatePrimaries(name: string, value: unknown, quorum: number): number {
+  if (value === undefined) return 0;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > quorum) {
+    throw new ValidationError(
+      `${name} must be an integer between 0 and ${quorum}, got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
 export function validateTimeout(value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   if (

@@ -7,7 +7,7 @@
  * Messages arriving from another thread or process are untrusted: `parsePeerMessage` checks them
  * at the boundary and returns null for anything malformed, so a listener never throws.
  */
-import type { KeyRecord, NodeId, Sibling, VersionVector } from './types.js';
+import type { Dot, KeyRecord, NodeId, Sibling, VersionVector } from './types.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -24,6 +24,16 @@ export interface ReplicaPut {
   readonly opId: number;
   readonly key: string;
   readonly record: KeyRecord;
+  /** Set when the receiver stands in for this down replica (sloppy quorum): keep it as a hint. */
+  readonly hintFor?: NodeId;
+}
+
+/** Replica → coordinator: I will not store this write (my hint queue for its owner is full). */
+export interface ReplicaPutNack {
+  readonly type: 'replica-put-nack';
+  readonly v: number;
+  readonly opId: number;
+  readonly reason: string;
 }
 
 /** Replica → coordinator: the sibling of `opId` is durable here. */
@@ -39,6 +49,8 @@ export interface ReplicaGet {
   readonly v: number;
   readonly opId: number;
   readonly key: string;
+  /** Set when the receiver stands in for this down replica: answer from its hints. */
+  readonly hintFor?: NodeId;
 }
 
 /** Replica → coordinator: my record for the key of `opId` (null when I hold nothing). */
@@ -65,13 +77,65 @@ export interface ForwardReply {
   readonly result: ClientResult;
 }
 
+/** Coordinator → stale replica after a get: merge this record (read repair). No answer. */
+export interface Repair {
+  readonly type: 'repair';
+  readonly v: number;
+  readonly key: string;
+  readonly record: KeyRecord;
+}
+
+/**
+ * Coordinator → every replica, a grace period after all of them were seen holding the same
+ * tombstones: remove the key if it still holds exactly these dots (and nothing newer).
+ */
+export interface Reap {
+  readonly type: 'reap';
+  readonly v: number;
+  readonly key: string;
+  readonly dots: readonly Dot[];
+}
+
+/** Hint holder → returning owner: merge these records, then ack the batch. */
+export interface Handoff {
+  readonly type: 'handoff';
+  readonly v: number;
+  readonly batchId: number;
+  readonly entries: ReadonlyArray<{ readonly key: string; readonly record: KeyRecord }>;
+}
+
+/** Owner → hint holder: every record of the batch is durable here; drop those hints. */
+export interface HandoffAck {
+  readonly type: 'handoff-ack';
+  readonly v: number;
+  readonly batchId: number;
+}
+
+/** A probe to a peer suspected down; any answer (or any message) clears the suspicion. */
+export interface Ping {
+  readonly type: 'ping';
+  readonly v: number;
+}
+
+export interface Pong {
+  readonly type: 'pong';
+  readonly v: number;
+}
+
 export type PeerMessage =
   | ReplicaPut
   | ReplicaPutAck
+  | ReplicaPutNack
   | ReplicaGet
   | ReplicaGetReply
   | Forward
-  | ForwardReply;
+  | ForwardReply
+  | Repair
+  | Reap
+  | Handoff
+  | HandoffAck
+  | Ping
+  | Pong;
 
 /** A put (value = bytes) or delete (value = null) with the context the client saw. */
 export interface PutRequest {
@@ -80,20 +144,38 @@ export interface PutRequest {
   readonly value: Uint8Array | null;
   readonly context: VersionVector;
   readonly w: number;
+  /** Acks that must come from primary replicas, not stand-ins (Riak's PW). @default 0 */
+  readonly pw?: number;
   readonly timeoutMs: number;
+  /**
+   * The client's id for this logical write, the same on every retry: a coordinator that finds a
+   * sibling with this id already written reuses it instead of creating a second one.
+   */
+  readonly rid?: string;
 }
 
 export interface GetRequest {
   readonly op: 'get';
   readonly key: string;
   readonly r: number;
+  /** Replies that must come from primary replicas, not stand-ins (Riak's PR). @default 0 */
+  readonly pr?: number;
   readonly timeoutMs: number;
 }
 
 export type ClientRequest = PutRequest | GetRequest;
 
 export type ClientResult =
-  | { readonly ok: true; readonly op: 'put'; readonly acked: number; readonly coordinator: NodeId }
+  | {
+      readonly ok: true;
+      readonly op: 'put';
+      readonly acked: number;
+      readonly coordinator: NodeId;
+      /** Some ack that counted came from a stand-in holding a hint, not a primary replica. */
+      readonly sloppy: boolean;
+      /** Siblings the key has after this write, on the coordinator. */
+      readonly siblings: number;
+    }
   | {
       readonly ok: true;
       readonly op: 'get';
@@ -101,6 +183,8 @@ export type ClientResult =
       readonly record: KeyRecord | null;
       readonly replies: number;
       readonly coordinator: NodeId;
+      /** Some reply that counted came from a stand-in, not a primary replica. */
+      readonly sloppy: boolean;
     }
   | {
       readonly ok: false;
@@ -110,7 +194,11 @@ export type ClientResult =
     }
   | { readonly ok: false; readonly error: 'invalid'; readonly message: string }
   | { readonly ok: false; readonly error: 'timeout'; readonly message: string }
-  | { readonly ok: false; readonly error: 'unavailable'; readonly message: string };
+  | { readonly ok: false; readonly error: 'unavailable'; readonly message: string }
+  /** The node coordinates too many requests already; retry later or elsewhere. */
+  | { readonly ok: false; readonly error: 'overload'; readonly message: string }
+  /** The key has too many siblings; read it and write back with its context to resolve them. */
+  | { readonly ok: false; readonly error: 'conflict'; readonly message: string };
 
 function isObject(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
@@ -130,6 +218,7 @@ function isVersionVector(x: unknown): x is VersionVector {
 
 function isSibling(x: unknown): x is Sibling {
   if (!isObject(x) || !isDot(x.dot) || !isVersionVector(x.past)) return false;
+  if (x.rid !== undefined && typeof x.rid !== 'string') return false;
   return x.value === null || x.value instanceof Uint8Array;
 }
 
@@ -137,10 +226,20 @@ function isRecord(x: unknown): x is KeyRecord {
   return isObject(x) && Array.isArray(x.siblings) && x.siblings.every(isSibling);
 }
 
+function isOptionalCount(x: unknown): boolean {
+  return x === undefined || isCount(x);
+}
+
+function isOptionalNode(x: unknown): boolean {
+  return x === undefined || (typeof x === 'string' && x.length > 0);
+}
+
 function isClientRequest(x: unknown): x is ClientRequest {
   if (!isObject(x) || typeof x.key !== 'string' || !isCount(x.timeoutMs)) return false;
-  if (x.op === 'get') return isCount(x.r);
+  if (x.op === 'get') return isCount(x.r) && isOptionalCount(x.pr);
+  if (!isOptionalCount(x.pw)) return false;
   if (x.op !== 'put' || !isCount(x.w) || !isVersionVector(x.context)) return false;
+  if (x.rid !== undefined && typeof x.rid !== 'string') return false;
   return x.value === null || x.value instanceof Uint8Array;
 }
 
@@ -150,13 +249,25 @@ function isClientResult(x: unknown): x is ClientResult {
 
 /** Shape checks per message type, beyond the common `type`, `v` and id fields. */
 const BODY_CHECKS: Record<PeerMessage['type'], (m: Record<string, unknown>) => boolean> = {
-  'replica-put': (m) => isCount(m.opId) && typeof m.key === 'string' && isRecord(m.record),
+  'replica-put': (m) =>
+    isCount(m.opId) && typeof m.key === 'string' && isRecord(m.record) && isOptionalNode(m.hintFor),
   'replica-put-ack': (m) => isCount(m.opId),
-  'replica-get': (m) => isCount(m.opId) && typeof m.key === 'string',
+  'replica-put-nack': (m) => isCount(m.opId) && typeof m.reason === 'string',
+  'replica-get': (m) => isCount(m.opId) && typeof m.key === 'string' && isOptionalNode(m.hintFor),
   'replica-get-reply': (m) => isCount(m.opId) && (m.record === null || isRecord(m.record)),
   forward: (m) => isCount(m.fwdId) && isClientRequest(m.request),
   'forward-reply': (m) => isCount(m.fwdId) && isClientResult(m.result),
+  repair: (m) => typeof m.key === 'string' && isRecord(m.record),
+  reap: (m) => typeof m.key === 'string' && Array.isArray(m.dots) && m.dots.every(isDot),
+  handoff: (m) => isCount(m.batchId) && Array.isArray(m.entries) && m.entries.every(isHandoffEntry),
+  'handoff-ack': (m) => isCount(m.batchId),
+  ping: () => true,
+  pong: () => true,
 };
+
+function isHandoffEntry(x: unknown): boolean {
+  return isObject(x) && typeof x.key === 'string' && isRecord(x.record);
+}
 
 /** Returns the message when it is a well-formed PeerMessage of this protocol version, else null. */
 export function parsePeerMessage(x: unknown): PeerMessage | null {

@@ -5,14 +5,29 @@
  * runs in worker threads, in TCP processes and in the deterministic simulator.
  *
  * Roles:
- * - coordinator of client requests for keys it replicates (puts) or any key (gets);
- * - replica: merges siblings sent by coordinators and answers reads from its local data;
- * - forwarder: a put that reaches a node outside the key's preference list is handed to the
- *   first live node of that list, because only a replica can issue the key's next dot.
+ * - coordinator of client requests (coordinator.ts): puts for keys it replicates, gets for any;
+ *   a put reaching a node outside the key's preference list is forwarded to a live replica,
+ *   because only a replica can issue the key's next dot;
+ * - replica: merges records sent by coordinators and answers reads from its local data;
+ * - stand-in (sloppy quorum): holds hints for down replicas and hands them over (hints.ts);
+ * - reaper: removes tombstones every replica holds, a grace period after seeing that.
+ *
+ * Which peers are down: the runtime reports crashes and restarts (`peer-status`); besides, a
+ * peer that let an operation time out is suspected until any message from it arrives. Down and
+ * suspected peers are routed around with stand-ins; ownership never changes for them.
  */
 import { assert } from './assert.js';
-import { Coordinator, type CoordinatorStats, type Origin } from './coordinator.js';
+import {
+  Coordinator,
+  type CoordinatorStats,
+  type GetOutcome,
+  type Origin,
+  sameDots,
+  type Target,
+} from './coordinator.js';
 import { type Effect, Effects } from './effects.js';
+import { HintBook } from './hints.js';
+import { LocalStore } from './local-store.js';
 import {
   type ClientRequest,
   type ClientResult,
@@ -23,8 +38,26 @@ import {
   parsePeerMessage,
 } from './messages.js';
 import type { Ring } from './ring.js';
-import type { ActorId, KeyRecord, NodeId, StorageReader } from './types.js';
-import { EMPTY_RECORD, sync, update } from './version.js';
+import {
+  type ActorId,
+  type Dot,
+  hintKey,
+  type KeyRecord,
+  type NodeId,
+  type StorageReader,
+} from './types.js';
+import { EMPTY_RECORD, isDeleted, siblingByRid, sync, update } from './version.js';
+
+/** Bounds and periods of a node; the runtime fills them from the cluster config (config.ts). */
+export interface CoreLimits {
+  readonly inFlightMax: number;
+  readonly hintsPerTargetMax: number;
+  readonly handoffIntervalMs: number;
+  readonly handoffBatchKeysMax: number;
+  readonly tombstoneGraceMs: number;
+  readonly siblingsMax: number;
+  readonly vvEntriesMax: number;
+}
 
 export interface NodeCoreOptions {
   readonly id: NodeId;
@@ -35,10 +68,13 @@ export interface NodeCoreOptions {
   readonly n: number;
   /** Extra time a forwarder waits past the request's own timeout for the coordinator's answer. */
   readonly forwardSlackMs: number;
+  readonly limits: CoreLimits;
   readonly store: StorageReader;
 }
 
 export type Input =
+  /** Arms the node's periodic work (hint handoff, probes). Optional: any first input does too. */
+  | { readonly kind: 'start' }
   /** A request from a local client; answered by a `reply` effect with the same reqId. */
   | { readonly kind: 'request'; readonly reqId: number; readonly request: unknown }
   /** A message from a peer, not yet validated. */
@@ -51,13 +87,16 @@ export type Input =
 
 /** What to do once a persist is durable. */
 type AfterPersist =
+  | { readonly kind: 'none' }
   | { readonly kind: 'self-ack'; readonly opId: number }
-  | { readonly kind: 'peer-ack'; readonly to: NodeId; readonly opId: number };
+  | { readonly kind: 'peer-ack'; readonly to: NodeId; readonly opId: number }
+  | { readonly kind: 'handoff-part'; readonly batch: HandoffReceipt };
 
-interface PendingPersist {
-  readonly key: string;
-  readonly record: KeyRecord;
-  readonly then: AfterPersist;
+/** A handoff batch being made durable here; acked when its last part is. */
+interface HandoffReceipt {
+  readonly from: NodeId;
+  readonly batchId: number;
+  remaining: number;
 }
 
 interface PendingForward {
@@ -76,28 +115,51 @@ export interface NodeStats extends CoordinatorStats {
   forwarded: number;
   replicaPuts: number;
   replicaGets: number;
+  /** Requests refused because inFlightMax was reached. */
+  overloaded: number;
+  /** Hinted keys held for down replicas, now. */
+  hintsPending: number;
+  hintsStored: number;
+  hintsRefused: number;
+  /** Hinted keys handed to their owner and dropped here. */
+  hintsDelivered: number;
+  repairsApplied: number;
+  tombstonesReaped: number;
+  /** Peers currently suspected down (timed out, not heard from since). */
+  suspected: number;
 }
 
 /** How many self-addressed messages one step may process; bounds the local delivery loop. */
-const LOCAL_DELIVERIES_MAX = 1024;
+const LOCAL_DELIVERIES_MAX = 4096;
 
 export class NodeCore {
   readonly id: NodeId;
   private readonly opts: NodeCoreOptions;
-  private ring: Ring;
+  private readonly ring: Ring;
   private nextId = 1;
   private readonly coordinator: Coordinator;
-  /** Records written but not yet durable; reads see them so dots stay unique. */
-  private readonly overlay = new Map<string, KeyRecord>();
-  private readonly persists = new Map<number, PendingPersist>();
+  private readonly local: LocalStore<AfterPersist>;
+  private readonly hints: HintBook;
   private readonly forwards = new Map<number, PendingForward>();
   private readonly forwardByTimer = new Map<number, number>();
+  private readonly reapByTimer = new Map<
+    number,
+    { key: string; dots: readonly Dot[]; primaries: readonly NodeId[] }
+  >();
   private readonly down = new Set<NodeId>();
+  private readonly suspected = new Set<NodeId>();
+  private tickTimerId: number | null = null;
   private readonly counters = {
     malformedMessages: 0,
     forwarded: 0,
     replicaPuts: 0,
     replicaGets: 0,
+    overloaded: 0,
+    hintsStored: 0,
+    hintsRefused: 0,
+    hintsDelivered: 0,
+    repairsApplied: 0,
+    tombstonesReaped: 0,
   };
 
   constructor(opts: NodeCoreOptions) {
@@ -107,11 +169,15 @@ export class NodeCore {
     this.id = opts.id;
     this.ring = opts.ring;
     this.coordinator = new Coordinator(opts.id);
+    this.local = new LocalStore(opts.store, () => this.allocateId());
+    this.hints = new HintBook(opts.limits.hintsPerTargetMax, opts.limits.handoffBatchKeysMax);
+    this.hints.load(opts.store);
   }
 
   /** Consumes one input and returns the effects to carry out, in order. */
   step(input: Input): Effect[] {
     const out = new Effects();
+    if (this.tickTimerId === null) this.armTick(out);
     this.dispatch(input, out);
     this.deliverLocal(out);
     return out.list;
@@ -122,17 +188,21 @@ export class NodeCore {
       ...this.coordinator.stats,
       ...this.counters,
       inFlight: this.coordinator.inFlight,
-      persistsPending: this.persists.size,
+      persistsPending: this.local.persistsPending,
+      hintsPending: this.hints.count(),
+      suspected: this.suspected.size,
     };
   }
 
   /** The local record for a key, including writes not yet durable. */
   read(key: string): KeyRecord | undefined {
-    return this.overlay.get(key) ?? this.opts.store.get(key);
+    return this.local.read(key);
   }
 
   private dispatch(input: Input, out: Effects): void {
     switch (input.kind) {
+      case 'start':
+        return;
       case 'request':
         return this.onClientRequest(input.reqId, input.request, out);
       case 'message':
@@ -140,11 +210,9 @@ export class NodeCore {
       case 'timer':
         return this.onTimer(input.timerId, out);
       case 'persisted':
-        return this.onPersisted(input.token, out);
+        return this.afterPersist(this.local.onPersisted(input.token), out);
       case 'peer-status':
-        if (input.up) this.down.delete(input.peer);
-        else if (input.peer !== this.id) this.down.add(input.peer);
-        return;
+        return this.onPeerStatus(input.peer, input.up);
     }
   }
 
@@ -162,74 +230,166 @@ export class NodeCore {
     }
   }
 
+  // --- peers up, down and suspected ---------------------------------------------------------
+
+  private onPeerStatus(peer: NodeId, up: boolean): void {
+    if (peer === this.id) return;
+    if (up) {
+      this.down.delete(peer);
+      this.suspected.delete(peer);
+    } else this.down.add(peer);
+  }
+
+  private isDown(node: NodeId): boolean {
+    return node !== this.id && (this.down.has(node) || this.suspected.has(node));
+  }
+
+  private heardFrom(peer: NodeId): void {
+    this.suspected.delete(peer);
+  }
+
+  /**
+   * Where a request for `key` goes: each primary that is up, and for each one that is down the
+   * next live node past the preference list on the ring, as its stand-in.
+   */
+  private targetsFor(key: string): { primaries: readonly NodeId[]; targets: Target[] } {
+    const primaries = this.ring.preferenceList(key, this.opts.n);
+    const walk = this.ring.preferenceListForPartition(
+      this.ring.partitionOf(key),
+      this.ring.nodes().length,
+    );
+    const standIns = walk.slice(primaries.length).filter((node) => !this.isDown(node));
+    const targets: Target[] = [];
+    for (const node of primaries) {
+      if (!this.isDown(node)) targets.push({ node, hintFor: null });
+      else {
+        const standIn = standIns.shift();
+        if (standIn !== undefined) targets.push({ node: standIn, hintFor: node });
+      }
+    }
+    return { primaries, targets };
+  }
+
+  // --- client requests ---------------------------------------------------------------------
+
   private onClientRequest(reqId: number, raw: unknown, out: Effects): void {
     const request = parseClientRequest(raw);
-    const origin: Origin = { kind: 'client', reqId };
-    if (request === null) return out.reply(reqId, invalid('malformed request'));
-    this.coordinate(request, origin, out);
+    if (request === null) return out.reply(reqId, failure('invalid', 'malformed request'));
+    this.coordinate(request, { kind: 'client', reqId }, out);
   }
 
   private coordinate(request: ClientRequest, origin: Origin, out: Effects): void {
     const problem = this.validate(request);
-    if (problem !== null) return out.answer(origin, invalid(problem));
+    if (problem !== null) return out.answer(origin, failure('invalid', problem));
+    if (this.coordinator.inFlight >= this.opts.limits.inFlightMax) {
+      this.counters.overloaded++;
+      const message = `node ${this.id} coordinates ${this.coordinator.inFlight} requests already`;
+      return out.answer(origin, failure('overload', message));
+    }
     if (request.op === 'get') return this.coordinateGet(request, origin, out);
     this.coordinatePut(request, origin, out);
   }
 
   private validate(request: ClientRequest): string | null {
-    const quorum = request.op === 'get' ? request.r : request.w;
-    const name = request.op === 'get' ? 'r' : 'w';
+    const isGet = request.op === 'get';
+    const quorum = isGet ? request.r : request.w;
+    const primaries = (isGet ? request.pr : request.pw) ?? 0;
+    const name = isGet ? 'r' : 'w';
     if (request.key.length === 0) return 'key must not be empty';
     if (quorum < 1 || quorum > this.opts.n) return `${name} must be between 1 and n=${this.opts.n}`;
+    if (primaries > quorum) return `p${name} must be between 0 and ${name}=${quorum}`;
     if (request.timeoutMs < 1) return 'timeoutMs must be at least 1';
     return null;
   }
 
-  /** Preference-list nodes this node believes are up (itself always is). */
-  private liveReplicas(key: string): NodeId[] {
-    const prefs = this.ring.preferenceList(key, this.opts.n);
-    return prefs.filter((node) => node === this.id || !this.down.has(node));
-  }
-
   private coordinatePut(request: PutRequest, origin: Origin, out: Effects): void {
-    const prefs = this.ring.preferenceList(request.key, this.opts.n);
-    if (!prefs.includes(this.id)) return this.forwardPut(request, origin, prefs, out);
-    const targets = this.liveReplicas(request.key);
-    if (targets.length < request.w) {
+    const { primaries, targets } = this.targetsFor(request.key);
+    if (!primaries.includes(this.id)) return this.forwardPut(request, origin, primaries, out);
+    if (request.rid !== undefined && this.coordinator.joinRetry(request.rid, origin, out)) return;
+    const pw = request.pw ?? 0;
+    const live = targets.filter((t) => t.hintFor === null).length;
+    if (targets.length < request.w || live < pw) {
       this.coordinator.stats.quorumFailures++;
       return out.answer(origin, { ok: false, error: 'quorum', needed: request.w, acked: 0 });
     }
-    const local = this.read(request.key);
-    const written = update(local, request.context, this.opts.actor, request.value);
+    const record = this.recordForPut(request, origin, out);
+    if (record === null) return;
     const opId = this.allocateId();
     const timerId = this.allocateId();
     out.setTimer(timerId, request.timeoutMs);
-    this.coordinator.startPut(opId, origin, request.w, targets, { timerId });
-    this.persist(request.key, written.record, { kind: 'self-ack', opId }, out);
+    const { key, w, rid } = request;
+    this.coordinator.startPut(
+      opId,
+      origin,
+      { key, w, pw, rid, siblings: record.siblings.length },
+      targets,
+      timerId,
+    );
+    this.local.write('data', key, record, { kind: 'self-ack', opId }, out);
     for (const target of targets) {
-      if (target === this.id) continue;
-      out.send(target, { type: 'replica-put', opId, key: request.key, record: written.record });
+      if (target.node === this.id) continue;
+      const hintFor = target.hintFor ?? undefined;
+      out.send(target.node, {
+        type: 'replica-put',
+        opId,
+        key,
+        record,
+        ...(hintFor ? { hintFor } : {}),
+      });
     }
   }
 
+  /**
+   * The record a put leaves on this coordinator: the local record again if it already holds
+   * this request's write (a retry whose first attempt got this far), else the update with a
+   * new dot. Null when the key has too many siblings (the client was answered).
+   */
+  private recordForPut(request: PutRequest, origin: Origin, out: Effects): KeyRecord | null {
+    const current = this.local.read(request.key);
+    if (request.rid !== undefined && current !== undefined && siblingByRid(current, request.rid)) {
+      this.coordinator.stats.retriesDeduplicated++;
+      return current;
+    }
+    const { record, sibling } = update(current, request.context, this.opts.actor, request.value, {
+      counterMin: this.local.counterFloor(),
+      pastEntriesMax: this.opts.limits.vvEntriesMax,
+      ...(request.rid === undefined ? {} : { rid: request.rid }),
+    });
+    if (record.siblings.length > this.opts.limits.siblingsMax) {
+      const message =
+        `key has ${record.siblings.length - 1} siblings (limit ${this.opts.limits.siblingsMax}): ` +
+        'read it and write back with its context to resolve them';
+      out.answer(origin, failure('conflict', message));
+      return null;
+    }
+    this.local.counterUsed(sibling.dot[1]);
+    return record;
+  }
+
   private coordinateGet(request: GetRequest, origin: Origin, out: Effects): void {
-    const targets = this.liveReplicas(request.key);
-    if (targets.length < request.r) {
+    const { primaries, targets } = this.targetsFor(request.key);
+    const pr = request.pr ?? 0;
+    const live = targets.filter((t) => t.hintFor === null).length;
+    if (targets.length < request.r || live < pr) {
       this.coordinator.stats.quorumFailures++;
       return out.answer(origin, { ok: false, error: 'quorum', needed: request.r, acked: 0 });
     }
     const opId = this.allocateId();
     const timerId = this.allocateId();
     out.setTimer(timerId, request.timeoutMs);
-    this.coordinator.startGet(opId, origin, request.r, targets, { timerId });
-    for (const target of targets) out.send(target, { type: 'replica-get', opId, key: request.key });
+    const { key, r } = request;
+    this.coordinator.startGet(opId, origin, { key, r, pr }, primaries, targets, timerId);
+    for (const target of targets) {
+      const hintFor = target.hintFor ?? undefined;
+      out.send(target.node, { type: 'replica-get', opId, key, ...(hintFor ? { hintFor } : {}) });
+    }
   }
 
   private forwardPut(request: PutRequest, origin: Origin, prefs: readonly NodeId[], out: Effects) {
-    const target = prefs.find((node) => !this.down.has(node));
+    const target = prefs.find((node) => !this.isDown(node));
     if (origin.kind === 'peer' || target === undefined) {
       const why = target === undefined ? 'no replica of the key is up' : 'not a replica of the key';
-      return out.answer(origin, { ok: false, error: 'unavailable', message: why });
+      return out.answer(origin, failure('unavailable', why));
     }
     const fwdId = this.allocateId();
     const timerId = this.allocateId();
@@ -240,44 +400,120 @@ export class NodeCore {
     out.send(target, { type: 'forward', fwdId, request });
   }
 
+  // --- peer messages -----------------------------------------------------------------------
+
   private onPeerMessage(from: NodeId, raw: unknown, out: Effects): void {
     const message = parsePeerMessage(raw);
     if (message === null) {
       this.counters.malformedMessages++;
       return;
     }
+    this.heardFrom(from);
     this.onValidMessage(from, message, out);
   }
 
   private onValidMessage(from: NodeId, message: PeerMessage, out: Effects): void {
     switch (message.type) {
       case 'replica-put':
-        return this.onReplicaPut(from, message.opId, message.key, message.record, out);
+        return this.onReplicaPut(
+          from,
+          message.opId,
+          message.key,
+          message.record,
+          message.hintFor,
+          out,
+        );
       case 'replica-put-ack':
         return this.coordinator.onPutAck(message.opId, from, out);
+      case 'replica-put-nack':
+        return this.coordinator.onPutNack(message.opId, from, out);
       case 'replica-get':
-        this.counters.replicaGets++;
-        return out.send(from, {
-          type: 'replica-get-reply',
-          opId: message.opId,
-          record: this.read(message.key) ?? null,
-        });
+        return this.onReplicaGet(from, message.opId, message.key, message.hintFor, out);
       case 'replica-get-reply':
-        return this.coordinator.onGetReply(message.opId, from, message.record, out);
+        return this.onGetOutcome(
+          this.coordinator.onGetReply(message.opId, from, message.record, out),
+          out,
+        );
       case 'forward':
         return this.coordinate(message.request, { kind: 'peer', from, fwdId: message.fwdId }, out);
       case 'forward-reply':
         return this.onForwardReply(message.fwdId, message.result, out);
+      case 'repair':
+        return this.onRepair(message.key, message.record, out);
+      case 'reap':
+        return this.onReap(message.key, message.dots, out);
+      case 'handoff':
+        return this.onHandoff(from, message.batchId, message.entries, out);
+      case 'handoff-ack':
+        return this.onHandoffAck(from, message.batchId, out);
+      case 'ping':
+        return out.send(from, { type: 'pong' });
+      case 'pong':
+        return;
     }
   }
 
-  private onReplicaPut(from: NodeId, opId: number, key: string, incoming: KeyRecord, out: Effects) {
+  private onReplicaPut(
+    from: NodeId,
+    opId: number,
+    key: string,
+    incoming: KeyRecord,
+    hintFor: NodeId | undefined,
+    out: Effects,
+  ): void {
     this.counters.replicaPuts++;
-    const local = this.read(key);
+    if (hintFor !== undefined) return this.storeHint(from, opId, hintFor, key, incoming, out);
+    const local = this.local.read(key);
     const merged = sync(local ?? EMPTY_RECORD, incoming); // also normalizes a peer's record
-    const unchanged = local !== undefined && sameDots(local, merged) && !this.overlay.has(key);
+    const unchanged = local !== undefined && sameDots(local, merged) && !this.local.isPending(key);
     if (unchanged) return out.send(from, { type: 'replica-put-ack', opId });
-    this.persist(key, merged, { kind: 'peer-ack', to: from, opId }, out);
+    this.local.write('data', key, merged, { kind: 'peer-ack', to: from, opId }, out);
+  }
+
+  private storeHint(
+    from: NodeId,
+    opId: number,
+    owner: NodeId,
+    key: string,
+    incoming: KeyRecord,
+    out: Effects,
+  ) {
+    if (owner === this.id || !this.hints.canAccept(owner, key)) {
+      this.counters.hintsRefused++;
+      return out.send(from, {
+        type: 'replica-put-nack',
+        opId,
+        reason: `hint queue for ${owner} is full`,
+      });
+    }
+    const stored = hintKey(owner, key);
+    const merged = sync(this.local.read(stored, 'hints') ?? EMPTY_RECORD, incoming);
+    this.hints.noteStored(owner, key);
+    this.counters.hintsStored++;
+    this.local.write('hints', stored, merged, { kind: 'peer-ack', to: from, opId }, out);
+  }
+
+  private onReplicaGet(
+    from: NodeId,
+    opId: number,
+    key: string,
+    hintFor: NodeId | undefined,
+    out: Effects,
+  ) {
+    this.counters.replicaGets++;
+    const record =
+      hintFor === undefined
+        ? this.local.read(key)
+        : this.local.read(hintKey(hintFor, key), 'hints');
+    out.send(from, { type: 'replica-get-reply', opId, record: record ?? null });
+  }
+
+  private onRepair(key: string, incoming: KeyRecord, out: Effects): void {
+    const local = this.local.read(key);
+    const merged = sync(local ?? EMPTY_RECORD, incoming);
+    if (local !== undefined && sameDots(local, merged)) return;
+    this.counters.repairsApplied++;
+    this.local.write('data', key, merged, { kind: 'none' }, out);
   }
 
   private onForwardReply(fwdId: number, result: ClientResult, out: Effects): void {
@@ -292,36 +528,122 @@ export class NodeCore {
     out.reply(pending.reqId, result);
   }
 
+  // --- tombstone reaping -------------------------------------------------------------------
+
+  /** After a get heard every primary: schedule reaping when all hold the same tombstones. */
+  private onGetOutcome(outcome: GetOutcome | null, out: Effects): void {
+    if (outcome === null || outcome.reapable === null) return;
+    const timerId = this.allocateId();
+    const dots = outcome.reapable.siblings.map((s) => s.dot);
+    const primaries = this.ring.preferenceList(outcome.key, this.opts.n);
+    this.reapByTimer.set(timerId, { key: outcome.key, dots, primaries });
+    out.setTimer(timerId, this.opts.limits.tombstoneGraceMs);
+  }
+
+  private onReap(key: string, dots: readonly Dot[], out: Effects): void {
+    const local = this.local.read(key);
+    if (local === undefined || !isDeleted(local)) return;
+    const expected: KeyRecord = { siblings: dots.map((dot) => ({ dot, past: [], value: null })) };
+    if (!sameDots(local, expected)) return; // something newer arrived: keep it
+    this.counters.tombstonesReaped++;
+    this.local.write('data', key, null, { kind: 'none' }, out);
+  }
+
+  // --- hinted handoff ----------------------------------------------------------------------
+
+  private armTick(out: Effects): void {
+    this.tickTimerId = this.allocateId();
+    out.setTimer(this.tickTimerId, this.opts.limits.handoffIntervalMs);
+  }
+
+  /** Every handoff interval: probe suspected peers, and send each live owner its next batch. */
+  private onTick(out: Effects): void {
+    this.armTick(out);
+    this.hints.tick();
+    for (const peer of [...this.suspected].sort()) out.send(peer, { type: 'ping' });
+    for (const owner of this.hints.targets()) {
+      if (this.isDown(owner)) continue;
+      const batchId = this.allocateId();
+      const entries = this.hints.nextBatch(owner, batchId, (key) =>
+        this.local.read(hintKey(owner, key), 'hints'),
+      );
+      if (entries !== null) out.send(owner, { type: 'handoff', batchId, entries });
+    }
+  }
+
+  private onHandoff(
+    from: NodeId,
+    batchId: number,
+    entries: ReadonlyArray<{ readonly key: string; readonly record: KeyRecord }>,
+    out: Effects,
+  ): void {
+    const receipt: HandoffReceipt = { from, batchId, remaining: 0 };
+    for (const { key, record } of entries) {
+      const local = this.local.read(key);
+      const merged = sync(local ?? EMPTY_RECORD, record);
+      if (local !== undefined && sameDots(local, merged) && !this.local.isPending(key)) continue;
+      receipt.remaining++;
+      this.local.write('data', key, merged, { kind: 'handoff-part', batch: receipt }, out);
+    }
+    if (receipt.remaining === 0) out.send(from, { type: 'handoff-ack', batchId });
+  }
+
+  private onHandoffAck(owner: NodeId, batchId: number, out: Effects): void {
+    const delivered = this.hints.acked(owner, batchId);
+    if (delivered === null) return;
+    for (const [key, sent] of delivered) {
+      const stored = hintKey(owner, key);
+      const current = this.local.read(stored, 'hints');
+      if (current === undefined || !sameDots(current, sent)) continue; // changed: next batch
+      this.hints.noteRemoved(owner, key);
+      this.counters.hintsDelivered++;
+      this.local.write('hints', stored, null, { kind: 'none' }, out);
+    }
+  }
+
+  // --- timers and persists -----------------------------------------------------------------
+
   private onTimer(timerId: number, out: Effects): void {
-    if (this.coordinator.onTimer(timerId, out)) return;
+    if (timerId === this.tickTimerId) return this.onTick(out);
+    const expired = this.coordinator.onTimer(timerId, out);
+    if (expired !== null) {
+      for (const node of expired.silent) if (node !== this.id) this.suspected.add(node);
+      return this.onGetOutcome(expired.outcome, out);
+    }
+    const reap = this.reapByTimer.get(timerId);
+    if (reap !== undefined) {
+      this.reapByTimer.delete(timerId);
+      for (const node of reap.primaries)
+        out.send(node, { type: 'reap', key: reap.key, dots: reap.dots });
+      return;
+    }
+    this.onForwardTimeout(timerId, out);
+  }
+
+  private onForwardTimeout(timerId: number, out: Effects): void {
     const fwdId = this.forwardByTimer.get(timerId);
     if (fwdId === undefined) return; // cancelled earlier: harmless
     const pending = this.forwards.get(fwdId);
     assert(pending !== undefined, 'a forward timer always has its forward');
     this.forwards.delete(fwdId);
     this.forwardByTimer.delete(timerId);
-    out.reply(pending.reqId, {
-      ok: false,
-      error: 'timeout',
-      message: 'coordinator did not answer',
-    });
+    out.reply(pending.reqId, failure('timeout', 'coordinator did not answer'));
   }
 
-  private persist(key: string, record: KeyRecord, then: AfterPersist, out: Effects): void {
-    const token = this.allocateId();
-    this.overlay.set(key, record);
-    this.persists.set(token, { key, record, then });
-    out.persist(token, [{ key, record }]);
-  }
-
-  private onPersisted(token: number, out: Effects): void {
-    const pending = this.persists.get(token);
-    assert(pending !== undefined, 'persisted tokens are ones the core issued');
-    this.persists.delete(token);
-    if (this.overlay.get(pending.key) === pending.record) this.overlay.delete(pending.key);
-    const then = pending.then;
-    if (then.kind === 'self-ack') this.coordinator.onPutAck(then.opId, this.id, out);
-    else out.send(then.to, { type: 'replica-put-ack', opId: then.opId });
+  private afterPersist(then: AfterPersist, out: Effects): void {
+    switch (then.kind) {
+      case 'none':
+        return;
+      case 'self-ack':
+        return this.coordinator.onPutAck(then.opId, this.id, out);
+      case 'peer-ack':
+        return out.send(then.to, { type: 'replica-put-ack', opId: then.opId });
+      case 'handoff-part':
+        then.batch.remaining--;
+        if (then.batch.remaining === 0)
+          out.send(then.batch.from, { type: 'handoff-ack', batchId: then.batch.batchId });
+        return;
+    }
   }
 
   private allocateId(): number {
@@ -331,15 +653,9 @@ export class NodeCore {
   }
 }
 
-function invalid(message: string): ClientResult {
-  return { ok: false, error: 'invalid', message };
-}
-
-/** True when both records hold the same set of dots (records are kept sorted by dot). */
-function sameDots(a: KeyRecord, b: KeyRecord): boolean {
-  if (a.siblings.length !== b.siblings.length) return false;
-  return a.siblings.every((s, i) => {
-    const t = b.siblings[i]!;
-    return s.dot[0] === t.dot[0] && s.dot[1] === t.dot[1];
-  });
+function failure(
+  error: 'invalid' | 'timeout' | 'unavailable' | 'overload' | 'conflict',
+  message: string,
+): ClientResult {
+  return { ok: false, error, message };
 }

@@ -187,26 +187,69 @@ export function contextOf(record: KeyRecord): VersionVector {
   return context;
 }
 
+/** Options of `update` beyond the write itself. */
+export interface UpdateOptions {
+  /**
+   * The smallest counter the new dot may have: a node-wide floor that keeps an actor's counters
+   * increasing across keys and across reaped tombstones, so an old context can never cover a
+   * new write. @default 1
+   */
+  readonly counterMin?: number;
+  /** The client's request id, kept on the sibling so retries are recognised. */
+  readonly rid?: string;
+  /** Keep at most this many entries of the context as the sibling's past (see vvPrune). */
+  readonly pastEntriesMax?: number;
+}
+
 /**
  * What the coordinating replica does for a put (`value`) or a delete (`value === null`) that
  * carries `context`: issue a new dot for `actor`, greater than every counter of `actor` the record
- * or the context knows, and replace exactly the siblings the context covers.
+ * or the context knows (and at least `counterMin`), and replace exactly the siblings the context
+ * covers.
  */
 export function update(
   record: KeyRecord | undefined,
   context: VersionVector,
   actor: ActorId,
   value: Uint8Array | null,
+  options: UpdateOptions = {},
 ): { record: KeyRecord; sibling: Sibling } {
   assert(actor.length > 0, 'the coordinating actor must have an id');
   const current = record ?? EMPTY_RECORD;
-  const past = vvNormalize(context);
-  const counter = 1 + Math.max(vvCounter(contextOf(current), actor), vvCounter(past, actor));
+  const normalized = vvNormalize(context);
+  const past =
+    options.pastEntriesMax === undefined ? normalized : vvPrune(normalized, options.pastEntriesMax);
+  const known = Math.max(vvCounter(contextOf(current), actor), vvCounter(normalized, actor));
+  const counter = Math.max(1 + known, options.counterMin ?? 1);
   assert(Number.isSafeInteger(counter), `the counter of actor ${actor} overflowed`);
-  const sibling: Sibling = { dot: [actor, counter], past, value };
+  const sibling: Sibling =
+    options.rid === undefined
+      ? { dot: [actor, counter], past, value }
+      : { dot: [actor, counter], past, value, rid: options.rid };
   const next = sync(current, { siblings: [sibling] });
   assert(next.siblings.includes(sibling), 'a new write must survive its own update');
   return { record: next, sibling };
+}
+
+/**
+ * Bounds a version vector to `entriesMax` entries by dropping those with the smallest
+ * counters (with node-wide counters, the least recent). A pruned past covers less, so a write
+ * can only look concurrent with an older version (an extra sibling), never drop one.
+ */
+export function vvPrune(vv: VersionVector, entriesMax: number): VersionVector {
+  assert(Number.isInteger(entriesMax) && entriesMax >= 1, 'vvPrune keeps at least one entry');
+  if (vv.length <= entriesMax) return vv;
+  const kept = [...vv]
+    .sort((a, b) => b[1] - a[1] || compareActors(a[0], b[0]))
+    .slice(0, entriesMax);
+  const pruned = vvNormalize(kept);
+  assert(pruned.length === entriesMax, 'vvPrune keeps exactly entriesMax entries');
+  return pruned;
+}
+
+/** The sibling written by request `rid`, if the record still holds it. */
+export function siblingByRid(record: KeyRecord, rid: string): Sibling | undefined {
+  return record.siblings.find((sibling) => sibling.rid === rid);
 }
 
 /** The values of the record's live (non-tombstone) siblings, in sibling order. */

@@ -5,7 +5,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { ClientRequest, ClientResult } from '../core/messages.js';
-import type { NodeStats } from '../core/node.js';
+import type { CoreLimits, NodeStats } from '../core/node.js';
 import type { TransportStats } from '../transport/transport.js';
 
 /** Passed as `workerData` when a node's worker starts. */
@@ -16,6 +16,7 @@ export interface WorkerInit {
   readonly owners: readonly string[];
   readonly dataDir: string | null;
   readonly forwardSlackMs: number;
+  readonly limits: CoreLimits;
 }
 
 export interface RequestEnvelope {

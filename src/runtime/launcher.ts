@@ -5,6 +5,7 @@
  */
 import { MessageChannel } from 'node:worker_threads';
 import type { ClientResult } from '../core/messages.js';
+import type { CoreLimits } from '../core/node.js';
 import type { WorkerInit } from './control.js';
 import { WorkerNode } from './worker-node.js';
 
@@ -14,6 +15,7 @@ export interface LauncherOptions {
   readonly owners: readonly string[];
   readonly dataDir: string | null;
   readonly forwardSlackMs: number;
+  readonly limits: CoreLimits;
 }
 
 export interface LauncherEvents {
@@ -83,8 +85,8 @@ export class Launcher {
   }
 
   private async spawn(id: string): Promise<WorkerNode> {
-    const { n, owners, dataDir, forwardSlackMs } = this.options;
-    const init: WorkerInit = { id, n, owners, dataDir, forwardSlackMs };
+    const { n, owners, dataDir, forwardSlackMs, limits } = this.options;
+    const init: WorkerInit = { id, n, owners, dataDir, forwardSlackMs, limits };
     const node = await WorkerNode.start(init, {
       reply: (reqId, result) => this.events.reply(reqId, result),
       exit: (nodeId, reason) => this.onExit(nodeId, reason),

@@ -23,6 +23,7 @@ async function main(port: NonNullable<typeof parentPort>, init: WorkerInit): Pro
     ring: Ring.fromOwners(init.owners.map(nodeId)),
     n: init.n,
     forwardSlackMs: init.forwardSlackMs,
+    limits: init.limits,
     store: storage,
   });
   const replies = new ReplyBatcher(post);
@@ -65,6 +66,7 @@ async function main(port: NonNullable<typeof parentPort>, init: WorkerInit): Pro
         return;
     }
   });
+  host.input({ kind: 'start' });
   post({ type: 'ready', actor });
 }
 

@@ -3,7 +3,14 @@
  * is not a known ringkv or HTTP error becomes a generic 500 and is flagged `unexpected` so the
  * server logs it; its message is never sent to the caller.
  */
-import { QuorumError, TimeoutError, UnavailableError, ValidationError } from '../errors.js';
+import {
+  OverloadError,
+  QuorumError,
+  SiblingLimitError,
+  TimeoutError,
+  UnavailableError,
+  ValidationError,
+} from '../errors.js';
 import { HttpError } from './http-error.js';
 
 export interface HttpErrorReply {
@@ -26,6 +33,8 @@ export function errorToHttp(error: unknown): HttpErrorReply {
   }
   if (error instanceof TimeoutError) return known(504, error);
   if (error instanceof UnavailableError) return known(503, error);
+  if (error instanceof OverloadError) return known(503, error, { 'Retry-After': '1' });
+  if (error instanceof SiblingLimitError) return known(409, error);
   return {
     status: 500,
     body: { error: 'internal server error', code: 'INTERNAL' },

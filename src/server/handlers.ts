@@ -33,14 +33,18 @@ export async function handleRequest(ctx: RequestContext): Promise<Reply> {
     case 'status':
       return jsonReply(200, await raceAbort(client.status(), signal));
     case 'get': {
-      const { r, timeoutMs } = parseQuery(query, ['r', 'timeout_ms'], ctx.requestTimeoutMs);
-      const options = { ...defined({ r, timeoutMs }), signal };
+      const { r, pr, timeoutMs } = parseQuery(
+        query,
+        ['r', 'pr', 'timeout_ms'],
+        ctx.requestTimeoutMs,
+      );
+      const options = { ...defined({ r, pr, timeoutMs }), signal };
       return getReply(await raceAbort(client.get(route.key, options), signal));
     }
     case 'put': {
       const options = writeOptions(
         ctx,
-        parseQuery(query, ['w', 'timeout_ms'], ctx.requestTimeoutMs),
+        parseQuery(query, ['w', 'pw', 'timeout_ms'], ctx.requestTimeoutMs),
       );
       const value = await readBody(ctx.req, {
         limitBytes: ctx.bodySizeMaxBytes,
@@ -54,7 +58,7 @@ export async function handleRequest(ctx: RequestContext): Promise<Reply> {
     case 'delete': {
       const options = writeOptions(
         ctx,
-        parseQuery(query, ['w', 'timeout_ms'], ctx.requestTimeoutMs),
+        parseQuery(query, ['w', 'pw', 'timeout_ms'], ctx.requestTimeoutMs),
       );
       return writeReply(await raceAbort(client.delete(route.key, options), signal));
     }
@@ -63,7 +67,8 @@ export async function handleRequest(ctx: RequestContext): Promise<Reply> {
 
 function writeOptions(ctx: RequestContext, query: RequestQuery): PutOptions {
   const context = requestContext(ctx.req);
-  return { ...defined({ w: query.w, timeoutMs: query.timeoutMs, context }), signal: ctx.signal };
+  const { w, pw, timeoutMs } = query;
+  return { ...defined({ w, pw, timeoutMs, context }), signal: ctx.signal };
 }
 
 /** The `X-Ringkv-Context` request header, or undefined when absent or empty. */

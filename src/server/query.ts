@@ -1,15 +1,19 @@
 /**
  * Query-string validation for the key routes. Values are checked here, before the client is
- * called: `r`, `w` and `timeout_ms` must be plain positive decimal integers. Unknown or repeated
+ * called: `r`, `w` and `timeout_ms` must be plain positive decimal integers, `pr` and `pw`
+ * non-negative ones. Unknown or repeated
  * parameters are rejected too, so a typo (`?W=3`) never silently falls back to a default.
  */
 import { ValidationError } from '../errors.js';
 
-export type QueryName = 'r' | 'w' | 'timeout_ms';
+export type QueryName = 'r' | 'w' | 'pr' | 'pw' | 'timeout_ms';
 
 export interface RequestQuery {
   readonly r?: number;
   readonly w?: number;
+  /** Replies (pr) or acks (pw) that must come from the key's own replicas; 0 allowed. */
+  readonly pr?: number;
+  readonly pw?: number;
   readonly timeoutMs?: number;
 }
 
@@ -27,7 +31,7 @@ export function parseQuery(
   timeoutMsMax: number,
 ): RequestQuery {
   const params = new URLSearchParams(query);
-  const result: { r?: number; w?: number; timeoutMs?: number } = {};
+  const result: { r?: number; w?: number; pr?: number; pw?: number; timeoutMs?: number } = {};
   const seen = new Set<string>();
   for (const [name, value] of params) {
     if (!(allowed as readonly string[]).includes(name)) {
@@ -39,17 +43,19 @@ export function parseQuery(
     seen.add(name);
     if (name === 'timeout_ms') result.timeoutMs = parseIntegerParam(name, value, timeoutMsMax);
     else if (name === 'r') result.r = parseIntegerParam(name, value, QUORUM_MAX);
-    else result.w = parseIntegerParam(name, value, QUORUM_MAX);
+    else if (name === 'w') result.w = parseIntegerParam(name, value, QUORUM_MAX);
+    else if (name === 'pr') result.pr = parseIntegerParam(name, value, QUORUM_MAX, 0);
+    else result.pw = parseIntegerParam(name, value, QUORUM_MAX, 0);
   }
   return result;
 }
 
-/** A decimal integer in 1..max, or a ValidationError naming the parameter. */
-export function parseIntegerParam(name: string, value: string, max: number): number {
+/** A decimal integer in min..max, or a ValidationError naming the parameter. */
+export function parseIntegerParam(name: string, value: string, max: number, min = 1): number {
   const parsed = DECIMAL.test(value) ? Number(value) : Number.NaN;
-  if (!Number.isSafeInteger(parsed) || parsed < 1 || parsed > max) {
+  if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
     throw new ValidationError(
-      `query parameter '${name}' must be an integer in 1..${max}, got '${value}'`,
+      `query parameter '${name}' must be an integer in ${min}..${max}, got '${value}'`,
     );
   }
   return parsed;

@@ -4,7 +4,7 @@
  * - get: one value → 200 raw bytes; several (siblings) → 300 JSON with base64 values; none
  *   (never written, or deleted) → 404 JSON. `X-Ringkv-Context` is set whenever the key has a
  *   context — also on a 404 after a delete, so a client can write over the tombstone.
- * - put / delete: 200 JSON `{ acked, w, coordinator }`.
+ * - put / delete: 200 JSON `{ acked, w, coordinator, sloppy, siblings, warning? }`.
  */
 import type { GetResult, PutResult } from '../client/types.js';
 
@@ -38,7 +38,15 @@ export function getReply(result: GetResult): Reply {
 }
 
 export function writeReply(result: PutResult): Reply {
-  return jsonReply(200, { acked: result.acked, w: result.w, coordinator: result.coordinator });
+  const { acked, w, coordinator, sloppy, siblings, warning } = result;
+  return jsonReply(200, {
+    acked,
+    w,
+    coordinator,
+    sloppy,
+    siblings,
+    ...(warning ? { warning } : {}),
+  });
 }
 
 function toBase64(bytes: Uint8Array): string {

@@ -3,11 +3,21 @@
  * queued and delivered only when a test says so. (The full simulator with seeded faults is
  * src/sim/; this harness exists so core behaviour is testable with plain function calls.)
  */
+
+import { coreLimits, DEFAULT_CONFIG } from '../../src/config.js';
 import type { Effect } from '../../src/core/effects.js';
 import type { ClientRequest, ClientResult } from '../../src/core/messages.js';
-import { type Input, NodeCore } from '../../src/core/node.js';
+import { type CoreLimits, type Input, NodeCore } from '../../src/core/node.js';
 import { Ring } from '../../src/core/ring.js';
-import { type KeyRecord, type NodeId, nodeId, type VersionVector } from '../../src/core/types.js';
+import {
+  type KeyRecord,
+  type Namespace,
+  type NodeId,
+  nodeId,
+  type PersistWrite,
+  type StorageReader,
+  type VersionVector,
+} from '../../src/core/types.js';
 
 interface Envelope {
   readonly from: NodeId;
@@ -19,7 +29,7 @@ export class TestNet {
   readonly ids: NodeId[];
   readonly ring: Ring;
   readonly cores = new Map<NodeId, NodeCore>();
-  readonly stores = new Map<NodeId, Map<string, KeyRecord>>();
+  readonly stores = new Map<NodeId, MapStore>();
   readonly replies = new Map<number, ClientResult>();
   readonly inflight: Envelope[] = [];
   readonly persists: Array<{ node: NodeId; token: number; writes: Effect & { kind: 'persist' } }> =
@@ -37,13 +47,32 @@ export class TestNet {
     this.ids = Array.from({ length: nodes }, (_, i) => nodeId(`n${i + 1}`));
     this.ring = Ring.create(this.ids, partitionCount);
     for (const id of this.ids) {
-      const store = new Map<string, KeyRecord>();
-      this.stores.set(id, store);
-      this.cores.set(
-        id,
-        new NodeCore({ id, actor: `${id}.a`, ring: this.ring, n, forwardSlackMs: 100, store }),
-      );
+      this.stores.set(id, new MapStore());
+      this.cores.set(id, this.boot(id));
     }
+  }
+
+  /** A NodeCore over the node's store (used at start and to restart after a crash). */
+  boot(id: NodeId, limits: Partial<CoreLimits> = {}): NodeCore {
+    const store = this.stores.get(id)!;
+    const all = { ...coreLimits(DEFAULT_CONFIG), tombstoneGraceMs: 100, ...limits };
+    return new NodeCore({
+      id,
+      actor: `${id}.a`,
+      ring: this.ring,
+      n: this.n,
+      forwardSlackMs: 100,
+      limits: all,
+      store,
+    });
+  }
+
+  /** Crash and restart: volatile state is lost, pending persists never happen, storage stays. */
+  restart(id: NodeId, limits: Partial<CoreLimits> = {}): void {
+    this.cores.set(id, this.boot(id, limits));
+    const keep = (e: { node: NodeId }) => e.node !== id;
+    this.persists.splice(0, this.persists.length, ...this.persists.filter(keep));
+    this.timers.splice(0, this.timers.length, ...this.timers.filter(keep));
   }
 
   core(id: NodeId): NodeCore {
@@ -80,11 +109,7 @@ export class TestNet {
   persistOne(): boolean {
     const next = this.persists.shift();
     if (next === undefined) return false;
-    const store = this.stores.get(next.node)!;
-    for (const write of next.writes.writes) {
-      if (write.record === null) store.delete(write.key);
-      else store.set(write.key, write.record);
-    }
+    this.stores.get(next.node)!.apply(next.writes.writes);
     this.input(next.node, { kind: 'persisted', token: next.token });
     return true;
   }
@@ -135,4 +160,35 @@ export class TestNet {
 
 export function text(bytes: Uint8Array): string {
   return new TextDecoder().decode(bytes);
+}
+
+/** A StorageReader over Maps, with namespaces and meta; `apply` makes a persist durable. */
+export class MapStore implements StorageReader {
+  readonly data = new Map<string, KeyRecord>();
+  readonly hints = new Map<string, KeyRecord>();
+  readonly meta = new Map<string, unknown>();
+
+  get(key: string, ns: Namespace = 'data'): KeyRecord | undefined {
+    return this[ns].get(key);
+  }
+
+  has(key: string): boolean {
+    return this.data.has(key);
+  }
+
+  entries(options: { ns: Namespace }): Iterable<[string, KeyRecord]> {
+    return [...this[options.ns].entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  getMeta(name: string): unknown {
+    return this.meta.get(name);
+  }
+
+  apply(writes: readonly PersistWrite[]): void {
+    for (const write of writes) {
+      if (write.ns === 'meta') this.meta.set(write.name, write.value);
+      else if (write.record === null) this[write.ns].delete(write.key);
+      else this[write.ns].set(write.key, write.record);
+    }
+  }
 }

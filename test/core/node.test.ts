@@ -156,17 +156,35 @@ describe('NodeCore failures and bounds', () => {
     expect(net.reply(tooMany)).toEqual({ ok: false, error: 'quorum', needed: 3, acked: 2 });
   });
 
-  it('fails fast without sending when the runtime reports too many replicas down', () => {
+  it('fails fast without sending when PW/PR primaries are known down', () => {
     const net = new TestNet(5);
     const { key, prefs, coordinator } = keyWithPrefs(net);
     net.input(coordinator, { kind: 'peer-status', peer: prefs[1]!, up: false });
     net.input(coordinator, { kind: 'peer-status', peer: prefs[2]!, up: false });
-    const put = net.put(coordinator, key, 'v', [], 2);
-    const get = net.get(coordinator, key, 2);
+    net.inflight.splice(0);
+    const put = net.request(coordinator, {
+      op: 'put',
+      key,
+      value: null,
+      context: [],
+      w: 2,
+      pw: 2,
+      timeoutMs: 100,
+    });
+    const get = net.request(coordinator, { op: 'get', key, r: 2, pr: 2, timeoutMs: 100 });
     expect(net.reply(put)).toEqual({ ok: false, error: 'quorum', needed: 2, acked: 0 });
     expect(net.reply(get)).toEqual({ ok: false, error: 'quorum', needed: 2, acked: 0 });
     expect(net.inflight).toHaveLength(0);
     expect(net.persists).toHaveLength(0);
+  });
+
+  it('fails fast when fewer live nodes than W exist at all', () => {
+    const net = new TestNet(3);
+    const { key, prefs, coordinator } = keyWithPrefs(net);
+    net.input(coordinator, { kind: 'peer-status', peer: prefs[1]!, up: false });
+    net.input(coordinator, { kind: 'peer-status', peer: prefs[2]!, up: false });
+    const put = net.put(coordinator, key, 'v', [], 2);
+    expect(net.reply(put)).toEqual({ ok: false, error: 'quorum', needed: 2, acked: 0 });
   });
 
   it('a get fails with a quorum error naming how many replicas answered', () => {
@@ -253,5 +271,288 @@ describe('NodeCore forwarding', () => {
     const get = net.get(outsider, key);
     net.settle();
     expect(values(net.reply(get))).toEqual(['v']);
+  });
+});
+
+describe('NodeCore sloppy quorum and hinted handoff', () => {
+  /** A 5-node net where the key's third replica is down, known to the coordinator. */
+  function withDownReplica() {
+    const net = new TestNet(5);
+    const { key, prefs, coordinator, outsider } = keyWithPrefs(net);
+    const down = prefs[2]!;
+    net.isolated.add(down);
+    for (const id of net.ids) net.input(id, { kind: 'peer-status', peer: down, up: false });
+    return { net, key, prefs, coordinator, down, outsider };
+  }
+
+  it('writes to a stand-in with a hint when a replica is down; the result is sloppy', () => {
+    const { net, key, prefs, coordinator, down } = withDownReplica();
+    const put = net.put(coordinator, key, 'v', [], 3);
+    net.settle();
+    expect(net.reply(put)).toMatchObject({ ok: true, acked: 3, sloppy: true });
+    const standIn = net.ids.find(
+      (id) => !prefs.includes(id) && net.stores.get(id)!.hints.size > 0,
+    )!;
+    expect(standIn).toBeDefined();
+    expect([...net.stores.get(standIn)!.hints.keys()]).toEqual([`${down}\u0000${key}`]);
+    expect(net.stores.get(standIn)!.data.has(key)).toBe(false);
+    expect(net.core(standIn).stats().hintsPending).toBe(1);
+  });
+
+  it('hands hints over when the owner is back, then deletes them', () => {
+    const { net, key, coordinator, down } = withDownReplica();
+    net.put(coordinator, key, 'v1', [], 3);
+    net.put(coordinator, key, 'v2', [], 3);
+    net.settle();
+    expect(net.stores.get(down)!.data.has(key)).toBe(false);
+    net.isolated.delete(down);
+    for (const id of net.ids) net.input(id, { kind: 'peer-status', peer: down, up: true });
+    net.fireTimers(); // the handoff tick
+    net.settle();
+    const owner = net.stores.get(down)!.data.get(key)!;
+    expect(owner.siblings.map((s) => text(s.value!)).sort()).toEqual(['v1', 'v2']);
+    for (const id of net.ids) expect(net.stores.get(id)!.hints.size).toBe(0);
+    const delivered = net.ids.reduce((sum, id) => sum + net.core(id).stats().hintsDelivered, 0);
+    expect(delivered).toBe(1); // one hinted key, merged from both writes
+  });
+
+  it('a stand-in answers gets from its hints', () => {
+    const { net, key, coordinator } = withDownReplica();
+    net.put(coordinator, key, 'v', [], 3);
+    net.settle();
+    const get = net.get(coordinator, key, 3);
+    net.settle();
+    expect(net.reply(get)).toMatchObject({ ok: true, replies: 3, sloppy: true });
+    expect(values(net.reply(get))).toEqual(['v']);
+  });
+
+  it('keeps hints across a stand-in restart and delivers them afterwards', () => {
+    const { net, key, prefs, coordinator, down } = withDownReplica();
+    net.put(coordinator, key, 'v', [], 3);
+    net.settle();
+    const standIn = net.ids.find(
+      (id) => !prefs.includes(id) && net.stores.get(id)!.hints.size > 0,
+    )!;
+    net.restart(standIn); // crash: in-memory state gone, durable hints stay
+    expect(net.core(standIn).stats().hintsPending).toBe(1);
+    net.isolated.delete(down);
+    net.input(standIn, { kind: 'peer-status', peer: down, up: true });
+    net.fireTimers();
+    net.settle();
+    expect(net.stores.get(down)!.data.has(key)).toBe(true);
+    expect(net.stores.get(standIn)!.hints.size).toBe(0);
+  });
+
+  it('refuses hints past the per-target bound; the put then fails fast if W needs it', () => {
+    const net = new TestNet(4);
+    const { key, prefs, coordinator } = keyWithPrefs(net);
+    const down = prefs[2]!;
+    net.isolated.add(down);
+    for (const id of net.ids) {
+      net.input(id, { kind: 'peer-status', peer: down, up: false });
+      net.cores.set(id, net.boot(id, { hintsPerTargetMax: 1 }));
+      net.input(id, { kind: 'peer-status', peer: down, up: false });
+    }
+    const first = net.put(coordinator, key, 'a', [], 3);
+    net.settle();
+    expect(net.reply(first)).toMatchObject({ ok: true, sloppy: true });
+    const otherKey = Array.from({ length: 500 }, (_, i) => `k${i}`).find((k) => {
+      const p = net.ring.preferenceList(k, 3);
+      return p[0] === coordinator && p[1] === prefs[1] && p[2] === down; // same stand-in
+    })!;
+    const second = net.put(coordinator, otherKey, 'b', [], 3);
+    net.settle();
+    // Failed by the nack: settle() fires no timer, so this answer did not wait for the timeout.
+    expect(net.reply(second)).toMatchObject({ ok: false, error: 'quorum', needed: 3 });
+    expect(net.ids.reduce((sum, id) => sum + net.core(id).stats().hintsRefused, 0)).toBe(1);
+    const again = net.put(coordinator, key, 'c', [], 3); // a key already hinted still merges
+    net.settle();
+    expect(net.reply(again)).toMatchObject({ ok: true, sloppy: true });
+  });
+
+  it('suspects a replica that let a request time out and routes around it next time', () => {
+    const net = new TestNet(5);
+    const { key, prefs, coordinator } = keyWithPrefs(net);
+    net.isolated.add(prefs[2]!); // partitioned: no peer-status, only silence
+    const first = net.put(coordinator, key, 'a', [], 3);
+    net.settle();
+    net.fireTimers();
+    expect(net.reply(first)).toMatchObject({ ok: false, error: 'quorum', acked: 2 });
+    expect(net.core(coordinator).stats().suspected).toBe(1);
+    const second = net.put(coordinator, key, 'b', [], 3);
+    net.settle();
+    expect(net.reply(second)).toMatchObject({ ok: true, sloppy: true });
+  });
+});
+
+describe('NodeCore read repair and tombstone reaping', () => {
+  it('repairs a replica that missed a write after a get that saw it', () => {
+    const net = new TestNet(5);
+    const { key, prefs, coordinator } = keyWithPrefs(net);
+    net.isolated.add(prefs[2]!);
+    net.put(coordinator, key, 'v', [], 2);
+    net.settle();
+    net.fireTimers();
+    net.isolated.delete(prefs[2]!);
+    for (const id of net.ids) net.input(id, { kind: 'peer-status', peer: prefs[2]!, up: true });
+    const get = net.get(coordinator, key, 2);
+    net.settle();
+    expect(values(net.reply(get))).toEqual(['v']);
+    expect(net.stores.get(prefs[2]!)!.data.get(key)!.siblings).toHaveLength(1);
+    expect(net.core(coordinator).stats().readRepairs).toBe(1);
+  });
+
+  it('reaps a tombstone all replicas hold after the grace period, and only then', () => {
+    const net = new TestNet(5);
+    const { key, prefs, coordinator } = keyWithPrefs(net);
+    net.put(coordinator, key, 'v', [], 3);
+    net.settle();
+    const get = net.get(coordinator, key, 3);
+    net.settle();
+    net.put(coordinator, key, null, contextOf(record(net.reply(get))!), 3);
+    net.settle();
+    net.timers.splice(0); // forget earlier timers (ticks) so only the reap timer fires below
+    net.get(coordinator, key, 3);
+    net.settle();
+    for (const id of prefs) expect(net.stores.get(id)!.data.has(key)).toBe(true);
+    expect(net.timers.some((t) => t.delayMs === 100)).toBe(true); // the grace timer
+    net.fireTimers();
+    net.settle();
+    for (const id of prefs) expect(net.stores.get(id)!.data.has(key)).toBe(false);
+  });
+
+  it('does not reap while a replica lacks the tombstone', () => {
+    const net = new TestNet(5);
+    const { key, prefs, coordinator } = keyWithPrefs(net);
+    net.put(coordinator, key, 'v', [], 3);
+    net.settle();
+    const get = net.get(coordinator, key, 3);
+    net.settle();
+    net.isolated.add(prefs[2]!);
+    net.put(coordinator, key, null, contextOf(record(net.reply(get))!), 2);
+    net.settle();
+    net.timers.splice(0);
+    net.get(coordinator, key, 2);
+    net.settle();
+    net.fireTimers(); // the get times out waiting for the isolated replica; no reap timer
+    net.settle();
+    net.fireTimers();
+    net.settle();
+    expect(net.stores.get(prefs[0]!)!.data.has(key)).toBe(true);
+  });
+
+  it('a write after a reap gets a dot no old context covers', () => {
+    const net = new TestNet(3);
+    const { key, coordinator } = keyWithPrefs(net);
+    net.put(coordinator, key, 'old', [], 3);
+    net.settle();
+    const g1 = net.get(coordinator, key, 3);
+    net.settle();
+    const oldContext = contextOf(record(net.reply(g1))!);
+    net.put(coordinator, key, null, oldContext, 3);
+    net.settle();
+    net.timers.splice(0);
+    net.get(coordinator, key, 3);
+    net.settle();
+    net.fireTimers();
+    net.settle();
+    expect(net.stores.get(coordinator)!.data.has(key)).toBe(false);
+    net.put(coordinator, key, 'new', [], 3);
+    net.settle();
+    net.put(coordinator, key, 'stale-writer', oldContext, 3); // must not supersede 'new'
+    net.settle();
+    const g2 = net.get(coordinator, key, 3);
+    net.settle();
+    expect(values(net.reply(g2))).toEqual(['new', 'stale-writer']);
+  });
+});
+
+describe('NodeCore retries, bounds and counters', () => {
+  function putWithRid(net: TestNet, node: NodeId, key: string, value: string, rid: string) {
+    const bytes = new TextEncoder().encode(value);
+    return net.request(node, {
+      op: 'put',
+      key,
+      value: bytes,
+      context: [],
+      w: 2,
+      timeoutMs: 1000,
+      rid,
+    });
+  }
+
+  it('a retried put with the same request id creates no second sibling', () => {
+    const net = new TestNet(5);
+    const { key, coordinator } = keyWithPrefs(net);
+    const first = putWithRid(net, coordinator, key, 'v', 'req-1');
+    const retry = putWithRid(net, coordinator, key, 'v', 'req-1'); // while the first is in flight
+    net.settle();
+    const late = putWithRid(net, coordinator, key, 'v', 'req-1'); // after it finished
+    net.settle();
+    for (const id of [first, retry, late]) expect(net.reply(id)).toMatchObject({ ok: true });
+    const get = net.get(coordinator, key, 3);
+    net.settle();
+    expect(values(net.reply(get))).toEqual(['v']);
+    expect(net.core(coordinator).stats().retriesDeduplicated).toBe(2);
+  });
+
+  it('a retry reaching a restarted coordinator that holds the write reuses it', () => {
+    const net = new TestNet(5);
+    const { key, prefs, coordinator } = keyWithPrefs(net);
+    net.isolated.add(prefs[1]!);
+    net.isolated.add(prefs[2]!);
+    putWithRid(net, coordinator, key, 'v', 'req-2');
+    net.settle(); // durable on the coordinator only; the client hears nothing
+    net.restart(coordinator);
+    net.isolated.clear();
+    const retry = putWithRid(net, coordinator, key, 'v', 'req-2');
+    net.settle();
+    expect(net.reply(retry)).toMatchObject({ ok: true });
+    const get = net.get(coordinator, key, 3);
+    net.settle();
+    expect(record(net.reply(get))!.siblings).toHaveLength(1);
+  });
+
+  it('answers with an overload error past inFlightMax', () => {
+    const net = new TestNet(3);
+    const { key, coordinator } = keyWithPrefs(net);
+    net.cores.set(coordinator, net.boot(coordinator, { inFlightMax: 2 }));
+    const ids = [0, 1, 2].map(() => net.get(coordinator, key, 2));
+    expect(net.reply(ids[2]!)).toMatchObject({ ok: false, error: 'overload' });
+    net.settle();
+    expect(net.reply(ids[0]!)).toMatchObject({ ok: true });
+    expect(net.core(coordinator).stats().overloaded).toBe(1);
+  });
+
+  it('refuses a blind put past the sibling limit; a put with the context resolves', () => {
+    const net = new TestNet(3);
+    const { key, coordinator } = keyWithPrefs(net);
+    net.cores.set(coordinator, net.boot(coordinator, { siblingsMax: 3 }));
+    const ids = ['a', 'b', 'c', 'd'].map((v) => {
+      const id = net.put(coordinator, key, v, [], 1);
+      net.settle();
+      return id;
+    });
+    expect(net.reply(ids[2]!)).toMatchObject({ ok: true, siblings: 3 });
+    expect(net.reply(ids[3]!)).toMatchObject({ ok: false, error: 'conflict' });
+    const get = net.get(coordinator, key, 1);
+    net.settle();
+    const fixed = net.put(coordinator, key, 'abc', contextOf(record(net.reply(get))!), 1);
+    net.settle();
+    expect(net.reply(fixed)).toMatchObject({ ok: true, siblings: 1 });
+  });
+
+  it('reserves dot counters durably, so a restarted node never reissues one', () => {
+    const net = new TestNet(3);
+    const { key, coordinator } = keyWithPrefs(net);
+    net.put(coordinator, key, 'a', [], 3);
+    net.settle();
+    const reserved = net.stores.get(coordinator)!.meta.get('counterReserved') as number;
+    expect(reserved).toBeGreaterThan(1);
+    net.restart(coordinator);
+    net.put(coordinator, 'other-key', 'b', [], 1);
+    net.settle();
+    const dot = net.stores.get(coordinator)!.data.get('other-key')!.siblings[0]!.dot;
+    expect(dot[1]).toBeGreaterThan(reserved);
   });
 });

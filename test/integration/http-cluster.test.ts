@@ -88,7 +88,7 @@ describe('HTTP API on a real cluster', () => {
     expect(status.ring.partitionCount).toBe(1024);
   });
 
-  it('returns 503 with needed/acked when replicas are dead', async () => {
+  it('with replicas dead: 200 sloppy for W=3, 503 with needed/acked for PW=3', async () => {
     const owners = (await db.status()).ring.owners;
     const ring = Ring.fromOwners(owners.map(nodeId));
     const key = Array.from({ length: 200 }, (_, i) => `dead-${i}`).find((k) => {
@@ -97,7 +97,10 @@ describe('HTTP API on a real cluster', () => {
     })!;
     await db.killNode('n3');
     await db.killNode('n5');
-    const res = await fetch(`${base}/kv/${key}?w=3`, { method: 'PUT', body: 'v' });
+    const sloppy = await fetch(`${base}/kv/${key}?w=3`, { method: 'PUT', body: 'v' });
+    expect(sloppy.status).toBe(200);
+    expect(await sloppy.json()).toMatchObject({ acked: 3, sloppy: true });
+    const res = await fetch(`${base}/kv/${key}?w=3&pw=3`, { method: 'PUT', body: 'v' });
     expect(res.status).toBe(503);
     expect(await res.json()).toMatchObject({ code: 'QUORUM', needed: 3 });
     await db.restartNode('n3');

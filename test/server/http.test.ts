@@ -66,7 +66,13 @@ class FakeClient implements KvClient {
     const entry = this.store.get(key);
     const kept = entry !== undefined && entry.context !== options.context ? entry.values : [];
     this.store.set(key, { values: [...kept, new Uint8Array(bytes)], context: this.nextContext() });
-    return { acked: options.w ?? 2, w: options.w ?? 2, coordinator: 'n1' };
+    return {
+      acked: options.w ?? 2,
+      w: options.w ?? 2,
+      coordinator: 'n1',
+      sloppy: false,
+      siblings: 1,
+    };
   }
 
   async get(key: string, options: GetOptions = {}): Promise<GetResult> {
@@ -79,6 +85,8 @@ class FakeClient implements KvClient {
       context: entry?.context ?? '',
       replies: options.r ?? 2,
       r: options.r ?? 2,
+      sloppy: false,
+      siblings: values.length,
       strings: () => values.map((v) => new TextDecoder().decode(v)),
       json: <T>() => values.map((v) => JSON.parse(new TextDecoder().decode(v)) as T),
     };
@@ -87,7 +95,13 @@ class FakeClient implements KvClient {
   async delete(key: string, options: DeleteOptions = {}): Promise<PutResult> {
     await this.enter({ op: 'delete', key, options }, options.signal);
     this.store.set(key, { values: [], context: this.nextContext() });
-    return { acked: options.w ?? 2, w: options.w ?? 2, coordinator: 'n2' };
+    return {
+      acked: options.w ?? 2,
+      w: options.w ?? 2,
+      coordinator: 'n2',
+      sloppy: false,
+      siblings: 1,
+    };
   }
 
   async status(): Promise<ClusterStatus> {
@@ -248,7 +262,13 @@ describe('HTTP API', () => {
     it('put answers 200 JSON with acked and w and stores the raw body', async () => {
       const res = await fetch(kv('k', '?w=3'), { method: 'PUT', body: 'hello' });
       expect(res.status).toBe(200);
-      expect(await res.json()).toEqual({ acked: 3, w: 3, coordinator: 'n1' });
+      expect(await res.json()).toEqual({
+        acked: 3,
+        w: 3,
+        coordinator: 'n1',
+        sloppy: false,
+        siblings: 1,
+      });
       expect(client.calls[0]).toMatchObject({ op: 'put', key: 'k', options: { w: 3 } });
       expect(new TextDecoder().decode(client.store.get('k')?.values[0])).toBe('hello');
     });
@@ -282,7 +302,13 @@ describe('HTTP API', () => {
         headers: { 'X-Ringkv-Context': 'ctx-1' },
       });
       expect(del.status).toBe(200);
-      expect(await del.json()).toEqual({ acked: 1, w: 1, coordinator: 'n2' });
+      expect(await del.json()).toEqual({
+        acked: 1,
+        w: 1,
+        coordinator: 'n2',
+        sloppy: false,
+        siblings: 1,
+      });
       expect(client.calls.at(-1)?.options).toMatchObject({
         context: 'ctx-1',
         w: 1,
