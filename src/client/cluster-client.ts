@@ -23,6 +23,7 @@ import type {
   NodeStatus,
   PutOptions,
   PutResult,
+  ReplicaView,
   ValueInput,
 } from './types.js';
 import {
@@ -231,11 +232,31 @@ export class ClusterClient implements Cluster {
     return live;
   }
 
+  async inspect(key: string): Promise<ReplicaView[]> {
+    validateKey(key, this.config.keySizeMaxBytes);
+    const primaries: readonly string[] = this.ring.preferenceList(key, this.config.n);
+    return Promise.all(
+      this.nodeIds.map(async (id) => {
+        const node = this.launcher?.node(id);
+        const record = node === undefined ? null : await node.inspect(key);
+        const versions = record?.siblings.map((s) => ({ dot: s.dot, value: s.value })) ?? null;
+        const state = node?.isRunning ? 'up' : 'down';
+        return { node: id, primary: primaries.includes(id), state, versions } as const;
+      }),
+    );
+  }
+
   private async nodeStatus(id: string): Promise<NodeStatus> {
     const partitions = this.ring.partitionsOf(id as never).length;
     const node = this.launcher?.node(id);
     const stats = node === undefined ? null : await node.stats();
-    return { id, state: node?.isRunning ? 'up' : 'down', partitions, keys: stats?.keys ?? null };
+    return {
+      id,
+      state: node?.isRunning ? 'up' : 'down',
+      partitions,
+      keys: stats?.keys ?? null,
+      hintsPending: stats?.core.hintsPending ?? null,
+    };
   }
 
   private requireLauncher(): Launcher {

@@ -79,6 +79,21 @@ export interface NodeStatus {
   readonly partitions: number;
   /** Keys stored on the node (all replicas it holds), when it is up. */
   readonly keys: number | null;
+  /** Keys it holds as hints for down replicas, waiting for handoff, when it is up. */
+  readonly hintsPending: number | null;
+}
+
+/** What one node holds for a key (see Cluster.inspect). */
+export interface ReplicaView {
+  readonly node: string;
+  /** Whether the node is one of the key's N replicas (else it may only hold hints). */
+  readonly primary: boolean;
+  readonly state: 'up' | 'down';
+  /** The node's versions of the key, tombstones as null; null when it holds none or is down. */
+  readonly versions: ReadonlyArray<{
+    readonly dot: readonly [string, number];
+    readonly value: Uint8Array | null;
+  }> | null;
 }
 
 export interface ClusterStatus {
@@ -110,6 +125,11 @@ export interface Cluster extends KvClient {
   killNode(id: string): Promise<void>;
   /** Starts a killed node again and reconnects it to its peers. */
   restartNode(id: string): Promise<void>;
+  /**
+   * What every node holds for `key` right now, straight from each node's local data (no
+   * quorum): for watching replication, hinted handoff and repair happen.
+   */
+  inspect(key: string): Promise<ReplicaView[]>;
   /** Stops every node and releases storage. Pending requests fail with UnavailableError. */
   close(): Promise<void>;
 }

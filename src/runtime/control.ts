@@ -6,6 +6,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { ClientRequest, ClientResult } from '../core/messages.js';
 import type { CoreLimits, NodeStats } from '../core/node.js';
+import type { KeyRecord } from '../core/types.js';
 import type { TransportStats } from '../transport/transport.js';
 
 /** Passed as `workerData` when a node's worker starts. */
@@ -42,11 +43,13 @@ export type ToWorker =
   | { readonly type: 'peer-status'; readonly peer: string; readonly up: boolean }
   | { readonly type: 'requests'; readonly batch: readonly RequestEnvelope[] }
   | { readonly type: 'stats'; readonly queryId: number }
+  | { readonly type: 'inspect'; readonly queryId: number; readonly key: string }
   | { readonly type: 'close' };
 
 export type FromWorker =
   | { readonly type: 'ready'; readonly actor: string }
   | { readonly type: 'replies'; readonly batch: readonly ReplyEnvelope[] }
   | { readonly type: 'stats'; readonly queryId: number; readonly stats: WorkerStats }
+  | { readonly type: 'inspect'; readonly queryId: number; readonly record: KeyRecord | null }
   | { readonly type: 'closed' }
   | { readonly type: 'fatal'; readonly message: string };

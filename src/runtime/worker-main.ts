@@ -56,6 +56,12 @@ async function main(port: NonNullable<typeof parentPort>, init: WorkerInit): Pro
           queryId: message.queryId,
           stats: { actor, keys: storage.count(), core: core.stats(), transport: transport.stats() },
         });
+      case 'inspect':
+        return post({
+          type: 'inspect',
+          queryId: message.queryId,
+          record: core.read(message.key) ?? null,
+        });
       case 'close':
         host.stop();
         transport.close();

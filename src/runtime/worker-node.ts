@@ -5,6 +5,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { ClientResult } from '../core/messages.js';
+import type { KeyRecord } from '../core/types.js';
 import type { FromWorker, RequestEnvelope, ToWorker, WorkerInit, WorkerStats } from './control.js';
 
 export interface WorkerNodeEvents {
@@ -17,8 +18,8 @@ export interface WorkerNodeEvents {
 const START_TIMEOUT_MS = 30_000;
 /** How long a graceful close may take before the worker is terminated. */
 const CLOSE_TIMEOUT_MS = 5_000;
-/** How long a stats query may take; a node that does not answer is reported without stats. */
-const STATS_TIMEOUT_MS = 2_000;
+/** How long a stats or inspect query may take; a node that does not answer yields null. */
+const QUERY_TIMEOUT_MS = 2_000;
 
 /** The worker script: the TS bootstrap when running from sources, else the built entry. */
 function workerScript(): URL {
@@ -29,7 +30,8 @@ function workerScript(): URL {
 export class WorkerNode {
   private readonly worker: Worker;
   private outbox: RequestEnvelope[] = [];
-  private readonly statsQueries = new Map<number, (stats: WorkerStats | null) => void>();
+  /** Answers awaited from the worker (stats, inspect), by query id. */
+  private readonly queries = new Map<number, (answer: unknown) => void>();
   private nextQueryId = 1;
   private running = true;
   /** Rejects start() while the node is starting; a no-op once it is ready. */
@@ -68,17 +70,31 @@ export class WorkerNode {
   }
 
   stats(): Promise<WorkerStats | null> {
+    return this.query((queryId) => ({ type: 'stats', queryId })) as Promise<WorkerStats | null>;
+  }
+
+  /** The node's local record for `key` (pending writes included), null when it holds none. */
+  inspect(key: string): Promise<KeyRecord | null> {
+    return this.query((queryId) => ({
+      type: 'inspect',
+      queryId,
+      key,
+    })) as Promise<KeyRecord | null>;
+  }
+
+  /** Posts a query and waits for its answer; null when the node stops or does not answer. */
+  private query(message: (queryId: number) => ToWorker): Promise<unknown> {
     if (!this.running) return Promise.resolve(null);
     const queryId = this.nextQueryId++;
     return new Promise((resolve) => {
-      const timer = setTimeout(() => finish(null), STATS_TIMEOUT_MS);
-      const finish = (stats: WorkerStats | null) => {
+      const timer = setTimeout(() => finish(null), QUERY_TIMEOUT_MS);
+      const finish = (answer: unknown) => {
         clearTimeout(timer);
-        this.statsQueries.delete(queryId);
-        resolve(stats);
+        this.queries.delete(queryId);
+        resolve(answer);
       };
-      this.statsQueries.set(queryId, finish);
-      this.post({ type: 'stats', queryId });
+      this.queries.set(queryId, finish);
+      this.post(message(queryId));
     });
   }
 
@@ -129,7 +145,7 @@ export class WorkerNode {
     this.startFailed(reason);
     if (!this.running) return;
     this.running = false;
-    for (const finish of [...this.statsQueries.values()]) finish(null);
+    for (const finish of [...this.queries.values()]) finish(null);
     this.events.exit(this.id, reason);
   }
 
@@ -139,7 +155,10 @@ export class WorkerNode {
         for (const { reqId, result } of message.batch) this.events.reply(reqId, result);
         return;
       case 'stats':
-        this.statsQueries.get(message.queryId)?.(message.stats);
+        this.queries.get(message.queryId)?.(message.stats);
+        return;
+      case 'inspect':
+        this.queries.get(message.queryId)?.(message.record);
         return;
       case 'fatal':
         this.stopped(`failed: ${message.message}`);

@@ -107,7 +107,7 @@ class FakeClient implements KvClient {
   async status(): Promise<ClusterStatus> {
     await this.enter({ op: 'status' }, undefined);
     return {
-      nodes: [{ id: 'n1', state: 'up', partitions: 8, keys: this.store.size }],
+      nodes: [{ id: 'n1', state: 'up', partitions: 8, keys: this.store.size, hintsPending: 0 }],
       ring: { partitionCount: 8, owners: ['n1'] },
       config: { n: 1, r: 1, w: 1, requestTimeoutMs: 100, valueSizeMaxBytes: 64, durable: false },
     };
