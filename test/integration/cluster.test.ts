@@ -7,6 +7,7 @@ import { nodeId } from '../../src/core/types.js';
 import {
   type Cluster,
   QuorumError,
+  SiblingLimitError,
   startCluster,
   UnavailableError,
   ValidationError,
@@ -63,6 +64,8 @@ describe('a 5-node cluster on worker threads', () => {
     await expect(db.get('k', { r: 4 })).rejects.toBeInstanceOf(ValidationError);
     await expect(db.put('k', 'x', { w: 0 })).rejects.toBeInstanceOf(ValidationError);
     await expect(db.put('k', 'x', { context: '%%%' })).rejects.toBeInstanceOf(ValidationError);
+    await expect(db.put('k', 'x', { w: 2, pw: 3 })).rejects.toBeInstanceOf(ValidationError);
+    await expect(db.get('k', { r: 1, pr: -1 })).rejects.toBeInstanceOf(ValidationError);
     const tooBig = new Uint8Array(1024 * 1024 + 1);
     await expect(db.put('k', tooBig)).rejects.toMatchObject({
       name: 'ValidationError',
@@ -127,6 +130,23 @@ describe('cluster lifecycle', () => {
     const db = await startCluster({ nodes: 3, n: 3 });
     await db.close();
     await expect(db.get('k')).rejects.toBeInstanceOf(UnavailableError);
+  });
+
+  it('warns past the soft sibling limit and refuses past the hard one', async () => {
+    const db = await startCluster({ nodes: 3, n: 3, siblingsSoftMax: 2, siblingsMax: 3 });
+    try {
+      expect((await db.put('k', 'a')).warning).toBeUndefined();
+      await db.put('k', 'b');
+      const third = await db.put('k', 'c');
+      expect(third).toMatchObject({ siblings: 3 });
+      expect(third.warning).toMatch(/3 siblings/);
+      await expect(db.put('k', 'd')).rejects.toBeInstanceOf(SiblingLimitError);
+      const all = await db.get('k', { r: 3 });
+      expect(all.values).toHaveLength(3);
+      expect(await db.put('k', 'abc', { context: all.context })).toMatchObject({ siblings: 1 });
+    } finally {
+      await db.close();
+    }
   });
 
   it('rejects an invalid configuration before starting anything', async () => {
