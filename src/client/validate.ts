@@ -15,6 +15,8 @@ const encoder = new TextEncoder();
 export function validateKey(key: unknown, keySizeMaxBytes: number): string {
   if (typeof key !== 'string') throw new ValidationError('key must be a string');
   if (key.length === 0) throw new ValidationError('key must not be empty');
+  // A UTF-16 code unit takes at most 3 UTF-8 bytes: short keys need no encoding on the hot path.
+  if (key.length * 3 <= keySizeMaxBytes) return key;
   const bytes = encoder.encode(key).length;
   if (bytes > keySizeMaxBytes) {
     throw new ValidationError(`key is ${bytes} bytes; the limit is ${keySizeMaxBytes}`);
