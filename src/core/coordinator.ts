@@ -71,7 +71,7 @@ export interface CoordinatorStats {
 /** What a get that heard from every primary learned, for NodeCore to act on. */
 export interface GetOutcome {
   readonly key: string;
-  /** Every primary answered with the same all-tombstone record: a candidate for reaping. */
+  /** Every primary answered and the reconciled record is only tombstones: a reap candidate. */
   readonly reapable: KeyRecord | null;
 }
 
@@ -82,6 +82,7 @@ export class Coordinator {
   private readonly ops = new Map<number, Op>();
   private readonly opByTimer = new Map<number, number>();
   private readonly opByRid = new Map<string, number>();
+  private readonly opsByKey = new Map<string, number>();
   private readonly resultByRid = new Map<string, ClientResult>();
   readonly stats: CoordinatorStats = {
     putsOk: 0,
@@ -98,6 +99,11 @@ export class Coordinator {
   /** Operations still waiting for replies. */
   get inFlight(): number {
     return this.ops.size;
+  }
+
+  /** Whether an operation on `key` is still running here (a reap must wait for it). */
+  isBusy(key: string): boolean {
+    return (this.opsByKey.get(key) ?? 0) > 0;
   }
 
   /**
@@ -248,24 +254,28 @@ export class Coordinator {
     for (const origin of op.origins) out.answer(origin, result);
   }
 
-  /** Ends an answered get: repairs stale primaries, and reports whether it may be reaped. */
+  /**
+   * Ends an answered get: repairs stale primaries, and reports the key as a reap candidate when
+   * every primary answered and the reconciled record is only tombstones — after the repairs
+   * they all hold it; the reap's check phase verifies that and everything else before removing.
+   */
   private complete(opId: number, op: GetOp, out: Effects): GetOutcome {
     this.forget(opId, op, out);
     const merged = reconcile(op.replies.values());
-    let allSame = true;
+    let allPrimaries = true;
     for (const node of op.primaries) {
       const target = op.targets.get(node);
       if (target === undefined || target.hintFor !== null || !op.replies.has(node)) {
-        allSame = false;
+        allPrimaries = false;
         continue;
       }
       const record = op.replies.get(node) ?? null;
       if (merged === null || (record !== null && sameDots(record, merged))) continue;
-      allSame = false;
       this.stats.readRepairs++;
       out.send(node, { type: 'repair', key: op.key, record: merged });
     }
-    const reapable = allSame && merged !== null && merged.siblings.length > 0 && isDeleted(merged);
+    const reapable =
+      allPrimaries && merged !== null && merged.siblings.length > 0 && isDeleted(merged);
     return { key: op.key, reapable: reapable ? merged : null };
   }
 
@@ -283,6 +293,7 @@ export class Coordinator {
     assert(!this.ops.has(opId), 'operation ids are unique');
     this.ops.set(opId, op);
     this.opByTimer.set(timerId, opId);
+    this.opsByKey.set(op.key, (this.opsByKey.get(op.key) ?? 0) + 1);
   }
 
   private finish(opId: number, op: Op, out: Effects, result: ClientResult): void {
@@ -293,6 +304,10 @@ export class Coordinator {
 
   private forget(opId: number, op: Op, out: Effects): void {
     this.ops.delete(opId);
+    const running = (this.opsByKey.get(op.key) ?? 0) - 1;
+    assert(running >= 0, 'operations per key never go negative');
+    if (running === 0) this.opsByKey.delete(op.key);
+    else this.opsByKey.set(op.key, running);
     this.opByTimer.delete(op.timerId);
     if (op.kind === 'put' && op.rid !== undefined) this.opByRid.delete(op.rid);
     out.cancelTimer(op.timerId);

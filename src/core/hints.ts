@@ -50,6 +50,12 @@ export class HintBook {
     return total;
   }
 
+  /** Whether any hint for `key`, for any owner, is held here. */
+  holdsKey(key: string): boolean {
+    for (const keys of this.keysByTarget.values()) if (keys.has(key)) return true;
+    return false;
+  }
+
   targets(): NodeId[] {
     return [...this.keysByTarget.keys()].sort();
   }

@@ -86,8 +86,29 @@ export interface Repair {
 }
 
 /**
- * Coordinator → every replica, a grace period after all of them were seen holding the same
- * tombstones: remove the key if it still holds exactly these dots (and nothing newer).
+ * Reap, phase 1 — coordinator → every node, a grace period after every primary was seen holding
+ * the same tombstones: may the key be removed? A node answers ok only if it holds no hint for
+ * the key, coordinates no operation on it, has no write to it pending, and (a primary) still
+ * holds exactly these dots. Anything else could carry an older version back after the reap.
+ */
+export interface ReapCheck {
+  readonly type: 'reap-check';
+  readonly v: number;
+  readonly checkId: number;
+  readonly key: string;
+  readonly dots: readonly Dot[];
+}
+
+export interface ReapCheckReply {
+  readonly type: 'reap-check-reply';
+  readonly v: number;
+  readonly checkId: number;
+  readonly ok: boolean;
+}
+
+/**
+ * Reap, phase 2 — coordinator → every primary, once every node answered ok: remove the key if
+ * it still holds exactly these dots (and nothing newer).
  */
 export interface Reap {
   readonly type: 'reap';
@@ -131,6 +152,8 @@ export type PeerMessage =
   | Forward
   | ForwardReply
   | Repair
+  | ReapCheck
+  | ReapCheckReply
   | Reap
   | Handoff
   | HandoffAck
@@ -258,12 +281,18 @@ const BODY_CHECKS: Record<PeerMessage['type'], (m: Record<string, unknown>) => b
   forward: (m) => isCount(m.fwdId) && isClientRequest(m.request),
   'forward-reply': (m) => isCount(m.fwdId) && isClientResult(m.result),
   repair: (m) => typeof m.key === 'string' && isRecord(m.record),
-  reap: (m) => typeof m.key === 'string' && Array.isArray(m.dots) && m.dots.every(isDot),
+  'reap-check': (m) => isCount(m.checkId) && typeof m.key === 'string' && isDots(m.dots),
+  'reap-check-reply': (m) => isCount(m.checkId) && typeof m.ok === 'boolean',
+  reap: (m) => typeof m.key === 'string' && isDots(m.dots),
   handoff: (m) => isCount(m.batchId) && Array.isArray(m.entries) && m.entries.every(isHandoffEntry),
   'handoff-ack': (m) => isCount(m.batchId),
   ping: () => true,
   pong: () => true,
 };
+
+function isDots(x: unknown): boolean {
+  return Array.isArray(x) && x.every(isDot);
+}
 
 function isHandoffEntry(x: unknown): boolean {
   return isObject(x) && typeof x.key === 'string' && isRecord(x.record);

@@ -10,7 +10,8 @@
  *   because only a replica can issue the key's next dot;
  * - replica: merges records sent by coordinators and answers reads from its local data;
  * - stand-in (sloppy quorum): holds hints for down replicas and hands them over (hints.ts);
- * - reaper: removes tombstones every replica holds, a grace period after seeing that.
+ * - reaper (reaper.ts): removes tombstones every replica holds, after a grace period and a
+ *   check that no node could still bring an older version back.
  *
  * Which peers are down: the runtime reports crashes and restarts (`peer-status`); besides, a
  * peer that let an operation time out is suspected until any message from it arrives. Down and
@@ -37,6 +38,7 @@ import {
   parseClientRequest,
   parsePeerMessage,
 } from './messages.js';
+import { Reaper } from './reaper.js';
 import type { Ring } from './ring.js';
 import {
   type ActorId,
@@ -125,6 +127,10 @@ export interface NodeStats extends CoordinatorStats {
   hintsDelivered: number;
   repairsApplied: number;
   tombstonesReaped: number;
+  /** Keys waiting for their reap (grace period or check round). */
+  reapsPending: number;
+  reapsSent: number;
+  reapChecksFailed: number;
   /** Peers currently suspected down (timed out, not heard from since). */
   suspected: number;
 }
@@ -140,12 +146,9 @@ export class NodeCore {
   private readonly coordinator: Coordinator;
   private readonly local: LocalStore<AfterPersist>;
   private readonly hints: HintBook;
+  private readonly reaper: Reaper;
   private readonly forwards = new Map<number, PendingForward>();
   private readonly forwardByTimer = new Map<number, number>();
-  private readonly reapByTimer = new Map<
-    number,
-    { key: string; dots: readonly Dot[]; primaries: readonly NodeId[] }
-  >();
   private readonly down = new Set<NodeId>();
   private readonly suspected = new Set<NodeId>();
   private tickTimerId: number | null = null;
@@ -172,6 +175,7 @@ export class NodeCore {
     this.local = new LocalStore(opts.store, () => this.allocateId());
     this.hints = new HintBook(opts.limits.hintsPerTargetMax, opts.limits.handoffBatchKeysMax);
     this.hints.load(opts.store);
+    this.reaper = new Reaper(opts.limits.tombstoneGraceMs, () => this.allocateId());
   }
 
   /** Consumes one input and returns the effects to carry out, in order. */
@@ -187,6 +191,8 @@ export class NodeCore {
     return {
       ...this.coordinator.stats,
       ...this.counters,
+      ...this.reaper.stats,
+      reapsPending: this.reaper.pending,
       inFlight: this.coordinator.inFlight,
       persistsPending: this.local.persistsPending,
       hintsPending: this.hints.count(),
@@ -440,6 +446,10 @@ export class NodeCore {
         return this.onForwardReply(message.fwdId, message.result, out);
       case 'repair':
         return this.onRepair(message.key, message.record, out);
+      case 'reap-check':
+        return this.onReapCheck(from, message.checkId, message.key, message.dots, out);
+      case 'reap-check-reply':
+        return this.reaper.onCheckReply(message.checkId, from, message.ok, out);
       case 'reap':
         return this.onReap(message.key, message.dots, out);
       case 'handoff':
@@ -530,21 +540,36 @@ export class NodeCore {
 
   // --- tombstone reaping -------------------------------------------------------------------
 
-  /** After a get heard every primary: schedule reaping when all hold the same tombstones. */
+  /** After a get heard every primary and saw only tombstones: a reap candidate. */
   private onGetOutcome(outcome: GetOutcome | null, out: Effects): void {
     if (outcome === null || outcome.reapable === null) return;
-    const timerId = this.allocateId();
     const dots = outcome.reapable.siblings.map((s) => s.dot);
     const primaries = this.ring.preferenceList(outcome.key, this.opts.n);
-    this.reapByTimer.set(timerId, { key: outcome.key, dots, primaries });
-    out.setTimer(timerId, this.opts.limits.tombstoneGraceMs);
+    this.reaper.consider({ key: outcome.key, dots, primaries }, out);
+  }
+
+  /** May `key` be reaped? Not while anything here could still carry an older version of it. */
+  private onReapCheck(
+    from: NodeId,
+    checkId: number,
+    key: string,
+    dots: readonly Dot[],
+    out: Effects,
+  ) {
+    const busy =
+      this.hints.holdsKey(key) || this.coordinator.isBusy(key) || this.local.isPending(key);
+    const local = this.local.read(key);
+    const primary = this.ring.preferenceList(key, this.opts.n).includes(this.id);
+    const holdsExactly =
+      local !== undefined && isDeleted(local) && sameDots(local, tombstones(dots));
+    const ok = !busy && (primary ? holdsExactly : local === undefined);
+    out.send(from, { type: 'reap-check-reply', checkId, ok });
   }
 
   private onReap(key: string, dots: readonly Dot[], out: Effects): void {
     const local = this.local.read(key);
     if (local === undefined || !isDeleted(local)) return;
-    const expected: KeyRecord = { siblings: dots.map((dot) => ({ dot, past: [], value: null })) };
-    if (!sameDots(local, expected)) return; // something newer arrived: keep it
+    if (!sameDots(local, tombstones(dots))) return; // something newer arrived: keep it
     this.counters.tombstonesReaped++;
     this.local.write('data', key, null, { kind: 'none' }, out);
   }
@@ -610,13 +635,7 @@ export class NodeCore {
       for (const node of expired.silent) if (node !== this.id) this.suspected.add(node);
       return this.onGetOutcome(expired.outcome, out);
     }
-    const reap = this.reapByTimer.get(timerId);
-    if (reap !== undefined) {
-      this.reapByTimer.delete(timerId);
-      for (const node of reap.primaries)
-        out.send(node, { type: 'reap', key: reap.key, dots: reap.dots });
-      return;
-    }
+    if (this.reaper.onTimer(timerId, this.ring.nodes(), out)) return;
     this.onForwardTimeout(timerId, out);
   }
 
@@ -651,6 +670,11 @@ export class NodeCore {
     assert(Number.isSafeInteger(id), 'ids stay safe integers');
     return id;
   }
+}
+
+/** A record of tombstones with these dots (for comparing dot sets). */
+function tombstones(dots: readonly Dot[]): KeyRecord {
+  return { siblings: dots.map((dot) => ({ dot, past: [], value: null })) };
 }
 
 function failure(
