@@ -1,0 +1,95 @@
+/**
+ * `npm run sim -- --seed 42`: one run with a verbose summary; exit 1 on a violation.
+ * `npm run sim -- --seeds 10000 [--from 1]`: a sweep with a progress bar on stderr and a
+ * summary. The only file of src/sim that prints, reads argv or reads a clock.
+ */
+
+import { SEED_MAX } from './prng.js';
+import { formatReport, SweepTotals } from './report.js';
+import { runSeed } from './swarm.js';
+
+const USAGE =
+  'usage: npm run sim -- --seed <n> [--trace <key>] | --seeds <count> [--from <n>] [--verbose]';
+const BAR_WIDTH = 30;
+
+function intArg(args: string[], name: string): number | undefined {
+  const i = args.indexOf(name);
+  if (i < 0) return undefined;
+  const value = Number(args[i + 1]);
+  if (!Number.isSafeInteger(value) || value < 0 || value > SEED_MAX) {
+    throw new Error(`${name} needs an integer in 0..${SEED_MAX}\n${USAGE}`);
+  }
+  return value;
+}
+
+function stringArg(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  if (i < 0) return undefined;
+  const value = args[i + 1];
+  if (value === undefined) throw new Error(`${name} needs a value\n${USAGE}`);
+  return value;
+}
+
+const clock = () => performance.now();
+
+function one(seed: number, traceKey: string | undefined): number {
+  const tracer =
+    traceKey === undefined
+      ? undefined
+      : (line: string, key: string | null) => {
+          if (key === null || key === traceKey) process.stdout.write(`${line}\n`);
+        };
+  const report = runSeed(seed, {
+    clock,
+    keepHistory: traceKey !== undefined,
+    ...(tracer ? { tracer } : {}),
+  });
+  if (traceKey !== undefined) {
+    const mine = report
+      .history!.split('\n')
+      .filter((line) => line.includes(` ${JSON.stringify(traceKey)} `));
+    process.stdout.write(`history of ${traceKey}:\n${mine.join('\n')}\n`);
+  }
+  process.stdout.write(`${formatReport(report, true)}\n`);
+  return report.violations.length === 0 ? 0 : 1;
+}
+
+function progress(done: number, count: number, failing: number): void {
+  const filled = Math.round((done / count) * BAR_WIDTH);
+  const bar = `${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}`;
+  process.stderr.write(`\r[${bar}] ${done}/${count} seeds, ${failing} failing`);
+}
+
+function sweep(count: number, from: number, verbose: boolean): number {
+  const totals = new SweepTotals();
+  const step = Math.max(1, Math.floor(count / 200));
+  for (let i = 0; i < count; i++) {
+    const report = runSeed(from + i, { clock });
+    totals.add(report);
+    if (report.violations.length > 0 || verbose) {
+      process.stderr.write('\r\x1b[K');
+      process.stdout.write(`${formatReport(report, verbose)}\n`);
+    }
+    if (i % step === 0 || i === count - 1) progress(i + 1, count, totals.failingSeeds.length);
+  }
+  process.stderr.write('\n');
+  process.stdout.write(`${totals.format()}\n`);
+  return totals.failingSeeds.length === 0 ? 0 : 1;
+}
+
+function main(args: string[]): number {
+  const seed = intArg(args, '--seed');
+  const seeds = intArg(args, '--seeds');
+  if (seed !== undefined) return one(seed, stringArg(args, '--trace'));
+  if (seeds !== undefined)
+    return sweep(seeds, intArg(args, '--from') ?? 1, args.includes('--verbose'));
+  process.stderr.write(`${USAGE}\n`);
+  return 2;
+}
+
+try {
+  process.exitCode = main(process.argv.slice(2));
+} catch (error) {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 2;
+}

@@ -1,0 +1,161 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type Dot,
+  type KeyRecord,
+  type NodeId,
+  nodeId,
+  type Sibling,
+  type VersionVector,
+} from '../../src/core/types.js';
+import { type CheckInput, check, type Rule } from '../../src/sim/checker.js';
+import type { Outcome, WriteFact } from '../../src/sim/history.js';
+
+const [n1, n2, n3, n4] = ['n1', 'n2', 'n3', 'n4'].map(nodeId) as [NodeId, NodeId, NodeId, NodeId];
+const ring = { preferenceList: (): readonly NodeId[] => [n1, n2, n3] };
+
+function write(
+  id: number,
+  kind: 'put' | 'delete',
+  context: VersionVector,
+  dots: Dot[],
+  outcome: Outcome = 'ok',
+): WriteFact {
+  return { id, kind, key: 'k', context, dots, outcome };
+}
+
+function sibling(dot: Dot, past: VersionVector, value: string | null): Sibling {
+  return { dot, past, value: value === null ? null : new TextEncoder().encode(value) };
+}
+
+function record(...siblings: Sibling[]): KeyRecord {
+  return { siblings };
+}
+
+/** The same record on n1..n3 (a converged key), or none. */
+function everywhere(rec: KeyRecord | null): Map<NodeId, Map<string, KeyRecord>> {
+  return new Map(
+    [n1, n2, n3].map((node) => [node, new Map(rec === null ? [] : [['k', rec]])] as const),
+  );
+}
+
+function run(input: Partial<CheckInput> & Pick<CheckInput, 'writes' | 'data'>) {
+  return check({ ring, n: 3, ...input });
+}
+
+function rules(violations: ReturnType<typeof check>): Rule[] {
+  return violations.map((v) => v.rule).sort();
+}
+
+describe('checker', () => {
+  it('passes a clean history: an update replaced what its context saw', () => {
+    const writes = [write(1, 'put', [], [['a', 1]]), write(2, 'put', [['a', 1]], [['a', 2]])];
+    const data = everywhere(record(sibling(['a', 2], [['a', 1]], 'w2')));
+    expect(run({ writes, data })).toEqual([]);
+  });
+
+  it('passes concurrent blind puts kept as siblings', () => {
+    const writes = [write(1, 'put', [], [['a', 1]]), write(2, 'put', [], [['b', 1]])];
+    const data = everywhere(record(sibling(['a', 1], [], 'w1'), sibling(['b', 1], [], 'w2')));
+    expect(run({ writes, data })).toEqual([]);
+  });
+
+  it('accounts a write through a chain of coverers, whatever their outcome', () => {
+    const writes = [
+      write(1, 'put', [], [['a', 1]]),
+      write(2, 'put', [['a', 1]], [['b', 1]], 'fail'),
+      write(3, 'put', [['b', 1]], [['c', 1]], 'unknown'),
+    ];
+    const data = everywhere(record(sibling(['c', 1], [['b', 1]], 'w3')));
+    expect(run({ writes, data })).toEqual([]);
+  });
+
+  it('accepts a key deleted and reaped everywhere', () => {
+    const writes = [write(1, 'put', [], [['a', 1]]), write(2, 'delete', [['a', 1]], [['a', 2]])];
+    expect(run({ writes, data: everywhere(null) })).toEqual([]);
+  });
+
+  it('accepts a reaped delete followed by a new write', () => {
+    const writes = [
+      write(1, 'put', [], [['a', 1]]),
+      write(2, 'delete', [['a', 1]], [['a', 2]]),
+      write(3, 'put', [], [['b', 1]]),
+    ];
+    const data = everywhere(record(sibling(['b', 1], [], 'w3')));
+    const reaped = new Map([['k', [['a', 2]] as Dot[]]]);
+    expect(run({ writes, data, reaped })).toEqual([]);
+  });
+
+  it('rule 1: detects an acknowledged write that no node holds', () => {
+    const writes = [write(1, 'put', [], [['a', 1]]), write(2, 'put', [], [['b', 1]], 'fail')];
+    const violations = run({ writes, data: everywhere(record(sibling(['b', 1], [], 'w2'))) });
+    expect(rules(violations)).toEqual(['lost-write']);
+    expect(violations[0]!.ops).toEqual([1]);
+    expect(violations[0]!.message).toContain('put #1');
+  });
+
+  it('rule 1: detects an acknowledged write that never became durable', () => {
+    const violations = run({ writes: [write(1, 'delete', [], [])], data: everywhere(null) });
+    expect(rules(violations)).toEqual(['lost-write']);
+    expect(violations[0]!.message).toContain('never became durable');
+  });
+
+  it('rule 1: ignores failed and unknown writes that vanished', () => {
+    const writes = [write(1, 'put', [], [['a', 1]], 'fail'), write(2, 'put', [], [], 'unknown')];
+    expect(run({ writes, data: everywhere(null) })).toEqual([]);
+  });
+
+  it('rule 2: names both writes of a silent overwrite', () => {
+    const writes = [write(1, 'put', [], [['a', 1]]), write(2, 'put', [], [['b', 1]])];
+    const violations = run({ writes, data: everywhere(record(sibling(['b', 1], [], 'w2'))) });
+    expect(rules(violations)).toEqual(['lost-write', 'silent-overwrite']);
+    const overwrite = violations.find((v) => v.rule === 'silent-overwrite')!;
+    expect(overwrite.ops).toEqual([1, 2]);
+    expect(overwrite.message).toContain('silently overwritten');
+  });
+
+  it('rule 3: detects a deleted value that came back after its tombstone was reaped', () => {
+    const writes = [write(1, 'put', [], [['a', 1]]), write(2, 'delete', [['a', 1]], [['b', 1]])];
+    const data = everywhere(record(sibling(['a', 1], [], 'w1')));
+    const reaped = new Map([['k', [['b', 1]] as Dot[]]]);
+    const violations = run({ writes, data, reaped });
+    expect(rules(violations)).toEqual(['resurrection']);
+    expect(violations[0]!.ops).toEqual([1, 2]);
+  });
+
+  it('rule 3: detects a superseded version that came back', () => {
+    const writes = [
+      write(1, 'put', [], [['a', 1]]),
+      write(2, 'put', [['a', 1]], [['b', 1]]),
+      write(3, 'put', [['b', 1]], [['c', 1]]),
+    ];
+    const data = everywhere(
+      record(sibling(['a', 1], [], 'w1'), sibling(['c', 1], [['b', 1]], 'w3')),
+    );
+    const violations = run({ writes, data });
+    expect(rules(violations)).toEqual(['superseded-returned']);
+    expect(violations[0]!.message).toContain('superseded by ok put #2');
+  });
+
+  it('rule 4: detects replicas that disagree, and ignores copies off the preference list', () => {
+    const writes = [write(1, 'put', [], [['a', 1]]), write(2, 'put', [['a', 1]], [['a', 2]])];
+    const newer = record(sibling(['a', 2], [['a', 1]], 'w2'));
+    const data = everywhere(newer);
+    data.set(n4, new Map([['k', record(sibling(['a', 1], [], 'w1'))]]));
+    expect(run({ writes, data })).toEqual([]);
+    data.get(n3)!.set('k', record(sibling(['a', 1], [], 'w1')));
+    const violations = run({ writes, data });
+    expect(rules(violations)).toEqual(['convergence']);
+    expect(violations[0]!.message).toContain('n3: [a:1]');
+    data.get(n3)!.delete('k');
+    expect(rules(run({ writes, data }))).toEqual(['convergence']);
+    expect(run({ writes, data, convergence: false })).toEqual([]);
+  });
+
+  it('terminates on a cyclic cover relation', () => {
+    const writes = [
+      write(1, 'put', [['b', 1]], [['a', 1]]),
+      write(2, 'put', [['a', 1]], [['b', 1]]),
+    ];
+    expect(rules(run({ writes, data: everywhere(null) }))).toEqual(['lost-write', 'lost-write']);
+  });
+});
