@@ -562,7 +562,9 @@ export class NodeCore {
     const primary = this.ring.preferenceList(key, this.opts.n).includes(this.id);
     const holdsExactly =
       local !== undefined && isDeleted(local) && sameDots(local, tombstones(dots));
-    const ok = !busy && (primary ? holdsExactly : local === undefined);
+    // A primary that holds nothing (it reaped already, or never had the key) cannot bring an
+    // older version back either: a reap that raced a read repair converges (sim seed 2980).
+    const ok = !busy && (local === undefined || (primary && holdsExactly));
     out.send(from, { type: 'reap-check-reply', checkId, ok });
   }
 

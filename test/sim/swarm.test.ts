@@ -47,6 +47,8 @@ const REGRESSION_SEEDS: ReadonlyArray<readonly [seed: number, finding: string]> 
   [8558, 'reap races read repair'],
   [9167, 'reap races read repair'],
   [9867, 'reap races read repair'],
+  [2980, 'reap check refused by a primary that had reaped already'],
+  [2089, 'reap check refused by a primary that had reaped already'],
 ];
 
 describe('swarm regression seeds', () => {
