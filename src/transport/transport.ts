@@ -26,7 +26,10 @@ export interface TransportStats {
   sent: number;
   /** Messages received and passed to the handler. */
   received: number;
-  /** Messages dropped: unknown peer, closed transport, malformed batch, or a throwing handler. */
+  /**
+   * Messages dropped: unknown peer, closed transport, malformed batch, a throwing handler, or an
+   * injected fault (see faulty.ts).
+   */
   dropped: number;
   /** Underlying posts (several messages travel in one post). */
   batches: number;
