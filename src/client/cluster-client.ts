@@ -12,6 +12,7 @@ import type { ClientRequest, ClientResult } from '../core/messages.js';
 import type { Ring } from '../core/ring.js';
 import { RingkvError, TimeoutError, UnavailableError, ValidationError } from '../errors.js';
 import type { Launcher } from '../runtime/launcher.js';
+import { CLEAR_NETWORK } from '../runtime/network-state.js';
 import { toGetResult, toPutResult } from './results.js';
 import { isRetryable, retryDelayMs } from './retry.js';
 import type {
@@ -20,6 +21,8 @@ import type {
   DeleteOptions,
   GetOptions,
   GetResult,
+  NetworkOptions,
+  NetworkStatus,
   NodeStatus,
   PutOptions,
   PutResult,
@@ -90,15 +93,28 @@ export class ClusterClient implements Cluster {
       nodes,
       ring: { partitionCount, owners: [...this.ring.owners] },
       config: { n, r, w, requestTimeoutMs, valueSizeMaxBytes, durable: dataDir !== null },
+      network: this.launcher?.networkView() ?? { ...CLEAR_NETWORK, groups: null },
     };
   }
 
   async killNode(id: string): Promise<void> {
-    await this.requireLauncher().kill(this.requireNode(id));
+    await this.requireOpen().kill(this.requireNode(id));
   }
 
   async restartNode(id: string): Promise<void> {
-    await this.requireLauncher().restart(this.requireNode(id));
+    await this.requireOpen().restart(this.requireNode(id));
+  }
+
+  partition(groups: readonly (readonly string[])[]): Promise<NetworkStatus> {
+    return this.requireOpen().partition(groups);
+  }
+
+  heal(): Promise<NetworkStatus> {
+    return this.requireOpen().heal();
+  }
+
+  setNetwork(options: NetworkOptions): Promise<NetworkStatus> {
+    return this.requireOpen().setNetwork(options);
   }
 
   async close(): Promise<void> {
@@ -256,12 +272,20 @@ export class ClusterClient implements Cluster {
       partitions,
       keys: stats?.keys ?? null,
       hintsPending: stats?.core.hintsPending ?? null,
+      partitionGroup: this.launcher?.partitionGroupOf(id) ?? null,
+      messagesDropped: stats?.transport.dropped ?? null,
     };
   }
 
   private requireLauncher(): Launcher {
     if (this.launcher === null) throw new UnavailableError('the cluster has not started');
     return this.launcher;
+  }
+
+  /** The launcher of a cluster that is neither closed nor unstarted. */
+  private requireOpen(): Launcher {
+    if (this.closed) throw new UnavailableError('the cluster is closed');
+    return this.requireLauncher();
   }
 
   private requireNode(id: string): string {

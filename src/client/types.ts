@@ -81,6 +81,34 @@ export interface NodeStatus {
   readonly keys: number | null;
   /** Keys it holds as hints for down replicas, waiting for handoff, when it is up. */
   readonly hintsPending: number | null;
+  /** The node's group in `network.groups` while the cluster is partitioned, else null. */
+  readonly partitionGroup: number | null;
+  /**
+   * Node-to-node messages the node dropped since it started, sending or receiving (injected
+   * faults, a peer gone, malformed input), when it is up.
+   */
+  readonly messagesDropped: number | null;
+}
+
+/** Conditions injected on node-to-node messages (see Cluster.setNetwork). */
+export interface NetworkSettings {
+  /** Delay added to every node-to-node message, in ms (0..60000). */
+  readonly delayMs: number;
+  /** Plus a uniform random extra delay in [0, jitterMs) ms (0..60000). */
+  readonly jitterMs: number;
+  /** Probability that a node-to-node message is lost (0..1). */
+  readonly lossRate: number;
+}
+
+/** Changes to NetworkSettings: fields left out keep their current value. */
+export type NetworkOptions = Partial<NetworkSettings>;
+
+export interface NetworkStatus extends NetworkSettings {
+  /**
+   * The partition in force, or null. Nodes the caller left out of `partition()` form the last
+   * group together; a node's `partitionGroup` indexes this list.
+   */
+  readonly groups: readonly (readonly string[])[] | null;
 }
 
 /** What one node holds for a key (see Cluster.inspect). */
@@ -107,6 +135,8 @@ export interface ClusterStatus {
     readonly valueSizeMaxBytes: number;
     readonly durable: boolean;
   };
+  /** Injected network faults in force. */
+  readonly network: NetworkStatus;
 }
 
 /** The operations every ringkv front end (embedded API, HTTP, CLI) is built on. */
@@ -117,14 +147,32 @@ export interface KvClient {
   status(): Promise<ClusterStatus>;
 }
 
-/** A running local cluster: a KvClient that also owns the nodes. */
-export interface Cluster extends KvClient {
+/**
+ * Fault injection on a local cluster: what the HTTP admin routes and the CLI drive. Bad input
+ * (unknown node ids, a node in two groups, out-of-range settings) is a ValidationError and
+ * changes nothing. Each call resolves once every running node has the change in force.
+ */
+export interface ClusterAdmin {
   /** Node ids in ring order of creation (`n1`, `n2`, …). */
   readonly nodeIds: readonly string[];
   /** Stops a node's worker abruptly (as a crash would). Its durable data, if any, stays. */
   killNode(id: string): Promise<void>;
-  /** Starts a killed node again and reconnects it to its peers. */
+  /** Starts a killed node again and reconnects it to its peers (faults in force apply to it). */
   restartNode(id: string): Promise<void>;
+  /**
+   * Splits the nodes into groups whose members cannot exchange messages with other groups
+   * (both directions). Unlisted nodes form one more group together: `partition([['n1']])`
+   * isolates n1. Replaces any earlier partition. Clients still reach every node.
+   */
+  partition(groups: readonly (readonly string[])[]): Promise<NetworkStatus>;
+  /** Removes the partition. Delay, jitter and loss stay (reset them with setNetwork). */
+  heal(): Promise<NetworkStatus>;
+  /** Sets delay, jitter and loss on every node-to-node message. */
+  setNetwork(options: NetworkOptions): Promise<NetworkStatus>;
+}
+
+/** A running local cluster: a KvClient that also owns the nodes. */
+export interface Cluster extends KvClient, ClusterAdmin {
   /**
    * What every node holds for `key` right now, straight from each node's local data (no
    * quorum): for watching replication, hinted handoff and repair happen.

@@ -7,6 +7,8 @@ import type { MessagePort } from 'node:worker_threads';
 import type { ClientRequest, ClientResult } from '../core/messages.js';
 import type { CoreLimits, NodeStats } from '../core/node.js';
 import type { KeyRecord } from '../core/types.js';
+import type { NetworkFaults } from '../transport/faults.js';
+import type { FaultStats } from '../transport/faulty.js';
 import type { TransportStats } from '../transport/transport.js';
 
 /** Passed as `workerData` when a node's worker starts. */
@@ -18,6 +20,8 @@ export interface WorkerInit {
   readonly dataDir: string | null;
   readonly forwardSlackMs: number;
   readonly limits: CoreLimits;
+  /** The network faults in force when the node starts (a restarted node stays partitioned). */
+  readonly faults: NetworkFaults;
 }
 
 export interface RequestEnvelope {
@@ -35,6 +39,7 @@ export interface WorkerStats {
   readonly keys: number;
   readonly core: NodeStats;
   readonly transport: TransportStats;
+  readonly faults: FaultStats;
 }
 
 export type ToWorker =
@@ -44,6 +49,8 @@ export type ToWorker =
   | { readonly type: 'requests'; readonly batch: readonly RequestEnvelope[] }
   | { readonly type: 'stats'; readonly queryId: number }
   | { readonly type: 'inspect'; readonly queryId: number; readonly key: string }
+  /** Replaces the node's network faults; answered by `faults-applied` once in force. */
+  | { readonly type: 'faults'; readonly queryId: number; readonly faults: NetworkFaults }
   | { readonly type: 'close' };
 
 export type FromWorker =
@@ -51,5 +58,6 @@ export type FromWorker =
   | { readonly type: 'replies'; readonly batch: readonly ReplyEnvelope[] }
   | { readonly type: 'stats'; readonly queryId: number; readonly stats: WorkerStats }
   | { readonly type: 'inspect'; readonly queryId: number; readonly record: KeyRecord | null }
+  | { readonly type: 'faults-applied'; readonly queryId: number }
   | { readonly type: 'closed' }
   | { readonly type: 'fatal'; readonly message: string };

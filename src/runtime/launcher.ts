@@ -1,12 +1,15 @@
 /**
  * Starts a local cluster of worker-thread nodes and keeps their full mesh of MessageChannels
  * wired: on start, when a node is killed (its peers learn it is down) and when it is restarted
- * (it gets fresh channels to every running peer and learns which peers are down).
+ * (it gets fresh channels to every running peer and learns which peers are down). It also keeps
+ * the injected network faults (network-state.ts) and gives every node its share of them: on a
+ * change, and when a node (re)starts, so a partition survives a restart.
  */
 import { MessageChannel } from 'node:worker_threads';
 import type { ClientResult } from '../core/messages.js';
 import type { CoreLimits } from '../core/node.js';
 import type { WorkerInit } from './control.js';
+import { type NetworkSettings, NetworkState, type NetworkView } from './network-state.js';
 import { WorkerNode } from './worker-node.js';
 
 export interface LauncherOptions {
@@ -26,12 +29,15 @@ export interface LauncherEvents {
 
 export class Launcher {
   private readonly running = new Map<string, WorkerNode>();
+  private readonly network: NetworkState;
   private closing = false;
 
   private constructor(
     private readonly options: LauncherOptions,
     private readonly events: LauncherEvents,
-  ) {}
+  ) {
+    this.network = new NetworkState(options.nodeIds);
+  }
 
   /** Starts every node, then wires the mesh. Fails (stopping what started) if any node fails. */
   static async start(options: LauncherOptions, events: LauncherEvents): Promise<Launcher> {
@@ -78,20 +84,59 @@ export class Launcher {
     }
   }
 
+  /** Splits the nodes into groups that cannot talk to each other (see network-state.ts). */
+  async partition(groups: readonly (readonly string[])[]): Promise<NetworkView> {
+    this.network.partition(groups);
+    return this.applyFaults();
+  }
+
+  /** Removes the partition; delay, jitter and loss stay as they are. */
+  async heal(): Promise<NetworkView> {
+    this.network.heal();
+    return this.applyFaults();
+  }
+
+  /** Changes delay, jitter and loss; fields left undefined keep their value. */
+  async setNetwork(patch: Partial<NetworkSettings>): Promise<NetworkView> {
+    this.network.setNetwork(patch);
+    return this.applyFaults();
+  }
+
+  networkView(): NetworkView {
+    return this.network.view();
+  }
+
+  /** The node's partition group index, or null when the cluster is not partitioned. */
+  partitionGroupOf(id: string): number | null {
+    return this.network.groupOf(id);
+  }
+
   async close(): Promise<void> {
     this.closing = true;
     await Promise.all([...this.running.values()].map((node) => node.close()));
     this.running.clear();
   }
 
+  /** Sends every running node its faults and waits (bounded) until each has them in force. */
+  private async applyFaults(): Promise<NetworkView> {
+    const nodes = [...this.running.values()];
+    await Promise.all(nodes.map((node) => node.applyFaults(this.network.faultsFor(node.id))));
+    return this.network.view();
+  }
+
   private async spawn(id: string): Promise<WorkerNode> {
     const { n, owners, dataDir, forwardSlackMs, limits } = this.options;
-    const init: WorkerInit = { id, n, owners, dataDir, forwardSlackMs, limits };
+    const faults = this.network.faultsFor(id);
+    const version = this.network.version;
+    const init: WorkerInit = { id, n, owners, dataDir, forwardSlackMs, limits, faults };
     const node = await WorkerNode.start(init, {
       reply: (reqId, result) => this.events.reply(reqId, result),
       exit: (nodeId, reason) => this.onExit(nodeId, reason),
     });
     this.running.set(id, node);
+    // The faults changed while the node was starting: posted before any connect, so in force
+    // before the node can exchange a single peer message.
+    if (this.network.version !== version) void node.applyFaults(this.network.faultsFor(id));
     return node;
   }
 

@@ -1,12 +1,14 @@
 /**
  * Entry point of a node's worker thread: opens the node's storage, builds its NodeCore and
- * hosts it, then serves the control protocol (control.ts) on parentPort.
+ * hosts it, then serves the control protocol (control.ts) on parentPort. Peer traffic goes
+ * through a FaultyTransport over the MessageChannel mesh, so injected faults apply to it.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { NodeCore } from '../core/node.js';
 import { Ring } from '../core/ring.js';
 import { nodeId } from '../core/types.js';
 import { openStorage } from '../storage/index.js';
+import { FaultyTransport } from '../transport/faulty.js';
 import { MessageChannelTransport } from '../transport/message-channel.js';
 import { loadOrCreateActor } from './actor.js';
 import type { FromWorker, ReplyEnvelope, ToWorker, WorkerInit } from './control.js';
@@ -16,7 +18,9 @@ async function main(port: NonNullable<typeof parentPort>, init: WorkerInit): Pro
   const post = (message: FromWorker) => port.postMessage(message);
   const storage = await openStorage({ dataDir: init.dataDir, nodeId: init.id });
   const actor = await loadOrCreateActor(init.id, storage);
-  const transport = new MessageChannelTransport();
+  const channels = new MessageChannelTransport();
+  const transport = new FaultyTransport(channels);
+  transport.setFaults(init.faults);
   const core = new NodeCore({
     id: nodeId(init.id),
     actor,
@@ -41,9 +45,9 @@ async function main(port: NonNullable<typeof parentPort>, init: WorkerInit): Pro
   port.on('message', (message: ToWorker) => {
     switch (message.type) {
       case 'connect':
-        return transport.connect(nodeId(message.peer), message.port);
+        return channels.connect(nodeId(message.peer), message.port);
       case 'disconnect':
-        return transport.disconnect(nodeId(message.peer));
+        return channels.disconnect(nodeId(message.peer));
       case 'peer-status':
         return host.input({ kind: 'peer-status', peer: nodeId(message.peer), up: message.up });
       case 'requests':
@@ -54,8 +58,17 @@ async function main(port: NonNullable<typeof parentPort>, init: WorkerInit): Pro
         return post({
           type: 'stats',
           queryId: message.queryId,
-          stats: { actor, keys: storage.count(), core: core.stats(), transport: transport.stats() },
+          stats: {
+            actor,
+            keys: storage.count(),
+            core: core.stats(),
+            transport: transport.stats(),
+            faults: transport.faultStats(),
+          },
         });
+      case 'faults':
+        transport.setFaults(message.faults);
+        return post({ type: 'faults-applied', queryId: message.queryId });
       case 'inspect':
         return post({
           type: 'inspect',

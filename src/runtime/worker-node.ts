@@ -6,6 +6,7 @@
 import { Worker } from 'node:worker_threads';
 import type { ClientResult } from '../core/messages.js';
 import type { KeyRecord } from '../core/types.js';
+import type { NetworkFaults } from '../transport/faults.js';
 import type { FromWorker, RequestEnvelope, ToWorker, WorkerInit, WorkerStats } from './control.js';
 
 export interface WorkerNodeEvents {
@@ -18,7 +19,7 @@ export interface WorkerNodeEvents {
 const START_TIMEOUT_MS = 30_000;
 /** How long a graceful close may take before the worker is terminated. */
 const CLOSE_TIMEOUT_MS = 5_000;
-/** How long a stats or inspect query may take; a node that does not answer yields null. */
+/** How long a stats, inspect or faults query may take; a node that does not answer yields null. */
 const QUERY_TIMEOUT_MS = 2_000;
 
 /** The worker script: the TS bootstrap when running from sources, else the built entry. */
@@ -80,6 +81,15 @@ export class WorkerNode {
       queryId,
       key,
     })) as Promise<KeyRecord | null>;
+  }
+
+  /**
+   * Replaces the node's network faults; resolves true once they are in force, false when the
+   * node stopped or did not answer in time.
+   */
+  async applyFaults(faults: NetworkFaults): Promise<boolean> {
+    const answer = await this.query((queryId) => ({ type: 'faults', queryId, faults }));
+    return answer !== null;
   }
 
   /** Posts a query and waits for its answer; null when the node stops or does not answer. */
@@ -159,6 +169,9 @@ export class WorkerNode {
         return;
       case 'inspect':
         this.queries.get(message.queryId)?.(message.record);
+        return;
+      case 'faults-applied':
+        this.queries.get(message.queryId)?.(true);
         return;
       case 'fatal':
         this.stopped(`failed: ${message.message}`);

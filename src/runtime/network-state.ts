@@ -1,0 +1,135 @@
+/**
+ * The cluster's injected network conditions, as the launcher keeps them: an optional partition
+ * and the delay / jitter / loss every node applies to its outgoing peer messages. It turns them
+ * into each node's NetworkFaults (transport/faults.ts) and validates changes, throwing a
+ * ValidationError for bad input before anything changes.
+ *
+ * Partition semantics: nodes in different groups cannot exchange messages (both directions are
+ * dropped). Nodes the caller does not list form one more group together, so `partition([['n1']])`
+ * isolates n1 from the rest. Clients are not partitioned: the launcher (main thread) still
+ * reaches every node, as if each client could reach both sides.
+ */
+import { ValidationError } from '../errors.js';
+import { FAULT_DELAY_MS_MAX, type NetworkFaults } from '../transport/faults.js';
+
+export interface NetworkSettings {
+  /** Delay added to every node-to-node message, in ms. */
+  readonly delayMs: number;
+  /** Plus a uniform random extra delay in [0, jitterMs). */
+  readonly jitterMs: number;
+  /** Probability (0..1) that a node-to-node message is lost. */
+  readonly lossRate: number;
+}
+
+export interface NetworkView extends NetworkSettings {
+  /** The partition in force, the implicit group of unlisted nodes last; null when healed. */
+  readonly groups: readonly (readonly string[])[] | null;
+}
+
+export const CLEAR_NETWORK: NetworkSettings = Object.freeze({
+  delayMs: 0,
+  jitterMs: 0,
+  lossRate: 0,
+});
+
+export class NetworkState {
+  private groups: readonly (readonly string[])[] | null = null;
+  private groupByNode = new Map<string, number>();
+  private settings: NetworkSettings = CLEAR_NETWORK;
+  /** Bumped on every change, so a node that was starting meanwhile can be brought up to date. */
+  version = 0;
+
+  constructor(private readonly nodeIds: readonly string[]) {}
+
+  view(): NetworkView {
+    return { ...this.settings, groups: this.groups?.map((group) => [...group]) ?? null };
+  }
+
+  /** The index of `id`'s group in the partition, or null when there is none. */
+  groupOf(id: string): number | null {
+    return this.groupByNode.get(id) ?? null;
+  }
+
+  partition(groups: unknown): void {
+    const checked = checkGroups(groups, this.nodeIds);
+    const listed = new Set(checked.flat());
+    const rest = this.nodeIds.filter((id) => !listed.has(id));
+    this.groups = rest.length === 0 ? checked : [...checked, rest];
+    this.groupByNode = new Map(this.groups.flatMap((group, i) => group.map((id) => [id, i])));
+    this.version++;
+  }
+
+  heal(): void {
+    this.groups = null;
+    this.groupByNode = new Map();
+    this.version++;
+  }
+
+  /** Applies a patch: fields left undefined keep their current value. */
+  setNetwork(patch: Partial<NetworkSettings>): void {
+    if (typeof patch !== 'object' || patch === null) {
+      throw new ValidationError('network settings must be an object');
+    }
+    const next: { -readonly [K in keyof NetworkSettings]: number } = { ...this.settings };
+    for (const [name, value] of Object.entries(patch)) {
+      if (value === undefined) continue;
+      if (name === 'delayMs' || name === 'jitterMs') next[name] = checkDelay(name, value);
+      else if (name === 'lossRate') next.lossRate = checkLoss(value);
+      else throw new ValidationError(`unknown network setting ${JSON.stringify(name)}`);
+    }
+    this.settings = next;
+    this.version++;
+  }
+
+  /** What node `id` must apply: its network settings and the peers outside its group. */
+  faultsFor(id: string): NetworkFaults {
+    const group = this.groupOf(id);
+    const blockedPeers =
+      group === null ? [] : this.nodeIds.filter((peer) => this.groupOf(peer) !== group);
+    return { ...this.settings, blockedPeers };
+  }
+}
+
+function checkGroups(groups: unknown, nodeIds: readonly string[]): string[][] {
+  if (!Array.isArray(groups) || groups.length === 0) {
+    throw new ValidationError('a partition needs at least one group of node ids');
+  }
+  const seen = new Map<string, number>();
+  return groups.map((group: unknown, i) => {
+    if (!Array.isArray(group) || group.length === 0) {
+      throw new ValidationError(`partition group ${i + 1} must be a non-empty list of node ids`);
+    }
+    return group.map((id: unknown) => {
+      if (typeof id !== 'string' || !nodeIds.includes(id)) {
+        throw new ValidationError(
+          `unknown node ${JSON.stringify(id)} in partition group ${i + 1}; nodes are ${nodeIds.join(', ')}`,
+        );
+      }
+      const earlier = seen.get(id);
+      if (earlier !== undefined) {
+        throw new ValidationError(
+          `node ${id} is in partition groups ${earlier + 1} and ${i + 1}; a node belongs to one group`,
+        );
+      }
+      seen.set(id, i);
+      return id;
+    });
+  });
+}
+
+function checkDelay(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new ValidationError(`${name} must be a non-negative number, got ${String(value)}`);
+  }
+  if (value > FAULT_DELAY_MS_MAX) {
+    throw new ValidationError(`${name} must be at most ${FAULT_DELAY_MS_MAX} ms, got ${value}`);
+  }
+  return value;
+}
+
+function checkLoss(value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 1) {
+    throw new ValidationError(`lossRate must be a number between 0 and 1, got ${String(value)}`);
+  }
+  return value;
+}
