@@ -1,14 +1,23 @@
 /**
  * The `ringkv` command-line program. `buildProgram()` builds it without side effects (tests
- * parse with it); `main()` runs it and maps failures to exit codes: 0 for help, 2 for bad
- * arguments, a StartupError's own code, 1 for anything else.
+ * parse with it); `main()` runs it and maps failures to exit codes (exit-codes.ts): 0 ok (and
+ * help), 1 cluster or server error, 2 bad arguments, 3 cluster unreachable, 4 not found.
+ *
+ * Commands: `up` starts a cluster (up.ts); `put`, `get`, `delete` (kv-commands.ts) and
+ * `status`, `kill`, `restart`, `partition`, `heal`, `net` (admin-commands.ts) talk to a running
+ * one over HTTP at `--url` (env RINGKV_URL, default http://127.0.0.1:8080).
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, type OutputConfiguration } from 'commander';
 import { DEFAULT_CONFIG } from '../config.js';
-import { type RunningUp, runUp, StartupError } from './up.js';
+import { addAdminCommands } from './admin-commands.js';
+import { CliError, StartupError } from './exit-codes.js';
+import { type CliIo, processCliIo } from './io.js';
+import { addKvCommands } from './kv-commands.js';
+import type { RunningUp } from './up.js';
 import {
+  DEFAULT_DATA_DIR,
   integerIn,
   NODES_MAX,
   nonEmpty,
@@ -24,7 +33,17 @@ export interface CliDeps {
   readonly runUp: (plan: UpPlan) => Promise<unknown>;
   /** Where commander writes help and errors. @default stdout / stderr */
   readonly output?: OutputConfiguration;
+  /** Where client commands write their results. @default stdout / stderr */
+  readonly io?: CliIo;
 }
+
+const EXIT_CODES_HELP = `
+Exit codes:
+  0  ok (get: the key was found)
+  1  the cluster answered with an error (quorum not met, timeout, unavailable: HTTP 5xx)
+  2  bad arguments (rejected here or by the server: HTTP 400, 405, 413)
+  3  cannot reach the cluster (connection refused, no answer within --timeout)
+  4  not found (the key, or the node)`;
 
 /** Builds the program. Errors throw CommanderError (exitOverride) instead of exiting. */
 export function buildProgram(deps: Partial<CliDeps> = {}): Command {
@@ -33,8 +52,18 @@ export function buildProgram(deps: Partial<CliDeps> = {}): Command {
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)');
   if (deps.output !== undefined) program.configureOutput(deps.output);
-  addUpCommand(program, deps.runUp ?? ((plan: UpPlan): Promise<RunningUp> => runUp(plan)));
+  program.addHelpText('after', EXIT_CODES_HELP);
+  addUpCommand(program, deps.runUp ?? runUpLazily);
+  const io = deps.io ?? processCliIo;
+  addKvCommands(program, io);
+  addAdminCommands(program, io);
   return program;
+}
+
+/** Loads the cluster and server code only for `up`, so client commands start fast. */
+async function runUpLazily(plan: UpPlan): Promise<RunningUp> {
+  const { runUp } = await import('./up.js');
+  return runUp(plan);
 }
 
 function addUpCommand(program: Command, start: (plan: UpPlan) => Promise<unknown>): void {
@@ -69,9 +98,10 @@ function addUpCommand(program: Command, start: (plan: UpPlan) => Promise<unknown
     .option('--host <host>', 'HTTP listen address', nonEmpty, '127.0.0.1')
     .option(
       '--data-dir <dir>',
-      'keep data in lmdb under this directory (default: in memory)',
+      `keep data durably in lmdb under this directory (default: ${DEFAULT_DATA_DIR})`,
       nonEmpty,
     )
+    .option('--memory', 'keep data in memory only, lost on exit (excludes --data-dir)')
     .action(async (flags: UpFlags, command: Command) => {
       await start(planOrExit(flags, command));
     });
@@ -96,7 +126,7 @@ export function exitCodeFor(error: unknown): number {
     if (error.code === 'commander.help') return error.exitCode;
     return USAGE_EXIT_CODE;
   }
-  if (error instanceof StartupError) return error.exitCode;
+  if (error instanceof StartupError || error instanceof CliError) return error.exitCode;
   return 1;
 }
 

@@ -22,7 +22,11 @@ export interface UpFlags {
   readonly port: number;
   readonly host: string;
   readonly dataDir?: string;
+  readonly memory?: boolean;
 }
+
+/** Where `up` keeps data unless told otherwise: durable by default, as Riak and Cassandra are. */
+export const DEFAULT_DATA_DIR = './ringkv-data';
 
 /** What `up` starts: the cluster options and where the HTTP API listens. */
 export interface UpPlan {
@@ -63,7 +67,10 @@ export function toUpPlan(flags: UpFlags): UpPlan {
   }
   if (flags.r > flags.n) throw usageError(`--r ${flags.r} must not exceed --n ${flags.n}.`);
   if (flags.w > flags.n) throw usageError(`--w ${flags.w} must not exceed --n ${flags.n}.`);
-  const dataDir = flags.dataDir === undefined ? null : path.resolve(flags.dataDir);
+  if (flags.memory && flags.dataDir !== undefined) {
+    throw usageError('--memory and --data-dir exclude each other: pick one.');
+  }
+  const dataDir = flags.memory ? null : path.resolve(flags.dataDir ?? DEFAULT_DATA_DIR);
   return {
     config: { nodes: flags.nodes, n: flags.n, r: flags.r, w: flags.w, dataDir },
     host: flags.host,

@@ -9,6 +9,7 @@ import type { Cluster, ClusterStatus } from '../client/types.js';
 import { DEFAULT_CONFIG, type RingkvConfig } from '../config.js';
 import { ValidationError } from '../errors.js';
 import { createHttpServer } from '../server/http.js';
+import { StartupError } from './exit-codes.js';
 import { type UpPlan, USAGE_EXIT_CODE } from './up-options.js';
 
 /** Time on top of the cluster's own deadlines for the HTTP layer to read a request body. */
@@ -29,16 +30,7 @@ export interface RunningUp {
   shutdown(): Promise<void>;
 }
 
-/** A failure to start, with the message to print and the process exit code. */
-export class StartupError extends Error {
-  override name = 'StartupError';
-  constructor(
-    message: string,
-    readonly exitCode: number,
-  ) {
-    super(message);
-  }
-}
+export { StartupError };
 
 export const processIo: UpIo = {
   out: (line) => process.stdout.write(`${line}\n`),
@@ -63,6 +55,7 @@ export async function startUp(plan: UpPlan, io: UpIo): Promise<RunningUp> {
       bodySizeMaxBytes: config.valueSizeMaxBytes,
       requestTimeoutMs: httpTimeoutMs(config),
       log: io.err,
+      admin: cluster,
     });
     const address = await listen(server, plan);
     const url = formatUrl(address);
@@ -129,7 +122,11 @@ function formatUrl(address: AddressInfo): string {
   return `http://${host}:${address.port}`;
 }
 
-/** The banner printed once the API is up: URL, nodes and their partitions, quorum, storage. */
+/**
+ * The banner printed once the API is up. Its first line, `ringkv is up at <url>`, carries the
+ * bound address (the real port when `--port 0`), for scripts and tests to parse. It lists only
+ * routes that exist.
+ */
 export function formatSummary(url: string, status: ClusterStatus, config: RingkvConfig): string {
   const { n, r, w } = status.config;
   const perNode = status.nodes.map((node) => `${node.id}:${node.partitions}`).join(' ');
@@ -137,6 +134,9 @@ export function formatSummary(url: string, status: ClusterStatus, config: Ringkv
     config.dataDir === null ? 'in memory (lost on exit)' : `lmdb under ${config.dataDir}`;
   return [
     `ringkv is up at ${url}`,
+    `  api         ${url}/kv/:key (PUT, GET, DELETE)`,
+    `  status      ${url}/status`,
+    `  admin       ${url}/admin/ (nodes/:id/kill, nodes/:id/restart, partition, heal, network)`,
     `  nodes       ${status.nodes.length}`,
     `  partitions  ${status.ring.partitionCount} (per node ${perNode})`,
     `  quorum      N=${n} R=${r} W=${w}`,

@@ -4,9 +4,10 @@
  * AbortSignal, which fires on the server's request timeout or when the caller goes away.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { KvClient, PutOptions } from '../client/types.js';
+import type { ClusterAdmin, KvClient, PutOptions } from '../client/types.js';
 import { ValidationError } from '../errors.js';
 import { raceAbort } from './abort.js';
+import { handleAdmin } from './admin.js';
 import { readBody } from './body.js';
 import { parseQuery, type RequestQuery } from './query.js';
 import { CONTEXT_HEADER, getReply, jsonReply, type Reply, writeReply } from './replies.js';
@@ -14,6 +15,8 @@ import { resolveRoute, splitUrl } from './routes.js';
 
 export interface RequestContext {
   readonly client: KvClient;
+  /** The cluster's fault-injection API, or null when the server fronts no local cluster. */
+  readonly admin: ClusterAdmin | null;
   readonly bodySizeMaxBytes: number;
   readonly requestTimeoutMs: number;
   readonly req: IncomingMessage;
@@ -62,6 +65,8 @@ export async function handleRequest(ctx: RequestContext): Promise<Reply> {
       );
       return writeReply(await raceAbort(client.delete(route.key, options), signal));
     }
+    default:
+      return handleAdmin(route, ctx);
   }
 }
 

@@ -4,19 +4,31 @@
  *   PUT    /kv/:key   body = value bytes; `X-Ringkv-Context`; ?w= &timeout_ms=  → 200 {acked,w,coordinator}
  *   GET    /kv/:key   ?r= &timeout_ms=  → 200 bytes | 300 {siblings:[{value:base64}]} | 404
  *   DELETE /kv/:key   `X-Ringkv-Context`; ?w= &timeout_ms=                    → 200 {acked,w,coordinator}
- *   GET    /status    → 200 ClusterStatus JSON
+ *   GET    /status    → 200 ClusterStatus JSON (nodes with partitionGroup, ring, config, network)
  *   GET    /health    → 200 {ok:true}
  *
+ * Admin routes (admin.ts; only when the server is given a ClusterAdmin, else 404). JSON bodies
+ * are capped at 64 KiB (or the body limit, if smaller); bad JSON or a wrong shape is a 400:
+ *
+ *   POST   /admin/nodes/:id/kill     → 200 {node, state:"down"}; unknown node → 404 NODE_NOT_FOUND
+ *   POST   /admin/nodes/:id/restart  → 200 {node, state:"up"};   unknown node → 404 NODE_NOT_FOUND
+ *   POST   /admin/partition  {"groups":[["n1","n2"],["n3","n4","n5"]]} → 200 {network}
+ *          (unlisted nodes form one more group; an unknown id or a node in two groups → 400)
+ *   POST   /admin/heal       → 200 {network}     removes the partition, keeps delay and loss
+ *   POST   /admin/network    {"delay_ms":5,"jitter_ms":1,"loss":0.01} → 200 {network}
+ *          (fields optional, omitted ones keep their value; delays 0..60000 ms, loss 0..1)
+ *   POST   /admin/nodes, DELETE /admin/nodes/:id → 501 NOT_IMPLEMENTED (needs gossip membership)
+ *
  * Errors are JSON `{error, code, ...}`: 400 bad input, 404 unknown route, 405 wrong method (with
- * `Allow`), 413 body too large, 503 quorum not met (`needed`, `acked`) or unavailable, 504 timeout,
- * 500 anything unexpected (logged, message not exposed). A request that does not finish within
- * `requestTimeoutMs` (body read + client call) gets a 504; a caller that disconnects aborts the
- * client call through its AbortSignal. No handler error can escape to crash the process.
+ * `Allow`), 413 body too large, 501 not implemented, 503 quorum not met (`needed`, `acked`) or
+ * unavailable, 504 timeout, 500 anything unexpected (logged, message not exposed). A request
+ * that does not finish within `requestTimeoutMs` (body read + client call) gets a 504; a caller
+ * that disconnects aborts the client call through its AbortSignal. No handler error can escape to crash the process.
  */
 
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import http from 'node:http';
-import type { KvClient } from '../client/types.js';
+import type { ClusterAdmin, KvClient } from '../client/types.js';
 import { assert } from '../core/assert.js';
 import { TimeoutError } from '../errors.js';
 import { errorToHttp } from './errors-to-http.js';
@@ -31,10 +43,13 @@ export interface HttpServerOptions {
   readonly requestTimeoutMs: number;
   /** Where unexpected errors are reported. @default a line on stderr */
   readonly log?: (line: string) => void;
+  /** Serves the /admin routes with it; without it they answer 404. @default none */
+  readonly admin?: ClusterAdmin;
 }
 
 interface ServerSettings {
   readonly client: KvClient;
+  readonly admin: ClusterAdmin | null;
   readonly bodySizeMaxBytes: number;
   readonly requestTimeoutMs: number;
   readonly log: (line: string) => void;
@@ -48,6 +63,7 @@ export function createHttpServer(client: KvClient, options: HttpServerOptions): 
   assert(options.requestTimeoutMs > 0, 'requestTimeoutMs must be positive');
   const settings: ServerSettings = {
     client,
+    admin: options.admin ?? null,
     bodySizeMaxBytes: options.bodySizeMaxBytes,
     requestTimeoutMs: options.requestTimeoutMs,
     log: options.log ?? ((line) => process.stderr.write(`${line}\n`)),

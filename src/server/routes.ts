@@ -4,12 +4,14 @@
  * normalisation, so a key such as `..` or `a%2Fb` reaches the store exactly as the caller wrote it.
  */
 import { ValidationError } from '../errors.js';
+import { ADMIN_PREFIX, type AdminRoute, resolveAdminRoute } from './admin-routes.js';
 import { HttpError } from './http-error.js';
 
 export type Route =
   | { readonly kind: 'get' | 'put' | 'delete'; readonly key: string }
   | { readonly kind: 'status' }
-  | { readonly kind: 'health' };
+  | { readonly kind: 'health' }
+  | AdminRoute;
 
 export interface SplitUrl {
   readonly path: string;
@@ -40,6 +42,7 @@ export function resolveRoute(method: string, path: string): Route {
     if (kind === undefined) throw methodNotAllowed(method, KV_ALLOW);
     return { kind, key: decodeKey(path.slice(KV_PREFIX.length)) };
   }
+  if (path.startsWith(ADMIN_PREFIX)) return resolveAdminRoute(method, path);
   throw new HttpError(404, 'NOT_FOUND', `no route for ${path}`);
 }
 

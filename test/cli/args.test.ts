@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { CommanderError } from 'commander';
 import { describe, expect, it } from 'vitest';
+import { CliError, StartupError } from '../../src/cli/exit-codes.js';
 import { buildProgram, exitCodeFor } from '../../src/cli/main.js';
-import { StartupError } from '../../src/cli/up.js';
 import type { UpPlan } from '../../src/cli/up-options.js';
 
 /** Parses `ringkv <args>` with a fake `up` runner: no cluster is ever started. */
@@ -30,16 +30,22 @@ async function parse(args: string[]): Promise<{ plans: UpPlan[]; error: unknown;
 }
 
 describe('ringkv up arguments', () => {
-  it('defaults to 5 nodes, N=3 R=2 W=2, in memory, on 127.0.0.1:8080', async () => {
+  it('defaults to 5 nodes, N=3 R=2 W=2, durable in ./ringkv-data, on 127.0.0.1:8080', async () => {
     const { plans, error } = await parse(['up']);
     expect(error).toBeNull();
     expect(plans).toEqual([
       {
-        config: { nodes: 5, n: 3, r: 2, w: 2, dataDir: null },
+        config: { nodes: 5, n: 3, r: 2, w: 2, dataDir: path.resolve('ringkv-data') },
         host: '127.0.0.1',
         port: 8080,
       },
     ]);
+  });
+
+  it('--memory keeps data in memory', async () => {
+    const { plans, error } = await parse(['up', '--memory']);
+    expect(error).toBeNull();
+    expect(plans[0]?.config.dataDir).toBeNull();
   });
 
   it('takes every option and resolves --data-dir to an absolute path', async () => {
@@ -97,6 +103,8 @@ describe('ringkv up arguments', () => {
     [['--bogus'], /unknown option '--bogus'/],
     [['--port'], /argument missing/],
     [['extra'], /too many arguments/],
+    [['--memory', '--data-dir', 'd'], /--memory and --data-dir exclude each other/],
+    [['--data-dir', 'd', '--memory'], /--memory and --data-dir exclude each other/],
   ])('up %j is a usage error with exit code 2', async (args, message) => {
     const { plans, error, stderr } = await parse(['up', ...args]);
     expect(error).toBeInstanceOf(CommanderError);
@@ -123,9 +131,11 @@ describe('exit codes', () => {
     expect(exitCodeFor(error)).toBe(0);
   });
 
-  it('a startup failure keeps its own code; anything else is 1', () => {
+  it('a startup or command failure keeps its own code; anything else is 1', () => {
     expect(exitCodeFor(new StartupError('port in use', 1))).toBe(1);
     expect(exitCodeFor(new StartupError('bad config', 2))).toBe(2);
+    expect(exitCodeFor(new CliError('unreachable', 3))).toBe(3);
+    expect(exitCodeFor(new CliError('not found', 4))).toBe(4);
     expect(exitCodeFor(new Error('boom'))).toBe(1);
   });
 });

@@ -87,11 +87,28 @@ describe('up messages', () => {
   it('summarises the ring, quorum and storage', () => {
     const status: ClusterStatus = {
       nodes: [
-        { id: 'n1', state: 'up', partitions: 512, keys: 0, hintsPending: 0 },
-        { id: 'n2', state: 'up', partitions: 512, keys: 0, hintsPending: 0 },
+        {
+          id: 'n1',
+          state: 'up',
+          partitions: 512,
+          keys: 0,
+          hintsPending: 0,
+          partitionGroup: null,
+          messagesDropped: 0,
+        },
+        {
+          id: 'n2',
+          state: 'up',
+          partitions: 512,
+          keys: 0,
+          hintsPending: 0,
+          partitionGroup: null,
+          messagesDropped: 0,
+        },
       ],
       ring: { partitionCount: 1024, owners: [] },
       config: { n: 2, r: 1, w: 2, requestTimeoutMs: 2000, valueSizeMaxBytes: 1, durable: true },
+      network: { delayMs: 0, jitterMs: 0, lossRate: 0, groups: null },
     };
     const text = formatSummary('http://127.0.0.1:8080', status, {
       ...DEFAULT_CONFIG,

@@ -107,9 +107,20 @@ class FakeClient implements KvClient {
   async status(): Promise<ClusterStatus> {
     await this.enter({ op: 'status' }, undefined);
     return {
-      nodes: [{ id: 'n1', state: 'up', partitions: 8, keys: this.store.size, hintsPending: 0 }],
+      nodes: [
+        {
+          id: 'n1',
+          state: 'up',
+          partitions: 8,
+          keys: this.store.size,
+          hintsPending: 0,
+          partitionGroup: null,
+          messagesDropped: 0,
+        },
+      ],
       ring: { partitionCount: 8, owners: ['n1'] },
       config: { n: 1, r: 1, w: 1, requestTimeoutMs: 100, valueSizeMaxBytes: 64, durable: false },
+      network: { delayMs: 0, jitterMs: 0, lossRate: 0, groups: null },
     };
   }
 

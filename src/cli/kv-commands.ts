@@ -1,0 +1,197 @@
+/**
+ * `ringkv put`, `get` and `delete`: the key-value routes of a running cluster over HTTP.
+ *
+ * - put KEY VALUE | --file F (`-` reads stdin): a write without `--context` is blind, so over
+ *   an existing value it makes a sibling (nothing is silently lost); pass the context from `get`
+ *   to replace what that read saw.
+ * - get KEY: one value is written to stdout as is; siblings are listed numbered; the context
+ *   goes to stderr (`--context-only` prints just the context, to stdout, for scripts).
+ *   Exit 4 when the key is not found.
+ * - delete KEY: reads the key's context first (unless `--context` is given), so the delete
+ *   covers the values that read saw; exit 4 when there is nothing to delete.
+ */
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { addClientOptions, type ClientFlags, targetOf } from './client-options.js';
+import { CliError, EXIT_NOT_FOUND, EXIT_USAGE } from './exit-codes.js';
+import { type ApiReply, type ApiTarget, callApi, expectStatus, jsonOf } from './http-client.js';
+import type { CliIo } from './io.js';
+import { formatSiblings } from './siblings.js';
+import { durationMs } from './units.js';
+import { integerIn, NODES_MAX } from './up-options.js';
+
+const CONTEXT_HEADER = 'x-ringkv-context';
+
+/** Longest coordinator timeout a request may ask for (the server caps it lower). */
+const REQUEST_TIMEOUT_MS_MAX = 600_000;
+
+interface WriteFlags extends ClientFlags {
+  readonly requestTimeout?: number;
+  readonly context?: string;
+  readonly w?: number;
+  readonly pw?: number;
+  readonly file?: string;
+}
+
+interface GetFlags extends ClientFlags {
+  readonly requestTimeout?: number;
+  readonly r?: number;
+  readonly pr?: number;
+  readonly contextOnly?: boolean;
+}
+
+interface WriteReply {
+  readonly acked: number;
+  readonly w: number;
+  readonly coordinator: string;
+  readonly sloppy: boolean;
+  readonly siblings: number;
+  readonly warning?: string;
+}
+
+export function addKvCommands(program: Command, io: CliIo): void {
+  const quorum = integerIn(1, NODES_MAX);
+  const primaries = integerIn(0, NODES_MAX);
+  const requestTimeout = durationMs(REQUEST_TIMEOUT_MS_MAX);
+  const timeoutHelp = "the coordinator's deadline (default: the cluster's)";
+  addClientOptions(
+    program
+      .command('put')
+      .description('store a value under a key (blind unless --context is given)')
+      .argument('<key>', 'the key')
+      .argument('[value]', 'the value, as UTF-8 text (or use --file)')
+      .option('--file <path>', 'read the value from a file (- for stdin)')
+      .option('--context <context>', 'the context from `ringkv get`: replace what it saw')
+      .option('--w <count>', 'acks to wait for (default: the cluster W)', quorum)
+      .option('--pw <count>', "of those, acks from the key's own replicas", primaries)
+      .option('--request-timeout <duration>', timeoutHelp, requestTimeout),
+  ).action(async (key: string, value: string | undefined, flags: WriteFlags) => {
+    const body = await valueToStore(value, flags.file);
+    await put(targetOf(flags), io, key, body, flags);
+  });
+  addClientOptions(
+    program
+      .command('get')
+      .description('read a key: its value, or its numbered siblings (exit 4 if not found)')
+      .argument('<key>', 'the key')
+      .option('--r <count>', 'replies to wait for (default: the cluster R)', quorum)
+      .option('--pr <count>', "of those, replies from the key's own replicas", primaries)
+      .option('--request-timeout <duration>', timeoutHelp, requestTimeout)
+      .option('--context-only', 'print only the context (to stdout)'),
+  ).action(async (key: string, flags: GetFlags) => get(targetOf(flags), io, key, flags));
+  addClientOptions(
+    program
+      .command('delete')
+      .description('delete a key (reads its context first unless --context is given)')
+      .argument('<key>', 'the key')
+      .option('--context <context>', 'delete what this context saw instead of reading first')
+      .option('--w <count>', 'acks to wait for (default: the cluster W)', quorum)
+      .option('--pw <count>', "of those, acks from the key's own replicas", primaries)
+      .option('--request-timeout <duration>', timeoutHelp, requestTimeout),
+  ).action(async (key: string, flags: WriteFlags) => remove(targetOf(flags), io, key, flags));
+}
+
+async function valueToStore(
+  value: string | undefined,
+  file: string | undefined,
+): Promise<Uint8Array> {
+  if (value !== undefined && file !== undefined) {
+    throw new CliError('give the value as an argument or with --file, not both', EXIT_USAGE);
+  }
+  if (file === undefined) {
+    if (value === undefined) throw new CliError('missing value (or --file <path>)', EXIT_USAGE);
+    return Buffer.from(value, 'utf8');
+  }
+  try {
+    return file === '-' ? await readStdin() : await readFile(file);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new CliError(`cannot read ${file}: ${reason}`, EXIT_USAGE);
+  }
+}
+
+async function readStdin(): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+async function put(
+  target: ApiTarget,
+  io: CliIo,
+  key: string,
+  body: Uint8Array,
+  flags: WriteFlags,
+): Promise<void> {
+  const reply = await callApi(target, 'PUT', keyPath(key, writeQuery(flags)), {
+    body,
+    headers: contextHeader(flags.context),
+  });
+  expectStatus(reply, [200], `put ${key}`);
+  reportWrite(io, 'stored', key, jsonOf<WriteReply>(reply));
+}
+
+async function get(target: ApiTarget, io: CliIo, key: string, flags: GetFlags): Promise<void> {
+  const query = requestQuery({ r: flags.r, pr: flags.pr, timeout_ms: flags.requestTimeout });
+  const reply = await callApi(target, 'GET', keyPath(key, query));
+  expectStatus(reply, [200, 300, 404], `get ${key}`);
+  const context = reply.headers.get(CONTEXT_HEADER) ?? '';
+  if (flags.contextOnly) {
+    if (context !== '') io.out(`${context}\n`);
+  } else if (reply.status === 200) {
+    io.out(reply.body);
+    if (io.isTty) io.out('\n');
+  } else if (reply.status === 300) {
+    io.out(formatSiblings(jsonOf<{ siblings: { value: string }[] }>(reply).siblings));
+  }
+  if (!flags.contextOnly && context !== '') io.err(`context: ${context}\n`);
+  if (reply.status === 404) throw new CliError(`not found: ${key}`, EXIT_NOT_FOUND);
+}
+
+async function remove(target: ApiTarget, io: CliIo, key: string, flags: WriteFlags): Promise<void> {
+  const context = flags.context ?? (await currentContext(target, key));
+  const reply = await callApi(target, 'DELETE', keyPath(key, writeQuery(flags)), {
+    headers: contextHeader(context),
+  });
+  expectStatus(reply, [200], `delete ${key}`);
+  reportWrite(io, 'deleted', key, jsonOf<WriteReply>(reply));
+}
+
+/** The context of the key's live values; exit 4 when it has none. */
+async function currentContext(target: ApiTarget, key: string): Promise<string> {
+  const reply: ApiReply = await callApi(target, 'GET', keyPath(key, new URLSearchParams()));
+  expectStatus(reply, [200, 300, 404], `read ${key} before deleting it`);
+  if (reply.status === 404) throw new CliError(`not found: ${key}`, EXIT_NOT_FOUND);
+  return reply.headers.get(CONTEXT_HEADER) ?? '';
+}
+
+function reportWrite(io: CliIo, verb: string, key: string, result: WriteReply): void {
+  const sloppy = result.sloppy ? ', sloppy: a stand-in acked for a down replica' : '';
+  io.out(
+    `${verb} ${key}: acked ${result.acked} of w=${result.w}, coordinator ${result.coordinator}, ` +
+      `siblings ${result.siblings}${sloppy}\n`,
+  );
+  if (result.warning !== undefined) io.err(`warning: ${result.warning}\n`);
+}
+
+function writeQuery(flags: WriteFlags): URLSearchParams {
+  return requestQuery({ w: flags.w, pw: flags.pw, timeout_ms: flags.requestTimeout });
+}
+
+/** The query string of the given parameters, leaving out the undefined ones. */
+function requestQuery(params: Readonly<Record<string, number | undefined>>): URLSearchParams {
+  const query = new URLSearchParams();
+  for (const [name, value] of Object.entries(params)) {
+    if (value !== undefined) query.set(name, String(Math.ceil(value)));
+  }
+  return query;
+}
+
+function keyPath(key: string, query: URLSearchParams): string {
+  const search = query.size === 0 ? '' : `?${query}`;
+  return `/kv/${encodeURIComponent(key)}${search}`;
+}
+
+function contextHeader(context: string | undefined): Record<string, string> {
+  return context === undefined || context === '' ? {} : { 'X-Ringkv-Context': context };
+}

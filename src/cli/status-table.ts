@@ -1,0 +1,52 @@
+/**
+ * `ringkv status` as text: one row per node (state, partitions, keys, hints pending, partition
+ * group, messages dropped), then the network faults, quorum and storage.
+ */
+import type { ClusterStatus, NetworkStatus } from '../client/types.js';
+import { formatRate } from './units.js';
+
+const HEADERS = ['node', 'state', 'partitions', 'keys', 'hints pending', 'group', 'dropped'];
+
+export function formatStatus(status: ClusterStatus): string {
+  const rows = status.nodes.map((node) => [
+    node.id,
+    node.state,
+    String(node.partitions),
+    orDash(node.keys),
+    orDash(node.hintsPending),
+    orDash(node.partitionGroup),
+    orDash(node.messagesDropped),
+  ]);
+  const { n, r, w, durable } = status.config;
+  return [
+    ...table([HEADERS, ...rows]),
+    '',
+    `network  ${formatNetwork(status.network)}`,
+    `quorum   N=${n} R=${r} W=${w}`,
+    `storage  ${durable ? 'durable (lmdb)' : 'in memory'}`,
+  ].join('\n');
+}
+
+/** One line: the partition, if any, and delay, jitter and loss. */
+export function formatNetwork(network: NetworkStatus): string {
+  const groups =
+    network.groups === null
+      ? 'no partition'
+      : `partitioned ${network.groups.map((group) => `[${group.join(' ')}]`).join(' | ')}`;
+  return `${groups}; delay ${network.delayMs} ms, jitter ${network.jitterMs} ms, loss ${formatRate(network.lossRate)}`;
+}
+
+function orDash(value: number | null): string {
+  return value === null ? '-' : String(value);
+}
+
+/** Left-aligned columns, two spaces apart. */
+function table(rows: readonly (readonly string[])[]): string[] {
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  return rows.map((row) =>
+    row
+      .map((cell, column) => cell.padEnd(widths[column]!))
+      .join('  ')
+      .trimEnd(),
+  );
+}

@@ -1,0 +1,222 @@
+/**
+ * The /admin routes against a recording fake ClusterAdmin: routing, methods, body parsing and
+ * limits, and error mapping. The real-cluster behaviour is in test/integration/admin.test.ts.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type {
+  ClusterAdmin,
+  KvClient,
+  NetworkOptions,
+  NetworkStatus,
+} from '../../src/client/types.js';
+import { ValidationError } from '../../src/errors.js';
+import { createHttpServer, type HttpServerOptions } from '../../src/server/http.js';
+
+const unused = (): never => {
+  throw new Error('not used by the admin tests');
+};
+const kv: KvClient = { put: unused, get: unused, delete: unused, status: unused };
+
+class FakeAdmin implements ClusterAdmin {
+  readonly nodeIds = ['n1', 'n2', 'n3', 'n4', 'n5'];
+  readonly calls: unknown[][] = [];
+  network: NetworkStatus = { delayMs: 0, jitterMs: 0, lossRate: 0, groups: null };
+
+  async killNode(id: string): Promise<void> {
+    this.calls.push(['kill', id]);
+  }
+  async restartNode(id: string): Promise<void> {
+    this.calls.push(['restart', id]);
+  }
+  async partition(groups: readonly (readonly string[])[]): Promise<NetworkStatus> {
+    this.calls.push(['partition', groups]);
+    if (groups.flat().includes('n9')) throw new ValidationError('unknown node "n9"');
+    this.network = { ...this.network, groups };
+    return this.network;
+  }
+  async heal(): Promise<NetworkStatus> {
+    this.calls.push(['heal']);
+    this.network = { ...this.network, groups: null };
+    return this.network;
+  }
+  async setNetwork(options: NetworkOptions): Promise<NetworkStatus> {
+    this.calls.push(['network', options]);
+    this.network = { ...this.network, ...options };
+    return this.network;
+  }
+}
+
+async function listen(server: Server): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+async function stop(server: Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
+const options = (admin?: ClusterAdmin): HttpServerOptions => ({
+  bodySizeMaxBytes: 1024 * 1024,
+  requestTimeoutMs: 2000,
+  log: () => {},
+  ...(admin ? { admin } : {}),
+});
+
+describe('admin routes', () => {
+  const admin = new FakeAdmin();
+  const server = createHttpServer(kv, options(admin));
+  let base = '';
+  const post = (path: string, body?: string) =>
+    fetch(`${base}${path}`, { method: 'POST', ...(body === undefined ? {} : { body }) });
+
+  beforeAll(async () => {
+    base = await listen(server);
+  });
+  afterAll(() => stop(server));
+  beforeEach(() => {
+    admin.calls.length = 0;
+  });
+
+  it('kill and restart a node by id', async () => {
+    const killed = await post('/admin/nodes/n3/kill');
+    expect(killed.status).toBe(200);
+    expect(await killed.json()).toEqual({ node: 'n3', state: 'down' });
+    const restarted = await post('/admin/nodes/n3/restart');
+    expect(await restarted.json()).toEqual({ node: 'n3', state: 'up' });
+    expect(admin.calls).toEqual([
+      ['kill', 'n3'],
+      ['restart', 'n3'],
+    ]);
+  });
+
+  it('an unknown node in the path is a 404 and calls nothing', async () => {
+    for (const path of [
+      '/admin/nodes/n9/kill',
+      '/admin/nodes/n9/restart',
+      '/admin/nodes/%E0/kill',
+    ]) {
+      const res = await post(path);
+      expect(res.status).toBe(404);
+      expect(await res.json()).toMatchObject({ code: 'NODE_NOT_FOUND' });
+    }
+    expect(admin.calls).toEqual([]);
+  });
+
+  it('partition passes the groups and answers the network state', async () => {
+    const res = await post('/admin/partition', '{"groups":[["n1","n2"],["n3","n4","n5"]]}');
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({
+      network: {
+        delayMs: 0,
+        jitterMs: 0,
+        lossRate: 0,
+        groups: [
+          ['n1', 'n2'],
+          ['n3', 'n4', 'n5'],
+        ],
+      },
+    });
+    expect(admin.calls).toEqual([
+      [
+        'partition',
+        [
+          ['n1', 'n2'],
+          ['n3', 'n4', 'n5'],
+        ],
+      ],
+    ]);
+  });
+
+  it('heal answers the network state', async () => {
+    const res = await post('/admin/heal');
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { network: NetworkStatus }).network.groups).toBeNull();
+  });
+
+  it('network maps delay_ms, jitter_ms and loss; omitted fields are left out', async () => {
+    const res = await post('/admin/network', '{"delay_ms":5,"jitter_ms":1,"loss":0.01}');
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({
+      network: { delayMs: 5, jitterMs: 1, lossRate: 0.01 },
+    });
+    await post('/admin/network', '{"loss":0}');
+    expect(admin.calls).toEqual([
+      ['network', { delayMs: 5, jitterMs: 1, lossRate: 0.01 }],
+      ['network', { lossRate: 0 }],
+    ]);
+  });
+
+  it.each([
+    ['/admin/partition', ''],
+    ['/admin/partition', '{"groups":'],
+    ['/admin/partition', '[["n1"]]'],
+    ['/admin/partition', '{"groups":"n1,n2"}'],
+    ['/admin/partition', '{"groups":[["n1",2]]}'],
+    ['/admin/partition', '{"groups":["n1"]}'],
+    ['/admin/partition', '{"groups":[["n1"]],"extra":1}'],
+    ['/admin/partition', '{}'],
+    ['/admin/partition', '{"groups":[["n1"],["n9"]]}'], // unknown id in a body: the cluster's 400
+    ['/admin/network', 'null'],
+    ['/admin/network', '{"delay_ms":"5ms"}'],
+    ['/admin/network', '{"delay":5}'],
+  ])('POST %s %j is a 400', async (path, body) => {
+    const res = await post(path, body);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ code: 'VALIDATION' });
+  });
+
+  it('caps admin bodies at 64 KiB (413)', async () => {
+    const big = JSON.stringify({ groups: [['n1'.repeat(40_000)]] });
+    const res = await post('/admin/partition', big);
+    expect(res.status).toBe(413);
+    expect(admin.calls).toEqual([]);
+  });
+
+  it('adding and removing nodes is 501 until membership exists', async () => {
+    const expected = {
+      error: 'adding and removing nodes needs gossip membership (not yet built)',
+      code: 'NOT_IMPLEMENTED',
+    };
+    const add = await post('/admin/nodes', '{}');
+    expect(add.status).toBe(501);
+    expect(await add.json()).toEqual(expected);
+    const remove = await fetch(`${base}/admin/nodes/n2`, { method: 'DELETE' });
+    expect(remove.status).toBe(501);
+    expect(await remove.json()).toEqual(expected);
+  });
+
+  it.each([
+    ['GET', '/admin/nodes/n1/kill', 'POST'],
+    ['PUT', '/admin/partition', 'POST'],
+    ['GET', '/admin/heal', 'POST'],
+    ['GET', '/admin/nodes', 'POST'],
+    ['POST', '/admin/nodes/n1', 'DELETE'],
+  ])('%s %s is a 405 allowing %s', async (method, path, allow) => {
+    const res = await fetch(`${base}${path}`, { method });
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe(allow);
+  });
+
+  it.each(['/admin', '/admin/', '/admin/nodes/', '/admin/nodes/n1/stop', '/admin/nodes/n1/kill/x'])(
+    'POST %s is a 404',
+    async (path) => {
+      expect((await post(path)).status).toBe(404);
+    },
+  );
+});
+
+describe('admin routes without a cluster admin', () => {
+  it('answer 404', async () => {
+    const server = createHttpServer(kv, options());
+    const base = await listen(server);
+    try {
+      const res = await fetch(`${base}/admin/heal`, { method: 'POST' });
+      expect(res.status).toBe(404);
+    } finally {
+      await stop(server);
+    }
+  });
+});
