@@ -24,8 +24,8 @@ export interface ClientEnv {
   readonly clientTimeoutSlackMs: number;
   nowMs(): number;
   at(timeMs: number, action: () => void): void;
-  /** The node a request for `key` goes to, or null when no node is running. */
-  route(key: string): NodeId | null;
+  /** The node a request for `key` goes to (`preferred` when it runs), or null when none runs. */
+  route(key: string, preferred: NodeId | null): NodeId | null;
   /** Hands a request to a node; its reply comes back through `onReply` with the same reqId. */
   request(client: SimClient, node: NodeId, request: ClientRequest): number;
   /** The client stopped waiting for this reqId (timed out); a late reply is dropped. */
@@ -60,6 +60,12 @@ interface Attempt {
 }
 
 export class SimClient {
+  /**
+   * A coordinator this client talks to whenever it runs, instead of the first live replica —
+   * for scenarios that need writes coordinated on both sides of a partition.
+   */
+  preferNode: NodeId | null = null;
+
   private readonly attempts = new Map<number, Attempt>();
   /** Ops not yet finished. */
   inFlight = 0;
@@ -143,7 +149,7 @@ export class SimClient {
 
   private attempt(handle: OpHandle): void {
     handle.op.attempts++;
-    const node = this.env.route(handle.request.key);
+    const node = this.env.route(handle.request.key, this.preferNode);
     if (node === null) {
       handle.op.error = 'unavailable';
       return this.finish(handle, handle.unknown ? 'unknown' : 'fail');

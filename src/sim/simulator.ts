@@ -326,7 +326,7 @@ export class Simulator {
       clientTimeoutSlackMs: this.options.clientTimeoutSlackMs,
       nowMs: () => this.nowMsValue,
       at: (timeMs: number, action: Action) => this.at(timeMs, action),
-      route: (key: string) => this.route(key),
+      route: (key: string, preferred: NodeId | null) => this.route(key, preferred),
       request: (client: SimClient, node: NodeId, request: ClientRequest) => {
         const reqId = this.reqIdNext++;
         this.routes.set(reqId, { client, key: request.key });
@@ -348,9 +348,10 @@ export class Simulator {
   }
 
   /** First running node of the key's preference list, else any running node. */
-  private route(key: string): NodeId | null {
-    const prefs = this.ring.preferenceList(key, this.options.n);
+  private route(key: string, preferred: NodeId | null): NodeId | null {
     const live = (id: NodeId) => this.node(id).state !== 'down';
+    if (preferred !== null && live(preferred)) return preferred;
+    const prefs = this.ring.preferenceList(key, this.options.n);
     return prefs.find(live) ?? this.ids.find(live) ?? null;
   }
 }
