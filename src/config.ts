@@ -2,6 +2,8 @@
  * Every tunable of ringkv with its default. Runtimes, the CLI and the embedded API start from
  * `DEFAULT_CONFIG` and override fields; nothing else in the code base holds a default.
  */
+import type { LogLevel } from './runtime/log.js';
+
 export interface RingkvConfig {
   /** Number of storage nodes (worker threads) the local cluster starts with. @default 5 */
   readonly nodes: number;
@@ -64,12 +66,28 @@ export interface RingkvConfig {
    * can only make versions look concurrent (an extra sibling), never drop a write. @default 64
    */
   readonly vvEntriesMax: number;
+  /**
+   * How often a node starts a Merkle-tree anti-entropy exchange with the next peer (one at a
+   * time; an exchange compares all shared partitions' roots in one message pair). @default 2000
+   */
+  readonly antiEntropyIntervalMs: number;
+  /** Differing partitions one exchange repairs at most (the rest wait for the next). @default 16 */
+  readonly antiEntropyPartitionsMax: number;
+  /** Differing keys one exchange repairs at most, so repair cannot starve clients. @default 1000 */
+  readonly antiEntropyKeysMax: number;
   /** Attempts per client request, the first included (retries use the same request id). @default 3 */
   readonly retryAttemptsMax: number;
   /** Upper bound of the first retry's jittered delay; doubles per retry. @default 50 */
   readonly retryDelayBaseMs: number;
   /** Longest delay between two attempts. @default 1000 */
   readonly retryDelayMaxMs: number;
+  /**
+   * Least severe level logged, as JSON lines on stderr from the launcher and every node: `trace`,
+   * `debug` (every request, replica message and reply with its trace id), `info` (node starts,
+   * stops, kills, restarts), `warn`, `error`, `fatal` or `silent`. The embedded API only warns
+   * by default, so library users are not spammed; `ringkv up --log-level` sets it. @default 'warn'
+   */
+  readonly logLevel: LogLevel;
 }
 
 export const DEFAULT_CONFIG: RingkvConfig = Object.freeze({
@@ -91,9 +109,13 @@ export const DEFAULT_CONFIG: RingkvConfig = Object.freeze({
   siblingsSoftMax: 25,
   siblingsMax: 100,
   vvEntriesMax: 64,
+  antiEntropyIntervalMs: 2000,
+  antiEntropyPartitionsMax: 16,
+  antiEntropyKeysMax: 1000,
   retryAttemptsMax: 3,
   retryDelayBaseMs: 50,
   retryDelayMaxMs: 1000,
+  logLevel: 'warn',
 });
 
 /** The node-level bounds the protocol core takes (it cannot import this file itself). */
@@ -106,5 +128,8 @@ export function coreLimits(config: RingkvConfig) {
     tombstoneGraceMs: config.tombstoneGraceMs,
     siblingsMax: config.siblingsMax,
     vvEntriesMax: config.vvEntriesMax,
+    antiEntropyIntervalMs: config.antiEntropyIntervalMs,
+    antiEntropyPartitionsMax: config.antiEntropyPartitionsMax,
+    antiEntropyKeysMax: config.antiEntropyKeysMax,
   };
 }

@@ -17,6 +17,7 @@ import { Ring } from './core/ring.js';
 import { nodeId } from './core/types.js';
 import { ValidationError } from './errors.js';
 import { Launcher } from './runtime/launcher.js';
+import { isLogLevel, LOG_LEVELS } from './runtime/log.js';
 
 export type * from './client/types.js';
 export { DEFAULT_CONFIG, type RingkvConfig } from './config.js';
@@ -29,6 +30,7 @@ export {
   UnavailableError,
   ValidationError,
 } from './errors.js';
+export { LOG_LEVELS, type LogLevel } from './runtime/log.js';
 
 /** Nodes a local cluster may have: each is a thread with its own storage. */
 const NODES_MAX = 64;
@@ -65,18 +67,42 @@ export function validateConfig(config: RingkvConfig): void {
   int('siblingsSoftMax', 1, config.siblingsMax);
   int('siblingsMax', 1, 100_000);
   int('vvEntriesMax', 1, 100_000);
+  int('antiEntropyIntervalMs', 1, 3_600_000);
+  int('antiEntropyPartitionsMax', 1, 65_536);
+  int('antiEntropyKeysMax', 1, 1_000_000);
   int('retryAttemptsMax', 1, 100);
   int('retryDelayBaseMs', 0, 600_000);
   int('retryDelayMaxMs', config.retryDelayBaseMs, 600_000);
   if (config.dataDir !== null && (typeof config.dataDir !== 'string' || config.dataDir === '')) {
     throw new ValidationError('dataDir must be a non-empty path or null');
   }
+  if (!isLogLevel(config.logLevel)) {
+    throw new ValidationError(
+      `logLevel must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(config.logLevel)}`,
+    );
+  }
+}
+
+/** How the local cluster runs, apart from its configuration. */
+export interface StartOptions {
+  /**
+   * A file the launcher and every node append their JSON log lines to (at config `logLevel`).
+   * @default stderr
+   */
+  readonly logFile?: string;
 }
 
 /** Starts a local cluster of `nodes` worker threads and returns a client bound to it. */
-export async function startCluster(options: Partial<RingkvConfig> = {}): Promise<Cluster> {
+export async function startCluster(
+  options: Partial<RingkvConfig> = {},
+  runtime: StartOptions = {},
+): Promise<Cluster> {
   const config: RingkvConfig = { ...DEFAULT_CONFIG, ...options };
   validateConfig(config);
+  const { logFile } = runtime;
+  if (logFile !== undefined && (typeof logFile !== 'string' || logFile === '')) {
+    throw new ValidationError('logFile must be a non-empty path');
+  }
   const ids = Array.from({ length: config.nodes }, (_, i) => `n${i + 1}`);
   const ring = Ring.create(ids.map(nodeId), config.partitionCount);
   const client = new ClusterClient(config, ring, ids);
@@ -88,6 +114,8 @@ export async function startCluster(options: Partial<RingkvConfig> = {}): Promise
       dataDir: config.dataDir,
       forwardSlackMs: config.clientTimeoutSlackMs,
       limits: coreLimits(config),
+      logLevel: config.logLevel,
+      logFile: logFile ?? null,
     },
     {
       reply: (reqId, result) => client.onReply(reqId, result),

@@ -26,6 +26,8 @@ export interface ReplicaPut {
   readonly record: KeyRecord;
   /** Set when the receiver stands in for this down replica (sloppy quorum): keep it as a hint. */
   readonly hintFor?: NodeId;
+  /** The request's trace id (ClientRequest.trace), for logs; no protocol meaning. */
+  readonly trace?: string;
 }
 
 /** Replica → coordinator: I will not store this write (my hint queue for its owner is full). */
@@ -51,6 +53,8 @@ export interface ReplicaGet {
   readonly key: string;
   /** Set when the receiver stands in for this down replica: answer from its hints. */
   readonly hintFor?: NodeId;
+  /** The request's trace id (ClientRequest.trace), for logs; no protocol meaning. */
+  readonly trace?: string;
 }
 
 /** Replica → coordinator: my record for the key of `opId` (null when I hold nothing). */
@@ -67,6 +71,8 @@ export interface Forward {
   readonly v: number;
   readonly fwdId: number;
   readonly request: ClientRequest;
+  /** The request's trace id (ClientRequest.trace), for logs; no protocol meaning. */
+  readonly trace?: string;
 }
 
 /** The answer to a Forward, relayed to the original client. */
@@ -83,6 +89,8 @@ export interface Repair {
   readonly v: number;
   readonly key: string;
   readonly record: KeyRecord;
+  /** The request's trace id (ClientRequest.trace), for logs; no protocol meaning. */
+  readonly trace?: string;
 }
 
 /**
@@ -143,6 +151,63 @@ export interface Pong {
   readonly v: number;
 }
 
+/**
+ * Anti-entropy (anti-entropy.ts), initiator → peer: the roots of the Merkle trees of every
+ * partition both replicate. The peer answers with the partitions whose roots differ.
+ */
+export interface AeRoots {
+  readonly type: 'ae-roots';
+  readonly v: number;
+  readonly xid: number;
+  readonly partitions: readonly number[];
+  readonly roots: readonly number[];
+}
+
+export interface AeRootsReply {
+  readonly type: 'ae-roots-reply';
+  readonly v: number;
+  readonly xid: number;
+  readonly differing: readonly number[];
+}
+
+/** Initiator → peer: the child hashes (inner nodes) or buckets (leaves) at these paths. */
+export interface AeDescend {
+  readonly type: 'ae-descend';
+  readonly v: number;
+  readonly xid: number;
+  readonly partition: number;
+  readonly paths: ReadonlyArray<readonly number[]>;
+}
+
+export interface AeDescendReply {
+  readonly type: 'ae-descend-reply';
+  readonly v: number;
+  readonly xid: number;
+  readonly partition: number;
+  /** For inner paths: the child hashes; for leaf paths: the bucket's [key, hash] pairs. */
+  readonly nodes: ReadonlyArray<{
+    readonly path: readonly number[];
+    readonly hashes?: readonly number[];
+    readonly bucket?: ReadonlyArray<readonly [string, number]>;
+  }>;
+}
+
+/** Initiator → peer: merge my records of differing keys, and send me yours of `want`. */
+export interface AePush {
+  readonly type: 'ae-push';
+  readonly v: number;
+  readonly xid: number;
+  readonly records: ReadonlyArray<{ readonly key: string; readonly record: KeyRecord }>;
+  readonly want: readonly string[];
+}
+
+export interface AePushReply {
+  readonly type: 'ae-push-reply';
+  readonly v: number;
+  readonly xid: number;
+  readonly records: ReadonlyArray<{ readonly key: string; readonly record: KeyRecord }>;
+}
+
 export type PeerMessage =
   | ReplicaPut
   | ReplicaPutAck
@@ -158,7 +223,13 @@ export type PeerMessage =
   | Handoff
   | HandoffAck
   | Ping
-  | Pong;
+  | Pong
+  | AeRoots
+  | AeRootsReply
+  | AeDescend
+  | AeDescendReply
+  | AePush
+  | AePushReply;
 
 /** A put (value = bytes) or delete (value = null) with the context the client saw. */
 export interface PutRequest {
@@ -175,6 +246,11 @@ export interface PutRequest {
    * sibling with this id already written reuses it instead of creating a second one.
    */
   readonly rid?: string;
+  /**
+   * Follows the request into every log line it causes, on every node it reaches (see
+   * isTraceId); the coordinator copies it into the messages it sends for the request.
+   */
+  readonly trace?: string;
 }
 
 export interface GetRequest {
@@ -184,6 +260,8 @@ export interface GetRequest {
   /** Replies that must come from primary replicas, not stand-ins (Riak's PR). @default 0 */
   readonly pr?: number;
   readonly timeoutMs: number;
+  /** As PutRequest.trace. */
+  readonly trace?: string;
 }
 
 export type ClientRequest = PutRequest | GetRequest;
@@ -257,8 +335,22 @@ function isOptionalNode(x: unknown): boolean {
   return x === undefined || (typeof x === 'string' && x.length > 0);
 }
 
+/** Longest trace id, in characters. */
+export const TRACE_ID_LENGTH_MAX = 128;
+const TRACE_ID = /^[\x20-\x7e]{1,128}$/;
+
+/** A trace id is 1..TRACE_ID_LENGTH_MAX printable ASCII characters (safe in a header and a log). */
+export function isTraceId(x: unknown): x is string {
+  return typeof x === 'string' && x.length <= TRACE_ID_LENGTH_MAX && TRACE_ID.test(x);
+}
+
+function isOptionalTrace(x: unknown): boolean {
+  return x === undefined || isTraceId(x);
+}
+
 function isClientRequest(x: unknown): x is ClientRequest {
   if (!isObject(x) || typeof x.key !== 'string' || !isCount(x.timeoutMs)) return false;
+  if (!isOptionalTrace(x.trace)) return false;
   if (x.op === 'get') return isCount(x.r) && isOptionalCount(x.pr);
   if (!isOptionalCount(x.pw)) return false;
   if (x.op !== 'put' || !isCount(x.w) || !isVersionVector(x.context)) return false;
@@ -273,14 +365,22 @@ function isClientResult(x: unknown): x is ClientResult {
 /** Shape checks per message type, beyond the common `type`, `v` and id fields. */
 const BODY_CHECKS: Record<PeerMessage['type'], (m: Record<string, unknown>) => boolean> = {
   'replica-put': (m) =>
-    isCount(m.opId) && typeof m.key === 'string' && isRecord(m.record) && isOptionalNode(m.hintFor),
+    isCount(m.opId) &&
+    typeof m.key === 'string' &&
+    isRecord(m.record) &&
+    isOptionalNode(m.hintFor) &&
+    isOptionalTrace(m.trace),
   'replica-put-ack': (m) => isCount(m.opId),
   'replica-put-nack': (m) => isCount(m.opId) && typeof m.reason === 'string',
-  'replica-get': (m) => isCount(m.opId) && typeof m.key === 'string' && isOptionalNode(m.hintFor),
+  'replica-get': (m) =>
+    isCount(m.opId) &&
+    typeof m.key === 'string' &&
+    isOptionalNode(m.hintFor) &&
+    isOptionalTrace(m.trace),
   'replica-get-reply': (m) => isCount(m.opId) && (m.record === null || isRecord(m.record)),
-  forward: (m) => isCount(m.fwdId) && isClientRequest(m.request),
+  forward: (m) => isCount(m.fwdId) && isClientRequest(m.request) && isOptionalTrace(m.trace),
   'forward-reply': (m) => isCount(m.fwdId) && isClientResult(m.result),
-  repair: (m) => typeof m.key === 'string' && isRecord(m.record),
+  repair: (m) => typeof m.key === 'string' && isRecord(m.record) && isOptionalTrace(m.trace),
   'reap-check': (m) => isCount(m.checkId) && typeof m.key === 'string' && isDots(m.dots),
   'reap-check-reply': (m) => isCount(m.checkId) && typeof m.ok === 'boolean',
   reap: (m) => typeof m.key === 'string' && isDots(m.dots),
@@ -288,7 +388,45 @@ const BODY_CHECKS: Record<PeerMessage['type'], (m: Record<string, unknown>) => b
   'handoff-ack': (m) => isCount(m.batchId),
   ping: () => true,
   pong: () => true,
+  'ae-roots': (m) =>
+    isCount(m.xid) &&
+    isCounts(m.partitions) &&
+    isHashes(m.roots) &&
+    m.roots.length === m.partitions.length,
+  'ae-roots-reply': (m) => isCount(m.xid) && isCounts(m.differing),
+  'ae-descend': (m) =>
+    isCount(m.xid) && isCount(m.partition) && Array.isArray(m.paths) && m.paths.every(isCounts),
+  'ae-descend-reply': (m) =>
+    isCount(m.xid) && isCount(m.partition) && Array.isArray(m.nodes) && m.nodes.every(isAeNode),
+  'ae-push': (m) =>
+    isCount(m.xid) &&
+    Array.isArray(m.records) &&
+    m.records.every(isHandoffEntry) &&
+    Array.isArray(m.want) &&
+    m.want.every((k) => typeof k === 'string'),
+  'ae-push-reply': (m) =>
+    isCount(m.xid) && Array.isArray(m.records) && m.records.every(isHandoffEntry),
 };
+
+function isCounts(x: unknown): x is number[] {
+  return Array.isArray(x) && x.every(isCount);
+}
+
+function isHashes(x: unknown): x is number[] {
+  return Array.isArray(x) && x.every((h) => typeof h === 'number' && Number.isFinite(h));
+}
+
+function isAeNode(x: unknown): boolean {
+  if (!isObject(x) || !isCounts(x.path)) return false;
+  if (x.hashes !== undefined) return isHashes(x.hashes);
+  return (
+    Array.isArray(x.bucket) &&
+    x.bucket.every(
+      (e) =>
+        Array.isArray(e) && e.length === 2 && typeof e[0] === 'string' && typeof e[1] === 'number',
+    )
+  );
+}
 
 function isDots(x: unknown): boolean {
   return Array.isArray(x) && x.every(isDot);

@@ -10,6 +10,7 @@
  *   because only a replica can issue the key's next dot;
  * - replica: merges records sent by coordinators and answers reads from its local data;
  * - stand-in (sloppy quorum): holds hints for down replicas and hands them over (hints.ts);
+ * - anti-entropy (anti-entropy.ts): compares Merkle trees with peers and repairs differences;
  * - reaper (reaper.ts): removes tombstones every replica holds, after a grace period and a
  *   check that no node could still bring an older version back.
  *
@@ -17,6 +18,7 @@
  * peer that let an operation time out is suspected until any message from it arrives. Down and
  * suspected peers are routed around with stand-ins; ownership never changes for them.
  */
+import { AntiEntropy, type AntiEntropyLimits, MerkleIndex } from './anti-entropy.js';
 import { assert } from './assert.js';
 import {
   Coordinator,
@@ -51,7 +53,7 @@ import {
 import { EMPTY_RECORD, isDeleted, siblingByRid, sync, update } from './version.js';
 
 /** Bounds and periods of a node; the runtime fills them from the cluster config (config.ts). */
-export interface CoreLimits {
+export interface CoreLimits extends AntiEntropyLimits {
   readonly inFlightMax: number;
   readonly hintsPerTargetMax: number;
   readonly handoffIntervalMs: number;
@@ -127,6 +129,12 @@ export interface NodeStats extends CoordinatorStats {
   hintsDelivered: number;
   repairsApplied: number;
   tombstonesReaped: number;
+  aeExchanges: number;
+  aeExchangesInSync: number;
+  aeExchangesAbandoned: number;
+  /** Keys whose local record an anti-entropy exchange changed. */
+  aeKeysRepaired: number;
+  aePartitionsRepaired: number;
   /** Keys waiting for their reap (grace period or check round). */
   reapsPending: number;
   reapsSent: number;
@@ -152,6 +160,8 @@ export class NodeCore {
   private readonly down = new Set<NodeId>();
   private readonly suspected = new Set<NodeId>();
   private tickTimerId: number | null = null;
+  private aeTimerId: number | null = null;
+  private readonly antiEntropy: AntiEntropy;
   private readonly counters = {
     malformedMessages: 0,
     forwarded: 0,
@@ -176,12 +186,51 @@ export class NodeCore {
     this.hints = new HintBook(opts.limits.hintsPerTargetMax, opts.limits.handoffBatchKeysMax);
     this.hints.load(opts.store);
     this.reaper = new Reaper(opts.limits.tombstoneGraceMs, () => this.allocateId());
+    this.antiEntropy = new AntiEntropy(
+      this.antiEntropyHost(),
+      this.buildMerkleIndex(),
+      opts.limits,
+    );
+  }
+
+  /** The Merkle trees of this node's partitions, built once from durable data at start. */
+  private buildMerkleIndex(): MerkleIndex {
+    const index = new MerkleIndex(this.ring, this.id, this.opts.n);
+    for (const [key, record] of this.opts.store.entries({ ns: 'data' })) index.update(key, record);
+    return index;
+  }
+
+  private antiEntropyHost() {
+    return {
+      self: this.id,
+      ring: this.ring,
+      allocateId: () => this.allocateId(),
+      isDown: (peer: NodeId) => this.isDown(peer),
+      read: (key: string) => this.local.read(key),
+      merge: (key: string, record: KeyRecord, out: Effects) => this.mergeData(key, record, out),
+    };
+  }
+
+  /** Every write of a key's own replica goes here, so its Merkle tree always matches. */
+  private writeData(key: string, record: KeyRecord | null, then: AfterPersist, out: Effects): void {
+    this.antiEntropy.index.update(key, record);
+    this.local.write('data', key, record, then, out);
+  }
+
+  /** Merges a record from a peer (repair, anti-entropy); returns whether anything changed. */
+  private mergeData(key: string, incoming: KeyRecord, out: Effects): boolean {
+    const local = this.local.read(key);
+    const merged = sync(local ?? EMPTY_RECORD, incoming);
+    if (local !== undefined && sameDots(local, merged)) return false;
+    this.writeData(key, merged, { kind: 'none' }, out);
+    return true;
   }
 
   /** Consumes one input and returns the effects to carry out, in order. */
   step(input: Input): Effect[] {
     const out = new Effects();
     if (this.tickTimerId === null) this.armTick(out);
+    if (this.aeTimerId === null) this.armAntiEntropy(out);
     this.dispatch(input, out);
     this.deliverLocal(out);
     return out.list;
@@ -192,12 +241,18 @@ export class NodeCore {
       ...this.coordinator.stats,
       ...this.counters,
       ...this.reaper.stats,
+      ...this.antiEntropy.stats,
       reapsPending: this.reaper.pending,
       inFlight: this.coordinator.inFlight,
       persistsPending: this.local.persistsPending,
       hintsPending: this.hints.count(),
       suspected: this.suspected.size,
     };
+  }
+
+  /** Peer messages dropped as malformed so far (cheaper than stats(); the host logs growth). */
+  get malformedMessages(): number {
+    return this.counters.malformedMessages;
   }
 
   /** The local record for a key, including writes not yet durable. */
@@ -323,7 +378,7 @@ export class NodeCore {
     const opId = this.allocateId();
     const timerId = this.allocateId();
     out.setTimer(timerId, request.timeoutMs);
-    const { key, w, rid } = request;
+    const { key, w, rid, trace } = request;
     this.coordinator.startPut(
       opId,
       origin,
@@ -331,7 +386,7 @@ export class NodeCore {
       targets,
       timerId,
     );
-    this.local.write('data', key, record, { kind: 'self-ack', opId }, out);
+    this.writeData(key, record, { kind: 'self-ack', opId }, out);
     for (const target of targets) {
       if (target.node === this.id) continue;
       const hintFor = target.hintFor ?? undefined;
@@ -341,6 +396,7 @@ export class NodeCore {
         key,
         record,
         ...(hintFor ? { hintFor } : {}),
+        ...(trace === undefined ? {} : { trace }),
       });
     }
   }
@@ -383,11 +439,17 @@ export class NodeCore {
     const opId = this.allocateId();
     const timerId = this.allocateId();
     out.setTimer(timerId, request.timeoutMs);
-    const { key, r } = request;
-    this.coordinator.startGet(opId, origin, { key, r, pr }, primaries, targets, timerId);
+    const { key, r, trace } = request;
+    this.coordinator.startGet(opId, origin, { key, r, pr, trace }, primaries, targets, timerId);
     for (const target of targets) {
       const hintFor = target.hintFor ?? undefined;
-      out.send(target.node, { type: 'replica-get', opId, key, ...(hintFor ? { hintFor } : {}) });
+      out.send(target.node, {
+        type: 'replica-get',
+        opId,
+        key,
+        ...(hintFor ? { hintFor } : {}),
+        ...(trace === undefined ? {} : { trace }),
+      });
     }
   }
 
@@ -403,7 +465,13 @@ export class NodeCore {
     this.forwardByTimer.set(timerId, fwdId);
     this.counters.forwarded++;
     out.setTimer(timerId, request.timeoutMs + this.opts.forwardSlackMs);
-    out.send(target, { type: 'forward', fwdId, request });
+    const trace = request.trace;
+    out.send(target, {
+      type: 'forward',
+      fwdId,
+      request,
+      ...(trace === undefined ? {} : { trace }),
+    });
   }
 
   // --- peer messages -----------------------------------------------------------------------
@@ -458,6 +526,24 @@ export class NodeCore {
         return this.onHandoffAck(from, message.batchId, out);
       case 'ping':
         return out.send(from, { type: 'pong' });
+      case 'ae-roots':
+        return this.antiEntropy.onRoots(from, message.xid, message.partitions, message.roots, out);
+      case 'ae-roots-reply':
+        return this.antiEntropy.onRootsReply(from, message.xid, message.differing, out);
+      case 'ae-descend':
+        return this.antiEntropy.onDescend(from, message.xid, message.partition, message.paths, out);
+      case 'ae-descend-reply':
+        return this.antiEntropy.onDescendReply(
+          from,
+          message.xid,
+          message.partition,
+          message.nodes,
+          out,
+        );
+      case 'ae-push':
+        return this.antiEntropy.onPush(from, message.xid, message.records, message.want, out);
+      case 'ae-push-reply':
+        return this.antiEntropy.onPushReply(from, message.xid, message.records, out);
       case 'pong':
         return;
     }
@@ -477,7 +563,7 @@ export class NodeCore {
     const merged = sync(local ?? EMPTY_RECORD, incoming); // also normalizes a peer's record
     const unchanged = local !== undefined && sameDots(local, merged) && !this.local.isPending(key);
     if (unchanged) return out.send(from, { type: 'replica-put-ack', opId });
-    this.local.write('data', key, merged, { kind: 'peer-ack', to: from, opId }, out);
+    this.writeData(key, merged, { kind: 'peer-ack', to: from, opId }, out);
   }
 
   private storeHint(
@@ -519,11 +605,7 @@ export class NodeCore {
   }
 
   private onRepair(key: string, incoming: KeyRecord, out: Effects): void {
-    const local = this.local.read(key);
-    const merged = sync(local ?? EMPTY_RECORD, incoming);
-    if (local !== undefined && sameDots(local, merged)) return;
-    this.counters.repairsApplied++;
-    this.local.write('data', key, merged, { kind: 'none' }, out);
+    if (this.mergeData(key, incoming, out)) this.counters.repairsApplied++;
   }
 
   private onForwardReply(fwdId: number, result: ClientResult, out: Effects): void {
@@ -573,10 +655,15 @@ export class NodeCore {
     if (local === undefined || !isDeleted(local)) return;
     if (!sameDots(local, tombstones(dots))) return; // something newer arrived: keep it
     this.counters.tombstonesReaped++;
-    this.local.write('data', key, null, { kind: 'none' }, out);
+    this.writeData(key, null, { kind: 'none' }, out);
   }
 
   // --- hinted handoff ----------------------------------------------------------------------
+
+  private armAntiEntropy(out: Effects): void {
+    this.aeTimerId = this.allocateId();
+    out.setTimer(this.aeTimerId, this.opts.limits.antiEntropyIntervalMs);
+  }
 
   private armTick(out: Effects): void {
     this.tickTimerId = this.allocateId();
@@ -610,7 +697,7 @@ export class NodeCore {
       const merged = sync(local ?? EMPTY_RECORD, record);
       if (local !== undefined && sameDots(local, merged) && !this.local.isPending(key)) continue;
       receipt.remaining++;
-      this.local.write('data', key, merged, { kind: 'handoff-part', batch: receipt }, out);
+      this.writeData(key, merged, { kind: 'handoff-part', batch: receipt }, out);
     }
     if (receipt.remaining === 0) out.send(from, { type: 'handoff-ack', batchId });
   }
@@ -632,6 +719,11 @@ export class NodeCore {
 
   private onTimer(timerId: number, out: Effects): void {
     if (timerId === this.tickTimerId) return this.onTick(out);
+    if (timerId === this.aeTimerId) {
+      this.armAntiEntropy(out);
+      return this.antiEntropy.onTick(out);
+    }
+    if (this.antiEntropy.onTimer(timerId)) return;
     const expired = this.coordinator.onTimer(timerId, out);
     if (expired !== null) {
       for (const node of expired.silent) if (node !== this.id) this.suspected.add(node);

@@ -556,3 +556,81 @@ describe('NodeCore retries, bounds and counters', () => {
     expect(dot[1]).toBeGreaterThan(reserved);
   });
 });
+
+describe('NodeCore Merkle anti-entropy', () => {
+  it('a replica that missed writes (no hints, no reads) converges by anti-entropy alone', () => {
+    const net = new TestNet(5);
+    const keys = Array.from({ length: 40 }, (_, i) => `ae-${i}`);
+    const lagging = net.ids[4]!;
+    net.isolated.add(lagging); // silent: no peer-status, so no stand-ins and no hints
+    for (const key of keys) {
+      const coordinator = net.ring.preferenceList(key, 3).find((id) => id !== lagging)!;
+      net.put(coordinator, key, `v-${key}`, [], 2);
+    }
+    net.settle();
+    net.isolated.delete(lagging);
+    const missing = () =>
+      keys.filter(
+        (k) =>
+          net.ring.preferenceList(k, 3).includes(lagging) && !net.stores.get(lagging)!.data.has(k),
+      );
+    expect(missing().length).toBeGreaterThan(5);
+    for (let round = 0; round < 12 && missing().length > 0; round++) {
+      net.fireTimers(); // handoff ticks, anti-entropy ticks, expired request timers
+      net.settle();
+    }
+    expect(missing()).toEqual([]);
+    for (const key of keys) {
+      const dots = net.ring.preferenceList(key, 3).map((id) =>
+        JSON.stringify(
+          net.stores
+            .get(id)!
+            .data.get(key)!
+            .siblings.map((s) => s.dot),
+        ),
+      );
+      expect(new Set(dots).size).toBe(1);
+    }
+    const repaired = net.ids.reduce((sum, id) => sum + net.core(id).stats().aeKeysRepaired, 0);
+    expect(repaired).toBeGreaterThan(5);
+    expect(net.ids.reduce((sum, id) => sum + net.core(id).stats().hintsStored, 0)).toBe(0);
+  });
+
+  it('replicas in sync settle each exchange with one round trip', () => {
+    const net = new TestNet(3);
+    net.put(net.ids[0]!, 'k', 'v', [], 3);
+    net.settle();
+    net.fireTimers();
+    net.settle();
+    const stats = net.ids.map((id) => net.core(id).stats());
+    expect(stats.reduce((sum, s) => sum + s.aeExchanges, 0)).toBe(3);
+    expect(stats.reduce((sum, s) => sum + s.aeExchangesInSync, 0)).toBe(3);
+    expect(stats.reduce((sum, s) => sum + s.aeKeysRepaired, 0)).toBe(0);
+  });
+
+  it('drops malformed anti-entropy answers without throwing', () => {
+    const net = new TestNet(3);
+    const [a, b] = net.ids as [NodeId, NodeId];
+    const bad = [
+      { type: 'ae-descend', v: PROTOCOL_VERSION, xid: 1, partition: 0, paths: [[99, 99, 99]] },
+      {
+        type: 'ae-descend-reply',
+        v: PROTOCOL_VERSION,
+        xid: 1,
+        partition: 0,
+        nodes: [
+          {
+            path: [0, 0],
+            bucket: [
+              ['b', 1],
+              ['a', 2],
+            ],
+          },
+        ],
+      },
+      { type: 'ae-push', v: PROTOCOL_VERSION, xid: 1, records: [], want: ['x'] },
+    ];
+    for (const message of bad)
+      expect(() => net.input(a, { kind: 'message', from: b, message })).not.toThrow();
+  });
+});

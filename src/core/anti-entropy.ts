@@ -1,0 +1,337 @@
+/**
+ * Merkle-tree anti-entropy (Dynamo §4.7, Riak's AAE): replicas of a partition find and repair
+ * their differences in the background, at a cost that grows with the difference, not the data.
+ *
+ * - `MerkleIndex` keeps one MerkleTree (merkle.ts) per partition this node replicates, updated
+ *   on every local data write (built once from storage at start, never rebuilt on a schedule).
+ * - `AntiEntropy` runs one exchange at a time. Every interval it picks the next live peer that
+ *   shares partitions and sends the roots of all shared partitions in one message; the peer
+ *   names the partitions whose roots differ. For up to `partitionsMax` of them the initiator
+ *   descends level by level, asking only for the children of differing nodes, down to the
+ *   buckets; the differing keys' records then travel both ways (push, and pull in the reply) and
+ *   are merged with `sync` — tombstones included, so anti-entropy never resurrects a delete.
+ * - Bounds: one exchange in flight, at most `partitionsMax` partitions and `keysMax` keys per
+ *   exchange (the rest waits for the next one), and a deadline after which it is abandoned.
+ *
+ * The responder side is stateless: it answers from its own trees and merges what it receives.
+ */
+import { assert } from './assert.js';
+import type { Effects } from './effects.js';
+import { diffBucket, MerkleTree, versionHash } from './merkle.js';
+import type { Ring } from './ring.js';
+import type { KeyRecord, NodeId } from './types.js';
+
+/** Merkle tree shape per partition: 16^2 = 256 buckets (1024 partitions x 256 ~ 262k buckets). */
+export const MERKLE_DEPTH = 2;
+export const MERKLE_FANOUT = 16;
+
+export interface AntiEntropyLimits {
+  /** Time between exchanges started by this node. */
+  readonly antiEntropyIntervalMs: number;
+  /** Differing partitions one exchange repairs at most. */
+  readonly antiEntropyPartitionsMax: number;
+  /** Differing keys one exchange repairs at most. */
+  readonly antiEntropyKeysMax: number;
+}
+
+export class MerkleIndex {
+  private readonly trees = new Map<number, MerkleTree>();
+
+  constructor(
+    private readonly ring: Ring,
+    private readonly self: NodeId,
+    private readonly n: number,
+  ) {
+    for (let p = 0; p < ring.partitionCount; p++) {
+      if (!ring.preferenceListForPartition(p, n).includes(self)) continue;
+      this.trees.set(p, new MerkleTree({ depth: MERKLE_DEPTH, fanout: MERKLE_FANOUT }));
+    }
+  }
+
+  /** Records a key's new version set (null: the key is gone). Keys of foreign partitions are ignored. */
+  update(key: string, record: KeyRecord | null): void {
+    const tree = this.trees.get(this.ring.partitionOf(key));
+    if (tree === undefined) return;
+    tree.update(key, record === null || record.siblings.length === 0 ? null : versionHash(record));
+  }
+
+  tree(partition: number): MerkleTree | undefined {
+    return this.trees.get(partition);
+  }
+
+  /** Partitions both this node and `peer` replicate, ascending. */
+  sharedWith(peer: NodeId): number[] {
+    const shared: number[] = [];
+    for (const p of this.trees.keys()) {
+      if (this.ring.preferenceListForPartition(p, this.n).includes(peer)) shared.push(p);
+    }
+    return shared.sort((a, b) => a - b);
+  }
+}
+
+/** What anti-entropy needs from its node. */
+export interface AntiEntropyHost {
+  readonly self: NodeId;
+  readonly ring: Ring;
+  allocateId(): number;
+  isDown(peer: NodeId): boolean;
+  /** The local record of a key (pending writes included). */
+  read(key: string): KeyRecord | undefined;
+  /** Merges a peer's record into the local one; returns whether anything changed. */
+  merge(key: string, record: KeyRecord, out: Effects): boolean;
+}
+
+interface Exchange {
+  readonly xid: number;
+  readonly peer: NodeId;
+  readonly timerId: number;
+  readonly queue: number[];
+  partition: number | null;
+  keysLeft: number;
+  /** Differing keys found in the current partition, to push and pull. */
+  readonly keys: string[];
+}
+
+export class AntiEntropy {
+  private exchange: Exchange | null = null;
+  private peerCursor = 0;
+  readonly stats = {
+    aeExchanges: 0,
+    aeExchangesInSync: 0,
+    aeExchangesAbandoned: 0,
+    aeKeysRepaired: 0,
+    aePartitionsRepaired: 0,
+  };
+
+  constructor(
+    private readonly host: AntiEntropyHost,
+    readonly index: MerkleIndex,
+    private readonly limits: AntiEntropyLimits,
+  ) {
+    assert(limits.antiEntropyPartitionsMax >= 1, 'an exchange repairs at least one partition');
+    assert(limits.antiEntropyKeysMax >= 1, 'an exchange repairs at least one key');
+  }
+
+  /** Every interval: start an exchange with the next live peer that shares partitions. */
+  onTick(out: Effects): void {
+    if (this.exchange !== null) return;
+    const peer = this.nextPeer();
+    if (peer === null) return;
+    const partitions = this.index.sharedWith(peer);
+    const roots = partitions.map((p) => this.index.tree(p)!.root());
+    const xid = this.host.allocateId();
+    const timerId = this.host.allocateId();
+    const keysLeft = this.limits.antiEntropyKeysMax;
+    this.exchange = { xid, peer, timerId, queue: [], partition: null, keysLeft, keys: [] };
+    this.stats.aeExchanges++;
+    out.setTimer(timerId, this.limits.antiEntropyIntervalMs * 5);
+    out.send(peer, { type: 'ae-roots', xid, partitions, roots });
+  }
+
+  /** Abandons an exchange whose deadline passed; false when the timer is not ours. */
+  onTimer(timerId: number): boolean {
+    if (this.exchange?.timerId !== timerId) return false;
+    this.exchange = null;
+    this.stats.aeExchangesAbandoned++;
+    return true;
+  }
+
+  // --- responder (stateless) ---------------------------------------------------------------
+
+  onRoots(
+    from: NodeId,
+    xid: number,
+    partitions: readonly number[],
+    roots: readonly number[],
+    out: Effects,
+  ) {
+    const differing = partitions.filter((p, i) => {
+      const tree = this.index.tree(p);
+      return tree !== undefined && tree.root() !== roots[i];
+    });
+    out.send(from, { type: 'ae-roots-reply', xid, differing });
+  }
+
+  onDescend(
+    from: NodeId,
+    xid: number,
+    partition: number,
+    paths: ReadonlyArray<readonly number[]>,
+    out: Effects,
+  ) {
+    const tree = this.index.tree(partition);
+    const valid = paths.filter(isValidPath).slice(0, MERKLE_FANOUT ** MERKLE_DEPTH);
+    const nodes = valid.map((path) => {
+      if (tree === undefined) return { path, bucket: [] };
+      if (path.length < MERKLE_DEPTH) return { path, hashes: tree.childHashes(path) };
+      return { path, bucket: tree.bucket(path) };
+    });
+    out.send(from, { type: 'ae-descend-reply', xid, partition, nodes });
+  }
+
+  onPush(
+    from: NodeId,
+    xid: number,
+    records: ReadonlyArray<{ readonly key: string; readonly record: KeyRecord }>,
+    want: readonly string[],
+    out: Effects,
+  ) {
+    this.mergeAll(records, out);
+    const mine: Array<{ key: string; record: KeyRecord }> = [];
+    for (const key of want.slice(0, this.limits.antiEntropyKeysMax)) {
+      const record = this.host.read(key);
+      if (record !== undefined) mine.push({ key, record });
+    }
+    out.send(from, { type: 'ae-push-reply', xid, records: mine });
+  }
+
+  // --- initiator ---------------------------------------------------------------------------
+
+  onRootsReply(from: NodeId, xid: number, differing: readonly number[], out: Effects): void {
+    const exchange = this.current(from, xid);
+    if (exchange === null) return;
+    if (differing.length === 0) {
+      this.stats.aeExchangesInSync++;
+      return this.finish(out);
+    }
+    exchange.queue.push(...differing.slice(0, this.limits.antiEntropyPartitionsMax));
+    this.nextPartition(exchange, out);
+  }
+
+  onDescendReply(
+    from: NodeId,
+    xid: number,
+    partition: number,
+    nodes: ReadonlyArray<{
+      readonly path: readonly number[];
+      readonly hashes?: readonly number[];
+      readonly bucket?: ReadonlyArray<readonly [string, number]>;
+    }>,
+    out: Effects,
+  ): void {
+    const exchange = this.current(from, xid);
+    if (exchange === null || exchange.partition !== partition) return;
+    const tree = this.index.tree(partition);
+    if (tree === undefined) return this.nextPartition(exchange, out);
+    const next: number[][] = [];
+    for (const node of nodes) {
+      if (!isValidPath(node.path)) continue; // a peer's malformed answer is skipped, never thrown
+      if (node.hashes !== undefined && node.path.length < MERKLE_DEPTH) {
+        if (node.hashes.length === MERKLE_FANOUT)
+          next.push(...differingChildren(tree, node.path, node.hashes));
+      } else if (node.bucket !== undefined && node.path.length === MERKLE_DEPTH) {
+        const remote = sortedUnique(node.bucket);
+        if (remote !== null) this.collectKeys(exchange, diffBucket(tree.bucket(node.path), remote));
+      }
+    }
+    if (next.length > 0 && exchange.keysLeft > 0) {
+      return out.send(from, { type: 'ae-descend', xid, partition, paths: next });
+    }
+    this.push(exchange, out);
+  }
+
+  onPushReply(
+    from: NodeId,
+    xid: number,
+    records: ReadonlyArray<{ readonly key: string; readonly record: KeyRecord }>,
+    out: Effects,
+  ): void {
+    const exchange = this.current(from, xid);
+    if (exchange === null) return;
+    this.mergeAll(records, out);
+    this.stats.aePartitionsRepaired++;
+    this.nextPartition(exchange, out);
+  }
+
+  private collectKeys(exchange: Exchange, keys: readonly string[]): void {
+    for (const key of keys) {
+      if (exchange.keysLeft === 0) return;
+      exchange.keys.push(key);
+      exchange.keysLeft--;
+    }
+  }
+
+  private push(exchange: Exchange, out: Effects): void {
+    if (exchange.keys.length === 0) return this.nextPartition(exchange, out);
+    const records: Array<{ key: string; record: KeyRecord }> = [];
+    for (const key of exchange.keys) {
+      const record = this.host.read(key);
+      if (record !== undefined) records.push({ key, record });
+    }
+    const want = exchange.keys.splice(0);
+    out.send(exchange.peer, { type: 'ae-push', xid: exchange.xid, records, want });
+  }
+
+  private nextPartition(exchange: Exchange, out: Effects): void {
+    const partition = exchange.keysLeft > 0 ? exchange.queue.shift() : undefined;
+    if (partition === undefined) return this.finish(out);
+    exchange.partition = partition;
+    out.send(exchange.peer, { type: 'ae-descend', xid: exchange.xid, partition, paths: [[]] });
+  }
+
+  private mergeAll(
+    records: ReadonlyArray<{ readonly key: string; readonly record: KeyRecord }>,
+    out: Effects,
+  ) {
+    for (const { key, record } of records.slice(0, this.limits.antiEntropyKeysMax)) {
+      if (this.host.merge(key, record, out)) this.stats.aeKeysRepaired++;
+    }
+  }
+
+  private current(from: NodeId, xid: number): Exchange | null {
+    const exchange = this.exchange;
+    return exchange !== null && exchange.peer === from && exchange.xid === xid ? exchange : null;
+  }
+
+  private finish(out: Effects): void {
+    if (this.exchange === null) return;
+    out.cancelTimer(this.exchange.timerId);
+    this.exchange = null;
+  }
+
+  /** The next live peer, round robin over the ring's other nodes, that shares a partition. */
+  private nextPeer(): NodeId | null {
+    const peers = this.host.ring.nodes().filter((node) => node !== this.host.self);
+    for (let tried = 0; tried < peers.length; tried++) {
+      const peer = peers[(this.peerCursor + tried) % peers.length]!;
+      if (this.host.isDown(peer) || this.index.sharedWith(peer).length === 0) continue;
+      this.peerCursor = (this.peerCursor + tried + 1) % peers.length;
+      return peer;
+    }
+    return null;
+  }
+}
+
+/** A path into a partition's tree: at most MERKLE_DEPTH child indexes in 0..MERKLE_FANOUT-1. */
+function isValidPath(path: readonly number[]): boolean {
+  return (
+    path.length <= MERKLE_DEPTH &&
+    path.every((i) => Number.isInteger(i) && i >= 0 && i < MERKLE_FANOUT)
+  );
+}
+
+/** The bucket when its keys are strictly ascending with 32-bit hashes (as a tree sends it), else null. */
+function sortedUnique(
+  bucket: ReadonlyArray<readonly [string, number]>,
+): ReadonlyArray<readonly [string, number]> | null {
+  for (let i = 0; i < bucket.length; i++) {
+    const [key, hash] = bucket[i]!;
+    if (!Number.isInteger(hash) || hash < 0 || hash > 0xffff_ffff) return null;
+    if (i > 0 && !(bucket[i - 1]![0] < key)) return null;
+  }
+  return bucket;
+}
+
+/** Paths of the children whose hashes differ between the local tree and the peer's answer. */
+function differingChildren(
+  tree: MerkleTree,
+  path: readonly number[],
+  remote: readonly number[],
+): number[][] {
+  const local = tree.childHashes(path);
+  const differing: number[][] = [];
+  for (let i = 0; i < local.length; i++) {
+    if (local[i] !== remote[i]) differing.push([...path, i]);
+  }
+  return differing;
+}
