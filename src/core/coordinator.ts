@@ -51,6 +51,8 @@ interface GetOp extends OpBase {
   readonly primaries: readonly NodeId[];
   readonly replies: Map<NodeId, KeyRecord | null>;
   answered: boolean;
+  /** The request's trace id, carried into its read-repair messages. */
+  readonly trace: string | undefined;
 }
 
 type Op = PutOp | GetOp;
@@ -150,7 +152,7 @@ export class Coordinator {
   startGet(
     opId: number,
     origin: Origin,
-    request: { key: string; r: number; pr: number },
+    request: { key: string; r: number; pr: number; trace?: string | undefined },
     primaries: readonly NodeId[],
     targets: readonly Target[],
     timerId: number,
@@ -168,6 +170,7 @@ export class Coordinator {
       primaries,
       replies: new Map(),
       answered: false,
+      trace: request.trace,
     });
   }
 
@@ -272,7 +275,8 @@ export class Coordinator {
       const record = op.replies.get(node) ?? null;
       if (merged === null || (record !== null && sameDots(record, merged))) continue;
       this.stats.readRepairs++;
-      out.send(node, { type: 'repair', key: op.key, record: merged });
+      const trace = op.trace === undefined ? {} : { trace: op.trace };
+      out.send(node, { type: 'repair', key: op.key, record: merged, ...trace });
     }
     const reapable =
       allPrimaries && merged !== null && merged.siblings.length > 0 && isDeleted(merged);
