@@ -9,7 +9,8 @@ import { formatReport, SweepTotals } from './report.js';
 import { runSeed } from './swarm.js';
 
 const USAGE =
-  'usage: npm run sim -- --seed <n> [--trace <key>] | --seeds <count> [--from <n>] [--verbose]';
+  'usage: npm run sim -- --seed <n> [--trace <key>] | --seeds <count> [--from <n>] [--verbose]\n' +
+  '       [--no-probes]  liveness without reads: replicas must converge by anti-entropy alone';
 const BAR_WIDTH = 30;
 
 function intArg(args: string[], name: string): number | undefined {
@@ -32,7 +33,7 @@ function stringArg(args: string[], name: string): string | undefined {
 
 const clock = () => performance.now();
 
-function one(seed: number, traceKey: string | undefined): number {
+function one(seed: number, traceKey: string | undefined, livenessProbes: boolean): number {
   const tracer =
     traceKey === undefined
       ? undefined
@@ -41,6 +42,7 @@ function one(seed: number, traceKey: string | undefined): number {
         };
   const report = runSeed(seed, {
     clock,
+    livenessProbes,
     keepHistory: traceKey !== undefined,
     ...(tracer ? { tracer } : {}),
   });
@@ -60,11 +62,11 @@ function progress(done: number, count: number, failing: number): void {
   process.stderr.write(`\r[${bar}] ${done}/${count} seeds, ${failing} failing`);
 }
 
-function sweep(count: number, from: number, verbose: boolean): number {
+function sweep(count: number, from: number, verbose: boolean, livenessProbes: boolean): number {
   const totals = new SweepTotals();
   const step = Math.max(1, Math.floor(count / 200));
   for (let i = 0; i < count; i++) {
-    const report = runSeed(from + i, { clock });
+    const report = runSeed(from + i, { clock, livenessProbes });
     totals.add(report);
     if (report.violations.length > 0 || verbose) {
       process.stderr.write('\r\x1b[K');
@@ -80,9 +82,10 @@ function sweep(count: number, from: number, verbose: boolean): number {
 function main(args: string[]): number {
   const seed = intArg(args, '--seed');
   const seeds = intArg(args, '--seeds');
-  if (seed !== undefined) return one(seed, stringArg(args, '--trace'));
+  const probes = !args.includes('--no-probes');
+  if (seed !== undefined) return one(seed, stringArg(args, '--trace'), probes);
   if (seeds !== undefined)
-    return sweep(seeds, intArg(args, '--from') ?? 1, args.includes('--verbose'));
+    return sweep(seeds, intArg(args, '--from') ?? 1, args.includes('--verbose'), probes);
   process.stderr.write(`${USAGE}\n`);
   return 2;
 }

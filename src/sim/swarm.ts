@@ -18,6 +18,8 @@ export interface RunOptions {
   readonly tweak?: (scenario: Scenario) => Scenario;
   /** Virtual time the liveness phase may take. @default 60_000 */
   readonly livenessMsMax?: number;
+  /** Read every key in the liveness phase (read repair, reaping). Off: anti-entropy alone. @default true */
+  readonly livenessProbes?: boolean;
   /** Keep the serialized history in the report. @default false */
   readonly keepHistory?: boolean;
   /** Follows the run line by line (see Simulator.tracer). */
@@ -84,6 +86,7 @@ function simulate(
     stop,
     () => workload.idle,
     options.livenessMsMax ?? LIVENESS_MS_MAX,
+    options.livenessProbes ?? true,
   );
   const safetyOps = sim.history.ops.filter((op) => op.client !== 'liveness').length;
   const violations: Violation[] = check({
