@@ -56,6 +56,7 @@ export async function startUp(plan: UpPlan, io: UpIo): Promise<RunningUp> {
       requestTimeoutMs: httpTimeoutMs(config),
       log: io.err,
       admin: cluster,
+      stats: cluster,
     });
     const address = await listen(server, plan);
     const url = formatUrl(address);
@@ -134,6 +135,8 @@ export function formatSummary(url: string, status: ClusterStatus, config: Ringkv
     config.dataDir === null ? 'in memory (lost on exit)' : `lmdb under ${config.dataDir}`;
   return [
     `ringkv is up at ${url}`,
+    `  dashboard   ${url}/`,
+    `  metrics     ${url}/metrics`,
     `  api         ${url}/kv/:key (PUT, GET, DELETE)`,
     `  status      ${url}/status`,
     `  admin       ${url}/admin/ (nodes/:id/kill, nodes/:id/restart, partition, heal, network)`,

@@ -9,9 +9,13 @@ import { ValidationError } from '../errors.js';
 import { raceAbort } from './abort.js';
 import { handleAdmin } from './admin.js';
 import { readBody } from './body.js';
+import type { EventStream } from './event-stream.js';
+import { HttpError } from './http-error.js';
+import type { ServerMetrics } from './metrics.js';
 import { parseQuery, type RequestQuery } from './query.js';
 import { CONTEXT_HEADER, getReply, jsonReply, type Reply, writeReply } from './replies.js';
 import { resolveRoute, splitUrl } from './routes.js';
+import { assetReply } from './static-assets.js';
 
 export interface RequestContext {
   readonly client: KvClient;
@@ -19,6 +23,8 @@ export interface RequestContext {
   readonly admin: ClusterAdmin | null;
   readonly bodySizeMaxBytes: number;
   readonly requestTimeoutMs: number;
+  readonly metrics: ServerMetrics;
+  readonly events: EventStream;
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly signal: AbortSignal;
@@ -26,7 +32,8 @@ export interface RequestContext {
   readonly expectContinue: boolean;
 }
 
-export async function handleRequest(ctx: RequestContext): Promise<Reply> {
+/** The reply to send, or null when the handler took the response over (an event stream). */
+export async function handleRequest(ctx: RequestContext): Promise<Reply | null> {
   const { client, signal } = ctx;
   const { path, query } = splitUrl(ctx.req.url ?? '/');
   const route = resolveRoute(ctx.req.method ?? '', path);
@@ -35,6 +42,15 @@ export async function handleRequest(ctx: RequestContext): Promise<Reply> {
       return jsonReply(200, { ok: true });
     case 'status':
       return jsonReply(200, await raceAbort(client.status(), signal));
+    case 'metrics': {
+      const text = await raceAbort(ctx.metrics.render(), signal);
+      const headers = { 'content-type': ctx.metrics.contentType, 'cache-control': 'no-store' };
+      return { status: 200, headers, body: Buffer.from(text, 'utf8') };
+    }
+    case 'events':
+      return attachEvents(ctx);
+    case 'asset':
+      return assetReply(route.name);
     case 'get': {
       const { r, pr, timeoutMs } = parseQuery(
         query,
@@ -68,6 +84,16 @@ export async function handleRequest(ctx: RequestContext): Promise<Reply> {
     default:
       return handleAdmin(route, ctx);
   }
+}
+
+function attachEvents(ctx: RequestContext): null {
+  if (!ctx.events.hasRoom()) {
+    throw new HttpError(503, 'TOO_MANY_CLIENTS', 'too many event-stream clients; try later', {
+      'Retry-After': '5',
+    });
+  }
+  ctx.events.attach(ctx.req, ctx.res);
+  return null;
 }
 
 function writeOptions(ctx: RequestContext, query: RequestQuery): PutOptions {

@@ -6,6 +6,10 @@
  *   DELETE /kv/:key   `X-Ringkv-Context`; ?w= &timeout_ms=                    → 200 {acked,w,coordinator}
  *   GET    /status    → 200 ClusterStatus JSON (nodes with partitionGroup, ring, config, network)
  *   GET    /health    → 200 {ok:true}
+ *   GET    /metrics   → 200 Prometheus text format (metrics.ts lists the metric names)
+ *   GET    /events    → 200 text/event-stream: a dashboard event (dashboard-feed.ts) every ~500 ms
+ *                       and a heartbeat comment every 15 s; 503 TOO_MANY_CLIENTS past 32 streams
+ *   GET    /, /dashboard.js, /dashboard.css → the live dashboard (static-assets.ts)
  *
  * Admin routes (admin.ts; only when the server is given a ClusterAdmin, else 404). JSON bodies
  * are capped at 64 KiB (or the body limit, if smaller); bad JSON or a wrong shape is a 400:
@@ -28,13 +32,24 @@
 
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import http from 'node:http';
+import { performance } from 'node:perf_hooks';
 import type { ClusterAdmin, KvClient } from '../client/types.js';
 import { assert } from '../core/assert.js';
 import { TimeoutError } from '../errors.js';
+import { type NodeStatsSource, SnapshotTaker } from './cluster-snapshot.js';
+import { DashboardFeed } from './dashboard-feed.js';
 import { errorToHttp } from './errors-to-http.js';
+import { EVENT_STREAM_DEFAULTS, EventStream, type EventStreamOptions } from './event-stream.js';
 import { handleRequest } from './handlers.js';
 import { ClientGoneError } from './http-error.js';
+import { instrumentClient } from './instrumented-client.js';
+import { httpOp, replyOutcome } from './metric-labels.js';
+import { ServerMetrics } from './metrics.js';
+import type { Reply } from './replies.js';
 import { sendReply } from './send.js';
+
+/** How long /metrics and an event-stream tick wait for the nodes' stats (each query: 2 s max). */
+const STATS_TIMEOUT_MS_DEFAULT = 1_500;
 
 export interface HttpServerOptions {
   /** Largest request body accepted, in bytes; larger bodies get a 413. */
@@ -45,6 +60,12 @@ export interface HttpServerOptions {
   readonly log?: (line: string) => void;
   /** Serves the /admin routes with it; without it they answer 404. @default none */
   readonly admin?: ClusterAdmin;
+  /** Per-node counters for /metrics and the dashboard (a local Cluster). @default none */
+  readonly stats?: NodeStatsSource;
+  /** How long /metrics and the event stream wait for the cluster's stats. @default 1500 */
+  readonly statsTimeoutMs?: number;
+  /** Event stream tuning. @default EVENT_STREAM_DEFAULTS (500 ms ticks, 32 clients) */
+  readonly events?: Partial<EventStreamOptions>;
 }
 
 interface ServerSettings {
@@ -52,6 +73,8 @@ interface ServerSettings {
   readonly admin: ClusterAdmin | null;
   readonly bodySizeMaxBytes: number;
   readonly requestTimeoutMs: number;
+  readonly metrics: ServerMetrics;
+  readonly events: EventStream;
   readonly log: (line: string) => void;
 }
 
@@ -61,18 +84,44 @@ export function createHttpServer(client: KvClient, options: HttpServerOptions): 
   assert(options.bodySizeMaxBytes >= 0, 'bodySizeMaxBytes must not be negative');
   assert(Number.isSafeInteger(options.requestTimeoutMs), 'requestTimeoutMs must be an integer');
   assert(options.requestTimeoutMs > 0, 'requestTimeoutMs must be positive');
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const statsTimeoutMs = options.statsTimeoutMs ?? STATS_TIMEOUT_MS_DEFAULT;
+  const snapshots = new SnapshotTaker(client, options.stats ?? null, statsTimeoutMs);
+  const metrics = new ServerMetrics(snapshots);
+  const feed = new DashboardFeed(snapshots, metrics);
+  const events = new EventStream(
+    () => feed.next(),
+    { ...EVENT_STREAM_DEFAULTS, ...options.events },
+    log,
+  );
   const settings: ServerSettings = {
-    client,
+    client: instrumentClient(client, metrics),
     admin: options.admin ?? null,
     bodySizeMaxBytes: options.bodySizeMaxBytes,
     requestTimeoutMs: options.requestTimeoutMs,
-    log: options.log ?? ((line) => process.stderr.write(`${line}\n`)),
+    metrics,
+    events,
+    log,
   };
   const server = http.createServer((req, res) => serve(settings, req, res, false));
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) =>
     serve(settings, req, res, true),
   );
+  endStreamsOnClose(server, events);
   return server;
+}
+
+/**
+ * `server.close()` waits for every connection to end, and an event stream never does by itself:
+ * end the streams as soon as close is called, so shutting down takes no longer with a dashboard
+ * open than without.
+ */
+function endStreamsOnClose(server: Server, events: EventStream): void {
+  const close = server.close.bind(server);
+  server.close = ((callback?: (error?: Error) => void) => {
+    events.close();
+    return close(callback);
+  }) as Server['close'];
 }
 
 function serve(
@@ -101,6 +150,9 @@ async function serveAsync(
   res.once('close', () => {
     if (!res.writableFinished) controller.abort(new ClientGoneError());
   });
+  const startMs = performance.now();
+  let outcome = 'client_gone';
+  let timed = true;
   try {
     const reply = await handleRequest({
       ...settings,
@@ -109,11 +161,19 @@ async function serveAsync(
       signal: controller.signal,
       expectContinue,
     });
-    sendReply(req, res, reply);
+    if (reply === null) {
+      timed = false; // a stream: counted when it starts, its duration means nothing
+      outcome = 'ok';
+    } else {
+      sendReply(req, res, reply);
+      outcome = replyOutcome(reply);
+    }
   } catch (error) {
-    replyWithError(settings, req, res, error);
+    outcome = replyWithError(settings, req, res, error) ?? outcome;
   } finally {
     clearTimeout(timer);
+    const seconds = timed ? (performance.now() - startMs) / 1000 : null;
+    settings.metrics.observeHttp(httpOp(req.method ?? '', req.url ?? '/'), outcome, seconds);
   }
 }
 
@@ -122,13 +182,15 @@ function replyWithError(
   req: IncomingMessage,
   res: ServerResponse,
   error: unknown,
-): void {
-  if (error instanceof ClientGoneError || res.destroyed) return;
+): string | null {
+  if (error instanceof ClientGoneError || res.destroyed) return null;
   const mapped = errorToHttp(error);
   if (mapped.unexpected) {
     settings.log(`ringkv http: ${req.method} ${req.url} failed: ${describe(error)}`);
   }
-  sendReply(req, res, { status: mapped.status, headers: mapped.headers, body: mapped.body });
+  const reply: Reply = { status: mapped.status, headers: mapped.headers, body: mapped.body };
+  sendReply(req, res, reply);
+  return replyOutcome(reply);
 }
 
 function describe(error: unknown): string {

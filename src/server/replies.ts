@@ -13,7 +13,7 @@ export const CONTEXT_HEADER = 'x-ringkv-context';
 export interface Reply {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
-  /** Bytes are sent as application/octet-stream, anything else as JSON. */
+  /** Bytes are sent as application/octet-stream (unless `headers` sets content-type), else JSON. */
   readonly body: Uint8Array | object;
 }
 

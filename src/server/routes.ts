@@ -6,11 +6,15 @@
 import { ValidationError } from '../errors.js';
 import { ADMIN_PREFIX, type AdminRoute, resolveAdminRoute } from './admin-routes.js';
 import { HttpError } from './http-error.js';
+import { ASSET_PATHS, type AssetName } from './static-assets.js';
 
 export type Route =
   | { readonly kind: 'get' | 'put' | 'delete'; readonly key: string }
   | { readonly kind: 'status' }
   | { readonly kind: 'health' }
+  | { readonly kind: 'metrics' }
+  | { readonly kind: 'events' }
+  | { readonly kind: 'asset'; readonly name: AssetName }
   | AdminRoute;
 
 export interface SplitUrl {
@@ -37,6 +41,10 @@ export function splitUrl(url: string): SplitUrl {
 export function resolveRoute(method: string, path: string): Route {
   if (path === '/health') return requireGet(method, { kind: 'health' });
   if (path === '/status') return requireGet(method, { kind: 'status' });
+  if (path === '/metrics') return requireGet(method, { kind: 'metrics' });
+  if (path === '/events') return requireGet(method, { kind: 'events' });
+  const asset = Object.hasOwn(ASSET_PATHS, path) ? ASSET_PATHS[path] : undefined;
+  if (asset !== undefined) return requireGet(method, { kind: 'asset', name: asset });
   if (path.startsWith(KV_PREFIX) && !path.includes('/', KV_PREFIX.length)) {
     const kind = KV_KINDS[method];
     if (kind === undefined) throw methodNotAllowed(method, KV_ALLOW);

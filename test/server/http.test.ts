@@ -458,7 +458,7 @@ describe('HTTP API', () => {
       expect(await res.json()).toMatchObject({ ring: { partitionCount: 8 }, config: { n: 1 } });
     });
 
-    it.each([['/'], ['/kv'], ['/status/'], ['/nope'], ['/kv/a/b/c']])(
+    it.each([['/kv'], ['/status/'], ['/nope'], ['/kv/a/b/c'], ['/dashboard.js/x']])(
       '%s is a 404',
       async (path) => {
         const res = await fetch(`${base}${path}`);

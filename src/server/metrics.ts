@@ -1,0 +1,106 @@
+/**
+ * The server's Prometheus metrics, in a Registry of its own (never prom-client's global one, so
+ * several servers in one process do not mix):
+ *
+ *   ringkv_http_requests_total{op,outcome}            counter, every request the server answered
+ *   ringkv_http_request_duration_seconds{op}          histogram, request in to reply out
+ *   ringkv_client_requests_total{op,outcome}          counter, calls into the embedded client
+ *   ringkv_client_request_duration_seconds{op}        histogram, the client call alone
+ *   ringkv_client_sloppy_writes_total{op}             counter, writes acked with a stand-in
+ *   ringkv_node_* , ringkv_network_* , ringkv_cluster_stats_up   from the cluster (node-metrics.ts)
+ *   ringkv_process_* , ringkv_nodejs_*                prom-client's default process metrics
+ *
+ * `op` is get / put / delete for data requests (plus status, health, metrics, events, dashboard,
+ * admin, kv, unknown on the HTTP side); `outcome` is ok, siblings, not_found, or an error code in
+ * lower case (quorum, timeout, validation, too_large, …). Node series are refreshed from a fresh
+ * cluster snapshot on each scrape, bounded by the snapshot timeout.
+ */
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import type { SnapshotTaker } from './cluster-snapshot.js';
+import { NodeMetrics } from './node-metrics.js';
+
+/** 0.5 ms to 5 s: a local in-memory op takes well under a millisecond, a timeout seconds. */
+export const LATENCY_BUCKETS_SECONDS: readonly number[] = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+];
+
+export type ClientOp = 'get' | 'put' | 'delete';
+
+export class ServerMetrics {
+  readonly registry = new Registry();
+  /** Read by the dashboard feed for ops/s and p99. */
+  readonly clientDuration: Histogram<'op'>;
+  private readonly httpRequests: Counter<'op' | 'outcome'>;
+  private readonly httpDuration: Histogram<'op'>;
+  private readonly clientRequests: Counter<'op' | 'outcome'>;
+  private readonly clientSloppy: Counter<'op'>;
+  private readonly nodes: NodeMetrics;
+  /** Scrapes run one after another: each replaces every node series before serialising. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly snapshots: SnapshotTaker) {
+    const registers = [this.registry];
+    const buckets = [...LATENCY_BUCKETS_SECONDS];
+    this.httpRequests = new Counter({
+      name: 'ringkv_http_requests_total',
+      help: 'HTTP requests answered, by operation and outcome.',
+      labelNames: ['op', 'outcome'],
+      registers,
+    });
+    this.httpDuration = new Histogram({
+      name: 'ringkv_http_request_duration_seconds',
+      help: 'HTTP request latency, from the request to the reply, by operation (event streams excluded).',
+      labelNames: ['op'],
+      buckets,
+      registers,
+    });
+    this.clientRequests = new Counter({
+      name: 'ringkv_client_requests_total',
+      help: 'Calls into the embedded cluster client, by operation and outcome.',
+      labelNames: ['op', 'outcome'],
+      registers,
+    });
+    this.clientDuration = new Histogram({
+      name: 'ringkv_client_request_duration_seconds',
+      help: 'Embedded client latency (routing, coordinator, quorum, retries), by operation.',
+      labelNames: ['op'],
+      buckets,
+      registers,
+    });
+    this.clientSloppy = new Counter({
+      name: 'ringkv_client_sloppy_writes_total',
+      help: 'Writes that met W only with a stand-in for a down replica (sloppy quorum).',
+      labelNames: ['op'],
+      registers,
+    });
+    this.nodes = new NodeMetrics(this.registry);
+    collectDefaultMetrics({ register: this.registry, prefix: 'ringkv_' });
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** One HTTP request; `seconds` null for a long-lived event stream (counted, not timed). */
+  observeHttp(op: string, outcome: string, seconds: number | null): void {
+    this.httpRequests.inc({ op, outcome });
+    if (seconds !== null) this.httpDuration.observe({ op }, seconds);
+  }
+
+  observeClient(op: ClientOp, outcome: string, seconds: number, sloppy: boolean): void {
+    this.clientRequests.inc({ op, outcome });
+    this.clientDuration.observe({ op }, seconds);
+    if (sloppy) this.clientSloppy.inc({ op });
+  }
+
+  /** The exposition text, with node series from a fresh cluster snapshot. */
+  render(): Promise<string> {
+    const next = this.queue.then(async () => {
+      const snapshot = await this.snapshots.take().catch(() => null);
+      this.nodes.update(snapshot);
+      return this.registry.metrics();
+    });
+    this.queue = next.catch(() => {});
+    return next;
+  }
+}
