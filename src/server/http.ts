@@ -33,6 +33,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
+import type { Duplex } from 'node:stream';
 import type { ClusterAdmin, KvClient } from '../client/types.js';
 import { assert } from '../core/assert.js';
 import { TimeoutError } from '../errors.js';
@@ -106,6 +107,12 @@ export function createHttpServer(client: KvClient, options: HttpServerOptions): 
   const server = http.createServer((req, res) => serve(settings, req, res, false));
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) =>
     serve(settings, req, res, true),
+  );
+  server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) =>
+    rejectExpectation(res),
+  );
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) =>
+    rejectUnparsable(error, socket),
   );
   endStreamsOnClose(server, events);
   return server;
@@ -191,6 +198,40 @@ function replyWithError(
   const reply: Reply = { status: mapped.status, headers: mapped.headers, body: mapped.body };
   sendReply(req, res, reply);
   return replyOutcome(reply);
+}
+
+/** An `Expect` other than 100-continue: a JSON 417 instead of Node's bare one. */
+function rejectExpectation(res: ServerResponse): void {
+  const body = JSON.stringify({
+    error: 'only "Expect: 100-continue" is supported',
+    code: 'EXPECTATION_FAILED',
+  });
+  res.writeHead(417, { 'content-type': 'application/json', connection: 'close' });
+  res.end(body);
+}
+
+/**
+ * A request Node's HTTP parser refused before any handler ran (unknown method, bad or
+ * contradictory Content-Length / Transfer-Encoding, headers over the limit): answer with a JSON
+ * error like every other reply, then close — the connection's framing can no longer be trusted.
+ */
+function rejectUnparsable(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable || socket.destroyed) {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+  const status = tooLarge ? 431 : 400;
+  const body = JSON.stringify({
+    error: tooLarge
+      ? 'request headers too large'
+      : `malformed HTTP request (${error.code ?? 'parse error'})`,
+    code: tooLarge ? 'HEADERS_TOO_LARGE' : 'BAD_REQUEST',
+  });
+  socket.end(
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }
 
 function describe(error: unknown): string {
