@@ -25,6 +25,27 @@ const SETTLE_AFTER_PROBES_MS = 5_000;
 /** Pause before re-reading a key whose probe failed. */
 const PROBE_RETRY_MS = 200;
 
+/** How often the liveness phase checks, without probes, whether the replicas agree yet. */
+const CONVERGENCE_CHECK_MS = 1_000;
+
+/** Runs (within the budget) until every written key's replicas hold the same versions. */
+function awaitConvergence(sim: Simulator, left: () => number): void {
+  while (left() > 0 && !replicasAgree(sim)) sim.runFor(Math.min(CONVERGENCE_CHECK_MS, left()));
+}
+
+function replicasAgree(sim: Simulator): boolean {
+  const data = sim.dataSnapshot();
+  for (const key of sim.history.writtenKeys()) {
+    const sets = sim.ring
+      .preferenceList(key, sim.options.n)
+      .map((node) =>
+        (data.get(node)?.get(key)?.siblings ?? []).map((s) => `${s.dot[0]}:${s.dot[1]}`).join(','),
+      );
+    if (sets.some((set) => set !== sets[0])) return false;
+  }
+  return true;
+}
+
 export function runLiveness(
   sim: Simulator,
   stopLoad: () => void,
@@ -55,5 +76,6 @@ export function runLiveness(
   sim.runUntil(() => pending.size === 0, left());
   const graceMs = sim.options.tunables.limits.tombstoneGraceMs;
   sim.runFor(Math.min(graceMs + SETTLE_AFTER_PROBES_MS, left()));
+  if (!probes) awaitConvergence(sim, left);
   return { keysUnread: [...pending].sort(), opsUnfinished, virtualMs: sim.nowMs() - startMs };
 }
