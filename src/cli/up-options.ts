@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import type { RingkvConfig } from '../config.js';
+import { type LogLevel, parseLogLevel } from '../runtime/log.js';
 
 /** Exit code for bad command-line arguments. */
 export const USAGE_EXIT_CODE = 2;
@@ -23,6 +24,7 @@ export interface UpFlags {
   readonly host: string;
   readonly dataDir?: string;
   readonly memory?: boolean;
+  readonly logLevel?: LogLevel;
 }
 
 /** Where `up` keeps data unless told otherwise: durable by default, as Riak and Cassandra are. */
@@ -53,6 +55,15 @@ export function integerIn(min: number, max: number): (value: string) => number {
   };
 }
 
+/** A commander parser for `--log-level`. */
+export function logLevelArg(value: string): LogLevel {
+  try {
+    return parseLogLevel(value);
+  } catch (error) {
+    throw usageError(`${error instanceof Error ? error.message : String(error)}.`);
+  }
+}
+
 export function nonEmpty(value: string): string {
   if (value.trim() === '') throw usageError('Must not be empty.');
   return value;
@@ -72,7 +83,14 @@ export function toUpPlan(flags: UpFlags): UpPlan {
   }
   const dataDir = flags.memory ? null : path.resolve(flags.dataDir ?? DEFAULT_DATA_DIR);
   return {
-    config: { nodes: flags.nodes, n: flags.n, r: flags.r, w: flags.w, dataDir },
+    config: {
+      nodes: flags.nodes,
+      n: flags.n,
+      r: flags.r,
+      w: flags.w,
+      dataDir,
+      ...(flags.logLevel === undefined ? {} : { logLevel: flags.logLevel }),
+    },
     host: flags.host,
     port: flags.port,
   };

@@ -8,7 +8,12 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RingkvConfig } from '../config.js';
-import type { ClientRequest, ClientResult } from '../core/messages.js';
+import {
+  type ClientRequest,
+  type ClientResult,
+  isTraceId,
+  TRACE_ID_LENGTH_MAX,
+} from '../core/messages.js';
 import type { Ring } from '../core/ring.js';
 import { RingkvError, TimeoutError, UnavailableError, ValidationError } from '../errors.js';
 import type { Launcher } from '../runtime/launcher.js';
@@ -21,8 +26,10 @@ import type {
   DeleteOptions,
   GetOptions,
   GetResult,
+  MessageDelays,
   NetworkOptions,
   NetworkStatus,
+  NodeCounters,
   NodeStatus,
   PutOptions,
   PutResult,
@@ -79,10 +86,12 @@ export class ClusterClient implements Cluster {
       r,
       pr: validatePrimaries('pr', options.pr, r),
       timeoutMs: validateTimeout(options.timeoutMs, this.config.requestTimeoutMs),
+      trace: traceIdOf(options.traceId),
     };
     const what = `get ${JSON.stringify(key)}`;
+    const via = options.coordinator === undefined ? null : this.requireNode(options.coordinator);
     return this.withRetries(options.signal, async () =>
-      toGetResult(await this.send(request, options.signal), r, what),
+      toGetResult(await this.send(request, options.signal, via), r, what),
     );
   }
 
@@ -115,6 +124,10 @@ export class ClusterClient implements Cluster {
 
   setNetwork(options: NetworkOptions): Promise<NetworkStatus> {
     return this.requireOpen().setNetwork(options);
+  }
+
+  setMessageDelays(delays: MessageDelays | null, seed?: number): Promise<void> {
+    return this.requireOpen().setMessageDelays(delays, seed);
   }
 
   async close(): Promise<void> {
@@ -163,6 +176,7 @@ export class ClusterClient implements Cluster {
       timeoutMs: validateTimeout(options.timeoutMs, this.config.requestTimeoutMs),
       // One id for every attempt: a retry of a write that did land creates no second sibling.
       rid: randomUUID(),
+      trace: traceIdOf(options.traceId),
     };
     const label = `${what} ${JSON.stringify(key)}`;
     const result = await this.withRetries(options.signal, async () =>
@@ -200,12 +214,22 @@ export class ClusterClient implements Cluster {
     }
   }
 
-  /** Sends a request to a coordinator and waits, bounded by the request timeout plus slack. */
-  private send(request: ClientRequest, signal: AbortSignal | undefined): Promise<ClientResult> {
+  /**
+   * Sends a request to a coordinator (`via`, else the routed one) and waits, bounded by the
+   * request timeout plus slack.
+   */
+  private send(
+    request: ClientRequest,
+    signal: AbortSignal | undefined,
+    via: string | null = null,
+  ): Promise<ClientResult> {
     if (this.closed) return Promise.reject(new UnavailableError('the cluster is closed'));
     signal?.throwIfAborted();
     const launcher = this.requireLauncher();
-    const node = this.route(request.key);
+    if (via !== null && !launcher.isUp(via)) {
+      return Promise.reject(new UnavailableError(`coordinator ${via} is not running`));
+    }
+    const node = via ?? this.route(request.key);
     const reqId = this.nextReqId++;
     const waitMs = request.timeoutMs + this.config.clientTimeoutSlackMs;
     return new Promise<ClientResult>((resolve, reject) => {
@@ -246,6 +270,15 @@ export class ClusterClient implements Cluster {
       prefs.find((id) => launcher.isUp(id)) ?? this.nodeIds.find((id) => launcher.isUp(id));
     if (live === undefined) throw new UnavailableError('no node of the cluster is running');
     return live;
+  }
+
+  async nodeStats(): Promise<NodeCounters[]> {
+    return Promise.all(
+      this.nodeIds.map(async (id) => ({
+        id,
+        stats: (await this.launcher?.node(id)?.stats()) ?? null,
+      })),
+    );
   }
 
   async inspect(key: string): Promise<ReplicaView[]> {
@@ -296,4 +329,15 @@ export class ClusterClient implements Cluster {
     }
     return id;
   }
+}
+
+/** The caller's trace id, checked, or a fresh one; every retry of the request keeps it. */
+export function traceIdOf(traceId: unknown): string {
+  if (traceId === undefined) return randomUUID();
+  if (!isTraceId(traceId)) {
+    throw new ValidationError(
+      `traceId must be 1..${TRACE_ID_LENGTH_MAX} printable ASCII characters`,
+    );
+  }
+  return traceId;
 }

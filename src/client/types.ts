@@ -3,6 +3,9 @@
  * and CLI are written against. Values are bytes; strings are accepted and stored as UTF-8.
  */
 
+import type { WorkerStats } from '../runtime/control.js';
+import type { Dist } from '../sim/distributions.js';
+
 /** A value as the caller passes it: bytes, or a string stored as UTF-8. */
 export type ValueInput = Uint8Array | string;
 
@@ -17,6 +20,11 @@ export interface PutOptions {
   readonly timeoutMs?: number;
   /** Aborts the wait (the write may still happen on the replicas). */
   readonly signal?: AbortSignal;
+  /**
+   * Follows the request into the log lines of every node it reaches (`"trace":"…"`): 1..128
+   * printable ASCII characters, e.g. an HTTP request id. @default a random UUID
+   */
+  readonly traceId?: string;
 }
 
 export type DeleteOptions = PutOptions;
@@ -29,6 +37,14 @@ export interface GetOptions {
   /** Coordinator timeout for this request. @default the cluster's requestTimeoutMs */
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
+  /** As PutOptions.traceId. @default a random UUID */
+  readonly traceId?: string;
+  /**
+   * The node that coordinates this get (any node can; one outside the key's replica set asks
+   * all N over the network). For benchmarks and tests. @default the first live node of the
+   * key's preference list
+   */
+  readonly coordinator?: string;
 }
 
 export interface PutResult {
@@ -171,6 +187,20 @@ export interface ClusterAdmin {
   setNetwork(options: NetworkOptions): Promise<NetworkStatus>;
 }
 
+/**
+ * Extra latency per peer message type (`replica-put`, `replica-get-reply`, …), each a
+ * distribution in ms as JSON: `{"constant": 5}`, `{"exp": {"rate": 0.2}}` (mean 5),
+ * `{"pareto": {"xm": 1, "alpha": 2}}`, `{"lognormal": {"mu": 1, "sigma": 0.5}}` or
+ * `{"mix": [{"weight": 9, "dist": …}, …]}` (see src/sim/distributions.ts).
+ */
+export type MessageDelays = Readonly<Record<string, Dist>>;
+
+/** One node's raw counters: null while it is down or did not answer the stats query in time. */
+export interface NodeCounters {
+  readonly id: string;
+  readonly stats: WorkerStats | null;
+}
+
 /** A running local cluster: a KvClient that also owns the nodes. */
 export interface Cluster extends KvClient, ClusterAdmin {
   /**
@@ -178,6 +208,15 @@ export interface Cluster extends KvClient, ClusterAdmin {
    * quorum): for watching replication, hinted handoff and repair happen.
    */
   inspect(key: string): Promise<ReplicaView[]>;
+  /** Every node's raw counters (read-only), for metrics and the dashboard. */
+  nodeStats(): Promise<NodeCounters[]>;
+  /**
+   * Delays every node-to-node message of the given types by a fresh sample of its distribution
+   * (on top of setNetwork's delay); null or `{}` removes them. For benchmarks such as
+   * `ringkv bench staleness --mode real`. Timers fire on whole milliseconds, so this suits
+   * millisecond-scale delays. `seed` seeds the nodes' samplers. Bad input is a ValidationError.
+   */
+  setMessageDelays(delays: MessageDelays | null, seed?: number): Promise<void>;
   /** Stops every node and releases storage. Pending requests fail with UnavailableError. */
   close(): Promise<void>;
 }

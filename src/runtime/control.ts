@@ -4,12 +4,14 @@
  * replies are batched per tick, like peer messages.
  */
 import type { MessagePort } from 'node:worker_threads';
+import type { MessageDelays } from '../client/types.js';
 import type { ClientRequest, ClientResult } from '../core/messages.js';
 import type { CoreLimits, NodeStats } from '../core/node.js';
 import type { KeyRecord } from '../core/types.js';
 import type { NetworkFaults } from '../transport/faults.js';
 import type { FaultStats } from '../transport/faulty.js';
 import type { TransportStats } from '../transport/transport.js';
+import type { LogLevel } from './log.js';
 
 /** Passed as `workerData` when a node's worker starts. */
 export interface WorkerInit {
@@ -21,7 +23,24 @@ export interface WorkerInit {
   readonly forwardSlackMs: number;
   readonly limits: CoreLimits;
   /** The network faults in force when the node starts (a restarted node stays partitioned). */
-  readonly faults: NetworkFaults;
+  readonly faults: WorkerFaults;
+  /** The node logs at this level and above (config `logLevel`). */
+  readonly logLevel: LogLevel;
+  /**
+   * File descriptor the node writes its log lines to: stderr, or the cluster's log file that
+   * the launcher opened once (descriptors are process-wide, so every worker shares it).
+   */
+  readonly logFd: number;
+}
+
+/**
+ * A node's NetworkFaults plus optional per-message-type delays, which the worker samples itself
+ * (worker-main.ts) and adds to `delayMs` (see Cluster.setMessageDelays).
+ */
+export interface WorkerFaults extends NetworkFaults {
+  readonly messageDelays?: MessageDelays | null;
+  /** Seeds the worker's delay sampler (mixed with the node id). @default 0 */
+  readonly delaySeed?: number;
 }
 
 export interface RequestEnvelope {
@@ -50,7 +69,7 @@ export type ToWorker =
   | { readonly type: 'stats'; readonly queryId: number }
   | { readonly type: 'inspect'; readonly queryId: number; readonly key: string }
   /** Replaces the node's network faults; answered by `faults-applied` once in force. */
-  | { readonly type: 'faults'; readonly queryId: number; readonly faults: NetworkFaults }
+  | { readonly type: 'faults'; readonly queryId: number; readonly faults: WorkerFaults }
   | { readonly type: 'close' };
 
 export type FromWorker =

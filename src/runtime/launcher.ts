@@ -5,10 +5,12 @@
  * the injected network faults (network-state.ts) and gives every node its share of them: on a
  * change, and when a node (re)starts, so a partition survives a restart.
  */
+import { closeSync, openSync } from 'node:fs';
 import { MessageChannel } from 'node:worker_threads';
 import type { ClientResult } from '../core/messages.js';
 import type { CoreLimits } from '../core/node.js';
 import type { WorkerInit } from './control.js';
+import { createLogger, type Logger, type LogLevel, STDERR_FD } from './log.js';
 import { type NetworkSettings, NetworkState, type NetworkView } from './network-state.js';
 import { WorkerNode } from './worker-node.js';
 
@@ -19,6 +21,10 @@ export interface LauncherOptions {
   readonly dataDir: string | null;
   readonly forwardSlackMs: number;
   readonly limits: CoreLimits;
+  /** Level of the launcher's and every node's log (config `logLevel`). */
+  readonly logLevel: LogLevel;
+  /** A file every log line is appended to instead of stderr (opened once, shared by the nodes). */
+  readonly logFile?: string | null;
 }
 
 export interface LauncherEvents {
@@ -31,20 +37,29 @@ export class Launcher {
   private readonly running = new Map<string, WorkerNode>();
   private readonly network: NetworkState;
   private closing = false;
+  /** The main thread's log: cluster start and close, node kills, restarts and exits. */
+  readonly log: Logger;
+  private logFd: number;
+  /** Nodes being killed on purpose: their exit is expected, not an error. */
+  private readonly killing = new Set<string>();
 
   private constructor(
     private readonly options: LauncherOptions,
     private readonly events: LauncherEvents,
   ) {
     this.network = new NetworkState(options.nodeIds);
+    this.logFd = options.logFile ? openSync(options.logFile, 'a') : STDERR_FD;
+    this.log = createLogger({ level: options.logLevel, name: 'launcher', destination: this.logFd });
   }
 
   /** Starts every node, then wires the mesh. Fails (stopping what started) if any node fails. */
   static async start(options: LauncherOptions, events: LauncherEvents): Promise<Launcher> {
     const launcher = new Launcher(options, events);
+    const startedAt = Date.now();
     const started = await Promise.allSettled(options.nodeIds.map((id) => launcher.spawn(id)));
     const failure = started.find((s) => s.status === 'rejected');
     if (failure !== undefined) {
+      launcher.log.error({ err: failure.reason }, 'cluster failed to start');
       await launcher.close();
       throw failure.reason;
     }
@@ -52,6 +67,11 @@ export class Launcher {
     nodes.forEach((a, i) => {
       for (const b of nodes.slice(i + 1)) connect(a, b);
     });
+    const { nodeIds, n, dataDir } = options;
+    launcher.log.info(
+      { nodes: nodeIds, n, durable: dataDir !== null, ms: Date.now() - startedAt },
+      'cluster started',
+    );
     return launcher;
   }
 
@@ -67,6 +87,8 @@ export class Launcher {
   async kill(id: string): Promise<void> {
     const node = this.running.get(id);
     if (node === undefined) return;
+    this.log.info({ node: id }, 'killing node');
+    this.killing.add(id);
     await node.kill();
   }
 
@@ -82,6 +104,7 @@ export class Launcher {
     for (const other of this.options.nodeIds) {
       if (!this.running.has(other)) node.post({ type: 'peer-status', peer: other, up: false });
     }
+    this.log.info({ node: id, actor: node.actor }, 'node restarted');
   }
 
   /** Splits the nodes into groups that cannot talk to each other (see network-state.ts). */
@@ -102,6 +125,12 @@ export class Launcher {
     return this.applyFaults();
   }
 
+  /** Sets or (null) removes per-message-type delays on every node (network-state.ts). */
+  async setMessageDelays(delays: unknown, seed?: number): Promise<void> {
+    this.network.setMessageDelays(delays, seed);
+    await this.applyFaults();
+  }
+
   networkView(): NetworkView {
     return this.network.view();
   }
@@ -113,8 +142,16 @@ export class Launcher {
 
   async close(): Promise<void> {
     this.closing = true;
-    await Promise.all([...this.running.values()].map((node) => node.close()));
+    const closing = [...this.running.values()];
+    await Promise.all(closing.map((node) => node.close()));
     this.running.clear();
+    this.log.info({ nodes: closing.map((node) => node.id) }, 'cluster closed');
+    // Every worker has exited: nothing writes to the shared log file any more.
+    if (this.logFd !== STDERR_FD) {
+      this.log.level = 'silent';
+      closeSync(this.logFd);
+      this.logFd = STDERR_FD;
+    }
   }
 
   /** Sends every running node its faults and waits (bounded) until each has them in force. */
@@ -128,7 +165,19 @@ export class Launcher {
     const { n, owners, dataDir, forwardSlackMs, limits } = this.options;
     const faults = this.network.faultsFor(id);
     const version = this.network.version;
-    const init: WorkerInit = { id, n, owners, dataDir, forwardSlackMs, limits, faults };
+    const { logLevel } = this.options;
+    const logFd = this.logFd;
+    const init: WorkerInit = {
+      id,
+      n,
+      owners,
+      dataDir,
+      forwardSlackMs,
+      limits,
+      faults,
+      logLevel,
+      logFd,
+    };
     const node = await WorkerNode.start(init, {
       reply: (reqId, result) => this.events.reply(reqId, result),
       exit: (nodeId, reason) => this.onExit(nodeId, reason),
@@ -142,6 +191,9 @@ export class Launcher {
 
   private onExit(id: string, reason: string): void {
     this.running.delete(id);
+    if (this.closing || this.killing.delete(id))
+      this.log.info({ node: id, reason }, 'node stopped');
+    else this.log.error({ node: id, reason }, 'node stopped unexpectedly');
     if (!this.closing) {
       for (const peer of this.running.values())
         peer.post({ type: 'peer-status', peer: id, up: false });

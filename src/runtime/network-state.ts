@@ -1,7 +1,8 @@
 /**
  * The cluster's injected network conditions, as the launcher keeps them: an optional partition
- * and the delay / jitter / loss every node applies to its outgoing peer messages. It turns them
- * into each node's NetworkFaults (transport/faults.ts) and validates changes, throwing a
+ * and the delay / jitter / loss every node applies to its outgoing peer messages, plus optional
+ * per-message-type delay distributions (for benchmarks). It turns them into each node's faults
+ * (WorkerFaults: transport/faults.ts plus the delays) and validates changes, throwing a
  * ValidationError for bad input before anything changes.
  *
  * Partition semantics: nodes in different groups cannot exchange messages (both directions are
@@ -9,8 +10,11 @@
  * isolates n1 from the rest. Clients are not partitioned: the launcher (main thread) still
  * reaches every node, as if each client could reach both sides.
  */
+import type { MessageDelays } from '../client/types.js';
 import { ValidationError } from '../errors.js';
-import { FAULT_DELAY_MS_MAX, type NetworkFaults } from '../transport/faults.js';
+import { DistError, parseDist } from '../sim/distributions.js';
+import { FAULT_DELAY_MS_MAX } from '../transport/faults.js';
+import type { WorkerFaults } from './control.js';
 
 export interface NetworkSettings {
   /** Delay added to every node-to-node message, in ms. */
@@ -36,6 +40,8 @@ export class NetworkState {
   private groups: readonly (readonly string[])[] | null = null;
   private groupByNode = new Map<string, number>();
   private settings: NetworkSettings = CLEAR_NETWORK;
+  /** Per-message-type delays (benchmarks), with the seed of the nodes' samplers. */
+  private messageDelays: { readonly delays: MessageDelays; readonly seed: number } | null = null;
   /** Bumped on every change, so a node that was starting meanwhile can be brought up to date. */
   version = 0;
 
@@ -82,11 +88,26 @@ export class NetworkState {
   }
 
   /** What node `id` must apply: its network settings and the peers outside its group. */
-  faultsFor(id: string): NetworkFaults {
+  faultsFor(id: string): WorkerFaults {
     const group = this.groupOf(id);
     const blockedPeers =
       group === null ? [] : this.nodeIds.filter((peer) => this.groupOf(peer) !== group);
-    return { ...this.settings, blockedPeers };
+    if (this.messageDelays === null) return { ...this.settings, blockedPeers };
+    const { delays, seed } = this.messageDelays;
+    return { ...this.settings, blockedPeers, messageDelays: delays, delaySeed: seed };
+  }
+
+  /** Sets (or, with null or `{}`, removes) per-message-type delays; see Cluster.setMessageDelays. */
+  setMessageDelays(delays: unknown, seed = 0): void {
+    if (!Number.isSafeInteger(seed) || seed < 0 || seed > 0xffff_ffff) {
+      throw new ValidationError(`seed must be an integer in 0..4294967295, got ${String(seed)}`);
+    }
+    if (delays === null || (typeof delays === 'object' && Object.keys(delays).length === 0)) {
+      this.messageDelays = null;
+    } else {
+      this.messageDelays = { delays: checkMessageDelays(delays), seed };
+    }
+    this.version++;
   }
 }
 
@@ -115,6 +136,22 @@ function checkGroups(groups: unknown, nodeIds: readonly string[]): string[][] {
       return id;
     });
   });
+}
+
+function checkMessageDelays(delays: unknown): MessageDelays {
+  if (typeof delays !== 'object' || delays === null || Array.isArray(delays)) {
+    throw new ValidationError('message delays must be an object of message type → distribution');
+  }
+  const checked: Record<string, MessageDelays[string]> = {};
+  for (const [type, dist] of Object.entries(delays)) {
+    try {
+      checked[type] = parseDist(dist);
+    } catch (error) {
+      if (!(error instanceof DistError)) throw error;
+      throw new ValidationError(`message delay of ${type}: ${error.message}`);
+    }
+  }
+  return checked;
 }
 
 function checkDelay(name: string, value: unknown): number {

@@ -8,6 +8,7 @@ import type { ClientResult } from '../core/messages.js';
 import type { Input, NodeCore } from '../core/node.js';
 import type { StorageEngine } from '../storage/engine.js';
 import type { Transport } from '../transport/transport.js';
+import { NodeLog, silentLogger } from './log.js';
 
 export interface NodeHostEvents {
   /** A client request's answer. */
@@ -25,6 +26,7 @@ export class NodeHost {
     private readonly storage: StorageEngine,
     private readonly transport: Transport,
     private readonly events: NodeHostEvents,
+    private readonly log: NodeLog = new NodeLog(silentLogger()),
   ) {
     transport.onMessage((from, message) => this.input({ kind: 'message', from, message }));
   }
@@ -32,13 +34,25 @@ export class NodeHost {
   /** Feeds one input to the core and carries out its effects. */
   input(input: Input): void {
     if (this.stopped) return;
+    this.logInput(input);
+    const malformed = this.core.malformedMessages;
     let effects: Effect[];
     try {
       effects = this.core.step(input);
     } catch (error) {
-      return this.fail(error);
+      return this.fail(error, 'core step failed');
+    }
+    if (input.kind === 'message' && this.core.malformedMessages > malformed) {
+      this.log.malformed(input.from, input.message);
     }
     for (const effect of effects) this.execute(effect);
+  }
+
+  /** Debug lines for what reaches the core (no-ops unless debug is on). */
+  private logInput(input: Input): void {
+    if (input.kind === 'request') this.log.request(input.reqId, input.request);
+    else if (input.kind === 'message') this.log.message(input.from, input.message);
+    else if (input.kind === 'peer-status') this.log.peerStatus(input.peer, input.up);
   }
 
   /** Stops timers and drops later inputs. Storage and transport belong to the caller. */
@@ -53,6 +67,7 @@ export class NodeHost {
       case 'send':
         return this.transport.send(effect.to, effect.message);
       case 'reply':
+        this.log.reply(effect.reqId, effect.result);
         return this.events.reply(effect.reqId, effect.result);
       case 'set-timer':
         return this.setTimer(effect.timerId, effect.delayMs);
@@ -61,7 +76,7 @@ export class NodeHost {
       case 'persist':
         this.storage.write(effect.writes).then(
           () => this.input({ kind: 'persisted', token: effect.token }),
-          (error: unknown) => this.fail(error),
+          (error: unknown) => this.fail(error, 'storage write failed'),
         );
         return;
     }
@@ -82,8 +97,9 @@ export class NodeHost {
     this.timers.delete(timerId);
   }
 
-  private fail(error: unknown): void {
+  private fail(error: unknown, what: string): void {
     if (this.stopped) return;
+    this.log.logger.error({ err: error }, `${what}; the node stops`);
     this.stop();
     this.events.fatal(error);
   }

@@ -7,20 +7,28 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { NodeCore } from '../core/node.js';
 import { Ring } from '../core/ring.js';
 import { nodeId } from '../core/types.js';
+import { sampleDist } from '../sim/distributions.js';
+import { Prng } from '../sim/prng.js';
 import { openStorage } from '../storage/index.js';
+import type { TransportFaults } from '../transport/faults.js';
 import { FaultyTransport } from '../transport/faulty.js';
 import { MessageChannelTransport } from '../transport/message-channel.js';
 import { loadOrCreateActor } from './actor.js';
-import type { FromWorker, ReplyEnvelope, ToWorker, WorkerInit } from './control.js';
+import type { FromWorker, ReplyEnvelope, ToWorker, WorkerFaults, WorkerInit } from './control.js';
+import { createLogger, type Logger, NodeLog } from './log.js';
 import { NodeHost } from './node-host.js';
 
-async function main(port: NonNullable<typeof parentPort>, init: WorkerInit): Promise<void> {
+async function main(
+  port: NonNullable<typeof parentPort>,
+  init: WorkerInit,
+  log: Logger,
+): Promise<void> {
   const post = (message: FromWorker) => port.postMessage(message);
   const storage = await openStorage({ dataDir: init.dataDir, nodeId: init.id });
   const actor = await loadOrCreateActor(init.id, storage);
   const channels = new MessageChannelTransport();
   const transport = new FaultyTransport(channels);
-  transport.setFaults(init.faults);
+  transport.setFaults(transportFaults(init.faults, init.id));
   const core = new NodeCore({
     id: nodeId(init.id),
     actor,
@@ -31,16 +39,22 @@ async function main(port: NonNullable<typeof parentPort>, init: WorkerInit): Pro
     store: storage,
   });
   const replies = new ReplyBatcher(post);
-  const host = new NodeHost(core, storage, transport, {
-    reply: (reqId, result) => replies.push({ reqId, result }),
-    fatal: (error) => {
-      post({
-        type: 'fatal',
-        message: error instanceof Error ? (error.stack ?? error.message) : String(error),
-      });
-      process.exit(1);
+  const host = new NodeHost(
+    core,
+    storage,
+    transport,
+    {
+      reply: (reqId, result) => replies.push({ reqId, result }),
+      fatal: (error) => {
+        post({
+          type: 'fatal',
+          message: error instanceof Error ? (error.stack ?? error.message) : String(error),
+        });
+        process.exit(1);
+      },
     },
-  });
+    new NodeLog(log),
+  );
 
   port.on('message', (message: ToWorker) => {
     switch (message.type) {
@@ -67,7 +81,7 @@ async function main(port: NonNullable<typeof parentPort>, init: WorkerInit): Pro
           },
         });
       case 'faults':
-        transport.setFaults(message.faults);
+        transport.setFaults(transportFaults(message.faults, init.id));
         return post({ type: 'faults-applied', queryId: message.queryId });
       case 'inspect':
         return post({
@@ -76,6 +90,7 @@ async function main(port: NonNullable<typeof parentPort>, init: WorkerInit): Pro
           record: core.read(message.key) ?? null,
         });
       case 'close':
+        log.info('node closing');
         host.stop();
         transport.close();
         void storage.close().finally(() => {
@@ -86,7 +101,31 @@ async function main(port: NonNullable<typeof parentPort>, init: WorkerInit): Pro
     }
   });
   host.input({ kind: 'start' });
+  const kind = init.dataDir === null ? 'memory' : 'lmdb';
+  log.info({ actor, storage: kind, keys: storage.count() }, 'node started');
   post({ type: 'ready', actor });
+}
+
+/**
+ * The node's faults as its transport takes them: with message delays set, a `delayFor` hook
+ * adds a fresh sample of the message type's distribution to `delayMs` (other types get
+ * `delayMs` alone). The sampler is seeded from `delaySeed` and the node id.
+ */
+function transportFaults(faults: WorkerFaults, id: string): TransportFaults {
+  const { messageDelays, delaySeed, ...network } = faults;
+  if (messageDelays === undefined || messageDelays === null) return network;
+  const delays = new Map(Object.entries(messageDelays));
+  let seed = (delaySeed ?? 0) >>> 0;
+  for (let i = 0; i < id.length; i++) seed = Math.imul(seed ^ id.charCodeAt(i), 0x01000193) >>> 0;
+  const prng = new Prng(seed);
+  const base = network.delayMs;
+  return {
+    ...network,
+    delayFor: (message) => {
+      const dist = delays.get(message.type);
+      return dist === undefined ? base : base + sampleDist(dist, prng);
+    },
+  };
 }
 
 /** Collects replies made in one tick into a single post to the main thread. */
@@ -108,7 +147,10 @@ class ReplyBatcher {
 }
 
 if (parentPort === null) throw new Error('worker-main.ts runs inside a worker thread');
-main(parentPort, workerData as WorkerInit).catch((error: unknown) => {
+const init = workerData as WorkerInit;
+const log = createLogger({ level: init.logLevel, node: init.id, destination: init.logFd });
+main(parentPort, init, log).catch((error: unknown) => {
+  log.error({ err: error }, 'node failed to start');
   const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
   parentPort?.postMessage({ type: 'fatal', message } satisfies FromWorker);
   process.exit(1);
