@@ -29,6 +29,7 @@
  * Pure and deterministic: no clock, no randomness, no I/O.
  */
 import { assert } from './assert.js';
+import { murmurFinalize as finalize, murmurMixBlock as mixWord } from './murmur3.js';
 import { hashKey } from './ring.js';
 import type { Dot, KeyRecord } from './types.js';
 import { compareDots } from './version.js';
@@ -52,28 +53,6 @@ const HASH_SPACE_SIZE = 2 ** 32;
 // ---------------------------------------------------------------------------------------------
 // murmur3 x86 32-bit over 32-bit words (the same function as ring.ts's murmur3 over the words'
 // little-endian bytes; re-stated here because ring.ts keeps its block mixer private).
-
-function scramble(word: number): number {
-  let k = Math.imul(word, 0xcc9e2d51);
-  k = (k << 15) | (k >>> 17);
-  return Math.imul(k, 0x1b873593);
-}
-
-function mixWord(h: number, word: number): number {
-  let mixed = h ^ scramble(word);
-  mixed = (mixed << 13) | (mixed >>> 19);
-  return (Math.imul(mixed, 5) + 0xe6546b64) | 0;
-}
-
-function finalize(h: number, byteLength: number): number {
-  let mixed = h ^ byteLength;
-  mixed ^= mixed >>> 16;
-  mixed = Math.imul(mixed, 0x85ebca6b);
-  mixed ^= mixed >>> 13;
-  mixed = Math.imul(mixed, 0xc2b2ae35);
-  mixed ^= mixed >>> 16;
-  return mixed >>> 0;
-}
 
 function isUint32(value: number): boolean {
   return value === value >>> 0;

@@ -16,6 +16,11 @@
  * Pure and deterministic: no clock, no randomness; the same calls build the same ring.
  */
 import { assert } from './assert.js';
+import {
+  murmurFinalize as finalize,
+  murmurMixBlock as mixBlock,
+  murmurScramble as scramble,
+} from './murmur3.js';
 import type { NodeId } from './types.js';
 
 /** Largest ring size accepted. */
@@ -28,37 +33,12 @@ const HASH_SPACE_SIZE = 2 ** 32;
 // ---------------------------------------------------------------------------------------------
 // murmur3 x86 32-bit
 
-const MURMUR_C1 = 0xcc9e2d51;
-const MURMUR_C2 = 0x1b873593;
 /** Keys up to this many UTF-16 units are encoded into a reused scratch buffer. */
 const SCRATCH_KEY_LENGTH_MAX = 1024;
 
 const textEncoder = new TextEncoder();
 /** 3 bytes per UTF-16 unit is the worst case of UTF-8 (a surrogate pair takes 4 for 2 units). */
 const scratchBytes = new Uint8Array(SCRATCH_KEY_LENGTH_MAX * 3);
-
-function scramble(block: number): number {
-  let k = Math.imul(block, MURMUR_C1);
-  k = (k << 15) | (k >>> 17);
-  return Math.imul(k, MURMUR_C2);
-}
-
-/** One 4-byte block into the running hash. */
-function mixBlock(h: number, block: number): number {
-  let mixed = h ^ scramble(block);
-  mixed = (mixed << 13) | (mixed >>> 19);
-  return (Math.imul(mixed, 5) + 0xe6546b64) | 0;
-}
-
-function finalize(h: number, length: number): number {
-  let mixed = h ^ length;
-  mixed ^= mixed >>> 16;
-  mixed = Math.imul(mixed, 0x85ebca6b);
-  mixed ^= mixed >>> 13;
-  mixed = Math.imul(mixed, 0xc2b2ae35);
-  mixed ^= mixed >>> 16;
-  return mixed >>> 0;
-}
 
 /** murmur3 x86 32-bit of `bytes[0, length)`, as an unsigned 32-bit integer. */
 function murmurBytes(bytes: Uint8Array, length: number, seed: number): number {
