@@ -5,13 +5,17 @@
  *
  * Commands: `up` starts a cluster (up.ts); `put`, `get`, `delete` (kv-commands.ts) and
  * `status`, `kill`, `restart`, `partition`, `heal`, `net` (admin-commands.ts) talk to a running
- * one over HTTP at `--url` (env RINGKV_URL, default http://127.0.0.1:8080).
+ * one over HTTP at `--url` (env RINGKV_URL, default http://127.0.0.1:8080). `bench staleness`
+ * (bench-staleness.ts) runs the staleness benchmark.
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, type OutputConfiguration } from 'commander';
 import { DEFAULT_CONFIG } from '../config.js';
+import { LOG_LEVELS } from '../runtime/log.js';
 import { addAdminCommands } from './admin-commands.js';
+import { addBenchMatrixCommand, addBenchReportCommand } from './bench-matrix.js';
+import { addBenchStalenessCommand } from './bench-staleness.js';
 import { CliError, StartupError } from './exit-codes.js';
 import { type CliIo, processCliIo } from './io.js';
 import { addKvCommands } from './kv-commands.js';
@@ -19,6 +23,7 @@ import type { RunningUp } from './up.js';
 import {
   DEFAULT_DATA_DIR,
   integerIn,
+  logLevelArg,
   NODES_MAX,
   nonEmpty,
   PORT_MAX,
@@ -57,7 +62,20 @@ export function buildProgram(deps: Partial<CliDeps> = {}): Command {
   const io = deps.io ?? processCliIo;
   addKvCommands(program, io);
   addAdminCommands(program, io);
+  addBenchStalenessCommand(benchGroup(program), io);
+  addBenchMatrixCommand(benchGroup(program), io);
+  addBenchReportCommand(benchGroup(program), io);
   return program;
+}
+
+/** The `bench` command group (staleness, matrix): found, or created by whoever adds to it first. */
+export function benchGroup(program: Command): Command {
+  return (
+    program.commands.find((command) => command.name() === 'bench') ??
+    program
+      .command('bench')
+      .description('quorum-tuning benchmarks (see `ringkv bench <name> --help`)')
+  );
 }
 
 /** Loads the cluster and server code only for `up`, so client commands start fast. */
@@ -102,6 +120,11 @@ function addUpCommand(program: Command, start: (plan: UpPlan) => Promise<unknown
       nonEmpty,
     )
     .option('--memory', 'keep data in memory only, lost on exit (excludes --data-dir)')
+    .option(
+      '--log-level <level>',
+      `JSON logs on stderr from this level up: ${LOG_LEVELS.join(', ')} (default: ${DEFAULT_CONFIG.logLevel})`,
+      logLevelArg,
+    )
     .action(async (flags: UpFlags, command: Command) => {
       await start(planOrExit(flags, command));
     });

@@ -1,0 +1,129 @@
+/**
+ * What `ringkv bench matrix` and `ringkv bench report` do once their options are checked
+ * (src/cli/bench-matrix.ts): load the profile, run the matrix with a progress bar on stderr,
+ * print the table, write the JSON and HTML files.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import type { MatrixFlags, ReportFlags } from '../cli/bench-matrix.js';
+import { CliError, EXIT_USAGE } from '../cli/exit-codes.js';
+import type { CliIo } from '../cli/io.js';
+import { type MatrixOptions, plannedRuns, plannedUnits, runMatrix } from './matrix.js';
+import { type NetworkPlan, networkPlan } from './matrix-profile.js';
+import { formatMatrix } from './matrix-table.js';
+import { loadProfile, ProfileError } from './profile.js';
+import { ProgressBar } from './progress.js';
+import {
+  parseMatrixResult,
+  parseStalenessReports,
+  ReportInputError,
+  renderHtmlReport,
+  type StalenessReport,
+} from './report-html.js';
+import type { WorkloadName } from './ycsb.js';
+
+async function readJson(path: string, what: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new CliError(`cannot read ${what} ${path}: ${(error as Error).message}`, EXIT_USAGE);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new CliError(`${what} ${path} is not JSON: ${(error as Error).message}`, EXIT_USAGE);
+  }
+}
+
+/** Reads and checks each staleness result file; a bad one is a usage error. */
+async function readStaleness(paths: readonly string[]): Promise<StalenessReport[]> {
+  const out: StalenessReport[] = [];
+  for (const path of paths) {
+    try {
+      out.push(...parseStalenessReports(await readJson(path, 'staleness result')));
+    } catch (error) {
+      if (error instanceof ReportInputError)
+        throw new CliError(`${path}: ${error.message}`, EXIT_USAGE);
+      throw error;
+    }
+  }
+  return out;
+}
+
+function networkFor(path: string | undefined, seed: number): NetworkPlan {
+  if (path === undefined) return networkPlan(null, null);
+  try {
+    return networkPlan(loadProfile(path), path, seed);
+  } catch (error) {
+    if (error instanceof ProfileError)
+      throw new CliError(`--profile: ${error.message}`, EXIT_USAGE);
+    throw error;
+  }
+}
+
+export async function runMatrixCommand(
+  flags: MatrixFlags,
+  configs: ReadonlyArray<readonly [number, number]>,
+  io: CliIo,
+): Promise<void> {
+  const network = networkFor(flags.profile, flags.seed);
+  const staleness = await readStaleness(flags.staleness ?? []);
+  const options: MatrixOptions = {
+    nodes: flags.nodes,
+    n: flags.n,
+    configs,
+    workload: flags.workload as WorkloadName,
+    keys: flags.keys,
+    valueSizeBytes: flags.valueSize,
+    durationMs: flags.duration,
+    concurrency: flags.concurrency,
+    faults: flags.faults === true,
+    seed: flags.seed,
+    preloadMsMax: flags.preloadMax,
+    warmupMs: flags.warmup,
+    requestTimeoutMs: flags.timeout,
+    retryAttemptsMax: flags.attempts,
+  };
+  const total = plannedRuns(options).reduce((sum, plan) => sum + plannedUnits(plan), 0);
+  const progress = new ProgressBar({
+    total,
+    stream: { write: (text: string) => io.err(text), isTTY: process.stderr.isTTY === true },
+  });
+  progress.log(
+    network.planned.profile === null
+      ? 'network: no profile, no delay injected'
+      : `network: profile ${network.planned.profile}`,
+  );
+  let result: Awaited<ReturnType<typeof runMatrix>>;
+  try {
+    result = await runMatrix(options, { network, progress });
+  } finally {
+    progress.finish();
+  }
+  io.out(`\n${formatMatrix(result)}`);
+  if (flags.json !== undefined) {
+    await writeFile(flags.json, `${JSON.stringify(result, null, 2)}\n`);
+    io.err(`results written to ${flags.json}\n`);
+  }
+  if (flags.html !== undefined) {
+    await writeFile(flags.html, renderHtmlReport({ matrix: result, staleness }));
+    io.err(`HTML report written to ${flags.html}\n`);
+  }
+}
+
+export async function runReportCommand(flags: ReportFlags, io: CliIo): Promise<void> {
+  let matrix: ReturnType<typeof parseMatrixResult> | undefined;
+  if (flags.matrix !== undefined) {
+    try {
+      matrix = parseMatrixResult(await readJson(flags.matrix, 'matrix result'));
+    } catch (error) {
+      if (error instanceof ReportInputError) {
+        throw new CliError(`${flags.matrix}: ${error.message}`, EXIT_USAGE);
+      }
+      throw error;
+    }
+  }
+  const staleness = await readStaleness(flags.staleness ?? []);
+  await writeFile(flags.html, renderHtmlReport({ matrix, staleness }));
+  io.err(`HTML report written to ${flags.html}\n`);
+}
