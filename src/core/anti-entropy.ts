@@ -39,7 +39,7 @@ export class MerkleIndex {
 
   constructor(
     private readonly ring: Ring,
-    private readonly self: NodeId,
+    self: NodeId,
     private readonly n: number,
   ) {
     for (let p = 0; p < ring.partitionCount; p++) {
