@@ -1,11 +1,20 @@
 /**
- * `ringkv status` as text: one row per node (state, partitions, keys, hints pending, partition
- * group, messages dropped), then the network faults, quorum and storage.
+ * `ringkv status` as text: one row per node (state, partitions, keys, hints pending, anti-entropy,
+ * partition group, messages dropped), then the network faults, quorum and storage.
  */
-import type { ClusterStatus, NetworkStatus } from '../client/types.js';
+import type { ClusterStatus, NetworkStatus, NodeStatus } from '../client/types.js';
 import { formatRate } from './units.js';
 
-const HEADERS = ['node', 'state', 'partitions', 'keys', 'hints pending', 'group', 'dropped'];
+const HEADERS = [
+  'node',
+  'state',
+  'partitions',
+  'keys',
+  'hints pending',
+  'anti-entropy',
+  'group',
+  'dropped',
+];
 
 export function formatStatus(status: ClusterStatus): string {
   const rows = status.nodes.map((node) => [
@@ -14,6 +23,7 @@ export function formatStatus(status: ClusterStatus): string {
     String(node.partitions),
     orDash(node.keys),
     orDash(node.hintsPending),
+    antiEntropy(node.antiEntropy),
     orDash(node.partitionGroup),
     orDash(node.messagesDropped),
   ]);
@@ -34,6 +44,12 @@ export function formatNetwork(network: NetworkStatus): string {
       ? 'no partition'
       : `partitioned ${network.groups.map((group) => `[${group.join(' ')}]`).join(' | ')}`;
   return `${groups}; delay ${network.delayMs} ms, jitter ${network.jitterMs} ms, loss ${formatRate(network.lossRate)}`;
+}
+
+/** "12 keys / 40 exchanges (38 in sync)": what anti-entropy repaired, and how often it looked. */
+function antiEntropy(ae: NodeStatus['antiEntropy']): string {
+  if (ae === undefined || ae === null) return '-';
+  return `${ae.keysRepaired} keys / ${ae.exchanges} exchanges (${ae.inSync} in sync)`;
 }
 
 function orDash(value: number | null): string {

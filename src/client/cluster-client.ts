@@ -305,6 +305,14 @@ export class ClusterClient implements Cluster {
       partitions,
       keys: stats?.keys ?? null,
       hintsPending: stats?.core.hintsPending ?? null,
+      antiEntropy:
+        stats === null || stats === undefined
+          ? null
+          : {
+              exchanges: stats.core.aeExchanges,
+              inSync: stats.core.aeExchangesInSync,
+              keysRepaired: stats.core.aeKeysRepaired,
+            },
       partitionGroup: this.launcher?.partitionGroupOf(id) ?? null,
       messagesDropped: stats?.transport.dropped ?? null,
     };

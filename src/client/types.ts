@@ -97,6 +97,15 @@ export interface NodeStatus {
   readonly keys: number | null;
   /** Keys it holds as hints for down replicas, waiting for handoff, when it is up. */
   readonly hintsPending: number | null;
+  /**
+   * Merkle anti-entropy so far, when the node is up: exchanges it started, how many found the
+   * peer already in sync, and keys its exchanges (either side's) repaired here.
+   */
+  readonly antiEntropy?: {
+    readonly exchanges: number;
+    readonly inSync: number;
+    readonly keysRepaired: number;
+  } | null;
   /** The node's group in `network.groups` while the cluster is partitioned, else null. */
   readonly partitionGroup: number | null;
   /**

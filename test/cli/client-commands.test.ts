@@ -296,7 +296,9 @@ describe('admin commands', () => {
       { status: 200, body: JSON.stringify(status) },
       { status: 200, body: JSON.stringify(status) },
     ];
-    expect((await run(['status'])).out).toMatch(/^node\s+state.*\nn1\s+up\s+8\s+1\s+0\s+-\s+0\n/);
+    expect((await run(['status'])).out).toMatch(
+      /^node\s+state.*\nn1\s+up\s+8\s+1\s+0\s+-\s+-\s+0\n/,
+    );
     expect(JSON.parse((await run(['status', '--json'])).out)).toEqual(status);
   });
 });

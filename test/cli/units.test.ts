@@ -90,6 +90,7 @@ describe('output', () => {
           partitions: 512,
           keys: 10,
           hintsPending: 2,
+          antiEntropy: { exchanges: 40, inSync: 38, keysRepaired: 12 },
           partitionGroup: 0,
           messagesDropped: 7,
         },
@@ -108,9 +109,9 @@ describe('output', () => {
       network: { delayMs: 5, jitterMs: 1, lossRate: 0.01, groups: [['n1'], ['n2']] },
     };
     expect(formatStatus(status).split('\n')).toEqual([
-      'node  state  partitions  keys  hints pending  group  dropped',
-      'n1    up     512         10    2              0      7',
-      'n2    down   512         -     -              1      -',
+      'node  state  partitions  keys  hints pending  anti-entropy                         group  dropped',
+      'n1    up     512         10    2              12 keys / 40 exchanges (38 in sync)  0      7',
+      'n2    down   512         -     -              -                                    1      -',
       '',
       'network  partitioned [n1] | [n2]; delay 5 ms, jitter 1 ms, loss 1%',
       'quorum   N=2 R=1 W=1',
