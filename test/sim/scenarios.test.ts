@@ -4,35 +4,14 @@
  * silent overwrite, no resurrection, replicas identical).
  */
 import { describe, expect, it } from 'vitest';
-import type { ClientResult } from '../../src/core/messages.js';
 import type { NodeId } from '../../src/core/types.js';
-import { contextOf, liveValues } from '../../src/core/version.js';
-import { check } from '../../src/sim/checker.js';
-import type { OpHandle } from '../../src/sim/client.js';
+import { contextOf } from '../../src/core/version.js';
 import { simOptions } from '../../src/sim/defaults.js';
-import { Prng } from '../../src/sim/prng.js';
-import { Simulator } from '../../src/sim/simulator.js';
+import type { Simulator } from '../../src/sim/simulator.js';
+import { checkAll, finish, type Overrides, primaries, sim, values } from './helpers.js';
 
-type Overrides = Parameters<typeof simOptions>[0];
-
-function sim(seed: number, overrides: Overrides = {}): Simulator {
-  return new Simulator(simOptions(overrides), new Prng(seed));
-}
-
-function finish(s: Simulator, handle: OpHandle, msMax = 20_000): ClientResult | null {
-  expect(s.runUntil(() => handle.op.outcome !== 'pending', msMax)).toBe(true);
-  return handle.result;
-}
-
-function values(result: ClientResult | null): string[] {
-  if (result === null || !result.ok || result.op !== 'get' || result.record === null) return [];
-  return liveValues(result.record)
-    .map((v) => new TextDecoder().decode(v))
-    .sort();
-}
-
-function primaries(s: Simulator, key: string): NodeId[] {
-  return [...s.ring.preferenceList(key, s.options.n)];
+function seeded(seed: number, overrides: Overrides = {}): Simulator {
+  return sim(overrides, seed);
 }
 
 /** Reads every written key through all primaries (read repair), lets reaps finish, checks. */
@@ -44,13 +23,7 @@ function settleAndCheck(s: Simulator) {
     finish(s, reader.get(key, { r: s.options.n, pr: s.options.n }));
   }
   s.runFor(s.options.tunables.limits.tombstoneGraceMs * 2 + 5_000);
-  return check({
-    writes: s.history.writes(),
-    data: s.dataSnapshot(),
-    ring: s.ring,
-    n: s.options.n,
-    reaped: s.history.reaped(),
-  });
+  return checkAll(s);
 }
 
 function dotSets(s: Simulator, key: string): string[] {
@@ -67,7 +40,7 @@ function dotSets(s: Simulator, key: string): string[] {
 
 describe('simulator scenarios', () => {
   it('replica down during writes -> hints -> replica back -> hints delivered -> replicas equal', () => {
-    const s = sim(101);
+    const s = seeded(101);
     const c = s.client('c1');
     const down = primaries(s, 'k')[2]!;
     s.crash(down);
@@ -93,7 +66,7 @@ describe('simulator scenarios', () => {
   });
 
   it('partition with concurrent writes on both sides -> siblings, no loss', () => {
-    const s = sim(202, { w: 1, r: 1 });
+    const s = seeded(202, { w: 1, r: 1 });
     const [a, b, c] = primaries(s, 'k') as [NodeId, NodeId, NodeId];
     const others = s.ids.filter((id) => id !== a);
     s.partition([[a], others]);
@@ -114,7 +87,7 @@ describe('simulator scenarios', () => {
   });
 
   it('delete while a replica is down -> no resurrection after it returns', () => {
-    const s = sim(303);
+    const s = seeded(303);
     const c = s.client('c1');
     expect(finish(s, c.put('k', { w: 3 }))?.ok).toBe(true);
     const read = finish(s, c.get('k', { r: 3 }));
@@ -133,7 +106,7 @@ describe('simulator scenarios', () => {
   });
 
   it('duplicated and reordered messages -> no duplicate siblings', () => {
-    const s = sim(404, {
+    const s = seeded(404, {
       network: { duplicateRate: 0.5, latency: { exp: { rate: 1 / 20 } } },
     });
     const clients = [s.client('c1'), s.client('c2'), s.client('c3')];
@@ -165,7 +138,7 @@ describe('simulator scenarios', () => {
         ] as const,
     )) {
       const retry = { ...simOptions().retry, attemptsMax };
-      const s = sim(seed, { diskLatency: { exp: { rate: 1 / 10 } }, retry });
+      const s = seeded(seed, { diskLatency: { exp: { rate: 1 / 10 } }, retry });
       const c = s.client('c1');
       const coordinator = primaries(s, 'k')[0]!;
       const put = c.put('k', { w: 2 });

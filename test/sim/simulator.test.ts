@@ -1,44 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { ClientResult } from '../../src/core/messages.js';
-import { type NodeId, nodeId } from '../../src/core/types.js';
-import { contextOf, liveValues } from '../../src/core/version.js';
-import { check } from '../../src/sim/checker.js';
-import type { OpHandle } from '../../src/sim/client.js';
-import { simOptions } from '../../src/sim/defaults.js';
-import { Prng } from '../../src/sim/prng.js';
-import { Simulator } from '../../src/sim/simulator.js';
-
-type Overrides = Parameters<typeof simOptions>[0];
-
-function sim(overrides: Overrides = {}, seed = 1): Simulator {
-  return new Simulator(simOptions(overrides), new Prng(seed));
-}
-
-function finish(s: Simulator, handle: OpHandle, msMax = 10_000): ClientResult | null {
-  expect(s.runUntil(() => handle.op.outcome !== 'pending', msMax)).toBe(true);
-  return handle.result;
-}
-
-function values(result: ClientResult | null): string[] {
-  if (result === null || !result.ok || result.op !== 'get' || result.record === null) return [];
-  return liveValues(result.record)
-    .map((v) => new TextDecoder().decode(v))
-    .sort();
-}
-
-function primaries(s: Simulator, key: string): NodeId[] {
-  return [...s.ring.preferenceList(key, s.options.n)];
-}
-
-function checkAll(s: Simulator) {
-  return check({
-    writes: s.history.writes(),
-    data: s.dataSnapshot(),
-    ring: s.ring,
-    n: s.options.n,
-    reaped: s.history.reaped(),
-  });
-}
+import { nodeId } from '../../src/core/types.js';
+import { contextOf } from '../../src/core/version.js';
+import { checkAll, finish, primaries, sim, values } from './helpers.js';
 
 describe('Simulator', () => {
   it('writes and reads back on a healthy cluster, recording the history', () => {
