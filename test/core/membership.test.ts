@@ -1,0 +1,164 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type MemberRecord,
+  Membership,
+  type MembershipOutput,
+  supersedes,
+} from '../../src/core/membership.js';
+import { nodeId } from '../../src/core/types.js';
+
+const [a, b, c, d] = ['a', 'b', 'c', 'd'].map(nodeId) as [
+  ReturnType<typeof nodeId>,
+  ReturnType<typeof nodeId>,
+  ReturnType<typeof nodeId>,
+  ReturnType<typeof nodeId>,
+];
+const rec = (status: MemberRecord['status'], incarnation: number, heartbeat = 0): MemberRecord => ({
+  id: b,
+  status,
+  incarnation,
+  heartbeat,
+});
+const first = () => 0;
+
+describe('supersedes (merge rule)', () => {
+  it.each<[string, MemberRecord, MemberRecord | undefined, boolean]>([
+    ['unknown member is learnt', rec('alive', 0), undefined, true],
+    ['higher incarnation wins', rec('alive', 2), rec('suspect', 1), true],
+    ['lower incarnation loses', rec('dead', 1), rec('alive', 2), false],
+    ['equal: suspect beats alive', rec('suspect', 1), rec('alive', 1), true],
+    ['equal: dead beats suspect', rec('dead', 1), rec('suspect', 1), true],
+    ['equal: alive loses to suspect', rec('alive', 1), rec('suspect', 1), false],
+    ['equal: newer heartbeat wins', rec('alive', 1, 5), rec('alive', 1, 4), true],
+    ['equal: same record does not replace', rec('alive', 1, 4), rec('alive', 1, 4), false],
+    ['left beats a higher incarnation', rec('left', 1), rec('alive', 9), true],
+    ['left is final', rec('alive', 9), rec('left', 1), false],
+  ])('%s', (_label, incoming, current, expected) => {
+    expect(supersedes(incoming, current)).toBe(expected);
+  });
+});
+
+function peerOf(out: MembershipOutput) {
+  return out.sends.map((s) => [s.to, s.message.type]);
+}
+
+describe('Membership', () => {
+  it('starts knowing only itself and its seeds', () => {
+    const m = new Membership(d, [a, b, d], first);
+    expect(m.view().map((r) => r.id)).toEqual([a, b, d]);
+    expect(m.record(c)).toBeUndefined();
+  });
+
+  it('push-pull: a push carries the full digest and is answered with ours', () => {
+    const x = new Membership(c, [a], first);
+    const y = new Membership(a, [b], first);
+    const push = x.gossipTick(0, (peers) => peers[0]!);
+    expect(peerOf(push)).toEqual([[a, 'm-gossip']]);
+    const reply = y.onMessage(push.sends[0]!.message, 1);
+    expect(y.view().map((r) => r.id)).toEqual([a, b, c]);
+    expect(peerOf(reply)).toEqual([[c, 'm-gossip']]);
+    const end = x.onMessage(reply.sends[0]!.message, 2);
+    expect(end.sends).toEqual([]); // a reply is not answered again
+    expect(x.view().map((r) => r.id)).toEqual([a, b, c]);
+  });
+
+  it('refutes a suspicion of itself by bumping its incarnation', () => {
+    const m = new Membership(b, [a], first);
+    const out = m.onGossip(
+      a,
+      [{ id: b, incarnation: 0, status: 'suspect', suspectedBy: a }],
+      0,
+      true,
+    );
+    expect(m.record(b)).toMatchObject({ status: 'alive', incarnation: 1 });
+    expect(out.changes).toEqual([{ id: b, status: 'alive', incarnation: 1 }]);
+    m.onGossip(a, [{ id: b, incarnation: 4, status: 'dead' }], 0, true);
+    expect(m.record(b)).toMatchObject({ status: 'alive', incarnation: 5 });
+  });
+
+  it('probe: ack keeps the peer alive', () => {
+    const m = new Membership(a, [b], first);
+    const ping = m.probeTick(0);
+    expect(peerOf(ping)).toEqual([[b, 'm-ping']]);
+    const seq = (ping.sends[0]!.message as { seq: number }).seq;
+    m.onMessage({ type: 'm-ack', from: b, seq, record: rec('alive', 0) }, 10);
+    const t = m.onTimer({ kind: 'probe-timeout', seq }, 500);
+    expect(t.sends).toEqual([]);
+    expect(m.record(b)?.status).toBe('alive');
+  });
+
+  it('probe: silence → indirect probes → suspect → dead after the suspicion timeout', () => {
+    const m = new Membership(a, [b, c, d], first);
+    const ping = m.probeTick(0);
+    const target = ping.sends[0]!.to;
+    const seq = (ping.sends[0]!.message as { seq: number }).seq;
+    const indirect = m.onTimer({ kind: 'probe-timeout', seq }, 500);
+    expect(indirect.sends.map((s) => s.message.type)).toEqual(['m-ping-req', 'm-ping-req']);
+    expect(indirect.sends.map((s) => s.to)).not.toContain(target);
+    const suspectOut = m.onTimer({ kind: 'indirect-timeout', seq }, 1000);
+    expect(m.record(target)?.status).toBe('suspect');
+    expect(suspectOut.sends.map((s) => s.to)).toEqual([target]); // told directly, to refute
+    const timer = suspectOut.timers[0]!;
+    // 4 nodes: k = 2, no confirmations yet → max = 6 × 4 × 1 × 1000 ms.
+    expect(timer.delayMs).toBe(24_000);
+    expect(m.onTimer(timer.timer, 1000 + 23_999).changes).toEqual([]);
+    const dead = m.onTimer(timer.timer, 1000 + 24_000);
+    expect(dead.changes).toEqual([{ id: target, status: 'dead', incarnation: 0 }]);
+  });
+
+  it('a refutation arriving by gossip cancels the suspicion', () => {
+    const m = new Membership(a, [b], first);
+    const seq = (m.probeTick(0).sends[0]!.message as { seq: number }).seq;
+    m.onTimer({ kind: 'probe-timeout', seq }, 500);
+    const out = m.onTimer({ kind: 'indirect-timeout', seq }, 1000);
+    expect(m.record(b)?.status).toBe('suspect');
+    m.onGossip(b, [rec('alive', 1)], 2000, true);
+    expect(m.record(b)).toMatchObject({ status: 'alive', incarnation: 1 });
+    expect(m.onTimer(out.timers[0]!.timer, 1_000_000).changes).toEqual([]);
+  });
+
+  it('independent accusers shorten the suspicion (Lifeguard)', () => {
+    const m = new Membership(a, [b, c, d], first);
+    const out = m.onGossip(
+      c,
+      [{ id: b, incarnation: 0, status: 'suspect', suspectedBy: c }],
+      0,
+      true,
+    );
+    expect(out.timers[0]!.delayMs).toBe(24_000);
+    const more = m.onGossip(
+      d,
+      [{ id: b, incarnation: 0, status: 'suspect', suspectedBy: d }],
+      0,
+      true,
+    );
+    // c = 1 of k = 2: 24000 − 20000 · ln 2 / ln 3.
+    expect(more.timers[0]!.delayMs).toBe(11_381);
+  });
+
+  it('relays an indirect ping and its ack', () => {
+    const helper = new Membership(c, [a, b], first);
+    const req = helper.onMessage({ type: 'm-ping-req', from: a, target: b, seq: 42 }, 0);
+    expect(peerOf(req)).toEqual([[b, 'm-ping']]);
+    const ourSeq = (req.sends[0]!.message as { seq: number }).seq;
+    const ack = helper.onMessage(
+      { type: 'm-ack', from: b, seq: ourSeq, record: rec('alive', 0) },
+      1,
+    );
+    expect(ack.sends).toEqual([
+      { to: a, message: { type: 'm-ack', from: b, seq: 42, record: rec('alive', 0) } },
+    ]);
+  });
+
+  it('leave is final and spread', () => {
+    const m = new Membership(a, [b], first);
+    const out = m.leave();
+    expect(m.record(a)).toMatchObject({ status: 'left', incarnation: 1 });
+    expect(peerOf(out)).toEqual([[b, 'm-gossip']]);
+    const other = new Membership(b, [a], first);
+    other.onMessage(out.sends[0]!.message, 0);
+    expect(other.record(a)?.status).toBe('left');
+    other.onGossip(a, [{ id: a, incarnation: 7, status: 'alive' }], 1, true);
+    expect(other.record(a)?.status).toBe('left');
+  });
+});
