@@ -158,6 +158,8 @@ export function sync(a: KeyRecord, b: KeyRecord): KeyRecord {
   // The common case on every read and replica write: it spot-checks that each shared dot is the
   // same write (sameWriteSampled, O(1) per sibling) instead of comparing every value's bytes.
   if (a === b) return a;
+  if (supersedesAll(b, a)) return b;
+  if (supersedesAll(a, b)) return a;
   if (isNormalizedRecord(a) && sameDotSequence(a, b)) {
     a.siblings.forEach((s, i) => {
       assert(
@@ -195,6 +197,17 @@ function sameWriteSampled(a: Sibling, b: Sibling): boolean {
   const step = Math.max(1, Math.floor(length / SAMPLED_BYTES));
   for (let i = 0; i < length; i += step) if (a.value[i] !== b.value[i]) return false;
   return length === 0 || a.value[length - 1] === b.value[length - 1];
+}
+
+/**
+ * Whether `winner` is one write whose past covers every sibling of `other` (an overwrite with a
+ * context, the common replica write): then sync() would drop all of `other` and keep `winner`.
+ */
+function supersedesAll(winner: KeyRecord, other: KeyRecord): boolean {
+  if (winner.siblings.length !== 1 || other.siblings.length === 0) return false;
+  const write = winner.siblings[0]!;
+  assert(write.dot[1] > 0, 'a dot counter is positive');
+  return other.siblings.every((s) => vvCovers(write.past, s.dot) && !vvCovers(s.past, write.dot));
 }
 
 /** Whether the siblings are in sync()'s output order (ascending dots, no repeats). */
