@@ -90,7 +90,9 @@ async function benchCluster(): Promise<{ put: Run; get: Run }> {
         ),
       );
     }
-    const put = await closedLoop((i) => db.put(key(i), value));
+    // Each put writes a fresh key: blind writes to existing keys would pile up siblings, and
+    // the phase would measure sibling growth (every put ships and merges all of them).
+    const put = await closedLoop((i) => db.put(`bench-put-${i}`, value));
     const get = await closedLoop((i) => db.get(key(i)));
     return { put, get };
   } finally {
