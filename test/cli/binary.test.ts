@@ -116,7 +116,9 @@ describe('the ringkv binary against a running cluster', () => {
   it('status, kill, restart, partition, heal and net', async () => {
     const [table, unknown] = await Promise.all([cli('status'), cli('kill', 'n9')]);
     expect(table.code).toBe(0);
-    expect(table.stdout).toMatch(/^node\s+state\s+partitions\s+keys\s+hints pending\s+anti-entropy\s+group/);
+    expect(table.stdout).toMatch(
+      /^node\s+state\s+partitions\s+keys\s+hints pending\s+anti-entropy\s+group/,
+    );
     expect(table.stdout).toMatch(/^n4\s+up\s/m);
     expect(unknown.code).toBe(4);
 
