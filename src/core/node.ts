@@ -217,12 +217,20 @@ export class NodeCore {
     this.local.write('data', key, record, then, out);
   }
 
-  /** Merges a record from a peer (repair, anti-entropy); returns whether anything changed. */
+  /**
+   * Merges a record from a peer (repair, anti-entropy); returns whether anything changed. A
+   * merge that leaves only tombstones arms a reap: otherwise a tombstone that anti-entropy or
+   * repair carried back onto a replica that had reaped it stays until some read (sim seed 30331).
+   */
   private mergeData(key: string, incoming: KeyRecord, out: Effects): boolean {
     const local = this.local.read(key);
     const merged = sync(local ?? EMPTY_RECORD, incoming);
     if (local !== undefined && sameDots(local, merged)) return false;
     this.writeData(key, merged, { kind: 'none' }, out);
+    if (merged.siblings.length > 0 && isDeleted(merged)) {
+      const primaries = this.ring.preferenceList(key, this.opts.n);
+      this.reaper.consider({ key, dots: merged.siblings.map((s) => s.dot), primaries }, out);
+    }
     return true;
   }
 

@@ -49,6 +49,10 @@ const REGRESSION_SEEDS: ReadonlyArray<readonly [seed: number, finding: string]> 
   [9867, 'reap races read repair'],
   [2980, 'reap check refused by a primary that had reaped already'],
   [2089, 'reap check refused by a primary that had reaped already'],
+  [30331, 'anti-entropy carried a tombstone back onto a replica that had reaped it'],
+  [31772, 'anti-entropy carried a tombstone back onto a replica that had reaped it'],
+  [33575, 'anti-entropy carried a tombstone back onto a replica that had reaped it'],
+  [34808, 'anti-entropy carried a tombstone back onto a replica that had reaped it'],
 ];
 
 describe('swarm regression seeds', () => {
