@@ -92,9 +92,18 @@ export type Input =
 /** What to do once a persist is durable. */
 type AfterPersist =
   | { readonly kind: 'none' }
-  | { readonly kind: 'self-ack'; readonly opId: number }
+  | { readonly kind: 'self-ack'; readonly fanOut: FanOut }
   | { readonly kind: 'peer-ack'; readonly to: NodeId; readonly opId: number }
   | { readonly kind: 'handoff-part'; readonly batch: HandoffReceipt };
+
+/** A coordinated write waiting for its local persist before it goes to the other targets. */
+interface FanOut {
+  readonly opId: number;
+  readonly key: string;
+  readonly record: KeyRecord;
+  readonly targets: readonly Target[];
+  readonly trace: string | undefined;
+}
 
 /** A handoff batch being made durable here; acked when its last part is. */
 interface HandoffReceipt {
@@ -394,7 +403,15 @@ export class NodeCore {
       targets,
       timerId,
     );
-    this.writeData(key, record, { kind: 'self-ack', opId }, out);
+    // Persist before sending (etcd-raft's Ready rule): the record carries a dot, and its counter
+    // reservation becomes durable with this write. Sent earlier, a crash before the persist let
+    // the restarted node reissue a dot its peers already held (sim seeds 41697, 44204).
+    const fanOut: FanOut = { opId, key, record, targets, trace };
+    this.writeData(key, record, { kind: 'self-ack', fanOut }, out);
+  }
+
+  /** Sends a coordinated write to the other targets, once it is durable here. */
+  private sendReplicaPuts({ opId, key, record, targets, trace }: FanOut, out: Effects): void {
     for (const target of targets) {
       if (target.node === this.id) continue;
       const hintFor = target.hintFor ?? undefined;
@@ -756,7 +773,8 @@ export class NodeCore {
       case 'none':
         return;
       case 'self-ack':
-        return this.coordinator.onPutAck(then.opId, this.id, out);
+        this.sendReplicaPuts(then.fanOut, out);
+        return this.coordinator.onPutAck(then.fanOut.opId, this.id, out);
       case 'peer-ack':
         return out.send(then.to, { type: 'replica-put-ack', opId: then.opId });
       case 'handoff-part':

@@ -202,6 +202,8 @@ describe('NodeCore failures and bounds', () => {
     const net = new TestNet(5);
     const { key, prefs, coordinator } = keyWithPrefs(net);
     net.put(coordinator, key, 'v', [], 3);
+    expect(net.inflight).toHaveLength(0); // nothing leaves before the coordinator's own persist
+    net.persistOne();
     const replicaPut = net.inflight.find((e) => e.to === prefs[1])!;
     net.inflight.push({ ...replicaPut }); // the network duplicates it
     net.settle();

@@ -53,6 +53,8 @@ const REGRESSION_SEEDS: ReadonlyArray<readonly [seed: number, finding: string]> 
   [31772, 'anti-entropy carried a tombstone back onto a replica that had reaped it'],
   [33575, 'anti-entropy carried a tombstone back onto a replica that had reaped it'],
   [34808, 'anti-entropy carried a tombstone back onto a replica that had reaped it'],
+  [41697, 'coordinator crashed after sending a dot whose counter reservation was not durable'],
+  [44204, 'coordinator crashed after sending a dot whose counter reservation was not durable'],
 ];
 
 describe('swarm regression seeds', () => {
