@@ -145,7 +145,9 @@ export class AntiEntropy {
     roots: readonly number[],
     out: Effects,
   ) {
-    const differing = partitions.filter((p, i) => {
+    // A peer sends at most one root per partition; a longer list is cut, never iterated whole.
+    const count = Math.min(partitions.length, roots.length, this.host.ring.partitionCount);
+    const differing = partitions.slice(0, count).filter((p, i) => {
       const tree = this.index.tree(p);
       return tree !== undefined && tree.root() !== roots[i];
     });

@@ -260,7 +260,7 @@ export class NodeCore {
       ...this.reaper.stats,
       ...this.antiEntropy.stats,
       reapsPending: this.reaper.pending,
-      inFlight: this.coordinator.inFlight,
+      inFlight: this.coordinator.inFlight + this.forwards.size,
       persistsPending: this.local.persistsPending,
       hintsPending: this.hints.count(),
       suspected: this.suspected.size,
@@ -359,9 +359,11 @@ export class NodeCore {
   private coordinate(request: ClientRequest, origin: Origin, out: Effects): void {
     const problem = this.validate(request);
     if (problem !== null) return out.answer(origin, failure('invalid', problem));
-    if (this.coordinator.inFlight >= this.opts.limits.inFlightMax) {
+    // Forwarded puts hold state and a timer too, so they count toward the same bound.
+    const inFlight = this.coordinator.inFlight + this.forwards.size;
+    if (inFlight >= this.opts.limits.inFlightMax) {
       this.counters.overloaded++;
-      const message = `node ${this.id} coordinates ${this.coordinator.inFlight} requests already`;
+      const message = `node ${this.id} has ${inFlight} requests in flight already`;
       return out.answer(origin, failure('overload', message));
     }
     if (request.op === 'get') return this.coordinateGet(request, origin, out);

@@ -636,3 +636,16 @@ describe('NodeCore Merkle anti-entropy', () => {
       expect(() => net.input(a, { kind: 'message', from: b, message })).not.toThrow();
   });
 });
+
+describe('NodeCore bounds on forwarded puts', () => {
+  it('counts forwarded puts toward inFlightMax', () => {
+    const net = new TestNet(5);
+    const { key, outsider } = keyWithPrefs(net);
+    net.cores.set(outsider, net.boot(outsider, { inFlightMax: 2 }));
+    const ids = [0, 1, 2].map(() => net.put(outsider, key, 'v'));
+    expect(net.reply(ids[2]!)).toMatchObject({ ok: false, error: 'overload' });
+    expect(net.core(outsider).stats()).toMatchObject({ forwarded: 2, overloaded: 1, inFlight: 2 });
+    net.settle();
+    expect(net.reply(ids[0]!)).toMatchObject({ ok: true });
+  });
+});
