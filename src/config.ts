@@ -51,6 +51,13 @@ export interface RingkvConfig {
   readonly handoffIntervalMs: number;
   /** Keys per handoff message (one batch in flight per owner). @default 128 */
   readonly handoffBatchKeysMax: number;
+  /** Keys per batch when a membership change streams a partition to a new replica. @default 128 */
+  readonly transferBatchKeysMax: number;
+  /**
+   * Transfer batches a node keeps in flight at once (the next goes when one is acked), so a
+   * membership change cannot starve client traffic. @default 4
+   */
+  readonly transferBatchesMax: number;
   /**
    * How long a tombstone that every replica holds is kept before it is reaped. Must exceed the
    * time hints take to reach a returning replica, or a late hint could bring a value back.
@@ -105,6 +112,8 @@ export const DEFAULT_CONFIG: RingkvConfig = Object.freeze({
   hintsPerTargetMax: 100_000,
   handoffIntervalMs: 1000,
   handoffBatchKeysMax: 128,
+  transferBatchKeysMax: 128,
+  transferBatchesMax: 4,
   tombstoneGraceMs: 60_000,
   siblingsSoftMax: 25,
   siblingsMax: 100,
@@ -131,5 +140,7 @@ export function coreLimits(config: RingkvConfig) {
     antiEntropyIntervalMs: config.antiEntropyIntervalMs,
     antiEntropyPartitionsMax: config.antiEntropyPartitionsMax,
     antiEntropyKeysMax: config.antiEntropyKeysMax,
+    transferBatchKeysMax: config.transferBatchKeysMax,
+    transferBatchesMax: config.transferBatchesMax,
   };
 }

@@ -70,6 +70,8 @@ export function validateConfig(config: RingkvConfig): void {
   int('antiEntropyIntervalMs', 1, 3_600_000);
   int('antiEntropyPartitionsMax', 1, 65_536);
   int('antiEntropyKeysMax', 1, 1_000_000);
+  int('transferBatchKeysMax', 1, 100_000);
+  int('transferBatchesMax', 1, 1024);
   int('retryAttemptsMax', 1, 100);
   int('retryDelayBaseMs', 0, 600_000);
   int('retryDelayMaxMs', config.retryDelayBaseMs, 600_000);

@@ -229,7 +229,7 @@ export class ClusterClient implements Cluster {
     if (via !== null && !launcher.isUp(via)) {
       return Promise.reject(new UnavailableError(`coordinator ${via} is not running`));
     }
-    const node = via ?? this.route(request.key);
+    const node = via ?? this.route('key' in request ? request.key : '');
     const reqId = this.nextReqId++;
     const waitMs = request.timeoutMs + this.config.clientTimeoutSlackMs;
     return new Promise<ClientResult>((resolve, reject) => {

@@ -36,6 +36,8 @@ export function toError(result: Extract<ClientResult, { ok: false }>, what: stri
       return new OverloadError(`${what}: ${result.message}`);
     case 'conflict':
       return new SiblingLimitError(`${what}: ${result.message}`);
+    case 'busy':
+      return new UnavailableError(`${what}: ${result.message}`);
   }
 }
 

@@ -59,6 +59,11 @@ export class MerkleIndex {
     return this.trees.get(partition);
   }
 
+  /** The keys this node holds of a partition it replicates, sorted (empty otherwise). */
+  keysOf(partition: number): string[] {
+    return this.trees.get(partition)?.keys() ?? [];
+  }
+
   /** Partitions both this node and `peer` replicate, ascending. */
   sharedWith(peer: NodeId): number[] {
     const shared: number[] = [];
@@ -105,11 +110,21 @@ export class AntiEntropy {
 
   constructor(
     private readonly host: AntiEntropyHost,
-    readonly index: MerkleIndex,
+    private currentIndex: MerkleIndex,
     private readonly limits: AntiEntropyLimits,
   ) {
     assert(limits.antiEntropyPartitionsMax >= 1, 'an exchange repairs at least one partition');
     assert(limits.antiEntropyKeysMax >= 1, 'an exchange repairs at least one key');
+  }
+
+  get index(): MerkleIndex {
+    return this.currentIndex;
+  }
+
+  /** The ring changed: use trees of the partitions replicated now; a running exchange ends. */
+  replaceIndex(index: MerkleIndex): void {
+    this.currentIndex = index;
+    this.exchange = null;
   }
 
   /** Every interval: start an exchange with the next live peer that shares partitions. */

@@ -21,7 +21,7 @@ interface OverlayEntry {
 }
 
 interface Pending<T> {
-  readonly ns: Namespace;
+  readonly ns: Namespace | 'meta';
   readonly key: string;
   readonly then: T;
 }
@@ -98,11 +98,25 @@ export class LocalStore<T> {
     return token;
   }
 
+  /** Keys of `ns` with a write not yet durable (their records are readable with `read`). */
+  pendingKeys(ns: Namespace = 'data'): IterableIterator<string> {
+    return this.overlay[ns].keys();
+  }
+
+  /** Writes a small metadata value (undefined removes it); `then` comes back once durable. */
+  writeMeta(name: string, value: unknown, then: T, out: Effects): number {
+    const token = this.allocateToken();
+    this.pending.set(token, { ns: 'meta', key: name, then });
+    out.persist(token, [{ ns: 'meta', name, value }]);
+    return token;
+  }
+
   /** The persist with this token is durable: forget its overlay entry, return its continuation. */
   onPersisted(token: number): T {
     const pending = this.pending.get(token);
     assert(pending !== undefined, 'persisted tokens are ones this store issued');
     this.pending.delete(token);
+    if (pending.ns === 'meta') return pending.then;
     const overlay = this.overlay[pending.ns];
     const entry = overlay.get(pending.key);
     assert(entry !== undefined && entry.outstanding > 0, 'a pending persist has its overlay entry');

@@ -213,6 +213,15 @@ export class MerkleTree {
     return children;
   }
 
+  /** Every key in the tree, sorted (UTF-16 code unit order, as `<` compares). */
+  keys(): string[] {
+    const keys: string[] = [];
+    for (const entries of this.leaves)
+      if (entries !== undefined) for (const key of entries.keys()) keys.push(key);
+    assert(keys.length === this.keyCount, 'the leaves hold every key once');
+    return keys.sort();
+  }
+
   /** Keys in the leaf bucket at `path` (length === depth), with their hashes, sorted by key. */
   bucket(path: readonly number[]): Array<readonly [key: string, hash: number]> {
     assert(path.length === this.depth, 'bucket: the path names a leaf');

@@ -7,6 +7,7 @@
  * Messages arriving from another thread or process are untrusted: `parsePeerMessage` checks them
  * at the boundary and returns null for anything malformed, so a listener never throws.
  */
+import { isRingState, type RingChange, type RingState } from './ring-state.js';
 import type { Dot, KeyRecord, NodeId, Sibling, VersionVector } from './types.js';
 
 export const PROTOCOL_VERSION = 1;
@@ -70,7 +71,7 @@ export interface Forward {
   readonly type: 'forward';
   readonly v: number;
   readonly fwdId: number;
-  readonly request: ClientRequest;
+  readonly request: DataRequest;
   /** The request's trace id (ClientRequest.trace), for logs; no protocol meaning. */
   readonly trace?: string;
 }
@@ -208,6 +209,46 @@ export interface AePushReply {
   readonly records: ReadonlyArray<{ readonly key: string; readonly record: KeyRecord }>;
 }
 
+/** The sender's ring state: pushed on every change and sent to a peer whose version is older. */
+export interface RingPush {
+  readonly type: 'ring';
+  readonly v: number;
+  readonly state: RingState;
+}
+
+/** Ring gossip: my ring version; a peer with a newer ring answers with it (`ring`). */
+export interface RingVersion {
+  readonly type: 'ring-version';
+  readonly v: number;
+  readonly version: number;
+  readonly claimant: NodeId;
+}
+
+/**
+ * Sender → new replica during a membership change (or a drain after it): merge these records of
+ * `partition` and ack once durable. `version` is the sender's ring version, for logs.
+ */
+export interface Transfer {
+  readonly type: 'transfer';
+  readonly v: number;
+  readonly batchId: number;
+  readonly partition: number;
+  readonly entries: ReadonlyArray<{ readonly key: string; readonly record: KeyRecord }>;
+}
+
+export interface TransferAck {
+  readonly type: 'transfer-ack';
+  readonly v: number;
+  readonly batchId: number;
+}
+
+/** Sender → claimant: I streamed every partition the change at `version` asked of me. */
+export interface TransferDone {
+  readonly type: 'transfer-done';
+  readonly v: number;
+  readonly version: number;
+}
+
 export type PeerMessage =
   | ReplicaPut
   | ReplicaPutAck
@@ -229,7 +270,12 @@ export type PeerMessage =
   | AeDescend
   | AeDescendReply
   | AePush
-  | AePushReply;
+  | AePushReply
+  | RingPush
+  | RingVersion
+  | Transfer
+  | TransferAck
+  | TransferDone;
 
 /** A put (value = bytes) or delete (value = null) with the context the client saw. */
 export interface PutRequest {
@@ -264,7 +310,38 @@ export interface GetRequest {
   readonly trace?: string;
 }
 
-export type ClientRequest = PutRequest | GetRequest;
+/** Operator request: start a membership change; this node becomes its claimant. */
+export interface RingChangeRequest {
+  readonly op: 'ring-change';
+  readonly change: RingChange;
+  readonly timeoutMs: number;
+  readonly trace?: string;
+}
+
+/** Operator request: this node's ring state and how far its transfers are. */
+export interface RingStatusRequest {
+  readonly op: 'ring-status';
+  readonly timeoutMs: number;
+  readonly trace?: string;
+}
+
+/** What a node reports about the membership change it takes part in. */
+export interface TransferStatus {
+  /** Partitions this node still has to stream for the running change. */
+  readonly partitionsToSend: number;
+  /** Keys held here for partitions this node no longer replicates, still to drain. */
+  readonly keysToDrain: number;
+  readonly batchesInFlight: number;
+  readonly keysSent: number;
+  readonly keysReceived: number;
+}
+
+export type AdminRequest = RingChangeRequest | RingStatusRequest;
+
+/** A request for a key's data (what a coordinator serves and a forward carries). */
+export type DataRequest = PutRequest | GetRequest;
+
+export type ClientRequest = PutRequest | GetRequest | AdminRequest;
 
 export type ClientResult =
   | {
@@ -293,6 +370,15 @@ export type ClientResult =
       readonly needed: number;
       readonly acked: number;
     }
+  | { readonly ok: true; readonly op: 'ring-change'; readonly state: RingState }
+  | {
+      readonly ok: true;
+      readonly op: 'ring-status';
+      readonly state: RingState;
+      readonly transfer: TransferStatus;
+    }
+  /** Another membership change is running; retry once it committed. */
+  | { readonly ok: false; readonly error: 'busy'; readonly message: string }
   | { readonly ok: false; readonly error: 'invalid'; readonly message: string }
   | { readonly ok: false; readonly error: 'timeout'; readonly message: string }
   | { readonly ok: false; readonly error: 'unavailable'; readonly message: string }
@@ -348,9 +434,16 @@ function isOptionalTrace(x: unknown): boolean {
   return x === undefined || isTraceId(x);
 }
 
+function isRingChange(x: unknown): x is RingChange {
+  if (!isObject(x) || typeof x.node !== 'string' || x.node.length === 0) return false;
+  return x.kind === 'join' || x.kind === 'leave' || x.kind === 'remove';
+}
+
 function isClientRequest(x: unknown): x is ClientRequest {
-  if (!isObject(x) || typeof x.key !== 'string' || !isCount(x.timeoutMs)) return false;
-  if (!isOptionalTrace(x.trace)) return false;
+  if (!isObject(x) || !isCount(x.timeoutMs) || !isOptionalTrace(x.trace)) return false;
+  if (x.op === 'ring-status') return true;
+  if (x.op === 'ring-change') return isRingChange(x.change);
+  if (typeof x.key !== 'string') return false;
   if (x.op === 'get') return isCount(x.r) && isOptionalCount(x.pr);
   if (!isOptionalCount(x.pw)) return false;
   if (x.op !== 'put' || !isCount(x.w) || !isVersionVector(x.context)) return false;
@@ -378,7 +471,11 @@ const BODY_CHECKS: Record<PeerMessage['type'], (m: Record<string, unknown>) => b
     isOptionalNode(m.hintFor) &&
     isOptionalTrace(m.trace),
   'replica-get-reply': (m) => isCount(m.opId) && (m.record === null || isRecord(m.record)),
-  forward: (m) => isCount(m.fwdId) && isClientRequest(m.request) && isOptionalTrace(m.trace),
+  forward: (m) =>
+    isCount(m.fwdId) &&
+    isClientRequest(m.request) &&
+    (m.request.op === 'put' || m.request.op === 'get') &&
+    isOptionalTrace(m.trace),
   'forward-reply': (m) => isCount(m.fwdId) && isClientResult(m.result),
   repair: (m) => typeof m.key === 'string' && isRecord(m.record) && isOptionalTrace(m.trace),
   'reap-check': (m) => isCount(m.checkId) && typeof m.key === 'string' && isDots(m.dots),
@@ -406,6 +503,15 @@ const BODY_CHECKS: Record<PeerMessage['type'], (m: Record<string, unknown>) => b
     m.want.every((k) => typeof k === 'string'),
   'ae-push-reply': (m) =>
     isCount(m.xid) && Array.isArray(m.records) && m.records.every(isHandoffEntry),
+  ring: (m) => isRingState(m.state),
+  'ring-version': (m) => isCount(m.version) && typeof m.claimant === 'string',
+  transfer: (m) =>
+    isCount(m.batchId) &&
+    isCount(m.partition) &&
+    Array.isArray(m.entries) &&
+    m.entries.every(isHandoffEntry),
+  'transfer-ack': (m) => isCount(m.batchId),
+  'transfer-done': (m) => isCount(m.version),
 };
 
 function isCounts(x: unknown): x is number[] {

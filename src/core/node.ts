@@ -31,9 +31,11 @@ import {
 import { type Effect, Effects } from './effects.js';
 import { HintBook } from './hints.js';
 import { LocalStore } from './local-store.js';
+import { versionHash } from './merkle.js';
 import {
-  type ClientRequest,
+  type AdminRequest,
   type ClientResult,
+  type DataRequest,
   type GetRequest,
   type PeerMessage,
   type PutRequest,
@@ -41,7 +43,19 @@ import {
   parsePeerMessage,
 } from './messages.js';
 import { Reaper } from './reaper.js';
-import type { Ring } from './ring.js';
+import { Ring } from './ring.js';
+import {
+  beginChange,
+  commitChange,
+  initialRingState,
+  isRingState,
+  movesOf,
+  nodesOf,
+  type RingState,
+  sendersOf,
+  supersedesRing,
+} from './ring-state.js';
+import { type StreamSpec, type TransferLimits, Transfers } from './transfer.js';
 import {
   type ActorId,
   type Dot,
@@ -53,7 +67,7 @@ import {
 import { EMPTY_RECORD, isDeleted, siblingByRid, sync, update } from './version.js';
 
 /** Bounds and periods of a node; the runtime fills them from the cluster config (config.ts). */
-export interface CoreLimits extends AntiEntropyLimits {
+export interface CoreLimits extends AntiEntropyLimits, TransferLimits {
   readonly inFlightMax: number;
   readonly hintsPerTargetMax: number;
   readonly handoffIntervalMs: number;
@@ -67,7 +81,13 @@ export interface NodeCoreOptions {
   readonly id: NodeId;
   /** The actor this node issues dots as (see ActorId). */
   readonly actor: ActorId;
+  /** The ring the cluster started with (version 0). */
   readonly ring: Ring;
+  /**
+   * A newer ring state to start from (a joining node gets the cluster's). The node also keeps
+   * the last state it adopted durably and uses whichever of the three supersedes the others.
+   */
+  readonly ringState?: RingState;
   /** Replicas per key. */
   readonly n: number;
   /** Extra time a forwarder waits past the request's own timeout for the coordinator's answer. */
@@ -94,7 +114,8 @@ type AfterPersist =
   | { readonly kind: 'none' }
   | { readonly kind: 'self-ack'; readonly fanOut: FanOut }
   | { readonly kind: 'peer-ack'; readonly to: NodeId; readonly opId: number }
-  | { readonly kind: 'handoff-part'; readonly batch: HandoffReceipt };
+  | { readonly kind: 'handoff-part'; readonly batch: HandoffReceipt }
+  | { readonly kind: 'transfer-part'; readonly batch: HandoffReceipt };
 
 /** A coordinated write waiting for its local persist before it goes to the other targets. */
 interface FanOut {
@@ -150,7 +171,17 @@ export interface NodeStats extends CoordinatorStats {
   reapChecksFailed: number;
   /** Peers currently suspected down (timed out, not heard from since). */
   suspected: number;
+  /** Version of the ring state this node routes by. */
+  ringVersion: number;
+  /** Keys sent to new replicas in membership changes (once per target). */
+  transferKeysSent: number;
+  transferKeysReceived: number;
+  /** Keys held for partitions this node no longer replicates, still to hand over. */
+  keysToDrain: number;
 }
+
+/** Meta entry holding the last ring state this node adopted. */
+export const RING_META = 'ringState';
 
 /** How many self-addressed messages one step may process; bounds the local delivery loop. */
 const LOCAL_DELIVERIES_MAX = 4096;
@@ -158,7 +189,23 @@ const LOCAL_DELIVERIES_MAX = 4096;
 export class NodeCore {
   readonly id: NodeId;
   private readonly opts: NodeCoreOptions;
-  private readonly ring: Ring;
+  private ringState: RingState;
+  /** The ring requests are routed by (ringState.owners). */
+  private ring: Ring;
+  /** The ring a running membership change moves to (ringState.next). */
+  private nextRing: Ring | null;
+  /** Partitions this node replicates in `ring` or `nextRing`. */
+  private replicated = new Set<number>();
+  /** Keys held here of partitions this node does not replicate, by partition: to drain. */
+  private readonly foreign = new Map<number, Set<string>>();
+  /** Version hashes of keys a move stream delivered: unchanged ones need no drain. */
+  private readonly moved = new Map<string, number>();
+  private readonly transfers: Transfers;
+  /** Claimant only: senders that finished the running change. */
+  private readonly claimantDone = new Set<NodeId>();
+  /** This node told the claimant it finished its moves (re-sent every tick anyway). */
+  private readonly doneFrom = new Set<NodeId>();
+  private ringGossipCursor = 0;
   private nextId = 1;
   private readonly coordinator: Coordinator;
   private readonly local: LocalStore<AfterPersist>;
@@ -186,38 +233,121 @@ export class NodeCore {
 
   constructor(opts: NodeCoreOptions) {
     assert(opts.n >= 1, 'n is at least 1');
-    assert(opts.ring.nodes().includes(opts.id), 'a node is a member of its ring');
     this.opts = opts;
     this.id = opts.id;
-    this.ring = opts.ring;
+    this.ringState = startingRingState(opts);
+    this.ring = Ring.fromOwners(this.ringState.owners);
+    this.nextRing = this.ringState.next === null ? null : Ring.fromOwners(this.ringState.next);
+    this.replicated = this.replicatedPartitions();
     this.coordinator = new Coordinator(opts.id);
     this.local = new LocalStore(opts.store, () => this.allocateId());
     this.hints = new HintBook(opts.limits.hintsPerTargetMax, opts.limits.handoffBatchKeysMax);
     this.hints.load(opts.store);
     this.reaper = new Reaper(opts.limits.tombstoneGraceMs, () => this.allocateId());
-    this.antiEntropy = new AntiEntropy(
-      this.antiEntropyHost(),
-      this.buildMerkleIndex(),
-      opts.limits,
-    );
+    this.antiEntropy = new AntiEntropy(this.antiEntropyHost(), this.scanData(), opts.limits);
+    this.transfers = new Transfers(this.transferHost(), opts.limits);
+    this.transfers.reset(this.streamSpecs());
   }
 
-  /** The Merkle trees of this node's partitions, built once from durable data at start. */
-  private buildMerkleIndex(): MerkleIndex {
+  /**
+   * One pass over the local data (durable and pending): the Merkle trees of the partitions this
+   * node replicates in the current ring, and the keys it holds of partitions it replicates in
+   * neither the current nor the next ring (to drain). Run at start and on every ring change.
+   */
+  private scanData(): MerkleIndex {
     const index = new MerkleIndex(this.ring, this.id, this.opts.n);
-    for (const [key, record] of this.opts.store.entries({ ns: 'data' })) index.update(key, record);
+    this.foreign.clear();
+    const visit = (key: string, record: KeyRecord | undefined) => {
+      if (record === undefined) return;
+      index.update(key, record);
+      const partition = this.ring.partitionOf(key);
+      if (this.replicated.has(partition)) return;
+      const keys = this.foreign.get(partition) ?? new Set<string>();
+      this.foreign.set(partition, keys);
+      keys.add(key);
+    };
+    for (const [key, record] of this.opts.store.entries({ ns: 'data' })) {
+      if (!this.local.isPending(key)) visit(key, record);
+    }
+    for (const key of this.local.pendingKeys()) visit(key, this.local.read(key));
     return index;
   }
 
+  private replicatedPartitions(): Set<number> {
+    const partitions = new Set<number>();
+    for (const ring of [this.ring, this.nextRing]) {
+      if (ring === null) continue;
+      for (let p = 0; p < ring.partitionCount; p++) {
+        if (ring.preferenceListForPartition(p, this.opts.n).includes(this.id)) partitions.add(p);
+      }
+    }
+    return partitions;
+  }
+
+  /** Whether this node keeps `key` as its own data (a replica now, or once the change commits). */
+  private replicates(key: string): boolean {
+    return this.replicated.has(this.ring.partitionOf(key));
+  }
+
   private antiEntropyHost() {
+    const node = this;
     return {
       self: this.id,
-      ring: this.ring,
+      get ring() {
+        return node.ring;
+      },
       allocateId: () => this.allocateId(),
       isDown: (peer: NodeId) => this.isDown(peer),
       read: (key: string) => this.local.read(key),
       merge: (key: string, record: KeyRecord, out: Effects) => this.mergeData(key, record, out),
     };
+  }
+
+  private transferHost() {
+    return {
+      allocateId: () => this.allocateId(),
+      isDown: (peer: NodeId) => this.isDown(peer),
+      read: (key: string) => this.local.read(key),
+      saveCursor: (name: string, key: string, out: Effects) =>
+        this.local.writeMeta(name, key, { kind: 'none' }, out),
+      moved: (key: string, record: KeyRecord) => this.moved.set(key, versionHash(record)),
+      drained: (key: string, sent: KeyRecord, out: Effects) => this.dropDrained(key, sent, out),
+    };
+  }
+
+  /** The streams this node runs for its ring state: its moves, and a drain per foreign partition. */
+  private streamSpecs(): StreamSpec[] {
+    const specs: StreamSpec[] = [];
+    const version = this.ringState.version;
+    for (const move of movesOf(this.ringState, this.opts.n)) {
+      if (move.sender !== this.id) continue;
+      const cursorMeta = `transfer:${version}:${move.partition}`;
+      const cursor = this.opts.store.getMeta(cursorMeta);
+      specs.push({
+        partition: move.partition,
+        targets: move.incoming,
+        keys: () => this.antiEntropy.index.keysOf(move.partition),
+        cursorMeta,
+        cursor: typeof cursor === 'string' ? cursor : null,
+      });
+    }
+    for (const [partition, keys] of this.foreign) {
+      const owner = this.ring.preferenceListForPartition(partition, this.opts.n)[0]!;
+      if (owner === this.id) continue; // cannot happen: foreign means not a replica
+      const sorted = () => [...keys].sort();
+      specs.push({ partition, targets: [owner], keys: sorted, cursorMeta: null, cursor: null });
+    }
+    return specs;
+  }
+
+  /** A drained key every target acked: drop it here unless it changed since it was sent. */
+  private dropDrained(key: string, sent: KeyRecord, out: Effects): void {
+    const partition = this.ring.partitionOf(key);
+    const current = this.local.read(key);
+    if (current !== undefined && !sameDots(current, sent)) return; // changed: drained again
+    this.foreign.get(partition)?.delete(key);
+    if (this.foreign.get(partition)?.size === 0) this.foreign.delete(partition);
+    if (current !== undefined) this.writeData(key, null, { kind: 'none' }, out);
   }
 
   /** Every write of a key's own replica goes here, so its Merkle tree always matches. */
@@ -232,6 +362,10 @@ export class NodeCore {
    * repair carried back onto a replica that had reaped it stays until some read (sim seed 30331).
    */
   private mergeData(key: string, incoming: KeyRecord, out: Effects): boolean {
+    if (!this.replicates(key)) {
+      this.holdForeign(key, incoming, { kind: 'none' }, out);
+      return true;
+    }
     const local = this.local.read(key);
     const merged = sync(local ?? EMPTY_RECORD, incoming);
     if (local !== undefined && sameDots(local, merged)) return false;
@@ -264,7 +398,17 @@ export class NodeCore {
       persistsPending: this.local.persistsPending,
       hintsPending: this.hints.count(),
       suspected: this.suspected.size,
+      ringVersion: this.ringState.version,
+      transferKeysSent: this.transfers.stats.keysSent,
+      transferKeysReceived: this.transfers.stats.keysReceived,
+      keysToDrain: this.keysToDrain(),
     };
+  }
+
+  private keysToDrain(): number {
+    let count = 0;
+    for (const keys of this.foreign.values()) count += keys.size;
+    return count;
   }
 
   /** Peer messages dropped as malformed so far (cheaper than stats(); the host logs growth). */
@@ -353,10 +497,13 @@ export class NodeCore {
   private onClientRequest(reqId: number, raw: unknown, out: Effects): void {
     const request = parseClientRequest(raw);
     if (request === null) return out.reply(reqId, failure('invalid', 'malformed request'));
+    if (request.op === 'ring-change' || request.op === 'ring-status') {
+      return this.onAdminRequest(reqId, request, out);
+    }
     this.coordinate(request, { kind: 'client', reqId }, out);
   }
 
-  private coordinate(request: ClientRequest, origin: Origin, out: Effects): void {
+  private coordinate(request: DataRequest, origin: Origin, out: Effects): void {
     const problem = this.validate(request);
     if (problem !== null) return out.answer(origin, failure('invalid', problem));
     // Forwarded puts hold state and a timer too, so they count toward the same bound.
@@ -370,7 +517,7 @@ export class NodeCore {
     this.coordinatePut(request, origin, out);
   }
 
-  private validate(request: ClientRequest): string | null {
+  private validate(request: DataRequest): string | null {
     const isGet = request.op === 'get';
     const quorum = isGet ? request.r : request.w;
     const primaries = (isGet ? request.pr : request.pw) ?? 0;
@@ -414,6 +561,7 @@ export class NodeCore {
 
   /** Sends a coordinated write to the other targets, once it is durable here. */
   private sendReplicaPuts({ opId, key, record, targets, trace }: FanOut, out: Effects): void {
+    this.sendToIncoming(key, record, out);
     for (const target of targets) {
       if (target.node === this.id) continue;
       const hintFor = target.hintFor ?? undefined;
@@ -425,6 +573,21 @@ export class NodeCore {
         ...(hintFor ? { hintFor } : {}),
         ...(trace === undefined ? {} : { trace }),
       });
+    }
+  }
+
+  /**
+   * While a membership change runs, a write also goes to the key's incoming replicas (in the
+   * next ring, not in the current one), so what the move streams already passed stays current
+   * there. Not counted toward W (opId 0: the ack is ignored); the drain after the commit covers
+   * a copy that got lost.
+   */
+  private sendToIncoming(key: string, record: KeyRecord, out: Effects): void {
+    if (this.nextRing === null) return;
+    const now = this.ring.preferenceList(key, this.opts.n);
+    for (const node of this.nextRing.preferenceList(key, this.opts.n)) {
+      if (now.includes(node) || node === this.id || this.isDown(node)) continue;
+      out.send(node, { type: 'replica-put', opId: 0, key, record });
     }
   }
 
@@ -525,6 +688,7 @@ export class NodeCore {
           out,
         );
       case 'replica-put-ack':
+        if (message.opId === 0) return; // a copy for an incoming replica (sendToIncoming)
         return this.coordinator.onPutAck(message.opId, from, out);
       case 'replica-put-nack':
         return this.coordinator.onPutNack(message.opId, from, out);
@@ -573,6 +737,17 @@ export class NodeCore {
         return this.antiEntropy.onPushReply(from, message.xid, message.records, out);
       case 'pong':
         return;
+      case 'ring':
+        return this.onRingPush(message.state, out);
+      case 'ring-version':
+        return this.onRingVersion(from, message.version, message.claimant, out);
+      case 'transfer':
+        return this.onTransfer(from, message.batchId, message.entries, out);
+      case 'transfer-ack':
+        this.transfers.onAck(from, message.batchId, out);
+        return this.reportDone(false, out);
+      case 'transfer-done':
+        return this.onTransferDone(from, message.version, out);
     }
   }
 
@@ -586,6 +761,10 @@ export class NodeCore {
   ): void {
     this.counters.replicaPuts++;
     if (hintFor !== undefined) return this.storeHint(from, opId, hintFor, key, incoming, out);
+    if (!this.replicates(key)) {
+      // The coordinator routes by an older ring: hold the write for the key's owner now.
+      return this.storeHint(from, opId, this.ownerOf(key), key, incoming, out);
+    }
     const local = this.local.read(key);
     const merged = sync(local ?? EMPTY_RECORD, incoming); // also normalizes a peer's record
     const unchanged = local !== undefined && sameDots(local, merged) && !this.local.isPending(key);
@@ -666,7 +845,10 @@ export class NodeCore {
     out: Effects,
   ) {
     const busy =
-      this.hints.holdsKey(key) || this.coordinator.isBusy(key) || this.local.isPending(key);
+      this.hints.holdsKey(key) ||
+      this.coordinator.isBusy(key) ||
+      this.local.isPending(key) ||
+      this.transfers.holdsKey(key);
     const local = this.local.read(key);
     const primary = this.ring.preferenceList(key, this.opts.n).includes(this.id);
     const holdsExactly =
@@ -700,6 +882,9 @@ export class NodeCore {
   /** Every handoff interval: probe suspected peers, and send each live owner its next batch. */
   private onTick(out: Effects): void {
     this.armTick(out);
+    this.transfers.onTick(out);
+    this.reportDone(true, out);
+    this.gossipRing(out);
     this.hints.tick();
     for (const peer of [...this.suspected].sort()) out.send(peer, { type: 'ping' });
     for (const owner of this.hints.targets()) {
@@ -720,6 +905,11 @@ export class NodeCore {
   ): void {
     const receipt: HandoffReceipt = { from, batchId, remaining: 0 };
     for (const { key, record } of entries) {
+      if (!this.replicates(key)) {
+        receipt.remaining++;
+        this.holdForeign(key, record, { kind: 'handoff-part', batch: receipt }, out);
+        continue;
+      }
       const local = this.local.read(key);
       const merged = sync(local ?? EMPTY_RECORD, record);
       if (local !== undefined && sameDots(local, merged) && !this.local.isPending(key)) continue;
@@ -742,6 +932,178 @@ export class NodeCore {
     }
   }
 
+  // --- membership changes ------------------------------------------------------------------
+
+  private onAdminRequest(reqId: number, request: AdminRequest, out: Effects): void {
+    if (request.op === 'ring-status') {
+      const transfer = this.transfers.status(this.keysToDrain());
+      return out.reply(reqId, { ok: true, op: 'ring-status', state: this.ringState, transfer });
+    }
+    const state = this.ringState;
+    if (state.next !== null) {
+      const message = `membership change ${state.version} (claimant ${state.claimant}) is still running`;
+      return out.reply(reqId, { ok: false, error: 'busy', message });
+    }
+    const { kind, node } = request.change;
+    const problem =
+      kind === 'join'
+        ? this.ring.has(node)
+          ? `node ${node} is already in the ring`
+          : null
+        : !this.ring.has(node)
+          ? `node ${node} is not in the ring`
+          : kind === 'leave' && this.isDown(node)
+            ? `node ${node} is down: it cannot hand its data over; remove it instead`
+            : null;
+    if (problem !== null) return out.reply(reqId, failure('invalid', problem));
+    let begun: RingState;
+    try {
+      begun = beginChange(state, request.change, this.id);
+    } catch (error) {
+      return out.reply(reqId, failure('invalid', (error as Error).message));
+    }
+    this.publish(begun, nodesOf(begun), out);
+    out.reply(reqId, { ok: true, op: 'ring-change', state: begun });
+  }
+
+  /** Adopts a state this node made (as claimant) and pushes it to `audience`. */
+  private publish(state: RingState, audience: readonly NodeId[], out: Effects): void {
+    for (const node of audience) if (node !== this.id) out.send(node, { type: 'ring', state });
+    this.adoptRing(state, out);
+  }
+
+  private onRingPush(state: RingState, out: Effects): void {
+    if (!isRingState(state, this.ring.partitionCount)) {
+      this.counters.malformedMessages++;
+      return;
+    }
+    this.adoptRing(state, out);
+  }
+
+  private onRingVersion(from: NodeId, version: number, claimant: NodeId, out: Effects): void {
+    const mine = this.ringState;
+    if (version === mine.version && claimant === mine.claimant) return;
+    const theirs: RingState = { ...mine, version, claimant };
+    if (supersedesRing(mine, theirs)) out.send(from, { type: 'ring', state: mine });
+    else out.send(from, { type: 'ring-version', version: mine.version, claimant: mine.claimant });
+  }
+
+  /** Every tick: tell the next peer (round robin) which ring version this node has. */
+  private gossipRing(out: Effects): void {
+    const peers = nodesOf(this.ringState).filter((node) => node !== this.id && !this.isDown(node));
+    if (peers.length === 0) return;
+    const peer = peers[this.ringGossipCursor++ % peers.length]!;
+    const { version, claimant } = this.ringState;
+    out.send(peer, { type: 'ring-version', version, claimant });
+  }
+
+  /**
+   * Switches to a newer ring state: routes by its `owners`, rebuilds the Merkle trees and the
+   * set of keys to drain, and restarts the streams (moves resume from their saved cursors).
+   */
+  private adoptRing(state: RingState, out: Effects): void {
+    if (!supersedesRing(state, this.ringState)) return;
+    const before = this.ringState;
+    this.ringState = state;
+    this.local.writeMeta(RING_META, state, { kind: 'none' }, out);
+    if (!sameOwners(before.owners, state.owners)) this.ring = Ring.fromOwners(state.owners);
+    this.nextRing = state.next === null ? null : Ring.fromOwners(state.next);
+    this.replicated = this.replicatedPartitions();
+    this.antiEntropy.replaceIndex(this.scanData());
+    if (state.next === null) this.dropMovedCopies(out);
+    this.moved.clear();
+    this.doneFrom.clear();
+    this.transfers.reset(this.streamSpecs());
+    this.transfers.onTick(out);
+    this.reportDone(false, out);
+    this.maybeCommit(before, out);
+  }
+
+  /**
+   * After a commit: keys this node moved to their new replicas and that have not changed since
+   * need no drain; they are dropped here at once.
+   */
+  private dropMovedCopies(out: Effects): void {
+    for (const [partition, keys] of this.foreign) {
+      for (const key of keys) {
+        const record = this.local.read(key);
+        const sent = this.moved.get(key);
+        if (record === undefined || sent === undefined || sent !== versionHash(record)) continue;
+        keys.delete(key);
+        this.writeData(key, null, { kind: 'none' }, out);
+      }
+      if (keys.size === 0) this.foreign.delete(partition);
+    }
+  }
+
+  /** A sender whose moves are finished tells the claimant (again every tick, until the commit). */
+  private reportDone(again: boolean, out: Effects): void {
+    const state = this.ringState;
+    if (state.next === null || !this.transfers.movesFinished()) return;
+    if (!sendersOf(movesOf(state, this.opts.n)).has(this.id)) return;
+    if (!again && this.doneFrom.has(this.id)) return;
+    this.doneFrom.add(this.id);
+    out.send(state.claimant, { type: 'transfer-done', version: state.version });
+  }
+
+  private onTransferDone(from: NodeId, version: number, out: Effects): void {
+    const state = this.ringState;
+    if (state.claimant !== this.id || state.version !== version || state.next === null) return;
+    this.claimantDone.add(from);
+    this.maybeCommit(state, out);
+  }
+
+  /** Claimant: once every sender of the running change is done, publish the commit. */
+  private maybeCommit(previous: RingState, out: Effects): void {
+    const state = this.ringState;
+    if (state.next === null || state.claimant !== this.id) return;
+    for (const sender of sendersOf(movesOf(state, this.opts.n))) {
+      if (!this.claimantDone.has(sender)) return;
+    }
+    const audience = new Set([...nodesOf(previous), ...nodesOf(state)]);
+    this.claimantDone.clear();
+    this.publish(commitChange(state), [...audience].sort(), out);
+  }
+
+  private ownerOf(key: string): NodeId {
+    const owner = this.ring.preferenceList(key, this.opts.n)[0]!;
+    assert(owner !== this.id, 'a foreign key has another owner');
+    return owner;
+  }
+
+  /** Keeps a record of a key this node does not replicate as a hint for the key's owner. */
+  private holdForeign(key: string, record: KeyRecord, then: AfterPersist, out: Effects): void {
+    const owner = this.ownerOf(key);
+    const stored = hintKey(owner, key);
+    const merged = sync(this.local.read(stored, 'hints') ?? EMPTY_RECORD, record);
+    this.hints.noteStored(owner, key);
+    this.local.write('hints', stored, merged, then, out);
+  }
+
+  private onTransfer(
+    from: NodeId,
+    batchId: number,
+    entries: ReadonlyArray<{ readonly key: string; readonly record: KeyRecord }>,
+    out: Effects,
+  ): void {
+    const receipt: HandoffReceipt = { from, batchId, remaining: 0 };
+    this.transfers.stats.keysReceived += entries.length;
+    for (const { key, record } of entries) {
+      const then: AfterPersist = { kind: 'transfer-part', batch: receipt };
+      if (!this.replicates(key)) {
+        receipt.remaining++;
+        this.holdForeign(key, record, then, out);
+        continue;
+      }
+      const local = this.local.read(key);
+      const merged = sync(local ?? EMPTY_RECORD, record);
+      if (local !== undefined && sameDots(local, merged) && !this.local.isPending(key)) continue;
+      receipt.remaining++;
+      this.writeData(key, merged, then, out);
+    }
+    if (receipt.remaining === 0) out.send(from, { type: 'transfer-ack', batchId });
+  }
+
   // --- timers and persists -----------------------------------------------------------------
 
   private onTimer(timerId: number, out: Effects): void {
@@ -756,7 +1118,7 @@ export class NodeCore {
       for (const node of expired.silent) if (node !== this.id) this.suspected.add(node);
       return this.onGetOutcome(expired.outcome, out);
     }
-    if (this.reaper.onTimer(timerId, this.ring.nodes(), out)) return;
+    if (this.reaper.onTimer(timerId, nodesOf(this.ringState), out)) return;
     this.onForwardTimeout(timerId, out);
   }
 
@@ -784,6 +1146,11 @@ export class NodeCore {
         if (then.batch.remaining === 0)
           out.send(then.batch.from, { type: 'handoff-ack', batchId: then.batch.batchId });
         return;
+      case 'transfer-part':
+        then.batch.remaining--;
+        if (then.batch.remaining === 0)
+          out.send(then.batch.from, { type: 'transfer-ack', batchId: then.batch.batchId });
+        return;
     }
   }
 
@@ -792,6 +1159,21 @@ export class NodeCore {
     assert(Number.isSafeInteger(id), 'ids stay safe integers');
     return id;
   }
+}
+
+/** The ring state a node starts from: the newest of the configured, given and stored ones. */
+function startingRingState(opts: NodeCoreOptions): RingState {
+  let state = initialRingState(opts.ring);
+  const stored = opts.store.getMeta(RING_META);
+  for (const candidate of [opts.ringState, stored]) {
+    if (candidate === undefined || !isRingState(candidate, opts.ring.partitionCount)) continue;
+    if (supersedesRing(candidate, state)) state = candidate;
+  }
+  return state;
+}
+
+function sameOwners(a: readonly NodeId[], b: readonly NodeId[]): boolean {
+  return a.length === b.length && a.every((owner, p) => owner === b[p]);
 }
 
 /** A record of tombstones with these dots (for comparing dot sets). */

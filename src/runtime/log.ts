@@ -181,7 +181,9 @@ export class NodeLog {
     const detail = result.ok
       ? result.op === 'put'
         ? { acked: result.acked, sloppy: result.sloppy }
-        : { replies: result.replies, sloppy: result.sloppy }
+        : result.op === 'get'
+          ? { replies: result.replies, sloppy: result.sloppy }
+          : {}
       : result.error === 'quorum'
         ? { needed: result.needed, acked: result.acked }
         : {};

@@ -10,7 +10,7 @@
 import { toError } from '../client/results.js';
 import { isRetryable, type RetryPolicy, retryDelayMs } from '../client/retry.js';
 import { assert } from '../core/assert.js';
-import type { ClientRequest, ClientResult } from '../core/messages.js';
+import type { DataRequest as ClientRequest, ClientResult } from '../core/messages.js';
 import type { KeyRecord, NodeId, VersionVector } from '../core/types.js';
 import { type RingkvError, TimeoutError } from '../errors.js';
 import type { History, HistoryOp } from './history.js';

@@ -20,7 +20,7 @@
 
 import type { RetryPolicy } from '../client/retry.js';
 import { assert } from '../core/assert.js';
-import type { ClientRequest, ClientResult, PeerMessage } from '../core/messages.js';
+import type { DataRequest as ClientRequest, ClientResult, PeerMessage } from '../core/messages.js';
 import type { Input } from '../core/node.js';
 import { Ring } from '../core/ring.js';
 import { type KeyRecord, type NodeId, nodeId, parseHintKey } from '../core/types.js';

@@ -49,6 +49,10 @@ export function coreStats(overrides: Partial<NodeStats> = {}): NodeStats {
     reapsSent: 0,
     reapChecksFailed: 0,
     suspected: 0,
+    ringVersion: 0,
+    transferKeysSent: 0,
+    transferKeysReceived: 0,
+    keysToDrain: 0,
     ...overrides,
   };
 }

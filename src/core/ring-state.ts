@@ -1,0 +1,154 @@
+/**
+ * The cluster's versioned ring, and what a membership change (join, leave, remove) must move.
+ *
+ * A change runs in two steps, each a new version of the state that nodes gossip and adopt when
+ * it supersedes theirs (higher version; on a tie, the higher claimant id):
+ * 1. transition: `owners` is still the ring requests use; `next` is the ring being moved to.
+ *    For every partition whose preference list gains nodes, one designated sender streams its
+ *    copy of the partition to them (transfer.ts), and coordinators also send new writes there.
+ * 2. commit: once every sender told the claimant it is done, the claimant publishes
+ *    `owners = next, next = null`. Nodes that no longer replicate a partition drain what they
+ *    hold of it to its new replicas, then drop it.
+ *
+ * Down or suspected nodes never change the ring (transient failure is not a membership change);
+ * only an explicit change does. Only one change runs at a time: the claimant refuses another
+ * while `next` is set. Pure: no I/O, no clock.
+ */
+import { assert } from './assert.js';
+import { Ring } from './ring.js';
+import type { NodeId } from './types.js';
+
+export interface RingState {
+  /** Bumped by every change; the higher version wins. */
+  readonly version: number;
+  /** Owner of each partition: the ring requests are routed by. */
+  readonly owners: readonly NodeId[];
+  /** The ring a running change moves to; null when no change runs. */
+  readonly next: readonly NodeId[] | null;
+  /** The node that started the change: it collects `transfer-done` and publishes the commit. */
+  readonly claimant: NodeId;
+  /** Nodes removed without a handoff (they died): never designated senders. */
+  readonly removed: readonly NodeId[];
+}
+
+/** A membership change an operator asks for. */
+export type RingChange =
+  | { readonly kind: 'join'; readonly node: NodeId }
+  /** The node hands its data over, then goes. */
+  | { readonly kind: 'leave'; readonly node: NodeId }
+  /** The node is gone for good: the others re-replicate among themselves. */
+  | { readonly kind: 'remove'; readonly node: NodeId };
+
+/** One partition whose preference list gains nodes in a transition. */
+export interface PartitionMove {
+  readonly partition: number;
+  /** The node that streams its copy (null: no live holder remains, e.g. n = 1 and removed). */
+  readonly sender: NodeId | null;
+  /** Nodes in the next preference list that are not in the current one. */
+  readonly incoming: readonly NodeId[];
+}
+
+/** The state of a ring that has never changed. */
+export function initialRingState(ring: Ring): RingState {
+  return {
+    version: 0,
+    owners: ring.owners,
+    next: null,
+    claimant: ring.nodes()[0]!,
+    removed: [],
+  };
+}
+
+/** Whether `incoming` should replace `current` (see the file comment). */
+export function supersedesRing(incoming: RingState, current: RingState): boolean {
+  if (incoming.version !== current.version) return incoming.version > current.version;
+  return incoming.claimant > current.claimant;
+}
+
+/**
+ * The transition state for `change` on top of `state` (which must have no change running), with
+ * `claimant` as its coordinator. Throws RangeError for a change the ring cannot make.
+ */
+export function beginChange(state: RingState, change: RingChange, claimant: NodeId): RingState {
+  assert(state.next === null, 'ring-state: one change at a time');
+  const ring = Ring.fromOwners(state.owners);
+  const next = change.kind === 'join' ? ring.withNode(change.node) : ring.withoutNode(change.node);
+  const removed = change.kind === 'remove' ? [change.node] : [];
+  const begun = {
+    version: state.version + 1,
+    owners: state.owners,
+    next: next.owners,
+    claimant,
+    removed,
+  };
+  assert(begun.owners.length === begun.next.length, 'ring-state: the partition count stays');
+  return begun;
+}
+
+/** The committed state once every transfer of `state`'s change is done. */
+export function commitChange(state: RingState): RingState {
+  assert(state.next !== null, 'ring-state: only a running change commits');
+  return {
+    version: state.version + 1,
+    owners: state.next,
+    next: null,
+    claimant: state.claimant,
+    removed: [],
+  };
+}
+
+/** Every node of the current and the next ring, sorted. */
+export function nodesOf(state: RingState): NodeId[] {
+  const nodes = new Set(state.owners);
+  for (const node of state.next ?? []) nodes.add(node);
+  return [...nodes].sort();
+}
+
+/**
+ * The partitions a running change moves: where the next preference list (length n) gains a
+ * node. The sender is the node the partition leaves when it can send (it holds a copy and loses
+ * it, so the load spreads like the data), else the first node that keeps it.
+ */
+export function movesOf(state: RingState, n: number): PartitionMove[] {
+  if (state.next === null) return [];
+  const current = Ring.fromOwners(state.owners);
+  const next = Ring.fromOwners(state.next);
+  const moves: PartitionMove[] = [];
+  for (let p = 0; p < current.partitionCount; p++) {
+    const before = current.preferenceListForPartition(p, n);
+    const after = next.preferenceListForPartition(p, n);
+    const incoming = after.filter((node) => !before.includes(node));
+    if (incoming.length === 0) continue;
+    const canSend = (node: NodeId) => !state.removed.includes(node);
+    const leaving = before.filter((node) => !after.includes(node) && canSend(node));
+    const staying = before.filter((node) => after.includes(node) && canSend(node));
+    moves.push({ partition: p, sender: leaving[0] ?? staying[0] ?? null, incoming });
+  }
+  return moves;
+}
+
+/** The nodes the claimant waits for before it commits. */
+export function sendersOf(moves: readonly PartitionMove[]): Set<NodeId> {
+  const senders = new Set<NodeId>();
+  for (const move of moves) if (move.sender !== null) senders.add(move.sender);
+  return senders;
+}
+
+function isNodeIds(x: unknown): x is NodeId[] {
+  return Array.isArray(x) && x.every((id) => typeof id === 'string' && id.length > 0);
+}
+
+function isPowerOfTwo(count: number): boolean {
+  return count >= 1 && (count & (count - 1)) === 0;
+}
+
+/** Shape check for a ring state received from a peer (with the partition count, it must match). */
+export function isRingState(x: unknown, partitionCount?: number): x is RingState {
+  if (typeof x !== 'object' || x === null) return false;
+  const s = x as Record<string, unknown>;
+  if (!Number.isSafeInteger(s.version) || (s.version as number) < 0) return false;
+  if (!isNodeIds(s.owners) || !isPowerOfTwo(s.owners.length)) return false;
+  if (partitionCount !== undefined && s.owners.length !== partitionCount) return false;
+  if (s.next !== null && (!isNodeIds(s.next) || s.next.length !== s.owners.length)) return false;
+  return typeof s.claimant === 'string' && s.claimant.length > 0 && isNodeIds(s.removed);
+}
