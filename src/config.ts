@@ -2,6 +2,7 @@
  * Every tunable of ringkv with its default. Runtimes, the CLI and the embedded API start from
  * `DEFAULT_CONFIG` and override fields; nothing else in the code base holds a default.
  */
+import { MEMBERSHIP_DEFAULTS } from './core/membership.js';
 import type { LogLevel } from './runtime/log.js';
 
 export interface RingkvConfig {
@@ -58,6 +59,19 @@ export interface RingkvConfig {
    * membership change cannot starve client traffic. @default 4
    */
   readonly transferBatchesMax: number;
+  /** Gossip: push-pull of the membership digest with one random peer this often. @default 200 */
+  readonly gossipIntervalMs: number;
+  /** Failure detection: one direct ping to the next peer (round robin) this often. @default 1000 */
+  readonly probeIntervalMs: number;
+  /** A ping unanswered this long goes indirect through 3 helpers; < probeIntervalMs. @default 500 */
+  readonly probeTimeoutMs: number;
+  /**
+   * A suspect is declared dead after suspicionMult × max(1, log10 n) × probeIntervalMs at the
+   * earliest (more confirmations) and 6× that with a lone accuser (Lifeguard). @default 4
+   */
+  readonly suspicionMult: number;
+  /** How long addNode/removeNode wait for the change to commit and every drain to finish. @default 300000 */
+  readonly membershipChangeTimeoutMs: number;
   /**
    * How long a tombstone that every replica holds is kept before it is reaped. Must exceed the
    * time hints take to reach a returning replica, or a late hint could bring a value back.
@@ -112,8 +126,13 @@ export const DEFAULT_CONFIG: RingkvConfig = Object.freeze({
   hintsPerTargetMax: 100_000,
   handoffIntervalMs: 1000,
   handoffBatchKeysMax: 128,
+  gossipIntervalMs: 200,
+  probeIntervalMs: 1000,
+  probeTimeoutMs: 500,
+  suspicionMult: 4,
   transferBatchKeysMax: 128,
   transferBatchesMax: 4,
+  membershipChangeTimeoutMs: 300_000,
   tombstoneGraceMs: 60_000,
   siblingsSoftMax: 25,
   siblingsMax: 100,
@@ -141,6 +160,13 @@ export function coreLimits(config: RingkvConfig) {
     antiEntropyPartitionsMax: config.antiEntropyPartitionsMax,
     antiEntropyKeysMax: config.antiEntropyKeysMax,
     transferBatchKeysMax: config.transferBatchKeysMax,
+    membership: {
+      ...MEMBERSHIP_DEFAULTS,
+      gossipIntervalMs: config.gossipIntervalMs,
+      probeIntervalMs: config.probeIntervalMs,
+      probeTimeoutMs: config.probeTimeoutMs,
+      suspicionMult: config.suspicionMult,
+    },
     transferBatchesMax: config.transferBatchesMax,
   };
 }

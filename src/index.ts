@@ -22,6 +22,7 @@ import { isLogLevel, LOG_LEVELS } from './runtime/log.js';
 export type * from './client/types.js';
 export { DEFAULT_CONFIG, type RingkvConfig } from './config.js';
 export {
+  BusyError,
   OverloadError,
   QuorumError,
   RingkvError,
@@ -71,7 +72,12 @@ export function validateConfig(config: RingkvConfig): void {
   int('antiEntropyPartitionsMax', 1, 65_536);
   int('antiEntropyKeysMax', 1, 1_000_000);
   int('transferBatchKeysMax', 1, 100_000);
+  int('gossipIntervalMs', 10, 60_000);
+  int('probeIntervalMs', 20, 60_000);
+  int('probeTimeoutMs', 1, config.probeIntervalMs - 1);
+  int('suspicionMult', 1, 100);
   int('transferBatchesMax', 1, 1024);
+  int('membershipChangeTimeoutMs', 1, 86_400_000);
   int('retryAttemptsMax', 1, 100);
   int('retryDelayBaseMs', 0, 600_000);
   int('retryDelayMaxMs', config.retryDelayBaseMs, 600_000);

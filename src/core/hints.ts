@@ -56,6 +56,11 @@ export class HintBook {
     return false;
   }
 
+  /** The keys hinted for `target`. */
+  keysFor(target: NodeId): string[] {
+    return [...(this.keysByTarget.get(target) ?? [])];
+  }
+
   targets(): NodeId[] {
     return [...this.keysByTarget.keys()].sort();
   }

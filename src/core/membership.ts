@@ -230,6 +230,22 @@ export class Membership {
     return out;
   }
 
+  /**
+   * Push our digest to one given peer, dead ones included ("gossip to the dead", memberlist):
+   * a member wrongly declared dead learns it and refutes, which heals views after a partition.
+   */
+  gossipTo(peer: NodeId): MembershipOutput {
+    const out = emptyOutput();
+    if (peer === this.self || this.own().status === 'left') return out;
+    out.sends.push({ to: peer, message: this.digest(false) });
+    return out;
+  }
+
+  /** The status of a member in this view (undefined: never heard of). */
+  statusOf(id: NodeId): MemberStatus | undefined {
+    return this.records.get(id)?.status;
+  }
+
   private digest(reply: boolean): MembershipMessage {
     const records = [...this.records.values()];
     assert(records.length <= MEMBERS_MAX, 'digest within the cluster bound');
@@ -476,7 +492,11 @@ export class Membership {
     const current = this.records.get(probe.target);
     if (current === undefined) return out;
     if (current.status === 'suspect') {
-      this.confirm({ ...current, suspectedBy: this.self }, this.self, nowMs, out);
+      // An independent accusation: our copy now names us, so our digests carry it and every
+      // node counts one more confirmation (memberlist sends one suspect message per accuser).
+      const accused = { ...current, suspectedBy: this.self };
+      this.records.set(probe.target, accused);
+      this.confirm(accused, this.self, nowMs, out);
       return out;
     }
     if (current.status !== 'alive') return out;
@@ -496,7 +516,10 @@ export class Membership {
     const current = this.records.get(id);
     if (s === undefined || s.incarnation !== incarnation) return out;
     if (current?.status !== 'suspect' || current.incarnation !== incarnation) return out;
-    if (nowMs < s.startMs + this.suspicionTimeoutFor(id)) return out;
+    if (nowMs < s.startMs + this.suspicionTimeoutFor(id)) {
+      this.armSuspicion(id, nowMs, out); // fired early (a coarse clock): wait for the rest
+      return out;
+    }
     const { suspectedBy: _accuser, ...rest } = current;
     this.apply({ ...rest, status: 'dead' }, nowMs, out);
     assert(!this.suspicions.has(id), 'a dead member has no running suspicion');

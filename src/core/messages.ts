@@ -7,6 +7,7 @@
  * Messages arriving from another thread or process are untrusted: `parsePeerMessage` checks them
  * at the boundary and returns null for anything malformed, so a listener never throws.
  */
+import type { MemberRecord, MembershipMessage } from './membership.js';
 import { isRingState, type RingChange, type RingState } from './ring-state.js';
 import type { Dot, KeyRecord, NodeId, Sibling, VersionVector } from './types.js';
 
@@ -249,6 +250,13 @@ export interface TransferDone {
   readonly version: number;
 }
 
+/** Gossip membership and failure detection (membership.ts), carried as one peer message. */
+export interface Member {
+  readonly type: 'member';
+  readonly v: number;
+  readonly m: MembershipMessage;
+}
+
 export type PeerMessage =
   | ReplicaPut
   | ReplicaPutAck
@@ -275,7 +283,8 @@ export type PeerMessage =
   | RingVersion
   | Transfer
   | TransferAck
-  | TransferDone;
+  | TransferDone
+  | Member;
 
 /** A put (value = bytes) or delete (value = null) with the context the client saw. */
 export interface PutRequest {
@@ -332,7 +341,10 @@ export interface TransferStatus {
   /** Keys held here for partitions this node no longer replicates, still to drain. */
   readonly keysToDrain: number;
   readonly batchesInFlight: number;
+  /** Keys this node's moves sent (once per target), since it started. */
   readonly keysSent: number;
+  /** Keys this node's drains sent (once per target), since it started. */
+  readonly keysDrained: number;
   readonly keysReceived: number;
 }
 
@@ -512,7 +524,38 @@ const BODY_CHECKS: Record<PeerMessage['type'], (m: Record<string, unknown>) => b
     m.entries.every(isHandoffEntry),
   'transfer-ack': (m) => isCount(m.batchId),
   'transfer-done': (m) => isCount(m.version),
+  member: (m) => isMembershipMessage(m.m),
 };
+
+const MEMBER_STATUSES: ReadonlySet<unknown> = new Set(['alive', 'suspect', 'dead', 'left']);
+
+function isMemberRecord(x: unknown): x is MemberRecord {
+  if (!isObject(x) || !isNodeId(x.id) || !isCount(x.incarnation)) return false;
+  if (!MEMBER_STATUSES.has(x.status) || !isOptionalCount(x.heartbeat)) return false;
+  return x.suspectedBy === undefined || isNodeId(x.suspectedBy);
+}
+
+function isNodeId(x: unknown): x is NodeId {
+  return typeof x === 'string' && x.length > 0;
+}
+
+function isMembershipMessage(x: unknown): x is MembershipMessage {
+  if (!isObject(x) || !isNodeId(x.from)) return false;
+  switch (x.type) {
+    case 'm-gossip':
+      return (
+        typeof x.reply === 'boolean' && Array.isArray(x.records) && x.records.every(isMemberRecord)
+      );
+    case 'm-ping':
+      return isCount(x.seq);
+    case 'm-ack':
+      return isCount(x.seq) && isMemberRecord(x.record);
+    case 'm-ping-req':
+      return isCount(x.seq) && isNodeId(x.target);
+    default:
+      return false;
+  }
+}
 
 function isCounts(x: unknown): x is number[] {
   return Array.isArray(x) && x.every(isCount);

@@ -31,6 +31,8 @@ import {
 import { type Effect, Effects } from './effects.js';
 import { HintBook } from './hints.js';
 import { LocalStore } from './local-store.js';
+import { MemberView } from './member-view.js';
+import type { MembershipConfig } from './membership.js';
 import { versionHash } from './merkle.js';
 import {
   type AdminRequest,
@@ -51,6 +53,7 @@ import {
   isRingState,
   movesOf,
   nodesOf,
+  type PartitionMove,
   type RingState,
   sendersOf,
   supersedesRing,
@@ -68,6 +71,8 @@ import { EMPTY_RECORD, isDeleted, siblingByRid, sync, update } from './version.j
 
 /** Bounds and periods of a node; the runtime fills them from the cluster config (config.ts). */
 export interface CoreLimits extends AntiEntropyLimits, TransferLimits {
+  /** Gossip membership and failure detection; null: peers are judged by the runtime only. */
+  readonly membership: MembershipConfig | null;
   readonly inFlightMax: number;
   readonly hintsPerTargetMax: number;
   readonly handoffIntervalMs: number;
@@ -94,6 +99,12 @@ export interface NodeCoreOptions {
   readonly forwardSlackMs: number;
   readonly limits: CoreLimits;
   readonly store: StorageReader;
+  /**
+   * A monotonic clock in ms and a uniform [0, 1) source. Given both (and limits.membership),
+   * the node runs gossip membership with SWIM failure detection (member-view.ts).
+   */
+  readonly now?: () => number;
+  readonly random?: () => number;
 }
 
 export type Input =
@@ -178,6 +189,10 @@ export interface NodeStats extends CoordinatorStats {
   transferKeysReceived: number;
   /** Keys held for partitions this node no longer replicates, still to hand over. */
   keysToDrain: number;
+  /** Members the gossip view holds suspect, dead or left (0 without gossip membership). */
+  membersUnhealthy: number;
+  /** Members the gossip view holds dead or left: routed around like a down peer. */
+  membersDead: number;
 }
 
 /** Meta entry holding the last ring state this node adopted. */
@@ -201,11 +216,16 @@ export class NodeCore {
   /** Version hashes of keys a move stream delivered: unchanged ones need no drain. */
   private readonly moved = new Map<string, number>();
   private readonly transfers: Transfers;
+  /** The partitions the running change moves (empty when none runs), and their senders. */
+  private moves: PartitionMove[] = [];
+  private senders = new Set<NodeId>();
   /** Claimant only: senders that finished the running change. */
   private readonly claimantDone = new Set<NodeId>();
   /** This node told the claimant it finished its moves (re-sent every tick anyway). */
   private readonly doneFrom = new Set<NodeId>();
   private ringGossipCursor = 0;
+  /** Gossip membership, when the runtime injected a clock and randomness. */
+  private readonly members: MemberView | null;
   private nextId = 1;
   private readonly coordinator: Coordinator;
   private readonly local: LocalStore<AfterPersist>;
@@ -239,6 +259,8 @@ export class NodeCore {
     this.ring = Ring.fromOwners(this.ringState.owners);
     this.nextRing = this.ringState.next === null ? null : Ring.fromOwners(this.ringState.next);
     this.replicated = this.replicatedPartitions();
+    this.moves = movesOf(this.ringState, opts.n);
+    this.senders = sendersOf(this.moves);
     this.coordinator = new Coordinator(opts.id);
     this.local = new LocalStore(opts.store, () => this.allocateId());
     this.hints = new HintBook(opts.limits.hintsPerTargetMax, opts.limits.handoffBatchKeysMax);
@@ -247,6 +269,20 @@ export class NodeCore {
     this.antiEntropy = new AntiEntropy(this.antiEntropyHost(), this.scanData(), opts.limits);
     this.transfers = new Transfers(this.transferHost(), opts.limits);
     this.transfers.reset(this.streamSpecs());
+    this.members = this.memberView();
+  }
+
+  private memberView(): MemberView | null {
+    const { now, random, limits } = this.opts;
+    if (now === undefined || random === undefined || limits.membership === null) return null;
+    return new MemberView({
+      self: this.id,
+      seeds: nodesOf(this.ringState),
+      config: limits.membership,
+      now,
+      random,
+      allocateId: () => this.allocateId(),
+    });
   }
 
   /**
@@ -319,7 +355,7 @@ export class NodeCore {
   private streamSpecs(): StreamSpec[] {
     const specs: StreamSpec[] = [];
     const version = this.ringState.version;
-    for (const move of movesOf(this.ringState, this.opts.n)) {
+    for (const move of this.moves) {
       if (move.sender !== this.id) continue;
       const cursorMeta = `transfer:${version}:${move.partition}`;
       const cursor = this.opts.store.getMeta(cursorMeta);
@@ -331,11 +367,13 @@ export class NodeCore {
         cursor: typeof cursor === 'string' ? cursor : null,
       });
     }
+    // A drain goes to every replica of the partition: whichever missed a write this node holds
+    // gets it (merging is idempotent; keys a move already delivered were dropped unsent).
     for (const [partition, keys] of this.foreign) {
-      const owner = this.ring.preferenceListForPartition(partition, this.opts.n)[0]!;
-      if (owner === this.id) continue; // cannot happen: foreign means not a replica
+      const targets = this.ring.preferenceListForPartition(partition, this.opts.n);
+      assert(!targets.includes(this.id), 'a foreign partition is replicated elsewhere');
       const sorted = () => [...keys].sort();
-      specs.push({ partition, targets: [owner], keys: sorted, cursorMeta: null, cursor: null });
+      specs.push({ partition, targets, keys: sorted, cursorMeta: null, cursor: null });
     }
     return specs;
   }
@@ -382,6 +420,7 @@ export class NodeCore {
     const out = new Effects();
     if (this.tickTimerId === null) this.armTick(out);
     if (this.aeTimerId === null) this.armAntiEntropy(out);
+    this.members?.arm(out);
     this.dispatch(input, out);
     this.deliverLocal(out);
     return out.list;
@@ -402,6 +441,8 @@ export class NodeCore {
       transferKeysSent: this.transfers.stats.keysSent,
       transferKeysReceived: this.transfers.stats.keysReceived,
       keysToDrain: this.keysToDrain(),
+      membersUnhealthy: this.members?.unhealthy() ?? 0,
+      membersDead: this.members?.dead() ?? 0,
     };
   }
 
@@ -463,7 +504,8 @@ export class NodeCore {
   }
 
   private isDown(node: NodeId): boolean {
-    return node !== this.id && (this.down.has(node) || this.suspected.has(node));
+    if (node === this.id) return false;
+    return this.down.has(node) || this.suspected.has(node) || this.members?.isDead(node) === true;
   }
 
   private heardFrom(peer: NodeId): void {
@@ -748,6 +790,12 @@ export class NodeCore {
         return this.reportDone(false, out);
       case 'transfer-done':
         return this.onTransferDone(from, message.version, out);
+      case 'member':
+        if (message.m.from !== from) {
+          this.counters.malformedMessages++;
+          return;
+        }
+        return this.members?.onMessage(message.m, out);
     }
   }
 
@@ -761,10 +809,7 @@ export class NodeCore {
   ): void {
     this.counters.replicaPuts++;
     if (hintFor !== undefined) return this.storeHint(from, opId, hintFor, key, incoming, out);
-    if (!this.replicates(key)) {
-      // The coordinator routes by an older ring: hold the write for the key's owner now.
-      return this.storeHint(from, opId, this.ownerOf(key), key, incoming, out);
-    }
+    if (!this.replicates(key)) return this.holdForeignPut(from, opId, key, incoming, out);
     const local = this.local.read(key);
     const merged = sync(local ?? EMPTY_RECORD, incoming); // also normalizes a peer's record
     const unchanged = local !== undefined && sameDots(local, merged) && !this.local.isPending(key);
@@ -884,7 +929,10 @@ export class NodeCore {
     this.armTick(out);
     this.transfers.onTick(out);
     this.reportDone(true, out);
+    this.maybeCommit(this.ringState, out);
     this.gossipRing(out);
+    this.rehomeHints(out);
+    this.members?.gossipToDead(nodesOf(this.ringState), out);
     this.hints.tick();
     for (const peer of [...this.suspected].sort()) out.send(peer, { type: 'ping' });
     for (const owner of this.hints.targets()) {
@@ -1009,6 +1057,8 @@ export class NodeCore {
     if (!sameOwners(before.owners, state.owners)) this.ring = Ring.fromOwners(state.owners);
     this.nextRing = state.next === null ? null : Ring.fromOwners(state.next);
     this.replicated = this.replicatedPartitions();
+    this.moves = movesOf(state, this.opts.n);
+    this.senders = sendersOf(this.moves);
     this.antiEntropy.replaceIndex(this.scanData());
     if (state.next === null) this.dropMovedCopies(out);
     this.moved.clear();
@@ -1040,7 +1090,7 @@ export class NodeCore {
   private reportDone(again: boolean, out: Effects): void {
     const state = this.ringState;
     if (state.next === null || !this.transfers.movesFinished()) return;
-    if (!sendersOf(movesOf(state, this.opts.n)).has(this.id)) return;
+    if (!this.senders.has(this.id)) return;
     if (!again && this.doneFrom.has(this.id)) return;
     this.doneFrom.add(this.id);
     out.send(state.claimant, { type: 'transfer-done', version: state.version });
@@ -1053,31 +1103,68 @@ export class NodeCore {
     this.maybeCommit(state, out);
   }
 
-  /** Claimant: once every sender of the running change is done, publish the commit. */
+  /**
+   * Claimant: once every sender of the running change is done, publish the commit. A sender
+   * this node believes down is not waited for (a change must not hang on a dead node): its new
+   * replicas then fill from the survivors by anti-entropy, and the sender drains what it holds
+   * if it comes back.
+   */
   private maybeCommit(previous: RingState, out: Effects): void {
     const state = this.ringState;
     if (state.next === null || state.claimant !== this.id) return;
-    for (const sender of sendersOf(movesOf(state, this.opts.n))) {
-      if (!this.claimantDone.has(sender)) return;
+    for (const sender of this.senders) {
+      if (!this.claimantDone.has(sender) && !this.isDown(sender)) return;
     }
     const audience = new Set([...nodesOf(previous), ...nodesOf(state)]);
     this.claimantDone.clear();
     this.publish(commitChange(state), [...audience].sort(), out);
   }
 
-  private ownerOf(key: string): NodeId {
-    const owner = this.ring.preferenceList(key, this.opts.n)[0]!;
-    assert(owner !== this.id, 'a foreign key has another owner');
-    return owner;
+  /**
+   * Hints for a node that is no longer in the ring (it was removed) can never be handed off:
+   * each goes to the key's current replicas instead (merged here if this node is one).
+   */
+  private rehomeHints(out: Effects): void {
+    const members = new Set(nodesOf(this.ringState));
+    for (const target of this.hints.targets()) {
+      if (members.has(target)) continue;
+      for (const key of this.hints.keysFor(target)) {
+        const stored = hintKey(target, key);
+        const record = this.local.read(stored, 'hints');
+        if (record !== undefined) this.mergeData(key, record, out);
+        this.hints.noteRemoved(target, key);
+        this.local.write('hints', stored, null, { kind: 'none' }, out);
+      }
+    }
   }
 
-  /** Keeps a record of a key this node does not replicate as a hint for the key's owner. */
+  /** A replica-put from a coordinator that routes by an older ring: held for the new replicas. */
+  private holdForeignPut(from: NodeId, opId: number, key: string, record: KeyRecord, out: Effects) {
+    const owners = this.ring.preferenceList(key, this.opts.n);
+    if (!owners.every((owner) => this.hints.canAccept(owner, key))) {
+      this.counters.hintsRefused++;
+      const reason = `hint queue for a replica of ${key} is full`;
+      return out.send(from, { type: 'replica-put-nack', opId, reason });
+    }
+    this.counters.hintsStored++;
+    this.holdForeign(key, record, { kind: 'peer-ack', to: from, opId }, out);
+  }
+
+  /**
+   * Keeps a record of a key this node does not replicate as a hint for each of the key's
+   * replicas, so whichever of them missed it gets it. Persists complete in order, so `then`
+   * rides on the last write.
+   */
   private holdForeign(key: string, record: KeyRecord, then: AfterPersist, out: Effects): void {
-    const owner = this.ownerOf(key);
-    const stored = hintKey(owner, key);
-    const merged = sync(this.local.read(stored, 'hints') ?? EMPTY_RECORD, record);
-    this.hints.noteStored(owner, key);
-    this.local.write('hints', stored, merged, then, out);
+    const owners = this.ring.preferenceList(key, this.opts.n);
+    assert(!owners.includes(this.id), 'a foreign key is replicated elsewhere');
+    owners.forEach((owner, i) => {
+      const stored = hintKey(owner, key);
+      const merged = sync(this.local.read(stored, 'hints') ?? EMPTY_RECORD, record);
+      this.hints.noteStored(owner, key);
+      const last = i === owners.length - 1;
+      this.local.write('hints', stored, merged, last ? then : { kind: 'none' }, out);
+    });
   }
 
   private onTransfer(
@@ -1108,6 +1195,7 @@ export class NodeCore {
 
   private onTimer(timerId: number, out: Effects): void {
     if (timerId === this.tickTimerId) return this.onTick(out);
+    if (this.members?.onTimer(timerId, out)) return;
     if (timerId === this.aeTimerId) {
       this.armAntiEntropy(out);
       return this.antiEntropy.onTick(out);

@@ -68,7 +68,7 @@ export class Transfers {
   /** Keys in a batch in flight, with how many batches hold them (the reaper waits for them). */
   private readonly keysInFlight = new Map<string, number>();
   private nextStream = 0;
-  readonly stats = { keysSent: 0, keysReceived: 0, batchesResent: 0 };
+  readonly stats = { keysSent: 0, keysDrained: 0, keysReceived: 0, batchesResent: 0 };
 
   constructor(
     private readonly host: TransferHost,
@@ -108,6 +108,7 @@ export class Transfers {
       keysToDrain,
       batchesInFlight: this.byBatch.size,
       keysSent: this.stats.keysSent,
+      keysDrained: this.stats.keysDrained,
       keysReceived: this.stats.keysReceived,
     };
   }
@@ -184,7 +185,9 @@ export class Transfers {
     this.byBatch.set(batch.batchId, stream);
     for (const { key } of entries)
       this.keysInFlight.set(key, (this.keysInFlight.get(key) ?? 0) + 1);
-    this.stats.keysSent += entries.length * stream.targets.length;
+    const copies = entries.length * stream.targets.length;
+    if (stream.cursorMeta === null) this.stats.keysDrained += copies;
+    else this.stats.keysSent += copies;
     this.sendBatch(stream, batch, out);
     return true;
   }

@@ -9,6 +9,7 @@ import type { Effect } from '../../src/core/effects.js';
 import type { ClientRequest, ClientResult } from '../../src/core/messages.js';
 import { type CoreLimits, type Input, NodeCore } from '../../src/core/node.js';
 import { Ring } from '../../src/core/ring.js';
+import type { RingState } from '../../src/core/ring-state.js';
 import {
   type KeyRecord,
   type Namespace,
@@ -34,7 +35,10 @@ export class TestNet {
   readonly inflight: Envelope[] = [];
   readonly persists: Array<{ node: NodeId; token: number; writes: Effect & { kind: 'persist' } }> =
     [];
-  readonly timers: Array<{ node: NodeId; timerId: number; delayMs: number }> = [];
+  readonly timers: Array<{ node: NodeId; timerId: number; delayMs: number; dueMs: number }> = [];
+  /** Virtual time, for nodes with gossip membership (`advance` moves it). */
+  nowMs = 0;
+  private randomState = 1;
   /** Messages to or from these nodes are dropped. */
   readonly isolated = new Set<NodeId>();
   private nextReqId = 1;
@@ -43,6 +47,8 @@ export class TestNet {
     nodes: number,
     readonly n = 3,
     partitionCount = 64,
+    /** Run gossip membership (a virtual clock and a seeded random source are injected). */
+    readonly membership = false,
   ) {
     this.ids = Array.from({ length: nodes }, (_, i) => nodeId(`n${i + 1}`));
     this.ring = Ring.create(this.ids, partitionCount);
@@ -53,18 +59,27 @@ export class TestNet {
   }
 
   /** A NodeCore over the node's store (used at start and to restart after a crash). */
-  boot(id: NodeId, limits: Partial<CoreLimits> = {}): NodeCore {
+  boot(id: NodeId, limits: Partial<CoreLimits> = {}, ringState?: RingState): NodeCore {
     const store = this.stores.get(id)!;
     const all = { ...coreLimits(DEFAULT_CONFIG), tombstoneGraceMs: 100, ...limits };
     return new NodeCore({
       id,
       actor: `${id}.a`,
       ring: this.ring,
+      ...(ringState === undefined ? {} : { ringState }),
+      ...(this.membership ? { now: () => this.nowMs, random: () => this.random() } : {}),
       n: this.n,
       forwardSlackMs: 100,
       limits: all,
       store,
     });
+  }
+
+  /** Starts a node that is not in the ring yet, from the cluster's current ring state. */
+  addNode(id: NodeId, ringState: RingState, limits: Partial<CoreLimits> = {}): void {
+    this.ids.push(id);
+    this.stores.set(id, new MapStore());
+    this.cores.set(id, this.boot(id, limits, ringState));
   }
 
   /** Crash and restart: volatile state is lost, pending persists never happen, storage stays. */
@@ -114,6 +129,23 @@ export class TestNet {
     return true;
   }
 
+  /** A small seeded LCG (deterministic tests). */
+  private random(): number {
+    this.randomState = (this.randomState * 1103515245 + 12345) % 2147483648;
+    return this.randomState / 2147483648;
+  }
+
+  /** Moves virtual time forward in steps, firing timers as they fall due and settling. */
+  advance(ms: number, stepMs = 50): void {
+    for (let elapsed = 0; elapsed < ms; elapsed += stepMs) {
+      this.nowMs += stepMs;
+      const due = this.timers.filter((t) => t.dueMs <= this.nowMs);
+      this.timers.splice(0, this.timers.length, ...this.timers.filter((t) => t.dueMs > this.nowMs));
+      for (const t of due) this.input(t.node, { kind: 'timer', timerId: t.timerId });
+      this.settle(1_000_000);
+    }
+  }
+
   /** Fires every pending timer (as if their delays all passed). */
   fireTimers(): void {
     const due = this.timers.splice(0);
@@ -144,7 +176,12 @@ export class TestNet {
         this.replies.set(effect.reqId, effect.result);
         return;
       case 'set-timer':
-        this.timers.push({ node, timerId: effect.timerId, delayMs: effect.delayMs });
+        this.timers.push({
+          node,
+          timerId: effect.timerId,
+          delayMs: effect.delayMs,
+          dueMs: this.nowMs + effect.delayMs,
+        });
         return;
       case 'cancel-timer': {
         const i = this.timers.findIndex((t) => t.node === node && t.timerId === effect.timerId);

@@ -53,6 +53,8 @@ export function coreStats(overrides: Partial<NodeStats> = {}): NodeStats {
     transferKeysSent: 0,
     transferKeysReceived: 0,
     keysToDrain: 0,
+    membersUnhealthy: 0,
+    membersDead: 0,
     ...overrides,
   };
 }
