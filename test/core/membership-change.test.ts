@@ -181,6 +181,24 @@ describe('membership changes', () => {
     expect(sentAfter + sentBefore).toBeGreaterThanOrEqual(total);
   });
 
+  it('a claimant that crashes mid-change still commits it after restarting', () => {
+    const net = new TestNet(5, 3, 64);
+    load(net, 300);
+    const before = ringStatus(net, nodeId('n1')).state;
+    net.addNode(nodeId('n6'), before);
+    expect(change(net, nodeId('n1'), 'join', 'n6')).toMatchObject({ ok: true });
+    for (let i = 0; i < 50; i++) net.deliverOne() || net.persistOne();
+    net.restart(nodeId('n1')); // loses the transfer-done reports it had collected
+    // It restarts from the transition state it stored, still the claimant.
+    const afterRestart = ringStatus(net, nodeId('n1')).state;
+    expect(afterRestart).toMatchObject({ version: before.version + 1, claimant: 'n1' });
+    expect(afterRestart.next).not.toBeNull();
+    runUntilCommitted(net, before.version + 2, net.ids);
+    const ring = Ring.fromOwners(ringStatus(net, nodeId('n1')).state.owners);
+    expect(ring.has(nodeId('n6'))).toBe(true);
+    expectPlacement(net, ring, net.ids, keysOf(300));
+  });
+
   it('refuses a second change while one runs, and bad changes', () => {
     const net = new TestNet(5, 3, 64);
     load(net, 50);
