@@ -232,6 +232,9 @@ export interface RingVersion {
 export interface Transfer {
   readonly type: 'transfer';
   readonly v: number;
+  /** The sender's ring state (version, claimant): a receiver behind it asks for it first. */
+  readonly version: number;
+  readonly claimant: NodeId;
   readonly batchId: number;
   readonly partition: number;
   readonly entries: ReadonlyArray<{ readonly key: string; readonly record: KeyRecord }>;
@@ -241,6 +244,13 @@ export interface TransferAck {
   readonly type: 'transfer-ack';
   readonly v: number;
   readonly batchId: number;
+}
+
+/** Departing node → claimant: I hold nothing of the ring's data any more. */
+export interface Departed {
+  readonly type: 'departed';
+  readonly v: number;
+  readonly version: number;
 }
 
 /** Sender → claimant: I streamed every partition the change at `version` asked of me. */
@@ -284,6 +294,7 @@ export type PeerMessage =
   | Transfer
   | TransferAck
   | TransferDone
+  | Departed
   | Member;
 
 /** A put (value = bytes) or delete (value = null) with the context the client saw. */
@@ -518,12 +529,15 @@ const BODY_CHECKS: Record<PeerMessage['type'], (m: Record<string, unknown>) => b
   ring: (m) => isRingState(m.state),
   'ring-version': (m) => isCount(m.version) && typeof m.claimant === 'string',
   transfer: (m) =>
+    isCount(m.version) &&
+    typeof m.claimant === 'string' &&
     isCount(m.batchId) &&
     isCount(m.partition) &&
     Array.isArray(m.entries) &&
     m.entries.every(isHandoffEntry),
   'transfer-ack': (m) => isCount(m.batchId),
   'transfer-done': (m) => isCount(m.version),
+  departed: (m) => isCount(m.version),
   member: (m) => isMembershipMessage(m.m),
 };
 

@@ -49,7 +49,9 @@ import { Ring } from './ring.js';
 import {
   beginChange,
   commitChange,
+  endDeparture,
   initialRingState,
+  isNewerRing,
   isRingState,
   movesOf,
   nodesOf,
@@ -342,6 +344,7 @@ export class NodeCore {
   private transferHost() {
     return {
       allocateId: () => this.allocateId(),
+      ringIdentity: () => this.ringState,
       isDown: (peer: NodeId) => this.isDown(peer),
       read: (key: string) => this.local.read(key),
       saveCursor: (name: string, key: string, out: Effects) =>
@@ -784,12 +787,20 @@ export class NodeCore {
       case 'ring-version':
         return this.onRingVersion(from, message.version, message.claimant, out);
       case 'transfer':
+        if (isNewerRing(message.version, message.claimant, this.ringState)) {
+          // Sent under a ring this node has not seen yet (its push may be lost or late): no ack,
+          // so the sender resends; our version makes it push the newer state (sim seed 9).
+          const { version, claimant } = this.ringState;
+          return out.send(from, { type: 'ring-version', version, claimant });
+        }
         return this.onTransfer(from, message.batchId, message.entries, out);
       case 'transfer-ack':
         this.transfers.onAck(from, message.batchId, out);
         return this.reportDone(false, out);
       case 'transfer-done':
         return this.onTransferDone(from, message.version, out);
+      case 'departed':
+        return this.onDeparted(from, out);
       case 'member':
         if (message.m.from !== from) {
           this.counters.malformedMessages++;
@@ -930,6 +941,7 @@ export class NodeCore {
     this.transfers.onTick(out);
     this.reportDone(true, out);
     this.maybeCommit(this.ringState, out);
+    this.reportDeparted(out);
     this.gossipRing(out);
     this.rehomeHints(out);
     this.members?.gossipToDead(nodesOf(this.ringState), out);
@@ -993,6 +1005,12 @@ export class NodeCore {
       return out.reply(reqId, { ok: false, error: 'busy', message });
     }
     const { kind, node } = request.change;
+    if (kind === 'remove' && !this.ring.has(node) && state.departing.includes(node)) {
+      // A departing node that died before it drained: stop waiting for it.
+      const ended = endDeparture(state, node, this.id);
+      this.publish(ended, nodesOf(state), out);
+      return out.reply(reqId, { ok: true, op: 'ring-change', state: ended });
+    }
     const problem =
       kind === 'join'
         ? this.ring.has(node)
@@ -1094,6 +1112,23 @@ export class NodeCore {
     if (!again && this.doneFrom.has(this.id)) return;
     this.doneFrom.add(this.id);
     out.send(state.claimant, { type: 'transfer-done', version: state.version });
+  }
+
+  /** A departed node that holds nothing more tells the claimant (every tick, until dropped). */
+  private reportDeparted(out: Effects): void {
+    const state = this.ringState;
+    if (!state.departing.includes(this.id) || state.next !== null) return;
+    if (this.keysToDrain() > 0 || this.hints.count() > 0) return;
+    if (this.transfers.status(0).batchesInFlight > 0) return;
+    out.send(state.claimant, { type: 'departed', version: state.version });
+  }
+
+  /** Claimant: a departing node drained everything; it no longer answers reap checks. */
+  private onDeparted(from: NodeId, out: Effects): void {
+    const state = this.ringState;
+    if (state.claimant !== this.id || state.next !== null) return;
+    if (!state.departing.includes(from)) return;
+    this.publish(endDeparture(state, from, this.id), nodesOf(state), out);
   }
 
   private onTransferDone(from: NodeId, version: number, out: Effects): void {

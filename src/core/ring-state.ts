@@ -9,6 +9,10 @@
  * 2. commit: once every sender told the claimant it is done, the claimant publishes
  *    `owners = next, next = null`. Nodes that no longer replicate a partition drain what they
  *    hold of it to its new replicas, then drop it.
+ * 3. departure: a node that left the ring stays in `departing` until it reported to the
+ *    claimant that it drained everything. Until then it still answers tombstone reap checks:
+ *    a reap that skipped it could be undone by its stale copy arriving later (a resurrection).
+ *    A departing node that died is dropped by removing it.
  *
  * Down or suspected nodes never change the ring (transient failure is not a membership change);
  * only an explicit change does. Only one change runs at a time: the claimant refuses another
@@ -29,6 +33,8 @@ export interface RingState {
   readonly claimant: NodeId;
   /** Nodes removed without a handoff (they died): never designated senders. */
   readonly removed: readonly NodeId[];
+  /** Nodes that left the ring and may still hold data to drain (see the file comment). */
+  readonly departing: readonly NodeId[];
 }
 
 /** A membership change an operator asks for. */
@@ -56,13 +62,13 @@ export function initialRingState(ring: Ring): RingState {
     next: null,
     claimant: ring.nodes()[0]!,
     removed: [],
+    departing: [],
   };
 }
 
 /** Whether `incoming` should replace `current` (see the file comment). */
 export function supersedesRing(incoming: RingState, current: RingState): boolean {
-  if (incoming.version !== current.version) return incoming.version > current.version;
-  return incoming.claimant > current.claimant;
+  return isNewerRing(incoming.version, incoming.claimant, current);
 }
 
 /**
@@ -74,12 +80,14 @@ export function beginChange(state: RingState, change: RingChange, claimant: Node
   const ring = Ring.fromOwners(state.owners);
   const next = change.kind === 'join' ? ring.withNode(change.node) : ring.withoutNode(change.node);
   const removed = change.kind === 'remove' ? [change.node] : [];
+  const departing = state.departing.filter((node) => node !== change.node);
   const begun = {
     version: state.version + 1,
     owners: state.owners,
     next: next.owners,
     claimant,
     removed,
+    departing,
   };
   assert(begun.owners.length === begun.next.length, 'ring-state: the partition count stays');
   return begun;
@@ -88,20 +96,44 @@ export function beginChange(state: RingState, change: RingChange, claimant: Node
 /** The committed state once every transfer of `state`'s change is done. */
 export function commitChange(state: RingState): RingState {
   assert(state.next !== null, 'ring-state: only a running change commits');
+  const staying = new Set(state.next);
+  const left = [...new Set(state.owners)].filter(
+    (node) => !staying.has(node) && !state.removed.includes(node),
+  );
   return {
     version: state.version + 1,
     owners: state.next,
     next: null,
     claimant: state.claimant,
     removed: [],
+    departing: [...new Set([...state.departing, ...left])].sort(),
   };
 }
 
-/** Every node of the current and the next ring, sorted. */
+/** The state once `node` no longer departs: it drained everything, or it was removed. */
+export function endDeparture(state: RingState, node: NodeId, claimant: NodeId): RingState {
+  assert(state.departing.includes(node), 'ring-state: only a departing node ends its departure');
+  assert(state.next === null, 'ring-state: departures end between changes');
+  return {
+    ...state,
+    version: state.version + 1,
+    claimant,
+    departing: state.departing.filter((id) => id !== node),
+  };
+}
+
+/** Every node of the current and the next ring, and the departing ones, sorted. */
 export function nodesOf(state: RingState): NodeId[] {
   const nodes = new Set(state.owners);
   for (const node of state.next ?? []) nodes.add(node);
+  for (const node of state.departing) nodes.add(node);
   return [...nodes].sort();
+}
+
+/** Whether a ring identified by (version, claimant) supersedes `state` (as supersedesRing). */
+export function isNewerRing(version: number, claimant: NodeId, state: RingState): boolean {
+  if (version !== state.version) return version > state.version;
+  return claimant > state.claimant;
 }
 
 /**
@@ -150,5 +182,6 @@ export function isRingState(x: unknown, partitionCount?: number): x is RingState
   if (!isNodeIds(s.owners) || !isPowerOfTwo(s.owners.length)) return false;
   if (partitionCount !== undefined && s.owners.length !== partitionCount) return false;
   if (s.next !== null && (!isNodeIds(s.next) || s.next.length !== s.owners.length)) return false;
-  return typeof s.claimant === 'string' && s.claimant.length > 0 && isNodeIds(s.removed);
+  if (!isNodeIds(s.removed) || !isNodeIds(s.departing)) return false;
+  return typeof s.claimant === 'string' && s.claimant.length > 0;
 }

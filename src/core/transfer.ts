@@ -29,6 +29,8 @@ export interface TransferLimits {
 
 export interface TransferHost {
   allocateId(): number;
+  /** The ring state streams run under, sent with every batch. */
+  ringIdentity(): { readonly version: number; readonly claimant: NodeId };
   isDown(peer: NodeId): boolean;
   read(key: string): KeyRecord | undefined;
   /** Saves a move's acked position durably (meta entry `name`). */
@@ -206,10 +208,13 @@ export class Transfers {
   }
 
   private sendBatch(stream: Stream, batch: Batch, out: Effects): void {
+    const { version, claimant } = this.host.ringIdentity();
     for (const target of batch.awaiting) {
       if (this.host.isDown(target)) continue;
       out.send(target, {
         type: 'transfer',
+        version,
+        claimant,
         batchId: batch.batchId,
         partition: stream.partition,
         entries: batch.entries,
