@@ -59,3 +59,12 @@ export class SiblingLimitError extends RingkvError {
   override name = 'SiblingLimitError';
   override readonly code = 'SIBLING_LIMIT';
 }
+
+/**
+ * Another membership change (addNode, removeNode) is still running; retry once it has
+ * committed. HTTP 409.
+ */
+export class BusyError extends RingkvError {
+  override name = 'BusyError';
+  override readonly code = 'BUSY';
+}

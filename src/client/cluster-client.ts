@@ -2,13 +2,15 @@
  * The embedded client of a local cluster. It validates input, routes each request to a live
  * node of the key's preference list (client-side coordination, the Dynamo paper's faster
  * mode), and waits for the coordinator's answer with a timeout of its own — so a dead or
- * stalled coordinator yields a TimeoutError, never a hang.
+ * stalled coordinator yields a TimeoutError, never a hang. Membership changes (addNode,
+ * removeNode) are driven by membership.ts; routing follows the ring they commit.
  */
 
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RingkvConfig } from '../config.js';
 import {
+  type AdminRequest,
   type ClientRequest,
   type ClientResult,
   isTraceId,
@@ -18,14 +20,19 @@ import type { Ring } from '../core/ring.js';
 import { RingkvError, TimeoutError, UnavailableError, ValidationError } from '../errors.js';
 import type { Launcher } from '../runtime/launcher.js';
 import { CLEAR_NETWORK } from '../runtime/network-state.js';
+import { ClusterMembership } from './membership.js';
 import { toGetResult, toPutResult } from './results.js';
 import { isRetryable, retryDelayMs } from './retry.js';
+import type { RingWatchHost } from './ring-watch.js';
 import type {
+  AddNodeOptions,
   Cluster,
   ClusterStatus,
   DeleteOptions,
   GetOptions,
   GetResult,
+  MembershipChangeOptions,
+  MembershipChangeResult,
   MessageDelays,
   NetworkOptions,
   NetworkStatus,
@@ -56,12 +63,26 @@ export class ClusterClient implements Cluster {
   private readonly pending = new Map<number, Pending>();
   private nextReqId = 1;
   private closed = false;
+  /** Who is in the cluster and which ring requests follow (it changes with addNode/removeNode). */
+  private readonly membership: ClusterMembership;
 
   constructor(
     private readonly config: RingkvConfig,
-    private readonly ring: Ring,
-    readonly nodeIds: readonly string[],
-  ) {}
+    ring: Ring,
+    nodeIds: readonly string[],
+  ) {
+    this.membership = new ClusterMembership(ring, nodeIds, config, () => this.watchHost());
+  }
+
+  /** The cluster's node ids, running or not, in order of creation. */
+  get nodeIds(): readonly string[] {
+    return this.membership.nodeIds;
+  }
+
+  /** The last committed ring: requests are routed by it. */
+  private get ring(): Ring {
+    return this.membership.ring;
+  }
 
   /** Binds the launcher once the nodes run (the launcher needs this client's callbacks first). */
   attach(launcher: Launcher): void {
@@ -96,11 +117,13 @@ export class ClusterClient implements Cluster {
   }
 
   async status(): Promise<ClusterStatus> {
+    if (this.launcher !== null && !this.closed) await this.membership.refresh();
     const nodes = await Promise.all(this.nodeIds.map((id) => this.nodeStatus(id)));
     const { n, r, w, requestTimeoutMs, valueSizeMaxBytes, dataDir, partitionCount } = this.config;
+    const version = this.membership.version;
     return {
       nodes,
-      ring: { partitionCount, owners: [...this.ring.owners] },
+      ring: { partitionCount, owners: [...this.ring.owners], version },
       config: { n, r, w, requestTimeoutMs, valueSizeMaxBytes, durable: dataDir !== null },
       network: this.launcher?.networkView() ?? { ...CLEAR_NETWORK, groups: null },
     };
@@ -112,6 +135,26 @@ export class ClusterClient implements Cluster {
 
   async restartNode(id: string): Promise<void> {
     await this.requireOpen().restart(this.requireNode(id));
+  }
+
+  addNode(options?: AddNodeOptions): Promise<MembershipChangeResult> {
+    this.requireOpen();
+    return this.membership.addNode(options);
+  }
+
+  removeNode(id: string, options?: MembershipChangeOptions): Promise<MembershipChangeResult> {
+    this.requireOpen();
+    return this.membership.removeNode(id, options);
+  }
+
+  /** What the membership changes need of the client: admin requests to a given node. */
+  private watchHost(): RingWatchHost {
+    return {
+      ask: (node: string, request: AdminRequest) => this.send(request, undefined, node),
+      requestTimeoutMs: this.config.requestTimeoutMs,
+      launcher: this.requireOpen(),
+      closed: () => this.closed,
+    };
   }
 
   partition(groups: readonly (readonly string[])[]): Promise<NetworkStatus> {
@@ -303,6 +346,8 @@ export class ClusterClient implements Cluster {
       id,
       state: node?.isRunning ? 'up' : 'down',
       partitions,
+      membership: this.membership.membershipOf(id),
+      ringVersion: stats?.core.ringVersion ?? null,
       keys: stats?.keys ?? null,
       hintsPending: stats?.core.hintsPending ?? null,
       antiEntropy:

@@ -6,6 +6,7 @@ import type { ClientResult } from '../core/messages.js';
 import type { KeyRecord } from '../core/types.js';
 import { contextOf, liveValues } from '../core/version.js';
 import {
+  BusyError,
   OverloadError,
   QuorumError,
   type RingkvError,
@@ -37,7 +38,7 @@ export function toError(result: Extract<ClientResult, { ok: false }>, what: stri
     case 'conflict':
       return new SiblingLimitError(`${what}: ${result.message}`);
     case 'busy':
-      return new UnavailableError(`${what}: ${result.message}`);
+      return new BusyError(`${what}: ${result.message}`);
   }
 }
 

@@ -91,8 +91,15 @@ export interface NodeStatus {
   readonly id: string;
   /** `up` while the worker runs, `down` after it was killed or crashed. */
   readonly state: 'up' | 'down';
-  /** Ring partitions this node owns as primary. */
+  /** Ring partitions this node owns as primary (in the last committed ring). */
   readonly partitions: number;
+  /**
+   * The node's place in the ring: `member`; `joining` from addNode until the change commits;
+   * `leaving` from removeNode until the node has handed everything over and is gone.
+   */
+  readonly membership?: Membership;
+  /** Version of the ring state the node routes by, when it is up (see ClusterStatus.ring). */
+  readonly ringVersion?: number | null;
   /** Keys stored on the node (all replicas it holds), when it is up. */
   readonly keys: number | null;
   /** Keys it holds as hints for down replicas, waiting for handoff, when it is up. */
@@ -149,9 +156,16 @@ export interface ReplicaView {
   }> | null;
 }
 
+export type Membership = 'member' | 'joining' | 'leaving';
+
 export interface ClusterStatus {
   readonly nodes: readonly NodeStatus[];
-  readonly ring: { readonly partitionCount: number; readonly owners: readonly string[] };
+  /** The last committed ring: owner of each partition, and its version (bumped by changes). */
+  readonly ring: {
+    readonly partitionCount: number;
+    readonly owners: readonly string[];
+    readonly version?: number;
+  };
   readonly config: {
     readonly n: number;
     readonly r: number;
@@ -194,6 +208,45 @@ export interface ClusterAdmin {
   heal(): Promise<NetworkStatus>;
   /** Sets delay, jitter and loss on every node-to-node message. */
   setNetwork(options: NetworkOptions): Promise<NetworkStatus>;
+  /**
+   * Starts a new node and joins it to the ring; resolves once the change committed on every
+   * running node and every moved key was handed over. Changes run one at a time (calls queue);
+   * one started elsewhere that is still running is a BusyError. A bad or used id is a
+   * ValidationError; not done within the timeout, a TimeoutError naming what is pending.
+   */
+  addNode(options?: AddNodeOptions): Promise<MembershipChangeResult>;
+  /**
+   * Takes a node out of the ring: a running node hands its data over first (`leave`), a down
+   * one is removed and the others re-replicate its keys among themselves (`remove`). Resolves
+   * once that is done and the node is stopped and gone from the cluster. Errors as addNode;
+   * an unknown id or the last node is a ValidationError.
+   */
+  removeNode(id: string, options?: MembershipChangeOptions): Promise<MembershipChangeResult>;
+}
+
+export interface MembershipChangeOptions {
+  /** How long to wait for the change to finish. @default the cluster's membershipChangeTimeoutMs */
+  readonly timeoutMs?: number;
+}
+
+export interface AddNodeOptions extends MembershipChangeOptions {
+  /** The new node's id (letters, digits, `.`, `_`, `-`). @default the next free `n<k>` */
+  readonly id?: string;
+}
+
+export interface MembershipChangeResult {
+  /** The node added or removed. */
+  readonly id: string;
+  /** `join` (addNode), `leave` (removeNode of a running node) or `remove` (of a down node). */
+  readonly kind: 'join' | 'leave' | 'remove';
+  /** The ring version the change committed as. */
+  readonly version: number;
+  /** How long the change took, from the request to the last handover. */
+  readonly ms: number;
+  /** Keys streamed to new replicas while the change ran (once per target), over all nodes. */
+  readonly keysSent: number;
+  /** Keys handed over after the commit by nodes that no longer replicate them. */
+  readonly keysDrained: number;
 }
 
 /**

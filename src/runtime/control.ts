@@ -7,6 +7,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { MessageDelays } from '../client/types.js';
 import type { ClientRequest, ClientResult } from '../core/messages.js';
 import type { CoreLimits, NodeStats } from '../core/node.js';
+import type { RingState } from '../core/ring-state.js';
 import type { KeyRecord } from '../core/types.js';
 import type { NetworkFaults } from '../transport/faults.js';
 import type { FaultStats } from '../transport/faulty.js';
@@ -17,8 +18,13 @@ import type { LogLevel } from './log.js';
 export interface WorkerInit {
   readonly id: string;
   readonly n: number;
-  /** The ring: owner of each partition. */
+  /** The ring the cluster started with: owner of each partition. */
   readonly owners: readonly string[];
+  /**
+   * The cluster's latest ring state the launcher knows, when newer than `owners` (a joining
+   * node is not in `owners`; a restarted in-memory node would otherwise start from version 0).
+   */
+  readonly ringState?: RingState;
   readonly dataDir: string | null;
   readonly forwardSlackMs: number;
   readonly limits: CoreLimits;

@@ -1,7 +1,8 @@
 /**
  * Starts a local cluster of worker-thread nodes and keeps their full mesh of MessageChannels
- * wired: on start, when a node is killed (its peers learn it is down) and when it is restarted
- * (it gets fresh channels to every running peer and learns which peers are down). It also keeps
+ * wired: on start, when a node is killed (its peers learn it is down), when it is restarted or
+ * added (it gets fresh channels to every running peer and learns which peers are down) and when
+ * it is forgotten (removed from the cluster for good: never restarted). It also keeps
  * the injected network faults (network-state.ts) and gives every node its share of them: on a
  * change, and when a node (re)starts, so a partition survives a restart.
  */
@@ -9,6 +10,7 @@ import { closeSync, openSync } from 'node:fs';
 import { MessageChannel } from 'node:worker_threads';
 import type { ClientResult } from '../core/messages.js';
 import type { CoreLimits } from '../core/node.js';
+import type { RingState } from '../core/ring-state.js';
 import type { WorkerInit } from './control.js';
 import { createLogger, type Logger, type LogLevel, STDERR_FD } from './log.js';
 import { type NetworkSettings, NetworkState, type NetworkView } from './network-state.js';
@@ -42,12 +44,17 @@ export class Launcher {
   private logFd: number;
   /** Nodes being killed on purpose: their exit is expected, not an error. */
   private readonly killing = new Set<string>();
+  /** Every node of the cluster, running or not, in order of creation (forgotten ones leave). */
+  private readonly nodeIds: string[];
+  /** The newest ring state the caller reported: every node spawned from now on starts from it. */
+  private ringState: RingState | null = null;
 
   private constructor(
     private readonly options: LauncherOptions,
     private readonly events: LauncherEvents,
   ) {
     this.network = new NetworkState(options.nodeIds);
+    this.nodeIds = [...options.nodeIds];
     this.logFd = options.logFile ? openSync(options.logFile, 'a') : STDERR_FD;
     this.log = createLogger({ level: options.logLevel, name: 'launcher', destination: this.logFd });
   }
@@ -94,17 +101,74 @@ export class Launcher {
 
   /** Starts a stopped node again, wires it to every running peer and tells them it is up. */
   async restart(id: string): Promise<void> {
-    if (this.running.has(id)) return;
+    if (this.running.has(id) || !this.nodeIds.includes(id)) return;
     const node = await this.spawn(id);
+    this.wire(node);
+    this.log.info({ node: id, actor: node.actor }, 'node restarted');
+  }
+
+  /** The ring state nodes spawned from now on start from (the caller's newest committed one). */
+  noteRingState(state: RingState): void {
+    if (this.ringState === null || state.version >= this.ringState.version) this.ringState = state;
+  }
+
+  /**
+   * Starts a node with a new id, starting from `ringState` (the cluster's current one: the node
+   * is not in the ring yet), and wires it to every running node. The injected network faults
+   * apply to it at once (under a partition it joins the group of unlisted nodes).
+   */
+  async addNode(id: string, ringState: RingState): Promise<void> {
+    if (this.closing) throw new Error('the cluster is closing');
+    if (this.nodeIds.includes(id)) throw new Error(`node ${id} exists already`);
+    this.noteRingState(ringState);
+    this.nodeIds.push(id);
+    this.network.addNode(id);
+    let node: WorkerNode;
+    try {
+      node = await this.spawn(id);
+    } catch (error) {
+      this.dropId(id);
+      throw error;
+    }
+    // Under a partition the peers' blocked lists now name the new node: in force before wiring.
+    if (this.network.view().groups !== null) await this.applyFaults();
+    this.wire(node);
+    this.log.info({ node: id, actor: node.actor }, 'node added');
+  }
+
+  /**
+   * Stops a node for good: closes it if it runs, drops it from the cluster so it is never
+   * restarted, and tells its peers it is down.
+   */
+  async forget(id: string): Promise<void> {
+    if (!this.nodeIds.includes(id)) return;
+    this.dropId(id);
+    const node = this.running.get(id);
+    if (node !== undefined) {
+      this.killing.add(id);
+      await node.close(); // its exit tells the peers it is down (onExit)
+    }
+    for (const peer of this.running.values()) peer.post({ type: 'disconnect', peer: id });
+    if (this.network.view().groups !== null) await this.applyFaults();
+    this.log.info({ node: id }, 'node forgotten');
+  }
+
+  private dropId(id: string): void {
+    const index = this.nodeIds.indexOf(id);
+    if (index !== -1) this.nodeIds.splice(index, 1);
+    this.network.removeNode(id);
+  }
+
+  /** Connects a node that just started to every running peer, and each side learns the other's state. */
+  private wire(node: WorkerNode): void {
     for (const peer of this.running.values()) {
       if (peer === node) continue;
       connect(node, peer);
-      peer.post({ type: 'peer-status', peer: id, up: true });
+      peer.post({ type: 'peer-status', peer: node.id, up: true });
     }
-    for (const other of this.options.nodeIds) {
+    for (const other of this.nodeIds) {
       if (!this.running.has(other)) node.post({ type: 'peer-status', peer: other, up: false });
     }
-    this.log.info({ node: id, actor: node.actor }, 'node restarted');
   }
 
   /** Splits the nodes into groups that cannot talk to each other (see network-state.ts). */
@@ -171,6 +235,7 @@ export class Launcher {
       id,
       n,
       owners,
+      ...(this.ringState === null ? {} : { ringState: this.ringState }),
       dataDir,
       forwardSlackMs,
       limits,

@@ -37,15 +37,43 @@ export const CLEAR_NETWORK: NetworkSettings = Object.freeze({
 });
 
 export class NetworkState {
+  /** The partition as the caller listed it (validated), null when healed. */
+  private listed: readonly (readonly string[])[] | null = null;
   private groups: readonly (readonly string[])[] | null = null;
   private groupByNode = new Map<string, number>();
+  private readonly nodeIds: string[];
   private settings: NetworkSettings = CLEAR_NETWORK;
   /** Per-message-type delays (benchmarks), with the seed of the nodes' samplers. */
   private messageDelays: { readonly delays: MessageDelays; readonly seed: number } | null = null;
   /** Bumped on every change, so a node that was starting meanwhile can be brought up to date. */
   version = 0;
 
-  constructor(private readonly nodeIds: readonly string[]) {}
+  constructor(nodeIds: readonly string[]) {
+    this.nodeIds = [...nodeIds];
+  }
+
+  /**
+   * A node joined the cluster. Under a partition it falls in the group of unlisted nodes (a
+   * group of its own when the partition listed every node), as partition() defines.
+   */
+  addNode(id: string): void {
+    if (this.nodeIds.includes(id)) return;
+    this.nodeIds.push(id);
+    if (this.listed !== null) this.applyGroups(this.listed);
+    this.version++;
+  }
+
+  /** A node left the cluster for good: it drops out of the partition's groups. */
+  removeNode(id: string): void {
+    const index = this.nodeIds.indexOf(id);
+    if (index === -1) return;
+    this.nodeIds.splice(index, 1);
+    if (this.listed !== null) {
+      const listed = this.listed.map((group) => group.filter((node) => node !== id));
+      this.applyGroups(listed.filter((group) => group.length > 0));
+    }
+    this.version++;
+  }
 
   view(): NetworkView {
     return { ...this.settings, groups: this.groups?.map((group) => [...group]) ?? null };
@@ -57,15 +85,21 @@ export class NetworkState {
   }
 
   partition(groups: unknown): void {
-    const checked = checkGroups(groups, this.nodeIds);
-    const listed = new Set(checked.flat());
-    const rest = this.nodeIds.filter((id) => !listed.has(id));
-    this.groups = rest.length === 0 ? checked : [...checked, rest];
-    this.groupByNode = new Map(this.groups.flatMap((group, i) => group.map((id) => [id, i])));
+    this.applyGroups(checkGroups(groups, this.nodeIds));
     this.version++;
   }
 
+  /** Puts `listed` in force, with the nodes it does not list as one more group. */
+  private applyGroups(listed: readonly (readonly string[])[]): void {
+    const named = new Set(listed.flat());
+    const rest = this.nodeIds.filter((id) => !named.has(id));
+    this.listed = listed;
+    this.groups = rest.length === 0 ? listed : [...listed, rest];
+    this.groupByNode = new Map(this.groups.flatMap((group, i) => group.map((id) => [id, i])));
+  }
+
   heal(): void {
+    this.listed = null;
     this.groups = null;
     this.groupByNode = new Map();
     this.version++;

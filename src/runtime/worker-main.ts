@@ -33,10 +33,14 @@ async function main(
     id: nodeId(init.id),
     actor,
     ring: Ring.fromOwners(init.owners.map(nodeId)),
+    ...(init.ringState === undefined ? {} : { ringState: init.ringState }),
     n: init.n,
     forwardSlackMs: init.forwardSlackMs,
     limits: init.limits,
     store: storage,
+    // Gossip membership and SWIM failure detection run on the real clock and randomness.
+    now: () => performance.now(),
+    random: Math.random,
   });
   const replies = new ReplyBatcher(post);
   const host = new NodeHost(

@@ -3,7 +3,7 @@
  * that is not JSON or has the wrong shape is a ValidationError (400); whether the node ids and
  * values make sense is checked by the cluster, which answers with a ValidationError too.
  */
-import type { NetworkOptions } from '../client/types.js';
+import type { AddNodeOptions, NetworkOptions } from '../client/types.js';
 import { ValidationError } from '../errors.js';
 
 /** Largest admin body accepted (a partition of 64 nodes takes well under 1 KiB). */
@@ -48,6 +48,15 @@ export function parseNetworkBody(json: unknown): NetworkOptions {
   if (jitterMs !== undefined) options.jitterMs = jitterMs;
   if (lossRate !== undefined) options.lossRate = lossRate;
   return options;
+}
+
+/** `{"id":"n7"}`, `{}` or no body at all → the options of addNode. */
+export function parseAddNodeBody(body: Buffer): AddNodeOptions {
+  if (body.toString('utf8').trim() === '') return {};
+  const { id } = objectWith(parseJson(body), ['id'], 'add node');
+  if (id === undefined) return {};
+  if (typeof id !== 'string') throw new ValidationError('id must be a string');
+  return { id };
 }
 
 /** A plain JSON object whose keys are all in `allowed`. */

@@ -7,15 +7,22 @@
  *   POST /admin/partition           {"groups":[["n1","n2"],["n3","n4","n5"]]} → 200 {"network":…}
  *   POST /admin/heal                → 200 {"network":…}
  *   POST /admin/network             {"delay_ms":5,"jitter_ms":1,"loss":0.01} → 200 {"network":…}
- *   POST /admin/nodes, DELETE /admin/nodes/:id → 501 NOT_IMPLEMENTED (needs gossip membership)
+ *   POST /admin/nodes               {"id":"n7"} (optional) → 201 {id,kind:"join",version,ms,keysSent,keysDrained}
+ *   DELETE /admin/nodes/:id         → 200 {id,kind:"leave"|"remove",version,ms,keysSent,keysDrained}
  *
  * `network` is the same object as `network` in GET /status. An unknown node in the path is a
  * 404 NODE_NOT_FOUND; in a body (partition groups) it is a 400, like any other bad field.
+ *
+ * Adding and removing a node answer once the change has finished everywhere, which can take
+ * far longer than the server's request deadline: they wait for the change's own timeout
+ * (config membershipChangeTimeoutMs: 504 past it) and stop waiting only when the caller hangs
+ * up (the change goes on). Another change still running is a 409 BUSY; a used or bad id a 400.
  */
 import type { ClusterAdmin } from '../client/types.js';
 import { raceAbort } from './abort.js';
 import {
   ADMIN_BODY_MAX_BYTES,
+  parseAddNodeBody,
   parseJson,
   parseNetworkBody,
   parsePartitionBody,
@@ -23,10 +30,8 @@ import {
 import type { AdminRoute } from './admin-routes.js';
 import { readBody } from './body.js';
 import type { RequestContext } from './handlers.js';
-import { HttpError } from './http-error.js';
+import { ClientGoneError, HttpError } from './http-error.js';
 import { jsonReply, type Reply } from './replies.js';
-
-const MEMBERSHIP_MISSING = 'adding and removing nodes needs gossip membership (not yet built)';
 
 export async function handleAdmin(route: AdminRoute, ctx: RequestContext): Promise<Reply> {
   const admin = ctx.admin;
@@ -35,9 +40,14 @@ export async function handleAdmin(route: AdminRoute, ctx: RequestContext): Promi
   }
   const { signal } = ctx;
   switch (route.kind) {
-    case 'admin-add':
-    case 'admin-remove':
-      throw new HttpError(501, 'NOT_IMPLEMENTED', MEMBERSHIP_MISSING);
+    case 'admin-add': {
+      const options = parseAddNodeBody(await readAdminBody(ctx));
+      return jsonReply(201, await untilCallerLeaves(admin.addNode(options), ctx));
+    }
+    case 'admin-remove': {
+      const removing = admin.removeNode(knownNode(admin, route.node));
+      return jsonReply(200, await untilCallerLeaves(removing, ctx));
+    }
     case 'admin-kill':
       await raceAbort(admin.killNode(knownNode(admin, route.node)), signal);
       return jsonReply(200, { node: route.node, state: 'down' });
@@ -67,12 +77,43 @@ function knownNode(admin: ClusterAdmin, id: string): string {
 }
 
 async function readJson(ctx: RequestContext): Promise<unknown> {
-  const body = await readBody(ctx.req, {
+  return parseJson(await readAdminBody(ctx));
+}
+
+function readAdminBody(ctx: RequestContext): Promise<Buffer> {
+  return readBody(ctx.req, {
     limitBytes: Math.min(ctx.bodySizeMaxBytes, ADMIN_BODY_MAX_BYTES),
     signal: ctx.signal,
     onStart: () => {
       if (ctx.expectContinue) ctx.res.writeContinue();
     },
   });
-  return parseJson(body);
+}
+
+/**
+ * Waits for a membership change past the request deadline (it is bounded by its own timeout);
+ * rejects as soon as the caller hangs up. The change itself goes on either way.
+ */
+function untilCallerLeaves<T>(change: Promise<T>, ctx: RequestContext): Promise<T> {
+  const { res } = ctx;
+  if (res.destroyed) {
+    change.catch(() => {});
+    return Promise.reject(new ClientGoneError());
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onClose = (): void => {
+      if (!res.writableFinished) reject(new ClientGoneError());
+    };
+    res.once('close', onClose);
+    change.then(
+      (value) => {
+        res.off('close', onClose);
+        resolve(value);
+      },
+      (error: unknown) => {
+        res.off('close', onClose);
+        reject(error);
+      },
+    );
+  });
 }

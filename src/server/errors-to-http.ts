@@ -4,6 +4,7 @@
  * server logs it; its message is never sent to the caller.
  */
 import {
+  BusyError,
   OverloadError,
   QuorumError,
   SiblingLimitError,
@@ -35,6 +36,7 @@ export function errorToHttp(error: unknown): HttpErrorReply {
   if (error instanceof UnavailableError) return known(503, error);
   if (error instanceof OverloadError) return known(503, error, { 'Retry-After': '1' });
   if (error instanceof SiblingLimitError) return known(409, error);
+  if (error instanceof BusyError) return known(409, error);
   return {
     status: 500,
     body: { error: 'internal server error', code: 'INTERNAL' },

@@ -21,12 +21,16 @@
  *   POST   /admin/heal       → 200 {network}     removes the partition, keeps delay and loss
  *   POST   /admin/network    {"delay_ms":5,"jitter_ms":1,"loss":0.01} → 200 {network}
  *          (fields optional, omitted ones keep their value; delays 0..60000 ms, loss 0..1)
- *   POST   /admin/nodes, DELETE /admin/nodes/:id → 501 NOT_IMPLEMENTED (needs gossip membership)
+ *   POST   /admin/nodes      {"id":"n7"} (optional) → 201 {id,kind,version,ms,keysSent,keysDrained}
+ *   DELETE /admin/nodes/:id  → 200 {id,kind:"leave"|"remove",…}; unknown node → 404 NODE_NOT_FOUND
+ *          (both wait for the change to finish everywhere, bounded by the cluster's
+ *          membershipChangeTimeoutMs rather than requestTimeoutMs; another change running → 409)
  *
  * Errors are JSON `{error, code, ...}`: 400 bad input, 404 unknown route, 405 wrong method (with
- * `Allow`), 413 body too large, 501 not implemented, 503 quorum not met (`needed`, `acked`) or
- * unavailable, 504 timeout, 500 anything unexpected (logged, message not exposed). A request
- * that does not finish within `requestTimeoutMs` (body read + client call) gets a 504; a caller
+ * `Allow`), 409 conflict (siblings, membership change busy), 413 body too large, 503 quorum not
+ * met (`needed`, `acked`) or unavailable, 504 timeout, 500 anything unexpected (logged, message
+ * not exposed). A request that does not finish within `requestTimeoutMs` (body read + client
+ * call) gets a 504; a caller
  * that disconnects aborts the client call through its AbortSignal. No handler error can escape to crash the process.
  */
 

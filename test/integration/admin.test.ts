@@ -1,7 +1,7 @@
 /**
  * The HTTP admin routes on a real worker-thread cluster: a partition cuts a key's replicas apart
  * (a W=3 PW=3 put fails with 503) and heals (the put then succeeds); network settings show in
- * /status; kill and restart through HTTP change node state.
+ * /status; kill and restart through HTTP change node state; a node is added and removed.
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -109,6 +109,26 @@ describe('admin routes on a real cluster', () => {
     expect((await status()).nodes.find((n) => n.id === 'n4')?.state).toBe('up');
     expect((await post('/admin/nodes/n9/kill')).status).toBe(404);
     expect((await post('/admin/partition', { groups: [['n1'], ['n9']] })).status).toBe(400);
-    expect((await post('/admin/nodes', {})).status).toBe(501);
+    expect((await post('/admin/nodes', { id: 'n1' })).status).toBe(400);
+    expect((await fetch(`${base}/admin/nodes/n9`, { method: 'DELETE' })).status).toBe(404);
+  });
+
+  it('add a node, then remove it, through HTTP', async () => {
+    await fetch(`${base}/kv/before-join`, { method: 'PUT', body: 'v' });
+    const added = await post('/admin/nodes');
+    expect(added.status).toBe(201);
+    expect(await added.json()).toMatchObject({ id: 'n6', kind: 'join' });
+    const joined = await status();
+    expect(joined.nodes.map((n) => [n.id, n.membership])).toContainEqual(['n6', 'member']);
+    expect(joined.ring.owners).toContain('n6');
+    expect(await (await fetch(`${base}/kv/before-join?r=3`)).text()).toBe('v');
+
+    const removed = await fetch(`${base}/admin/nodes/n6`, { method: 'DELETE' });
+    expect(removed.status).toBe(200);
+    expect(await removed.json()).toMatchObject({ id: 'n6', kind: 'leave' });
+    const left = await status();
+    expect(left.nodes.map((n) => n.id)).toEqual(['n1', 'n2', 'n3', 'n4', 'n5']);
+    expect(left.ring.owners).not.toContain('n6');
+    expect(await (await fetch(`${base}/kv/before-join?r=3`)).text()).toBe('v');
   });
 });

@@ -98,4 +98,39 @@ describe('NetworkState', () => {
     expect(() => state.setNetwork(patch as never)).toThrow(message);
     expect(state.view()).toMatchObject({ delayMs: 0, jitterMs: 0, lossRate: 0 });
   });
+
+  it('a node added under a partition joins the unlisted group; one listing everyone, its own', () => {
+    const state = new NetworkState(ids);
+    state.partition([['n1']]);
+    state.addNode('n6');
+    expect(state.view().groups).toEqual([['n1'], ['n2', 'n3', 'n4', 'n5', 'n6']]);
+    expect(state.faultsFor('n1').blockedPeers).toEqual(['n2', 'n3', 'n4', 'n5', 'n6']);
+    expect(state.groupOf('n6')).toBe(1);
+    state.partition([
+      ['n1', 'n2', 'n3'],
+      ['n4', 'n5', 'n6'],
+    ]);
+    state.addNode('n7');
+    expect(state.view().groups).toEqual([['n1', 'n2', 'n3'], ['n4', 'n5', 'n6'], ['n7']]);
+    expect(() => state.partition([['n7'], ['n1']])).not.toThrow();
+  });
+
+  it('a removed node leaves its group (and an emptied group goes); unknown to partition()', () => {
+    const state = new NetworkState(ids);
+    const before = state.version;
+    state.partition([['n1'], ['n2', 'n3']]);
+    state.removeNode('n1');
+    expect(state.view().groups).toEqual([
+      ['n2', 'n3'],
+      ['n4', 'n5'],
+    ]);
+    expect(state.groupOf('n1')).toBeNull();
+    expect(state.faultsFor('n4').blockedPeers).toEqual(['n2', 'n3']);
+    expect(state.version).toBeGreaterThan(before + 1);
+    expect(() => state.partition([['n1']])).toThrow(/unknown node "n1"/);
+    state.heal();
+    state.addNode('n6');
+    expect(state.view().groups).toBeNull();
+    expect(state.faultsFor('n6').blockedPeers).toEqual([]);
+  });
 });

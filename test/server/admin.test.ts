@@ -6,12 +6,14 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type {
+  AddNodeOptions,
   ClusterAdmin,
   KvClient,
+  MembershipChangeResult,
   NetworkOptions,
   NetworkStatus,
 } from '../../src/client/types.js';
-import { ValidationError } from '../../src/errors.js';
+import { BusyError, TimeoutError, ValidationError } from '../../src/errors.js';
 import { createHttpServer, type HttpServerOptions } from '../../src/server/http.js';
 
 const unused = (): never => {
@@ -23,6 +25,27 @@ class FakeAdmin implements ClusterAdmin {
   readonly nodeIds = ['n1', 'n2', 'n3', 'n4', 'n5'];
   readonly calls: unknown[][] = [];
   network: NetworkStatus = { delayMs: 0, jitterMs: 0, lossRate: 0, groups: null };
+  /** The next addNode/removeNode fails with this. */
+  nextChangeError: Error | null = null;
+  /** Resolves the pending membership change (set while one waits). */
+  release: (() => void) | null = null;
+  holdChanges = false;
+
+  async addNode(options: AddNodeOptions = {}): Promise<MembershipChangeResult> {
+    this.calls.push(['add', options]);
+    return this.change(options.id ?? 'n6', 'join');
+  }
+  async removeNode(id: string): Promise<MembershipChangeResult> {
+    this.calls.push(['remove', id]);
+    return this.change(id, 'leave');
+  }
+  private async change(id: string, kind: 'join' | 'leave'): Promise<MembershipChangeResult> {
+    const error = this.nextChangeError;
+    this.nextChangeError = null;
+    if (error !== null) throw error;
+    if (this.holdChanges) await new Promise<void>((resolve) => (this.release = resolve));
+    return { id, kind, version: 2, ms: 5, keysSent: 10, keysDrained: 1 };
+  }
 
   async killNode(id: string): Promise<void> {
     this.calls.push(['kill', id]);
@@ -175,17 +198,72 @@ describe('admin routes', () => {
     expect(admin.calls).toEqual([]);
   });
 
-  it('adding and removing nodes is 501 until membership exists', async () => {
-    const expected = {
-      error: 'adding and removing nodes needs gossip membership (not yet built)',
-      code: 'NOT_IMPLEMENTED',
-    };
-    const add = await post('/admin/nodes', '{}');
-    expect(add.status).toBe(501);
-    expect(await add.json()).toEqual(expected);
-    const remove = await fetch(`${base}/admin/nodes/n2`, { method: 'DELETE' });
-    expect(remove.status).toBe(501);
-    expect(await remove.json()).toEqual(expected);
+  it('POST /admin/nodes adds a node (201), with or without an id', async () => {
+    const added = await post('/admin/nodes');
+    expect(added.status).toBe(201);
+    expect(await added.json()).toEqual({
+      id: 'n6',
+      kind: 'join',
+      version: 2,
+      ms: 5,
+      keysSent: 10,
+      keysDrained: 1,
+    });
+    expect((await post('/admin/nodes', '{}')).status).toBe(201);
+    expect((await post('/admin/nodes', '{"id":"n7"}')).status).toBe(201);
+    expect(admin.calls).toEqual([
+      ['add', {}],
+      ['add', {}],
+      ['add', { id: 'n7' }],
+    ]);
+  });
+
+  it('DELETE /admin/nodes/:id removes a known node (200); an unknown one is a 404', async () => {
+    const removed = await fetch(`${base}/admin/nodes/n2`, { method: 'DELETE' });
+    expect(removed.status).toBe(200);
+    expect(await removed.json()).toMatchObject({ id: 'n2', kind: 'leave' });
+    const unknown = await fetch(`${base}/admin/nodes/n9`, { method: 'DELETE' });
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toMatchObject({ code: 'NODE_NOT_FOUND' });
+    expect(admin.calls).toEqual([['remove', 'n2']]);
+  });
+
+  it.each([['{"id":5}'], ['{"name":"n7"}'], ['["n7"]'], ['{"id":']])(
+    'POST /admin/nodes %s is a 400 and calls nothing',
+    async (body) => {
+      const res = await post('/admin/nodes', body);
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ code: 'VALIDATION' });
+      expect(admin.calls).toEqual([]);
+    },
+  );
+
+  it.each([
+    [new ValidationError('node id n3 is in use'), 400, 'VALIDATION'],
+    [new BusyError('membership change 3 is still running'), 409, 'BUSY'],
+    [new TimeoutError('join n6 did not finish'), 504, 'TIMEOUT'],
+  ])('a failed change (%s) maps to %i', async (error, status, code) => {
+    admin.nextChangeError = error;
+    const res = await post('/admin/nodes', '{"id":"n3"}');
+    expect(res.status).toBe(status);
+    expect(await res.json()).toEqual({ error: error.message, code });
+  });
+
+  it('a change outlasts the request deadline: the reply waits for it', async () => {
+    const slow = createHttpServer(kv, { ...options(admin), requestTimeoutMs: 50 });
+    const slowBase = await listen(slow);
+    admin.holdChanges = true;
+    try {
+      const reply = fetch(`${slowBase}/admin/nodes`, { method: 'POST' });
+      await new Promise((resolve) => setTimeout(resolve, 200)); // well past the 50 ms deadline
+      expect(admin.release).not.toBeNull();
+      admin.release?.();
+      expect((await reply).status).toBe(201);
+    } finally {
+      admin.holdChanges = false;
+      admin.release = null;
+      await stop(slow);
+    }
   });
 
   it.each([

@@ -1,0 +1,319 @@
+/**
+ * The client's view of who is in the cluster, and the membership changes it drives.
+ *
+ * The view: the node ids the cluster has (running or not, in order of creation), the newest ring
+ * state the client has seen, and the committed ring requests are routed by. A change:
+ * - addNode: start a worker for a fresh id from the cluster's current ring state, ask a running
+ *   member (the claimant) to begin a `join`, then wait until every running node is on the
+ *   committed ring with nothing left to hand over;
+ * - removeNode: `leave` for a running node (it streams its data away, then drains), `remove` for
+ *   a down one (the others re-replicate among themselves); wait as above, then stop the node for
+ *   good and drop it from the view.
+ * Changes run one at a time: each waits for the one before (a promise chain), so two calls
+ * never race; a change begun elsewhere and still running is a BusyError from the claimant.
+ */
+import type { RingkvConfig } from '../config.js';
+import { Ring } from '../core/ring.js';
+import {
+  initialRingState,
+  type RingChange,
+  type RingState,
+  supersedesRing,
+} from '../core/ring-state.js';
+import { nodeId } from '../core/types.js';
+import { BusyError, UnavailableError, ValidationError } from '../errors.js';
+import {
+  askAll,
+  awaitSettled,
+  type NodeRingStatus,
+  type RingWatchHost,
+  startChange,
+  transferDelta,
+} from './ring-watch.js';
+import type {
+  AddNodeOptions,
+  Membership,
+  MembershipChangeOptions,
+  MembershipChangeResult,
+} from './types.js';
+
+/** Node ids a change accepts: they appear in URLs, logs and file names. */
+const NODE_ID = /^[A-Za-z0-9._-]{1,64}$/;
+/** The longest a change may be told to wait. */
+const CHANGE_TIMEOUT_MS_MAX = 86_400_000;
+
+/** A change once begun: what the wait and the result need. */
+interface Begun {
+  readonly kind: RingChange['kind'];
+  readonly id: string;
+  readonly claimant: string;
+  /** The ring version every node must reach. */
+  readonly version: number;
+  readonly before: ReadonlyMap<string, NodeRingStatus>;
+  readonly startedMs: number;
+  readonly deadlineMs: number;
+}
+
+export class ClusterMembership {
+  private readonly ids: string[];
+  /** Every id the cluster ever had: a fresh id is never one of them. */
+  private readonly used: Set<string>;
+  /** Nodes a removeNode was asked for and that are not gone yet. */
+  private readonly leaving = new Set<string>();
+  private state: RingState;
+  private committed: Ring;
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    ring: Ring,
+    ids: readonly string[],
+    private readonly config: RingkvConfig,
+    private readonly host: () => RingWatchHost,
+  ) {
+    this.ids = [...ids];
+    this.used = new Set(ids);
+    this.committed = ring;
+    this.state = initialRingState(ring);
+  }
+
+  /** The ring requests are routed by: the last committed one. */
+  get ring(): Ring {
+    return this.committed;
+  }
+
+  get nodeIds(): readonly string[] {
+    return this.ids;
+  }
+
+  /** Version of the last committed ring the client knows. */
+  get version(): number {
+    return this.state.next === null ? this.state.version : this.state.version - 1;
+  }
+
+  membershipOf(id: string): Membership {
+    const owns = this.state.owners.includes(nodeId(id));
+    const next = this.state.next;
+    if (next === null) return owns && !this.leaving.has(id) ? 'member' : this.pendingKind(id);
+    const gets = next.includes(nodeId(id));
+    if (owns && gets) return 'member';
+    if (gets) return 'joining';
+    return owns ? 'leaving' : this.pendingKind(id);
+  }
+
+  private pendingKind(id: string): Membership {
+    return this.leaving.has(id) ? 'leaving' : 'joining';
+  }
+
+  /** Takes `state` in if it is newer than what the client knows; routes by it once committed. */
+  adopt(state: RingState): void {
+    if (!supersedesRing(state, this.state)) return;
+    this.state = state;
+    if (state.next !== null) return;
+    this.committed = Ring.fromOwners(state.owners);
+    this.host().launcher.noteRingState(state); // a node (re)started from now on starts from it
+  }
+
+  /**
+   * While a change the client knows of is running (one that timed out, say), asks a member how
+   * it stands, so status and routing catch up with its commit. Cheap when nothing runs.
+   */
+  async refresh(): Promise<void> {
+    if (this.state.next === null) return;
+    const host = this.host();
+    const statuses = await askAll(
+      host,
+      this.ids.filter((id) => host.launcher.isUp(id)),
+    );
+    for (const { state } of statuses.values()) this.adopt(state);
+  }
+
+  addNode(options: AddNodeOptions = {}): Promise<MembershipChangeResult> {
+    return this.serialize(() => this.join(options));
+  }
+
+  removeNode(id: string, options: MembershipChangeOptions = {}): Promise<MembershipChangeResult> {
+    return this.serialize(() => this.leave(id, options));
+  }
+
+  private serialize<T>(change: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(change, change);
+    this.chain = run.catch(() => {});
+    return run;
+  }
+
+  private async join(options: AddNodeOptions): Promise<MembershipChangeResult> {
+    const deadlineMs = Date.now() + this.timeoutOf(options.timeoutMs);
+    const id = options.id === undefined ? this.freshId() : this.checkNewId(options.id);
+    const host = this.host();
+    const claimant = this.claimant(null);
+    const startedMs = Date.now();
+    const before = await this.current(claimant);
+    const current = before.get(claimant)!.state;
+    await host.launcher.addNode(id, current).catch((error: unknown) => {
+      const why = error instanceof Error ? error.message : String(error);
+      throw new UnavailableError(`node ${id} could not start: ${why}`);
+    });
+    this.ids.push(id);
+    this.used.add(id);
+    let begun: RingState;
+    try {
+      begun = await startChange(host, claimant, { kind: 'join', node: nodeId(id) });
+    } catch (error) {
+      this.ids.splice(this.ids.indexOf(id), 1);
+      await host.launcher.forget(id);
+      throw error;
+    }
+    this.adopt(begun);
+    const version = begun.version + 1;
+    return this.finish({ kind: 'join', id, claimant, version, before, startedMs, deadlineMs });
+  }
+
+  private async leave(
+    id: string,
+    options: MembershipChangeOptions,
+  ): Promise<MembershipChangeResult> {
+    const deadlineMs = Date.now() + this.timeoutOf(options.timeoutMs);
+    this.checkRemovable(id);
+    const host = this.host();
+    const kind = host.launcher.isUp(id) ? 'leave' : 'remove';
+    const claimant = this.claimant(id);
+    const startedMs = Date.now();
+    const before = await this.current(claimant);
+    const current = before.get(claimant)!.state;
+    let version = current.version; // already out of the ring: an earlier attempt timed out
+    const inRing = current.owners.includes(nodeId(id)) || current.next?.includes(nodeId(id));
+    const departingDead = kind === 'remove' && current.departing.includes(nodeId(id));
+    if (inRing || departingDead) {
+      const begun = await startChange(host, claimant, { kind, node: nodeId(id) });
+      this.adopt(begun);
+      // A remove of a departing node takes effect at once; a change commits one version later.
+      version = begun.next === null ? begun.version : begun.version + 1;
+    }
+    this.leaving.add(id);
+    const result = await this.finish({
+      kind,
+      id,
+      claimant,
+      version,
+      before,
+      startedMs,
+      deadlineMs,
+    });
+    await host.launcher.forget(id);
+    this.ids.splice(this.ids.indexOf(id), 1);
+    this.leaving.delete(id);
+    return result;
+  }
+
+  /**
+   * The ring status of every running node, the claimant's included; a claimant that sees a
+   * change running refuses another (BusyError), so this fails early the same way.
+   */
+  private async current(claimant: string): Promise<Map<string, NodeRingStatus>> {
+    const host = this.host();
+    const statuses = await askAll(
+      host,
+      this.ids.filter((id) => host.launcher.isUp(id)),
+    );
+    const state = statuses.get(claimant)?.state;
+    if (state === undefined) throw new UnavailableError(`node ${claimant} did not answer`);
+    this.adopt(state);
+    if (state.next !== null) {
+      throw new BusyError(
+        `membership change ${state.version} (claimant ${state.claimant}) is still running`,
+      );
+    }
+    return statuses;
+  }
+
+  /** Waits for the change to settle everywhere, then routes by the committed ring. */
+  private async finish(begun: Begun): Promise<MembershipChangeResult> {
+    const host = this.host();
+    const what = `${begun.kind} ${begun.id}`;
+    const after = await awaitSettled(host, {
+      nodes: () => this.ids,
+      version: begun.version,
+      leaver: begun.kind === 'leave' ? begun.id : null,
+      deadlineMs: begun.deadlineMs,
+      what,
+    });
+    const committed = after.get(begun.claimant)?.state ?? newest(after);
+    if (committed !== null) this.adopt(committed);
+    return {
+      id: begun.id,
+      kind: begun.kind,
+      version: committed?.version ?? begun.version,
+      ms: Date.now() - begun.startedMs,
+      ...transferDelta(begun.before, after),
+    };
+  }
+
+  /** A running member to coordinate the change: in the ring, and not the node it is about. */
+  private claimant(target: string | null): string {
+    const { launcher } = this.host();
+    const fits = (id: string) => id !== target && launcher.isUp(id);
+    const claimant =
+      this.ids.find((id) => fits(id) && this.committed.has(nodeId(id))) ?? this.ids.find(fits);
+    if (claimant === undefined) {
+      throw new UnavailableError('no running node can coordinate the membership change');
+    }
+    return claimant;
+  }
+
+  private checkRemovable(id: string): void {
+    if (!this.ids.includes(id)) {
+      const known = this.ids.join(', ');
+      throw new ValidationError(`unknown node ${JSON.stringify(id)}; nodes are ${known}`);
+    }
+    if (this.ids.length === 1) {
+      throw new ValidationError(`node ${id} is the last node of the cluster`);
+    }
+  }
+
+  /** `n<k>` for the smallest k above every numbered id the cluster ever had. */
+  private freshId(): string {
+    let k = 0;
+    for (const id of this.used) {
+      const match = /^n(\d+)$/.exec(id);
+      if (match !== null) k = Math.max(k, Number(match[1]));
+    }
+    return `n${k + 1}`;
+  }
+
+  private checkNewId(id: unknown): string {
+    if (typeof id !== 'string' || !NODE_ID.test(id)) {
+      throw new ValidationError(
+        `node id must be 1..64 letters, digits, '.', '_' or '-', got ${JSON.stringify(id)}`,
+      );
+    }
+    if (this.ids.includes(id)) throw new ValidationError(`node id ${id} is in use`);
+    if (this.used.has(id)) {
+      throw new ValidationError(`node id ${id} was removed from this cluster; choose a fresh one`);
+    }
+    return id;
+  }
+
+  private timeoutOf(value: unknown): number {
+    if (value === undefined) return this.config.membershipChangeTimeoutMs;
+    if (
+      typeof value !== 'number' ||
+      !Number.isInteger(value) ||
+      value < 1 ||
+      value > CHANGE_TIMEOUT_MS_MAX
+    ) {
+      throw new ValidationError(
+        `timeoutMs must be an integer between 1 and ${CHANGE_TIMEOUT_MS_MAX}, got ${String(value)}`,
+      );
+    }
+    return value;
+  }
+}
+
+/** The newest state among the statuses, or null when there are none. */
+function newest(statuses: ReadonlyMap<string, NodeRingStatus>): RingState | null {
+  let best: RingState | null = null;
+  for (const { state } of statuses.values()) {
+    if (best === null || supersedesRing(state, best)) best = state;
+  }
+  return best;
+}
