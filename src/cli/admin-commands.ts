@@ -1,12 +1,14 @@
 /**
- * `ringkv status` and the fault commands against a running cluster's HTTP API: `kill NODE`,
+ * `ringkv status`, membership changes (`add-node [--id ID]`, `remove-node NODE`: they wait
+ * until the data has moved, up to `--wait`) and the fault commands against a running cluster's
+ * HTTP API: `kill NODE`,
  * `restart NODE`, `partition A,B C,D,E` (nodes left out form one more group together), `heal`
  * (removes the partition; delay and loss stay) and `net` (delay, jitter, loss on every
  * node-to-node message; options left out keep their value, `--reset` clears all three, no
  * option just shows them).
  */
-import type { Command } from 'commander';
-import type { ClusterStatus, NetworkStatus } from '../client/types.js';
+import { type Command, Option } from 'commander';
+import type { ClusterStatus, MembershipChangeResult, NetworkStatus } from '../client/types.js';
 import { addClientOptions, type ClientFlags, targetOf } from './client-options.js';
 import { CliError, EXIT_USAGE } from './exit-codes.js';
 import { type ApiTarget, callApi, expectStatus, jsonOf } from './http-client.js';
@@ -16,6 +18,13 @@ import { durationMs, rate } from './units.js';
 
 /** Longest injected delay the cluster accepts. */
 const DELAY_MS_MAX = 60_000;
+/** How long add-node and remove-node wait for the data to move, unless --wait says otherwise. */
+const CHANGE_WAIT_MS_DEFAULT = 600_000;
+
+interface ChangeFlags extends ClientFlags {
+  readonly id?: string;
+  readonly wait: number;
+}
 
 interface StatusFlags extends ClientFlags {
   readonly json?: boolean;
@@ -38,6 +47,7 @@ export function addAdminCommands(program: Command, io: CliIo): void {
     const status = await fetchStatus(targetOf(flags));
     io.out(flags.json ? `${JSON.stringify(status, null, 2)}\n` : `${formatStatus(status)}\n`);
   });
+  addMembershipCommands(program, io);
   addNodeCommand(program, io, 'kill', 'stop a node abruptly, as a crash would', 'killed');
   addNodeCommand(program, io, 'restart', 'start a killed node again', 'restarted');
   addClientOptions(
@@ -57,6 +67,54 @@ export function addAdminCommands(program: Command, io: CliIo): void {
     io.out(`${formatNetwork(network)}\n`);
   });
   addNetCommand(program, io);
+}
+
+function addMembershipCommands(program: Command, io: CliIo): void {
+  const wait = new Option('--wait <duration>', 'how long to wait for the data to move, e.g. 5m')
+    .argParser(durationMs(86_400_000))
+    .default(CHANGE_WAIT_MS_DEFAULT, '10m');
+  addClientOptions(
+    program
+      .command('add-node')
+      .description('start a new node and move its share of the data to it')
+      .option('--id <id>', 'the new node id (default: the next free n<k>)')
+      .addOption(wait),
+  ).action(async (flags: ChangeFlags) => {
+    const body = JSON.stringify(flags.id === undefined ? {} : { id: flags.id });
+    const result = await changeMembership(flags, 'POST', '/admin/nodes', body, 'add-node');
+    io.out(`${describeChange(result)}\n`);
+  });
+  addClientOptions(
+    program
+      .command('remove-node')
+      .description('take a node out: a running one hands its data over first (exit 4: unknown)')
+      .argument('<node>', 'node id, as in `ringkv status`')
+      .addOption(wait),
+  ).action(async (node: string, flags: ChangeFlags) => {
+    const path = `/admin/nodes/${encodeURIComponent(node)}`;
+    const result = await changeMembership(flags, 'DELETE', path, undefined, `remove-node ${node}`);
+    io.out(`${describeChange(result)}\n`);
+  });
+}
+
+async function changeMembership(
+  flags: ChangeFlags,
+  method: string,
+  path: string,
+  body: string | undefined,
+  what: string,
+): Promise<MembershipChangeResult> {
+  const target = { ...targetOf(flags), timeoutMs: Math.max(1, flags.wait) };
+  const headers = { 'content-type': 'application/json' };
+  const reply = await callApi(target, method, path, body === undefined ? {} : { body, headers });
+  expectStatus(reply, [200, 201], what);
+  return jsonOf<MembershipChangeResult>(reply);
+}
+
+function describeChange(result: MembershipChangeResult): string {
+  const verb = { join: 'joined', leave: 'left', remove: 'was removed' }[result.kind];
+  const seconds = (result.ms / 1000).toFixed(1);
+  return `${result.id} ${verb}: ring version ${result.version}, ${result.keysSent} keys moved, ${result.keysDrained} drained, ${seconds} s`;
 }
 
 function addNodeCommand(

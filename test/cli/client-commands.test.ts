@@ -230,6 +230,30 @@ describe('admin commands', () => {
     ]);
   });
 
+  it('add-node and remove-node drive the membership routes and wait for the result', async () => {
+    const joined = { id: 'n6', kind: 'join', version: 2, ms: 5500, keysSent: 120, keysDrained: 3 };
+    const left = { id: 'n2', kind: 'leave', version: 5, ms: 900, keysSent: 80, keysDrained: 0 };
+    replies = [
+      { status: 201, body: JSON.stringify(joined) },
+      { status: 200, body: JSON.stringify(left) },
+      { status: 409, body: '{"error":"membership change 3 is still running","code":"BUSY"}' },
+    ];
+    expect((await run(['add-node', '--id', 'n6'])).out).toBe(
+      'n6 joined: ring version 2, 120 keys moved, 3 drained, 5.5 s\n',
+    );
+    expect((await run(['remove-node', 'n2'])).out).toBe(
+      'n2 left: ring version 5, 80 keys moved, 0 drained, 0.9 s\n',
+    );
+    const busy = await run(['add-node']);
+    expect(busy.code).not.toBe(0);
+    expect(busy.err).toContain('still running');
+    expect(seen.map((s) => `${s.method} ${s.url} ${s.body}`)).toEqual([
+      'POST /admin/nodes {"id":"n6"}',
+      'DELETE /admin/nodes/n2 ',
+      'POST /admin/nodes {}',
+    ]);
+  });
+
   it('partition sends the groups; heal posts', async () => {
     const partitioned = { ...network, groups: [['n1', 'n2'], ['n3']] };
     replies = [
