@@ -1,6 +1,7 @@
 /**
- * `ringkv status` as text: one row per node (state, partitions, keys, hints pending, anti-entropy,
- * partition group, messages dropped), then the network faults, quorum and storage.
+ * `ringkv status` as text: one row per node (state, with `joining` or `leaving` while a
+ * membership change runs, partitions, keys, hints pending, anti-entropy, partition group,
+ * messages dropped), then the network faults, ring version, quorum and storage.
  */
 import type { ClusterStatus, NetworkStatus, NodeStatus } from '../client/types.js';
 import { formatRate } from './units.js';
@@ -19,7 +20,9 @@ const HEADERS = [
 export function formatStatus(status: ClusterStatus): string {
   const rows = status.nodes.map((node) => [
     node.id,
-    node.state,
+    node.membership === undefined || node.membership === 'member'
+      ? node.state
+      : `${node.state} (${node.membership})`,
     String(node.partitions),
     orDash(node.keys),
     orDash(node.hintsPending),
@@ -32,6 +35,7 @@ export function formatStatus(status: ClusterStatus): string {
     ...table([HEADERS, ...rows]),
     '',
     `network  ${formatNetwork(status.network)}`,
+    `ring     version ${status.ring.version ?? 0}, ${status.ring.partitionCount} partitions`,
     `quorum   N=${n} R=${r} W=${w}`,
     `storage  ${durable ? 'durable (lmdb)' : 'in memory'}`,
   ].join('\n');

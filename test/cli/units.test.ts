@@ -81,7 +81,7 @@ describe('output', () => {
     expect(showValue(b64('ünïcode ✓'))).toBe('ünïcode ✓');
   });
 
-  it('status is a table of nodes, then network, quorum and storage', () => {
+  it('status is a table of nodes, then network, ring, quorum and storage', () => {
     const status: ClusterStatus = {
       nodes: [
         {
@@ -97,6 +97,7 @@ describe('output', () => {
         {
           id: 'n2',
           state: 'down',
+          membership: 'leaving',
           partitions: 512,
           keys: null,
           hintsPending: null,
@@ -104,16 +105,17 @@ describe('output', () => {
           messagesDropped: null,
         },
       ],
-      ring: { partitionCount: 1024, owners: [] },
+      ring: { partitionCount: 1024, owners: [], version: 3 },
       config: { n: 2, r: 1, w: 1, requestTimeoutMs: 1, valueSizeMaxBytes: 1, durable: true },
       network: { delayMs: 5, jitterMs: 1, lossRate: 0.01, groups: [['n1'], ['n2']] },
     };
     expect(formatStatus(status).split('\n')).toEqual([
-      'node  state  partitions  keys  hints pending  anti-entropy                         group  dropped',
-      'n1    up     512         10    2              12 keys / 40 exchanges (38 in sync)  0      7',
-      'n2    down   512         -     -              -                                    1      -',
+      'node  state           partitions  keys  hints pending  anti-entropy                         group  dropped',
+      'n1    up              512         10    2              12 keys / 40 exchanges (38 in sync)  0      7',
+      'n2    down (leaving)  512         -     -              -                                    1      -',
       '',
       'network  partitioned [n1] | [n2]; delay 5 ms, jitter 1 ms, loss 1%',
+      'ring     version 3, 1024 partitions',
       'quorum   N=2 R=1 W=1',
       'storage  durable (lmdb)',
     ]);
