@@ -1072,6 +1072,13 @@ export class NodeCore {
     const before = this.ringState;
     this.ringState = state;
     this.local.writeMeta(RING_META, state, { kind: 'none' }, out);
+    const sameRings =
+      sameOwners(before.owners, state.owners) &&
+      (before.next === null
+        ? state.next === null
+        : state.next !== null && sameOwners(before.next, state.next));
+    // Only the departing list changed (or the version): nothing to rebuild or to restart.
+    if (sameRings && before.next === null) return;
     if (!sameOwners(before.owners, state.owners)) this.ring = Ring.fromOwners(state.owners);
     this.nextRing = state.next === null ? null : Ring.fromOwners(state.next);
     this.replicated = this.replicatedPartitions();
