@@ -15,6 +15,9 @@
  *    come back (for example from a stale replica, a hint or a reaped tombstone).
  * 4. convergence — after the liveness phase the N preference-list replicas of every key hold
  *    identical dot sets.
+ * 5. ownership — after the liveness phase a key's data lives on its preference-list nodes only:
+ *    a node outside the list (one that left the ring, or lost the key's partition in a
+ *    membership change) holds no record of it. `ring` is the final, committed ring.
  */
 import { reconcile } from '../core/coordinator.js';
 import type { Dot, KeyRecord, NodeId } from '../core/types.js';
@@ -27,6 +30,9 @@ export type Rule =
   | 'resurrection'
   | 'superseded-returned'
   | 'convergence'
+  | 'ownership'
+  /** Reported by the swarm (ring-check.ts): the ring never settled, or lacks the asked change. */
+  | 'membership'
   /** Reported by the swarm, not the checker: a read or operation never finished in time. */
   | 'liveness'
   /** Reported by the swarm: the core threw (an assertion failed) on some node. */
@@ -48,7 +54,7 @@ export interface CheckInput {
   readonly n: number;
   /** Tombstone dots observed removed from some node's data, per key. */
   readonly reaped?: ReadonlyMap<string, readonly Dot[]>;
-  /** Skip rule 4 (for checks in the middle of a run). @default true */
+  /** Skip rules 4 and 5 (for checks in the middle of a run). @default true */
   readonly convergence?: boolean;
 }
 
@@ -208,6 +214,23 @@ function converged(view: KeyView, input: CheckInput): Violation[] {
   ];
 }
 
+function owned(view: KeyView, input: CheckInput): Violation[] {
+  const prefs = input.ring.preferenceList(view.key, input.n);
+  const out: Violation[] = [];
+  for (const [node, records] of input.data) {
+    const record = records.get(view.key);
+    if (record === undefined || prefs.includes(node)) continue;
+    const dots = record.siblings.map((s) => dotKey(s.dot)).join(', ');
+    out.push({
+      rule: 'ownership',
+      key: view.key,
+      message: `${node} holds [${dots}] but is not in the key's preference list [${prefs.join(', ')}]`,
+      ops: [],
+    });
+  }
+  return out;
+}
+
 /** Caps one rule's reports for one key, noting how many were left out. */
 function capped(found: Violation[]): Violation[] {
   if (found.length <= PER_KEY_RULE_MAX) return found;
@@ -243,7 +266,8 @@ export function check(input: CheckInput): Violation[] {
     const view = new KeyView(key, byKey.get(key) ?? [], records, input.reaped?.get(key) ?? []);
     violations.push(...capped(lostWrites(view)), ...capped(silentOverwrites(view)));
     violations.push(...capped(returnedVersions(view)));
-    if (input.convergence !== false) violations.push(...converged(view, input));
+    if (input.convergence === false) continue;
+    violations.push(...converged(view, input), ...capped(owned(view, input)));
   }
   return violations;
 }

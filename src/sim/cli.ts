@@ -4,13 +4,17 @@
  * summary. The only file of src/sim that prints, reads argv or reads a clock.
  */
 
+import type { MembershipMode } from './change-plan.js';
 import { SEED_MAX } from './prng.js';
 import { formatReport, SweepTotals } from './report.js';
 import { runSeed } from './swarm.js';
 
 const USAGE =
   'usage: npm run sim -- --seed <n> [--trace <key>] | --seeds <count> [--from <n>] [--verbose]\n' +
-  '       [--no-probes]  liveness without reads: replicas must converge by anti-entropy alone';
+  '       [--no-probes]  liveness without reads: replicas must converge by anti-entropy alone\n' +
+  '       [--membership off|sometimes|always]  membership changes (default: on about half the seeds)\n' +
+  '       [--gossip]  nodes also run gossip membership and SWIM failure detection';
+const MEMBERSHIP_MODES: readonly MembershipMode[] = ['off', 'sometimes', 'always'];
 const BAR_WIDTH = 30;
 
 function intArg(args: string[], name: string): number | undefined {
@@ -31,9 +35,23 @@ function stringArg(args: string[], name: string): string | undefined {
   return value;
 }
 
+function membershipArg(args: string[]): MembershipMode {
+  const value = stringArg(args, '--membership') ?? 'sometimes';
+  const mode = MEMBERSHIP_MODES.find((m) => m === value);
+  if (mode === undefined)
+    throw new Error(`--membership needs one of ${MEMBERSHIP_MODES.join(', ')}\n${USAGE}`);
+  return mode;
+}
+
 const clock = () => performance.now();
 
-function one(seed: number, traceKey: string | undefined, livenessProbes: boolean): number {
+interface Modes {
+  readonly livenessProbes: boolean;
+  readonly membership: MembershipMode;
+  readonly gossip: boolean;
+}
+
+function one(seed: number, traceKey: string | undefined, modes: Modes): number {
   const tracer =
     traceKey === undefined
       ? undefined
@@ -42,7 +60,7 @@ function one(seed: number, traceKey: string | undefined, livenessProbes: boolean
         };
   const report = runSeed(seed, {
     clock,
-    livenessProbes,
+    ...modes,
     keepHistory: traceKey !== undefined,
     ...(tracer ? { tracer } : {}),
   });
@@ -62,11 +80,11 @@ function progress(done: number, count: number, failing: number): void {
   process.stderr.write(`\r[${bar}] ${done}/${count} seeds, ${failing} failing`);
 }
 
-function sweep(count: number, from: number, verbose: boolean, livenessProbes: boolean): number {
+function sweep(count: number, from: number, verbose: boolean, modes: Modes): number {
   const totals = new SweepTotals();
   const step = Math.max(1, Math.floor(count / 200));
   for (let i = 0; i < count; i++) {
-    const report = runSeed(from + i, { clock, livenessProbes });
+    const report = runSeed(from + i, { clock, ...modes });
     totals.add(report);
     if (report.violations.length > 0 || verbose) {
       process.stderr.write('\r\x1b[K');
@@ -82,10 +100,14 @@ function sweep(count: number, from: number, verbose: boolean, livenessProbes: bo
 function main(args: string[]): number {
   const seed = intArg(args, '--seed');
   const seeds = intArg(args, '--seeds');
-  const probes = !args.includes('--no-probes');
-  if (seed !== undefined) return one(seed, stringArg(args, '--trace'), probes);
+  const modes = {
+    livenessProbes: !args.includes('--no-probes'),
+    membership: membershipArg(args),
+    gossip: args.includes('--gossip'),
+  };
+  if (seed !== undefined) return one(seed, stringArg(args, '--trace'), modes);
   if (seeds !== undefined)
-    return sweep(seeds, intArg(args, '--from') ?? 1, args.includes('--verbose'), probes);
+    return sweep(seeds, intArg(args, '--from') ?? 1, args.includes('--verbose'), modes);
   process.stderr.write(`${USAGE}\n`);
   return 2;
 }

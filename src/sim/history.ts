@@ -114,8 +114,11 @@ export class History {
     }
   }
 
-  /** SimStorage observer: learns dots of writes and reaped tombstones. */
-  observe(change: StoredChange): void {
+  /**
+   * SimStorage observer: learns dots of writes and reaped tombstones. `reap` false: a removal is
+   * no reap but a hand-over (a node drained a key it no longer replicates to its new owners).
+   */
+  observe(change: StoredChange, reap = true): void {
     this.changesObserved++;
     if (change.after !== null) {
       for (const sibling of change.after.siblings) {
@@ -125,7 +128,7 @@ export class History {
       }
       return;
     }
-    if (change.ns !== 'data' || change.before === undefined) return;
+    if (change.ns !== 'data' || change.before === undefined || !reap) return;
     for (const sibling of change.before.siblings) {
       if (sibling.value === null) addDot(this.reapedByKey, change.key, sibling.dot);
     }

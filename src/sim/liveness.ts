@@ -2,12 +2,16 @@
  * The liveness phase of a swarm run (TigerBeetle's VOPR shape): stop the faults, heal the
  * network, restart crashed nodes and resume paused ones, let in-flight operations finish, then
  * read every key ever written once with r = pr = N — every primary answers, and read repair in
- * the core brings the stale ones up to date — and let the cluster settle (hint handoff, tombstone reaping) within a virtual time
- * budget. Returns what did not happen in time. With `probes` off no key is read: replicas must
- * converge through hinted handoff and Merkle anti-entropy alone (tombstones then stay unreaped,
- * since only a read arms a reap).
+ * the core brings the stale ones up to date — and let the cluster settle (hint handoff, tombstone
+ * reaping) within a virtual time budget. A membership change the run started must be made
+ * (`changesPending` turns false), commit, reach every node and finish draining before the probes
+ * (they read through the final ring); the replicas are compared on the final ring too. Returns
+ * what did not happen in time. With `probes` off no key is read: replicas must converge through
+ * hinted handoff and Merkle anti-entropy alone (tombstones then stay unreaped, since only a read
+ * arms a reap).
  */
 import type { OpHandle } from './client.js';
+import { ringUnsettled } from './ring-check.js';
 import type { Simulator } from './simulator.js';
 
 export interface LivenessReport {
@@ -15,6 +19,8 @@ export interface LivenessReport {
   readonly keysUnread: readonly string[];
   /** Client operations of the safety phase still unfinished when the budget ran out. */
   readonly opsUnfinished: number;
+  /** Why the ring had not settled (committed, adopted everywhere, drained) at the end; or null. */
+  readonly ringUnsettled: string | null;
   readonly virtualMs: number;
 }
 
@@ -30,7 +36,14 @@ const CONVERGENCE_CHECK_MS = 1_000;
 
 /** Runs (within the budget) until every written key's replicas hold the same versions. */
 function awaitConvergence(sim: Simulator, left: () => number): void {
-  while (left() > 0 && !replicasAgree(sim)) sim.runFor(Math.min(CONVERGENCE_CHECK_MS, left()));
+  const settled = () => ringUnsettled(sim) === null && replicasAgree(sim);
+  while (left() > 0 && !settled()) sim.runFor(Math.min(CONVERGENCE_CHECK_MS, left()));
+}
+
+/** Runs (within the budget) until no change is pending and the ring settled everywhere. */
+function awaitRing(sim: Simulator, changesPending: () => boolean, left: () => number): void {
+  const settled = () => !changesPending() && ringUnsettled(sim) === null;
+  while (left() > 0 && !settled()) sim.runFor(Math.min(CONVERGENCE_CHECK_MS, left()));
 }
 
 function replicasAgree(sim: Simulator): boolean {
@@ -52,6 +65,7 @@ export function runLiveness(
   isIdle: () => boolean,
   budgetMs: number,
   probes = true,
+  changesPending: () => boolean = () => false,
 ): LivenessReport {
   const startMs = sim.nowMs();
   const deadlineMs = startMs + budgetMs;
@@ -61,6 +75,7 @@ export function runLiveness(
   sim.runUntil(isIdle, left());
   const opsUnfinished = sim.history.ops.filter((op) => op.outcome === 'pending').length;
   sim.runFor(Math.min(SETTLE_BEFORE_PROBES_MS, left()));
+  awaitRing(sim, changesPending, left);
   // Without probes the replicas must converge by Merkle anti-entropy (and handoff) alone.
   const pending = new Set(probes ? sim.history.writtenKeys() : []);
   const client = sim.client('liveness');
@@ -79,5 +94,10 @@ export function runLiveness(
   // Reaps, repairs and anti-entropy may still be settling a race (a tombstone carried back onto
   // a replica that had reaped it re-arms a reap): wait, within the budget, for agreement.
   awaitConvergence(sim, left);
-  return { keysUnread: [...pending].sort(), opsUnfinished, virtualMs: sim.nowMs() - startMs };
+  return {
+    keysUnread: [...pending].sort(),
+    opsUnfinished,
+    ringUnsettled: ringUnsettled(sim),
+    virtualMs: sim.nowMs() - startMs,
+  };
 }

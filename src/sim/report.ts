@@ -2,14 +2,17 @@
  * Text forms of run reports for the CLI and test failure messages, and the running totals of a
  * sweep over many seeds. Pure: the caller prints.
  */
+
+import type { MembershipMode } from './change-plan.js';
 import { describeDist } from './distributions.js';
-import type { RunReport } from './swarm.js';
+import type { ChangeReport, RunReport } from './swarm.js';
 
 /** Violations listed per run in a report; the rest are counted. */
 const VIOLATIONS_LISTED_MAX = 20;
 
-export function reproduceLine(seed: number): string {
-  return `reproduce with: npm run sim -- --seed ${seed}`;
+export function reproduceLine(seed: number, membership: MembershipMode = 'sometimes'): string {
+  const mode = membership === 'sometimes' ? '' : ` --membership ${membership}`;
+  return `reproduce with: npm run sim -- --seed ${seed}${mode}`;
 }
 
 function pairs(record: object): string {
@@ -29,7 +32,17 @@ export function describeParameters(report: RunReport): string[] {
     `disk ${describeDist(sim.diskLatency)}, failure detection ${describeDist(sim.detectionDelay)}, timeout ${sim.requestTimeoutMs}+${sim.clientTimeoutSlackMs}ms`,
     `faults: ${kinds.length === 0 ? 'none' : kinds.join(', ')} every ${describeDist(faults.intervalMs)}, at most ${faults.downMax} down, ${faults.wipesMax ?? 0} disk wipes; clock skew ${skewed ? 'on' : 'off'}`,
     `limits: handoff every ${sim.tunables.limits.handoffIntervalMs}ms, tombstone grace ${sim.tunables.limits.tombstoneGraceMs}ms, in-flight max ${sim.tunables.limits.inFlightMax}; safety phase ${safetyMs}ms`,
+    ...(report.change === undefined ? [] : [describeChange(report.change)]),
   ];
+}
+
+function describeChange(change: ChangeReport): string {
+  const accepted =
+    change.acceptedAtMs === null
+      ? 'never accepted'
+      : `accepted at ${change.acceptedAtMs.toFixed(0)}ms`;
+  const refused = pairs(change.refusals);
+  return `membership: ${change.kind} ${change.node ?? '(not started)'} at ${change.plannedAtMs}ms, ${accepted} after ${change.attempts} attempt(s), refusals: ${refused}`;
 }
 
 /** A run's summary; `verbose` adds the scenario parameters. */
@@ -47,7 +60,8 @@ export function formatReport(report: RunReport, verbose: boolean): string {
   }
   const rest = report.violations.length - VIOLATIONS_LISTED_MAX;
   if (rest > 0) lines.push(`  … and ${rest} more`);
-  if (report.violations.length > 0) lines.push(`  ${reproduceLine(report.seed)}`);
+  if (report.violations.length > 0)
+    lines.push(`  ${reproduceLine(report.seed, report.membership)}`);
   return lines.join('\n');
 }
 
@@ -59,6 +73,7 @@ export class SweepTotals {
   violations = 0;
   wallMs = 0;
   readonly failingSeeds: number[] = [];
+  private membership: MembershipMode = 'sometimes';
   readonly byRule = new Map<string, number>();
 
   add(report: RunReport): void {
@@ -66,6 +81,7 @@ export class SweepTotals {
     this.opsChecked += report.ops.ok + report.ops.fail + report.ops.unknown + report.ops.pending;
     this.faults += Object.values(report.faults).reduce((sum, n) => sum + n, 0);
     this.wallMs += report.wallMs;
+    this.membership = report.membership;
     if (report.violations.length === 0) return;
     this.violations += report.violations.length;
     this.failingSeeds.push(report.seed);
@@ -80,7 +96,7 @@ export class SweepTotals {
       `sim speed: ${speed} simulated client ops per wall second (${(this.wallMs / 1000).toFixed(1)}s of runs)`,
     ];
     for (const seed of this.failingSeeds.slice(0, VIOLATIONS_LISTED_MAX))
-      lines.push(reproduceLine(seed));
+      lines.push(reproduceLine(seed, this.membership));
     return lines.join('\n');
   }
 }

@@ -1,14 +1,16 @@
 /**
  * Swarm testing (TigerBeetle's VOPR): the seed's Prng picks the whole scenario — cluster size,
  * N/R/W, keys and clients, workload mix, network latency distribution, loss and duplication,
- * which node faults happen and how often, clock skew, and the length of the safety phase. A
- * scenario is plain data, so a report can print it and a test can pin one down.
+ * which node faults happen and how often, clock skew, and the length of the safety phase; and,
+ * from a stream of its own, whether a membership change runs (change-plan.ts). A scenario is
+ * plain data, so a report can print it and a test can pin one down.
  */
 import { coreLimits, DEFAULT_CONFIG } from '../config.js';
 import { SIM_DEFAULTS } from './defaults.js';
 import { type Dist, meanOf } from './distributions.js';
 import type { FaultOptions } from './faults.js';
 import type { Prng } from './prng.js';
+import type { ChangePlan } from './ring-changer.js';
 import type { SimOptions } from './simulator.js';
 import type { WorkloadOptions } from './workload.js';
 
@@ -20,6 +22,8 @@ export interface Scenario {
   readonly timerRates: readonly number[];
   /** Virtual duration of the safety phase (workload with faults). */
   readonly safetyMs: number;
+  /** A membership change during the safety phase (change-plan.ts); absent: none. */
+  readonly change?: ChangePlan;
 }
 
 const expMean = (meanMs: number): Dist => ({ exp: { rate: 1 / meanMs } });

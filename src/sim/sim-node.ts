@@ -8,7 +8,8 @@
  * - `crash()` drops the core and every pending event of this incarnation (events carry the
  *   incarnation they belong to): unfinished persists never apply, timers never fire, held inputs
  *   are lost. Completed persists stay in SimStorage.
- * - `restart()` builds a new NodeCore over the same SimStorage (or a wiped one). The actor is
+ * - `restart()` builds a new NodeCore over the same SimStorage (or a wiped one), with the same
+ *   boot ring state (the core starts from the newer of it and the state it stored). The actor is
  *   read from storage meta `actor`; a node without one (first boot, or wiped) takes
  *   `${id}.${bootCount}` and stores it — as src/runtime/actor.ts does with a random epoch.
  * - `pause()/resume()`: inputs (messages, timers, persist completions) are held while paused and
@@ -22,6 +23,7 @@ import type { Effect } from '../core/effects.js';
 import type { ClientResult, PeerMessage } from '../core/messages.js';
 import { type Input, NodeCore, type NodeCoreOptions } from '../core/node.js';
 import type { Ring } from '../core/ring.js';
+import type { RingState } from '../core/ring-state.js';
 import type { NodeId } from '../core/types.js';
 import type { SimStorage } from './sim-storage.js';
 
@@ -68,6 +70,11 @@ export class SimNode {
     readonly id: NodeId,
     readonly storage: SimStorage,
     private readonly env: NodeEnv,
+    /**
+     * The ring state this node boots with on every start (a joiner gets the cluster's, as the
+     * launcher passes it on the command line); null: the ring the cluster started with.
+     */
+    readonly bootState: RingState | null = null,
   ) {}
 
   get state(): NodeState {
@@ -92,6 +99,7 @@ export class SimNode {
       id: this.id,
       actor: this.actor,
       ring: this.env.ring,
+      ...(this.bootState === null ? {} : { ringState: this.bootState }),
       store: this.storage,
     });
     this.input({ kind: 'start' });

@@ -22,6 +22,9 @@ export interface StoredChange {
 
 export type ApplyObserver = (change: StoredChange) => void;
 
+/** Sees every metadata entry applied (`value` undefined: removed, also by a wipe). */
+export type MetaObserver = (name: string, value: unknown) => void;
+
 /** Most writes one persist batch may carry. */
 export const BATCH_WRITES_MAX = 10_000;
 
@@ -46,6 +49,7 @@ export class SimStorage implements StorageReader {
   private readonly spaces: Record<Namespace, Space> = { data: new Space(), hints: new Space() };
   private readonly meta = new Map<string, unknown>();
   private readonly observers: ApplyObserver[] = [];
+  private readonly metaObservers: MetaObserver[] = [];
   /** Batches applied since creation (or the last wipe). */
   batchesApplied = 0;
 
@@ -88,6 +92,7 @@ export class SimStorage implements StorageReader {
       if (write.ns === 'meta') {
         if (write.value === undefined) this.meta.delete(write.name);
         else this.meta.set(write.name, structuredClone(write.value));
+        for (const observer of this.metaObservers) observer(write.name, write.value);
         continue;
       }
       assert(write.key.length > 0, 'stored keys are not empty');
@@ -101,6 +106,10 @@ export class SimStorage implements StorageReader {
 
   onApply(observer: ApplyObserver): void {
     this.observers.push(observer);
+  }
+
+  onMeta(observer: MetaObserver): void {
+    this.metaObservers.push(observer);
   }
 
   /** Every record of a namespace, in key order (a snapshot for the checker and tests). */
@@ -118,7 +127,9 @@ export class SimStorage implements StorageReader {
     for (const ns of ['data', 'hints'] as const) {
       for (const key of [...this.spaces[ns].records.keys()]) this.spaces[ns].set(key, null);
     }
+    const names = [...this.meta.keys()];
     this.meta.clear();
+    for (const name of names) for (const observer of this.metaObservers) observer(name, undefined);
     this.batchesApplied = 0;
   }
 }

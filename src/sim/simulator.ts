@@ -12,6 +12,12 @@
  *   sim.crash(nodeId('n2'));  sim.network.partition([[a, b], [c]]);  sim.runFor(1_000);
  *   sim.quiesce();  // heal, restart, resume
  *
+ * Membership changes: `addNode()` hosts a new node booted with the newest ring state (it joins
+ * once a `ring-change` admin request says so), `admin(node, request)` sends an operator request,
+ * `retire(id)` takes a node away for good (a removed node: crashed, never restarted, its disk
+ * no longer counts). `ring` is the ring of the newest state any node adopted (RingTracker), so
+ * clients follow a committed change and the checks use the final ring.
+ *
  * Failure detection: after a crash or restart every other running node gets a `peer-status`
  * input after a sampled detection delay (in order per observer and peer). A restarted node is told
  * at once which nodes are down, as the worker launcher does. Partitions are not announced: they
@@ -20,16 +26,23 @@
 
 import type { RetryPolicy } from '../client/retry.js';
 import { assert } from '../core/assert.js';
-import type { DataRequest as ClientRequest, ClientResult, PeerMessage } from '../core/messages.js';
+import type {
+  AdminRequest,
+  DataRequest as ClientRequest,
+  ClientResult,
+  PeerMessage,
+} from '../core/messages.js';
 import type { Input } from '../core/node.js';
 import { Ring } from '../core/ring.js';
+import type { RingState } from '../core/ring-state.js';
 import { type KeyRecord, type NodeId, nodeId, parseHintKey } from '../core/types.js';
 import { SimClient } from './client.js';
 import { type Dist, sampleDist } from './distributions.js';
 import { EventQueue } from './event-queue.js';
 import { History } from './history.js';
 import { Network, type NetworkOptions } from './network.js';
-import type { Prng } from './prng.js';
+import { Prng } from './prng.js';
+import { RingTracker } from './ring-tracker.js';
 import { type CoreTunables, type NodeEnv, SimNode } from './sim-node.js';
 import { SimStorage } from './sim-storage.js';
 import { keyOf, recordSummary, summarize } from './trace.js';
@@ -53,7 +66,16 @@ export interface SimOptions {
   readonly tunables: Omit<CoreTunables, 'n'>;
   /** Events one simulator may run before it gives up (a livelock guard). */
   readonly eventsMax: number;
+  /**
+   * Nodes run gossip membership and SWIM failure detection (member-view.ts) on virtual time,
+   * drawing from a random stream of their own so the rest of the seed plays out unchanged.
+   * @default false
+   */
+  readonly gossip?: boolean;
 }
+
+/** Salt of the gossip random stream (see SimOptions.gossip). */
+const GOSSIP_STREAM_SALT = 0x5bd1e995;
 
 /** A run exceeded its event budget. */
 export class SimBudgetError extends Error {
@@ -72,10 +94,17 @@ type Action = () => void;
 /** Receives one line per message, persist, client request and fault; `key` when it has one. */
 export type Tracer = (line: string, key: string | null) => void;
 
+/** Called with the answer to an admin request. */
+export type AdminCallback = (result: ClientResult) => void;
+
 export class Simulator {
-  readonly ids: readonly NodeId[];
-  readonly ring: Ring;
+  /** The ring the cluster started with (version 0), which every node is configured with. */
+  readonly initialRing: Ring;
+  /** The ring state each node adopted, and the newest one. */
+  readonly rings: RingTracker;
   readonly network: Network;
+  /** The random stream of gossip membership, when SimOptions.gossip is on. */
+  private readonly gossipRandom: Prng | null;
   readonly history = new History();
   readonly nodes = new Map<NodeId, SimNode>();
   readonly clients = new Map<string, SimClient>();
@@ -83,6 +112,12 @@ export class Simulator {
   readonly coreFaults: CoreFault[] = [];
   private readonly queue = new EventQueue<Action>();
   private readonly routes = new Map<number, { client: SimClient; key: string }>();
+  private readonly adminRoutes = new Map<number, AdminCallback>();
+  /** Every node ever hosted, in the order added. */
+  private readonly hosted: NodeId[] = [];
+  /** Nodes taken away for good (removed): never restarted, excluded from `ids` and the data. */
+  private readonly retired = new Set<NodeId>();
+  private idsValue: readonly NodeId[] = [];
   /** Latest scheduled peer-status time per `observer>peer`, so notices never overtake. */
   private readonly noticeDueMs = new Map<string, number>();
   private reqIdNext = 1;
@@ -97,23 +132,93 @@ export class Simulator {
   ) {
     assert(options.nodes >= 1 && options.n >= 1, 'at least one node and one replica');
     assert(options.n <= options.nodes, 'n is at most the node count');
-    this.ids = Array.from({ length: options.nodes }, (_, i) => nodeId(`n${i + 1}`));
-    this.ring = Ring.create(this.ids, options.partitionCount);
+    const ids = Array.from({ length: options.nodes }, (_, i) => nodeId(`n${i + 1}`));
+    this.gossipRandom = options.gossip ? new Prng((prng.seed ^ GOSSIP_STREAM_SALT) >>> 0) : null;
+    this.initialRing = Ring.create(ids, options.partitionCount);
+    this.rings = new RingTracker(this.initialRing, options.n);
     this.network = new Network(prng, options.network);
-    const env = this.nodeEnv();
-    for (const id of this.ids) {
-      const storage = new SimStorage(id);
-      storage.onApply((change) => {
-        this.history.observe(change);
-        const what = `${change.ns} ${change.key} ${recordSummary(change.before)} => ${recordSummary(change.after)}`;
-        this.trace(
-          `disk ${id} ${what}`,
-          change.ns === 'data' ? change.key : parseHintKey(change.key).key,
-        );
-      });
-      this.nodes.set(id, new SimNode(id, storage, env));
-    }
+    for (const id of ids) this.host(id, null);
     for (const node of this.nodes.values()) node.start();
+  }
+
+  /** Nodes hosted and not retired: the initial ones, joiners, and those that left. */
+  get ids(): readonly NodeId[] {
+    return this.idsValue;
+  }
+
+  /** The ring requests are routed by under the newest ring state (the committed ring). */
+  get ring(): Ring {
+    return this.rings.ring;
+  }
+
+  /** The newest ring state any node adopted. */
+  get ringState(): RingState {
+    return this.rings.state;
+  }
+
+  private host(id: NodeId, bootState: RingState | null): SimNode {
+    assert(!this.nodes.has(id), `node ${id} is hosted once`);
+    const storage = new SimStorage(id);
+    storage.onApply((change) => {
+      const reap = change.ns !== 'data' || this.rings.replicates(id, change.key);
+      this.history.observe(change, reap);
+      const what = `${change.ns} ${change.key} ${recordSummary(change.before)} => ${recordSummary(change.after)}`;
+      this.trace(
+        `disk ${id} ${what}`,
+        change.ns === 'data' ? change.key : parseHintKey(change.key).key,
+      );
+    });
+    storage.onMeta((name, value) => this.rings.onMeta(id, name, value));
+    this.rings.track(id, bootState);
+    const node = new SimNode(id, storage, this.nodeEnv(), bootState);
+    this.nodes.set(id, node);
+    this.hosted.push(id);
+    this.idsValue = this.hosted.filter((other) => !this.retired.has(other));
+    return node;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Membership
+
+  /**
+   * Hosts and starts a new node (`n<k>`, the next free number) booted with the newest ring
+   * state; it is no member until a `join` change for it commits. Told at once which nodes are down.
+   */
+  addNode(): NodeId {
+    const id = nodeId(`n${this.hosted.length + 1}`);
+    this.count('add-node');
+    this.trace(`add-node ${id} with ring v${this.ringState.version}`, null);
+    const node = this.host(id, this.ringState);
+    node.start(this.downNotices(id));
+    return id;
+  }
+
+  /**
+   * Takes `id` away for good (a node about to be removed from the ring): crashed if it runs,
+   * never restarted, no longer in `ids`, its disk no longer counts.
+   */
+  retire(id: NodeId): void {
+    if (this.node(id).state !== 'down') this.crash(id);
+    this.count('retire');
+    this.trace(`retire ${id}`, null);
+    this.retired.add(id);
+    this.idsValue = this.hosted.filter((other) => !this.retired.has(other));
+  }
+
+  isRetired(id: NodeId): boolean {
+    return this.retired.has(id);
+  }
+
+  /** Sends an operator request to `node`; `done` gets its answer (never, if the node crashes). */
+  admin(node: NodeId, request: AdminRequest, done: AdminCallback): void {
+    const reqId = this.reqIdNext++;
+    this.adminRoutes.set(reqId, done);
+    const target = this.node(node);
+    const incarnation = target.incarnation;
+    this.after(0, () => {
+      this.trace(`admin req ${reqId} -> ${node} ${summarize(request)}`, null);
+      target.input({ kind: 'request', reqId, request }, incarnation);
+    });
   }
 
   nowMs(): number {
@@ -180,7 +285,7 @@ export class Simulator {
     return client;
   }
 
-  /** Every node's `data` records (the checker's final state). */
+  /** Every node's `data` records (the checker's final state); retired nodes' disks do not count. */
   dataSnapshot(): Map<NodeId, Map<string, KeyRecord>> {
     return new Map(this.ids.map((id) => [id, this.node(id).storage.snapshot('data')]));
   }
@@ -199,10 +304,15 @@ export class Simulator {
   restart(id: NodeId, options: { wipe?: boolean } = {}): void {
     this.count(options.wipe === true ? 'restart-wiped' : 'restart');
     this.trace(`restart ${id}`, null);
-    const down = this.ids.filter((other) => other !== id && this.node(other).state === 'down');
-    const initial: Input[] = down.map((peer) => ({ kind: 'peer-status', peer, up: false }));
-    this.node(id).restart(initial, options);
+    assert(!this.retired.has(id), `retired node ${id} stays down`);
+    this.node(id).restart(this.downNotices(id), options);
     this.announce(id, true);
+  }
+
+  /** `peer-status` inputs telling a (re)starting node which others are down (retired too). */
+  private downNotices(id: NodeId): Input[] {
+    const down = this.hosted.filter((other) => other !== id && this.node(other).state === 'down');
+    return down.map((peer) => ({ kind: 'peer-status', peer, up: false }));
   }
 
   pause(id: NodeId): void {
@@ -235,6 +345,7 @@ export class Simulator {
     if (this.network.isPartitioned) this.heal();
     this.network.configure({ lossRate: 0, duplicateRate: 0 });
     for (const node of this.nodes.values()) {
+      if (this.retired.has(node.id)) continue;
       if (node.state === 'down') this.restart(node.id);
       else if (node.state === 'paused') this.resume(node.id);
     }
@@ -267,10 +378,16 @@ export class Simulator {
   // -------------------------------------------------------------------------------------------
   // Wiring
 
+  private gossipTunables(): { now?: () => number; random?: () => number } {
+    const random = this.gossipRandom;
+    if (random === null) return {};
+    return { now: () => this.nowMsValue, random: () => random.next01() };
+  }
+
   private nodeEnv(): NodeEnv {
     return {
-      ring: this.ring,
-      tunables: { ...this.options.tunables, n: this.options.n },
+      ring: this.initialRing,
+      tunables: { ...this.options.tunables, n: this.options.n, ...this.gossipTunables() },
       nowMs: () => this.nowMsValue,
       at: (timeMs, action) => this.at(timeMs, action),
       send: (from, to, message) => this.send(from, to, message),
@@ -308,6 +425,13 @@ export class Simulator {
   }
 
   private reply(reqId: number, result: ClientResult): void {
+    const admin = this.adminRoutes.get(reqId);
+    if (admin !== undefined) {
+      this.adminRoutes.delete(reqId);
+      this.trace(`admin reply req ${reqId} ${summarize(result)}`, null);
+      this.after(0, () => admin(result));
+      return;
+    }
     const route = this.routes.get(reqId);
     if (route === undefined) return; // the client gave up on it
     this.routes.delete(reqId);

@@ -1,12 +1,16 @@
 /**
  * One swarm run: `runSeed(seed)` lets the seed's Prng pick a scenario, runs the workload with
- * faults for the safety phase, runs the liveness phase, and checks the history against the final
- * state. Everything but the optional wall clock is a function of the seed.
+ * faults (and maybe one membership change) for the safety phase, runs the liveness phase, and
+ * checks the history against the final state and ring, and the ring itself (ring-check.ts).
+ * Everything but the optional wall clock is a function of the seed.
  */
+import { changePrng, type MembershipMode, withChange } from './change-plan.js';
 import { check, type Violation } from './checker.js';
 import { FaultInjector } from './faults.js';
-import { runLiveness } from './liveness.js';
+import { type LivenessReport, runLiveness } from './liveness.js';
 import { Prng } from './prng.js';
+import { RingChanger } from './ring-changer.js';
+import { checkRing } from './ring-check.js';
 import { pickScenario, type Scenario } from './scenario.js';
 import { SimBudgetError, Simulator, type Tracer } from './simulator.js';
 import { Workload } from './workload.js';
@@ -24,6 +28,22 @@ export interface RunOptions {
   readonly keepHistory?: boolean;
   /** Follows the run line by line (see Simulator.tracer). */
   readonly tracer?: Tracer;
+  /** Membership changes: none, on about half the seeds, or on every seed. @default 'sometimes' */
+  readonly membership?: MembershipMode;
+  /** Nodes run gossip membership and SWIM failure detection (SimOptions.gossip). @default false */
+  readonly gossip?: boolean;
+}
+
+/** What the run's membership change did. */
+export interface ChangeReport {
+  readonly kind: string;
+  /** The node that joined, left or was removed (null: the planned time never came). */
+  readonly node: string | null;
+  readonly plannedAtMs: number;
+  readonly acceptedAtMs: number | null;
+  readonly attempts: number;
+  /** Refusals by error (busy, invalid). */
+  readonly refusals: Readonly<Record<string, number>>;
 }
 
 export interface OpCounts {
@@ -43,6 +63,10 @@ export interface RunReport {
   readonly faults: Readonly<Record<string, number>>;
   readonly network: Readonly<{ sent: number; lost: number; duplicated: number; blocked: number }>;
   readonly violations: readonly Violation[];
+  /** The membership mode the run was made in (it decides whether the seed has a change). */
+  readonly membership: MembershipMode;
+  /** The membership change, when the run made one. */
+  readonly change?: ChangeReport;
   readonly virtualMs: number;
   readonly wallMs: number;
   readonly events: number;
@@ -67,6 +91,7 @@ function countOps(
 function simulate(
   sim: Simulator,
   scenario: Scenario,
+  changer: RingChanger | null,
   options: RunOptions,
 ): { violations: Violation[]; safetyOps: number } {
   const workload = new Workload(sim, sim.prng, scenario.workload);
@@ -76,6 +101,7 @@ function simulate(
   });
   workload.start();
   faults.start();
+  changer?.start();
   sim.runFor(scenario.safetyMs);
   const stop = () => {
     workload.stop();
@@ -87,6 +113,7 @@ function simulate(
     () => workload.idle,
     options.livenessMsMax ?? LIVENESS_MS_MAX,
     options.livenessProbes ?? true,
+    () => changer !== null && !changer.visible,
   );
   const safetyOps = sim.history.ops.filter((op) => op.client !== 'liveness').length;
   const violations: Violation[] = check({
@@ -96,6 +123,18 @@ function simulate(
     n: sim.options.n,
     reaped: sim.history.reaped(),
   });
+  const change = changer?.change;
+  violations.push(...checkRing(sim, change == null ? [] : [change]));
+  if (changer !== null && change === null) {
+    const message = `the ${changer.plan.kind} planned at ${changer.plan.atMs} ms never started`;
+    violations.push({ rule: 'membership', key: '', message, ops: [] });
+  }
+  violations.push(...livenessViolations(liveness));
+  return { violations, safetyOps };
+}
+
+function livenessViolations(liveness: LivenessReport): Violation[] {
+  const violations: Violation[] = [];
   for (const key of liveness.keysUnread) {
     violations.push({
       rule: 'liveness',
@@ -108,7 +147,18 @@ function simulate(
     const message = `${liveness.opsUnfinished} client operations never finished (a hang)`;
     violations.push({ rule: 'liveness', key: '', message, ops: [] });
   }
-  return { violations, safetyOps };
+  return violations;
+}
+
+function changeReport(changer: RingChanger): ChangeReport {
+  return {
+    kind: changer.plan.kind,
+    node: changer.change?.node ?? null,
+    plannedAtMs: changer.plan.atMs,
+    acceptedAtMs: changer.acceptedAtMs,
+    attempts: changer.attempts,
+    refusals: Object.fromEntries([...changer.refusals].sort()),
+  };
 }
 
 function coreFaultViolations(sim: Simulator): Violation[] {
@@ -123,14 +173,21 @@ function coreFaultViolations(sim: Simulator): Violation[] {
 export function runSeed(seed: number, options: RunOptions = {}): RunReport {
   const wallStartMs = options.clock?.() ?? 0;
   const prng = new Prng(seed);
-  const picked = pickScenario(prng);
+  const changes = changePrng(seed);
+  const membership = options.membership ?? 'sometimes';
+  const picked = withChange(pickScenario(prng), changes, membership);
   const scenario = options.tweak === undefined ? picked : options.tweak(picked);
-  const sim = new Simulator(scenario.sim, prng);
+  const sim = new Simulator(
+    options.gossip ? { ...scenario.sim, gossip: true } : scenario.sim,
+    prng,
+  );
   sim.tracer = options.tracer ?? null;
+  const changer =
+    scenario.change === undefined ? null : new RingChanger(sim, changes, scenario.change);
   let violations: Violation[];
   let safetyOps = sim.history.ops.length;
   try {
-    ({ violations, safetyOps } = simulate(sim, scenario, options));
+    ({ violations, safetyOps } = simulate(sim, scenario, changer, options));
   } catch (error) {
     if (!(error instanceof SimBudgetError)) throw error;
     violations = [{ rule: 'liveness', key: '', message: error.message, ops: [] }];
@@ -143,6 +200,8 @@ export function runSeed(seed: number, options: RunOptions = {}): RunReport {
     faults: Object.fromEntries([...sim.faultCounts].sort()),
     network: { ...sim.network.stats },
     violations,
+    membership,
+    ...(changer === null ? {} : { change: changeReport(changer) }),
     virtualMs: sim.nowMs(),
     wallMs: (options.clock?.() ?? 0) - wallStartMs,
     events: sim.eventsRun,

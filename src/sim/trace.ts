@@ -24,7 +24,18 @@ export function summarize(x: unknown): string {
   if (typeof x !== 'object' || x === null) return String(x);
   const o = x as Record<string, unknown>;
   const parts = [String(o.type ?? o.op ?? o.kind ?? '?')];
-  for (const field of ['key', 'opId', 'fwdId', 'batchId', 'hintFor', 'error', 'rid']) {
+  const fields = [
+    'key',
+    'opId',
+    'fwdId',
+    'batchId',
+    'hintFor',
+    'error',
+    'rid',
+    'version',
+    'claimant',
+  ];
+  for (const field of fields) {
     if (o[field] !== undefined) parts.push(`${field}=${String(o[field])}`);
   }
   if (o.record !== undefined) parts.push(`record=${dotsOf(o.record as KeyRecord | null)}`);
@@ -34,11 +45,25 @@ export function summarize(x: unknown): string {
     const entries = o.entries as Array<{ key: string; record: KeyRecord }>;
     parts.push(`entries=${entries.map((e) => `${e.key}${dotsOf(e.record)}`).join(',')}`);
   }
+  if (typeof o.change === 'object' && o.change !== null) parts.push(changeSummary(o.change));
+  if (typeof o.state === 'object' && o.state !== null) parts.push(stateSummary(o.state));
   if (typeof o.request === 'object') parts.push(`(${summarize(o.request)})`);
   if (typeof o.result === 'object') parts.push(`-> ${summarize(o.result)}`);
   if (Array.isArray(o.context))
     parts.push(`ctx=${o.context.map((d: [string, number]) => `${d[0]}:${d[1]}`).join(',')}`);
   return parts.join(' ');
+}
+
+function changeSummary(change: object): string {
+  const c = change as Record<string, unknown>;
+  return `${String(c.kind)} ${String(c.node)}`;
+}
+
+/** A ring state as `ring v3 by n2 (changing)`: its version, claimant and whether a change runs. */
+function stateSummary(state: object): string {
+  const s = state as Record<string, unknown>;
+  const running = s.next === null ? 'committed' : 'changing';
+  return `ring v${String(s.version)} by ${String(s.claimant)} (${running})`;
 }
 
 export function recordSummary(record: KeyRecord | null | undefined): string {

@@ -141,7 +141,8 @@ describe('checker', () => {
     const newer = record(sibling(['a', 2], [['a', 1]], 'w2'));
     const data = everywhere(newer);
     data.set(n4, new Map([['k', record(sibling(['a', 1], [], 'w1'))]]));
-    expect(run({ writes, data })).toEqual([]);
+    expect(rules(run({ writes, data }))).toEqual(['ownership']); // rule 5, not rule 4
+    data.delete(n4);
     data.get(n3)!.set('k', record(sibling(['a', 1], [], 'w1')));
     const violations = run({ writes, data });
     expect(rules(violations)).toEqual(['convergence']);
@@ -149,6 +150,19 @@ describe('checker', () => {
     data.get(n3)!.delete('k');
     expect(rules(run({ writes, data }))).toEqual(['convergence']);
     expect(run({ writes, data, convergence: false })).toEqual([]);
+  });
+
+  it('rule 5: a node outside the preference list holds no record of the key', () => {
+    const writes = [write(1, 'put', [], [['a', 1]])];
+    const data = everywhere(record(sibling(['a', 1], [], 'w1')));
+    expect(run({ writes, data })).toEqual([]);
+    data.set(n4, new Map([['k', record(sibling(['a', 1], [], 'w1'))]])); // e.g. it left the ring
+    const violations = run({ writes, data });
+    expect(rules(violations)).toEqual(['ownership']);
+    expect(violations[0]!.message).toContain('n4 holds [a:1]');
+    expect(run({ writes, data, convergence: false })).toEqual([]); // mid-run: not checked
+    data.set(n4, new Map()); // drained: fine
+    expect(run({ writes, data })).toEqual([]);
   });
 
   it('terminates on a cyclic cover relation', () => {

@@ -15,6 +15,7 @@ describe('version pruning in the simulator', () => {
     let pruningVisible = 0;
     for (const seed of SEEDS) {
       const report = runSeed(seed, {
+        membership: 'off',
         tweak: (scenario) => ({
           ...scenario,
           sim: {
