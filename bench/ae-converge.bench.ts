@@ -65,7 +65,7 @@ interface Traffic {
 function settle(net: TestNet, traffic: Traffic): void {
   for (;;) {
     const next = net.inflight[0] as { message: { type?: string } } | undefined;
-    if (next !== undefined && next.message.type?.startsWith('ae-')) {
+    if (next?.message.type?.startsWith('ae-')) {
       traffic.messages++;
       traffic.bytes += pack(next.message).length;
     }

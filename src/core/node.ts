@@ -207,6 +207,8 @@ export class NodeCore {
   readonly id: NodeId;
   private readonly opts: NodeCoreOptions;
   private ringState: RingState;
+  /** nodesOf(ringState), kept with it: every node taking part in the ring. */
+  private ringNodes: NodeId[];
   /** The ring requests are routed by (ringState.owners). */
   private ring: Ring;
   /** The ring a running membership change moves to (ringState.next). */
@@ -258,6 +260,7 @@ export class NodeCore {
     this.opts = opts;
     this.id = opts.id;
     this.ringState = startingRingState(opts);
+    this.ringNodes = nodesOf(this.ringState);
     this.ring = Ring.fromOwners(this.ringState.owners);
     this.nextRing = this.ringState.next === null ? null : Ring.fromOwners(this.ringState.next);
     this.replicated = this.replicatedPartitions();
@@ -279,7 +282,7 @@ export class NodeCore {
     if (now === undefined || random === undefined || limits.membership === null) return null;
     return new MemberView({
       self: this.id,
-      seeds: nodesOf(this.ringState),
+      seeds: this.ringNodes,
       config: limits.membership,
       now,
       random,
@@ -944,7 +947,7 @@ export class NodeCore {
     this.reportDeparted(out);
     this.gossipRing(out);
     this.rehomeHints(out);
-    this.members?.gossipToDead(nodesOf(this.ringState), out);
+    this.members?.gossipToDead(this.ringNodes, out);
     this.hints.tick();
     for (const peer of [...this.suspected].sort()) out.send(peer, { type: 'ping' });
     for (const owner of this.hints.targets()) {
@@ -1056,7 +1059,7 @@ export class NodeCore {
 
   /** Every tick: tell the next peer (round robin) which ring version this node has. */
   private gossipRing(out: Effects): void {
-    const peers = nodesOf(this.ringState).filter((node) => node !== this.id && !this.isDown(node));
+    const peers = this.ringNodes.filter((node) => node !== this.id && !this.isDown(node));
     if (peers.length === 0) return;
     const peer = peers[this.ringGossipCursor++ % peers.length]!;
     const { version, claimant } = this.ringState;
@@ -1071,6 +1074,7 @@ export class NodeCore {
     if (!supersedesRing(state, this.ringState)) return;
     const before = this.ringState;
     this.ringState = state;
+    this.ringNodes = nodesOf(state);
     this.local.writeMeta(RING_META, state, { kind: 'none' }, out);
     const sameRings =
       sameOwners(before.owners, state.owners) &&
@@ -1167,9 +1171,8 @@ export class NodeCore {
    * each goes to the key's current replicas instead (merged here if this node is one).
    */
   private rehomeHints(out: Effects): void {
-    const members = new Set(nodesOf(this.ringState));
     for (const target of this.hints.targets()) {
-      if (members.has(target)) continue;
+      if (this.ringNodes.includes(target)) continue;
       for (const key of this.hints.keysFor(target)) {
         const stored = hintKey(target, key);
         const record = this.local.read(stored, 'hints');
@@ -1248,7 +1251,7 @@ export class NodeCore {
       for (const node of expired.silent) if (node !== this.id) this.suspected.add(node);
       return this.onGetOutcome(expired.outcome, out);
     }
-    if (this.reaper.onTimer(timerId, nodesOf(this.ringState), out)) return;
+    if (this.reaper.onTimer(timerId, this.ringNodes, out)) return;
     this.onForwardTimeout(timerId, out);
   }
 
