@@ -178,7 +178,8 @@ export class ClusterMembership {
     const kind = host.launcher.isUp(id) ? 'leave' : 'remove';
     const claimant = this.claimant(id);
     const startedMs = Date.now();
-    const before = await this.current(claimant);
+    // A down node that is still joining holds its change up: removing it calls the join off.
+    const before = await this.current(claimant, kind === 'remove' ? id : null);
     const current = before.get(claimant)!.state;
     let version = current.version; // already out of the ring: an earlier attempt timed out
     const inRing = current.owners.includes(nodeId(id)) || current.next?.includes(nodeId(id));
@@ -209,7 +210,10 @@ export class ClusterMembership {
    * The ring status of every running node, the claimant's included; a claimant that sees a
    * change running refuses another (BusyError), so this fails early the same way.
    */
-  private async current(claimant: string): Promise<Map<string, NodeRingStatus>> {
+  private async current(
+    claimant: string,
+    abortable: string | null = null,
+  ): Promise<Map<string, NodeRingStatus>> {
     const host = this.host();
     const statuses = await askAll(
       host,
@@ -218,7 +222,9 @@ export class ClusterMembership {
     const state = statuses.get(claimant)?.state;
     if (state === undefined) throw new UnavailableError(`node ${claimant} did not answer`);
     this.adopt(state);
-    if (state.next !== null) {
+    const joining = (id: string) =>
+      state.next?.includes(nodeId(id)) === true && !state.owners.includes(nodeId(id));
+    if (state.next !== null && !(abortable !== null && joining(abortable))) {
       throw new BusyError(
         `membership change ${state.version} (claimant ${state.claimant}) is still running`,
       );

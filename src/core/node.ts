@@ -47,6 +47,7 @@ import {
 import { Reaper } from './reaper.js';
 import { Ring } from './ring.js';
 import {
+  abortJoin,
   beginChange,
   commitChange,
   endDeparture,
@@ -1003,6 +1004,13 @@ export class NodeCore {
       return out.reply(reqId, { ok: true, op: 'ring-status', state: this.ringState, transfer });
     }
     const state = this.ringState;
+    const { kind: changeKind, node: changeNode } = request.change;
+    if (changeKind === 'remove' && isJoining(state, changeNode)) {
+      // A joiner that died mid-change would hold the change up for ever: call the join off.
+      const aborted = abortJoin(state, changeNode, this.id);
+      this.publish(aborted, this.ringNodes, out);
+      return out.reply(reqId, { ok: true, op: 'ring-change', state: aborted });
+    }
     if (state.next !== null) {
       const message = `membership change ${state.version} (claimant ${state.claimant}) is still running`;
       return out.reply(reqId, { ok: false, error: 'busy', message });
@@ -1303,6 +1311,11 @@ function startingRingState(opts: NodeCoreOptions): RingState {
     if (supersedesRing(candidate, state)) state = candidate;
   }
   return state;
+}
+
+/** Whether `node` is joining in the change `state` runs. */
+function isJoining(state: RingState, node: NodeId): boolean {
+  return state.next?.includes(node) === true && !state.owners.includes(node);
 }
 
 function sameOwners(a: readonly NodeId[], b: readonly NodeId[]): boolean {

@@ -110,6 +110,16 @@ export function commitChange(state: RingState): RingState {
   };
 }
 
+/**
+ * The running join of `node` called off (the joiner died before the change could commit): the
+ * current ring stays, nothing was moved away from anyone, the copies the joiner got are moot.
+ */
+export function abortJoin(state: RingState, node: NodeId, claimant: NodeId): RingState {
+  assert(state.next !== null, 'ring-state: only a running change is called off');
+  assert(state.next.includes(node) && !state.owners.includes(node), 'ring-state: a joiner');
+  return { ...state, version: state.version + 1, next: null, claimant, removed: [] };
+}
+
 /** The state once `node` no longer departs: it drained everything, or it was removed. */
 export function endDeparture(state: RingState, node: NodeId, claimant: NodeId): RingState {
   assert(state.departing.includes(node), 'ring-state: only a departing node ends its departure');

@@ -199,6 +199,29 @@ describe('membership changes', () => {
     expectPlacement(net, ring, net.ids, keysOf(300));
   });
 
+  it('a joiner that dies mid-change can be removed: the join is called off', () => {
+    const net = new TestNet(5, 3, 64);
+    load(net, 200);
+    const before = ringStatus(net, nodeId('n1')).state;
+    const joiner = nodeId('n6');
+    net.addNode(joiner, before);
+    expect(change(net, nodeId('n1'), 'join', 'n6')).toMatchObject({ ok: true });
+    for (let i = 0; i < 30; i++) net.deliverOne() || net.persistOne();
+    net.isolated.add(joiner); // it dies: the moves to it can never finish
+    for (const id of net.ids)
+      if (id !== joiner) net.input(id, { kind: 'peer-status', peer: joiner, up: false });
+    net.settle();
+    net.fireTimers();
+    net.settle();
+    expect(ringStatus(net, nodeId('n2')).state.next).not.toBeNull(); // still held up
+    const live = net.ids.filter((id) => id !== joiner);
+    expect(change(net, nodeId('n2'), 'remove', 'n6')).toMatchObject({ ok: true });
+    runUntilCommitted(net, before.version + 2, live);
+    const after = ringStatus(net, nodeId('n4')).state;
+    expect(after.owners).toEqual(before.owners);
+    expectPlacement(net, Ring.fromOwners(after.owners), live, keysOf(200));
+  });
+
   it('refuses a second change while one runs, and bad changes', () => {
     const net = new TestNet(5, 3, 64);
     load(net, 50);
