@@ -11,6 +11,7 @@
  * ```
  */
 import { ClusterClient } from './client/cluster-client.js';
+import { readMembership } from './client/membership-file.js';
 import type { Cluster } from './client/types.js';
 import { coreLimits, DEFAULT_CONFIG, type RingkvConfig } from './config.js';
 import { Ring } from './core/ring.js';
@@ -111,9 +112,15 @@ export async function startCluster(
   if (logFile !== undefined && (typeof logFile !== 'string' || logFile === '')) {
     throw new ValidationError('logFile must be a non-empty path');
   }
-  const ids = Array.from({ length: config.nodes }, (_, i) => `n${i + 1}`);
-  const ring = Ring.create(ids.map(nodeId), config.partitionCount);
-  const client = new ClusterClient(config, ring, ids);
+  // A durable cluster whose membership changed starts the nodes it has now (membership-file.ts).
+  const stored = config.dataDir === null ? null : readMembership(config.dataDir);
+  const initial = stored?.initial ?? Array.from({ length: config.nodes }, (_, i) => `n${i + 1}`);
+  const ids = stored?.nodes ?? initial;
+  const ring = Ring.create(initial.map(nodeId), config.partitionCount);
+  const client = new ClusterClient(config, ring, ids, {
+    removed: stored?.removed ?? [],
+    initial,
+  });
   const launcher = await Launcher.start(
     {
       nodeIds: ids,
@@ -131,5 +138,6 @@ export async function startCluster(
     },
   );
   client.attach(launcher);
+  await client.syncMembership();
   return client;
 }

@@ -70,8 +70,25 @@ export class ClusterClient implements Cluster {
     private readonly config: RingkvConfig,
     ring: Ring,
     nodeIds: readonly string[],
+    /** A durable cluster's earlier membership changes (membership-file.ts). */
+    history: { readonly removed: readonly string[]; readonly initial: readonly string[] } = {
+      removed: [],
+      initial: nodeIds,
+    },
   ) {
-    this.membership = new ClusterMembership(ring, nodeIds, config, () => this.watchHost());
+    this.membership = new ClusterMembership(
+      ring,
+      nodeIds,
+      config,
+      () => this.watchHost(),
+      history.removed,
+      history.initial,
+    );
+  }
+
+  /** At start: route by the newest committed ring the nodes hold (see ClusterMembership.sync). */
+  syncMembership(): Promise<void> {
+    return this.membership.sync();
   }
 
   /** The cluster's node ids, running or not, in order of creation. */

@@ -22,6 +22,7 @@ import {
 } from '../core/ring-state.js';
 import { nodeId } from '../core/types.js';
 import { BusyError, UnavailableError, ValidationError } from '../errors.js';
+import { writeMembership } from './membership-file.js';
 import {
   askAll,
   awaitSettled,
@@ -69,11 +70,35 @@ export class ClusterMembership {
     ids: readonly string[],
     private readonly config: RingkvConfig,
     private readonly host: () => RingWatchHost,
+    /** Ids that left earlier (from the membership file of a durable cluster). */
+    removed: readonly string[] = [],
+    /** The ids the first ring was created from, in order (saved with the node list). */
+    private readonly initial: readonly string[] = ids,
   ) {
     this.ids = [...ids];
-    this.used = new Set(ids);
+    this.used = new Set([...ids, ...removed]);
     this.committed = ring;
     this.state = initialRingState(ring);
+  }
+
+  /**
+   * At start: takes in the newest ring state the running nodes hold (a durable cluster that
+   * changed membership before it was restarted routes by its committed ring, not the first one).
+   */
+  async sync(): Promise<void> {
+    const host = this.host();
+    const running = this.ids.filter((id) => host.launcher.isUp(id));
+    // Best effort: without it, requests still reach the right replicas by forwarding.
+    const statuses = await askAll(host, running).catch(() => new Map<string, NodeRingStatus>());
+    const state = newest(statuses);
+    if (state !== null) this.adopt(state);
+  }
+
+  /** Saves the node list of a durable cluster (membership-file.ts); a no-op in memory. */
+  private save(): void {
+    if (this.config.dataDir === null) return;
+    const removed = [...this.used].filter((id) => !this.ids.includes(id));
+    writeMembership(this.config.dataDir, { initial: this.initial, nodes: this.ids, removed });
   }
 
   /** The ring requests are routed by: the last committed one. */
@@ -155,11 +180,13 @@ export class ClusterMembership {
     });
     this.ids.push(id);
     this.used.add(id);
+    this.save();
     let begun: RingState;
     try {
       begun = await startChange(host, claimant, { kind: 'join', node: nodeId(id) });
     } catch (error) {
       this.ids.splice(this.ids.indexOf(id), 1);
+      this.save();
       await host.launcher.forget(id);
       throw error;
     }
@@ -202,6 +229,7 @@ export class ClusterMembership {
     });
     await host.launcher.forget(id);
     this.ids.splice(this.ids.indexOf(id), 1);
+    this.save();
     this.leaving.delete(id);
     return result;
   }
