@@ -59,6 +59,11 @@ export interface RingkvConfig {
    * membership change cannot starve client traffic. @default 4
    */
   readonly transferBatchesMax: number;
+  /**
+   * How long the claimant of a membership change waits for a sender that is down before it
+   * commits without it (its new replicas then fill by anti-entropy). @default 30000
+   */
+  readonly changeSenderWaitMs: number;
   /** Gossip: push-pull of the membership digest with one random peer this often. @default 200 */
   readonly gossipIntervalMs: number;
   /** Failure detection: one direct ping to the next peer (round robin) this often. @default 1000 */
@@ -126,6 +131,7 @@ export const DEFAULT_CONFIG: RingkvConfig = Object.freeze({
   hintsPerTargetMax: 100_000,
   handoffIntervalMs: 1000,
   handoffBatchKeysMax: 128,
+  changeSenderWaitMs: 30_000,
   gossipIntervalMs: 200,
   probeIntervalMs: 1000,
   probeTimeoutMs: 500,
@@ -160,6 +166,7 @@ export function coreLimits(config: RingkvConfig) {
     antiEntropyPartitionsMax: config.antiEntropyPartitionsMax,
     antiEntropyKeysMax: config.antiEntropyKeysMax,
     transferBatchKeysMax: config.transferBatchKeysMax,
+    changeSenderWaitMs: config.changeSenderWaitMs,
     membership: {
       ...MEMBERSHIP_DEFAULTS,
       gossipIntervalMs: config.gossipIntervalMs,

@@ -73,6 +73,7 @@ export function validateConfig(config: RingkvConfig): void {
   int('antiEntropyPartitionsMax', 1, 65_536);
   int('antiEntropyKeysMax', 1, 1_000_000);
   int('transferBatchKeysMax', 1, 100_000);
+  int('changeSenderWaitMs', 0, 86_400_000);
   int('gossipIntervalMs', 10, 60_000);
   int('probeIntervalMs', 20, 60_000);
   int('probeTimeoutMs', 1, config.probeIntervalMs - 1);

@@ -60,6 +60,7 @@ import {
   type RingState,
   sendersOf,
   supersedesRing,
+  takeOver,
 } from './ring-state.js';
 import { type StreamSpec, type TransferLimits, Transfers } from './transfer.js';
 import {
@@ -81,6 +82,8 @@ export interface CoreLimits extends AntiEntropyLimits, TransferLimits {
   readonly handoffIntervalMs: number;
   readonly handoffBatchKeysMax: number;
   readonly tombstoneGraceMs: number;
+  /** How long a claimant waits for a down sender before it commits without it. */
+  readonly changeSenderWaitMs: number;
   readonly siblingsMax: number;
   readonly vvEntriesMax: number;
 }
@@ -226,6 +229,8 @@ export class NodeCore {
   private senders = new Set<NodeId>();
   /** Claimant only: senders that finished the running change. */
   private readonly claimantDone = new Set<NodeId>();
+  /** Claimant only: handoff ticks each unfinished sender of the running change has been down. */
+  private readonly senderDownTicks = new Map<NodeId, number>();
   /** This node told the claimant it finished its moves (re-sent every tick anyway). */
   private readonly doneFrom = new Set<NodeId>();
   private ringGossipCursor = 0;
@@ -361,7 +366,7 @@ export class NodeCore {
   /** The streams this node runs for its ring state: its moves, and a drain per foreign partition. */
   private streamSpecs(): StreamSpec[] {
     const specs: StreamSpec[] = [];
-    const version = this.ringState.version;
+    const version = this.ringState.changeVersion;
     for (const move of this.moves) {
       if (move.sender !== this.id) continue;
       const cursorMeta = `transfer:${version}:${move.partition}`;
@@ -944,6 +949,8 @@ export class NodeCore {
     this.armTick(out);
     this.transfers.onTick(out);
     this.reportDone(true, out);
+    this.maybeTakeOver(out);
+    this.countDownSenders();
     this.maybeCommit(this.ringState, out);
     this.reportDeparted(out);
     this.gossipRing(out);
@@ -1133,6 +1140,35 @@ export class NodeCore {
     out.send(state.claimant, { type: 'transfer-done', version: state.version });
   }
 
+  /** Claimant, every tick: how long each unfinished sender has been down. */
+  private countDownSenders(): void {
+    if (this.ringState.next === null || this.ringState.claimant !== this.id) {
+      this.senderDownTicks.clear();
+      return;
+    }
+    for (const sender of this.senders) {
+      if (this.isDown(sender))
+        this.senderDownTicks.set(sender, (this.senderDownTicks.get(sender) ?? 0) + 1);
+      else this.senderDownTicks.delete(sender);
+    }
+  }
+
+  /**
+   * A running change whose claimant is dead would never commit. The first live node of the
+   * ring takes it over: same change, new version, itself as claimant; the senders re-report.
+   * Only a claimant the runtime reported down or gossip declared dead counts, not one that
+   * merely let a request time out.
+   */
+  private maybeTakeOver(out: Effects): void {
+    const state = this.ringState;
+    if (state.next === null || state.claimant === this.id) return;
+    const dead = (node: NodeId) => this.down.has(node) || this.members?.isDead(node) === true;
+    if (!dead(state.claimant)) return;
+    const heir = this.ringNodes.find((node) => node !== state.claimant && !dead(node));
+    if (heir !== this.id) return;
+    this.publish(takeOver(state, this.id), this.ringNodes, out);
+  }
+
   /** A departed node that holds nothing more tells the claimant (every tick, until dropped). */
   private reportDeparted(out: Effects): void {
     const state = this.ringState;
@@ -1159,15 +1195,19 @@ export class NodeCore {
 
   /**
    * Claimant: once every sender of the running change is done, publish the commit. A sender
-   * this node believes down is not waited for (a change must not hang on a dead node): its new
-   * replicas then fill from the survivors by anti-entropy, and the sender drains what it holds
-   * if it comes back.
+   * down for changeSenderWaitMs is not waited for any longer (a change must not hang on a dead
+   * node): its new replicas then fill from the survivors by anti-entropy, and the sender drains
+   * what it holds if it comes back. A sender that restarts sooner resumes from its cursors.
    */
   private maybeCommit(previous: RingState, out: Effects): void {
     const state = this.ringState;
     if (state.next === null || state.claimant !== this.id) return;
+    const waitTicks = Math.ceil(
+      this.opts.limits.changeSenderWaitMs / this.opts.limits.handoffIntervalMs,
+    );
     for (const sender of this.senders) {
-      if (!this.claimantDone.has(sender) && !this.isDown(sender)) return;
+      if (this.claimantDone.has(sender)) continue;
+      if (!this.isDown(sender) || (this.senderDownTicks.get(sender) ?? 0) < waitTicks) return;
     }
     const audience = new Set([...nodesOf(previous), ...nodesOf(state)]);
     this.claimantDone.clear();

@@ -35,6 +35,12 @@ export interface RingState {
   readonly removed: readonly NodeId[];
   /** Nodes that left the ring and may still hold data to drain (see the file comment). */
   readonly departing: readonly NodeId[];
+  /**
+   * The version at which the running change began: its transfer cursors are saved under it, so
+   * a claimant takeover (a new version, the same change) resumes them. Equals `version` when
+   * the state was not taken over.
+   */
+  readonly changeVersion: number;
 }
 
 /** A membership change an operator asks for. */
@@ -63,6 +69,7 @@ export function initialRingState(ring: Ring): RingState {
     claimant: ring.nodes()[0]!,
     removed: [],
     departing: [],
+    changeVersion: 0,
   };
 }
 
@@ -88,6 +95,7 @@ export function beginChange(state: RingState, change: RingChange, claimant: Node
     claimant,
     removed,
     departing,
+    changeVersion: state.version + 1,
   };
   assert(begun.owners.length === begun.next.length, 'ring-state: the partition count stays');
   return begun;
@@ -107,6 +115,7 @@ export function commitChange(state: RingState): RingState {
     claimant: state.claimant,
     removed: [],
     departing: [...new Set([...state.departing, ...left])].sort(),
+    changeVersion: state.version + 1,
   };
 }
 
@@ -117,7 +126,8 @@ export function commitChange(state: RingState): RingState {
 export function abortJoin(state: RingState, node: NodeId, claimant: NodeId): RingState {
   assert(state.next !== null, 'ring-state: only a running change is called off');
   assert(state.next.includes(node) && !state.owners.includes(node), 'ring-state: a joiner');
-  return { ...state, version: state.version + 1, next: null, claimant, removed: [] };
+  const version = state.version + 1;
+  return { ...state, version, next: null, claimant, removed: [], changeVersion: version };
 }
 
 /** The state once `node` no longer departs: it drained everything, or it was removed. */
@@ -129,7 +139,17 @@ export function endDeparture(state: RingState, node: NodeId, claimant: NodeId): 
     version: state.version + 1,
     claimant,
     departing: state.departing.filter((id) => id !== node),
+    changeVersion: state.version + 1,
   };
+}
+
+/**
+ * The running change under a new claimant (the old one is dead): a new version, so it spreads,
+ * with the same rings and the same changeVersion, so transfers resume where they stood.
+ */
+export function takeOver(state: RingState, claimant: NodeId): RingState {
+  assert(state.next !== null, 'ring-state: only a running change is taken over');
+  return { ...state, version: state.version + 1, claimant };
 }
 
 /** Every node of the current and the next ring, and the departing ones, sorted. */
@@ -193,5 +213,11 @@ export function isRingState(x: unknown, partitionCount?: number): x is RingState
   if (partitionCount !== undefined && s.owners.length !== partitionCount) return false;
   if (s.next !== null && (!isNodeIds(s.next) || s.next.length !== s.owners.length)) return false;
   if (!isNodeIds(s.removed) || !isNodeIds(s.departing)) return false;
+  if (
+    !Number.isSafeInteger(s.changeVersion) ||
+    (s.changeVersion as number) > (s.version as number)
+  ) {
+    return false;
+  }
   return typeof s.claimant === 'string' && s.claimant.length > 0;
 }

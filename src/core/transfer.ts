@@ -45,6 +45,8 @@ interface Batch {
   readonly batchId: number;
   readonly entries: Array<{ readonly key: string; readonly record: KeyRecord }>;
   readonly awaiting: Set<NodeId>;
+  /** Targets that acked. */
+  acked: number;
   ticks: number;
 }
 
@@ -120,6 +122,10 @@ export class Transfers {
     for (const stream of this.streams) {
       const batch = stream.batch;
       if (batch === null) continue;
+      if (this.drainDone(stream, batch)) {
+        this.finishBatch(stream, batch, out);
+        continue;
+      }
       batch.ticks++;
       if (batch.ticks < RESEND_TICKS) continue;
       batch.ticks = 0;
@@ -134,10 +140,22 @@ export class Transfers {
     const stream = this.byBatch.get(batchId);
     const batch = stream?.batch;
     if (stream === undefined || batch == null || batch.batchId !== batchId) return;
-    batch.awaiting.delete(from);
-    if (batch.awaiting.size > 0) return;
+    if (!batch.awaiting.delete(from)) return;
+    batch.acked++;
+    if (batch.awaiting.size > 0 && !this.drainDone(stream, batch)) return;
     this.finishBatch(stream, batch, out);
     this.pump(out);
+  }
+
+  /**
+   * A drain batch is done once some target acked it and the others are down: one new replica
+   * holding the keys durably is enough to drop them here (anti-entropy spreads them), and a
+   * dead replica must not keep them here for ever. A move waits for every target.
+   */
+  private drainDone(stream: Stream, batch: Batch): boolean {
+    if (stream.cursorMeta !== null || batch.acked === 0) return false;
+    for (const target of batch.awaiting) if (!this.host.isDown(target)) return false;
+    return true;
   }
 
   private finishBatch(stream: Stream, batch: Batch, out: Effects): void {
@@ -181,6 +199,7 @@ export class Transfers {
       batchId: this.host.allocateId(),
       entries,
       awaiting: new Set(stream.targets),
+      acked: 0,
       ticks: 0,
     };
     stream.batch = batch;

@@ -199,6 +199,24 @@ describe('membership changes', () => {
     expectPlacement(net, ring, net.ids, keysOf(300));
   });
 
+  it('a claimant that dies mid-change is taken over by the first live node', () => {
+    const net = new TestNet(5, 3, 64);
+    load(net, 200);
+    const before = ringStatus(net, nodeId('n1')).state;
+    net.addNode(nodeId('n6'), before);
+    const claimant = nodeId('n3');
+    expect(change(net, claimant, 'join', 'n6')).toMatchObject({ ok: true });
+    for (let i = 0; i < 20; i++) net.deliverOne() || net.persistOne();
+    net.isolated.add(claimant);
+    const live = net.ids.filter((id) => id !== claimant);
+    for (const id of live) net.input(id, { kind: 'peer-status', peer: claimant, up: false });
+    runUntilCommitted(net, before.version + 3, live); // takeover, then the commit
+    const after = ringStatus(net, nodeId('n2')).state;
+    expect(after.claimant).toBe('n1');
+    const ring = Ring.fromOwners(after.owners);
+    expect(ring.has(nodeId('n6'))).toBe(true);
+  });
+
   it('a joiner that dies mid-change can be removed: the join is called off', () => {
     const net = new TestNet(5, 3, 64);
     load(net, 200);

@@ -51,7 +51,10 @@ describe('membership of a durable cluster across a full restart', () => {
     expect(after.ring.owners).toEqual(before.ring.owners);
     for (const key of keys) {
       const got = await db.get(key, { r: 3 });
-      expect(got.values.map((v) => Buffer.from(v).toString()), key).toEqual([`v-${key}`]);
+      expect(
+        got.values.map((v) => Buffer.from(v).toString()),
+        key,
+      ).toEqual([`v-${key}`]);
     }
     // An id that left stays retired; the next fresh id follows every id ever used.
     await expect(db.addNode({ id: 'n2' })).rejects.toBeInstanceOf(ValidationError);

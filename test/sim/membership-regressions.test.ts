@@ -79,7 +79,9 @@ describe('membership regressions', () => {
     changer.start();
     s.runFor(0);
     s.crash(leaver);
-    expect(s.runUntil(() => s.ringState.version === 2 && s.ringState.next === null, 10_000)).toBe(
+    // The claimant commits without the crashed leaver once changeSenderWaitMs has passed.
+    const waitMs = s.options.tunables.limits.changeSenderWaitMs + 10_000;
+    expect(s.runUntil(() => s.ringState.version === 2 && s.ringState.next === null, waitMs)).toBe(
       true,
     );
     s.runFor(3_000); // anti-entropy fills the incoming replica
