@@ -132,7 +132,9 @@ type AfterPersist =
   | { readonly kind: 'self-ack'; readonly fanOut: FanOut }
   | { readonly kind: 'peer-ack'; readonly to: NodeId; readonly opId: number }
   | { readonly kind: 'handoff-part'; readonly batch: HandoffReceipt }
-  | { readonly kind: 'transfer-part'; readonly batch: HandoffReceipt };
+  | { readonly kind: 'transfer-part'; readonly batch: HandoffReceipt }
+  /** Answer a local request (a membership change is accepted once its state is durable). */
+  | { readonly kind: 'reply'; readonly reqId: number; readonly result: ClientResult };
 
 /** A coordinated write waiting for its local persist before it goes to the other targets. */
 interface FanOut {
@@ -1015,8 +1017,8 @@ export class NodeCore {
     if (changeKind === 'remove' && isJoining(state, changeNode)) {
       // A joiner that died mid-change would hold the change up for ever: call the join off.
       const aborted = abortJoin(state, changeNode, this.id);
-      this.publish(aborted, this.ringNodes, out);
-      return out.reply(reqId, { ok: true, op: 'ring-change', state: aborted });
+      const result: ClientResult = { ok: true, op: 'ring-change', state: aborted };
+      return this.publish(aborted, this.ringNodes, out, { kind: 'reply', reqId, result });
     }
     if (state.next !== null) {
       const message = `membership change ${state.version} (claimant ${state.claimant}) is still running`;
@@ -1026,8 +1028,8 @@ export class NodeCore {
     if (kind === 'remove' && !this.ring.has(node) && state.departing.includes(node)) {
       // A departing node that died before it drained: stop waiting for it.
       const ended = endDeparture(state, node, this.id);
-      this.publish(ended, nodesOf(state), out);
-      return out.reply(reqId, { ok: true, op: 'ring-change', state: ended });
+      const result: ClientResult = { ok: true, op: 'ring-change', state: ended };
+      return this.publish(ended, nodesOf(state), out, { kind: 'reply', reqId, result });
     }
     const problem =
       kind === 'join'
@@ -1046,14 +1048,22 @@ export class NodeCore {
     } catch (error) {
       return out.reply(reqId, failure('invalid', (error as Error).message));
     }
-    this.publish(begun, nodesOf(begun), out);
-    out.reply(reqId, { ok: true, op: 'ring-change', state: begun });
+    const result: ClientResult = { ok: true, op: 'ring-change', state: begun };
+    this.publish(begun, nodesOf(begun), out, { kind: 'reply', reqId, result });
   }
 
-  /** Adopts a state this node made (as claimant) and pushes it to `audience`. */
-  private publish(state: RingState, audience: readonly NodeId[], out: Effects): void {
+  /**
+   * Adopts a state this node made (as claimant) and pushes it to `audience`; `then` runs once
+   * the state is durable here (an operator's change is acknowledged only then).
+   */
+  private publish(
+    state: RingState,
+    audience: readonly NodeId[],
+    out: Effects,
+    then: AfterPersist = { kind: 'none' },
+  ): void {
     for (const node of audience) if (node !== this.id) out.send(node, { type: 'ring', state });
-    this.adoptRing(state, out);
+    this.adoptRing(state, out, then);
   }
 
   private onRingPush(state: RingState, out: Effects): void {
@@ -1085,12 +1095,12 @@ export class NodeCore {
    * Switches to a newer ring state: routes by its `owners`, rebuilds the Merkle trees and the
    * set of keys to drain, and restarts the streams (moves resume from their saved cursors).
    */
-  private adoptRing(state: RingState, out: Effects): void {
-    if (!supersedesRing(state, this.ringState)) return;
+  private adoptRing(state: RingState, out: Effects, then: AfterPersist = { kind: 'none' }): void {
+    if (!supersedesRing(state, this.ringState)) return this.afterPersist(then, out);
     const before = this.ringState;
     this.ringState = state;
     this.ringNodes = nodesOf(state);
-    this.local.writeMeta(RING_META, state, { kind: 'none' }, out);
+    this.local.writeMeta(RING_META, state, then, out);
     const sameRings =
       sameOwners(before.owners, state.owners) &&
       (before.next === null
@@ -1327,6 +1337,8 @@ export class NodeCore {
         if (then.batch.remaining === 0)
           out.send(then.batch.from, { type: 'handoff-ack', batchId: then.batch.batchId });
         return;
+      case 'reply':
+        return out.reply(then.reqId, then.result);
       case 'transfer-part':
         then.batch.remaining--;
         if (then.batch.remaining === 0)

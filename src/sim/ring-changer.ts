@@ -3,8 +3,9 @@
  * would: at the planned time it starts a joiner (join), or crashes the node for good (remove),
  * then sends `ring-change` to a running member and retries — after a refusal (busy, or a leaver
  * that is down), or when no answer comes (the node it asked crashed) — until the change shows in
- * the newest ring state. Whether the change then commits is for the liveness phase and the
- * checks (ring-check.ts) to see.
+ * the newest ring state, and again if it vanishes before it committed (a claimant wiped before
+ * the change spread). Whether the change then commits is for the liveness phase and the checks
+ * (ring-check.ts) to see.
  */
 import { assert } from '../core/assert.js';
 import type { ClientResult } from '../core/messages.js';
@@ -77,7 +78,11 @@ export class RingChanger {
   private attempt(): void {
     const change = this.change;
     assert(change !== null, 'an attempt follows the act');
-    if (this.visible) return;
+    if (this.visible) {
+      // Keep watching until it commits: a claimant wiped before the change spread loses it.
+      if (this.sim.ringState.next !== null) this.retry(ANSWER_WAIT_MS);
+      return;
+    }
     if (this.attempts >= CHANGE_ATTEMPTS_MAX) return;
     this.attempts++;
     const via = this.pickVia();

@@ -53,7 +53,13 @@ export class RingTracker {
     if (name !== RING_META) return;
     const boot = this.boot.get(node) ?? this.initial;
     if (value === undefined) {
+      // A wipe: a state only this node held is gone (a change its claimant began and never
+      // spread is lost, and the operator must ask again), so the newest is looked for afresh.
       this.adopted.set(node, boot);
+      this.newest = this.initial;
+      for (const tracked of this.adopted.values()) {
+        if (supersedesRing(tracked.state, this.newest.state)) this.newest = tracked;
+      }
       return;
     }
     if (!isRingState(value, this.initial.owners.partitionCount)) return;

@@ -18,12 +18,16 @@ function ringStatus(net: TestNet, node: NodeId): RingStatus {
   return { state: reply.state, transfer: reply.transfer };
 }
 
+/** Asks for a change; an accepted one is answered once its state is durable on the claimant. */
 function change(net: TestNet, via: NodeId, kind: 'join' | 'leave' | 'remove', node: string) {
   const reqId = net.request(via, {
     op: 'ring-change',
     change: { kind, node: nodeId(node) },
     timeoutMs: 1000,
   });
+  for (let i = 0; i < 100_000 && net.reply(reqId) === undefined; i++) {
+    if (!net.persistOne()) break;
+  }
   return net.reply(reqId) as ClientResult;
 }
 
@@ -238,6 +242,23 @@ describe('membership changes', () => {
     const after = ringStatus(net, nodeId('n4')).state;
     expect(after.owners).toEqual(before.owners);
     expectPlacement(net, Ring.fromOwners(after.owners), live, keysOf(200));
+  });
+
+  it('acknowledges a change only once the claimant stored it', () => {
+    const net = new TestNet(5, 3, 64);
+    const before = ringStatus(net, nodeId('n1')).state;
+    net.addNode(nodeId('n6'), before);
+    const reqId = net.request(nodeId('n1'), {
+      op: 'ring-change',
+      change: { kind: 'join', node: nodeId('n6') },
+      timeoutMs: 1000,
+    });
+    expect(net.reply(reqId)).toBeUndefined();
+    while (net.reply(reqId) === undefined && net.persistOne()) {}
+    expect(net.stores.get(nodeId('n1'))!.meta.get('ringState')).toMatchObject({
+      version: before.version + 1,
+    });
+    expect(net.reply(reqId)).toMatchObject({ ok: true, op: 'ring-change' });
   });
 
   it('refuses a second change while one runs, and bad changes', () => {
