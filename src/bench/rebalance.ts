@@ -6,8 +6,11 @@
  * whose preference list / primary changed, and ops/s during the change against before.
  *
  * Options: --nodes 5 --n 3 --partitions 1024 --keys 100000 --value-size 1024 --seconds 5
- *          --concurrency 128 --remove n2
+ *          --concurrency 128 --remove n2 [--durable]  (lmdb in a temporary directory)
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Cluster, MembershipChangeResult } from '../client/types.js';
 import { Ring } from '../core/ring.js';
@@ -25,6 +28,7 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '5' },
     concurrency: { type: 'string', default: '128' },
     remove: { type: 'string', default: 'n2' },
+    durable: { type: 'boolean', default: false },
   },
 });
 const settings = {
@@ -36,6 +40,7 @@ const settings = {
   seconds: Number(args.seconds),
   concurrency: Number(args.concurrency),
   remove: args.remove,
+  durable: args.durable,
 };
 
 /** Ops a load run completed and failed, and over how long. */
@@ -165,9 +170,11 @@ async function main(): Promise<void> {
   const { nodes, n, partitionCount, keyCount, valueBytes, seconds, concurrency } = settings;
   console.log(
     `rebalance: ${nodes} nodes, N=${n}, ${partitionCount} partitions, ${keyCount} keys of ` +
-      `${valueBytes} B, ${concurrency} callers, ${seconds} s baseline (in-memory storage)`,
+      `${valueBytes} B, ${concurrency} callers, ${seconds} s baseline ` +
+      `(${settings.durable ? 'lmdb, fsync per write batch' : 'in-memory storage'})`,
   );
-  const db = await startCluster({ nodes, n, partitionCount, logLevel: 'error' });
+  const dataDir = settings.durable ? mkdtempSync(path.join(tmpdir(), 'ringkv-rebalance-')) : null;
+  const db = await startCluster({ nodes, n, partitionCount, logLevel: 'error', dataDir });
   try {
     const preloadMs = await preload(db);
     console.log(`preloaded in ${(preloadMs / 1000).toFixed(1)} s`);
@@ -184,6 +191,7 @@ async function main(): Promise<void> {
     printTable(phases);
   } finally {
     await db.close();
+    if (dataDir !== null) rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
