@@ -156,6 +156,25 @@ describe('membership changes', () => {
     expectPlacement(net, ring, live, keysOf(300));
   });
 
+  it('hints held for a removed node go to the new replicas of their keys', () => {
+    const net = new TestNet(5, 3, 64);
+    const dead = nodeId('n4');
+    const live = net.ids.filter((id) => id !== dead);
+    net.isolated.add(dead);
+    for (const id of live) net.input(id, { kind: 'peer-status', peer: dead, up: false });
+    // Writes (coordinated by live nodes) for n4's keys leave hints for it on stand-ins.
+    for (let i = 0; i < 200; i++) net.put(live[i % live.length]!, `k${i}`, `v${i}`);
+    net.settle(200_000);
+    const hinted = live.reduce((sum, id) => sum + net.core(id).stats().hintsPending, 0);
+    expect(hinted).toBeGreaterThan(0);
+    const before = ringStatus(net, nodeId('n1')).state;
+    expect(change(net, nodeId('n1'), 'remove', 'n4')).toMatchObject({ ok: true });
+    runUntilCommitted(net, before.version + 2, live);
+    for (const id of live) expect(net.core(id).stats().hintsPending).toBe(0);
+    const ring = Ring.fromOwners(ringStatus(net, nodeId('n1')).state.owners);
+    expectPlacement(net, ring, live, keysOf(200));
+  });
+
   it('a sender that crashes mid-transfer resumes from its cursor', () => {
     const net = new TestNet(5, 3, 64);
     const small = { transferBatchKeysMax: 8, transferBatchesMax: 1 };
