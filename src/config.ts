@@ -97,7 +97,7 @@ export interface RingkvConfig {
    * time; an exchange compares all shared partitions' roots in one message pair). @default 2000
    */
   readonly antiEntropyIntervalMs: number;
-  /** Differing partitions one exchange repairs at most (the rest wait for the next). @default 16 */
+  /** Differing partitions one exchange repairs at most (the rest wait for the next). @default 64 */
   readonly antiEntropyPartitionsMax: number;
   /** Differing keys one exchange repairs at most, so repair cannot starve clients. @default 1000 */
   readonly antiEntropyKeysMax: number;
@@ -144,7 +144,7 @@ export const DEFAULT_CONFIG: RingkvConfig = Object.freeze({
   siblingsMax: 100,
   vvEntriesMax: 64,
   antiEntropyIntervalMs: 2000,
-  antiEntropyPartitionsMax: 16,
+  antiEntropyPartitionsMax: 64,
   antiEntropyKeysMax: 1000,
   retryAttemptsMax: 3,
   retryDelayBaseMs: 50,
