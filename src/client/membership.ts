@@ -37,6 +37,7 @@ import type {
   MembershipChangeOptions,
   MembershipChangeResult,
 } from './types.js';
+import { validateTimeout } from './validate.js';
 
 /** Node ids a change accepts: they appear in URLs, logs and file names. */
 const NODE_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -328,18 +329,7 @@ export class ClusterMembership {
   }
 
   private timeoutOf(value: unknown): number {
-    if (value === undefined) return this.config.membershipChangeTimeoutMs;
-    if (
-      typeof value !== 'number' ||
-      !Number.isInteger(value) ||
-      value < 1 ||
-      value > CHANGE_TIMEOUT_MS_MAX
-    ) {
-      throw new ValidationError(
-        `timeoutMs must be an integer between 1 and ${CHANGE_TIMEOUT_MS_MAX}, got ${String(value)}`,
-      );
-    }
-    return value;
+    return validateTimeout(value, this.config.membershipChangeTimeoutMs, CHANGE_TIMEOUT_MS_MAX);
   }
 }
 

@@ -60,16 +60,11 @@ export function validatePrimaries(name: string, value: unknown, quorum: number):
   return value;
 }
 
-export function validateTimeout(value: unknown, fallback: number): number {
+export function validateTimeout(value: unknown, fallback: number, max = TIMEOUT_MS_MAX): number {
   if (value === undefined) return fallback;
-  if (
-    typeof value !== 'number' ||
-    !Number.isInteger(value) ||
-    value < 1 ||
-    value > TIMEOUT_MS_MAX
-  ) {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
     throw new ValidationError(
-      `timeoutMs must be an integer between 1 and ${TIMEOUT_MS_MAX}, got ${String(value)}`,
+      `timeoutMs must be an integer between 1 and ${max}, got ${String(value)}`,
     );
   }
   return value;
