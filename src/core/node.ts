@@ -234,7 +234,7 @@ export class NodeCore {
   /** Claimant only: handoff ticks each unfinished sender of the running change has been down. */
   private readonly senderDownTicks = new Map<NodeId, number>();
   /** This node told the claimant it finished its moves (re-sent every tick anyway). */
-  private readonly doneFrom = new Set<NodeId>();
+  private reportedDone = false;
   private ringGossipCursor = 0;
   /** Gossip membership, when the runtime injected a clock and randomness. */
   private readonly members: MemberView | null;
@@ -1116,7 +1116,7 @@ export class NodeCore {
     this.antiEntropy.replaceIndex(this.scanData());
     if (state.next === null) this.dropMovedCopies(out);
     this.moved.clear();
-    this.doneFrom.clear();
+    this.reportedDone = false;
     this.transfers.reset(this.streamSpecs());
     this.transfers.onTick(out);
     this.reportDone(false, out);
@@ -1145,8 +1145,8 @@ export class NodeCore {
     const state = this.ringState;
     if (state.next === null || !this.transfers.movesFinished()) return;
     if (!this.senders.has(this.id)) return;
-    if (!again && this.doneFrom.has(this.id)) return;
-    this.doneFrom.add(this.id);
+    if (!again && this.reportedDone) return;
+    this.reportedDone = true;
     out.send(state.claimant, { type: 'transfer-done', version: state.version });
   }
 
