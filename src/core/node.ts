@@ -131,8 +131,7 @@ type AfterPersist =
   | { readonly kind: 'none' }
   | { readonly kind: 'self-ack'; readonly fanOut: FanOut }
   | { readonly kind: 'peer-ack'; readonly to: NodeId; readonly opId: number }
-  | { readonly kind: 'handoff-part'; readonly batch: HandoffReceipt }
-  | { readonly kind: 'transfer-part'; readonly batch: HandoffReceipt }
+  | { readonly kind: 'batch-part'; readonly batch: BatchReceipt }
   /** Answer a local request (a membership change is accepted once its state is durable). */
   | { readonly kind: 'reply'; readonly reqId: number; readonly result: ClientResult };
 
@@ -145,10 +144,11 @@ interface FanOut {
   readonly trace: string | undefined;
 }
 
-/** A handoff batch being made durable here; acked when its last part is. */
-interface HandoffReceipt {
+/** A handoff or transfer batch being made durable here; acked when its last part is. */
+interface BatchReceipt {
   readonly from: NodeId;
   readonly batchId: number;
+  readonly ack: 'handoff-ack' | 'transfer-ack';
   remaining: number;
 }
 
@@ -768,7 +768,7 @@ export class NodeCore {
       case 'reap':
         return this.onReap(message.key, message.dots, out);
       case 'handoff':
-        return this.onHandoff(from, message.batchId, message.entries, out);
+        return this.receiveBatch(from, message.batchId, message.entries, 'handoff-ack', out);
       case 'handoff-ack':
         return this.onHandoffAck(from, message.batchId, out);
       case 'ping':
@@ -804,7 +804,8 @@ export class NodeCore {
           const { version, claimant } = this.ringState;
           return out.send(from, { type: 'ring-version', version, claimant });
         }
-        return this.onTransfer(from, message.batchId, message.entries, out);
+        this.transfers.stats.keysReceived += message.entries.length;
+        return this.receiveBatch(from, message.batchId, message.entries, 'transfer-ack', out);
       case 'transfer-ack':
         this.transfers.onAck(from, message.batchId, out);
         return this.reportDone(false, out);
@@ -970,26 +971,33 @@ export class NodeCore {
     }
   }
 
-  private onHandoff(
+  /**
+   * Merges a batch of records handed to this node (hinted handoff, or a membership change's
+   * transfer) and acks it once every changed key is durable. Keys this node does not replicate
+   * are kept as hints for their replicas (a sender routing by an older ring).
+   */
+  private receiveBatch(
     from: NodeId,
     batchId: number,
     entries: ReadonlyArray<{ readonly key: string; readonly record: KeyRecord }>,
+    ack: BatchReceipt['ack'],
     out: Effects,
   ): void {
-    const receipt: HandoffReceipt = { from, batchId, remaining: 0 };
+    const receipt: BatchReceipt = { from, batchId, ack, remaining: 0 };
+    const then: AfterPersist = { kind: 'batch-part', batch: receipt };
     for (const { key, record } of entries) {
       if (!this.replicates(key)) {
         receipt.remaining++;
-        this.holdForeign(key, record, { kind: 'handoff-part', batch: receipt }, out);
+        this.holdForeign(key, record, then, out);
         continue;
       }
       const local = this.local.read(key);
       const merged = sync(local ?? EMPTY_RECORD, record);
       if (local !== undefined && sameDots(local, merged) && !this.local.isPending(key)) continue;
       receipt.remaining++;
-      this.writeData(key, merged, { kind: 'handoff-part', batch: receipt }, out);
+      this.writeData(key, merged, then, out);
     }
-    if (receipt.remaining === 0) out.send(from, { type: 'handoff-ack', batchId });
+    if (receipt.remaining === 0) out.send(from, { type: ack, batchId });
   }
 
   private onHandoffAck(owner: NodeId, batchId: number, out: Effects): void {
@@ -1270,30 +1278,6 @@ export class NodeCore {
     });
   }
 
-  private onTransfer(
-    from: NodeId,
-    batchId: number,
-    entries: ReadonlyArray<{ readonly key: string; readonly record: KeyRecord }>,
-    out: Effects,
-  ): void {
-    const receipt: HandoffReceipt = { from, batchId, remaining: 0 };
-    this.transfers.stats.keysReceived += entries.length;
-    for (const { key, record } of entries) {
-      const then: AfterPersist = { kind: 'transfer-part', batch: receipt };
-      if (!this.replicates(key)) {
-        receipt.remaining++;
-        this.holdForeign(key, record, then, out);
-        continue;
-      }
-      const local = this.local.read(key);
-      const merged = sync(local ?? EMPTY_RECORD, record);
-      if (local !== undefined && sameDots(local, merged) && !this.local.isPending(key)) continue;
-      receipt.remaining++;
-      this.writeData(key, merged, then, out);
-    }
-    if (receipt.remaining === 0) out.send(from, { type: 'transfer-ack', batchId });
-  }
-
   // --- timers and persists -----------------------------------------------------------------
 
   private onTimer(timerId: number, out: Effects): void {
@@ -1332,18 +1316,13 @@ export class NodeCore {
         return this.coordinator.onPutAck(then.fanOut.opId, this.id, out);
       case 'peer-ack':
         return out.send(then.to, { type: 'replica-put-ack', opId: then.opId });
-      case 'handoff-part':
+      case 'batch-part':
         then.batch.remaining--;
         if (then.batch.remaining === 0)
-          out.send(then.batch.from, { type: 'handoff-ack', batchId: then.batch.batchId });
+          out.send(then.batch.from, { type: then.batch.ack, batchId: then.batch.batchId });
         return;
       case 'reply':
         return out.reply(then.reqId, then.result);
-      case 'transfer-part':
-        then.batch.remaining--;
-        if (then.batch.remaining === 0)
-          out.send(then.batch.from, { type: 'transfer-ack', batchId: then.batch.batchId });
-        return;
     }
   }
 
