@@ -57,6 +57,7 @@ import {
   movesOf,
   nodesOf,
   type PartitionMove,
+  type RingChange,
   type RingState,
   sendersOf,
   supersedesRing,
@@ -270,10 +271,8 @@ export class NodeCore {
     this.ringState = startingRingState(opts);
     this.ringNodes = nodesOf(this.ringState);
     this.ring = Ring.fromOwners(this.ringState.owners);
-    this.nextRing = this.ringState.next === null ? null : Ring.fromOwners(this.ringState.next);
-    this.replicated = this.replicatedPartitions();
-    this.moves = movesOf(this.ringState, opts.n);
-    this.senders = sendersOf(this.moves);
+    this.nextRing = null;
+    this.deriveFromRings();
     this.coordinator = new Coordinator(opts.id);
     this.local = new LocalStore(opts.store, () => this.allocateId());
     this.hints = new HintBook(opts.limits.hintsPerTargetMax, opts.limits.handoffBatchKeysMax);
@@ -322,15 +321,20 @@ export class NodeCore {
     return index;
   }
 
-  private replicatedPartitions(): Set<number> {
-    const partitions = new Set<number>();
+  /** Recomputes what follows from `ringState`'s rings: the next ring, what this node replicates, the moves. */
+  private deriveFromRings(): void {
+    const { next } = this.ringState;
+    this.nextRing = next === null ? null : Ring.fromOwners(next);
+    this.replicated = new Set<number>();
     for (const ring of [this.ring, this.nextRing]) {
       if (ring === null) continue;
       for (let p = 0; p < ring.partitionCount; p++) {
-        if (ring.preferenceListForPartition(p, this.opts.n).includes(this.id)) partitions.add(p);
+        if (ring.preferenceListForPartition(p, this.opts.n).includes(this.id))
+          this.replicated.add(p);
       }
     }
-    return partitions;
+    this.moves = movesOf(this.ringState, this.opts.n);
+    this.senders = sendersOf(this.moves);
   }
 
   /** Whether this node keeps `key` as its own data (a replica now, or once the change commits). */
@@ -1021,10 +1025,10 @@ export class NodeCore {
       return out.reply(reqId, { ok: true, op: 'ring-status', state: this.ringState, transfer });
     }
     const state = this.ringState;
-    const { kind: changeKind, node: changeNode } = request.change;
-    if (changeKind === 'remove' && isJoining(state, changeNode)) {
+    const { kind, node } = request.change;
+    if (kind === 'remove' && isJoining(state, node)) {
       // A joiner that died mid-change would hold the change up for ever: call the join off.
-      const aborted = abortJoin(state, changeNode, this.id);
+      const aborted = abortJoin(state, node, this.id);
       const result: ClientResult = { ok: true, op: 'ring-change', state: aborted };
       return this.publish(aborted, this.ringNodes, out, { kind: 'reply', reqId, result });
     }
@@ -1032,23 +1036,13 @@ export class NodeCore {
       const message = `membership change ${state.version} (claimant ${state.claimant}) is still running`;
       return out.reply(reqId, { ok: false, error: 'busy', message });
     }
-    const { kind, node } = request.change;
     if (kind === 'remove' && !this.ring.has(node) && state.departing.includes(node)) {
       // A departing node that died before it drained: stop waiting for it.
       const ended = endDeparture(state, node, this.id);
       const result: ClientResult = { ok: true, op: 'ring-change', state: ended };
       return this.publish(ended, nodesOf(state), out, { kind: 'reply', reqId, result });
     }
-    const problem =
-      kind === 'join'
-        ? this.ring.has(node)
-          ? `node ${node} is already in the ring`
-          : null
-        : !this.ring.has(node)
-          ? `node ${node} is not in the ring`
-          : kind === 'leave' && this.isDown(node)
-            ? `node ${node} is down: it cannot hand its data over; remove it instead`
-            : null;
+    const problem = this.changeProblem(request.change);
     if (problem !== null) return out.reply(reqId, failure('invalid', problem));
     let begun: RingState;
     try {
@@ -1058,6 +1052,16 @@ export class NodeCore {
     }
     const result: ClientResult = { ok: true, op: 'ring-change', state: begun };
     this.publish(begun, nodesOf(begun), out, { kind: 'reply', reqId, result });
+  }
+
+  /** Why this node refuses `change` (the ring's own checks come after), or null. */
+  private changeProblem({ kind, node }: RingChange): string | null {
+    if (kind === 'join') return this.ring.has(node) ? `node ${node} is already in the ring` : null;
+    if (!this.ring.has(node)) return `node ${node} is not in the ring`;
+    if (kind === 'leave' && this.isDown(node)) {
+      return `node ${node} is down: it cannot hand its data over; remove it instead`;
+    }
+    return null;
   }
 
   /**
@@ -1085,9 +1089,10 @@ export class NodeCore {
   private onRingVersion(from: NodeId, version: number, claimant: NodeId, out: Effects): void {
     const mine = this.ringState;
     if (version === mine.version && claimant === mine.claimant) return;
-    const theirs: RingState = { ...mine, version, claimant };
-    if (supersedesRing(mine, theirs)) out.send(from, { type: 'ring', state: mine });
-    else out.send(from, { type: 'ring-version', version: mine.version, claimant: mine.claimant });
+    // Theirs is newer: our version makes them push it. Ours is newer: push it.
+    if (isNewerRing(version, claimant, mine)) {
+      out.send(from, { type: 'ring-version', version: mine.version, claimant: mine.claimant });
+    } else out.send(from, { type: 'ring', state: mine });
   }
 
   /** Every tick: tell the next peer (round robin) which ring version this node has. */
@@ -1117,10 +1122,7 @@ export class NodeCore {
     // Only the departing list changed (or the version): nothing to rebuild or to restart.
     if (sameRings && before.next === null) return;
     if (!sameOwners(before.owners, state.owners)) this.ring = Ring.fromOwners(state.owners);
-    this.nextRing = state.next === null ? null : Ring.fromOwners(state.next);
-    this.replicated = this.replicatedPartitions();
-    this.moves = movesOf(state, this.opts.n);
-    this.senders = sendersOf(this.moves);
+    this.deriveFromRings();
     this.antiEntropy.replaceIndex(this.scanData());
     if (state.next === null) this.dropMovedCopies(out);
     this.moved.clear();
@@ -1192,7 +1194,7 @@ export class NodeCore {
     const state = this.ringState;
     if (!state.departing.includes(this.id) || state.next !== null) return;
     if (this.keysToDrain() > 0 || this.hints.count() > 0) return;
-    if (this.transfers.status(0).batchesInFlight > 0) return;
+    if (this.transfers.batchesInFlight > 0) return;
     out.send(state.claimant, { type: 'departed', version: state.version });
   }
 

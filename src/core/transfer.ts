@@ -100,6 +100,11 @@ export class Transfers {
     return this.streams.every((s) => s.cursorMeta === null || s.finished);
   }
 
+  /** Batches sent and not yet acked by every target. */
+  get batchesInFlight(): number {
+    return this.byBatch.size;
+  }
+
   /** Whether `key` is in a batch still waiting for acks. */
   holdsKey(key: string): boolean {
     return this.keysInFlight.has(key);
@@ -110,7 +115,7 @@ export class Transfers {
     return {
       partitionsToSend: moving.length,
       keysToDrain,
-      batchesInFlight: this.byBatch.size,
+      batchesInFlight: this.batchesInFlight,
       keysSent: this.stats.keysSent,
       keysDrained: this.stats.keysDrained,
       keysReceived: this.stats.keysReceived,
