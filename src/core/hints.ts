@@ -56,9 +56,9 @@ export class HintBook {
     return false;
   }
 
-  /** The keys hinted for `target`. */
-  keysFor(target: NodeId): string[] {
-    return [...(this.keysByTarget.get(target) ?? [])];
+  /** The keys hinted for `target`, live (noteRemoved while iterating is safe), not a copy. */
+  keysFor(target: NodeId): Iterable<string> {
+    return this.keysByTarget.get(target) ?? [];
   }
 
   targets(): NodeId[] {

@@ -1236,12 +1236,15 @@ export class NodeCore {
 
   /**
    * Hints for a node that is no longer in the ring (it was removed) can never be handed off:
-   * each goes to the key's current replicas instead (merged here if this node is one).
+   * each goes to the key's current replicas instead (merged here if this node is one). At most
+   * handoffBatchKeysMax keys per tick, like a handoff batch, so a large queue cannot stall a step.
    */
   private rehomeHints(out: Effects): void {
+    let budget = this.opts.limits.handoffBatchKeysMax;
     for (const target of this.hints.targets()) {
       if (this.ringNodes.includes(target)) continue;
       for (const key of this.hints.keysFor(target)) {
+        if (budget-- <= 0) return;
         const stored = hintKey(target, key);
         const record = this.local.read(stored, 'hints');
         if (record !== undefined) this.mergeData(key, record, out);

@@ -175,6 +175,30 @@ describe('membership changes', () => {
     expectPlacement(net, ring, live, keysOf(200));
   });
 
+  it('rehomes at most handoffBatchKeysMax hints of a removed node per tick', () => {
+    const net = new TestNet(5, 3, 64);
+    const small = { handoffBatchKeysMax: 4 };
+    for (const id of net.ids) net.restart(id, small);
+    const dead = nodeId('n4');
+    const live = net.ids.filter((id) => id !== dead);
+    net.isolated.add(dead);
+    for (const id of live) net.input(id, { kind: 'peer-status', peer: dead, up: false });
+    for (let i = 0; i < 200; i++) net.put(live[i % live.length]!, `k${i}`, `v${i}`);
+    net.settle(200_000);
+    const holder = live.reduce((a, b) =>
+      net.core(a).stats().hintsPending >= net.core(b).stats().hintsPending ? a : b,
+    );
+    expect(net.core(holder).stats().hintsPending).toBeGreaterThan(8);
+    expect(change(net, nodeId('n1'), 'remove', 'n4')).toMatchObject({ ok: true });
+    net.settle(200_000);
+    const before = net.core(holder).stats().hintsPending;
+    net.fireTimers();
+    net.settle(200_000);
+    const rehomed = before - net.core(holder).stats().hintsPending;
+    expect(rehomed).toBeGreaterThan(0);
+    expect(rehomed).toBeLessThanOrEqual(4);
+  });
+
   it('a sender that crashes mid-transfer resumes from its cursor', () => {
     const net = new TestNet(5, 3, 64);
     const small = { transferBatchKeysMax: 8, transferBatchesMax: 1 };
