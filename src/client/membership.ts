@@ -88,9 +88,12 @@ export class ClusterMembership {
    */
   async sync(): Promise<void> {
     const host = this.host();
-    const running = this.ids.filter((id) => host.launcher.isUp(id));
-    // Best effort: without it, requests still reach the right replicas by forwarding.
-    const statuses = await askAll(host, running).catch(() => new Map<string, NodeRingStatus>());
+    // A node that does not answer is left out (askAll never throws): requests still reach the
+    // right replicas by forwarding.
+    const statuses = await askAll(
+      host,
+      this.ids.filter((id) => host.launcher.isUp(id)),
+    );
     const state = newest(statuses);
     if (state !== null) this.adopt(state);
   }
@@ -144,13 +147,7 @@ export class ClusterMembership {
    * it stands, so status and routing catch up with its commit. Cheap when nothing runs.
    */
   async refresh(): Promise<void> {
-    if (this.state.next === null) return;
-    const host = this.host();
-    const statuses = await askAll(
-      host,
-      this.ids.filter((id) => host.launcher.isUp(id)),
-    );
-    for (const { state } of statuses.values()) this.adopt(state);
+    if (this.state.next !== null) await this.sync();
   }
 
   addNode(options: AddNodeOptions = {}): Promise<MembershipChangeResult> {
