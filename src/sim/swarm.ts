@@ -161,7 +161,8 @@ function changeReport(changer: RingChanger): ChangeReport {
   };
 }
 
-function coreFaultViolations(sim: Simulator): Violation[] {
+/** Core assertions and exceptions, as violations. */
+export function coreFaultViolations(sim: Simulator): Violation[] {
   return sim.coreFaults.map((f) => ({
     rule: 'core-fault' as const,
     key: '',

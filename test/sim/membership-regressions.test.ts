@@ -9,13 +9,13 @@ import { Ring } from '../../src/core/ring.js';
 import { beginChange, initialRingState } from '../../src/core/ring-state.js';
 import { type NodeId, nodeId } from '../../src/core/types.js';
 import { contextOf } from '../../src/core/version.js';
-import { check, type Violation } from '../../src/sim/checker.js';
+import type { Violation } from '../../src/sim/checker.js';
 import { runLiveness } from '../../src/sim/liveness.js';
 import { Prng } from '../../src/sim/prng.js';
 import { RingChanger } from '../../src/sim/ring-changer.js';
 import { checkRing } from '../../src/sim/ring-check.js';
 import type { Simulator } from '../../src/sim/simulator.js';
-import { finish, sim } from './helpers.js';
+import { checkAll, finish, sim } from './helpers.js';
 
 /** Liveness phase (no load), then the membership and history checks. */
 function settleAndCheck(s: Simulator, changer: RingChanger): Violation[] {
@@ -28,16 +28,7 @@ function settleAndCheck(s: Simulator, changer: RingChanger): Violation[] {
     () => !changer.visible,
   );
   expect(liveness.keysUnread).toEqual([]);
-  return [
-    ...checkRing(s, changer.change === null ? [] : [changer.change]),
-    ...check({
-      writes: s.history.writes(),
-      data: s.dataSnapshot(),
-      ring: s.ring,
-      n: s.options.n,
-      reaped: s.history.reaped(),
-    }),
-  ];
+  return [...checkRing(s, changer.change === null ? [] : [changer.change]), ...checkAll(s)];
 }
 
 describe('membership regressions', () => {

@@ -10,15 +10,16 @@
 import { describe, expect, it } from 'vitest';
 import { movesOf, type RingChange } from '../../src/core/ring-state.js';
 import { type NodeId, nodeId } from '../../src/core/types.js';
-import { check, type Violation } from '../../src/sim/checker.js';
+import type { Violation } from '../../src/sim/checker.js';
 import { SIM_DEFAULTS } from '../../src/sim/defaults.js';
 import { runLiveness } from '../../src/sim/liveness.js';
 import { Prng } from '../../src/sim/prng.js';
 import { type ChangePlan, RingChanger } from '../../src/sim/ring-changer.js';
 import { checkRing } from '../../src/sim/ring-check.js';
 import type { Simulator } from '../../src/sim/simulator.js';
+import { coreFaultViolations } from '../../src/sim/swarm.js';
 import { Workload, type WorkloadOptions } from '../../src/sim/workload.js';
-import { type Overrides, sim } from './helpers.js';
+import { checkAll, type Overrides, sim } from './helpers.js';
 
 const WORKLOAD: WorkloadOptions = {
   keys: Array.from({ length: 40 }, (_, i) => `k${i}`),
@@ -63,22 +64,7 @@ function settle(run: Run): Violation[] {
   expect(liveness.keysUnread).toEqual([]);
   expect(liveness.opsUnfinished).toBe(0);
   const changes: RingChange[] = changer.change === null ? [] : [changer.change];
-  return [
-    ...s.coreFaults.map((f) => ({
-      rule: 'core-fault' as const,
-      key: '',
-      message: `${f.node}: ${f.message}`,
-      ops: [],
-    })),
-    ...checkRing(s, changes),
-    ...check({
-      writes: s.history.writes(),
-      data: s.dataSnapshot(),
-      ring: s.ring,
-      n: s.options.n,
-      reaped: s.history.reaped(),
-    }),
-  ];
+  return [...coreFaultViolations(s), ...checkRing(s, changes), ...checkAll(s)];
 }
 
 /** Every key's data is on exactly its final preference list (the checker's ownership rule, spelled out). */
