@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { ClientResult, TransferStatus } from '../../src/core/messages.js';
+import type { CoreLimits } from '../../src/core/node.js';
 import { Ring } from '../../src/core/ring.js';
 import { movesOf, type RingState } from '../../src/core/ring-state.js';
 import { type KeyRecord, type NodeId, nodeId } from '../../src/core/types.js';
@@ -78,6 +79,22 @@ function dotsOf(record: KeyRecord): string[] {
 
 function sameDotSet(a: KeyRecord, b: KeyRecord): void {
   expect(dotsOf(a)).toEqual(dotsOf(b));
+}
+
+/**
+ * n4 is dead (isolated, reported down); 200 writes coordinated by the live nodes leave hints
+ * for n4's copies on stand-ins.
+ */
+function hintsForDeadN4(limits: Partial<CoreLimits> = {}): { net: TestNet; live: NodeId[] } {
+  const net = new TestNet(5, 3, 64);
+  for (const id of net.ids) net.restart(id, limits);
+  const dead = nodeId('n4');
+  const live = net.ids.filter((id) => id !== dead);
+  net.isolated.add(dead);
+  for (const id of live) net.input(id, { kind: 'peer-status', peer: dead, up: false });
+  for (let i = 0; i < 200; i++) net.put(live[i % live.length]!, `k${i}`, `v${i}`);
+  net.settle(200_000);
+  return { net, live };
 }
 
 function keysOf(count: number, prefix = 'k'): string[] {
@@ -157,14 +174,7 @@ describe('membership changes', () => {
   });
 
   it('hints held for a removed node go to the new replicas of their keys', () => {
-    const net = new TestNet(5, 3, 64);
-    const dead = nodeId('n4');
-    const live = net.ids.filter((id) => id !== dead);
-    net.isolated.add(dead);
-    for (const id of live) net.input(id, { kind: 'peer-status', peer: dead, up: false });
-    // Writes (coordinated by live nodes) for n4's keys leave hints for it on stand-ins.
-    for (let i = 0; i < 200; i++) net.put(live[i % live.length]!, `k${i}`, `v${i}`);
-    net.settle(200_000);
+    const { net, live } = hintsForDeadN4();
     const hinted = live.reduce((sum, id) => sum + net.core(id).stats().hintsPending, 0);
     expect(hinted).toBeGreaterThan(0);
     const before = ringStatus(net, nodeId('n1')).state;
@@ -176,15 +186,7 @@ describe('membership changes', () => {
   });
 
   it('rehomes at most handoffBatchKeysMax hints of a removed node per tick', () => {
-    const net = new TestNet(5, 3, 64);
-    const small = { handoffBatchKeysMax: 4 };
-    for (const id of net.ids) net.restart(id, small);
-    const dead = nodeId('n4');
-    const live = net.ids.filter((id) => id !== dead);
-    net.isolated.add(dead);
-    for (const id of live) net.input(id, { kind: 'peer-status', peer: dead, up: false });
-    for (let i = 0; i < 200; i++) net.put(live[i % live.length]!, `k${i}`, `v${i}`);
-    net.settle(200_000);
+    const { net, live } = hintsForDeadN4({ handoffBatchKeysMax: 4 });
     const holder = live.reduce((a, b) =>
       net.core(a).stats().hintsPending >= net.core(b).stats().hintsPending ? a : b,
     );
