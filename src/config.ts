@@ -2,7 +2,7 @@
  * Every tunable of ringkv with its default. Runtimes, the CLI and the embedded API start from
  * `DEFAULT_CONFIG` and override fields; nothing else in the code base holds a default.
  */
-import { MEMBERSHIP_DEFAULTS } from './core/membership.js';
+import { MEMBERSHIP_DEFAULTS } from './core/swim.js';
 import type { LogLevel } from './runtime/log.js';
 
 export interface RingkvConfig {
@@ -157,7 +157,7 @@ export function coreLimits(config: RingkvConfig) {
   return {
     inFlightMax: config.inFlightMax,
     hintsPerTargetMax: config.hintsPerTargetMax,
-    handoffIntervalMs: config.handoffIntervalMs,
+    tickIntervalMs: config.handoffIntervalMs,
     handoffBatchKeysMax: config.handoffBatchKeysMax,
     tombstoneGraceMs: config.tombstoneGraceMs,
     siblingsMax: config.siblingsMax,
@@ -167,7 +167,7 @@ export function coreLimits(config: RingkvConfig) {
     antiEntropyKeysMax: config.antiEntropyKeysMax,
     transferBatchKeysMax: config.transferBatchKeysMax,
     changeSenderWaitMs: config.changeSenderWaitMs,
-    membership: {
+    swim: {
       ...MEMBERSHIP_DEFAULTS,
       gossipIntervalMs: config.gossipIntervalMs,
       probeIntervalMs: config.probeIntervalMs,

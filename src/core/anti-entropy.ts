@@ -19,6 +19,7 @@ import { assert } from './assert.js';
 import type { Effects } from './effects.js';
 import { diffBucket, MerkleTree, versionHash } from './merkle.js';
 import type { Ring } from './ring.js';
+import type { TimerOwner, Timers } from './timers.js';
 import type { KeyRecord, NodeId } from './types.js';
 
 /** Merkle tree shape per partition: 16^2 = 256 buckets (1024 partitions x 256 ~ 262k buckets). */
@@ -78,6 +79,7 @@ export class MerkleIndex {
 export interface AntiEntropyHost {
   readonly self: NodeId;
   readonly ring: Ring;
+  readonly timers: Timers;
   allocateId(): number;
   isDown(peer: NodeId): boolean;
   /** The local record of a key (pending writes included). */
@@ -97,7 +99,7 @@ interface Exchange {
   readonly keys: string[];
 }
 
-export class AntiEntropy {
+export class AntiEntropy implements TimerOwner {
   private exchange: Exchange | null = null;
   private peerCursor = 0;
   readonly stats = {
@@ -139,16 +141,15 @@ export class AntiEntropy {
     const keysLeft = this.limits.antiEntropyKeysMax;
     this.exchange = { xid, peer, timerId, queue: [], partition: null, keysLeft, keys: [] };
     this.stats.aeExchanges++;
-    out.setTimer(timerId, this.limits.antiEntropyIntervalMs * 5);
+    this.host.timers.arm(timerId, this, this.limits.antiEntropyIntervalMs * 5, out);
     out.send(peer, { type: 'ae-roots', xid, partitions, roots });
   }
 
-  /** Abandons an exchange whose deadline passed; false when the timer is not ours. */
-  onTimer(timerId: number): boolean {
-    if (this.exchange?.timerId !== timerId) return false;
+  /** Abandons an exchange whose deadline passed (a timer of an exchange already over: nothing). */
+  onTimer(timerId: number): void {
+    if (this.exchange?.timerId !== timerId) return;
     this.exchange = null;
     this.stats.aeExchangesAbandoned++;
-    return true;
   }
 
   // --- responder (stateless) ---------------------------------------------------------------
@@ -302,7 +303,7 @@ export class AntiEntropy {
 
   private finish(out: Effects): void {
     if (this.exchange === null) return;
-    out.cancelTimer(this.exchange.timerId);
+    this.host.timers.cancel(this.exchange.timerId, out);
     this.exchange = null;
   }
 

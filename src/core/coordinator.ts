@@ -1,354 +1,217 @@
 /**
- * Quorum state machines for the requests a node coordinates.
- *
- * A put waits for W durable acks (its own local write counts once persisted), of which at least
- * PW from primary replicas; a stand-in's ack (a hint) counts toward W and makes the result
- * `sloppy`. A get waits for R replies (PR from primaries), answers with their reconciliation,
- * then keeps listening until every target answered or the timer fires, and repairs primaries
- * that answered with stale or missing versions (read repair). Every operation has a timer: when
- * it fires before the quorum is met the client gets a QuorumError naming how many replicas
- * answered — never a hang. A quorum that can no longer be met (nacks) fails at once.
- *
- * The coordinator performs no I/O: it pushes effects to an Effects list.
+ * The coordinator side of get, put and delete: validates a request, refuses it past
+ * inFlightMax, picks its targets (handoff.ts: live primaries and stand-ins), and runs its quorum
+ * round (quorum.ts). A put is coordinated only by a replica of its key — it issues the write's
+ * dot — so a put reaching any other node is forwarded (forward.ts). The coordinator stores its
+ * own copy first and sends the merged record to the other targets only once that copy is
+ * durable (etcd-raft's Ready rule; see fanOut). A get answers after R replies, then finishes
+ * read repair and reports a key that is only tombstones everywhere to the reaper.
  */
-import { assert } from './assert.js';
 import type { Effects } from './effects.js';
-import type { ClientResult } from './messages.js';
+import type { Forwarder } from './forward.js';
+import { targetsFor } from './handoff.js';
+import type { DataRequest, GetRequest, PutRequest } from './messages.js';
+import { answer, type FanOut, failure, type NodeContext, type Origin } from './node-context.js';
+import type { Peers } from './peers.js';
+import { type GetOutcome, QuorumRounds } from './quorum.js';
+import type { Reaper } from './reaper.js';
+import type { TimerOwner } from './timers.js';
 import type { KeyRecord, NodeId } from './types.js';
-import { isDeleted, sync } from './version.js';
+import { siblingByRid, update } from './version.js';
 
-/** Who is waiting for an operation's result: a local client, or a peer that forwarded it. */
-export type Origin =
-  | { readonly kind: 'client'; readonly reqId: number }
-  | { readonly kind: 'peer'; readonly from: NodeId; readonly fwdId: number };
+export class Coordinator implements TimerOwner {
+  private readonly rounds: QuorumRounds;
+  readonly stats = { overloaded: 0 };
 
-/** A node an operation was sent to; `hintFor` names the down primary a stand-in replaces. */
-export interface Target {
-  readonly node: NodeId;
-  readonly hintFor: NodeId | null;
-}
+  constructor(
+    private readonly ctx: NodeContext,
+    private readonly peers: Peers,
+    private readonly forwarder: Forwarder,
+    private readonly reaper: Reaper,
+  ) {
+    this.rounds = new QuorumRounds(ctx.self, ctx.timers);
+  }
 
-interface OpBase {
-  readonly origins: Origin[];
-  readonly key: string;
-  readonly needed: number;
-  readonly primariesNeeded: number;
-  readonly targets: ReadonlyMap<NodeId, Target>;
-  readonly timerId: number;
-}
+  get roundStats() {
+    return this.rounds.stats;
+  }
 
-interface PutOp extends OpBase {
-  readonly kind: 'put';
-  readonly rid: string | undefined;
-  readonly siblings: number;
-  readonly acked: Set<NodeId>;
-  readonly failed: Set<NodeId>;
-}
-
-interface GetOp extends OpBase {
-  readonly kind: 'get';
-  /** The key's whole preference list: what read repair and reaping look at. */
-  readonly primaries: readonly NodeId[];
-  readonly replies: Map<NodeId, KeyRecord | null>;
-  answered: boolean;
-  /** The request's trace id, carried into its read-repair messages. */
-  readonly trace: string | undefined;
-}
-
-type Op = PutOp | GetOp;
-
-export interface CoordinatorStats {
-  putsOk: number;
-  getsOk: number;
-  quorumFailures: number;
-  sloppyPuts: number;
-  /** Repair messages sent to stale primaries after gets. */
-  readRepairs: number;
-  /** Puts recognised as retries of one already coordinated here (by request id). */
-  retriesDeduplicated: number;
-  /** Acks or replies that arrived for an operation already finished (late or duplicated). */
-  lateReplies: number;
-}
-
-/** What a get that heard from every primary learned, for NodeCore to act on. */
-export interface GetOutcome {
-  readonly key: string;
-  /** Every primary answered and the reconciled record is only tombstones: a reap candidate. */
-  readonly reapable: KeyRecord | null;
-}
-
-/** Completed put results remembered per request id, for retries that come back. */
-const RID_RESULTS_MAX = 10_000;
-
-export class Coordinator {
-  private readonly ops = new Map<number, Op>();
-  private readonly opByTimer = new Map<number, number>();
-  private readonly opByRid = new Map<string, number>();
-  private readonly opsByKey = new Map<string, number>();
-  private readonly resultByRid = new Map<string, ClientResult>();
-  readonly stats: CoordinatorStats = {
-    putsOk: 0,
-    getsOk: 0,
-    quorumFailures: 0,
-    sloppyPuts: 0,
-    readRepairs: 0,
-    retriesDeduplicated: 0,
-    lateReplies: 0,
-  };
-
-  constructor(private readonly self: NodeId) {}
-
-  /** Operations still waiting for replies. */
+  /** Requests this node holds state and a timer for: quorum rounds and forwards. */
   get inFlight(): number {
-    return this.ops.size;
+    return this.rounds.inFlight + this.forwarder.pending;
   }
 
   /** Whether an operation on `key` is still running here (a reap must wait for it). */
   isBusy(key: string): boolean {
-    return (this.opsByKey.get(key) ?? 0) > 0;
+    return this.rounds.isBusy(key);
+  }
+
+  coordinate(request: DataRequest, origin: Origin, out: Effects): void {
+    const problem = this.validate(request);
+    if (problem !== null) return answer(out, origin, failure('invalid', problem));
+    // Forwarded puts hold state and a timer too, so they count toward the same bound.
+    const inFlight = this.inFlight;
+    if (inFlight >= this.ctx.limits.inFlightMax) {
+      this.stats.overloaded++;
+      const message = `node ${this.ctx.self} has ${inFlight} requests in flight already`;
+      return answer(out, origin, failure('overload', message));
+    }
+    if (request.op === 'get') return this.get(request, origin, out);
+    this.put(request, origin, out);
+  }
+
+  /** The core's own check of what a peer or client sent (the client validates before sending). */
+  private validate(request: DataRequest): string | null {
+    const { n } = this.ctx;
+    const isGet = request.op === 'get';
+    const quorum = isGet ? request.r : request.w;
+    const primaries = (isGet ? request.pr : request.pw) ?? 0;
+    const name = isGet ? 'r' : 'w';
+    if (request.key.length === 0) return 'key must not be empty';
+    if (quorum < 1 || quorum > n) return `${name} must be between 1 and n=${n}`;
+    if (primaries > quorum) return `p${name} must be between 0 and ${name}=${quorum}`;
+    if (request.timeoutMs < 1) return 'timeoutMs must be at least 1';
+    return null;
+  }
+
+  private put(request: PutRequest, origin: Origin, out: Effects): void {
+    const { primaries, targets } = targetsFor(this.ctx, request.key);
+    if (!primaries.includes(this.ctx.self)) {
+      return this.forwarder.forwardPut(request, origin, primaries, out);
+    }
+    if (request.rid !== undefined && this.rounds.joinRetry(request.rid, origin, out)) return;
+    const pw = request.pw ?? 0;
+    const live = targets.filter((t) => t.hintFor === null).length;
+    if (targets.length < request.w || live < pw) return this.noQuorum(origin, request.w, out);
+    const record = this.recordForPut(request, origin, out);
+    if (record === null) return;
+    const opId = this.ctx.allocateId();
+    const timerId = this.ctx.allocateId();
+    this.ctx.timers.arm(timerId, this, request.timeoutMs, out);
+    const { key, w, rid, trace } = request;
+    const siblings = record.siblings.length;
+    this.rounds.startPut(opId, origin, { key, w, pw, rid, siblings }, targets, timerId);
+    // Persist before sending (etcd-raft's Ready rule): the record carries a dot, and its counter
+    // reservation becomes durable with this write. Sent earlier, a crash before the persist let
+    // the restarted node reissue a dot its peers already held (sim seeds 41697, 44204).
+    const fanOut: FanOut = { opId, key, record, targets, trace };
+    this.ctx.writeData(key, record, { kind: 'self-ack', fanOut }, out);
+  }
+
+  private noQuorum(origin: Origin, needed: number, out: Effects): void {
+    this.rounds.stats.quorumFailures++;
+    answer(out, origin, { ok: false, error: 'quorum', needed, acked: 0 });
   }
 
   /**
-   * A put carrying request id `rid` arrived: if the same request is in flight here, the new
-   * origin waits for its result; if it finished here, it gets the same result. Returns whether
-   * the request was handled that way.
+   * The record a put leaves on this coordinator: the local record again if it already holds
+   * this request's write (a retry whose first attempt got this far), else the update with a
+   * new dot. Null when the key has too many siblings (the client was answered).
    */
-  joinRetry(rid: string, origin: Origin, out: Effects): boolean {
-    const opId = this.opByRid.get(rid);
-    const op = opId === undefined ? undefined : this.ops.get(opId);
-    const done = this.resultByRid.get(rid);
-    if (op === undefined && done === undefined) return false;
-    this.stats.retriesDeduplicated++;
-    if (op !== undefined) op.origins.push(origin);
-    else out.answer(origin, done!);
-    return true;
-  }
-
-  startPut(
-    opId: number,
-    origin: Origin,
-    request: { key: string; w: number; pw: number; rid: string | undefined; siblings: number },
-    targets: readonly Target[],
-    timerId: number,
-  ): void {
-    assert(request.w >= 1 && request.w <= targets.length, 'a put needs 1..targets acks');
-    assert(request.pw <= request.w, 'pw never exceeds w');
-    this.register(opId, timerId, {
-      kind: 'put',
-      origins: [origin],
-      key: request.key,
-      needed: request.w,
-      primariesNeeded: request.pw,
-      targets: new Map(targets.map((t) => [t.node, t])),
-      timerId,
-      rid: request.rid,
-      siblings: request.siblings,
-      acked: new Set(),
-      failed: new Set(),
+  private recordForPut(request: PutRequest, origin: Origin, out: Effects): KeyRecord | null {
+    const { local, limits, actor } = this.ctx;
+    const current = local.read(request.key);
+    if (request.rid !== undefined && current !== undefined && siblingByRid(current, request.rid)) {
+      this.rounds.stats.retriesDeduplicated++;
+      return current;
+    }
+    const { record, sibling } = update(current, request.context, actor, request.value, {
+      counterMin: local.counterFloor(),
+      pastEntriesMax: limits.vvEntriesMax,
+      ...(request.rid === undefined ? {} : { rid: request.rid }),
     });
-    if (request.rid !== undefined) this.opByRid.set(request.rid, opId);
-  }
-
-  startGet(
-    opId: number,
-    origin: Origin,
-    request: { key: string; r: number; pr: number; trace?: string | undefined },
-    primaries: readonly NodeId[],
-    targets: readonly Target[],
-    timerId: number,
-  ): void {
-    assert(request.r >= 1 && request.r <= targets.length, 'a get needs 1..targets replies');
-    assert(request.pr <= request.r, 'pr never exceeds r');
-    this.register(opId, timerId, {
-      kind: 'get',
-      origins: [origin],
-      key: request.key,
-      needed: request.r,
-      primariesNeeded: request.pr,
-      targets: new Map(targets.map((t) => [t.node, t])),
-      timerId,
-      primaries,
-      replies: new Map(),
-      answered: false,
-      trace: request.trace,
-    });
-  }
-
-  onPutAck(opId: number, from: NodeId, out: Effects): void {
-    const op = this.ops.get(opId);
-    if (op?.kind !== 'put' || !op.targets.has(from)) return this.late();
-    op.acked.add(from);
-    const primaries = countPrimaries(op, op.acked);
-    if (op.acked.size < op.needed || primaries < op.primariesNeeded) return;
-    const sloppy = [...op.acked].some((node) => op.targets.get(node)!.hintFor !== null);
-    this.stats.putsOk++;
-    if (sloppy) this.stats.sloppyPuts++;
-    this.finish(opId, op, out, {
-      ok: true,
-      op: 'put',
-      acked: op.acked.size,
-      coordinator: this.self,
-      sloppy,
-      siblings: op.siblings,
-    });
-  }
-
-  /** A target refused the write: fail now if the quorum can no longer be met. */
-  onPutNack(opId: number, from: NodeId, out: Effects): void {
-    const op = this.ops.get(opId);
-    if (op?.kind !== 'put' || !op.targets.has(from)) return this.late();
-    op.failed.add(from);
-    const possible = op.targets.size - op.failed.size;
-    const primariesPossible = [...op.targets.values()].filter(
-      (t) => t.hintFor === null && !op.failed.has(t.node),
-    ).length;
-    if (possible >= op.needed && primariesPossible >= op.primariesNeeded) return;
-    this.fail(opId, op, out);
-  }
-
-  onGetReply(
-    opId: number,
-    from: NodeId,
-    record: KeyRecord | null,
-    out: Effects,
-  ): GetOutcome | null {
-    const op = this.ops.get(opId);
-    if (op?.kind !== 'get' || !op.targets.has(from) || op.replies.has(from)) {
-      this.late();
+    if (record.siblings.length > limits.siblingsMax) {
+      const message =
+        `key has ${record.siblings.length - 1} siblings (limit ${limits.siblingsMax}): ` +
+        'read it and write back with its context to resolve them';
+      answer(out, origin, failure('conflict', message));
       return null;
     }
-    op.replies.set(from, record);
-    if (!op.answered) this.answerGetIfMet(op, out);
-    if (op.replies.size < op.targets.size) return null;
-    return this.complete(opId, op, out);
+    local.counterUsed(sibling.dot[1]);
+    return record;
+  }
+
+  /** The coordinator's own copy is durable: send it to the other targets, and count its ack. */
+  fanOut(fanOut: FanOut, out: Effects): void {
+    const { opId, key, record, targets, trace } = fanOut;
+    this.sendToIncoming(key, record, out);
+    for (const target of targets) {
+      if (target.node === this.ctx.self) continue;
+      const hintFor = target.hintFor ?? undefined;
+      out.send(target.node, {
+        type: 'replica-put',
+        opId,
+        key,
+        record,
+        ...(hintFor ? { hintFor } : {}),
+        ...(trace === undefined ? {} : { trace }),
+      });
+    }
+    this.rounds.onPutAck(opId, this.ctx.self, out);
   }
 
   /**
-   * A timer fired. For an unfinished operation: fail it (or, for an answered get, finish its
-   * read repair). Returns the targets that never answered — NodeCore suspects them — or null
-   * when the timer belongs to no operation.
+   * While a membership change runs, a write also goes to the key's incoming replicas (in the
+   * next ring, not in the current one), so what the move streams already passed stays current
+   * there. Not counted toward W (opId 0: the ack is ignored); the drain after the commit covers
+   * a copy that got lost.
    */
-  onTimer(timerId: number, out: Effects): { silent: NodeId[]; outcome: GetOutcome | null } | null {
-    const opId = this.opByTimer.get(timerId);
-    if (opId === undefined) return null;
-    const op = this.ops.get(opId);
-    assert(op !== undefined, 'a registered timer always has its operation');
-    const heard = op.kind === 'put' ? new Set([...op.acked, ...op.failed]) : op.replies;
-    const silent = [...op.targets.keys()].filter((node) => !heard.has(node));
-    if (op.kind === 'get' && op.answered) return { silent, outcome: this.complete(opId, op, out) };
-    this.fail(opId, op, out);
-    return { silent, outcome: null };
-  }
-
-  private answerGetIfMet(op: GetOp, out: Effects): void {
-    if (op.replies.size < op.needed) return;
-    if (countPrimaries(op, op.replies.keys()) < op.primariesNeeded) return;
-    op.answered = true;
-    this.stats.getsOk++;
-    const sloppy = [...op.replies.keys()].some((node) => op.targets.get(node)!.hintFor !== null);
-    const result: ClientResult = {
-      ok: true,
-      op: 'get',
-      record: reconcile(op.replies.values()),
-      replies: op.replies.size,
-      coordinator: this.self,
-      sloppy,
-    };
-    for (const origin of op.origins) out.answer(origin, result);
-  }
-
-  /**
-   * Ends an answered get: repairs stale primaries, and reports the key as a reap candidate when
-   * every primary answered and the reconciled record is only tombstones — after the repairs
-   * they all hold it; the reap's check phase verifies that and everything else before removing.
-   */
-  private complete(opId: number, op: GetOp, out: Effects): GetOutcome {
-    this.forget(opId, op, out);
-    const merged = reconcile(op.replies.values());
-    let allPrimaries = true;
-    for (const node of op.primaries) {
-      const target = op.targets.get(node);
-      if (target === undefined || target.hintFor !== null || !op.replies.has(node)) {
-        allPrimaries = false;
-        continue;
-      }
-      const record = op.replies.get(node) ?? null;
-      if (merged === null || (record !== null && sameDots(record, merged))) continue;
-      this.stats.readRepairs++;
-      const trace = op.trace === undefined ? {} : { trace: op.trace };
-      out.send(node, { type: 'repair', key: op.key, record: merged, ...trace });
-    }
-    const reapable =
-      allPrimaries && merged !== null && merged.siblings.length > 0 && isDeleted(merged);
-    return { key: op.key, reapable: reapable ? merged : null };
-  }
-
-  private fail(opId: number, op: Op, out: Effects): void {
-    const acked = op.kind === 'put' ? op.acked.size : op.replies.size;
-    this.stats.quorumFailures++;
-    this.finish(opId, op, out, { ok: false, error: 'quorum', needed: op.needed, acked });
-  }
-
-  private late(): void {
-    this.stats.lateReplies++;
-  }
-
-  private register(opId: number, timerId: number, op: Op): void {
-    assert(!this.ops.has(opId), 'operation ids are unique');
-    this.ops.set(opId, op);
-    this.opByTimer.set(timerId, opId);
-    this.opsByKey.set(op.key, (this.opsByKey.get(op.key) ?? 0) + 1);
-  }
-
-  private finish(opId: number, op: Op, out: Effects, result: ClientResult): void {
-    this.forget(opId, op, out);
-    if (op.kind === 'put' && op.rid !== undefined) this.remember(op.rid, result);
-    for (const origin of op.origins) out.answer(origin, result);
-  }
-
-  private forget(opId: number, op: Op, out: Effects): void {
-    this.ops.delete(opId);
-    const running = (this.opsByKey.get(op.key) ?? 0) - 1;
-    assert(running >= 0, 'operations per key never go negative');
-    if (running === 0) this.opsByKey.delete(op.key);
-    else this.opsByKey.set(op.key, running);
-    this.opByTimer.delete(op.timerId);
-    if (op.kind === 'put' && op.rid !== undefined) this.opByRid.delete(op.rid);
-    out.cancelTimer(op.timerId);
-  }
-
-  /** Keeps successful outcomes only: a failed put may be retried and must then run again. */
-  private remember(rid: string, result: ClientResult): void {
-    if (!result.ok) return;
-    this.resultByRid.set(rid, result);
-    if (this.resultByRid.size > RID_RESULTS_MAX) {
-      const oldest = this.resultByRid.keys().next().value as string;
-      this.resultByRid.delete(oldest);
+  private sendToIncoming(key: string, record: KeyRecord, out: Effects): void {
+    const { nextRing, ring, n, self, peers } = this.ctx;
+    if (nextRing === null) return;
+    const now = ring.preferenceList(key, n);
+    for (const node of nextRing.preferenceList(key, n)) {
+      if (now.includes(node) || node === self || peers.isDown(node)) continue;
+      out.send(node, { type: 'replica-put', opId: 0, key, record });
     }
   }
-}
 
-function countPrimaries(op: OpBase, nodes: Iterable<NodeId>): number {
-  let count = 0;
-  for (const node of nodes) if (op.targets.get(node)?.hintFor === null) count++;
-  return count;
-}
-
-/** Merges every replica's answer into one record (null when no replica holds the key). */
-export function reconcile(records: Iterable<KeyRecord | null>): KeyRecord | null {
-  let merged: KeyRecord | null = null;
-  for (const record of records) {
-    if (record === null) continue;
-    merged = merged === null ? record : sync(merged, record);
+  private get(request: GetRequest, origin: Origin, out: Effects): void {
+    const { primaries, targets } = targetsFor(this.ctx, request.key);
+    const pr = request.pr ?? 0;
+    const live = targets.filter((t) => t.hintFor === null).length;
+    if (targets.length < request.r || live < pr) return this.noQuorum(origin, request.r, out);
+    const opId = this.ctx.allocateId();
+    const timerId = this.ctx.allocateId();
+    this.ctx.timers.arm(timerId, this, request.timeoutMs, out);
+    const { key, r, trace } = request;
+    this.rounds.startGet(opId, origin, { key, r, pr, trace }, primaries, targets, timerId);
+    for (const target of targets) {
+      const hintFor = target.hintFor ?? undefined;
+      out.send(target.node, {
+        type: 'replica-get',
+        opId,
+        key,
+        ...(hintFor ? { hintFor } : {}),
+        ...(trace === undefined ? {} : { trace }),
+      });
+    }
   }
-  return merged;
-}
 
-/** True when both records hold the same set of dots (records are kept sorted by dot). */
-export function sameDots(a: KeyRecord, b: KeyRecord): boolean {
-  if (a.siblings.length !== b.siblings.length) return false;
-  return a.siblings.every((s, i) => {
-    const t = b.siblings[i]!;
-    return s.dot[0] === t.dot[0] && s.dot[1] === t.dot[1];
-  });
+  onPutAck(from: NodeId, opId: number, out: Effects): void {
+    if (opId === 0) return; // a copy for an incoming replica (sendToIncoming)
+    this.rounds.onPutAck(opId, from, out);
+  }
+
+  onPutNack(from: NodeId, opId: number, out: Effects): void {
+    this.rounds.onPutNack(opId, from, out);
+  }
+
+  onGetReply(from: NodeId, opId: number, record: KeyRecord | null, out: Effects): void {
+    this.afterGet(this.rounds.onGetReply(opId, from, record, out), out);
+  }
+
+  /** A round's deadline: it fails (or an answered get ends); targets that stayed silent are suspected. */
+  onTimer(timerId: number, out: Effects): void {
+    const expired = this.rounds.onTimer(timerId, out);
+    if (expired === null) return;
+    this.peers.suspect(expired.silent);
+    this.afterGet(expired.outcome, out);
+  }
+
+  /** After a get heard every primary and saw only tombstones: a reap candidate. */
+  private afterGet(outcome: GetOutcome | null, out: Effects): void {
+    if (outcome === null || outcome.reapable === null) return;
+    this.reaper.considerTombstones(outcome.key, outcome.reapable, out);
+  }
 }

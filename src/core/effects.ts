@@ -3,7 +3,6 @@
  * equivalent of etcd-raft's `Ready`. A `persist` must be made durable before the runtime feeds
  * back the matching `persisted` input; the core only sends acks that depend on it after that.
  */
-import type { Origin } from './coordinator.js';
 import { type ClientResult, type PeerMessage, PROTOCOL_VERSION } from './messages.js';
 import type { NodeId, PersistWrite } from './types.js';
 
@@ -36,12 +35,6 @@ export class Effects {
 
   reply(reqId: number, result: ClientResult): void {
     this.list.push({ kind: 'reply', reqId, result });
-  }
-
-  /** Answers whoever waits on an operation: a local client or the peer that forwarded it. */
-  answer(origin: Origin, result: ClientResult): void {
-    if (origin.kind === 'client') this.reply(origin.reqId, result);
-    else this.send(origin.from, { type: 'forward-reply', fwdId: origin.fwdId, result });
   }
 
   setTimer(timerId: number, delayMs: number): void {

@@ -7,8 +7,9 @@
  * Messages arriving from another thread or process are untrusted: `parsePeerMessage` checks them
  * at the boundary and returns null for anything malformed, so a listener never throws.
  */
-import type { MemberRecord, MembershipMessage } from './membership.js';
+
 import { isRingState, type RingChange, type RingState } from './ring-state.js';
+import type { MemberRecord, SwimMessage } from './swim.js';
 import type { Dot, KeyRecord, NodeId, Sibling, VersionVector } from './types.js';
 
 export const PROTOCOL_VERSION = 1;
@@ -264,7 +265,7 @@ export interface TransferDone {
 export interface Member {
   readonly type: 'member';
   readonly v: number;
-  readonly m: MembershipMessage;
+  readonly m: SwimMessage;
 }
 
 export type PeerMessage =
@@ -538,7 +539,7 @@ const BODY_CHECKS: Record<PeerMessage['type'], (m: Record<string, unknown>) => b
   'transfer-ack': (m) => isCount(m.batchId),
   'transfer-done': (m) => isCount(m.version),
   departed: (m) => isCount(m.version),
-  member: (m) => isMembershipMessage(m.m),
+  member: (m) => isSwimMessage(m.m),
 };
 
 const MEMBER_STATUSES: ReadonlySet<unknown> = new Set(['alive', 'suspect', 'dead', 'left']);
@@ -553,7 +554,7 @@ function isNodeId(x: unknown): x is NodeId {
   return typeof x === 'string' && x.length > 0;
 }
 
-function isMembershipMessage(x: unknown): x is MembershipMessage {
+function isSwimMessage(x: unknown): x is SwimMessage {
   if (!isObject(x) || !isNodeId(x.from)) return false;
   switch (x.type) {
     case 'm-gossip':

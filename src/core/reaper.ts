@@ -1,5 +1,5 @@
 /**
- * Tombstone reaping, coordinator side. A key whose every primary answered a get with the same
+ * Two-phase tombstone reaping, both sides. A key whose every primary answered a get with the same
  * tombstones becomes a candidate; after `graceMs` the reaper asks EVERY node of the ring whether
  * the key may go (reap-check), and only if all answer ok within `graceMs` does it tell the
  * primaries to remove it (reap). Asking every node matters: a stand-in may still hold a hint
@@ -12,7 +12,10 @@
  */
 import { assert } from './assert.js';
 import type { Effects } from './effects.js';
-import type { Dot, NodeId } from './types.js';
+import { NOTHING_AFTER, type NodeContext } from './node-context.js';
+import type { TimerOwner } from './timers.js';
+import type { Dot, KeyRecord, NodeId } from './types.js';
+import { isDeleted, sameDots } from './version.js';
 
 const REAPS_PENDING_MAX = 10_000;
 
@@ -27,47 +30,77 @@ interface Check extends Candidate {
   readonly timerId: number;
 }
 
-export class Reaper {
+export class Reaper implements TimerOwner {
   private readonly pendingKeys = new Set<string>();
   private readonly graceTimers = new Map<number, Candidate>();
   private readonly checks = new Map<number, Check>();
   private readonly checkByTimer = new Map<number, number>();
   /** Reaps sent (phase 2) and checks abandoned (a node said no or did not answer). */
-  readonly stats = { reapsSent: 0, reapChecksFailed: 0 };
+  readonly stats = { reapsSent: 0, reapChecksFailed: 0, tombstonesReaped: 0 };
+  private readonly graceMs: number;
 
   constructor(
-    private readonly graceMs: number,
-    private readonly allocateId: () => number,
+    private readonly ctx: NodeContext,
+    /** Whether this node could still bring an older version of `key` back (see onCheck). */
+    private readonly isBusy: (key: string) => boolean,
   ) {
-    assert(graceMs >= 0, 'the tombstone grace period is not negative');
+    this.graceMs = ctx.limits.tombstoneGraceMs;
+    assert(this.graceMs >= 0, 'the tombstone grace period is not negative');
   }
 
   get pending(): number {
     return this.pendingKeys.size;
   }
 
-  /** A get saw only tombstones on every primary: reap after the grace period, if not already. */
-  consider(candidate: Candidate, out: Effects): void {
-    if (this.pendingKeys.has(candidate.key) || this.pendingKeys.size >= REAPS_PENDING_MAX) return;
-    assert(candidate.dots.length > 0, 'a reap candidate has tombstones');
-    const timerId = this.allocateId();
-    this.pendingKeys.add(candidate.key);
-    this.graceTimers.set(timerId, candidate);
-    out.setTimer(timerId, this.graceMs);
+  /**
+   * `record` (a key's reconciled record, every primary heard, or a local merge result) is only
+   * tombstones: reap the key after the grace period, if not already pending.
+   */
+  considerTombstones(key: string, record: KeyRecord, out: Effects): void {
+    const dots = record.siblings.map((s) => s.dot);
+    const primaries = this.ctx.ring.preferenceList(key, this.ctx.n);
+    this.consider({ key, dots, primaries }, out);
   }
 
-  /** Handles the reaper's timers; false when the timer is not one of them. */
-  onTimer(timerId: number, nodes: readonly NodeId[], out: Effects): boolean {
+  private consider(candidate: Candidate, out: Effects): void {
+    if (this.pendingKeys.has(candidate.key) || this.pendingKeys.size >= REAPS_PENDING_MAX) return;
+    assert(candidate.dots.length > 0, 'a reap candidate has tombstones');
+    const timerId = this.ctx.allocateId();
+    this.pendingKeys.add(candidate.key);
+    this.graceTimers.set(timerId, candidate);
+    this.ctx.timers.arm(timerId, this, this.graceMs, out);
+  }
+
+  /** A grace period ended (start the check round) or a check round timed out (abandon it). */
+  onTimer(timerId: number, out: Effects): void {
     const candidate = this.graceTimers.get(timerId);
     if (candidate !== undefined) {
       this.graceTimers.delete(timerId);
-      this.startCheck(candidate, nodes, out);
-      return true;
+      return this.startCheck(candidate, this.ctx.ringNodes, out);
     }
     const checkId = this.checkByTimer.get(timerId);
-    if (checkId === undefined) return false;
-    this.abandon(checkId);
-    return true;
+    if (checkId !== undefined) this.abandon(checkId);
+  }
+
+  /** May `key` be reaped? Not while anything here could still carry an older version of it. */
+  onCheck(from: NodeId, checkId: number, key: string, dots: readonly Dot[], out: Effects): void {
+    const local = this.ctx.local.read(key);
+    const primary = this.ctx.ring.preferenceList(key, this.ctx.n).includes(this.ctx.self);
+    const holdsExactly =
+      local !== undefined && isDeleted(local) && sameDots(local, tombstones(dots));
+    // A primary that holds nothing (it reaped already, or never had the key) cannot bring an
+    // older version back either: a reap that raced a read repair converges (sim seed 2980).
+    const ok = !this.isBusy(key) && (local === undefined || (primary && holdsExactly));
+    out.send(from, { type: 'reap-check-reply', checkId, ok });
+  }
+
+  /** Phase 2 at a primary: remove the tombstones, unless something newer arrived meanwhile. */
+  onReap(key: string, dots: readonly Dot[], out: Effects): void {
+    const local = this.ctx.local.read(key);
+    if (local === undefined || !isDeleted(local)) return;
+    if (!sameDots(local, tombstones(dots))) return; // something newer arrived: keep it
+    this.stats.tombstonesReaped++;
+    this.ctx.writeData(key, null, NOTHING_AFTER, out);
   }
 
   onCheckReply(checkId: number, from: NodeId, ok: boolean, out: Effects): void {
@@ -83,11 +116,11 @@ export class Reaper {
   }
 
   private startCheck(candidate: Candidate, nodes: readonly NodeId[], out: Effects): void {
-    const checkId = this.allocateId();
-    const timerId = this.allocateId();
+    const checkId = this.ctx.allocateId();
+    const timerId = this.ctx.allocateId();
     this.checks.set(checkId, { ...candidate, waiting: new Set(nodes), timerId });
     this.checkByTimer.set(timerId, checkId);
-    out.setTimer(timerId, Math.max(this.graceMs, 1));
+    this.ctx.timers.arm(timerId, this, Math.max(this.graceMs, 1), out);
     for (const node of nodes) {
       out.send(node, { type: 'reap-check', checkId, key: candidate.key, dots: candidate.dots });
     }
@@ -106,6 +139,11 @@ export class Reaper {
     this.checks.delete(checkId);
     this.checkByTimer.delete(check.timerId);
     this.pendingKeys.delete(check.key);
-    out.cancelTimer(check.timerId);
+    this.ctx.timers.cancel(check.timerId, out);
   }
+}
+
+/** A record of tombstones with these dots (for comparing dot sets). */
+function tombstones(dots: readonly Dot[]): KeyRecord {
+  return { siblings: dots.map((dot) => ({ dot, past: [], value: null })) };
 }

@@ -334,3 +334,22 @@ export function recordsEqual(a: KeyRecord, b: KeyRecord): boolean {
   const right = [...b.siblings].sort(byDot);
   return left.every((sibling, i) => siblingsEqual(sibling, right[i]!));
 }
+
+/** Merges every replica's answer into one record (null when no replica holds the key). */
+export function reconcile(records: Iterable<KeyRecord | null>): KeyRecord | null {
+  let merged: KeyRecord | null = null;
+  for (const record of records) {
+    if (record === null) continue;
+    merged = merged === null ? record : sync(merged, record);
+  }
+  return merged;
+}
+
+/** True when both records hold the same set of dots (records are kept sorted by dot). */
+export function sameDots(a: KeyRecord, b: KeyRecord): boolean {
+  if (a.siblings.length !== b.siblings.length) return false;
+  return a.siblings.every((s, i) => {
+    const t = b.siblings[i]!;
+    return s.dot[0] === t.dot[0] && s.dot[1] === t.dot[1];
+  });
+}

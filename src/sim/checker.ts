@@ -19,9 +19,8 @@
  *    a node outside the list (one that left the ring, or lost the key's partition in a
  *    membership change) holds no record of it. `ring` is the final, committed ring.
  */
-import { reconcile } from '../core/coordinator.js';
 import type { Dot, KeyRecord, NodeId } from '../core/types.js';
-import { vvCovers } from '../core/version.js';
+import { reconcile, vvCovers } from '../core/version.js';
 import { dotKey, type WriteFact } from './history.js';
 
 export type Rule =

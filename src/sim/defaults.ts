@@ -30,7 +30,7 @@ export const SIM_DEFAULTS: SimOptions = Object.freeze({
     forwardSlackMs: 100,
     limits: Object.freeze({
       ...coreLimits(DEFAULT_CONFIG),
-      handoffIntervalMs: 200,
+      tickIntervalMs: 200,
       tombstoneGraceMs: 5_000,
     }),
   }),

@@ -6,13 +6,13 @@
 import { assert } from '../core/assert.js';
 import {
   type MemberStatus,
-  Membership,
-  type MembershipConfig,
-  type MembershipMessage,
-  type MembershipOutput,
-  type MembershipTimer,
   pickWith,
-} from '../core/membership.js';
+  Swim,
+  type SwimConfig,
+  type SwimMessage,
+  type SwimOutput,
+  type SwimTimer,
+} from '../core/swim.js';
 import { type NodeId, nodeId } from '../core/types.js';
 import { type Dist, sampleDist } from './distributions.js';
 import { EventQueue } from './event-queue.js';
@@ -27,16 +27,16 @@ export interface GossipSimOptions {
   readonly latency?: Dist;
   /** How many of the first nodes every node starts knowing. @default 1 */
   readonly seedCount?: number;
-  readonly config?: Partial<MembershipConfig>;
+  readonly config?: Partial<SwimConfig>;
   /** Bound on events handled per `runUntil`, against runaway loops. @default 50_000_000 */
   readonly eventsMax?: number;
 }
 
 type SimEvent =
-  | { readonly kind: 'deliver'; readonly to: number; readonly message: MembershipMessage }
+  | { readonly kind: 'deliver'; readonly to: number; readonly message: SwimMessage }
   | { readonly kind: 'gossip'; readonly node: number }
   | { readonly kind: 'probe'; readonly node: number }
-  | { readonly kind: 'timer'; readonly node: number; readonly timer: MembershipTimer };
+  | { readonly kind: 'timer'; readonly node: number; readonly timer: SwimTimer };
 
 /** A `dead` verdict some node reached about another, with the time. */
 export interface DeathVerdict {
@@ -48,7 +48,7 @@ export interface DeathVerdict {
 export class GossipSim {
   readonly prng: Prng;
   readonly ids: NodeId[];
-  readonly members: Membership[];
+  readonly members: Swim[];
   readonly crashed = new Set<number>();
   /** Nodes cut off from the network: messages to and from them are lost. */
   readonly isolated = new Set<number>();
@@ -72,7 +72,7 @@ export class GossipSim {
     for (const [i, id] of this.ids.entries()) this.index.set(id, i);
     const seeds = this.ids.slice(0, Math.max(1, options.seedCount ?? 1));
     const random = () => this.prng.next01();
-    this.members = this.ids.map((id) => new Membership(id, seeds, random, options.config));
+    this.members = this.ids.map((id) => new Swim(id, seeds, random, options.config));
     const { gossipIntervalMs, probeIntervalMs } = this.members[0]!.config;
     for (let i = 0; i < options.nodes; i++) {
       this.queue.push(this.prng.float(0, gossipIntervalMs), { kind: 'gossip', node: i });
@@ -80,7 +80,7 @@ export class GossipSim {
     }
   }
 
-  get config(): MembershipConfig {
+  get config(): SwimConfig {
     return this.members[0]!.config;
   }
 
@@ -129,7 +129,7 @@ export class GossipSim {
     }
   }
 
-  private emit(node: number, out: MembershipOutput): void {
+  private emit(node: number, out: SwimOutput): void {
     const by = this.ids[node]!;
     for (const change of out.changes) {
       if (change.status === 'dead') this.deaths.push({ atMs: this.nowMs, by, about: change.id });

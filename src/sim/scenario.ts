@@ -58,7 +58,7 @@ function pickSim(prng: Prng): SimOptions {
   const limits = {
     ...coreLimits(DEFAULT_CONFIG),
     inFlightMax: prng.chance(0.1) ? prng.int(2, 20) : DEFAULT_CONFIG.inFlightMax,
-    handoffIntervalMs: prng.pick([100, 250, 1000]),
+    tickIntervalMs: prng.pick([100, 250, 1000]),
     tombstoneGraceMs: prng.pick([1_000, 5_000, 30_000]),
   };
   return {

@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  type MemberRecord,
-  Membership,
-  type MembershipOutput,
-  supersedes,
-} from '../../src/core/membership.js';
+import { type MemberRecord, Swim, type SwimOutput, supersedes } from '../../src/core/swim.js';
 import { nodeId } from '../../src/core/types.js';
 
 const [a, b, c, d] = ['a', 'b', 'c', 'd'].map(nodeId) as [
@@ -38,20 +33,20 @@ describe('supersedes (merge rule)', () => {
   });
 });
 
-function peerOf(out: MembershipOutput) {
+function peerOf(out: SwimOutput) {
   return out.sends.map((s) => [s.to, s.message.type]);
 }
 
 describe('Membership', () => {
   it('starts knowing only itself and its seeds', () => {
-    const m = new Membership(d, [a, b, d], first);
+    const m = new Swim(d, [a, b, d], first);
     expect(m.view().map((r) => r.id)).toEqual([a, b, d]);
     expect(m.record(c)).toBeUndefined();
   });
 
   it('push-pull: a push carries the full digest and is answered with ours', () => {
-    const x = new Membership(c, [a], first);
-    const y = new Membership(a, [b], first);
+    const x = new Swim(c, [a], first);
+    const y = new Swim(a, [b], first);
     const push = x.gossipTick(0, (peers) => peers[0]!);
     expect(peerOf(push)).toEqual([[a, 'm-gossip']]);
     const reply = y.onMessage(push.sends[0]!.message, 1);
@@ -63,7 +58,7 @@ describe('Membership', () => {
   });
 
   it('refutes a suspicion of itself by bumping its incarnation', () => {
-    const m = new Membership(b, [a], first);
+    const m = new Swim(b, [a], first);
     const out = m.onGossip(
       a,
       [{ id: b, incarnation: 0, status: 'suspect', suspectedBy: a }],
@@ -77,7 +72,7 @@ describe('Membership', () => {
   });
 
   it('probe: ack keeps the peer alive', () => {
-    const m = new Membership(a, [b], first);
+    const m = new Swim(a, [b], first);
     const ping = m.probeTick(0);
     expect(peerOf(ping)).toEqual([[b, 'm-ping']]);
     const seq = (ping.sends[0]!.message as { seq: number }).seq;
@@ -88,7 +83,7 @@ describe('Membership', () => {
   });
 
   it('probe: silence → indirect probes → suspect → dead after the suspicion timeout', () => {
-    const m = new Membership(a, [b, c, d], first);
+    const m = new Swim(a, [b, c, d], first);
     const ping = m.probeTick(0);
     const target = ping.sends[0]!.to;
     const seq = (ping.sends[0]!.message as { seq: number }).seq;
@@ -107,7 +102,7 @@ describe('Membership', () => {
   });
 
   it('a refutation arriving by gossip cancels the suspicion', () => {
-    const m = new Membership(a, [b], first);
+    const m = new Swim(a, [b], first);
     const seq = (m.probeTick(0).sends[0]!.message as { seq: number }).seq;
     m.onTimer({ kind: 'probe-timeout', seq }, 500);
     const out = m.onTimer({ kind: 'indirect-timeout', seq }, 1000);
@@ -118,7 +113,7 @@ describe('Membership', () => {
   });
 
   it('independent accusers shorten the suspicion (Lifeguard)', () => {
-    const m = new Membership(a, [b, c, d], first);
+    const m = new Swim(a, [b, c, d], first);
     const out = m.onGossip(
       c,
       [{ id: b, incarnation: 0, status: 'suspect', suspectedBy: c }],
@@ -137,7 +132,7 @@ describe('Membership', () => {
   });
 
   it('relays an indirect ping and its ack', () => {
-    const helper = new Membership(c, [a, b], first);
+    const helper = new Swim(c, [a, b], first);
     const req = helper.onMessage({ type: 'm-ping-req', from: a, target: b, seq: 42 }, 0);
     expect(peerOf(req)).toEqual([[b, 'm-ping']]);
     const ourSeq = (req.sends[0]!.message as { seq: number }).seq;
@@ -151,11 +146,11 @@ describe('Membership', () => {
   });
 
   it('leave is final and spread', () => {
-    const m = new Membership(a, [b], first);
+    const m = new Swim(a, [b], first);
     const out = m.leave();
     expect(m.record(a)).toMatchObject({ status: 'left', incarnation: 1 });
     expect(peerOf(out)).toEqual([[b, 'm-gossip']]);
-    const other = new Membership(b, [a], first);
+    const other = new Swim(b, [a], first);
     other.onMessage(out.sends[0]!.message, 0);
     expect(other.record(a)?.status).toBe('left');
     other.onGossip(a, [{ id: a, incarnation: 7, status: 'alive' }], 1, true);

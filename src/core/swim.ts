@@ -12,7 +12,7 @@
  *
  * Inputs: `gossipTick` (every gossipIntervalMs: push the full digest to one peer),
  * `probeTick` (every probeIntervalMs: ping the next peer of a shuffled round robin),
- * `onMessage` (any MembershipMessage), `onTimer` (a timer this machine asked for).
+ * `onMessage` (any SwimMessage), `onTimer` (a timer this machine asked for).
  */
 import { assert } from './assert.js';
 import { confirmationsExpected, suspicionTimeoutMs } from './suspicion.js';
@@ -32,7 +32,7 @@ export interface MemberRecord {
   readonly suspectedBy?: NodeId;
 }
 
-export type MembershipMessage =
+export type SwimMessage =
   /** Push (reply false) or pull answer (reply true) carrying the sender's full digest. */
   | {
       readonly type: 'm-gossip';
@@ -56,7 +56,7 @@ export type MembershipMessage =
       readonly seq: number;
     };
 
-export type MembershipTimer =
+export type SwimTimer =
   | { readonly kind: 'probe-timeout'; readonly seq: number }
   | { readonly kind: 'indirect-timeout'; readonly seq: number }
   | { readonly kind: 'suspicion'; readonly id: NodeId; readonly incarnation: number };
@@ -67,14 +67,14 @@ export interface MemberChange {
   readonly incarnation: number;
 }
 
-export interface MembershipOutput {
-  readonly sends: Array<{ readonly to: NodeId; readonly message: MembershipMessage }>;
-  readonly timers: Array<{ readonly timer: MembershipTimer; readonly delayMs: number }>;
+export interface SwimOutput {
+  readonly sends: Array<{ readonly to: NodeId; readonly message: SwimMessage }>;
+  readonly timers: Array<{ readonly timer: SwimTimer; readonly delayMs: number }>;
   /** Status changes in this node's view, in order (for routing and logs). */
   readonly changes: MemberChange[];
 }
 
-export interface MembershipConfig {
+export interface SwimConfig {
   /** @default 200 — memberlist LAN: push-pull with one random peer every interval. */
   readonly gossipIntervalMs: number;
   /** @default 1000 — memberlist LAN: one probe per interval, round robin. */
@@ -89,7 +89,7 @@ export interface MembershipConfig {
   readonly suspicionMaxTimeoutMult: number;
 }
 
-export const MEMBERSHIP_DEFAULTS: MembershipConfig = {
+export const MEMBERSHIP_DEFAULTS: SwimConfig = {
   gossipIntervalMs: 200,
   probeIntervalMs: 1000,
   probeTimeoutMs: 500,
@@ -144,13 +144,13 @@ interface Probe {
   acked: boolean;
 }
 
-function emptyOutput(): MembershipOutput {
+function emptyOutput(): SwimOutput {
   return { sends: [], timers: [], changes: [] };
 }
 
-export class Membership {
+export class Swim {
   readonly self: NodeId;
-  readonly config: MembershipConfig;
+  readonly config: SwimConfig;
   private readonly random: () => number;
   private readonly records = new Map<NodeId, MemberRecord>();
   private readonly suspicions = new Map<NodeId, Suspicion>();
@@ -168,7 +168,7 @@ export class Membership {
     self: NodeId,
     seeds: readonly NodeId[],
     random: () => number,
-    config: Partial<MembershipConfig> = {},
+    config: Partial<SwimConfig> = {},
     tokens?: unknown,
   ) {
     this.self = self;
@@ -216,7 +216,7 @@ export class Membership {
   }
 
   /** Push half of push-pull: our full digest to one peer. */
-  gossipTick(nowMs: number, pickPeer: (candidates: readonly NodeId[]) => NodeId): MembershipOutput {
+  gossipTick(nowMs: number, pickPeer: (candidates: readonly NodeId[]) => NodeId): SwimOutput {
     assert(Number.isFinite(nowMs), 'gossip tick time is finite');
     const out = emptyOutput();
     const own = this.own();
@@ -234,7 +234,7 @@ export class Membership {
    * Push our digest to one given peer, dead ones included ("gossip to the dead", memberlist):
    * a member wrongly declared dead learns it and refutes, which heals views after a partition.
    */
-  gossipTo(peer: NodeId): MembershipOutput {
+  gossipTo(peer: NodeId): SwimOutput {
     const out = emptyOutput();
     if (peer === this.self || this.own().status === 'left') return out;
     out.sends.push({ to: peer, message: this.digest(false) });
@@ -246,7 +246,7 @@ export class Membership {
     return this.records.get(id)?.status;
   }
 
-  private digest(reply: boolean): MembershipMessage {
+  private digest(reply: boolean): SwimMessage {
     const records = [...this.records.values()];
     assert(records.length <= MEMBERS_MAX, 'digest within the cluster bound');
     return { type: 'm-gossip', from: this.self, records, reply };
@@ -258,7 +258,7 @@ export class Membership {
     records: readonly MemberRecord[],
     nowMs: number,
     reply = false,
-  ): MembershipOutput {
+  ): SwimOutput {
     const out = emptyOutput();
     const limit = Math.min(records.length, MEMBERS_MAX);
     for (let i = 0; i < limit; i++) this.merge(records[i]!, from, nowMs, out);
@@ -267,7 +267,7 @@ export class Membership {
   }
 
   /** Dispatches any membership message. */
-  onMessage(message: MembershipMessage, nowMs: number): MembershipOutput {
+  onMessage(message: SwimMessage, nowMs: number): SwimOutput {
     switch (message.type) {
       case 'm-gossip':
         return this.onGossip(message.from, message.records, nowMs, message.reply);
@@ -280,7 +280,7 @@ export class Membership {
     }
   }
 
-  private merge(incoming: MemberRecord, from: NodeId, nowMs: number, out: MembershipOutput): void {
+  private merge(incoming: MemberRecord, from: NodeId, nowMs: number, out: SwimOutput): void {
     if (incoming.id === this.self) {
       this.refuteIfAccused(incoming, out);
       return;
@@ -302,7 +302,7 @@ export class Membership {
   }
 
   /** Installs a record and keeps suspicion state and change notifications in step. */
-  private apply(next: MemberRecord, nowMs: number, out: MembershipOutput): void {
+  private apply(next: MemberRecord, nowMs: number, out: SwimOutput): void {
     const previous = this.records.get(next.id);
     this.records.set(next.id, next);
     if (previous?.status !== next.status) {
@@ -313,7 +313,7 @@ export class Membership {
   }
 
   /** Someone says we are suspect, dead or at a newer incarnation: take a higher one. */
-  private refuteIfAccused(incoming: MemberRecord, out: MembershipOutput): void {
+  private refuteIfAccused(incoming: MemberRecord, out: SwimOutput): void {
     const own = this.own();
     if (own.status === 'left') return;
     const accused = incoming.status !== 'alive' && incoming.incarnation >= own.incarnation;
@@ -324,7 +324,7 @@ export class Membership {
     out.changes.push({ id: this.self, status: 'alive', incarnation });
   }
 
-  private startSuspicion(record: MemberRecord, nowMs: number, out: MembershipOutput): void {
+  private startSuspicion(record: MemberRecord, nowMs: number, out: SwimOutput): void {
     const existing = this.suspicions.get(record.id);
     if (existing !== undefined && existing.incarnation === record.incarnation) return;
     const accusers = new Set<NodeId>();
@@ -333,12 +333,7 @@ export class Membership {
     this.armSuspicion(record.id, nowMs, out);
   }
 
-  private confirm(
-    incoming: MemberRecord,
-    from: NodeId,
-    nowMs: number,
-    out: MembershipOutput,
-  ): void {
+  private confirm(incoming: MemberRecord, from: NodeId, nowMs: number, out: SwimOutput): void {
     const s = this.suspicions.get(incoming.id);
     if (s === undefined || s.incarnation !== incoming.incarnation) return;
     const accuser = incoming.suspectedBy ?? from;
@@ -362,7 +357,7 @@ export class Membership {
     });
   }
 
-  private armSuspicion(id: NodeId, nowMs: number, out: MembershipOutput): void {
+  private armSuspicion(id: NodeId, nowMs: number, out: SwimOutput): void {
     const s = this.suspicions.get(id);
     assert(s !== undefined, 'arming a running suspicion');
     const delayMs = Math.max(0, s.startMs + this.suspicionTimeoutFor(id) - nowMs);
@@ -370,7 +365,7 @@ export class Membership {
   }
 
   /** Pings the next peer of the shuffled round robin. */
-  probeTick(nowMs: number): MembershipOutput {
+  probeTick(nowMs: number): SwimOutput {
     assert(Number.isFinite(nowMs), 'probe tick time is finite');
     const out = emptyOutput();
     if (this.own().status === 'left') return out;
@@ -413,7 +408,7 @@ export class Membership {
     return items;
   }
 
-  private onPing(from: NodeId, seq: number): MembershipOutput {
+  private onPing(from: NodeId, seq: number): SwimOutput {
     const out = emptyOutput();
     out.sends.push({
       to: from,
@@ -422,7 +417,7 @@ export class Membership {
     return out;
   }
 
-  private onAck(from: NodeId, seq: number, record: MemberRecord, nowMs: number): MembershipOutput {
+  private onAck(from: NodeId, seq: number, record: MemberRecord, nowMs: number): SwimOutput {
     const out = emptyOutput();
     const relay = this.relays.get(seq);
     if (relay !== undefined) {
@@ -439,7 +434,7 @@ export class Membership {
     return out;
   }
 
-  private onPingReq(from: NodeId, target: NodeId, seq: number): MembershipOutput {
+  private onPingReq(from: NodeId, target: NodeId, seq: number): SwimOutput {
     const out = emptyOutput();
     if (target === this.self) return this.onPing(from, seq);
     const ourSeq = this.seqNext++;
@@ -454,7 +449,7 @@ export class Membership {
   }
 
   /** A timer this machine asked for has fired. Stale timers are harmless. */
-  onTimer(timer: MembershipTimer, nowMs: number): MembershipOutput {
+  onTimer(timer: SwimTimer, nowMs: number): SwimOutput {
     switch (timer.kind) {
       case 'probe-timeout':
         return this.onProbeTimeout(timer.seq);
@@ -465,7 +460,7 @@ export class Membership {
     }
   }
 
-  private onProbeTimeout(seq: number): MembershipOutput {
+  private onProbeTimeout(seq: number): SwimOutput {
     const out = emptyOutput();
     const probe = this.probes.get(seq);
     if (probe === undefined || probe.acked) return out;
@@ -484,7 +479,7 @@ export class Membership {
     return out;
   }
 
-  private onIndirectTimeout(seq: number, nowMs: number): MembershipOutput {
+  private onIndirectTimeout(seq: number, nowMs: number): SwimOutput {
     const out = emptyOutput();
     const probe = this.probes.get(seq);
     this.probes.delete(seq);
@@ -510,7 +505,7 @@ export class Membership {
     return out;
   }
 
-  private onSuspicionTimer(id: NodeId, incarnation: number, nowMs: number): MembershipOutput {
+  private onSuspicionTimer(id: NodeId, incarnation: number, nowMs: number): SwimOutput {
     const out = emptyOutput();
     const s = this.suspicions.get(id);
     const current = this.records.get(id);
@@ -527,7 +522,7 @@ export class Membership {
   }
 
   /** Graceful leave: a final record that gossip spreads; this node stops ticking. */
-  leave(): MembershipOutput {
+  leave(): SwimOutput {
     const out = emptyOutput();
     const own = this.own();
     const left: MemberRecord = { ...own, status: 'left', incarnation: own.incarnation + 1 };

@@ -1,0 +1,330 @@
+/**
+ * Quorum rounds: the bookkeeping of the requests a node coordinates (coordinator.ts starts
+ * them), like etcd-raft's quorum/ package — counting acks and replies toward R/W and PR/PW.
+ *
+ * A put waits for W durable acks (its own local write counts once persisted), of which at least
+ * PW from primary replicas; a stand-in's ack (a hint) counts toward W and makes the result
+ * `sloppy`. A get waits for R replies (PR from primaries), answers with their reconciliation,
+ * then keeps listening until every target answered or the timer fires, and repairs primaries
+ * that answered with stale or missing versions (read repair). Every operation has a timer: when
+ * it fires before the quorum is met the client gets a QuorumError naming how many replicas
+ * answered — never a hang. A quorum that can no longer be met (nacks) fails at once.
+ *
+ * It performs no I/O: it pushes effects to an Effects list.
+ */
+import { assert } from './assert.js';
+import type { Effects } from './effects.js';
+import type { ClientResult } from './messages.js';
+import { answer, type Origin, type Target } from './node-context.js';
+import type { Timers } from './timers.js';
+import type { KeyRecord, NodeId } from './types.js';
+import { isDeleted, reconcile, sameDots } from './version.js';
+
+interface OpBase {
+  readonly origins: Origin[];
+  readonly key: string;
+  readonly needed: number;
+  readonly primariesNeeded: number;
+  readonly targets: ReadonlyMap<NodeId, Target>;
+  readonly timerId: number;
+}
+
+interface PutOp extends OpBase {
+  readonly kind: 'put';
+  readonly rid: string | undefined;
+  readonly siblings: number;
+  readonly acked: Set<NodeId>;
+  readonly failed: Set<NodeId>;
+}
+
+interface GetOp extends OpBase {
+  readonly kind: 'get';
+  /** The key's whole preference list: what read repair and reaping look at. */
+  readonly primaries: readonly NodeId[];
+  readonly replies: Map<NodeId, KeyRecord | null>;
+  answered: boolean;
+  /** The request's trace id, carried into its read-repair messages. */
+  readonly trace: string | undefined;
+}
+
+type Op = PutOp | GetOp;
+
+export interface CoordinatorStats {
+  putsOk: number;
+  getsOk: number;
+  quorumFailures: number;
+  sloppyPuts: number;
+  /** Repair messages sent to stale primaries after gets. */
+  readRepairs: number;
+  /** Puts recognised as retries of one already coordinated here (by request id). */
+  retriesDeduplicated: number;
+  /** Acks or replies that arrived for an operation already finished (late or duplicated). */
+  lateReplies: number;
+}
+
+/** What a get that heard from every primary learned, for the coordinator to act on. */
+export interface GetOutcome {
+  readonly key: string;
+  /** Every primary answered and the reconciled record is only tombstones: a reap candidate. */
+  readonly reapable: KeyRecord | null;
+}
+
+/** Completed put results remembered per request id, for retries that come back. */
+const RID_RESULTS_MAX = 10_000;
+
+export class QuorumRounds {
+  private readonly ops = new Map<number, Op>();
+  private readonly opByTimer = new Map<number, number>();
+  private readonly opByRid = new Map<string, number>();
+  private readonly opsByKey = new Map<string, number>();
+  private readonly resultByRid = new Map<string, ClientResult>();
+  readonly stats: CoordinatorStats = {
+    putsOk: 0,
+    getsOk: 0,
+    quorumFailures: 0,
+    sloppyPuts: 0,
+    readRepairs: 0,
+    retriesDeduplicated: 0,
+    lateReplies: 0,
+  };
+
+  constructor(
+    private readonly self: NodeId,
+    private readonly timers: Timers,
+  ) {}
+
+  /** Operations still waiting for replies. */
+  get inFlight(): number {
+    return this.ops.size;
+  }
+
+  /** Whether an operation on `key` is still running here (a reap must wait for it). */
+  isBusy(key: string): boolean {
+    return (this.opsByKey.get(key) ?? 0) > 0;
+  }
+
+  /**
+   * A put carrying request id `rid` arrived: if the same request is in flight here, the new
+   * origin waits for its result; if it finished here, it gets the same result. Returns whether
+   * the request was handled that way.
+   */
+  joinRetry(rid: string, origin: Origin, out: Effects): boolean {
+    const opId = this.opByRid.get(rid);
+    const op = opId === undefined ? undefined : this.ops.get(opId);
+    const done = this.resultByRid.get(rid);
+    if (op === undefined && done === undefined) return false;
+    this.stats.retriesDeduplicated++;
+    if (op !== undefined) op.origins.push(origin);
+    else answer(out, origin, done!);
+    return true;
+  }
+
+  startPut(
+    opId: number,
+    origin: Origin,
+    request: { key: string; w: number; pw: number; rid: string | undefined; siblings: number },
+    targets: readonly Target[],
+    timerId: number,
+  ): void {
+    assert(request.w >= 1 && request.w <= targets.length, 'a put needs 1..targets acks');
+    assert(request.pw <= request.w, 'pw never exceeds w');
+    this.register(opId, timerId, {
+      kind: 'put',
+      origins: [origin],
+      key: request.key,
+      needed: request.w,
+      primariesNeeded: request.pw,
+      targets: new Map(targets.map((t) => [t.node, t])),
+      timerId,
+      rid: request.rid,
+      siblings: request.siblings,
+      acked: new Set(),
+      failed: new Set(),
+    });
+    if (request.rid !== undefined) this.opByRid.set(request.rid, opId);
+  }
+
+  startGet(
+    opId: number,
+    origin: Origin,
+    request: { key: string; r: number; pr: number; trace?: string | undefined },
+    primaries: readonly NodeId[],
+    targets: readonly Target[],
+    timerId: number,
+  ): void {
+    assert(request.r >= 1 && request.r <= targets.length, 'a get needs 1..targets replies');
+    assert(request.pr <= request.r, 'pr never exceeds r');
+    this.register(opId, timerId, {
+      kind: 'get',
+      origins: [origin],
+      key: request.key,
+      needed: request.r,
+      primariesNeeded: request.pr,
+      targets: new Map(targets.map((t) => [t.node, t])),
+      timerId,
+      primaries,
+      replies: new Map(),
+      answered: false,
+      trace: request.trace,
+    });
+  }
+
+  onPutAck(opId: number, from: NodeId, out: Effects): void {
+    const op = this.ops.get(opId);
+    if (op?.kind !== 'put' || !op.targets.has(from)) return this.late();
+    op.acked.add(from);
+    const primaries = countPrimaries(op, op.acked);
+    if (op.acked.size < op.needed || primaries < op.primariesNeeded) return;
+    const sloppy = [...op.acked].some((node) => op.targets.get(node)!.hintFor !== null);
+    this.stats.putsOk++;
+    if (sloppy) this.stats.sloppyPuts++;
+    this.finish(opId, op, out, {
+      ok: true,
+      op: 'put',
+      acked: op.acked.size,
+      coordinator: this.self,
+      sloppy,
+      siblings: op.siblings,
+    });
+  }
+
+  /** A target refused the write: fail now if the quorum can no longer be met. */
+  onPutNack(opId: number, from: NodeId, out: Effects): void {
+    const op = this.ops.get(opId);
+    if (op?.kind !== 'put' || !op.targets.has(from)) return this.late();
+    op.failed.add(from);
+    const possible = op.targets.size - op.failed.size;
+    const primariesPossible = [...op.targets.values()].filter(
+      (t) => t.hintFor === null && !op.failed.has(t.node),
+    ).length;
+    if (possible >= op.needed && primariesPossible >= op.primariesNeeded) return;
+    this.fail(opId, op, out);
+  }
+
+  onGetReply(
+    opId: number,
+    from: NodeId,
+    record: KeyRecord | null,
+    out: Effects,
+  ): GetOutcome | null {
+    const op = this.ops.get(opId);
+    if (op?.kind !== 'get' || !op.targets.has(from) || op.replies.has(from)) {
+      this.late();
+      return null;
+    }
+    op.replies.set(from, record);
+    if (!op.answered) this.answerGetIfMet(op, out);
+    if (op.replies.size < op.targets.size) return null;
+    return this.complete(opId, op, out);
+  }
+
+  /**
+   * A timer fired. For an unfinished operation: fail it (or, for an answered get, finish its
+   * read repair). Returns the targets that never answered — the node suspects them — or null
+   * when the timer belongs to no operation.
+   */
+  onTimer(timerId: number, out: Effects): { silent: NodeId[]; outcome: GetOutcome | null } | null {
+    const opId = this.opByTimer.get(timerId);
+    if (opId === undefined) return null;
+    const op = this.ops.get(opId);
+    assert(op !== undefined, 'a registered timer always has its operation');
+    const heard = op.kind === 'put' ? new Set([...op.acked, ...op.failed]) : op.replies;
+    const silent = [...op.targets.keys()].filter((node) => !heard.has(node));
+    if (op.kind === 'get' && op.answered) return { silent, outcome: this.complete(opId, op, out) };
+    this.fail(opId, op, out);
+    return { silent, outcome: null };
+  }
+
+  private answerGetIfMet(op: GetOp, out: Effects): void {
+    if (op.replies.size < op.needed) return;
+    if (countPrimaries(op, op.replies.keys()) < op.primariesNeeded) return;
+    op.answered = true;
+    this.stats.getsOk++;
+    const sloppy = [...op.replies.keys()].some((node) => op.targets.get(node)!.hintFor !== null);
+    const result: ClientResult = {
+      ok: true,
+      op: 'get',
+      record: reconcile(op.replies.values()),
+      replies: op.replies.size,
+      coordinator: this.self,
+      sloppy,
+    };
+    for (const origin of op.origins) answer(out, origin, result);
+  }
+
+  /**
+   * Ends an answered get: repairs stale primaries, and reports the key as a reap candidate when
+   * every primary answered and the reconciled record is only tombstones — after the repairs
+   * they all hold it; the reap's check phase verifies that and everything else before removing.
+   */
+  private complete(opId: number, op: GetOp, out: Effects): GetOutcome {
+    this.forget(opId, op, out);
+    const merged = reconcile(op.replies.values());
+    let allPrimaries = true;
+    for (const node of op.primaries) {
+      const target = op.targets.get(node);
+      if (target === undefined || target.hintFor !== null || !op.replies.has(node)) {
+        allPrimaries = false;
+        continue;
+      }
+      const record = op.replies.get(node) ?? null;
+      if (merged === null || (record !== null && sameDots(record, merged))) continue;
+      this.stats.readRepairs++;
+      const trace = op.trace === undefined ? {} : { trace: op.trace };
+      out.send(node, { type: 'repair', key: op.key, record: merged, ...trace });
+    }
+    const reapable =
+      allPrimaries && merged !== null && merged.siblings.length > 0 && isDeleted(merged);
+    return { key: op.key, reapable: reapable ? merged : null };
+  }
+
+  private fail(opId: number, op: Op, out: Effects): void {
+    const acked = op.kind === 'put' ? op.acked.size : op.replies.size;
+    this.stats.quorumFailures++;
+    this.finish(opId, op, out, { ok: false, error: 'quorum', needed: op.needed, acked });
+  }
+
+  private late(): void {
+    this.stats.lateReplies++;
+  }
+
+  private register(opId: number, timerId: number, op: Op): void {
+    assert(!this.ops.has(opId), 'operation ids are unique');
+    this.ops.set(opId, op);
+    this.opByTimer.set(timerId, opId);
+    this.opsByKey.set(op.key, (this.opsByKey.get(op.key) ?? 0) + 1);
+  }
+
+  private finish(opId: number, op: Op, out: Effects, result: ClientResult): void {
+    this.forget(opId, op, out);
+    if (op.kind === 'put' && op.rid !== undefined) this.remember(op.rid, result);
+    for (const origin of op.origins) answer(out, origin, result);
+  }
+
+  private forget(opId: number, op: Op, out: Effects): void {
+    this.ops.delete(opId);
+    const running = (this.opsByKey.get(op.key) ?? 0) - 1;
+    assert(running >= 0, 'operations per key never go negative');
+    if (running === 0) this.opsByKey.delete(op.key);
+    else this.opsByKey.set(op.key, running);
+    this.opByTimer.delete(op.timerId);
+    if (op.kind === 'put' && op.rid !== undefined) this.opByRid.delete(op.rid);
+    this.timers.cancel(op.timerId, out);
+  }
+
+  /** Keeps successful outcomes only: a failed put may be retried and must then run again. */
+  private remember(rid: string, result: ClientResult): void {
+    if (!result.ok) return;
+    this.resultByRid.set(rid, result);
+    if (this.resultByRid.size > RID_RESULTS_MAX) {
+      const oldest = this.resultByRid.keys().next().value as string;
+      this.resultByRid.delete(oldest);
+    }
+  }
+}
+
+function countPrimaries(op: OpBase, nodes: Iterable<NodeId>): number {
+  let count = 0;
+  for (const node of nodes) if (op.targets.get(node)?.hintFor === null) count++;
+  return count;
+}
