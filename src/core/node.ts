@@ -26,8 +26,8 @@ import { LocalStore } from './local-store.js';
 import { MemberView } from './member-view.js';
 import { type PeerMessage, parseClientRequest, parsePeerMessage } from './messages.js';
 import { type AfterPersist, type CoreLimits, failure, type NodeContext } from './node-context.js';
+import type { NodeStats } from './node-stats.js';
 import { Peers } from './peers.js';
-import type { CoordinatorStats } from './quorum.js';
 import { Reaper } from './reaper.js';
 import { Rebalance, scanLocalData } from './rebalance.js';
 import { Replica } from './replica.js';
@@ -38,6 +38,7 @@ import { type TimerOwner, Timers } from './timers.js';
 import type { ActorId, KeyRecord, NodeId, StorageReader } from './types.js';
 
 export type { CoreLimits } from './node-context.js';
+export type { NodeStats } from './node-stats.js';
 export { RING_META } from './ring-view.js';
 
 export interface NodeCoreOptions {
@@ -77,52 +78,6 @@ export type Input =
   | { readonly kind: 'persisted'; readonly token: number }
   /** The runtime learned that a peer stopped or started. */
   | { readonly kind: 'peer-status'; readonly peer: NodeId; readonly up: boolean };
-
-export interface NodeStats extends CoordinatorStats {
-  /** Operations waiting for replica answers. */
-  inFlight: number;
-  /** Persists issued and not yet reported durable. */
-  persistsPending: number;
-  /** Peer messages dropped at the boundary because they were malformed. */
-  malformedMessages: number;
-  /** Puts handed to another node because this one does not replicate the key. */
-  forwarded: number;
-  replicaPuts: number;
-  replicaGets: number;
-  /** Requests refused because inFlightMax was reached. */
-  overloaded: number;
-  /** Hinted keys held for down replicas, now. */
-  hintsPending: number;
-  hintsStored: number;
-  hintsRefused: number;
-  /** Hinted keys handed to their owner and dropped here. */
-  hintsDelivered: number;
-  repairsApplied: number;
-  tombstonesReaped: number;
-  aeExchanges: number;
-  aeExchangesInSync: number;
-  aeExchangesAbandoned: number;
-  /** Keys whose local record an anti-entropy exchange changed. */
-  aeKeysRepaired: number;
-  aePartitionsRepaired: number;
-  /** Keys waiting for their reap (grace period or check round). */
-  reapsPending: number;
-  reapsSent: number;
-  reapChecksFailed: number;
-  /** Peers currently suspected down (timed out, not heard from since). */
-  suspected: number;
-  /** Version of the ring state this node routes by. */
-  ringVersion: number;
-  /** Keys sent to new replicas in membership changes (once per target). */
-  transferKeysSent: number;
-  transferKeysReceived: number;
-  /** Keys held for partitions this node no longer replicates, still to hand over. */
-  keysToDrain: number;
-  /** Members the gossip view holds suspect, dead or left (0 without gossip membership). */
-  membersUnhealthy: number;
-  /** Members the gossip view holds dead or left: routed around like a down peer. */
-  membersDead: number;
-}
 
 /** How many self-addressed messages one step may process; bounds the local delivery loop. */
 const LOCAL_DELIVERIES_MAX = 4096;
