@@ -61,6 +61,6 @@ describe('golden scenarios (test/core/testdata)', () => {
     const text = readFileSync(path, 'utf8');
     const actual = replay(file, text);
     if (REWRITE) writeFileSync(path, actual);
-    else expect(actual).toBe(text);
+    else expect(actual, `${file} differs; REWRITE=1 regenerates it`).toBe(text);
   });
 });

@@ -78,6 +78,8 @@ export class TraceCluster {
   readonly persists: PendingPersist[] = [];
   readonly timers: PendingTimer[] = [];
   readonly replies = new Map<number, ClientResult>();
+  /** Every request id issued, in order (a request never answered is a hang). */
+  readonly requested: number[] = [];
   readonly isolated = new Set<NodeId>();
   /** Trace categories left out of the output: message types, `timer`, `persist`. */
   readonly hidden = new Set<string>();
@@ -160,6 +162,7 @@ export class TraceCluster {
 
   request(node: NodeId, request: ClientRequest): number {
     const reqId = this.nextReqId++;
+    this.requested.push(reqId);
     this.step(
       node,
       { kind: 'request', reqId, request },

@@ -329,7 +329,9 @@ export class Scenario {
 
   private status(): string[] {
     const net = this.net;
-    const lines = [`now=${net.nowMs}ms queue=${net.queue.length}`];
+    const unanswered = net.requested.filter((reqId) => !net.replies.has(reqId));
+    const waiting = unanswered.map((reqId) => `req${reqId}`).join(' ') || '-';
+    const lines = [`now=${net.nowMs}ms queue=${net.queue.length} unanswered=${waiting}`];
     for (const id of net.ids) {
       if (!net.isRunning(id)) {
         lines.push(`${id} crashed`);
