@@ -96,7 +96,7 @@ export class TraceCluster {
     const initial = Array.from({ length: opts.nodes }, (_, i) => nodeId(`n${i + 1}`));
     this.ring = Ring.create(initial, opts.partitionCount);
     const defaults = coreLimits(DEFAULT_CONFIG);
-    this.limits = { ...defaults, ...(opts.gossip ? {} : { membership: null }), ...opts.limits };
+    this.limits = { ...defaults, ...(opts.gossip ? {} : { swim: null }), ...opts.limits };
     for (const id of initial) this.boot(id);
   }
 

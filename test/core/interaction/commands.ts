@@ -4,7 +4,7 @@
  * trace lines it caused (see cluster.ts), or `ok` when it caused none.
  *
  *   cluster nodes=5 n=3 partitions=16 gossip=off [<limit>=<number> ...]
- *       limits: numeric CoreLimits fields, and with gossip=on the membership config's fields
+ *       limits: numeric CoreLimits fields, and with gossip=on the SWIM config's fields
  *   put <node> <key> <value> [w=2] [pw=0] [ctx=reqN] [rid=<id>] [timeout=1000]
  *   delete <node> <key> [w=2] [pw=0] [ctx=reqN] [rid=<id>] [timeout=1000]
  *   get <node> <key> [r=2] [pr=0] [timeout=1000]
@@ -236,16 +236,16 @@ export class Scenario {
     const n = c.number('n', 3);
     const partitionCount = c.number('partitions', 16);
     const gossip = c.option('gossip') === 'on';
-    const defaults = coreLimits(DEFAULT_CONFIG).membership;
+    const defaults = coreLimits(DEFAULT_CONFIG).swim;
     const limits: Record<string, number> = {};
-    const membership: Record<string, number> = {};
+    const swim: Record<string, number> = {};
     for (const [key, raw] of c.rest()) {
       if (Number.isNaN(Number(raw))) throw new Error(`cluster: ${key}=${raw} is not a number`);
       if (LIMIT_NAMES.has(key)) limits[key] = Number(raw);
-      else if (key in defaults) membership[key] = Number(raw);
+      else if (key in defaults) swim[key] = Number(raw);
       else throw new Error(`cluster: unknown option ${key}`);
     }
-    const gossipLimits = gossip ? { membership: { ...defaults, ...membership } } : {};
+    const gossipLimits = gossip ? { swim: { ...defaults, ...swim } } : {};
     const options = {
       nodes,
       n,
@@ -355,7 +355,7 @@ export class Scenario {
 const LIMIT_NAMES: ReadonlySet<string> = new Set([
   'inFlightMax',
   'hintsPerTargetMax',
-  'handoffIntervalMs',
+  'tickIntervalMs',
   'handoffBatchKeysMax',
   'tombstoneGraceMs',
   'changeSenderWaitMs',
