@@ -3,8 +3,8 @@
  * and CLI are written against. Values are bytes; strings are accepted and stored as UTF-8.
  */
 
-import type { WorkerStats } from '../runtime/control.js';
 import type { Dist } from '../sim/distributions.js';
+import type { NodeCountersSnapshot } from './node-link.js';
 
 /** A value as the caller passes it: bytes, or a string stored as UTF-8. */
 export type ValueInput = Uint8Array | string;
@@ -260,7 +260,7 @@ export type MessageDelays = Readonly<Record<string, Dist>>;
 /** One node's raw counters: null while it is down or did not answer the stats query in time. */
 export interface NodeCounters {
   readonly id: string;
-  readonly stats: WorkerStats | null;
+  readonly stats: NodeCountersSnapshot | null;
 }
 
 /** A running local cluster: a KvClient that also owns the nodes. */
