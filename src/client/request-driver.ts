@@ -11,7 +11,13 @@ import type { Ring } from '../core/ring.js';
 import { RingkvError, TimeoutError, UnavailableError } from '../errors.js';
 import type { NodeLink } from './node-link.js';
 import type { RetryPolicy } from './retry.js';
-import { attemptBudgetMs, deadlineOf, pickCoordinator, retryAfterMs } from './router.js';
+import {
+  attemptBudgetMs,
+  type Deadline,
+  deadlineOf,
+  pickCoordinator,
+  retryAfterMs,
+} from './router.js';
 
 export interface DriverOptions {
   /** Replicas per key (routing). */
@@ -23,7 +29,7 @@ export interface DriverOptions {
   ring(): Ring;
   /** Every node of the cluster, running or not. */
   nodeIds(): readonly string[];
-  /** @default Date.now */
+  /** A monotonic clock in ms (a deadline must not move with the wall clock). @default performance.now */
   readonly nowMs?: () => number;
   /** A uniform number in [0, 1) for retry jitter. @default Math.random */
   readonly random01?: () => number;
@@ -52,7 +58,7 @@ export class RequestDriver {
     private readonly link: NodeLink,
     private readonly options: DriverOptions,
   ) {
-    this.nowMs = options.nowMs ?? Date.now;
+    this.nowMs = options.nowMs ?? (() => performance.now());
     this.random01 = options.random01 ?? Math.random;
   }
 
@@ -63,22 +69,15 @@ export class RequestDriver {
   /** Runs `plan` until it succeeds, fails for good, or its deadline leaves no room to retry. */
   async run<T>(plan: RequestPlan<T>): Promise<T> {
     // The request's one deadline (see deadlineOf): made here, once, before the first attempt.
-    const deadlineMs = deadlineOf(this.nowMs(), plan.timeoutMs);
+    const deadline = deadlineOf(this.nowMs(), plan.timeoutMs);
     for (let attempts = 1; ; attempts++) {
       try {
         const node = this.coordinatorOf(plan);
-        return plan.decode(await this.attempt(node, plan.request, deadlineMs, plan.signal));
+        return plan.decode(await this.attempt(node, plan.request, deadline, plan.signal));
       } catch (error) {
         if (!(error instanceof RingkvError) || this.closedValue) throw error;
         const { retry } = this.options;
-        const delayMs = retryAfterMs(
-          retry,
-          error,
-          attempts,
-          this.random01,
-          this.nowMs(),
-          deadlineMs,
-        );
+        const delayMs = retryAfterMs(retry, error, attempts, this.random01, this.nowMs(), deadline);
         if (delayMs === null) throw error;
         await sleep(delayMs, undefined, { signal: plan.signal });
       }
@@ -87,8 +86,8 @@ export class RequestDriver {
 
   /** One admin request to `node`, one attempt, bounded by the request's own timeout. */
   ask(node: string, request: AdminRequest): Promise<ClientResult> {
-    const deadlineMs = deadlineOf(this.nowMs(), request.timeoutMs);
-    return this.attempt(this.requireUp(node), request, deadlineMs, undefined);
+    const deadline = deadlineOf(this.nowMs(), request.timeoutMs);
+    return this.attempt(this.requireUp(node), request, deadline, undefined);
   }
 
   /** Ends every attempt still waiting with an UnavailableError; no new request starts. */
@@ -117,18 +116,18 @@ export class RequestDriver {
   }
 
   /**
-   * Sends `request` to `node` with the time left until `deadlineMs` as the coordinator's
+   * Sends `request` to `node` with the time left until `deadline` as the coordinator's
    * budget, and waits at most that plus the slack for its answer.
    */
   private async attempt(
     node: string,
     request: ClientRequest,
-    deadlineMs: number,
+    deadline: Deadline,
     signal: AbortSignal | undefined,
   ): Promise<ClientResult> {
     if (this.closedValue) throw new UnavailableError('the cluster is closed');
     signal?.throwIfAborted();
-    const budgetMs = attemptBudgetMs(deadlineMs, this.nowMs());
+    const budgetMs = attemptBudgetMs(deadline, this.nowMs());
     if (budgetMs < 1) throw new TimeoutError(`no time left to ask coordinator ${node}`);
     const waitMs = budgetMs + this.options.slackMs;
     const own = new AbortController();

@@ -42,23 +42,33 @@ export function pickCoordinator(
 }
 
 /**
- * The deadline of one user request, in the caller's clock: `nowMs + timeoutMs`.
+ * The deadline of one user request: `timeoutMs` after `startMs`, in the caller's clock. Kept as
+ * start and length (not their float sum) so the first attempt's budget is exactly `timeoutMs`.
+ */
+export interface Deadline {
+  readonly startMs: number;
+  readonly timeoutMs: number;
+}
+
+/**
+ * Makes the deadline of a user request that starts at `nowMs`.
  *
  * The rule (gRPC's deadline propagation): a request has ONE absolute deadline, made once when
  * the user's call starts. It bounds every attempt and every wait between attempts. Each attempt
  * tells its coordinator only the time left (`attemptBudgetMs`, relative ms), so no node depends
- * on clocks being in sync. The client waits for an attempt's answer at most `slackMs` past the
- * deadline, the time a coordinator needs to send its own timeout answer back.
+ * on clocks being in sync. The client waits for an attempt's answer at most its slack past the
+ * deadline: the time a coordinator needs to send its own timeout answer back.
  */
-export function deadlineOf(nowMs: number, timeoutMs: number): number {
+export function deadlineOf(nowMs: number, timeoutMs: number): Deadline {
   assert(Number.isFinite(nowMs), 'the clock reads a finite time');
-  assert(timeoutMs > 0, 'a request timeout is positive');
-  return nowMs + timeoutMs;
+  assert(Number.isFinite(timeoutMs) && timeoutMs > 0, 'a request timeout is positive');
+  return { startMs: nowMs, timeoutMs };
 }
 
-/** Whole milliseconds an attempt starting at `nowMs` may spend; 0 when the deadline passed. */
-export function attemptBudgetMs(deadlineMs: number, nowMs: number): number {
-  return Math.max(0, Math.floor(deadlineMs - nowMs));
+/** Whole milliseconds an attempt starting at `nowMs` may spend; 0 once the deadline passed. */
+export function attemptBudgetMs(deadline: Deadline, nowMs: number): number {
+  assert(nowMs >= deadline.startMs, 'an attempt starts after its request');
+  return Math.max(0, Math.floor(deadline.timeoutMs - (nowMs - deadline.startMs)));
 }
 
 /**
@@ -75,12 +85,12 @@ export function retryAfterMs(
   attempts: number,
   random01: () => number,
   nowMs: number,
-  deadlineMs: number,
+  deadline: Deadline,
 ): number | null {
   assert(attempts >= 1, 'a retry follows an attempt');
   if (!isRetryable(error)) return null;
   const delayMs = retryDelayMs(policy, attempts + 1, random01());
   if (delayMs === null) return null;
   assert(delayMs >= 0 && delayMs <= policy.delayMaxMs, 'a retry delay is within its bounds');
-  return attemptBudgetMs(deadlineMs, nowMs + delayMs) >= 1 ? delayMs : null;
+  return attemptBudgetMs(deadline, nowMs + delayMs) >= 1 ? delayMs : null;
 }
