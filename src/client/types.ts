@@ -16,7 +16,10 @@ export interface PutOptions {
   readonly w?: number;
   /** Of those, acks that must come from the key's own replicas, not stand-ins (0..w). @default 0 */
   readonly pw?: number;
-  /** Coordinator timeout for this request. @default the cluster's requestTimeoutMs */
+  /**
+   * The request's whole budget, every retry included: each attempt's coordinator gets what is
+   * left of it. @default the cluster's requestTimeoutMs
+   */
   readonly timeoutMs?: number;
   /** Aborts the wait (the write may still happen on the replicas). */
   readonly signal?: AbortSignal;
@@ -34,7 +37,10 @@ export interface GetOptions {
   readonly r?: number;
   /** Of those, replies that must come from the key's own replicas (0..r). @default 0 */
   readonly pr?: number;
-  /** Coordinator timeout for this request. @default the cluster's requestTimeoutMs */
+  /**
+   * The request's whole budget, every retry included: each attempt's coordinator gets what is
+   * left of it. @default the cluster's requestTimeoutMs
+   */
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
   /** As PutOptions.traceId. @default a random UUID */
