@@ -11,14 +11,14 @@
  * ```
  */
 import { ClusterClient } from './client/cluster-client.js';
-import { readMembership } from './client/membership-file.js';
 import type { Cluster } from './client/types.js';
 import { coreLimits, DEFAULT_CONFIG, type RingkvConfig } from './config.js';
 import { Ring } from './core/ring.js';
 import { nodeId } from './core/types.js';
 import { ValidationError } from './errors.js';
-import { Launcher } from './runtime/launcher.js';
+import { LocalCluster } from './runtime/local-cluster.js';
 import { isLogLevel, LOG_LEVELS } from './runtime/log.js';
+import { readMembership } from './runtime/membership-file.js';
 
 export type * from './client/types.js';
 export { DEFAULT_CONFIG, type RingkvConfig } from './config.js';
@@ -118,27 +118,19 @@ export async function startCluster(
   const initial = stored?.initial ?? Array.from({ length: config.nodes }, (_, i) => `n${i + 1}`);
   const ids = stored?.nodes ?? initial;
   const ring = Ring.create(initial.map(nodeId), config.partitionCount);
-  const client = new ClusterClient(config, ring, ids, {
-    removed: stored?.removed ?? [],
-    initial,
+  // Dependency order: the runtime's nodes and links first, then the client over them.
+  const local = await LocalCluster.start({
+    nodeIds: ids,
+    n: config.n,
+    owners: ring.owners,
+    dataDir: config.dataDir,
+    forwardSlackMs: config.clientTimeoutSlackMs,
+    limits: coreLimits(config),
+    logLevel: config.logLevel,
+    logFile: logFile ?? null,
   });
-  const launcher = await Launcher.start(
-    {
-      nodeIds: ids,
-      n: config.n,
-      owners: ring.owners,
-      dataDir: config.dataDir,
-      forwardSlackMs: config.clientTimeoutSlackMs,
-      limits: coreLimits(config),
-      logLevel: config.logLevel,
-      logFile: logFile ?? null,
-    },
-    {
-      reply: (reqId, result) => client.onReply(reqId, result),
-      nodeDown: (id, reason) => client.onNodeDown(id, reason),
-    },
-  );
-  client.attach(launcher);
+  const shape = { ring, nodeIds: ids, removed: stored?.removed ?? [], initial };
+  const client = new ClusterClient(config, shape, local.link, local);
   await client.syncMembership();
   return client;
 }

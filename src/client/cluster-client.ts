@@ -1,29 +1,22 @@
 /**
- * The embedded client of a local cluster. It validates input, routes each request to a live
- * node of the key's preference list (client-side coordination, the Dynamo paper's faster
- * mode), and waits for the coordinator's answer with a timeout of its own — so a dead or
- * stalled coordinator yields a TimeoutError, never a hang. Membership changes (addNode,
- * removeNode) are driven by membership.ts; routing follows the ring they commit.
+ * A local cluster as its users see it (the `Cluster` startCluster returns): the data path — input
+ * validation, then a RequestDriver that routes each request on the client's ring copy, retries
+ * and keeps its deadline — over a NodeLink, and the cluster's control (kill, restart, network
+ * faults, node processes) passed in as a ClusterControl. Both come from the runtime, built before
+ * this object, so nothing is wired after construction. Membership changes (addNode, removeNode)
+ * are driven by membership.ts; routing follows the ring they commit.
  */
 
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { RingkvConfig } from '../config.js';
-import {
-  type AdminRequest,
-  type ClientRequest,
-  type ClientResult,
-  isTraceId,
-  TRACE_ID_LENGTH_MAX,
-} from '../core/messages.js';
+import { type DataRequest, isTraceId, TRACE_ID_LENGTH_MAX } from '../core/messages.js';
 import type { Ring } from '../core/ring.js';
-import { RingkvError, TimeoutError, UnavailableError, ValidationError } from '../errors.js';
-import type { Launcher } from '../runtime/launcher.js';
-import { CLEAR_NETWORK } from '../runtime/network-state.js';
+import { UnavailableError, ValidationError } from '../errors.js';
+import type { ClusterControl } from './cluster-control.js';
 import { ClusterMembership } from './membership.js';
+import type { NodeLink } from './node-link.js';
+import { RequestDriver } from './request-driver.js';
 import { toGetResult, toPutResult } from './results.js';
-import { isRetryable, retryDelayMs } from './retry.js';
-import type { RingWatchHost } from './ring-watch.js';
 import type {
   AddNodeOptions,
   Cluster,
@@ -52,37 +45,54 @@ import {
   validateValue,
 } from './validate.js';
 
-interface Pending {
-  readonly node: string;
-  readonly resolve: (result: ClientResult) => void;
-  readonly reject: (error: Error) => void;
+/** The cluster a client starts over: its ring, nodes, and earlier membership changes. */
+export interface ClusterShape {
+  /** The ring the cluster was first created with. */
+  readonly ring: Ring;
+  /** The cluster's nodes now, in order of creation. */
+  readonly nodeIds: readonly string[];
+  /** Ids that left earlier (a durable cluster's membership file). @default none */
+  readonly removed?: readonly string[];
+  /** The ids the first ring was created from. @default nodeIds */
+  readonly initial?: readonly string[];
 }
 
 export class ClusterClient implements Cluster {
-  private launcher: Launcher | null = null;
-  private readonly pending = new Map<number, Pending>();
-  private nextReqId = 1;
-  private closed = false;
+  private readonly driver: RequestDriver;
   /** Who is in the cluster and which ring requests follow (it changes with addNode/removeNode). */
   private readonly membership: ClusterMembership;
 
   constructor(
     private readonly config: RingkvConfig,
-    ring: Ring,
-    nodeIds: readonly string[],
-    /** A durable cluster's earlier membership changes (membership-file.ts). */
-    history: { readonly removed: readonly string[]; readonly initial: readonly string[] } = {
-      removed: [],
-      initial: nodeIds,
-    },
+    shape: ClusterShape,
+    private readonly link: NodeLink,
+    private readonly control: ClusterControl,
   ) {
+    this.driver = new RequestDriver(link, {
+      n: config.n,
+      slackMs: config.clientTimeoutSlackMs,
+      retry: {
+        attemptsMax: config.retryAttemptsMax,
+        delayBaseMs: config.retryDelayBaseMs,
+        delayMaxMs: config.retryDelayMaxMs,
+      },
+      ring: () => this.membership.ring,
+      nodeIds: () => this.membership.nodeIds,
+    });
+    const host = {
+      ask: this.driver.ask.bind(this.driver),
+      requestTimeoutMs: config.requestTimeoutMs,
+      link,
+      closed: () => this.driver.closed,
+    };
     this.membership = new ClusterMembership(
-      ring,
-      nodeIds,
+      shape.ring,
+      shape.nodeIds,
       config,
-      () => this.watchHost(),
-      history.removed,
-      history.initial,
+      host,
+      control,
+      shape.removed ?? [],
+      shape.initial ?? shape.nodeIds,
     );
   }
 
@@ -101,11 +111,6 @@ export class ClusterClient implements Cluster {
     return this.membership.ring;
   }
 
-  /** Binds the launcher once the nodes run (the launcher needs this client's callbacks first). */
-  attach(launcher: Launcher): void {
-    this.launcher = launcher;
-  }
-
   async put(key: string, value: ValueInput, options: PutOptions = {}): Promise<PutResult> {
     const bytes = validateValue(value, this.config.valueSizeMaxBytes);
     return this.write(key, bytes, options, 'put');
@@ -118,23 +123,28 @@ export class ClusterClient implements Cluster {
   async get(key: string, options: GetOptions = {}): Promise<GetResult> {
     const { n } = this.config;
     const r = validateQuorum('r', options.r, this.config.r, n);
-    const request: ClientRequest = {
+    const timeoutMs = validateTimeout(options.timeoutMs, this.config.requestTimeoutMs);
+    const request: DataRequest = {
       op: 'get',
       key: validateKey(key, this.config.keySizeMaxBytes),
       r,
       pr: validatePrimaries('pr', options.pr, r),
-      timeoutMs: validateTimeout(options.timeoutMs, this.config.requestTimeoutMs),
+      timeoutMs,
       trace: traceIdOf(options.traceId),
     };
     const what = `get ${JSON.stringify(key)}`;
     const via = options.coordinator === undefined ? null : this.requireNode(options.coordinator);
-    return this.withRetries(options.signal, async () =>
-      toGetResult(await this.send(request, options.signal, via), r, what),
-    );
+    return this.driver.run({
+      request,
+      timeoutMs,
+      signal: options.signal,
+      via,
+      decode: (result) => toGetResult(result, r, what),
+    });
   }
 
   async status(): Promise<ClusterStatus> {
-    if (this.launcher !== null && !this.closed) await this.membership.refresh();
+    if (!this.driver.closed) await this.membership.refresh();
     const nodes = await Promise.all(this.nodeIds.map((id) => this.nodeStatus(id)));
     const { n, r, w, requestTimeoutMs, valueSizeMaxBytes, dataDir, partitionCount } = this.config;
     const version = this.membership.version;
@@ -142,7 +152,7 @@ export class ClusterClient implements Cluster {
       nodes,
       ring: { partitionCount, owners: [...this.ring.owners], version },
       config: { n, r, w, requestTimeoutMs, valueSizeMaxBytes, durable: dataDir !== null },
-      network: this.launcher?.networkView() ?? { ...CLEAR_NETWORK, groups: null },
+      network: this.control.network(),
     };
   }
 
@@ -164,16 +174,6 @@ export class ClusterClient implements Cluster {
     return this.membership.removeNode(id, options);
   }
 
-  /** What the membership changes need of the client: admin requests to a given node. */
-  private watchHost(): RingWatchHost {
-    return {
-      ask: (node: string, request: AdminRequest) => this.send(request, undefined, node),
-      requestTimeoutMs: this.config.requestTimeoutMs,
-      launcher: this.requireOpen(),
-      closed: () => this.closed,
-    };
-  }
-
   partition(groups: readonly (readonly string[])[]): Promise<NetworkStatus> {
     return this.requireOpen().partition(groups);
   }
@@ -191,32 +191,9 @@ export class ClusterClient implements Cluster {
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    for (const [reqId, pending] of this.pending) {
-      this.pending.delete(reqId);
-      pending.reject(new UnavailableError('the cluster was closed before the request finished'));
-    }
-    await this.launcher?.close();
-  }
-
-  /** Called by the launcher with every coordinator answer. */
-  onReply(reqId: number, result: ClientResult): void {
-    const pending = this.pending.get(reqId);
-    if (pending === undefined) return; // timed out or aborted earlier
-    this.pending.delete(reqId);
-    pending.resolve(result);
-  }
-
-  /** Called by the launcher when a node stops: its unanswered requests fail at once. */
-  onNodeDown(id: string, reason: string): void {
-    for (const [reqId, pending] of this.pending) {
-      if (pending.node !== id) continue;
-      this.pending.delete(reqId);
-      pending.reject(
-        new TimeoutError(`coordinator ${id} ${reason} before answering; the outcome is unknown`),
-      );
-    }
+    if (this.driver.closed) return;
+    this.driver.close();
+    await this.control.close();
   }
 
   private async write(
@@ -226,22 +203,26 @@ export class ClusterClient implements Cluster {
     what: 'put' | 'delete',
   ): Promise<PutResult> {
     const w = validateQuorum('w', options.w, this.config.w, this.config.n);
-    const request: ClientRequest = {
+    const timeoutMs = validateTimeout(options.timeoutMs, this.config.requestTimeoutMs);
+    const request: DataRequest = {
       op: 'put',
       key: validateKey(key, this.config.keySizeMaxBytes),
       value,
       context: validateContext(options.context),
       w,
       pw: validatePrimaries('pw', options.pw, w),
-      timeoutMs: validateTimeout(options.timeoutMs, this.config.requestTimeoutMs),
+      timeoutMs,
       // One id for every attempt: a retry of a write that did land creates no second sibling.
       rid: randomUUID(),
       trace: traceIdOf(options.traceId),
     };
     const label = `${what} ${JSON.stringify(key)}`;
-    const result = await this.withRetries(options.signal, async () =>
-      toPutResult(await this.send(request, options.signal), w, label),
-    );
+    const result = await this.driver.run({
+      request,
+      timeoutMs,
+      signal: options.signal,
+      decode: (answer) => toPutResult(answer, w, label),
+    });
     if (result.siblings <= this.config.siblingsSoftMax) return result;
     const warning =
       `${label}: the key has ${result.siblings} siblings (soft limit ${this.config.siblingsSoftMax}); ` +
@@ -249,96 +230,8 @@ export class ClusterClient implements Cluster {
     return { ...result, warning };
   }
 
-  /**
-   * Runs `attempt` up to retryAttemptsMax times while it fails with a retryable error (quorum,
-   * timeout, overload), sleeping a jittered, exponentially growing delay in between.
-   */
-  private async withRetries<T>(
-    signal: AbortSignal | undefined,
-    attempt: () => Promise<T>,
-  ): Promise<T> {
-    const policy = {
-      attemptsMax: this.config.retryAttemptsMax,
-      delayBaseMs: this.config.retryDelayBaseMs,
-      delayMaxMs: this.config.retryDelayMaxMs,
-    };
-    for (let number = 1; ; number++) {
-      try {
-        return await attempt();
-      } catch (error) {
-        if (!(error instanceof RingkvError) || !isRetryable(error) || this.closed) throw error;
-        const delayMs = retryDelayMs(policy, number + 1, Math.random());
-        if (delayMs === null) throw error;
-        await sleep(delayMs, undefined, { signal });
-      }
-    }
-  }
-
-  /**
-   * Sends a request to a coordinator (`via`, else the routed one) and waits, bounded by the
-   * request timeout plus slack.
-   */
-  private send(
-    request: ClientRequest,
-    signal: AbortSignal | undefined,
-    via: string | null = null,
-  ): Promise<ClientResult> {
-    if (this.closed) return Promise.reject(new UnavailableError('the cluster is closed'));
-    signal?.throwIfAborted();
-    const launcher = this.requireLauncher();
-    if (via !== null && !launcher.isUp(via)) {
-      return Promise.reject(new UnavailableError(`coordinator ${via} is not running`));
-    }
-    const node = via ?? this.route('key' in request ? request.key : '');
-    const reqId = this.nextReqId++;
-    const waitMs = request.timeoutMs + this.config.clientTimeoutSlackMs;
-    return new Promise<ClientResult>((resolve, reject) => {
-      const done = () => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        this.pending.delete(reqId);
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(new TimeoutError(`coordinator ${node} did not answer within ${waitMs} ms`));
-      }, waitMs);
-      const onAbort = () => {
-        done();
-        reject(signal?.reason ?? new Error('aborted'));
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.pending.set(reqId, {
-        node,
-        resolve: (result) => {
-          done();
-          resolve(result);
-        },
-        reject: (error) => {
-          done();
-          reject(error);
-        },
-      });
-      launcher.node(node)?.request({ reqId, request });
-    });
-  }
-
-  /** The first live node of the key's preference list, or any live node when none is up. */
-  private route(key: string): string {
-    const launcher = this.requireLauncher();
-    const prefs = this.ring.preferenceList(key, this.config.n);
-    const live =
-      prefs.find((id) => launcher.isUp(id)) ?? this.nodeIds.find((id) => launcher.isUp(id));
-    if (live === undefined) throw new UnavailableError('no node of the cluster is running');
-    return live;
-  }
-
   async nodeStats(): Promise<NodeCounters[]> {
-    return Promise.all(
-      this.nodeIds.map(async (id) => ({
-        id,
-        stats: (await this.launcher?.node(id)?.stats()) ?? null,
-      })),
-    );
+    return Promise.all(this.nodeIds.map(async (id) => ({ id, stats: await this.link.stats(id) })));
   }
 
   async inspect(key: string): Promise<ReplicaView[]> {
@@ -346,10 +239,9 @@ export class ClusterClient implements Cluster {
     const primaries: readonly string[] = this.ring.preferenceList(key, this.config.n);
     return Promise.all(
       this.nodeIds.map(async (id) => {
-        const node = this.launcher?.node(id);
-        const record = node === undefined ? null : await node.inspect(key);
+        const record = await this.link.inspect(id, key);
         const versions = record?.siblings.map((s) => ({ dot: s.dot, value: s.value })) ?? null;
-        const state = node?.isRunning ? 'up' : 'down';
+        const state = this.link.isUp(id) ? 'up' : 'down';
         return { node: id, primary: primaries.includes(id), state, versions } as const;
       }),
     );
@@ -357,38 +249,32 @@ export class ClusterClient implements Cluster {
 
   private async nodeStatus(id: string): Promise<NodeStatus> {
     const partitions = this.ring.partitionsOf(id as never).length;
-    const node = this.launcher?.node(id);
-    const stats = node === undefined ? null : await node.stats();
+    const stats = await this.link.stats(id);
     return {
       id,
-      state: node?.isRunning ? 'up' : 'down',
+      state: this.link.isUp(id) ? 'up' : 'down',
       partitions,
       membership: this.membership.membershipOf(id),
       ringVersion: stats?.core.ringVersion ?? null,
       keys: stats?.keys ?? null,
       hintsPending: stats?.core.hintsPending ?? null,
       antiEntropy:
-        stats === null || stats === undefined
+        stats === null
           ? null
           : {
               exchanges: stats.core.aeExchanges,
               inSync: stats.core.aeExchangesInSync,
               keysRepaired: stats.core.aeKeysRepaired,
             },
-      partitionGroup: this.launcher?.partitionGroupOf(id) ?? null,
+      partitionGroup: this.control.partitionGroupOf(id),
       messagesDropped: stats?.transport.dropped ?? null,
     };
   }
 
-  private requireLauncher(): Launcher {
-    if (this.launcher === null) throw new UnavailableError('the cluster has not started');
-    return this.launcher;
-  }
-
-  /** The launcher of a cluster that is neither closed nor unstarted. */
-  private requireOpen(): Launcher {
-    if (this.closed) throw new UnavailableError('the cluster is closed');
-    return this.requireLauncher();
+  /** The control of a cluster that is not closed. */
+  private requireOpen(): ClusterControl {
+    if (this.driver.closed) throw new UnavailableError('the cluster is closed');
+    return this.control;
   }
 
   private requireNode(id: string): string {

@@ -22,7 +22,7 @@ import {
 } from '../core/ring-state.js';
 import { nodeId } from '../core/types.js';
 import { BusyError, UnavailableError, ValidationError } from '../errors.js';
-import { writeMembership } from './membership-file.js';
+import type { NodeProcesses } from './cluster-control.js';
 import {
   askAll,
   awaitSettled,
@@ -70,7 +70,10 @@ export class ClusterMembership {
     ring: Ring,
     ids: readonly string[],
     private readonly config: RingkvConfig,
-    private readonly host: () => RingWatchHost,
+    /** Admin requests to nodes, and who is up. */
+    private readonly host: RingWatchHost,
+    /** Starts and stops the nodes a change adds or removes. */
+    private readonly processes: NodeProcesses,
     /** Ids that left earlier (from the membership file of a durable cluster). */
     removed: readonly string[] = [],
     /** The ids the first ring was created from, in order (saved with the node list). */
@@ -87,22 +90,21 @@ export class ClusterMembership {
    * changed membership before it was restarted routes by its committed ring, not the first one).
    */
   async sync(): Promise<void> {
-    const host = this.host();
+    const host = this.host;
     // A node that does not answer is left out (askAll never throws): requests still reach the
     // right replicas by forwarding.
     const statuses = await askAll(
       host,
-      this.ids.filter((id) => host.launcher.isUp(id)),
+      this.ids.filter((id) => host.link.isUp(id)),
     );
     const state = newest(statuses);
     if (state !== null) this.adopt(state);
   }
 
-  /** Saves the node list of a durable cluster (membership-file.ts); a no-op in memory. */
+  /** Hands the node list to the runtime, which keeps it when the cluster is durable. */
   private save(): void {
-    if (this.config.dataDir === null) return;
     const removed = [...this.used].filter((id) => !this.ids.includes(id));
-    writeMembership(this.config.dataDir, { initial: this.initial, nodes: this.ids, removed });
+    this.processes.saveMembership({ initial: this.initial, nodes: [...this.ids], removed });
   }
 
   /** The ring requests are routed by: the last committed one. */
@@ -139,7 +141,7 @@ export class ClusterMembership {
     this.state = state;
     if (state.next !== null) return;
     this.committed = Ring.fromOwners(state.owners);
-    this.host().launcher.noteRingState(state); // a node (re)started from now on starts from it
+    this.processes.noteRingState(state); // a node (re)started from now on starts from it
   }
 
   /**
@@ -167,12 +169,12 @@ export class ClusterMembership {
   private async join(options: AddNodeOptions): Promise<MembershipChangeResult> {
     const deadlineMs = Date.now() + this.timeoutOf(options.timeoutMs);
     const id = options.id === undefined ? this.freshId() : this.checkNewId(options.id);
-    const host = this.host();
+    const host = this.host;
     const claimant = this.claimant(null);
     const startedMs = Date.now();
     const before = await this.current(claimant);
     const current = before.get(claimant)!.state;
-    await host.launcher.addNode(id, current).catch((error: unknown) => {
+    await this.processes.addNode(id, current).catch((error: unknown) => {
       const why = error instanceof Error ? error.message : String(error);
       throw new UnavailableError(`node ${id} could not start: ${why}`);
     });
@@ -185,7 +187,7 @@ export class ClusterMembership {
     } catch (error) {
       this.ids.splice(this.ids.indexOf(id), 1);
       this.save();
-      await host.launcher.forget(id);
+      await this.processes.forget(id);
       throw error;
     }
     this.adopt(begun);
@@ -199,8 +201,8 @@ export class ClusterMembership {
   ): Promise<MembershipChangeResult> {
     const deadlineMs = Date.now() + this.timeoutOf(options.timeoutMs);
     this.checkRemovable(id);
-    const host = this.host();
-    const kind = host.launcher.isUp(id) ? 'leave' : 'remove';
+    const host = this.host;
+    const kind = host.link.isUp(id) ? 'leave' : 'remove';
     const claimant = this.claimant(id);
     const startedMs = Date.now();
     // A down node that is still joining holds its change up: removing it calls the join off.
@@ -225,7 +227,7 @@ export class ClusterMembership {
       startedMs,
       deadlineMs,
     });
-    await host.launcher.forget(id);
+    await this.processes.forget(id);
     this.ids.splice(this.ids.indexOf(id), 1);
     this.save();
     this.leaving.delete(id);
@@ -240,10 +242,10 @@ export class ClusterMembership {
     claimant: string,
     abortable: string | null = null,
   ): Promise<Map<string, NodeRingStatus>> {
-    const host = this.host();
+    const host = this.host;
     const statuses = await askAll(
       host,
-      this.ids.filter((id) => host.launcher.isUp(id)),
+      this.ids.filter((id) => host.link.isUp(id)),
     );
     const state = statuses.get(claimant)?.state;
     if (state === undefined) throw new UnavailableError(`node ${claimant} did not answer`);
@@ -260,9 +262,8 @@ export class ClusterMembership {
 
   /** Waits for the change to settle everywhere, then routes by the committed ring. */
   private async finish(begun: Begun): Promise<MembershipChangeResult> {
-    const host = this.host();
     const what = `${begun.kind} ${begun.id}`;
-    const after = await awaitSettled(host, {
+    const after = await awaitSettled(this.host, {
       nodes: () => this.ids,
       version: begun.version,
       leaver: begun.kind === 'leave' ? begun.id : null,
@@ -282,8 +283,8 @@ export class ClusterMembership {
 
   /** A running member to coordinate the change: in the ring, and not the node it is about. */
   private claimant(target: string | null): string {
-    const { launcher } = this.host();
-    const fits = (id: string) => id !== target && launcher.isUp(id);
+    const { link } = this.host;
+    const fits = (id: string) => id !== target && link.isUp(id);
     const claimant =
       this.ids.find((id) => fits(id) && this.committed.has(nodeId(id))) ?? this.ids.find(fits);
     if (claimant === undefined) {

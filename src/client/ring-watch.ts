@@ -9,7 +9,7 @@ import type { AdminRequest, ClientResult, TransferStatus } from '../core/message
 import type { RingChange, RingState } from '../core/ring-state.js';
 import { nodeId } from '../core/types.js';
 import { TimeoutError, UnavailableError } from '../errors.js';
-import type { Launcher } from '../runtime/launcher.js';
+import type { NodeLink } from './node-link.js';
 import { toError } from './results.js';
 
 /** How often a waiting change asks every node how far it is. */
@@ -20,7 +20,8 @@ export interface RingWatchHost {
   ask(node: string, request: AdminRequest): Promise<ClientResult>;
   /** Timeout of each admin request. */
   readonly requestTimeoutMs: number;
-  readonly launcher: Launcher;
+  /** Who is up, and the counters of a leaving node. */
+  readonly link: Pick<NodeLink, 'isUp' | 'stats'>;
   /** True once the cluster is closing: a wait stops. */
   closed(): boolean;
 }
@@ -35,7 +36,7 @@ export async function askRingStatus(
   host: RingWatchHost,
   node: string,
 ): Promise<NodeRingStatus | null> {
-  if (!host.launcher.isUp(node)) return null;
+  if (!host.link.isUp(node)) return null;
   try {
     const result = await host.ask(node, { op: 'ring-status', timeoutMs: host.requestTimeoutMs });
     if (!result.ok || result.op !== 'ring-status') return null;
@@ -103,12 +104,12 @@ export async function awaitSettled(
 ): Promise<Map<string, NodeRingStatus>> {
   const startedMs = Date.now();
   for (let round = 0; ; round++) {
-    const nodes = goal.nodes().filter((id) => host.launcher.isUp(id));
+    const nodes = goal.nodes().filter((id) => host.link.isUp(id));
     const statuses = await askAll(host, nodes);
     const pending = nodes.map((id) =>
       pendingOf(id, statuses.get(id) ?? null, goal.version, goal.leaver),
     );
-    if (goal.leaver !== null) pending.push(await hintsPendingOn(host.launcher, goal.leaver));
+    if (goal.leaver !== null) pending.push(await hintsPendingOn(host.link, goal.leaver));
     const left = pending.filter((reason): reason is string => reason !== null);
     if (left.length === 0) return statuses;
     if (host.closed()) throw new UnavailableError(`${goal.what}: the cluster was closed`);
@@ -146,10 +147,12 @@ export function pendingOf(
 }
 
 /** A leaving node must not take hints with it: null once it holds none (or is gone). */
-async function hintsPendingOn(launcher: Launcher, id: string): Promise<string | null> {
-  const node = launcher.node(id);
-  if (node === undefined || !node.isRunning) return null;
-  const stats = await node.stats();
+async function hintsPendingOn(
+  link: Pick<NodeLink, 'isUp' | 'stats'>,
+  id: string,
+): Promise<string | null> {
+  if (!link.isUp(id)) return null;
+  const stats = await link.stats(id);
   if (stats === null) return `${id} did not answer`;
   const hints = stats.core.hintsPending;
   return hints === 0 ? null : `${id} holds ${hints} hints`;

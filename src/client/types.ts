@@ -3,8 +3,8 @@
  * and CLI are written against. Values are bytes; strings are accepted and stored as UTF-8.
  */
 
-import type { WorkerStats } from '../runtime/control.js';
 import type { Dist } from '../sim/distributions.js';
+import type { NodeCountersSnapshot } from './node-link.js';
 
 /** A value as the caller passes it: bytes, or a string stored as UTF-8. */
 export type ValueInput = Uint8Array | string;
@@ -16,7 +16,10 @@ export interface PutOptions {
   readonly w?: number;
   /** Of those, acks that must come from the key's own replicas, not stand-ins (0..w). @default 0 */
   readonly pw?: number;
-  /** Coordinator timeout for this request. @default the cluster's requestTimeoutMs */
+  /**
+   * The request's whole budget, every retry included: each attempt's coordinator gets what is
+   * left of it. @default the cluster's requestTimeoutMs
+   */
   readonly timeoutMs?: number;
   /** Aborts the wait (the write may still happen on the replicas). */
   readonly signal?: AbortSignal;
@@ -34,7 +37,10 @@ export interface GetOptions {
   readonly r?: number;
   /** Of those, replies that must come from the key's own replicas (0..r). @default 0 */
   readonly pr?: number;
-  /** Coordinator timeout for this request. @default the cluster's requestTimeoutMs */
+  /**
+   * The request's whole budget, every retry included: each attempt's coordinator gets what is
+   * left of it. @default the cluster's requestTimeoutMs
+   */
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
   /** As PutOptions.traceId. @default a random UUID */
@@ -260,7 +266,7 @@ export type MessageDelays = Readonly<Record<string, Dist>>;
 /** One node's raw counters: null while it is down or did not answer the stats query in time. */
 export interface NodeCounters {
   readonly id: string;
-  readonly stats: WorkerStats | null;
+  readonly stats: NodeCountersSnapshot | null;
 }
 
 /** A running local cluster: a KvClient that also owns the nodes. */

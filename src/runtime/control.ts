@@ -4,11 +4,11 @@
  * replies are batched per tick, like peer messages.
  */
 import type { MessagePort } from 'node:worker_threads';
-import type { MessageDelays } from '../client/types.js';
 import type { ClientRequest, ClientResult } from '../core/messages.js';
 import type { CoreLimits, NodeStats } from '../core/node.js';
 import type { RingState } from '../core/ring-state.js';
 import type { KeyRecord } from '../core/types.js';
+import type { Dist } from '../sim/distributions.js';
 import type { NetworkFaults } from '../transport/faults.js';
 import type { FaultStats } from '../transport/faulty.js';
 import type { TransportStats } from '../transport/transport.js';
@@ -38,6 +38,12 @@ export interface WorkerInit {
    */
   readonly logFd: number;
 }
+
+/**
+ * Extra latency per peer message type, each a distribution in ms (Cluster.setMessageDelays);
+ * the same shape as the client's public MessageDelays.
+ */
+export type MessageDelays = Readonly<Record<string, Dist>>;
 
 /**
  * A node's NetworkFaults plus optional per-message-type delays, which the worker samples itself

@@ -10,11 +10,10 @@
  * isolates n1 from the rest. Clients are not partitioned: the launcher (main thread) still
  * reaches every node, as if each client could reach both sides.
  */
-import type { MessageDelays } from '../client/types.js';
 import { ValidationError } from '../errors.js';
 import { DistError, parseDist } from '../sim/distributions.js';
 import { FAULT_DELAY_MS_MAX } from '../transport/faults.js';
-import type { WorkerFaults } from './control.js';
+import type { MessageDelays, WorkerFaults } from './control.js';
 
 export interface NetworkSettings {
   /** Delay added to every node-to-node message, in ms. */

@@ -1,14 +1,23 @@
 /**
- * A simulated client, one per logical client id. Like src/client/cluster-client.ts it routes
- * each request to the first live node of the key's preference list (the simulator tells it which
- * nodes are crashed, as the launcher tells the real client), waits at most the request timeout
- * plus slack, and fails an attempt at once when its coordinator crashes. Failed attempts are
- * retried with the real client's policy code (isRetryable, retryDelayMs) and the run's Prng.
- * Every put and delete carries a request id (`rid`), the same on every retry.
+ * A simulated client, one per logical client id. Its decisions are the real client's
+ * (src/client/router.ts): the coordinator it picks from the ring and the up/down view the
+ * simulator gives it, the request's one deadline and each attempt's share of it, and whether and
+ * when a failed attempt is retried (drawing the jitter from the run's Prng). Only the waiting is
+ * its own: virtual-time events instead of Promises and timers (src/client/request-driver.ts).
+ * An attempt fails at once when its coordinator crashes. Every put and delete carries a request
+ * id (`rid`), the same on every retry.
  */
 
 import { toError } from '../client/results.js';
-import { isRetryable, type RetryPolicy, retryDelayMs } from '../client/retry.js';
+import type { RetryPolicy } from '../client/retry.js';
+import {
+  attemptBudgetMs,
+  type Deadline,
+  deadlineOf,
+  pickCoordinator,
+  type RouteView,
+  retryAfterMs,
+} from '../client/router.js';
 import { assert } from '../core/assert.js';
 import type { DataRequest as ClientRequest, ClientResult } from '../core/messages.js';
 import type { KeyRecord, NodeId, VersionVector } from '../core/types.js';
@@ -24,8 +33,8 @@ export interface ClientEnv {
   readonly clientTimeoutSlackMs: number;
   nowMs(): number;
   at(timeMs: number, action: () => void): void;
-  /** The node a request for `key` goes to (`preferred` when it runs), or null when none runs. */
-  route(key: string, preferred: NodeId | null): NodeId | null;
+  /** The ring the client routes by and which nodes run (the simulator knows who crashed). */
+  routeView(): RouteView;
   /** Hands a request to a node; its reply comes back through `onReply` with the same reqId. */
   request(client: SimClient, node: NodeId, request: ClientRequest): number;
   /** The client stopped waiting for this reqId (timed out); a late reply is dropped. */
@@ -47,6 +56,8 @@ export interface GetOptions {
 export interface OpHandle {
   readonly op: HistoryOp;
   readonly request: ClientRequest;
+  /** Bounds every attempt and retry of the op (router.ts deadlineOf). */
+  readonly deadline: Deadline;
   /** The last answer (a successful one when `op.outcome === 'ok'`). */
   result: ClientResult | null;
   /** Some attempt ended without knowing whether it applied. */
@@ -140,7 +151,9 @@ export class SimClient {
   }
 
   private begin(op: HistoryOp, request: ClientRequest): OpHandle {
-    const handle: OpHandle = { op, request, result: null, unknown: false, onDone: [] };
+    // The op's one deadline, made when it is invoked; the first attempt runs at this same time.
+    const deadline = deadlineOf(this.env.nowMs(), request.timeoutMs);
+    const handle: OpHandle = { op, request, deadline, result: null, unknown: false, onDone: [] };
     this.inFlight++;
     // The first attempt runs as its own event, so callers can add onDone callbacks first.
     this.env.at(this.env.nowMs(), () => this.attempt(handle));
@@ -149,14 +162,18 @@ export class SimClient {
 
   private attempt(handle: OpHandle): void {
     handle.op.attempts++;
-    const node = this.env.route(handle.request.key, this.preferNode);
+    const node = pickCoordinator(this.env.routeView(), handle.request.key, this.preferNode);
     if (node === null) {
       handle.op.error = 'unavailable';
       return this.finish(handle, handle.unknown ? 'unknown' : 'fail');
     }
-    const reqId = this.env.request(this, node, handle.request);
+    // The coordinator gets the time left of the op's deadline (retryAfterMs left at least 1 ms).
+    const budgetMs = attemptBudgetMs(handle.deadline, this.env.nowMs());
+    assert(budgetMs >= 1, 'an attempt starts before its deadline');
+    const request = { ...handle.request, timeoutMs: budgetMs };
+    const reqId = this.env.request(this, node, request);
     this.attempts.set(reqId, { handle, node });
-    const waitMs = handle.request.timeoutMs + this.env.clientTimeoutSlackMs;
+    const waitMs = budgetMs + this.env.clientTimeoutSlackMs;
     this.env.at(this.env.nowMs() + waitMs, () => {
       if (!this.attempts.delete(reqId)) return;
       this.env.forget(reqId);
@@ -170,12 +187,17 @@ export class SimClient {
   private failAttempt(handle: OpHandle, error: RingkvError): void {
     handle.op.error = error.code;
     if (error.code === 'TIMEOUT') handle.unknown = true;
-    if (isRetryable(error)) {
-      const delayMs = retryDelayMs(this.env.retry, handle.op.attempts + 1, this.env.prng.next01());
-      if (delayMs !== null) {
-        this.env.at(this.env.nowMs() + delayMs, () => this.attempt(handle));
-        return;
-      }
+    const delayMs = retryAfterMs(
+      this.env.retry,
+      error,
+      handle.op.attempts,
+      () => this.env.prng.next01(),
+      this.env.nowMs(),
+      handle.deadline,
+    );
+    if (delayMs !== null) {
+      this.env.at(this.env.nowMs() + delayMs, () => this.attempt(handle));
+      return;
     }
     this.finish(handle, handle.unknown ? 'unknown' : 'fail');
   }

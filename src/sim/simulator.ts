@@ -25,6 +25,7 @@
  */
 
 import type { RetryPolicy } from '../client/retry.js';
+import type { RouteView } from '../client/router.js';
 import { assert } from '../core/assert.js';
 import type {
   AdminRequest,
@@ -450,7 +451,7 @@ export class Simulator {
       clientTimeoutSlackMs: this.options.clientTimeoutSlackMs,
       nowMs: () => this.nowMsValue,
       at: (timeMs: number, action: Action) => this.at(timeMs, action),
-      route: (key: string, preferred: NodeId | null) => this.route(key, preferred),
+      routeView: () => this.routeView(),
       request: (client: SimClient, node: NodeId, request: ClientRequest) => {
         const reqId = this.reqIdNext++;
         this.routes.set(reqId, { client, key: request.key });
@@ -471,11 +472,13 @@ export class Simulator {
     };
   }
 
-  /** First running node of the key's preference list, else any running node. */
-  private route(key: string, preferred: NodeId | null): NodeId | null {
-    const live = (id: NodeId) => this.node(id).state !== 'down';
-    if (preferred !== null && live(preferred)) return preferred;
-    const prefs = this.ring.preferenceList(key, this.options.n);
-    return prefs.find(live) ?? this.ids.find(live) ?? null;
+  /** What the clients route by: the newest ring, and which nodes run (client/router.ts). */
+  private routeView(): RouteView {
+    return {
+      ring: this.ring,
+      n: this.options.n,
+      nodeIds: this.ids,
+      isUp: (id: string) => this.node(id as NodeId).state !== 'down',
+    };
   }
 }

@@ -1,0 +1,47 @@
+/**
+ * How the client reaches nodes: the one interface every runtime implements (worker threads
+ * today; OS processes or sockets next). The client routes, retries and keeps deadlines above it;
+ * a link only carries one request to one named node and says whether that node runs. The
+ * runtime's object satisfies this shape structurally (runtime/ sits below client/ and does not
+ * import it); the composition root (src/index.ts) plugs it in.
+ */
+import type { ClientRequest, ClientResult } from '../core/messages.js';
+import type { NodeStats } from '../core/node.js';
+import type { KeyRecord } from '../core/types.js';
+import type { FaultStats } from '../transport/faulty.js';
+import type { TransportStats } from '../transport/transport.js';
+
+/** One node's raw counters, as its runtime reports them. */
+export interface NodeCountersSnapshot {
+  /** The node's current actor id (it changes when an in-memory node restarts). */
+  readonly actor: string;
+  readonly keys: number;
+  readonly core: NodeStats;
+  readonly transport: TransportStats;
+  readonly faults: FaultStats;
+}
+
+/** What came of one request on a link: the node's answer, or the node stopped first. */
+export type LinkReply =
+  | { readonly kind: 'answer'; readonly result: ClientResult }
+  | {
+      readonly kind: 'down';
+      /** Why, for the error message: "is not running", "exited with code 1", … */
+      readonly reason: string;
+    };
+
+export interface NodeLink {
+  /** Whether `node` runs and takes requests now. */
+  isUp(node: string): boolean;
+  /**
+   * Hands `request` to `node` (its `timeoutMs` is the coordinator's budget, relative). Resolves
+   * with the answer, or `down` when the node is not running or stops before answering. When
+   * `signal` aborts, the link forgets the request (a late answer is dropped) and rejects with
+   * the signal's reason. Never waits on a clock of its own.
+   */
+  send(node: string, request: ClientRequest, signal: AbortSignal): Promise<LinkReply>;
+  /** The node's counters; null when it is down or does not answer in time. */
+  stats(node: string): Promise<NodeCountersSnapshot | null>;
+  /** The node's local record for `key`; null when it holds none, is down or does not answer. */
+  inspect(node: string, key: string): Promise<KeyRecord | null>;
+}

@@ -1,0 +1,150 @@
+/**
+ * Runs one user request to its end over a NodeLink: picks the coordinator (router.ts), sends an
+ * attempt with the time left of the request's one deadline, waits for the answer (bounded, and
+ * abortable by the caller or by close), and retries what the router says to retry. The waiting
+ * is the only part of the client that is not shared with the simulator (sim/client.ts waits on
+ * its event queue instead).
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { AdminRequest, ClientRequest, ClientResult, DataRequest } from '../core/messages.js';
+import type { Ring } from '../core/ring.js';
+import { RingkvError, TimeoutError, UnavailableError } from '../errors.js';
+import type { NodeLink } from './node-link.js';
+import type { RetryPolicy } from './retry.js';
+import {
+  attemptBudgetMs,
+  type Deadline,
+  deadlineOf,
+  pickCoordinator,
+  retryAfterMs,
+} from './router.js';
+
+export interface DriverOptions {
+  /** Replicas per key (routing). */
+  readonly n: number;
+  /** How long past the deadline the client waits for a coordinator's own timeout answer. */
+  readonly slackMs: number;
+  readonly retry: RetryPolicy;
+  /** The client's ring copy: requests are routed by it. */
+  ring(): Ring;
+  /** Every node of the cluster, running or not. */
+  nodeIds(): readonly string[];
+  /** A monotonic clock in ms (a deadline must not move with the wall clock). @default performance.now */
+  readonly nowMs?: () => number;
+  /** A uniform number in [0, 1) for retry jitter. @default Math.random */
+  readonly random01?: () => number;
+}
+
+/** One user request: what to send, how long it may take in all, and where. */
+export interface RequestPlan<T> {
+  readonly request: DataRequest;
+  /** The whole request's budget, every retry included (the deadline is made from it). */
+  readonly timeoutMs: number;
+  readonly signal?: AbortSignal | undefined;
+  /** A coordinator the caller chose (must be up), else the router picks. */
+  readonly via?: string | null;
+  /** Turns an answer into the caller's result; throws the RingkvError a failed answer means. */
+  readonly decode: (result: ClientResult) => T;
+}
+
+export class RequestDriver {
+  /** Attempts waiting for an answer: close() ends them at once. */
+  private readonly inFlight = new Set<AbortController>();
+  private closedValue = false;
+  private readonly nowMs: () => number;
+  private readonly random01: () => number;
+
+  constructor(
+    private readonly link: NodeLink,
+    private readonly options: DriverOptions,
+  ) {
+    this.nowMs = options.nowMs ?? (() => performance.now());
+    this.random01 = options.random01 ?? Math.random;
+  }
+
+  get closed(): boolean {
+    return this.closedValue;
+  }
+
+  /** Runs `plan` until it succeeds, fails for good, or its deadline leaves no room to retry. */
+  async run<T>(plan: RequestPlan<T>): Promise<T> {
+    // The request's one deadline (see deadlineOf): made here, once, before the first attempt.
+    const deadline = deadlineOf(this.nowMs(), plan.timeoutMs);
+    for (let attempts = 1; ; attempts++) {
+      try {
+        const node = this.coordinatorOf(plan);
+        return plan.decode(await this.attempt(node, plan.request, deadline, plan.signal));
+      } catch (error) {
+        if (!(error instanceof RingkvError) || this.closedValue) throw error;
+        const { retry } = this.options;
+        const delayMs = retryAfterMs(retry, error, attempts, this.random01, this.nowMs(), deadline);
+        if (delayMs === null) throw error;
+        await sleep(delayMs, undefined, { signal: plan.signal });
+      }
+    }
+  }
+
+  /** One admin request to `node`, one attempt, bounded by the request's own timeout. */
+  ask(node: string, request: AdminRequest): Promise<ClientResult> {
+    const deadline = deadlineOf(this.nowMs(), request.timeoutMs);
+    return this.attempt(this.requireUp(node), request, deadline, undefined);
+  }
+
+  /** Ends every attempt still waiting with an UnavailableError; no new request starts. */
+  close(): void {
+    this.closedValue = true;
+    const reason = new UnavailableError('the cluster was closed before the request finished');
+    for (const controller of [...this.inFlight]) controller.abort(reason);
+  }
+
+  private coordinatorOf(plan: RequestPlan<unknown>): string {
+    if (plan.via != null) return this.requireUp(plan.via);
+    const view = {
+      ring: this.options.ring(),
+      n: this.options.n,
+      nodeIds: this.options.nodeIds(),
+      isUp: (id: string) => this.link.isUp(id),
+    };
+    const node = pickCoordinator(view, plan.request.key);
+    if (node === null) throw new UnavailableError('no node of the cluster is running');
+    return node;
+  }
+
+  private requireUp(node: string): string {
+    if (!this.link.isUp(node)) throw new UnavailableError(`coordinator ${node} is not running`);
+    return node;
+  }
+
+  /**
+   * Sends `request` to `node` with the time left until `deadline` as the coordinator's
+   * budget, and waits at most that plus the slack for its answer.
+   */
+  private async attempt(
+    node: string,
+    request: ClientRequest,
+    deadline: Deadline,
+    signal: AbortSignal | undefined,
+  ): Promise<ClientResult> {
+    if (this.closedValue) throw new UnavailableError('the cluster is closed');
+    signal?.throwIfAborted();
+    const budgetMs = attemptBudgetMs(deadline, this.nowMs());
+    if (budgetMs < 1) throw new TimeoutError(`no time left to ask coordinator ${node}`);
+    const waitMs = budgetMs + this.options.slackMs;
+    const own = new AbortController();
+    const timer = setTimeout(() => {
+      own.abort(new TimeoutError(`coordinator ${node} did not answer within ${waitMs} ms`));
+    }, waitMs);
+    this.inFlight.add(own);
+    try {
+      const abort = signal === undefined ? own.signal : AbortSignal.any([own.signal, signal]);
+      const reply = await this.link.send(node, { ...request, timeoutMs: budgetMs }, abort);
+      if (reply.kind === 'answer') return reply.result;
+      throw new TimeoutError(
+        `coordinator ${node} ${reply.reason} before answering; the outcome is unknown`,
+      );
+    } finally {
+      clearTimeout(timer);
+      this.inFlight.delete(own);
+    }
+  }
+}
