@@ -115,7 +115,7 @@ describe('Coordinator: puts', () => {
     const t = setup();
     const started = new Effects();
     t.coordinator.coordinate(putOf(t.mine, { trace: 'tr' }), client, started);
-    const data = writes(started).filter((w) => w.ns === 'data');
+    const data = writes(started, 'data');
     expect(data).toHaveLength(1);
     expect(data[0]).toMatchObject({ key: t.mine });
     expect(sent(started, 'replica-put')).toEqual([]);

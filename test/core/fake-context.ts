@@ -21,7 +21,7 @@ import { Ring } from '../../src/core/ring.js';
 import { initialRingState, type RingState } from '../../src/core/ring-state.js';
 import { RingView } from '../../src/core/ring-view.js';
 import { Timers } from '../../src/core/timers.js';
-import { type KeyRecord, type NodeId, nodeId } from '../../src/core/types.js';
+import { type KeyRecord, type NodeId, nodeId, type PersistWrite } from '../../src/core/types.js';
 import { update } from '../../src/core/version.js';
 import { SimStorage } from '../../src/sim/sim-storage.js';
 
@@ -148,9 +148,10 @@ export function ofKind<K extends Effect['kind']>(
   return out.list.filter((e): e is Extract<Effect, { kind: K }> => e.kind === kind);
 }
 
-/** The records written in `out`'s persists, per namespace and key (meta writes by name). */
-export function writes(out: Effects) {
-  return ofKind(out, 'persist').flatMap((p) => p.writes);
+/** The writes of `out`'s persists, in order; with `ns`, only that namespace's. */
+export function writes(out: Effects, ns?: PersistWrite['ns']): PersistWrite[] {
+  const all = ofKind(out, 'persist').flatMap((p) => p.writes);
+  return ns === undefined ? all : all.filter((w) => w.ns === ns);
 }
 
 /**

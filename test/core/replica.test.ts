@@ -56,9 +56,7 @@ describe('Replica: puts', () => {
     const t = setup();
     const out = new Effects();
     t.replica.onPut(t.n2, 5, t.mine, record, undefined, out);
-    expect(writes(out).filter((w) => w.ns === 'data')).toEqual([
-      { ns: 'data', key: t.mine, record },
-    ]);
+    expect(writes(out, 'data')).toEqual([{ ns: 'data', key: t.mine, record }]);
     expect(sent(out, 'replica-put-ack')).toEqual([]);
     expect(makeDurable(t.node, out)).toEqual([{ kind: 'peer-ack', to: t.n2, opId: 5 }]);
     expect(t.replica.stats.replicaPuts).toBe(1);
@@ -89,9 +87,7 @@ describe('Replica: puts', () => {
     const t = setup();
     const out = new Effects();
     t.replica.onPut(t.n2, 5, t.mine, record, t.n4, out);
-    expect(writes(out).filter((w) => w.ns !== 'meta')).toEqual([
-      { ns: 'hints', key: hintKey(t.n4, t.mine), record },
-    ]);
+    expect(writes(out, 'hints')).toEqual([{ ns: 'hints', key: hintKey(t.n4, t.mine), record }]);
     expect(makeDurable(t.node, out)).toEqual([{ kind: 'peer-ack', to: t.n2, opId: 5 }]);
     expect(t.handoff.count()).toBe(1);
     expect(t.node.store.get(t.mine)).toBeUndefined();
@@ -102,7 +98,7 @@ describe('Replica: puts', () => {
     const out = new Effects();
     t.replica.onPut(t.n2, 5, t.foreign, record, undefined, out);
     const owners = t.node.ctx.ring.preferenceList(t.foreign, 3);
-    expect(writes(out).filter((w) => w.ns !== 'meta')).toEqual(
+    expect(writes(out, 'hints')).toEqual(
       owners.map((owner) => ({ ns: 'hints', key: hintKey(owner, t.foreign), record })),
     );
     const none: AfterPersist = { kind: 'none' };
@@ -175,9 +171,7 @@ describe('Replica: repairs', () => {
     const dead = tombstones(['w', 4]);
     const out = new Effects();
     t.replica.onRepair(t.mine, dead, out);
-    expect(writes(out).filter((w) => w.ns === 'data')).toEqual([
-      { ns: 'data', key: t.mine, record: dead },
-    ]);
+    expect(writes(out, 'data')).toEqual([{ ns: 'data', key: t.mine, record: dead }]);
     expect(t.replica.stats.repairsApplied).toBe(1);
     expect(t.reaper.pending).toBe(1);
     expect(lastTimer(out).delayMs).toBe(t.node.ctx.limits.tombstoneGraceMs);
