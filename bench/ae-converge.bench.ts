@@ -13,8 +13,9 @@
  */
 import { pack } from 'msgpackr';
 import { DEFAULT_CONFIG } from '../src/config.js';
-import type { KeyRecord, NodeId } from '../src/core/types.js';
-import { type MapStore, TestNet } from '../test/core/harness.js';
+import type { KeyRecord, NodeId, PersistWrite } from '../src/core/types.js';
+import { BATCH_WRITES_MAX, type SimStorage } from '../src/sim/sim-storage.js';
+import { TestNet } from '../test/core/harness.js';
 
 const DIVERGENCES = [1, 100, 10_000] as const;
 const ROUNDS_MAX = 10_000;
@@ -29,26 +30,36 @@ function keyCountArg(): number {
   return i >= 0 ? Number(process.argv[i + 1]) : 1_000_000;
 }
 
-/** Fills both stores with the same keys, then makes the second one differ in k keys. */
-function fill(a: MapStore, b: MapStore, keys: number, k: number): void {
-  for (let i = 0; i < keys; i++) {
-    const r = record('n1.a', i + 1, i);
-    a.data.set(`user:${i}`, r);
-    b.data.set(`user:${i}`, r);
-  }
-  for (let j = 0; j < k; j++) {
-    const key = `user:${Math.floor((j * keys) / k)}`;
-    const kind = j % 4;
-    if (kind < 2) b.data.set(key, record('n2.a', j + 1, j + 7));
-    else if (kind === 2) b.data.delete(key);
-    else b.data.set(`extra:${j}`, record('n2.a', k + j + 1, j));
+/** Applies `writes` to `store` in batches no larger than a persist may be. */
+function applyAll(store: SimStorage, writes: readonly PersistWrite[]): void {
+  for (let i = 0; i < writes.length; i += BATCH_WRITES_MAX) {
+    store.apply(writes.slice(i, i + BATCH_WRITES_MAX));
   }
 }
 
-function converged(a: MapStore, b: MapStore): boolean {
-  if (a.data.size !== b.data.size) return false;
-  for (const [key, ra] of a.data) {
-    const rb = b.data.get(key);
+/** Fills both stores with the same keys, then makes the second one differ in k keys. */
+function fill(a: SimStorage, b: SimStorage, keys: number, k: number): void {
+  const same: PersistWrite[] = [];
+  for (let i = 0; i < keys; i++) {
+    same.push({ ns: 'data', key: `user:${i}`, record: record('n1.a', i + 1, i) });
+  }
+  applyAll(a, same);
+  applyAll(b, same);
+  const differ: PersistWrite[] = [];
+  for (let j = 0; j < k; j++) {
+    const key = `user:${Math.floor((j * keys) / k)}`;
+    const kind = j % 4;
+    if (kind < 2) differ.push({ ns: 'data', key, record: record('n2.a', j + 1, j + 7) });
+    else if (kind === 2) differ.push({ ns: 'data', key, record: null });
+    else differ.push({ ns: 'data', key: `extra:${j}`, record: record('n2.a', k + j + 1, j) });
+  }
+  applyAll(b, differ);
+}
+
+function converged(a: SimStorage, b: SimStorage): boolean {
+  if (a.count() !== b.count()) return false;
+  for (const [key, ra] of a.entries()) {
+    const rb = b.get(key);
     if (rb === undefined || ra.siblings.length !== rb.siblings.length) return false;
     const dots = new Set(ra.siblings.map((s) => `${s.dot[0]}:${s.dot[1]}`));
     if (!rb.siblings.every((s) => dots.has(`${s.dot[0]}:${s.dot[1]}`))) return false;
@@ -75,7 +86,7 @@ function settle(net: TestNet, traffic: Traffic): void {
 
 function run(keys: number, k: number): void {
   const net = new TestNet(2, 2, 1024);
-  const [a, b] = net.ids.map((id) => net.stores.get(id)!) as [MapStore, MapStore];
+  const [a, b] = net.ids.map((id) => net.stores.get(id)!) as [SimStorage, SimStorage];
   fill(a, b, keys, k);
   for (const id of net.ids) net.restart(id as NodeId); // builds the Merkle trees from the data
   for (const id of net.ids) net.input(id, { kind: 'start' });

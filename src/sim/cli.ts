@@ -7,13 +7,13 @@
 import type { MembershipMode } from './change-plan.js';
 import { SEED_MAX } from './prng.js';
 import { formatReport, SweepTotals } from './report.js';
-import { runSeed } from './swarm.js';
+import { runSeed, SWARM_MODE_DEFAULTS, type SwarmModes } from './swarm.js';
 
 const USAGE =
   'usage: npm run sim -- --seed <n> [--trace <key>] | --seeds <count> [--from <n>] [--verbose]\n' +
   '       [--no-probes]  liveness without reads: replicas must converge by anti-entropy alone\n' +
   '       [--membership off|sometimes|always]  membership changes (default: on about half the seeds)\n' +
-  '       [--gossip]  nodes also run gossip membership and SWIM failure detection';
+  '       [--no-gossip]  nodes run without gossip membership and SWIM failure detection (default: with)';
 const MEMBERSHIP_MODES: readonly MembershipMode[] = ['off', 'sometimes', 'always'];
 const BAR_WIDTH = 30;
 
@@ -36,19 +36,25 @@ function stringArg(args: string[], name: string): string | undefined {
 }
 
 function membershipArg(args: string[]): MembershipMode {
-  const value = stringArg(args, '--membership') ?? 'sometimes';
+  const value = stringArg(args, '--membership') ?? SWARM_MODE_DEFAULTS.membership;
   const mode = MEMBERSHIP_MODES.find((m) => m === value);
   if (mode === undefined)
     throw new Error(`--membership needs one of ${MEMBERSHIP_MODES.join(', ')}\n${USAGE}`);
   return mode;
 }
 
+/** `--no-gossip` or `--gossip` (the default, accepted so a reproduce line always replays). */
+function gossipArg(args: string[]): boolean {
+  const off = args.includes('--no-gossip');
+  if (off && args.includes('--gossip'))
+    throw new Error(`--gossip and --no-gossip conflict\n${USAGE}`);
+  return off ? false : args.includes('--gossip') || SWARM_MODE_DEFAULTS.gossip;
+}
+
 const clock = () => performance.now();
 
-interface Modes {
+interface Modes extends SwarmModes {
   readonly livenessProbes: boolean;
-  readonly membership: MembershipMode;
-  readonly gossip: boolean;
 }
 
 function one(seed: number, traceKey: string | undefined, modes: Modes): number {
@@ -103,7 +109,7 @@ function main(args: string[]): number {
   const modes = {
     livenessProbes: !args.includes('--no-probes'),
     membership: membershipArg(args),
-    gossip: args.includes('--gossip'),
+    gossip: gossipArg(args),
   };
   if (seed !== undefined) return one(seed, stringArg(args, '--trace'), modes);
   if (seeds !== undefined)

@@ -3,16 +3,24 @@
  * sweep over many seeds. Pure: the caller prints.
  */
 
-import type { MembershipMode } from './change-plan.js';
 import { describeDist } from './distributions.js';
-import type { ChangeReport, RunReport } from './swarm.js';
+import {
+  type ChangeReport,
+  type RunReport,
+  SWARM_MODE_DEFAULTS,
+  type SwarmModes,
+} from './swarm.js';
 
 /** Violations listed per run in a report; the rest are counted. */
 const VIOLATIONS_LISTED_MAX = 20;
 
-export function reproduceLine(seed: number, membership: MembershipMode = 'sometimes'): string {
-  const mode = membership === 'sometimes' ? '' : ` --membership ${membership}`;
-  return `reproduce with: npm run sim -- --seed ${seed}${mode}`;
+/** The command that replays a run: the seed, and every mode that differs from the default. */
+export function reproduceLine(seed: number, modes: SwarmModes = SWARM_MODE_DEFAULTS): string {
+  const membership =
+    modes.membership === SWARM_MODE_DEFAULTS.membership ? '' : ` --membership ${modes.membership}`;
+  const gossip =
+    modes.gossip === SWARM_MODE_DEFAULTS.gossip ? '' : modes.gossip ? ' --gossip' : ' --no-gossip';
+  return `reproduce with: npm run sim -- --seed ${seed}${membership}${gossip}`;
 }
 
 function pairs(record: object): string {
@@ -29,7 +37,7 @@ export function describeParameters(report: RunReport): string[] {
     `cluster: ${sim.nodes} nodes, N=${sim.n} R=${sim.r} W=${sim.w} (R+W${sim.r + sim.w > sim.n ? '>' : '<='}N), ${sim.partitionCount} partitions`,
     `workload: ${workload.clients} clients, ${workload.keys.length} keys, think ${describeDist(workload.thinkTime)}, hot key ${pct(workload.hotKeyRate)}`,
     `network: latency ${describeDist(sim.network.latency)}, loss ${pct(sim.network.lossRate)}, duplication ${pct(sim.network.duplicateRate)}`,
-    `disk ${describeDist(sim.diskLatency)}, failure detection ${describeDist(sim.detectionDelay)}, timeout ${sim.requestTimeoutMs}+${sim.clientTimeoutSlackMs}ms`,
+    `disk ${describeDist(sim.diskLatency)}, failure detection ${describeDist(sim.detectionDelay)}${report.gossip ? ' and SWIM gossip' : ''}, timeout ${sim.requestTimeoutMs}+${sim.clientTimeoutSlackMs}ms`,
     `faults: ${kinds.length === 0 ? 'none' : kinds.join(', ')} every ${describeDist(faults.intervalMs)}, at most ${faults.downMax} down, ${faults.wipesMax ?? 0} disk wipes; clock skew ${skewed ? 'on' : 'off'}`,
     `limits: tick every ${sim.tunables.limits.tickIntervalMs}ms, tombstone grace ${sim.tunables.limits.tombstoneGraceMs}ms, in-flight max ${sim.tunables.limits.inFlightMax}; safety phase ${safetyMs}ms`,
     ...(report.change === undefined ? [] : [describeChange(report.change)]),
@@ -60,8 +68,7 @@ export function formatReport(report: RunReport, verbose: boolean): string {
   }
   const rest = report.violations.length - VIOLATIONS_LISTED_MAX;
   if (rest > 0) lines.push(`  … and ${rest} more`);
-  if (report.violations.length > 0)
-    lines.push(`  ${reproduceLine(report.seed, report.membership)}`);
+  if (report.violations.length > 0) lines.push(`  ${reproduceLine(report.seed, report)}`);
   return lines.join('\n');
 }
 
@@ -73,7 +80,7 @@ export class SweepTotals {
   violations = 0;
   wallMs = 0;
   readonly failingSeeds: number[] = [];
-  private membership: MembershipMode = 'sometimes';
+  private modes: SwarmModes = SWARM_MODE_DEFAULTS;
   readonly byRule = new Map<string, number>();
 
   add(report: RunReport): void {
@@ -81,7 +88,7 @@ export class SweepTotals {
     this.opsChecked += report.ops.ok + report.ops.fail + report.ops.unknown + report.ops.pending;
     this.faults += Object.values(report.faults).reduce((sum, n) => sum + n, 0);
     this.wallMs += report.wallMs;
-    this.membership = report.membership;
+    this.modes = { membership: report.membership, gossip: report.gossip };
     if (report.violations.length === 0) return;
     this.violations += report.violations.length;
     this.failingSeeds.push(report.seed);
@@ -96,7 +103,7 @@ export class SweepTotals {
       `sim speed: ${speed} simulated client ops per wall second (${(this.wallMs / 1000).toFixed(1)}s of runs)`,
     ];
     for (const seed of this.failingSeeds.slice(0, VIOLATIONS_LISTED_MAX))
-      lines.push(reproduceLine(seed, this.membership));
+      lines.push(reproduceLine(seed, this.modes));
     return lines.join('\n');
   }
 }

@@ -9,7 +9,14 @@
  */
 import { assert } from '../core/assert.js';
 import type { KeyRecord, Namespace, NodeId, PersistWrite, StorageReader } from '../core/types.js';
-import { compareStorageKeys } from '../storage/engine.js';
+import {
+  compareStorageKeys,
+  type EntriesOptions,
+  StorageError,
+  validateBatch,
+  validateEntriesOptions,
+  validateNamespace,
+} from '../storage/engine.js';
 
 export interface StoredChange {
   readonly node: NodeId;
@@ -56,15 +63,16 @@ export class SimStorage implements StorageReader {
   constructor(readonly node: NodeId) {}
 
   get(key: string, ns: Namespace = 'data'): KeyRecord | undefined {
-    return this.spaces[ns].records.get(key);
+    return this.space(ns).records.get(key);
   }
 
-  *entries(options: {
-    readonly ns: Namespace;
-    readonly startKey?: string;
-    readonly limit?: number;
-  }): Iterable<[string, KeyRecord]> {
-    const space = this.spaces[options.ns];
+  /** Entries in code point key order, with the options and errors of `StorageEngine.entries`. */
+  entries(options: EntriesOptions = {}): Iterable<[string, KeyRecord]> {
+    validateEntriesOptions(options);
+    return this.iterate(this.space(options.ns ?? 'data'), options);
+  }
+
+  private *iterate(space: Space, options: EntriesOptions): Iterable<[string, KeyRecord]> {
     const keys = space.sortedKeys();
     const limit = options.limit ?? Number.POSITIVE_INFINITY;
     const start = options.startKey ?? '';
@@ -84,18 +92,25 @@ export class SimStorage implements StorageReader {
     return value === undefined ? undefined : structuredClone(value);
   }
 
-  /** Applies one completed persist batch atomically, in order. */
+  /**
+   * Applies one completed persist batch atomically, in order. A batch a production engine would
+   * reject (a bad key, name or namespace, a meta value that cannot be stored) throws a
+   * StorageError with nothing applied, so the simulator never accepts what lmdb refuses.
+   */
   apply(writes: readonly PersistWrite[]): void {
     assert(writes.length <= BATCH_WRITES_MAX, `a batch has at most ${BATCH_WRITES_MAX} writes`);
+    validateBatch(writes);
+    const metaValues = writes.map((write) =>
+      write.ns === 'meta' ? copyMetaValue(write.name, write.value) : undefined,
+    );
     this.batchesApplied++;
-    for (const write of writes) {
+    for (const [i, write] of writes.entries()) {
       if (write.ns === 'meta') {
         if (write.value === undefined) this.meta.delete(write.name);
-        else this.meta.set(write.name, structuredClone(write.value));
+        else this.meta.set(write.name, metaValues[i]);
         for (const observer of this.metaObservers) observer(write.name, write.value);
         continue;
       }
-      assert(write.key.length > 0, 'stored keys are not empty');
       const space = this.spaces[write.ns];
       const before = space.records.get(write.key);
       space.set(write.key, write.record);
@@ -114,12 +129,18 @@ export class SimStorage implements StorageReader {
 
   /** Every record of a namespace, in key order (a snapshot for the checker and tests). */
   snapshot(ns: Namespace = 'data'): Map<string, KeyRecord> {
-    const space = this.spaces[ns];
+    const space = this.space(ns);
     return new Map(space.sortedKeys().map((key) => [key, space.records.get(key)!]));
   }
 
   count(ns: Namespace = 'data'): number {
-    return this.spaces[ns].records.size;
+    return this.space(ns).records.size;
+  }
+
+  /** The space of a record namespace; a StorageError for anything else (as the engines do). */
+  private space(ns: Namespace): Space {
+    validateNamespace(ns);
+    return this.spaces[ns];
   }
 
   /** Loses everything (a node restarted without its disk). Observers stay. */
@@ -131,5 +152,15 @@ export class SimStorage implements StorageReader {
     this.meta.clear();
     for (const name of names) for (const observer of this.metaObservers) observer(name, undefined);
     this.batchesApplied = 0;
+  }
+}
+
+/** A private copy of a meta value (undefined stays undefined: it means "remove"). */
+function copyMetaValue(name: string, value: unknown): unknown {
+  if (value === undefined) return undefined;
+  try {
+    return structuredClone(value);
+  } catch (error) {
+    throw new StorageError(`cannot store meta ${JSON.stringify(name)}`, { cause: error });
   }
 }

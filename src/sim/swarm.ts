@@ -2,7 +2,7 @@
  * One swarm run: `runSeed(seed)` lets the seed's Prng pick a scenario, runs the workload with
  * faults (and maybe one membership change) for the safety phase, runs the liveness phase, and
  * checks the history against the final state and ring, and the ring itself (ring-check.ts).
- * Everything but the optional wall clock is a function of the seed.
+ * Everything but the optional wall clock is a function of the seed and the modes (SwarmModes).
  */
 import { changePrng, type MembershipMode, withChange } from './change-plan.js';
 import { check, type Violation } from './checker.js';
@@ -30,9 +30,25 @@ export interface RunOptions {
   readonly tracer?: Tracer;
   /** Membership changes: none, on about half the seeds, or on every seed. @default 'sometimes' */
   readonly membership?: MembershipMode;
-  /** Nodes run gossip membership and SWIM failure detection (SimOptions.gossip). @default false */
+  /**
+   * Nodes run gossip membership and SWIM failure detection (SimOptions.gossip), as in
+   * production. Off: the simulator's failure detector alone (the mode older seeds were found in).
+   * @default true
+   */
   readonly gossip?: boolean;
 }
+
+/** How a run is made beyond what its seed picks; with the seed, it reproduces the run. */
+export interface SwarmModes {
+  readonly membership: MembershipMode;
+  readonly gossip: boolean;
+}
+
+/** The modes of `runSeed` and `npm run sim` when none are given. */
+export const SWARM_MODE_DEFAULTS: SwarmModes = Object.freeze({
+  membership: 'sometimes',
+  gossip: true,
+});
 
 /** What the run's membership change did. */
 export interface ChangeReport {
@@ -65,6 +81,8 @@ export interface RunReport {
   readonly violations: readonly Violation[];
   /** The membership mode the run was made in (it decides whether the seed has a change). */
   readonly membership: MembershipMode;
+  /** Whether the nodes ran gossip membership (RunOptions.gossip). */
+  readonly gossip: boolean;
   /** The membership change, when the run made one. */
   readonly change?: ChangeReport;
   readonly virtualMs: number;
@@ -175,13 +193,11 @@ export function runSeed(seed: number, options: RunOptions = {}): RunReport {
   const wallStartMs = options.clock?.() ?? 0;
   const prng = new Prng(seed);
   const changes = changePrng(seed);
-  const membership = options.membership ?? 'sometimes';
+  const membership = options.membership ?? SWARM_MODE_DEFAULTS.membership;
+  const gossip = options.gossip ?? SWARM_MODE_DEFAULTS.gossip;
   const picked = withChange(pickScenario(prng), changes, membership);
   const scenario = options.tweak === undefined ? picked : options.tweak(picked);
-  const sim = new Simulator(
-    options.gossip ? { ...scenario.sim, gossip: true } : scenario.sim,
-    prng,
-  );
+  const sim = new Simulator(gossip ? { ...scenario.sim, gossip: true } : scenario.sim, prng);
   sim.tracer = options.tracer ?? null;
   const changer =
     scenario.change === undefined ? null : new RingChanger(sim, changes, scenario.change);
@@ -202,6 +218,7 @@ export function runSeed(seed: number, options: RunOptions = {}): RunReport {
     network: { ...sim.network.stats },
     violations,
     membership,
+    gossip,
     ...(changer === null ? {} : { change: changeReport(changer) }),
     virtualMs: sim.nowMs(),
     wallMs: (options.clock?.() ?? 0) - wallStartMs,

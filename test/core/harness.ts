@@ -2,6 +2,8 @@
  * A tiny deterministic network for NodeCore unit tests: messages, persists and timers are
  * queued and delivered only when a test says so. (The full simulator with seeded faults is
  * src/sim/; this harness exists so core behaviour is testable with plain function calls.)
+ * Each node's store is the simulator's SimStorage, which passes the StorageEngine contract
+ * (test/storage/): a completed persist is applied to it, a crash keeps what was applied.
  */
 
 import { coreLimits, DEFAULT_CONFIG } from '../../src/config.js';
@@ -10,15 +12,8 @@ import type { ClientRequest, ClientResult } from '../../src/core/messages.js';
 import { type CoreLimits, type Input, NodeCore } from '../../src/core/node.js';
 import { Ring } from '../../src/core/ring.js';
 import type { RingState } from '../../src/core/ring-state.js';
-import {
-  type KeyRecord,
-  type Namespace,
-  type NodeId,
-  nodeId,
-  type PersistWrite,
-  type StorageReader,
-  type VersionVector,
-} from '../../src/core/types.js';
+import { type NodeId, nodeId, type VersionVector } from '../../src/core/types.js';
+import { SimStorage } from '../../src/sim/sim-storage.js';
 
 interface Envelope {
   readonly from: NodeId;
@@ -30,7 +25,7 @@ export class TestNet {
   readonly ids: NodeId[];
   readonly ring: Ring;
   readonly cores = new Map<NodeId, NodeCore>();
-  readonly stores = new Map<NodeId, MapStore>();
+  readonly stores = new Map<NodeId, SimStorage>();
   readonly replies = new Map<number, ClientResult>();
   readonly inflight: Envelope[] = [];
   readonly persists: Array<{ node: NodeId; token: number; writes: Effect & { kind: 'persist' } }> =
@@ -53,7 +48,7 @@ export class TestNet {
     this.ids = Array.from({ length: nodes }, (_, i) => nodeId(`n${i + 1}`));
     this.ring = Ring.create(this.ids, partitionCount);
     for (const id of this.ids) {
-      this.stores.set(id, new MapStore());
+      this.stores.set(id, new SimStorage(id));
       this.cores.set(id, this.boot(id));
     }
   }
@@ -78,7 +73,7 @@ export class TestNet {
   /** Starts a node that is not in the ring yet, from the cluster's current ring state. */
   addNode(id: NodeId, ringState: RingState, limits: Partial<CoreLimits> = {}): void {
     this.ids.push(id);
-    this.stores.set(id, new MapStore());
+    this.stores.set(id, new SimStorage(id));
     this.cores.set(id, this.boot(id, limits, ringState));
   }
 
@@ -197,35 +192,4 @@ export class TestNet {
 
 export function text(bytes: Uint8Array): string {
   return new TextDecoder().decode(bytes);
-}
-
-/** A StorageReader over Maps, with namespaces and meta; `apply` makes a persist durable. */
-export class MapStore implements StorageReader {
-  readonly data = new Map<string, KeyRecord>();
-  readonly hints = new Map<string, KeyRecord>();
-  readonly meta = new Map<string, unknown>();
-
-  get(key: string, ns: Namespace = 'data'): KeyRecord | undefined {
-    return this[ns].get(key);
-  }
-
-  has(key: string): boolean {
-    return this.data.has(key);
-  }
-
-  entries(options: { ns: Namespace }): Iterable<[string, KeyRecord]> {
-    return [...this[options.ns].entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  }
-
-  getMeta(name: string): unknown {
-    return this.meta.get(name);
-  }
-
-  apply(writes: readonly PersistWrite[]): void {
-    for (const write of writes) {
-      if (write.ns === 'meta') this.meta.set(write.name, write.value);
-      else if (write.record === null) this[write.ns].delete(write.key);
-      else this[write.ns].set(write.key, write.record);
-    }
-  }
 }

@@ -66,10 +66,10 @@ function load(net: TestNet, keys: number, prefix = 'k'): void {
 function expectPlacement(net: TestNet, ring: Ring, nodes: readonly NodeId[], keys: string[]) {
   for (const key of keys) {
     const prefs = ring.preferenceList(key, net.n);
-    const holders = nodes.filter((id) => net.stores.get(id)!.data.has(key));
+    const holders = nodes.filter((id) => net.stores.get(id)!.get(key) !== undefined);
     expect([...holders].sort(), key).toEqual([...prefs].sort());
-    const first = net.stores.get(prefs[0]!)!.data.get(key)!;
-    for (const id of prefs) sameDotSet(net.stores.get(id)!.data.get(key)!, first);
+    const first = net.stores.get(prefs[0]!)!.get(key)!;
+    for (const id of prefs) sameDotSet(net.stores.get(id)!.get(key)!, first);
   }
 }
 
@@ -120,7 +120,7 @@ describe('membership changes', () => {
     const movedKeys = keysOf(400).filter((k) => moved.has(ring.partitionOf(k))).length;
     const sent = net.ids.reduce((sum, id) => sum + ringStatus(net, id).transfer.keysSent, 0);
     expect(sent).toBe(movedKeys);
-    expect(net.stores.get(nodeId('n6'))!.data.size).toBe(movedKeys);
+    expect(net.stores.get(nodeId('n6'))!.count()).toBe(movedKeys);
   });
 
   it('writes during a join are neither lost nor misplaced', () => {
@@ -154,7 +154,7 @@ describe('membership changes', () => {
     runUntilCommitted(net, before.version + 2, net.ids);
     const ring = Ring.fromOwners(ringStatus(net, nodeId('n1')).state.owners);
     expect(ring.has(nodeId('n3'))).toBe(false);
-    expect(net.stores.get(nodeId('n3'))!.data.size).toBe(0);
+    expect(net.stores.get(nodeId('n3'))!.count()).toBe(0);
     expectPlacement(net, ring, net.ids, keysOf(300));
   });
 
@@ -211,8 +211,12 @@ describe('membership changes', () => {
     const begun = change(net, nodeId('n1'), 'join', 'n6') as { state: RingState };
     const sender = movesOf(begun.state, 3)[0]!.sender!;
     // Let batches through until the sender saved a cursor, then crash and restart it.
-    const cursors = () =>
-      [...net.stores.get(sender)!.meta.keys()].filter((k) => k.startsWith('transfer:'));
+    // Every transfer cursor name the sender ever persisted (a later removal does not count).
+    const cursorNames = new Set<string>();
+    net.stores.get(sender)!.onMeta((name) => {
+      if (name.startsWith('transfer:')) cursorNames.add(name);
+    });
+    const cursors = () => [...cursorNames];
     for (let i = 0; i < 100_000 && cursors().length < 3; i++) net.deliverOne() || net.persistOne();
     expect(cursors().length).toBeGreaterThanOrEqual(3);
     const sentBefore = ringStatus(net, sender).transfer.keysSent;
@@ -300,7 +304,7 @@ describe('membership changes', () => {
     });
     expect(net.reply(reqId)).toBeUndefined();
     while (net.reply(reqId) === undefined && net.persistOne()) {}
-    expect(net.stores.get(nodeId('n1'))!.meta.get('ringState')).toMatchObject({
+    expect(net.stores.get(nodeId('n1'))!.getMeta('ringState')).toMatchObject({
       version: before.version + 1,
     });
     expect(net.reply(reqId)).toMatchObject({ ok: true, op: 'ring-change' });
@@ -339,10 +343,10 @@ describe('membership changes', () => {
       message: { type: 'replica-put', v: 1, opId: 99, key, record },
     });
     net.settle();
-    expect(net.stores.get(nodeId('n5'))!.data.has(key)).toBe(false);
+    expect(net.stores.get(nodeId('n5'))!.get(key)).toBeUndefined();
     net.fireTimers(); // hint handoff to the owner
     net.settle();
     const owner = ring.preferenceList(key, 3)[0]!;
-    expect(net.stores.get(owner)!.data.has(key)).toBe(true);
+    expect(net.stores.get(owner)!.get(key)).toBeDefined();
   });
 });

@@ -42,7 +42,8 @@ describe('NodeCore put/get quorums', () => {
     const { key, prefs, coordinator } = keyWithPrefs(net);
     net.put(coordinator, key, 'v1');
     net.settle();
-    for (const id of net.ids) expect(net.stores.get(id)!.has(key)).toBe(prefs.includes(id));
+    for (const id of net.ids)
+      expect(net.stores.get(id)!.get(key) !== undefined).toBe(prefs.includes(id));
   });
 
   it('acks a replica write only after it is persisted', () => {
@@ -252,7 +253,7 @@ describe('NodeCore forwarding', () => {
     net.settle();
     expect(net.reply(put)).toMatchObject({ ok: true, op: 'put', coordinator: prefs[0] });
     expect(net.core(outsider).stats().forwarded).toBe(1);
-    expect(net.stores.get(outsider)!.has(key)).toBe(false);
+    expect(net.stores.get(outsider)!.get(key)).toBeUndefined();
   });
 
   it('a forwarded put whose coordinator never answers times out', () => {
@@ -293,11 +294,11 @@ describe('NodeCore sloppy quorum and hinted handoff', () => {
     net.settle();
     expect(net.reply(put)).toMatchObject({ ok: true, acked: 3, sloppy: true });
     const standIn = net.ids.find(
-      (id) => !prefs.includes(id) && net.stores.get(id)!.hints.size > 0,
+      (id) => !prefs.includes(id) && net.stores.get(id)!.count('hints') > 0,
     )!;
     expect(standIn).toBeDefined();
-    expect([...net.stores.get(standIn)!.hints.keys()]).toEqual([`${down}\u0000${key}`]);
-    expect(net.stores.get(standIn)!.data.has(key)).toBe(false);
+    expect([...net.stores.get(standIn)!.snapshot('hints').keys()]).toEqual([`${down}\u0000${key}`]);
+    expect(net.stores.get(standIn)!.get(key)).toBeUndefined();
     expect(net.core(standIn).stats().hintsPending).toBe(1);
   });
 
@@ -306,14 +307,14 @@ describe('NodeCore sloppy quorum and hinted handoff', () => {
     net.put(coordinator, key, 'v1', [], 3);
     net.put(coordinator, key, 'v2', [], 3);
     net.settle();
-    expect(net.stores.get(down)!.data.has(key)).toBe(false);
+    expect(net.stores.get(down)!.get(key)).toBeUndefined();
     net.isolated.delete(down);
     for (const id of net.ids) net.input(id, { kind: 'peer-status', peer: down, up: true });
     net.fireTimers(); // the handoff tick
     net.settle();
-    const owner = net.stores.get(down)!.data.get(key)!;
+    const owner = net.stores.get(down)!.get(key)!;
     expect(owner.siblings.map((s) => text(s.value!)).sort()).toEqual(['v1', 'v2']);
-    for (const id of net.ids) expect(net.stores.get(id)!.hints.size).toBe(0);
+    for (const id of net.ids) expect(net.stores.get(id)!.count('hints')).toBe(0);
     const delivered = net.ids.reduce((sum, id) => sum + net.core(id).stats().hintsDelivered, 0);
     expect(delivered).toBe(1); // one hinted key, merged from both writes
   });
@@ -333,7 +334,7 @@ describe('NodeCore sloppy quorum and hinted handoff', () => {
     net.put(coordinator, key, 'v', [], 3);
     net.settle();
     const standIn = net.ids.find(
-      (id) => !prefs.includes(id) && net.stores.get(id)!.hints.size > 0,
+      (id) => !prefs.includes(id) && net.stores.get(id)!.count('hints') > 0,
     )!;
     net.restart(standIn); // crash: in-memory state gone, durable hints stay
     expect(net.core(standIn).stats().hintsPending).toBe(1);
@@ -341,8 +342,8 @@ describe('NodeCore sloppy quorum and hinted handoff', () => {
     net.input(standIn, { kind: 'peer-status', peer: down, up: true });
     net.fireTimers();
     net.settle();
-    expect(net.stores.get(down)!.data.has(key)).toBe(true);
-    expect(net.stores.get(standIn)!.hints.size).toBe(0);
+    expect(net.stores.get(down)!.get(key)).toBeDefined();
+    expect(net.stores.get(standIn)!.count('hints')).toBe(0);
   });
 
   it('refuses hints past the per-target bound; the put then fails fast if W needs it', () => {
@@ -400,7 +401,7 @@ describe('NodeCore read repair and tombstone reaping', () => {
     const get = net.get(coordinator, key, 2);
     net.settle();
     expect(values(net.reply(get))).toEqual(['v']);
-    expect(net.stores.get(prefs[2]!)!.data.get(key)!.siblings).toHaveLength(1);
+    expect(net.stores.get(prefs[2]!)!.get(key)!.siblings).toHaveLength(1);
     expect(net.core(coordinator).stats().readRepairs).toBe(1);
   });
 
@@ -416,11 +417,11 @@ describe('NodeCore read repair and tombstone reaping', () => {
     net.timers.splice(0); // forget earlier timers (ticks) so only the reap timer fires below
     net.get(coordinator, key, 3);
     net.settle();
-    for (const id of prefs) expect(net.stores.get(id)!.data.has(key)).toBe(true);
+    for (const id of prefs) expect(net.stores.get(id)!.get(key)).toBeDefined();
     expect(net.timers.some((t) => t.delayMs === 100)).toBe(true); // the grace timer
     net.fireTimers();
     net.settle();
-    for (const id of prefs) expect(net.stores.get(id)!.data.has(key)).toBe(false);
+    for (const id of prefs) expect(net.stores.get(id)!.get(key)).toBeUndefined();
   });
 
   it('does not reap while a replica lacks the tombstone', () => {
@@ -440,7 +441,7 @@ describe('NodeCore read repair and tombstone reaping', () => {
     net.settle();
     net.fireTimers();
     net.settle();
-    expect(net.stores.get(prefs[0]!)!.data.has(key)).toBe(true);
+    expect(net.stores.get(prefs[0]!)!.get(key)).toBeDefined();
   });
 
   it('a write after a reap gets a dot no old context covers', () => {
@@ -458,7 +459,7 @@ describe('NodeCore read repair and tombstone reaping', () => {
     net.settle();
     net.fireTimers();
     net.settle();
-    expect(net.stores.get(coordinator)!.data.has(key)).toBe(false);
+    expect(net.stores.get(coordinator)!.get(key)).toBeUndefined();
     net.put(coordinator, key, 'new', [], 3);
     net.settle();
     net.put(coordinator, key, 'stale-writer', oldContext, 3); // must not supersede 'new'
@@ -549,12 +550,12 @@ describe('NodeCore retries, bounds and counters', () => {
     const { key, coordinator } = keyWithPrefs(net);
     net.put(coordinator, key, 'a', [], 3);
     net.settle();
-    const reserved = net.stores.get(coordinator)!.meta.get('counterReserved') as number;
+    const reserved = net.stores.get(coordinator)!.getMeta('counterReserved') as number;
     expect(reserved).toBeGreaterThan(1);
     net.restart(coordinator);
     net.put(coordinator, 'other-key', 'b', [], 1);
     net.settle();
-    const dot = net.stores.get(coordinator)!.data.get('other-key')!.siblings[0]!.dot;
+    const dot = net.stores.get(coordinator)!.get('other-key')!.siblings[0]!.dot;
     expect(dot[1]).toBeGreaterThan(reserved);
   });
 });
@@ -574,7 +575,8 @@ describe('NodeCore Merkle anti-entropy', () => {
     const missing = () =>
       keys.filter(
         (k) =>
-          net.ring.preferenceList(k, 3).includes(lagging) && !net.stores.get(lagging)!.data.has(k),
+          net.ring.preferenceList(k, 3).includes(lagging) &&
+          net.stores.get(lagging)!.get(k) === undefined,
       );
     expect(missing().length).toBeGreaterThan(5);
     for (let round = 0; round < 12 && missing().length > 0; round++) {
@@ -587,7 +589,7 @@ describe('NodeCore Merkle anti-entropy', () => {
         JSON.stringify(
           net.stores
             .get(id)!
-            .data.get(key)!
+            .get(key)!
             .siblings.map((s) => s.dot),
         ),
       );

@@ -66,7 +66,7 @@ describe('anti-entropy in the simulator', () => {
   it('swarm runs converge in the liveness phase with no read probes (anti-entropy only)', () => {
     const failures: string[] = [];
     for (let seed = 8001; seed <= 8060; seed++) {
-      const report = runSeed(seed, { livenessProbes: false, membership: 'off' });
+      const report = runSeed(seed, { livenessProbes: false, membership: 'off', gossip: false });
       for (const v of report.violations) failures.push(`seed ${seed}: [${v.rule}] ${v.message}`);
     }
     expect(failures).toEqual([]);

@@ -1,8 +1,8 @@
 /**
  * Core bugs the membership simulations found, each kept as a short scripted scenario with a fixed
  * seed (both fixed in the core since; swarm seeds that hit them under the core of the time:
- * `npm run sim -- --seed S --membership always` for S in 144, 155, 286, 402, 536, 547, 605, 869,
- * 1021, 1349, 1953 — the first — and 1665, the second).
+ * `npm run sim -- --seed S --membership always --no-gossip` for S in 144, 155, 286, 402, 536,
+ * 547, 605, 869, 1021, 1349, 1953 — the first — and 1665, the second).
  */
 import { describe, expect, it } from 'vitest';
 import { Ring } from '../../src/core/ring.js';

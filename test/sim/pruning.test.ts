@@ -16,6 +16,7 @@ describe('version pruning in the simulator', () => {
     for (const seed of SEEDS) {
       const report = runSeed(seed, {
         membership: 'off',
+        gossip: false,
         tweak: (scenario) => ({
           ...scenario,
           sim: {

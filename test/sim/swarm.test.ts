@@ -5,7 +5,7 @@
  * seed prints its report and the command that reproduces it.
  */
 import { describe, expect, it } from 'vitest';
-import { formatReport } from '../../src/sim/report.js';
+import { formatReport, reproduceLine } from '../../src/sim/report.js';
 import { runSeed } from '../../src/sim/swarm.js';
 
 /** Seeds per test run, tuned so the whole sim test dir stays well under 60 s on 2 cores. */
@@ -14,10 +14,12 @@ const SEED_FIRST = 1;
 const SEEDS = Array.from({ length: SWARM_SEEDS }, (_, i) => SEED_FIRST + i);
 
 /**
- * These seeds and the regression seeds run without membership changes, so they play out as they
- * did before membership changes existed; test/sim/membership.test.ts sweeps seeds with one.
+ * These seeds and the regression seeds were found and are replayed without membership changes
+ * and without gossip membership (`--membership off --no-gossip`), so they play out exactly as
+ * they did before either existed; test/sim/membership-swarm.test.ts sweeps seeds with a change,
+ * and the default-mode seeds below cover the swarm as `npm run sim` runs it.
  */
-const NO_CHANGES = { membership: 'off' } as const;
+const NO_CHANGES = { membership: 'off', gossip: false } as const;
 
 describe(`swarm: ${SWARM_SEEDS} seeds`, () => {
   it.each(SEEDS)('seed %i holds every invariant', (seed) => {
@@ -70,6 +72,17 @@ describe('swarm regression seeds', () => {
   });
 });
 
+/** Seeds in the default modes (gossip on, a membership change on about half the seeds). */
+const DEFAULT_MODE_SEEDS = Array.from({ length: 10 }, (_, i) => 301 + i);
+
+describe(`swarm in the default modes: ${DEFAULT_MODE_SEEDS.length} seeds`, () => {
+  it.each(DEFAULT_MODE_SEEDS)('seed %i holds every invariant', (seed) => {
+    const report = runSeed(seed);
+    expect(report.gossip).toBe(true);
+    expect(report.violations.length === 0 ? '' : formatReport(report, true)).toBe('');
+  });
+});
+
 describe('runSeed', () => {
   it('is a function of the seed: byte-identical history and report', () => {
     const a = runSeed(77, { keepHistory: true });
@@ -99,5 +112,15 @@ describe('runSeed', () => {
       violations: [{ rule: 'lost-write' as const, key: 'k', message: 'x', ops: [1] }],
     };
     expect(formatReport(failing, false)).toContain('reproduce with: npm run sim -- --seed 5');
+  });
+
+  it('names every non-default mode in the reproduce line', () => {
+    expect(reproduceLine(5)).toBe('reproduce with: npm run sim -- --seed 5');
+    expect(reproduceLine(5, NO_CHANGES)).toBe(
+      'reproduce with: npm run sim -- --seed 5 --membership off --no-gossip',
+    );
+    expect(reproduceLine(5, { membership: 'sometimes', gossip: false })).toBe(
+      'reproduce with: npm run sim -- --seed 5 --no-gossip',
+    );
   });
 });

@@ -4,9 +4,9 @@
  * node-to-node messages only.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Ring } from '../../src/core/ring.js';
-import { nodeId } from '../../src/core/types.js';
-import { type Cluster, QuorumError, startCluster } from '../../src/index.js';
+import { Ring } from '../../../src/core/ring.js';
+import { nodeId } from '../../../src/core/types.js';
+import { type Cluster, QuorumError, startCluster } from '../../../src/index.js';
 
 let db: Cluster;
 let key = '';

@@ -12,9 +12,9 @@ import type {
   NodeCounters,
   NodeStatus,
   PutResult,
-} from '../../src/client/types.js';
-import type { NodeStats } from '../../src/core/node.js';
-import type { WorkerStats } from '../../src/runtime/control.js';
+} from '../../../src/client/types.js';
+import type { NodeStats } from '../../../src/core/node.js';
+import type { WorkerStats } from '../../../src/runtime/control.js';
 
 export const NODE_IDS = ['n1', 'n2', 'n3'] as const;
 

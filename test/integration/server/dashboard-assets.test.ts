@@ -1,9 +1,9 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHttpServer } from '../../src/server/http.js';
+import { createHttpServer } from '../../../src/server/http.js';
 import { FakeCluster, listen, stop } from './monitor-fakes.js';
 
-const DASHBOARD_DIR = new URL('../../src/server/dashboard/', import.meta.url);
+const DASHBOARD_DIR = new URL('../../../src/server/dashboard/', import.meta.url);
 
 describe('dashboard assets', () => {
   const server = createHttpServer(new FakeCluster(), {

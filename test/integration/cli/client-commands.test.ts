@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { buildProgram, exitCodeFor } from '../../src/cli/main.js';
+import { buildProgram, exitCodeFor } from '../../../src/cli/main.js';
 
 interface Seen {
   method: string;

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 
-const BIN = fileURLToPath(new URL('../../bin/ringkv.mjs', import.meta.url));
+const BIN = fileURLToPath(new URL('../../../bin/ringkv.mjs', import.meta.url));
 const KEYS = 10_000;
 const IN_FLIGHT = 64;
 /** Tries per request on a 503/504 or a reset connection, the first included. */

@@ -12,9 +12,9 @@ import type {
   MembershipChangeResult,
   NetworkOptions,
   NetworkStatus,
-} from '../../src/client/types.js';
-import { BusyError, TimeoutError, ValidationError } from '../../src/errors.js';
-import { createHttpServer, type HttpServerOptions } from '../../src/server/http.js';
+} from '../../../src/client/types.js';
+import { BusyError, TimeoutError, ValidationError } from '../../../src/errors.js';
+import { createHttpServer, type HttpServerOptions } from '../../../src/server/http.js';
 
 const unused = (): never => {
   throw new Error('not used by the admin tests');

@@ -3,9 +3,9 @@
  * transport. Assertions leave generous statistical margins and never time the test itself.
  */
 import { describe, expect, it } from 'vitest';
-import type { LatencyProfile } from '../../src/bench/profile.js';
-import { runRealStaleness } from '../../src/bench/staleness-real.js';
-import { startCluster, ValidationError } from '../../src/index.js';
+import type { LatencyProfile } from '../../../src/bench/profile.js';
+import { runRealStaleness } from '../../../src/bench/staleness-real.js';
+import { startCluster, ValidationError } from '../../../src/index.js';
 
 describe('staleness on a real worker-thread cluster', () => {
   it('N=3 R=W=1, writes 20 ms slow: most reads at t = 0 are stale, all at t = 40 are fresh', async () => {

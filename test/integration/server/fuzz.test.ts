@@ -27,11 +27,11 @@ import type { AddressInfo, Socket } from 'node:net';
 import fc from 'fast-check';
 import { Packr } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClusterAdmin, NetworkOptions } from '../../src/client/types.js';
-import { base64urlEncode } from '../../src/core/context.js';
-import { ValidationError } from '../../src/errors.js';
-import { type Cluster, startCluster } from '../../src/index.js';
-import { createHttpServer } from '../../src/server/http.js';
+import type { ClusterAdmin, NetworkOptions } from '../../../src/client/types.js';
+import { base64urlEncode } from '../../../src/core/context.js';
+import { ValidationError } from '../../../src/errors.js';
+import { type Cluster, startCluster } from '../../../src/index.js';
+import { createHttpServer } from '../../../src/server/http.js';
 
 const SEED = 0x52_4b_56; // "RKV"
 /** Batches of 1..BATCH_MAX concurrent requests; tuned so the file stays well under 20 s. */

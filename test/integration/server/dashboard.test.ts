@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningUp, startUp } from '../../src/cli/up.js';
+import { type RunningUp, startUp } from '../../../src/cli/up.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
@@ -22,7 +22,7 @@ const CHROMIUM_ARGS = [
   '--no-first-run',
   '--disable-sync',
 ];
-const ARTIFACTS = new URL('../../artifacts/', import.meta.url);
+const ARTIFACTS = new URL('../../../artifacts/', import.meta.url);
 const SCREENSHOT = new URL('dashboard.png', ARTIFACTS);
 /** Deadline for each wait on the page (the dashboard updates every ~500 ms). */
 const UI_WAIT_MS = 8_000;

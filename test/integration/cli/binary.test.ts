@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClusterStatus } from '../../src/client/types.js';
+import type { ClusterStatus } from '../../../src/client/types.js';
 
-const BIN = fileURLToPath(new URL('../../bin/ringkv.mjs', import.meta.url));
+const BIN = fileURLToPath(new URL('../../../bin/ringkv.mjs', import.meta.url));
 /** Longest a single client command may take before the test calls it hung. */
 const COMMAND_TIMEOUT_MS = 15_000;
 

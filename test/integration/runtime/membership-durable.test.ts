@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type Cluster, startCluster, ValidationError } from '../../src/index.js';
+import { type Cluster, startCluster, ValidationError } from '../../../src/index.js';
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'ringkv-membership-'));
 const config = {

@@ -11,9 +11,14 @@ import type {
   PutOptions,
   PutResult,
   ValueInput,
-} from '../../src/client/types.js';
-import { QuorumError, TimeoutError, UnavailableError, ValidationError } from '../../src/errors.js';
-import { createHttpServer } from '../../src/server/http.js';
+} from '../../../src/client/types.js';
+import {
+  QuorumError,
+  TimeoutError,
+  UnavailableError,
+  ValidationError,
+} from '../../../src/errors.js';
+import { createHttpServer } from '../../../src/server/http.js';
 
 interface Entry {
   values: Uint8Array[];

@@ -5,15 +5,15 @@
  * on exactly its new preference list — no copy missing, none left behind.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Ring } from '../../src/core/ring.js';
-import { nodeId } from '../../src/core/types.js';
+import { Ring } from '../../../src/core/ring.js';
+import { nodeId } from '../../../src/core/types.js';
 import {
   type Cluster,
   type Membership,
   startCluster,
   TimeoutError,
   ValidationError,
-} from '../../src/index.js';
+} from '../../../src/index.js';
 
 const N = 3;
 const PRELOAD_KEYS = 500;

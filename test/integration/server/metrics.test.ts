@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { QuorumError } from '../../src/errors.js';
-import { createHttpServer } from '../../src/server/http.js';
-import { httpOp, replyOutcome } from '../../src/server/metric-labels.js';
+import { QuorumError } from '../../../src/errors.js';
+import { createHttpServer } from '../../../src/server/http.js';
+import { httpOp, replyOutcome } from '../../../src/server/metric-labels.js';
 import { FakeCluster, listen, stop, workerStats } from './monitor-fakes.js';
 
 /** The value of the one sample line `name{labels}` (labels exactly as exposed), or undefined. */

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MatrixResult } from '../../src/bench/matrix.js';
-import { runOnce } from '../../src/bench/matrix-run.js';
-import { WORKLOADS } from '../../src/bench/ycsb.js';
-import { addBenchMatrixCommand } from '../../src/cli/bench-matrix.js';
+import type { MatrixResult } from '../../../src/bench/matrix.js';
+import { runOnce } from '../../../src/bench/matrix-run.js';
+import { WORKLOADS } from '../../../src/bench/ycsb.js';
+import { addBenchMatrixCommand } from '../../../src/cli/bench-matrix.js';
 
 let dir = '';
 beforeAll(async () => {
