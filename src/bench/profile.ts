@@ -16,7 +16,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { PeerMessage } from '../core/messages.js';
-import { type Dist, DistError, describeDist, parseDist } from '../sim/distributions.js';
+import { type Dist, DistError, describeDist, parseDist } from '../util/distributions.js';
 
 export type WarsClass = 'w' | 'a' | 'r' | 's';
 

@@ -4,7 +4,7 @@
  */
 
 import type { WorkerStats } from '../runtime/control.js';
-import type { Dist } from '../sim/distributions.js';
+import type { Dist } from '../util/distributions.js';
 
 /** A value as the caller passes it: bytes, or a string stored as UTF-8. */
 export type ValueInput = Uint8Array | string;

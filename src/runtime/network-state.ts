@@ -12,8 +12,8 @@
  */
 import type { MessageDelays } from '../client/types.js';
 import { ValidationError } from '../errors.js';
-import { DistError, parseDist } from '../sim/distributions.js';
 import { FAULT_DELAY_MS_MAX } from '../transport/faults.js';
+import { DistError, parseDist } from '../util/distributions.js';
 import type { WorkerFaults } from './control.js';
 
 export interface NetworkSettings {

@@ -14,9 +14,9 @@ import {
   pickWith,
 } from '../core/membership.js';
 import { type NodeId, nodeId } from '../core/types.js';
-import { type Dist, sampleDist } from './distributions.js';
+import { type Dist, sampleDist } from '../util/distributions.js';
+import { Prng } from '../util/prng.js';
 import { EventQueue } from './event-queue.js';
-import { Prng } from './prng.js';
 
 export interface GossipSimOptions {
   readonly nodes: number;

@@ -3,8 +3,8 @@
  * sweep over many seeds. Pure: the caller prints.
  */
 
+import { describeDist } from '../util/distributions.js';
 import type { MembershipMode } from './change-plan.js';
-import { describeDist } from './distributions.js';
 import type { ChangeReport, RunReport } from './swarm.js';
 
 /** Violations listed per run in a report; the rest are counted. */
