@@ -3,7 +3,14 @@
  * `DEFAULT_CONFIG` and override fields; nothing else in the code base holds a default.
  */
 import { MEMBERSHIP_DEFAULTS } from './core/membership.js';
-import type { LogLevel } from './runtime/log.js';
+
+/** Log levels from most to least verbose; `silent` logs nothing. */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export function isLogLevel(value: unknown): value is LogLevel {
+  return typeof value === 'string' && (LOG_LEVELS as readonly string[]).includes(value);
+}
 
 export interface RingkvConfig {
   /** Number of storage nodes (worker threads) the local cluster starts with. @default 5 */

@@ -13,15 +13,14 @@
 import { ClusterClient } from './client/cluster-client.js';
 import { readMembership } from './client/membership-file.js';
 import type { Cluster } from './client/types.js';
-import { coreLimits, DEFAULT_CONFIG, type RingkvConfig } from './config.js';
+import { coreLimits, DEFAULT_CONFIG, isLogLevel, LOG_LEVELS, type RingkvConfig } from './config.js';
 import { Ring } from './core/ring.js';
 import { nodeId } from './core/types.js';
 import { ValidationError } from './errors.js';
 import { Launcher } from './runtime/launcher.js';
-import { isLogLevel, LOG_LEVELS } from './runtime/log.js';
 
 export type * from './client/types.js';
-export { DEFAULT_CONFIG, type RingkvConfig } from './config.js';
+export { DEFAULT_CONFIG, LOG_LEVELS, type LogLevel, type RingkvConfig } from './config.js';
 export {
   BusyError,
   OverloadError,
@@ -32,7 +31,6 @@ export {
   UnavailableError,
   ValidationError,
 } from './errors.js';
-export { LOG_LEVELS, type LogLevel } from './runtime/log.js';
 
 /** Nodes a local cluster may have: each is a thread with its own storage. */
 const NODES_MAX = 64;

@@ -5,8 +5,8 @@
  */
 import path from 'node:path';
 import { InvalidArgumentError } from 'commander';
-import type { RingkvConfig } from '../config.js';
-import { type LogLevel, parseLogLevel } from '../runtime/log.js';
+import type { LogLevel, RingkvConfig } from '../config.js';
+import { parseLogLevel } from '../runtime/log.js';
 
 /** Exit code for bad command-line arguments. */
 export const USAGE_EXIT_CODE = 2;

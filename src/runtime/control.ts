@@ -5,6 +5,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { MessageDelays } from '../client/types.js';
+import type { LogLevel } from '../config.js';
 import type { ClientRequest, ClientResult } from '../core/messages.js';
 import type { CoreLimits, NodeStats } from '../core/node.js';
 import type { RingState } from '../core/ring-state.js';
@@ -12,7 +13,6 @@ import type { KeyRecord } from '../core/types.js';
 import type { NetworkFaults } from '../transport/faults.js';
 import type { FaultStats } from '../transport/faulty.js';
 import type { TransportStats } from '../transport/transport.js';
-import type { LogLevel } from './log.js';
 
 /** Passed as `workerData` when a node's worker starts. */
 export interface WorkerInit {
