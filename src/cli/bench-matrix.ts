@@ -9,11 +9,11 @@
  *   ringkv bench report [--matrix FILE] [--staleness FILE...] --html OUT
  */
 import { type Command, Option } from 'commander';
-import { DEFAULT_CONFIG } from '../config.js';
+import { DEFAULT_CONFIG, NODES_MAX, TIMEOUT_MS_MAX } from '../config.js';
 import { EXIT_USAGE } from './exit-codes.js';
 import { type CliIo, processCliIo } from './io.js';
 import { durationMs } from './units.js';
-import { integerIn, NODES_MAX, nonEmpty, usageError } from './up-options.js';
+import { integerIn, nonEmpty, usageError } from './up-options.js';
 
 /** Flags of `bench matrix` as commander hands them over, after the per-option parsers. */
 export interface MatrixFlags {
@@ -142,7 +142,7 @@ export function addBenchMatrixCommand(bench: Command, io: CliIo = processCliIo):
     )
     .addOption(
       new Option('--timeout <time>', 'coordinator timeout per request')
-        .argParser(durationMs(600_000))
+        .argParser(durationMs(TIMEOUT_MS_MAX))
         .default(DEFAULT_CONFIG.requestTimeoutMs, `${DEFAULT_CONFIG.requestTimeoutMs}ms`),
     )
     .option(

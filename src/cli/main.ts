@@ -11,7 +11,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, type OutputConfiguration } from 'commander';
-import { DEFAULT_CONFIG, LOG_LEVELS } from '../config.js';
+import { DEFAULT_CONFIG, LOG_LEVELS, NODES_MAX } from '../config.js';
 import { addAdminCommands } from './admin-commands.js';
 import { addBenchMatrixCommand, addBenchReportCommand } from './bench-matrix.js';
 import { addBenchStalenessCommand } from './bench-staleness.js';
@@ -23,7 +23,6 @@ import {
   DEFAULT_DATA_DIR,
   integerIn,
   logLevelArg,
-  NODES_MAX,
   nonEmpty,
   PORT_MAX,
   toUpPlan,

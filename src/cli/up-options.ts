@@ -10,8 +10,6 @@ import { parseLogLevel } from '../runtime/log.js';
 
 /** Exit code for bad command-line arguments. */
 export const USAGE_EXIT_CODE = 2;
-/** Nodes a local cluster may have (each is a worker thread); mirrors startCluster's limit. */
-export const NODES_MAX = 64;
 export const PORT_MAX = 65_535;
 
 /** The flags as commander hands them to the action, after the per-option parsers ran. */
