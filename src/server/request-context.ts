@@ -5,8 +5,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ClusterAdmin, KvClient } from '../client/types.js';
-import type { EventStream } from './event-stream.js';
-import type { ServerMetrics } from './metrics.js';
+import type { EventStream } from './monitor/event-stream.js';
+import type { ServerMetrics } from './monitor/metrics.js';
 
 export interface RequestContext {
   readonly client: KvClient;
