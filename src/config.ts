@@ -1,12 +1,13 @@
 /**
  * Every tunable of ringkv with its default, its valid range and, where it has one, its formula.
  * Runtimes, the CLI, the HTTP server and the embedded API start from `DEFAULT_CONFIG` and
- * override fields; nothing else in the code base holds a default or a range. (The protocol core
- * cannot import this file: `coreLimits` and `membershipConfig` hand it what it needs.)
+ * override fields, and read the shared limits below from here rather than keep their own copy.
+ * (The protocol core cannot import this file: `coreLimits` and `membershipConfig` hand it what
+ * it needs.)
  */
 import { ValidationError } from './errors.js';
 
-/** Nodes a cluster may have: each local node is a thread with its own storage. */
+/** Nodes a cluster may be configured with, so also the largest n, r or w anyone may ask for. */
 export const NODES_MAX = 64;
 /**
  * Longest request timeout, timeout slack or retry delay anyone may ask for (config, client

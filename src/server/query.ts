@@ -7,8 +7,8 @@
 import {
   PRIMARIES_MIN,
   QUORUM_MIN,
+  TIMEOUT_MS_MIN,
   validateIntegerIn,
-  validateTimeout,
 } from '../client/validate.js';
 import { NODES_MAX } from '../config.js';
 import { ValidationError } from '../errors.js';
@@ -38,7 +38,7 @@ export function parseQuery(
   timeoutMsMax: number,
 ): RequestQuery {
   const params = new URLSearchParams(query);
-  const result: { r?: number; w?: number; pr?: number; pw?: number; timeoutMs?: number } = {};
+  const result: { -readonly [K in keyof RequestQuery]: RequestQuery[K] } = {};
   const seen = new Set<string>();
   for (const [name, value] of params) {
     if (!(allowed as readonly string[]).includes(name)) {
@@ -49,14 +49,17 @@ export function parseQuery(
     if (seen.has(name)) throw new ValidationError(`query parameter '${name}' given more than once`);
     seen.add(name);
     const label = `query parameter '${name}'`;
-    const parsed = parseDecimal(label, value);
-    if (name === 'timeout_ms') result.timeoutMs = validateTimeout(parsed, 0, timeoutMsMax, label);
-    else if (name === 'r') result.r = validateIntegerIn(label, parsed, QUORUM_MIN, NODES_MAX);
-    else if (name === 'w') result.w = validateIntegerIn(label, parsed, QUORUM_MIN, NODES_MAX);
-    else if (name === 'pr') result.pr = validateIntegerIn(label, parsed, PRIMARIES_MIN, NODES_MAX);
-    else result.pw = validateIntegerIn(label, parsed, PRIMARIES_MIN, NODES_MAX);
+    const [min, max] = rangeOf(name as QueryName, timeoutMsMax);
+    result[name === 'timeout_ms' ? 'timeoutMs' : (name as 'r' | 'w' | 'pr' | 'pw')] =
+      validateIntegerIn(label, parseDecimal(label, value), min, max);
   }
   return result;
+}
+
+/** A parameter's range: the client's own lower bounds; NODES_MAX bounds every cluster's n. */
+function rangeOf(name: QueryName, timeoutMsMax: number): readonly [number, number] {
+  if (name === 'timeout_ms') return [TIMEOUT_MS_MIN, timeoutMsMax];
+  return [name === 'r' || name === 'w' ? QUORUM_MIN : PRIMARIES_MIN, NODES_MAX];
 }
 
 /** Plain decimal digits as a number (the range is checked by the caller), or a ValidationError. */
