@@ -14,6 +14,15 @@ export const NODES_MAX = 64;
  * options, HTTP `timeout_ms`, CLI `--timeout`): longer waits are almost always a mistake.
  */
 export const TIMEOUT_MS_MAX = 600_000;
+/**
+ * Bounds of a request's own options, which client/validate.ts checks for every front end (the
+ * embedded API, the HTTP query string): r and w in QUORUM_MIN..n, pr and pw in
+ * PRIMARIES_MIN..(r or w), timeouts in TIMEOUT_MS_MIN..TIMEOUT_MS_MAX.
+ */
+export const QUORUM_MIN = 1;
+/** 0: any replica counts towards the quorum. */
+export const PRIMARIES_MIN = 0;
+export const TIMEOUT_MS_MIN = 1;
 /** Longest an add-node or remove-node may be waited for (config and per call). */
 export const MEMBERSHIP_CHANGE_TIMEOUT_MS_MAX = 86_400_000;
 /** How long the CLI's add-node and remove-node wait for the data to move, unless told. */

@@ -2,18 +2,11 @@
  * Input checks every front end shares. Bad input is rejected with a ValidationError before any
  * message is sent; nothing about the cluster changes.
  */
-import { TIMEOUT_MS_MAX } from '../config.js';
+import { PRIMARIES_MIN, QUORUM_MIN, TIMEOUT_MS_MAX, TIMEOUT_MS_MIN } from '../config.js';
 import { ContextError, decodeContext } from '../core/context.js';
 import type { VersionVector } from '../core/types.js';
 import { ValidationError } from '../errors.js';
 import type { ValueInput } from './types.js';
-
-/** A quorum (`r`, `w`) counts at least one reply or ack. */
-export const QUORUM_MIN = 1;
-/** A primaries count (`pr`, `pw`) may be 0: any replica counts. */
-export const PRIMARIES_MIN = 0;
-/** The shortest timeout: a request needs at least a millisecond. */
-export const TIMEOUT_MS_MIN = 1;
 
 const encoder = new TextEncoder();
 
@@ -75,14 +68,9 @@ export function validatePrimaries(name: string, value: unknown, quorum: number):
 }
 
 /** Validates an optional timeout: 1..max (at most TIMEOUT_MS_MAX); undefined yields the default. */
-export function validateTimeout(
-  value: unknown,
-  fallback: number,
-  max = TIMEOUT_MS_MAX,
-  name = 'timeoutMs',
-): number {
+export function validateTimeout(value: unknown, fallback: number, max = TIMEOUT_MS_MAX): number {
   if (value === undefined) return fallback;
-  return validateIntegerIn(name, value, TIMEOUT_MS_MIN, max);
+  return validateIntegerIn('timeoutMs', value, TIMEOUT_MS_MIN, max);
 }
 
 export function validateContext(context: unknown): VersionVector {

@@ -4,13 +4,8 @@
  * non-negative ones, in the client's own ranges (client/validate.ts). Unknown or repeated
  * parameters are rejected too, so a typo (`?W=3`) never silently falls back to a default.
  */
-import {
-  PRIMARIES_MIN,
-  QUORUM_MIN,
-  TIMEOUT_MS_MIN,
-  validateIntegerIn,
-} from '../client/validate.js';
-import { NODES_MAX } from '../config.js';
+import { validateIntegerIn } from '../client/validate.js';
+import { NODES_MAX, PRIMARIES_MIN, QUORUM_MIN, TIMEOUT_MS_MIN } from '../config.js';
 import { ValidationError } from '../errors.js';
 
 export type QueryName = 'r' | 'w' | 'pr' | 'pw' | 'timeout_ms';
