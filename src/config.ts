@@ -1,9 +1,50 @@
 /**
- * Every tunable of ringkv with its default. Runtimes, the CLI and the embedded API start from
- * `DEFAULT_CONFIG` and override fields; nothing else in the code base holds a default.
+ * Every tunable of ringkv with its default, its valid range and, where it has one, its formula.
+ * Runtimes, the CLI, the HTTP server and the embedded API start from `DEFAULT_CONFIG` and
+ * override fields, and read the shared limits below from here rather than keep their own copy.
+ * (The protocol core cannot import this file: `coreLimits` and `membershipConfig` hand it what
+ * it needs.)
  */
-import { MEMBERSHIP_DEFAULTS } from './core/swim.js';
-import type { LogLevel } from './runtime/log.js';
+import { ValidationError } from './errors.js';
+
+/** Nodes a cluster may be configured with, so also the largest n, r or w anyone may ask for. */
+export const NODES_MAX = 64;
+/**
+ * Longest request timeout, timeout slack or retry delay anyone may ask for (config, client
+ * options, HTTP `timeout_ms`, CLI `--timeout`): longer waits are almost always a mistake.
+ */
+export const TIMEOUT_MS_MAX = 600_000;
+/**
+ * Bounds of a request's own options, which client/validate.ts checks for every front end (the
+ * embedded API, the HTTP query string): r and w in QUORUM_MIN..n, pr and pw in
+ * PRIMARIES_MIN..(r or w), timeouts in TIMEOUT_MS_MIN..TIMEOUT_MS_MAX.
+ */
+export const QUORUM_MIN = 1;
+/** 0: any replica counts towards the quorum. */
+export const PRIMARIES_MIN = 0;
+export const TIMEOUT_MS_MIN = 1;
+/** Longest an add-node or remove-node may be waited for (config and per call). */
+export const MEMBERSHIP_CHANGE_TIMEOUT_MS_MAX = 86_400_000;
+/** How long the CLI's add-node and remove-node wait for the data to move, unless told. */
+export const MEMBERSHIP_CHANGE_WAIT_MS_DEFAULT = 600_000;
+/**
+ * SWIM: helpers asked to ping a peer on our behalf before we suspect it (memberlist LAN: 3).
+ * Not a config field: fixed for every cluster. @default 3
+ */
+export const INDIRECT_CHECKS = 3;
+/**
+ * Lifeguard: a suspect with a lone accuser waits this many times the minimum suspicion timeout
+ * (suspicionMult × max(1, log10 n) × probeIntervalMs) before it is declared dead. @default 6
+ */
+export const SUSPICION_MAX_TIMEOUT_MULT = 6;
+
+/** Log levels from most to least verbose; `silent` logs nothing. */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export function isLogLevel(value: unknown): value is LogLevel {
+  return typeof value === 'string' && (LOG_LEVELS as readonly string[]).includes(value);
+}
 
 export interface RingkvConfig {
   /** Number of storage nodes (worker threads) the local cluster starts with. @default 5 */
@@ -152,6 +193,101 @@ export const DEFAULT_CONFIG: RingkvConfig = Object.freeze({
   logLevel: 'warn',
 });
 
+/** What a config field may be: an integer in min..max, a bound possibly read from other fields. */
+type Bound = number | ((config: RingkvConfig) => number);
+type IntegerField = {
+  [K in keyof RingkvConfig]: RingkvConfig[K] extends number ? K : never;
+}[keyof RingkvConfig];
+
+/**
+ * The valid range of every integer field, in the order they are checked (the first bad one is
+ * reported). A bound may read another field: `n` is at most `nodes`, `r` and `w` at most `n`.
+ */
+export const CONFIG_RANGES: { readonly [K in IntegerField]: readonly [min: Bound, max: Bound] } =
+  Object.freeze({
+    nodes: [1, NODES_MAX],
+    n: [1, (c) => c.nodes],
+    r: [1, (c) => c.n],
+    w: [1, (c) => c.n],
+    partitionCount: [(c) => c.nodes, 65_536], // and a power of two
+    requestTimeoutMs: [1, TIMEOUT_MS_MAX],
+    clientTimeoutSlackMs: [0, TIMEOUT_MS_MAX],
+    valueSizeMaxBytes: [1, 64 * 1024 * 1024],
+    keySizeMaxBytes: [1, 1024],
+    inFlightMax: [1, 10_000_000],
+    hintsPerTargetMax: [1, 100_000_000],
+    handoffIntervalMs: [1, 3_600_000],
+    handoffBatchKeysMax: [1, 100_000],
+    tombstoneGraceMs: [0, 30 * 86_400_000],
+    siblingsSoftMax: [1, (c) => c.siblingsMax],
+    siblingsMax: [1, 100_000],
+    vvEntriesMax: [1, 100_000],
+    antiEntropyIntervalMs: [1, 3_600_000],
+    antiEntropyPartitionsMax: [1, 65_536],
+    antiEntropyKeysMax: [1, 1_000_000],
+    transferBatchKeysMax: [1, 100_000],
+    changeSenderWaitMs: [0, 86_400_000],
+    gossipIntervalMs: [10, 60_000],
+    probeIntervalMs: [20, 60_000],
+    probeTimeoutMs: [1, (c) => c.probeIntervalMs - 1],
+    suspicionMult: [1, 100],
+    transferBatchesMax: [1, 1024],
+    membershipChangeTimeoutMs: [1, MEMBERSHIP_CHANGE_TIMEOUT_MS_MAX],
+    retryAttemptsMax: [1, 100],
+    retryDelayBaseMs: [0, TIMEOUT_MS_MAX],
+    retryDelayMaxMs: [(c) => c.retryDelayBaseMs, TIMEOUT_MS_MAX],
+  });
+
+/** Checks a full configuration; throws a ValidationError naming the first bad field. */
+export function validateConfig(config: RingkvConfig): void {
+  for (const [name, [min, max]] of Object.entries(CONFIG_RANGES) as [
+    IntegerField,
+    [Bound, Bound],
+  ][]) {
+    checkInteger(config, name, boundOf(min, config), boundOf(max, config));
+    if (name === 'partitionCount') checkPowerOfTwo(config.partitionCount);
+  }
+  if (config.dataDir !== null && (typeof config.dataDir !== 'string' || config.dataDir === '')) {
+    throw new ValidationError('dataDir must be a non-empty path or null');
+  }
+  if (!isLogLevel(config.logLevel)) {
+    throw new ValidationError(
+      `logLevel must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(config.logLevel)}`,
+    );
+  }
+}
+
+function boundOf(bound: Bound, config: RingkvConfig): number {
+  return typeof bound === 'number' ? bound : bound(config);
+}
+
+function checkInteger(config: RingkvConfig, name: IntegerField, min: number, max: number): void {
+  const value: unknown = config[name];
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ValidationError(
+      `${name} must be an integer between ${min} and ${max}, got ${String(value)}`,
+    );
+  }
+}
+
+function checkPowerOfTwo(partitionCount: number): void {
+  if ((partitionCount & (partitionCount - 1)) !== 0) {
+    throw new ValidationError(`partitionCount must be a power of two, got ${partitionCount}`);
+  }
+}
+
+/** The SWIM/Lifeguard settings the core's membership takes, every one from here. */
+export function membershipConfig(config: RingkvConfig) {
+  return {
+    gossipIntervalMs: config.gossipIntervalMs,
+    probeIntervalMs: config.probeIntervalMs,
+    probeTimeoutMs: config.probeTimeoutMs,
+    indirectChecks: INDIRECT_CHECKS,
+    suspicionMult: config.suspicionMult,
+    suspicionMaxTimeoutMult: SUSPICION_MAX_TIMEOUT_MULT,
+  };
+}
+
 /** The node-level bounds the protocol core takes (it cannot import this file itself). */
 export function coreLimits(config: RingkvConfig) {
   return {
@@ -167,13 +303,7 @@ export function coreLimits(config: RingkvConfig) {
     antiEntropyKeysMax: config.antiEntropyKeysMax,
     transferBatchKeysMax: config.transferBatchKeysMax,
     changeSenderWaitMs: config.changeSenderWaitMs,
-    swim: {
-      ...MEMBERSHIP_DEFAULTS,
-      gossipIntervalMs: config.gossipIntervalMs,
-      probeIntervalMs: config.probeIntervalMs,
-      probeTimeoutMs: config.probeTimeoutMs,
-      suspicionMult: config.suspicionMult,
-    },
+    swim: membershipConfig(config),
     transferBatchesMax: config.transferBatchesMax,
   };
 }

@@ -5,18 +5,22 @@
  * the number of samples, and every percentile is within 1 % of the true sample value (clamped to
  * the exact minimum and maximum seen).
  */
+import { TIMEOUT_MS_MAX } from '../config.js';
 import { assert } from '../core/assert.js';
 
 export interface HistogramOptions {
   /** Smallest value told apart; anything smaller counts in the first bucket. @default 0.001 */
   readonly minMs: number;
-  /** Largest value told apart; anything larger counts in the last bucket. @default 600000 */
+  /**
+   * Largest value told apart; anything larger counts in the last bucket. @default 600000 (the
+   * longest request timeout, TIMEOUT_MS_MAX: no request takes longer)
+   */
   readonly maxMs: number;
   /** Relative width of a bucket. @default 0.01 */
   readonly precision: number;
 }
 
-const DEFAULTS: HistogramOptions = { minMs: 0.001, maxMs: 600_000, precision: 0.01 };
+const DEFAULTS: HistogramOptions = { minMs: 0.001, maxMs: TIMEOUT_MS_MAX, precision: 0.01 };
 
 /** A latency summary as reports and JSON carry it (ms). */
 export interface LatencySummary {

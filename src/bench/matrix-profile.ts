@@ -12,8 +12,8 @@
  * never delayed; and timers fire on whole milliseconds.
  */
 import type { Cluster } from '../client/types.js';
-import { meanOf } from '../sim/distributions.js';
 import { FAULT_DELAY_MS_MAX } from '../transport/faults.js';
+import { meanOf } from '../util/distributions.js';
 import {
   describeProfile,
   type LatencyProfile,

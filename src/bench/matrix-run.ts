@@ -27,7 +27,7 @@ import {
   UnavailableError,
 } from '../errors.js';
 import { startCluster } from '../index.js';
-import { Prng } from '../sim/prng.js';
+import { Prng } from '../util/prng.js';
 import { LatencyHistogram, type LatencySummary } from './histogram.js';
 import { AckedWrites, decodeValueId, encodeValue, isStaleRead } from './matrix-stale.js';
 import { keyName, nextOp, type WorkloadSpec, ZipfianGenerator } from './ycsb.js';

@@ -9,14 +9,14 @@
  *   r  read request, coordinator → replica           (`replica-get`)
  *   s  read response, replica → coordinator          (`replica-get-reply`)
  *
- * DIST is the JSON of src/sim/distributions.ts (`{"constant": 5}`, `{"exp": {"rate": 0.2}}`,
+ * DIST is the JSON of src/util/distributions.ts (`{"constant": 5}`, `{"exp": {"rate": 0.2}}`,
  * `{"pareto": {"xm": 1, "alpha": 2}}`, `{"lognormal": {"mu": 0, "sigma": 0.5}}`,
  * `{"mix": [{"weight": 9, "dist": …}, …]}`). A top-level `"description"` string is allowed and
  * kept; any other field is an error, so a typo never silently falls back to a default.
  */
 import { readFileSync } from 'node:fs';
 import type { PeerMessage } from '../core/messages.js';
-import { type Dist, DistError, describeDist, parseDist } from '../sim/distributions.js';
+import { type Dist, DistError, describeDist, parseDist } from '../util/distributions.js';
 
 export type WarsClass = 'w' | 'a' | 'r' | 's';
 

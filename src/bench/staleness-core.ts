@@ -25,11 +25,11 @@ import type { ClientRequest, ClientResult, PeerMessage } from '../core/messages.
 import { Ring } from '../core/ring.js';
 import { type NodeId, nodeId } from '../core/types.js';
 import { liveValues } from '../core/version.js';
-import { type Dist, sampleDist } from '../sim/distributions.js';
 import { EventQueue } from '../sim/event-queue.js';
-import { Prng } from '../sim/prng.js';
 import { type NodeEnv, SimNode } from '../sim/sim-node.js';
 import { SimStorage } from '../sim/sim-storage.js';
+import { type Dist, sampleDist } from '../util/distributions.js';
+import { Prng } from '../util/prng.js';
 import { type LatencyProfile, MESSAGE_OF_CLASS, WARS_CLASSES } from './profile.js';
 import type { ConsistencyPoint } from './staleness-result.js';
 import { checkQuorums } from './wars.js';

@@ -20,7 +20,7 @@
  * `latency.*.mean`, `failures` (trials whose put or get failed; not counted in p), `elapsedMs`,
  * and for `real` mode `consistency[].tActualMs` (the mean measured gap between ack and get).
  */
-import type { Dist } from '../sim/distributions.js';
+import type { Dist } from '../util/distributions.js';
 import { kStaleness } from './kstaleness.js';
 import type { LatencyProfile } from './profile.js';
 import type { LatencySummary } from './staleness-stats.js';

@@ -26,8 +26,8 @@
  *   src/core, where self-addressed messages are delivered within the step.
  */
 import { assert } from '../core/assert.js';
-import { type Dist, sampleDist } from '../sim/distributions.js';
-import { Prng } from '../sim/prng.js';
+import { type Dist, sampleDist } from '../util/distributions.js';
+import { Prng } from '../util/prng.js';
 import type { LatencyProfile } from './profile.js';
 
 export type Topology = 'pbs' | 'local-write';

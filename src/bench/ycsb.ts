@@ -14,7 +14,7 @@
  * All randomness comes from a seeded Prng, so a seed reproduces the operation stream.
  */
 import { assert } from '../core/assert.js';
-import type { Prng } from '../sim/prng.js';
+import type { Prng } from '../util/prng.js';
 
 /** YCSB's default zipfian constant. */
 export const ZIPFIAN_THETA_DEFAULT = 0.99;

@@ -9,17 +9,14 @@
  */
 import { type Command, Option } from 'commander';
 import type { ClusterStatus, MembershipChangeResult, NetworkStatus } from '../client/types.js';
+import { MEMBERSHIP_CHANGE_TIMEOUT_MS_MAX, MEMBERSHIP_CHANGE_WAIT_MS_DEFAULT } from '../config.js';
+import { FAULT_DELAY_MS_MAX } from '../transport/faults.js';
 import { addClientOptions, type ClientFlags, targetOf } from './client-options.js';
 import { CliError, EXIT_USAGE } from './exit-codes.js';
 import { type ApiTarget, callApi, expectStatus, jsonOf } from './http-client.js';
 import type { CliIo } from './io.js';
 import { formatNetwork, formatStatus } from './status-table.js';
 import { durationMs, rate } from './units.js';
-
-/** Longest injected delay the cluster accepts. */
-const DELAY_MS_MAX = 60_000;
-/** How long add-node and remove-node wait for the data to move, unless --wait says otherwise. */
-const CHANGE_WAIT_MS_DEFAULT = 600_000;
 
 interface ChangeFlags extends ClientFlags {
   readonly id?: string;
@@ -71,8 +68,8 @@ export function addAdminCommands(program: Command, io: CliIo): void {
 
 function addMembershipCommands(program: Command, io: CliIo): void {
   const wait = new Option('--wait <duration>', 'how long to wait for the data to move, e.g. 5m')
-    .argParser(durationMs(86_400_000))
-    .default(CHANGE_WAIT_MS_DEFAULT, '10m');
+    .argParser(durationMs(MEMBERSHIP_CHANGE_TIMEOUT_MS_MAX))
+    .default(MEMBERSHIP_CHANGE_WAIT_MS_DEFAULT, '10m');
   addClientOptions(
     program
       .command('add-node')
@@ -138,7 +135,7 @@ function addNodeCommand(
 }
 
 function addNetCommand(program: Command, io: CliIo): void {
-  const delay = durationMs(DELAY_MS_MAX);
+  const delay = durationMs(FAULT_DELAY_MS_MAX);
   addClientOptions(
     program
       .command('net')

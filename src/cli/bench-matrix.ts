@@ -1,6 +1,6 @@
 /**
  * `ringkv bench matrix` and `ringkv bench report`: the options and their checks. The work
- * itself (starting clusters, rendering) is in src/bench/matrix-command.ts, loaded only when one
+ * itself (starting clusters, rendering) is in bench-matrix-command.ts, loaded only when one
  * of these commands runs, so the rest of the CLI starts fast.
  *
  *   ringkv bench matrix --nodes 5 --n 3 --profile FILE [--configs 1,1 1,2 2,1 2,2 1,3 3,1]
@@ -9,39 +9,12 @@
  *   ringkv bench report [--matrix FILE] [--staleness FILE...] --html OUT
  */
 import { type Command, Option } from 'commander';
-import { DEFAULT_CONFIG } from '../config.js';
+import { DEFAULT_CONFIG, NODES_MAX, TIMEOUT_MS_MAX } from '../config.js';
+import type { MatrixFlags, ReportFlags } from './bench-matrix-command.js';
 import { EXIT_USAGE } from './exit-codes.js';
 import { type CliIo, processCliIo } from './io.js';
 import { durationMs } from './units.js';
-import { integerIn, NODES_MAX, nonEmpty, usageError } from './up-options.js';
-
-/** Flags of `bench matrix` as commander hands them over, after the per-option parsers. */
-export interface MatrixFlags {
-  readonly nodes: number;
-  readonly n: number;
-  readonly profile?: string;
-  readonly configs: readonly string[];
-  readonly workload: string;
-  readonly keys: number;
-  readonly valueSize: number;
-  readonly duration: number;
-  readonly concurrency: number;
-  readonly faults?: boolean;
-  readonly json?: string;
-  readonly html?: string;
-  readonly staleness?: readonly string[];
-  readonly seed: number;
-  readonly preloadMax: number;
-  readonly warmup: number;
-  readonly timeout: number;
-  readonly attempts: number;
-}
-
-export interface ReportFlags {
-  readonly matrix?: string;
-  readonly staleness?: readonly string[];
-  readonly html: string;
-}
+import { integerIn, nonEmpty, usageError } from './up-options.js';
 
 export const DEFAULT_CONFIG_PAIRS = ['1,1', '1,2', '2,1', '2,2', '1,3', '3,1'] as const;
 const KEYS_MAX = 10_000_000;
@@ -142,7 +115,7 @@ export function addBenchMatrixCommand(bench: Command, io: CliIo = processCliIo):
     )
     .addOption(
       new Option('--timeout <time>', 'coordinator timeout per request')
-        .argParser(durationMs(600_000))
+        .argParser(durationMs(TIMEOUT_MS_MAX))
         .default(DEFAULT_CONFIG.requestTimeoutMs, `${DEFAULT_CONFIG.requestTimeoutMs}ms`),
     )
     .option(
@@ -156,7 +129,7 @@ export function addBenchMatrixCommand(bench: Command, io: CliIo = processCliIo):
         checkMatrixFlags(flags);
         return parseConfigs(flags.configs, flags.n);
       });
-      const { runMatrixCommand } = await import('../bench/matrix-command.js');
+      const { runMatrixCommand } = await import('./bench-matrix-command.js');
       await runMatrixCommand(flags, configs, io);
     });
 }
@@ -177,7 +150,7 @@ export function addBenchReportCommand(bench: Command, io: CliIo = processCliIo):
           throw usageError('give --matrix, --staleness or both.');
         });
       }
-      const { runReportCommand } = await import('../bench/matrix-command.js');
+      const { runReportCommand } = await import('./bench-matrix-command.js');
       await runReportCommand(flags, io);
     });
 }

@@ -13,6 +13,7 @@ import { type LatencyProfile, loadProfile, ProfileError } from '../bench/profile
 import { ProgressBar } from '../bench/progress.js';
 import type { StalenessMode } from '../bench/staleness-result.js';
 import type { Topology } from '../bench/wars.js';
+import { NODES_MAX } from '../config.js';
 import { CliError, EXIT_USAGE } from './exit-codes.js';
 import type { CliIo } from './io.js';
 import { durationMs } from './units.js';
@@ -28,7 +29,6 @@ export const DEFAULT_T_MS = [0, 1, 2, 5, 10, 20, 50, 100];
 const T_MS_MAX = 3_600_000;
 const T_VALUES_MAX = 100;
 const TRIALS_MAX = 10_000_000;
-const NODES_MAX = 64;
 const TIME_LIMIT_MS_MAX = 24 * 3_600_000;
 
 export interface StalenessFlags {

@@ -3,6 +3,7 @@
  * long one HTTP call may take (`--timeout`).
  */
 import { type Command, Option } from 'commander';
+import { TIMEOUT_MS_MAX } from '../config.js';
 import type { ApiTarget } from './http-client.js';
 import { durationMs } from './units.js';
 import { usageError } from './up-options.js';
@@ -10,7 +11,6 @@ import { usageError } from './up-options.js';
 export const DEFAULT_URL = 'http://127.0.0.1:8080';
 /** Above the server's own request deadline (request timeout + slack + body read, 8 s). */
 export const DEFAULT_TIMEOUT_MS = 10_000;
-const TIMEOUT_MS_MAX = 600_000;
 
 export interface ClientFlags {
   readonly url: string;

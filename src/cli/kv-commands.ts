@@ -12,18 +12,18 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { NODES_MAX, TIMEOUT_MS_MAX } from '../config.js';
 import { addClientOptions, type ClientFlags, targetOf } from './client-options.js';
 import { CliError, EXIT_NOT_FOUND, EXIT_USAGE } from './exit-codes.js';
 import { type ApiReply, type ApiTarget, callApi, expectStatus, jsonOf } from './http-client.js';
 import type { CliIo } from './io.js';
 import { formatSiblings } from './siblings.js';
 import { durationMs } from './units.js';
-import { integerIn, NODES_MAX } from './up-options.js';
+import { integerIn } from './up-options.js';
 
 const CONTEXT_HEADER = 'x-ringkv-context';
 
 /** Longest coordinator timeout a request may ask for (the server caps it lower). */
-const REQUEST_TIMEOUT_MS_MAX = 600_000;
 
 interface WriteFlags extends ClientFlags {
   readonly requestTimeout?: number;
@@ -52,7 +52,7 @@ interface WriteReply {
 export function addKvCommands(program: Command, io: CliIo): void {
   const quorum = integerIn(1, NODES_MAX);
   const primaries = integerIn(0, NODES_MAX);
-  const requestTimeout = durationMs(REQUEST_TIMEOUT_MS_MAX);
+  const requestTimeout = durationMs(TIMEOUT_MS_MAX);
   const timeoutHelp = "the coordinator's deadline (default: the cluster's)";
   addClientOptions(
     program

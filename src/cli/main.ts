@@ -11,8 +11,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, type OutputConfiguration } from 'commander';
-import { DEFAULT_CONFIG } from '../config.js';
-import { LOG_LEVELS } from '../runtime/log.js';
+import { DEFAULT_CONFIG, LOG_LEVELS, NODES_MAX } from '../config.js';
 import { addAdminCommands } from './admin-commands.js';
 import { addBenchMatrixCommand, addBenchReportCommand } from './bench-matrix.js';
 import { addBenchStalenessCommand } from './bench-staleness.js';
@@ -24,7 +23,6 @@ import {
   DEFAULT_DATA_DIR,
   integerIn,
   logLevelArg,
-  NODES_MAX,
   nonEmpty,
   PORT_MAX,
   toUpPlan,

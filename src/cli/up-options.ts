@@ -5,13 +5,11 @@
  */
 import path from 'node:path';
 import { InvalidArgumentError } from 'commander';
-import type { RingkvConfig } from '../config.js';
-import { type LogLevel, parseLogLevel } from '../runtime/log.js';
+import type { LogLevel, RingkvConfig } from '../config.js';
+import { parseLogLevel } from '../runtime/log.js';
 
 /** Exit code for bad command-line arguments. */
 export const USAGE_EXIT_CODE = 2;
-/** Nodes a local cluster may have (each is a worker thread); mirrors startCluster's limit. */
-export const NODES_MAX = 64;
 export const PORT_MAX = 65_535;
 
 /** The flags as commander hands them to the action, after the per-option parsers ran. */

@@ -13,6 +13,7 @@
  * never race; a change begun elsewhere and still running is a BusyError from the claimant.
  */
 import type { RingkvConfig } from '../config.js';
+import { MEMBERSHIP_CHANGE_TIMEOUT_MS_MAX } from '../config.js';
 import { Ring } from '../core/ring.js';
 import {
   initialRingState,
@@ -22,6 +23,7 @@ import {
 } from '../core/ring-state.js';
 import { nodeId } from '../core/types.js';
 import { BusyError, UnavailableError, ValidationError } from '../errors.js';
+import { isNodeIdText, NODE_ID_LENGTH_MAX } from '../util/node-id.js';
 import type { NodeProcesses } from './cluster-control.js';
 import {
   askAll,
@@ -38,11 +40,6 @@ import type {
   MembershipChangeResult,
 } from './types.js';
 import { validateTimeout } from './validate.js';
-
-/** Node ids a change accepts: they appear in URLs, logs and file names. */
-const NODE_ID = /^[A-Za-z0-9._-]{1,64}$/;
-/** The longest a change may be told to wait. */
-const CHANGE_TIMEOUT_MS_MAX = 86_400_000;
 
 /** A change once begun: what the wait and the result need. */
 interface Begun {
@@ -314,9 +311,9 @@ export class ClusterMembership {
   }
 
   private checkNewId(id: unknown): string {
-    if (typeof id !== 'string' || !NODE_ID.test(id)) {
+    if (!isNodeIdText(id)) {
       throw new ValidationError(
-        `node id must be 1..64 letters, digits, '.', '_' or '-', got ${JSON.stringify(id)}`,
+        `node id must be 1..${NODE_ID_LENGTH_MAX} letters, digits, '.', '_' or '-', got ${JSON.stringify(id)}`,
       );
     }
     if (this.ids.includes(id)) throw new ValidationError(`node id ${id} is in use`);
@@ -327,7 +324,11 @@ export class ClusterMembership {
   }
 
   private timeoutOf(value: unknown): number {
-    return validateTimeout(value, this.config.membershipChangeTimeoutMs, CHANGE_TIMEOUT_MS_MAX);
+    return validateTimeout(
+      value,
+      this.config.membershipChangeTimeoutMs,
+      MEMBERSHIP_CHANGE_TIMEOUT_MS_MAX,
+    );
   }
 }
 

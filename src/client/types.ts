@@ -3,7 +3,7 @@
  * and CLI are written against. Values are bytes; strings are accepted and stored as UTF-8.
  */
 
-import type { Dist } from '../sim/distributions.js';
+import type { Dist } from '../util/distributions.js';
 import type { NodeCountersSnapshot } from './node-link.js';
 
 /** A value as the caller passes it: bytes, or a string stored as UTF-8. */
@@ -259,7 +259,7 @@ export interface MembershipChangeResult {
  * Extra latency per peer message type (`replica-put`, `replica-get-reply`, …), each a
  * distribution in ms as JSON: `{"constant": 5}`, `{"exp": {"rate": 0.2}}` (mean 5),
  * `{"pareto": {"xm": 1, "alpha": 2}}`, `{"lognormal": {"mu": 1, "sigma": 0.5}}` or
- * `{"mix": [{"weight": 9, "dist": …}, …]}` (see src/sim/distributions.ts).
+ * `{"mix": [{"weight": 9, "dist": …}, …]}` (see src/util/distributions.ts).
  */
 export type MessageDelays = Readonly<Record<string, Dist>>;
 

@@ -2,13 +2,11 @@
  * Input checks every front end shares. Bad input is rejected with a ValidationError before any
  * message is sent; nothing about the cluster changes.
  */
+import { PRIMARIES_MIN, QUORUM_MIN, TIMEOUT_MS_MAX, TIMEOUT_MS_MIN } from '../config.js';
 import { ContextError, decodeContext } from '../core/context.js';
 import type { VersionVector } from '../core/types.js';
 import { ValidationError } from '../errors.js';
 import type { ValueInput } from './types.js';
-
-/** Longest request timeout a caller may ask for; longer waits are almost always a mistake. */
-export const TIMEOUT_MS_MAX = 600_000;
 
 const encoder = new TextEncoder();
 
@@ -38,36 +36,41 @@ export function validateValue(value: unknown, valueSizeMaxBytes: number): Uint8A
   return bytes;
 }
 
-/** Validates an optional quorum size (`r` or `w`) against n; undefined yields the default. */
-export function validateQuorum(name: string, value: unknown, fallback: number, n: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > n) {
+/**
+ * The one integer range check behind every request option: `value` in min..max, or a
+ * ValidationError naming the option and the range (`maxText` names the upper bound, e.g. `n=3`).
+ */
+export function validateIntegerIn(
+  name: string,
+  value: unknown,
+  min: number,
+  max: number,
+  maxText = String(max),
+): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     throw new ValidationError(
-      `${name} must be an integer between 1 and n=${n}, got ${String(value)}`,
+      `${name} must be an integer between ${min} and ${maxText}, got ${String(value)}`,
     );
   }
   return value;
+}
+
+/** Validates an optional quorum size (`r` or `w`): 1..n; undefined yields the default. */
+export function validateQuorum(name: string, value: unknown, fallback: number, n: number): number {
+  if (value === undefined) return fallback;
+  return validateIntegerIn(name, value, QUORUM_MIN, n, `n=${n}`);
 }
 
 /** Validates an optional primary-replica count (`pr` or `pw`): 0..quorum, default 0. */
 export function validatePrimaries(name: string, value: unknown, quorum: number): number {
-  if (value === undefined) return 0;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > quorum) {
-    throw new ValidationError(
-      `${name} must be an integer between 0 and ${quorum}, got ${String(value)}`,
-    );
-  }
-  return value;
+  if (value === undefined) return PRIMARIES_MIN;
+  return validateIntegerIn(name, value, PRIMARIES_MIN, quorum);
 }
 
+/** Validates an optional timeout: 1..max (at most TIMEOUT_MS_MAX); undefined yields the default. */
 export function validateTimeout(value: unknown, fallback: number, max = TIMEOUT_MS_MAX): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
-    throw new ValidationError(
-      `timeoutMs must be an integer between 1 and ${max}, got ${String(value)}`,
-    );
-  }
-  return value;
+  return validateIntegerIn('timeoutMs', value, TIMEOUT_MS_MIN, max);
 }
 
 export function validateContext(context: unknown): VersionVector {

@@ -4,15 +4,15 @@
  * replies are batched per tick, like peer messages.
  */
 import type { MessagePort } from 'node:worker_threads';
+import type { LogLevel } from '../config.js';
 import type { ClientRequest, ClientResult } from '../core/messages.js';
 import type { CoreLimits, NodeStats } from '../core/node.js';
 import type { RingState } from '../core/ring-state.js';
 import type { KeyRecord } from '../core/types.js';
-import type { Dist } from '../sim/distributions.js';
 import type { NetworkFaults } from '../transport/faults.js';
 import type { FaultStats } from '../transport/faulty.js';
 import type { TransportStats } from '../transport/transport.js';
-import type { LogLevel } from './log.js';
+import type { Dist } from '../util/distributions.js';
 
 /** Passed as `workerData` when a node's worker starts. */
 export interface WorkerInit {

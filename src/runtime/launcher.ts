@@ -8,11 +8,12 @@
  */
 import { closeSync, openSync } from 'node:fs';
 import { MessageChannel } from 'node:worker_threads';
+import type { LogLevel } from '../config.js';
 import type { ClientResult } from '../core/messages.js';
 import type { CoreLimits } from '../core/node.js';
 import type { RingState } from '../core/ring-state.js';
 import type { WorkerInit } from './control.js';
-import { createLogger, type Logger, type LogLevel, STDERR_FD } from './log.js';
+import { createLogger, type Logger, STDERR_FD } from './log.js';
 import { type NetworkSettings, NetworkState, type NetworkView } from './network-state.js';
 import { WorkerNode } from './worker-node.js';
 

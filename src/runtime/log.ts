@@ -16,14 +16,11 @@
  * input and effect.
  */
 import { type DestinationStream, type Logger, pino } from 'pino';
+import { isLogLevel, LOG_LEVELS, type LogLevel } from '../config.js';
 import type { ClientResult } from '../core/messages.js';
 import { ValidationError } from '../errors.js';
 
 export type { Logger } from 'pino';
-
-/** Levels from most to least verbose; `silent` logs nothing. */
-export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** File descriptor of stderr, where logs go unless told otherwise. */
 export const STDERR_FD = 2;
@@ -35,10 +32,6 @@ const TRACE_LOG_CHARS_MAX = 128;
 const TRACKED_REQUESTS_MAX = 100_000;
 /** Rate-limited lines: at most one per kind per this many ms. */
 export const RATE_LIMIT_INTERVAL_MS = 1000;
-
-export function isLogLevel(value: unknown): value is LogLevel {
-  return typeof value === 'string' && (LOG_LEVELS as readonly string[]).includes(value);
-}
 
 /** Parses a level name (the CLI's `--log-level`); throws a ValidationError naming the levels. */
 export function parseLogLevel(text: string): LogLevel {

@@ -9,6 +9,7 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ValidationError } from '../errors.js';
+import { isNodeIdText } from '../util/node-id.js';
 
 export interface MembershipRecord {
   /** The nodes the cluster was first started with, in order: they define its first ring. */
@@ -20,10 +21,9 @@ export interface MembershipRecord {
 }
 
 const FILE_NAME = 'membership.json';
-const NODE_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 function isIds(x: unknown): x is string[] {
-  return Array.isArray(x) && x.every((id) => typeof id === 'string' && NODE_ID.test(id));
+  return Array.isArray(x) && x.every(isNodeIdText);
 }
 
 /** The stored node list, or null when there is none yet. Throws on a damaged file. */

@@ -11,8 +11,8 @@
  * reaches every node, as if each client could reach both sides.
  */
 import { ValidationError } from '../errors.js';
-import { DistError, parseDist } from '../sim/distributions.js';
 import { FAULT_DELAY_MS_MAX } from '../transport/faults.js';
+import { DistError, parseDist } from '../util/distributions.js';
 import type { MessageDelays, WorkerFaults } from './control.js';
 
 export interface NetworkSettings {

@@ -29,9 +29,9 @@ import {
 } from './admin-body.js';
 import type { AdminRoute } from './admin-routes.js';
 import { readBody } from './body.js';
-import type { RequestContext } from './handlers.js';
 import { ClientGoneError, HttpError } from './http-error.js';
 import { jsonReply, type Reply } from './replies.js';
+import type { RequestContext } from './request-context.js';
 
 export async function handleAdmin(route: AdminRoute, ctx: RequestContext): Promise<Reply> {
   const admin = ctx.admin;

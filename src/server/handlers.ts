@@ -3,34 +3,18 @@
  * the client, and turn its result into a Reply. Every wait is raced against the request's
  * AbortSignal, which fires on the server's request timeout or when the caller goes away.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ClusterAdmin, KvClient, PutOptions } from '../client/types.js';
+import type { IncomingMessage } from 'node:http';
+import type { PutOptions } from '../client/types.js';
 import { ValidationError } from '../errors.js';
 import { raceAbort } from './abort.js';
 import { handleAdmin } from './admin.js';
 import { readBody } from './body.js';
-import type { EventStream } from './event-stream.js';
 import { HttpError } from './http-error.js';
-import type { ServerMetrics } from './metrics.js';
 import { parseQuery, type RequestQuery } from './query.js';
 import { CONTEXT_HEADER, getReply, jsonReply, type Reply, writeReply } from './replies.js';
+import type { RequestContext } from './request-context.js';
 import { resolveRoute, splitUrl } from './routes.js';
 import { assetReply } from './static-assets.js';
-
-export interface RequestContext {
-  readonly client: KvClient;
-  /** The cluster's fault-injection API, or null when the server fronts no local cluster. */
-  readonly admin: ClusterAdmin | null;
-  readonly bodySizeMaxBytes: number;
-  readonly requestTimeoutMs: number;
-  readonly metrics: ServerMetrics;
-  readonly events: EventStream;
-  readonly req: IncomingMessage;
-  readonly res: ServerResponse;
-  readonly signal: AbortSignal;
-  /** The request sent `Expect: 100-continue`; answer `100 Continue` before reading the body. */
-  readonly expectContinue: boolean;
-}
 
 /** The reply to send, or null when the handler took the response over (an event stream). */
 export async function handleRequest(ctx: RequestContext): Promise<Reply | null> {

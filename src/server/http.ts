@@ -6,8 +6,8 @@
  *   DELETE /kv/:key   `X-Ringkv-Context`; ?w= &timeout_ms=                    → 200 {acked,w,coordinator}
  *   GET    /status    → 200 ClusterStatus JSON (nodes with partitionGroup, ring, config, network)
  *   GET    /health    → 200 {ok:true}
- *   GET    /metrics   → 200 Prometheus text format (metrics.ts lists the metric names)
- *   GET    /events    → 200 text/event-stream: a dashboard event (dashboard-feed.ts) every ~500 ms
+ *   GET    /metrics   → 200 Prometheus text format (monitor/metrics.ts lists the metric names)
+ *   GET    /events    → 200 text/event-stream: a dashboard event (monitor/dashboard-feed.ts) every ~500 ms
  *                       and a heartbeat comment every 15 s; 503 TOO_MANY_CLIENTS past 32 streams
  *   GET    /, /dashboard.js, /dashboard.css → the live dashboard (static-assets.ts)
  *
@@ -41,15 +41,19 @@ import type { Duplex } from 'node:stream';
 import type { ClusterAdmin, KvClient } from '../client/types.js';
 import { assert } from '../core/assert.js';
 import { TimeoutError } from '../errors.js';
-import { type NodeStatsSource, SnapshotTaker } from './cluster-snapshot.js';
-import { DashboardFeed } from './dashboard-feed.js';
 import { errorToHttp } from './errors-to-http.js';
-import { EVENT_STREAM_DEFAULTS, EventStream, type EventStreamOptions } from './event-stream.js';
 import { handleRequest } from './handlers.js';
 import { ClientGoneError } from './http-error.js';
 import { instrumentClient } from './instrumented-client.js';
 import { httpOp, replyOutcome } from './metric-labels.js';
-import { ServerMetrics } from './metrics.js';
+import { type NodeStatsSource, SnapshotTaker } from './monitor/cluster-snapshot.js';
+import { DashboardFeed } from './monitor/dashboard-feed.js';
+import {
+  EVENT_STREAM_DEFAULTS,
+  EventStream,
+  type EventStreamOptions,
+} from './monitor/event-stream.js';
+import { ServerMetrics } from './monitor/metrics.js';
 import type { Reply } from './replies.js';
 import { sendReply } from './send.js';
 

@@ -13,7 +13,7 @@ import type {
   ValueInput,
 } from '../client/types.js';
 import { errorOutcome } from './metric-labels.js';
-import type { ClientOp, ServerMetrics } from './metrics.js';
+import type { ClientOp, ServerMetrics } from './monitor/metrics.js';
 
 export function instrumentClient(client: KvClient, metrics: ServerMetrics): KvClient {
   const timed = async <T>(op: ClientOp, call: () => Promise<T>, outcome: (r: T) => string) => {

@@ -1,9 +1,11 @@
 /**
  * Query-string validation for the key routes. Values are checked here, before the client is
  * called: `r`, `w` and `timeout_ms` must be plain positive decimal integers, `pr` and `pw`
- * non-negative ones. Unknown or repeated
+ * non-negative ones, in the client's own ranges (client/validate.ts). Unknown or repeated
  * parameters are rejected too, so a typo (`?W=3`) never silently falls back to a default.
  */
+import { validateIntegerIn } from '../client/validate.js';
+import { NODES_MAX, PRIMARIES_MIN, QUORUM_MIN, TIMEOUT_MS_MIN } from '../config.js';
 import { ValidationError } from '../errors.js';
 
 export type QueryName = 'r' | 'w' | 'pr' | 'pw' | 'timeout_ms';
@@ -17,13 +19,13 @@ export interface RequestQuery {
   readonly timeoutMs?: number;
 }
 
-/** Quorum sizes above this are nonsense for any cluster; the client checks the real bound (n). */
-const QUORUM_MAX = 1024;
 const DECIMAL = /^[0-9]+$/;
 
 /**
  * Parses the raw query (without `?`). Only the names in `allowed` may appear; `timeout_ms` must
  * not exceed `timeoutMsMax` (the server's own request timeout, which would cut the call short).
+ * A quorum or primaries count is checked against NODES_MAX here (no cluster's n is larger); the
+ * client then checks it against the cluster's real n.
  */
 export function parseQuery(
   query: string,
@@ -31,7 +33,7 @@ export function parseQuery(
   timeoutMsMax: number,
 ): RequestQuery {
   const params = new URLSearchParams(query);
-  const result: { r?: number; w?: number; pr?: number; pw?: number; timeoutMs?: number } = {};
+  const result: { -readonly [K in keyof RequestQuery]: RequestQuery[K] } = {};
   const seen = new Set<string>();
   for (const [name, value] of params) {
     if (!(allowed as readonly string[]).includes(name)) {
@@ -41,22 +43,25 @@ export function parseQuery(
     }
     if (seen.has(name)) throw new ValidationError(`query parameter '${name}' given more than once`);
     seen.add(name);
-    if (name === 'timeout_ms') result.timeoutMs = parseIntegerParam(name, value, timeoutMsMax);
-    else if (name === 'r') result.r = parseIntegerParam(name, value, QUORUM_MAX);
-    else if (name === 'w') result.w = parseIntegerParam(name, value, QUORUM_MAX);
-    else if (name === 'pr') result.pr = parseIntegerParam(name, value, QUORUM_MAX, 0);
-    else result.pw = parseIntegerParam(name, value, QUORUM_MAX, 0);
+    const label = `query parameter '${name}'`;
+    const [min, max] = rangeOf(name as QueryName, timeoutMsMax);
+    result[name === 'timeout_ms' ? 'timeoutMs' : (name as 'r' | 'w' | 'pr' | 'pw')] =
+      validateIntegerIn(label, parseDecimal(label, value), min, max);
   }
   return result;
 }
 
-/** A decimal integer in min..max, or a ValidationError naming the parameter. */
-export function parseIntegerParam(name: string, value: string, max: number, min = 1): number {
+/** A parameter's range: the client's own lower bounds; NODES_MAX bounds every cluster's n. */
+function rangeOf(name: QueryName, timeoutMsMax: number): readonly [number, number] {
+  if (name === 'timeout_ms') return [TIMEOUT_MS_MIN, timeoutMsMax];
+  return [name === 'r' || name === 'w' ? QUORUM_MIN : PRIMARIES_MIN, NODES_MAX];
+}
+
+/** Plain decimal digits as a number (the range is checked by the caller), or a ValidationError. */
+function parseDecimal(label: string, value: string): number {
   const parsed = DECIMAL.test(value) ? Number(value) : Number.NaN;
-  if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
-    throw new ValidationError(
-      `query parameter '${name}' must be an integer in ${min}..${max}, got '${value}'`,
-    );
+  if (!Number.isSafeInteger(parsed)) {
+    throw new ValidationError(`${label} must be a decimal integer, got '${value}'`);
   }
   return parsed;
 }

@@ -9,7 +9,7 @@
  * A leave or remove keeps at least N nodes in the ring.
  */
 import type { RingChange } from '../core/ring-state.js';
-import { Prng } from './prng.js';
+import { Prng } from '../util/prng.js';
 import type { ChangePlan } from './ring-changer.js';
 import type { Scenario } from './scenario.js';
 

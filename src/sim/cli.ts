@@ -4,8 +4,8 @@
  * summary. The only file of src/sim that prints, reads argv or reads a clock.
  */
 
+import { SEED_MAX } from '../util/prng.js';
 import type { MembershipMode } from './change-plan.js';
-import { SEED_MAX } from './prng.js';
 import { formatReport, SweepTotals } from './report.js';
 import { runSeed, SWARM_MODE_DEFAULTS, type SwarmModes } from './swarm.js';
 

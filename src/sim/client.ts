@@ -22,8 +22,8 @@ import { assert } from '../core/assert.js';
 import type { DataRequest as ClientRequest, ClientResult } from '../core/messages.js';
 import type { KeyRecord, NodeId, VersionVector } from '../core/types.js';
 import { type RingkvError, TimeoutError } from '../errors.js';
+import type { Prng } from '../util/prng.js';
 import type { History, HistoryOp } from './history.js';
-import type { Prng } from './prng.js';
 
 export interface ClientEnv {
   readonly prng: Prng;

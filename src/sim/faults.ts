@@ -6,8 +6,8 @@
  */
 import { assert } from '../core/assert.js';
 import type { NodeId } from '../core/types.js';
-import { type Dist, sampleDist } from './distributions.js';
-import type { Prng } from './prng.js';
+import { type Dist, sampleDist } from '../util/distributions.js';
+import type { Prng } from '../util/prng.js';
 import type { Simulator } from './simulator.js';
 
 export interface FaultOptions {

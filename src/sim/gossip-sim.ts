@@ -3,6 +3,7 @@
  * latency, staggered gossip and probe ticks, crashes. One seed drives one Prng for everything,
  * so a seed reproduces a run exactly. Time is virtual; nothing sleeps.
  */
+import { DEFAULT_CONFIG, membershipConfig } from '../config.js';
 import { assert } from '../core/assert.js';
 import {
   type MemberStatus,
@@ -14,9 +15,9 @@ import {
   type SwimTimer,
 } from '../core/swim.js';
 import { type NodeId, nodeId } from '../core/types.js';
-import { type Dist, sampleDist } from './distributions.js';
+import { type Dist, sampleDist } from '../util/distributions.js';
+import { Prng } from '../util/prng.js';
 import { EventQueue } from './event-queue.js';
-import { Prng } from './prng.js';
 
 export interface GossipSimOptions {
   readonly nodes: number;
@@ -72,7 +73,9 @@ export class GossipSim {
     for (const [i, id] of this.ids.entries()) this.index.set(id, i);
     const seeds = this.ids.slice(0, Math.max(1, options.seedCount ?? 1));
     const random = () => this.prng.next01();
-    this.members = this.ids.map((id) => new Swim(id, seeds, random, options.config));
+    // Every setting from config.ts; the scenario overrides some.
+    const config = { ...membershipConfig(DEFAULT_CONFIG), ...options.config };
+    this.members = this.ids.map((id) => new Swim(id, seeds, random, config));
     const { gossipIntervalMs, probeIntervalMs } = this.members[0]!.config;
     for (let i = 0; i < options.nodes; i++) {
       this.queue.push(this.prng.float(0, gossipIntervalMs), { kind: 'gossip', node: i });

@@ -10,8 +10,8 @@
  */
 import { assert } from '../core/assert.js';
 import type { NodeId } from '../core/types.js';
-import { type Dist, sampleDist } from './distributions.js';
-import type { Prng } from './prng.js';
+import { type Dist, sampleDist } from '../util/distributions.js';
+import type { Prng } from '../util/prng.js';
 
 export interface NetworkOptions {
   /** Probability that one copy of a message is lost. */

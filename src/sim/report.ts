@@ -3,7 +3,7 @@
  * sweep over many seeds. Pure: the caller prints.
  */
 
-import { describeDist } from './distributions.js';
+import { describeDist } from '../util/distributions.js';
 import {
   type ChangeReport,
   type RunReport,

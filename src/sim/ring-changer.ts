@@ -11,7 +11,7 @@ import { assert } from '../core/assert.js';
 import type { ClientResult } from '../core/messages.js';
 import type { RingChange } from '../core/ring-state.js';
 import type { NodeId } from '../core/types.js';
-import type { Prng } from './prng.js';
+import type { Prng } from '../util/prng.js';
 import type { Simulator } from './simulator.js';
 
 export interface ChangePlan {

@@ -6,10 +6,10 @@
  * plain data, so a report can print it and a test can pin one down.
  */
 import { coreLimits, DEFAULT_CONFIG } from '../config.js';
+import { type Dist, meanOf } from '../util/distributions.js';
+import type { Prng } from '../util/prng.js';
 import { SIM_DEFAULTS } from './defaults.js';
-import { type Dist, meanOf } from './distributions.js';
 import type { FaultOptions } from './faults.js';
-import type { Prng } from './prng.js';
 import type { ChangePlan } from './ring-changer.js';
 import type { SimOptions } from './simulator.js';
 import type { WorkloadOptions } from './workload.js';

@@ -4,11 +4,12 @@
  * checks the history against the final state and ring, and the ring itself (ring-check.ts).
  * Everything but the optional wall clock is a function of the seed and the modes (SwarmModes).
  */
+
+import { Prng } from '../util/prng.js';
 import { changePrng, type MembershipMode, withChange } from './change-plan.js';
 import { check, type Violation } from './checker.js';
 import { FaultInjector } from './faults.js';
 import { type LivenessReport, runLiveness } from './liveness.js';
-import { Prng } from './prng.js';
 import { RingChanger } from './ring-changer.js';
 import { checkRing } from './ring-check.js';
 import { pickScenario, type Scenario } from './scenario.js';

@@ -10,9 +10,9 @@
 import { assert } from '../core/assert.js';
 import type { VersionVector } from '../core/types.js';
 import { contextOf, isDeleted } from '../core/version.js';
+import { type Dist, sampleDist } from '../util/distributions.js';
+import type { Prng } from '../util/prng.js';
 import type { OpHandle, SimClient } from './client.js';
-import { type Dist, sampleDist } from './distributions.js';
-import type { Prng } from './prng.js';
 import type { Simulator } from './simulator.js';
 
 export interface WorkloadMix {

@@ -2,6 +2,7 @@
  * Storage engines behind one interface (see engine.ts for the contract all of them pass).
  */
 import path from 'node:path';
+import { isNodeIdText } from '../util/node-id.js';
 import { type StorageEngine, StorageError } from './engine.js';
 import { LmdbStorage } from './lmdb.js';
 import { MemoryStorage } from './memory.js';
@@ -9,9 +10,6 @@ import { MemoryStorage } from './memory.js';
 export * from './engine.js';
 export { LmdbStorage, type LmdbStorageOptions } from './lmdb.js';
 export { MemoryStorage } from './memory.js';
-
-/** Node ids used as directory names: no separators, so a node cannot escape `dataDir`. */
-const SAFE_NODE_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
 /** Where a node keeps its data. */
 export interface OpenStorageOptions {
@@ -24,7 +22,8 @@ export interface OpenStorageOptions {
 /** Opens a node's storage: MemoryStorage without a data directory, else LmdbStorage. */
 export async function openStorage(options: OpenStorageOptions): Promise<StorageEngine> {
   if (options.dataDir === null) return new MemoryStorage();
-  if (!SAFE_NODE_ID.test(options.nodeId) || /^\.+$/.test(options.nodeId)) {
+  // Not `.` or `..` either: the id is used as a directory name below `dataDir`.
+  if (!isNodeIdText(options.nodeId) || /^\.+$/.test(options.nodeId)) {
     throw new StorageError(
       `node id ${JSON.stringify(options.nodeId)} is not a safe directory name`,
     );

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { nextOp, WORKLOADS, ZipfianGenerator, zeta } from '../../src/bench/ycsb.js';
-import { Prng } from '../../src/sim/prng.js';
+import { Prng } from '../../src/util/prng.js';
 
 const DRAWS = 200_000;
 

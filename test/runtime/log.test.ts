@@ -4,13 +4,12 @@ import path from 'node:path';
 import type { DestinationStream } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { logLevelArg, toUpPlan } from '../../src/cli/up-options.js';
+import { LOG_LEVELS, type LogLevel } from '../../src/config.js';
 import type { ClientResult } from '../../src/core/messages.js';
 import { ValidationError } from '../../src/errors.js';
 import {
   createLogger,
   KEY_LOG_CHARS_MAX,
-  LOG_LEVELS,
-  type LogLevel,
   logKey,
   NodeLog,
   parseLogLevel,

@@ -6,9 +6,9 @@ import type { NodeId } from '../../src/core/types.js';
 import { check } from '../../src/sim/checker.js';
 import type { OpHandle } from '../../src/sim/client.js';
 import { simOptions } from '../../src/sim/defaults.js';
-import { Prng } from '../../src/sim/prng.js';
 import { Simulator } from '../../src/sim/simulator.js';
 import { runSeed } from '../../src/sim/swarm.js';
+import { Prng } from '../../src/util/prng.js';
 
 function finish(s: Simulator, handle: OpHandle): void {
   expect(s.runUntil(() => handle.op.outcome !== 'pending', 20_000)).toBe(true);

@@ -9,8 +9,8 @@ import { liveValues } from '../../src/core/version.js';
 import { check } from '../../src/sim/checker.js';
 import type { OpHandle } from '../../src/sim/client.js';
 import { simOptions } from '../../src/sim/defaults.js';
-import { Prng } from '../../src/sim/prng.js';
 import { Simulator } from '../../src/sim/simulator.js';
+import { Prng } from '../../src/util/prng.js';
 
 export type Overrides = Parameters<typeof simOptions>[0];
 

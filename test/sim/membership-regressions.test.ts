@@ -11,10 +11,10 @@ import { type NodeId, nodeId } from '../../src/core/types.js';
 import { contextOf } from '../../src/core/version.js';
 import type { Violation } from '../../src/sim/checker.js';
 import { runLiveness } from '../../src/sim/liveness.js';
-import { Prng } from '../../src/sim/prng.js';
 import { RingChanger } from '../../src/sim/ring-changer.js';
 import { checkRing } from '../../src/sim/ring-check.js';
 import type { Simulator } from '../../src/sim/simulator.js';
+import { Prng } from '../../src/util/prng.js';
 import { checkAll, finish, sim } from './helpers.js';
 
 /** Liveness phase (no load), then the membership and history checks. */

@@ -8,10 +8,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { changePrng, type MembershipMode, withChange } from '../../src/sim/change-plan.js';
-import { Prng } from '../../src/sim/prng.js';
 import { formatReport } from '../../src/sim/report.js';
 import { pickScenario } from '../../src/sim/scenario.js';
 import { runSeed } from '../../src/sim/swarm.js';
+import { Prng } from '../../src/util/prng.js';
 
 const SEEDS = Array.from({ length: 60 }, (_, i) => 1 + i);
 

@@ -13,12 +13,12 @@ import { type NodeId, nodeId } from '../../src/core/types.js';
 import type { Violation } from '../../src/sim/checker.js';
 import { SIM_DEFAULTS } from '../../src/sim/defaults.js';
 import { runLiveness } from '../../src/sim/liveness.js';
-import { Prng } from '../../src/sim/prng.js';
 import { type ChangePlan, RingChanger } from '../../src/sim/ring-changer.js';
 import { checkRing } from '../../src/sim/ring-check.js';
 import type { Simulator } from '../../src/sim/simulator.js';
 import { coreFaultViolations } from '../../src/sim/swarm.js';
 import { Workload, type WorkloadOptions } from '../../src/sim/workload.js';
+import { Prng } from '../../src/util/prng.js';
 import { checkAll, type Overrides, sim } from './helpers.js';
 
 const WORKLOAD: WorkloadOptions = {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type NodeId, nodeId } from '../../src/core/types.js';
 import { Network, type NetworkOptions } from '../../src/sim/network.js';
-import { Prng } from '../../src/sim/prng.js';
+import { Prng } from '../../src/util/prng.js';
 
 const [a, b, c, d] = ['a', 'b', 'c', 'd'].map(nodeId) as [NodeId, NodeId, NodeId, NodeId];
 const QUIET: NetworkOptions = {

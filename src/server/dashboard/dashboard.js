@@ -1,6 +1,6 @@
 /**
  * The ringkv dashboard. It listens to GET /events (Server-Sent Events, one event every ~500 ms:
- * see src/server/dashboard-feed.ts for its shape) and drives the admin routes with fetch. No
+ * see src/server/monitor/dashboard-feed.ts for its shape) and drives the admin routes with fetch. No
  * framework and nothing loaded from elsewhere; everything is written with textContent.
  */
 

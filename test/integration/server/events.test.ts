@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DashboardEvent } from '../../../src/server/dashboard-feed.js';
 import { createHttpServer } from '../../../src/server/http.js';
+import type { DashboardEvent } from '../../../src/server/monitor/dashboard-feed.js';
 import { FakeCluster, listen, readSse, stop, workerStats } from './monitor-fakes.js';
 
 const CLIENTS_MAX = 2;

@@ -6,7 +6,7 @@
  * `backlogMaxBytes` are waiting for it.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { assert } from '../core/assert.js';
+import { assert } from '../../core/assert.js';
 
 export interface EventStreamOptions {
   /** @default 500 */

@@ -6,8 +6,8 @@
  * stats query in time, has no counter series in that scrape (see ringkv_node_stats_available).
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { NodeStatus } from '../client/types.js';
-import type { WorkerStats } from '../runtime/control.js';
+import type { NodeStatus } from '../../client/types.js';
+import type { WorkerStats } from '../../runtime/control.js';
 import type { ClusterSnapshot } from './cluster-snapshot.js';
 
 interface CounterSpec {

@@ -5,7 +5,7 @@
  * Prometheus' histogram_quantile() does.
  */
 import type { Histogram } from 'prom-client';
-import { assert } from '../core/assert.js';
+import { assert } from '../../core/assert.js';
 
 export const TRAFFIC_OPS = ['get', 'put', 'delete', 'all'] as const;
 export type TrafficOp = (typeof TRAFFIC_OPS)[number];

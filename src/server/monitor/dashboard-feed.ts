@@ -4,8 +4,8 @@
  * (from the client latency histogram, over the last two seconds) and anti-entropy progress
  * (the nodes' exchange counters, summed).
  */
-import type { ClusterStatus, NetworkStatus, NodeStatus } from '../client/types.js';
-import type { WorkerStats } from '../runtime/control.js';
+import type { ClusterStatus, NetworkStatus, NodeStatus } from '../../client/types.js';
+import type { WorkerStats } from '../../runtime/control.js';
 import type { ClusterSnapshot, SnapshotTaker } from './cluster-snapshot.js';
 import { LATENCY_BUCKETS_SECONDS, type ServerMetrics } from './metrics.js';
 import { readHistogram, type TrafficView, TrafficWindow } from './traffic-window.js';

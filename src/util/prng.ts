@@ -1,7 +1,8 @@
 /**
- * The simulator's one source of randomness: a seeded xoroshiro128+ (pure-rand) behind a small
- * API. One Prng per run drives everything — scenario choice, latencies, faults, workload — so a
- * seed reproduces the run exactly. Nothing in src/sim may call Math.random.
+ * The one source of randomness for the simulator, the benchmarks and injected latencies: a seeded
+ * xoroshiro128+ (pure-rand) behind a small API. One Prng per run drives everything — scenario
+ * choice, latencies, faults, workload — so a seed reproduces the run exactly. Nothing in src/sim
+ * may call Math.random.
  */
 
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';

@@ -3,10 +3,10 @@
  * stats source, every node's raw counters. Taking one is bounded by a timeout; concurrent callers
  * (scrapes, event-stream ticks) share the look in flight, so a burst costs one round of queries.
  */
-import type { ClusterStatus, KvClient, NodeCounters } from '../client/types.js';
-import { assert } from '../core/assert.js';
-import { TimeoutError } from '../errors.js';
-import type { WorkerStats } from '../runtime/control.js';
+import type { ClusterStatus, KvClient, NodeCounters } from '../../client/types.js';
+import { assert } from '../../core/assert.js';
+import { TimeoutError } from '../../errors.js';
+import type { WorkerStats } from '../../runtime/control.js';
 
 /** Where per-node counters come from (a local Cluster); see Cluster.nodeStats. */
 export interface NodeStatsSource {

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { quantileMs, type Reading, TrafficWindow } from '../../src/server/traffic-window.js';
+import {
+  quantileMs,
+  type Reading,
+  TrafficWindow,
+} from '../../../src/server/monitor/traffic-window.js';
 
 const BOUNDS = [0.001, 0.01, 0.1];
 

@@ -1,25 +1,53 @@
 /**
  * What `ringkv bench matrix` and `ringkv bench report` do once their options are checked
- * (src/cli/bench-matrix.ts): load the profile, run the matrix with a progress bar on stderr,
- * print the table, write the JSON and HTML files.
+ * (bench-matrix.ts): load the profile, run the matrix with a progress bar on stderr, print the
+ * table, write the JSON and HTML files. It is a command (flags, exit codes, stdout), so it lives
+ * in cli/ and only calls down into bench/; bench-matrix.ts loads it lazily.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import type { MatrixFlags, ReportFlags } from '../cli/bench-matrix.js';
-import { CliError, EXIT_USAGE } from '../cli/exit-codes.js';
-import type { CliIo } from '../cli/io.js';
-import { type MatrixOptions, plannedRuns, plannedUnits, runMatrix } from './matrix.js';
-import { type NetworkPlan, networkPlan } from './matrix-profile.js';
-import { formatMatrix } from './matrix-table.js';
-import { loadProfile, ProfileError } from './profile.js';
-import { ProgressBar } from './progress.js';
+import { type MatrixOptions, plannedRuns, plannedUnits, runMatrix } from '../bench/matrix.js';
+import { type NetworkPlan, networkPlan } from '../bench/matrix-profile.js';
+import { formatMatrix } from '../bench/matrix-table.js';
+import { loadProfile, ProfileError } from '../bench/profile.js';
+import { ProgressBar } from '../bench/progress.js';
 import {
   parseMatrixResult,
   parseStalenessReports,
   ReportInputError,
   renderHtmlReport,
   type StalenessReport,
-} from './report-html.js';
-import type { WorkloadName } from './ycsb.js';
+} from '../bench/report-html.js';
+import type { WorkloadName } from '../bench/ycsb.js';
+import { CliError, EXIT_USAGE } from './exit-codes.js';
+import type { CliIo } from './io.js';
+
+/** Flags of `bench matrix` as commander hands them over, after the per-option parsers. */
+export interface MatrixFlags {
+  readonly nodes: number;
+  readonly n: number;
+  readonly profile?: string;
+  readonly configs: readonly string[];
+  readonly workload: string;
+  readonly keys: number;
+  readonly valueSize: number;
+  readonly duration: number;
+  readonly concurrency: number;
+  readonly faults?: boolean;
+  readonly json?: string;
+  readonly html?: string;
+  readonly staleness?: readonly string[];
+  readonly seed: number;
+  readonly preloadMax: number;
+  readonly warmup: number;
+  readonly timeout: number;
+  readonly attempts: number;
+}
+
+export interface ReportFlags {
+  readonly matrix?: string;
+  readonly staleness?: readonly string[];
+  readonly html: string;
+}
 
 async function readJson(path: string, what: string): Promise<unknown> {
   let text: string;

@@ -6,8 +6,8 @@ import {
   meanOf,
   parseDist,
   sampleDist,
-} from '../../src/sim/distributions.js';
-import { Prng } from '../../src/sim/prng.js';
+} from '../../src/util/distributions.js';
+import { Prng } from '../../src/util/prng.js';
 
 const SAMPLES = 40_000;
 

@@ -1,0 +1,24 @@
+/**
+ * What a route handler gets: the client and admin API it calls, the server's limits, its
+ * monitor, and the request itself. Its own file so that handlers.ts (key routes) and admin.ts
+ * (admin routes) both depend on it without depending on each other.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ClusterAdmin, KvClient } from '../client/types.js';
+import type { EventStream } from './monitor/event-stream.js';
+import type { ServerMetrics } from './monitor/metrics.js';
+
+export interface RequestContext {
+  readonly client: KvClient;
+  /** The cluster's fault-injection API, or null when the server fronts no local cluster. */
+  readonly admin: ClusterAdmin | null;
+  readonly bodySizeMaxBytes: number;
+  readonly requestTimeoutMs: number;
+  readonly metrics: ServerMetrics;
+  readonly events: EventStream;
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly signal: AbortSignal;
+  /** The request sent `Expect: 100-continue`; answer `100 Continue` before reading the body. */
+  readonly expectContinue: boolean;
+}
