@@ -74,29 +74,21 @@ export interface SwimOutput {
   readonly changes: MemberChange[];
 }
 
+/** SWIM's settings; their defaults and formulas live in src/config.ts (`membershipConfig`). */
 export interface SwimConfig {
-  /** @default 200 — memberlist LAN: push-pull with one random peer every interval. */
+  /** Push-pull with one random peer every interval. */
   readonly gossipIntervalMs: number;
-  /** @default 1000 — memberlist LAN: one probe per interval, round robin. */
+  /** One probe per interval, round robin. */
   readonly probeIntervalMs: number;
-  /** @default 500 — memberlist LAN: a direct ping unanswered this long goes indirect. */
+  /** A direct ping unanswered this long goes indirect. */
   readonly probeTimeoutMs: number;
-  /** @default 3 — memberlist LAN: k helpers ping on our behalf before we suspect. */
+  /** Helpers that ping on our behalf before we suspect. */
   readonly indirectChecks: number;
-  /** @default 4 — suspect for at least 4 × max(1, log10 n) × probe interval. */
+  /** Suspect for at least suspicionMult × max(1, log10 n) × probe interval. */
   readonly suspicionMult: number;
-  /** @default 6 — a lone accuser waits 6 × that minimum (Lifeguard). */
+  /** A lone accuser waits this many times that minimum (Lifeguard). */
   readonly suspicionMaxTimeoutMult: number;
 }
-
-export const MEMBERSHIP_DEFAULTS: SwimConfig = {
-  gossipIntervalMs: 200,
-  probeIntervalMs: 1000,
-  probeTimeoutMs: 500,
-  indirectChecks: 3,
-  suspicionMult: 4,
-  suspicionMaxTimeoutMult: 6,
-};
 
 /** The cluster bound: every digest carries all records, so it must stay small. */
 export const MEMBERS_MAX = 1024;
@@ -168,11 +160,11 @@ export class Swim {
     self: NodeId,
     seeds: readonly NodeId[],
     random: () => number,
-    config: Partial<SwimConfig> = {},
+    config: SwimConfig,
     tokens?: unknown,
   ) {
     this.self = self;
-    this.config = { ...MEMBERSHIP_DEFAULTS, ...config };
+    this.config = config;
     this.random = random;
     assert(this.config.probeTimeoutMs < this.config.probeIntervalMs, 'probe timeout < interval');
     assert(seeds.length < MEMBERS_MAX, 'seed list fits the cluster bound');

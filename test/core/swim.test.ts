@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_CONFIG, membershipConfig } from '../../src/config.js';
 import { type MemberRecord, Swim, type SwimOutput, supersedes } from '../../src/core/swim.js';
 import { nodeId } from '../../src/core/types.js';
 
@@ -15,6 +16,8 @@ const rec = (status: MemberRecord['status'], incarnation: number, heartbeat = 0)
   heartbeat,
 });
 const first = () => 0;
+/** The production SWIM settings (config.ts holds every default). */
+const config = membershipConfig(DEFAULT_CONFIG);
 
 describe('supersedes (merge rule)', () => {
   it.each<[string, MemberRecord, MemberRecord | undefined, boolean]>([
@@ -39,14 +42,14 @@ function peerOf(out: SwimOutput) {
 
 describe('Membership', () => {
   it('starts knowing only itself and its seeds', () => {
-    const m = new Swim(d, [a, b, d], first);
+    const m = new Swim(d, [a, b, d], first, config);
     expect(m.view().map((r) => r.id)).toEqual([a, b, d]);
     expect(m.record(c)).toBeUndefined();
   });
 
   it('push-pull: a push carries the full digest and is answered with ours', () => {
-    const x = new Swim(c, [a], first);
-    const y = new Swim(a, [b], first);
+    const x = new Swim(c, [a], first, config);
+    const y = new Swim(a, [b], first, config);
     const push = x.gossipTick(0, (peers) => peers[0]!);
     expect(peerOf(push)).toEqual([[a, 'm-gossip']]);
     const reply = y.onMessage(push.sends[0]!.message, 1);
@@ -58,7 +61,7 @@ describe('Membership', () => {
   });
 
   it('refutes a suspicion of itself by bumping its incarnation', () => {
-    const m = new Swim(b, [a], first);
+    const m = new Swim(b, [a], first, config);
     const out = m.onGossip(
       a,
       [{ id: b, incarnation: 0, status: 'suspect', suspectedBy: a }],
@@ -72,7 +75,7 @@ describe('Membership', () => {
   });
 
   it('probe: ack keeps the peer alive', () => {
-    const m = new Swim(a, [b], first);
+    const m = new Swim(a, [b], first, config);
     const ping = m.probeTick(0);
     expect(peerOf(ping)).toEqual([[b, 'm-ping']]);
     const seq = (ping.sends[0]!.message as { seq: number }).seq;
@@ -83,7 +86,7 @@ describe('Membership', () => {
   });
 
   it('probe: silence → indirect probes → suspect → dead after the suspicion timeout', () => {
-    const m = new Swim(a, [b, c, d], first);
+    const m = new Swim(a, [b, c, d], first, config);
     const ping = m.probeTick(0);
     const target = ping.sends[0]!.to;
     const seq = (ping.sends[0]!.message as { seq: number }).seq;
@@ -102,7 +105,7 @@ describe('Membership', () => {
   });
 
   it('a refutation arriving by gossip cancels the suspicion', () => {
-    const m = new Swim(a, [b], first);
+    const m = new Swim(a, [b], first, config);
     const seq = (m.probeTick(0).sends[0]!.message as { seq: number }).seq;
     m.onTimer({ kind: 'probe-timeout', seq }, 500);
     const out = m.onTimer({ kind: 'indirect-timeout', seq }, 1000);
@@ -113,7 +116,7 @@ describe('Membership', () => {
   });
 
   it('independent accusers shorten the suspicion (Lifeguard)', () => {
-    const m = new Swim(a, [b, c, d], first);
+    const m = new Swim(a, [b, c, d], first, config);
     const out = m.onGossip(
       c,
       [{ id: b, incarnation: 0, status: 'suspect', suspectedBy: c }],
@@ -132,7 +135,7 @@ describe('Membership', () => {
   });
 
   it('relays an indirect ping and its ack', () => {
-    const helper = new Swim(c, [a, b], first);
+    const helper = new Swim(c, [a, b], first, config);
     const req = helper.onMessage({ type: 'm-ping-req', from: a, target: b, seq: 42 }, 0);
     expect(peerOf(req)).toEqual([[b, 'm-ping']]);
     const ourSeq = (req.sends[0]!.message as { seq: number }).seq;
@@ -146,11 +149,11 @@ describe('Membership', () => {
   });
 
   it('leave is final and spread', () => {
-    const m = new Swim(a, [b], first);
+    const m = new Swim(a, [b], first, config);
     const out = m.leave();
     expect(m.record(a)).toMatchObject({ status: 'left', incarnation: 1 });
     expect(peerOf(out)).toEqual([[b, 'm-gossip']]);
-    const other = new Swim(b, [a], first);
+    const other = new Swim(b, [a], first, config);
     other.onMessage(out.sends[0]!.message, 0);
     expect(other.record(a)?.status).toBe('left');
     other.onGossip(a, [{ id: a, incarnation: 7, status: 'alive' }], 1, true);
