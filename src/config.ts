@@ -89,8 +89,12 @@ export interface RingkvConfig {
    * QuorumError); anti-entropy repairs what hints could not carry. @default 100000
    */
   readonly hintsPerTargetMax: number;
-  /** How often a node tries to hand hints to their owners and probes suspected peers. @default 1000 */
-  readonly handoffIntervalMs: number;
+  /**
+   * A node's periodic tick: hint batches to their owners, pings to suspected peers, transfer
+   * batches and their resends, ring-version gossip, a claimant's commit check. Also the unit of
+   * changeSenderWaitMs (ceil(changeSenderWaitMs / tickIntervalMs) ticks). @default 1000
+   */
+  readonly tickIntervalMs: number;
   /** Keys per handoff message (one batch in flight per owner). @default 128 */
   readonly handoffBatchKeysMax: number;
   /** Keys per batch when a membership change streams a partition to a new replica. @default 128 */
@@ -170,7 +174,7 @@ export const DEFAULT_CONFIG: RingkvConfig = Object.freeze({
   dataDir: null,
   inFlightMax: 10_000,
   hintsPerTargetMax: 100_000,
-  handoffIntervalMs: 1000,
+  tickIntervalMs: 1000,
   handoffBatchKeysMax: 128,
   changeSenderWaitMs: 30_000,
   gossipIntervalMs: 200,
@@ -216,7 +220,7 @@ export const CONFIG_RANGES: { readonly [K in IntegerField]: readonly [min: Bound
     keySizeMaxBytes: [1, 1024],
     inFlightMax: [1, 10_000_000],
     hintsPerTargetMax: [1, 100_000_000],
-    handoffIntervalMs: [1, 3_600_000],
+    tickIntervalMs: [1, 3_600_000],
     handoffBatchKeysMax: [1, 100_000],
     tombstoneGraceMs: [0, 30 * 86_400_000],
     siblingsSoftMax: [1, (c) => c.siblingsMax],
@@ -293,7 +297,7 @@ export function coreLimits(config: RingkvConfig) {
   return {
     inFlightMax: config.inFlightMax,
     hintsPerTargetMax: config.hintsPerTargetMax,
-    tickIntervalMs: config.handoffIntervalMs,
+    tickIntervalMs: config.tickIntervalMs,
     handoffBatchKeysMax: config.handoffBatchKeysMax,
     tombstoneGraceMs: config.tombstoneGraceMs,
     siblingsMax: config.siblingsMax,

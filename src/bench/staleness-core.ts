@@ -96,7 +96,7 @@ class CoreBench {
     // As in the model (and in real mode), only the quorum protocol spreads a write.
     const limits = coreLimits({
       ...DEFAULT_CONFIG,
-      handoffIntervalMs: 60_000,
+      tickIntervalMs: 60_000,
       antiEntropyIntervalMs: 3_600_000,
     });
     const env: NodeEnv = {

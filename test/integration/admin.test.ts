@@ -21,7 +21,7 @@ beforeAll(async () => {
     n: 3,
     requestTimeoutMs: 300,
     retryAttemptsMax: 1,
-    handoffIntervalMs: 50,
+    tickIntervalMs: 50,
   });
   server = createHttpServer(db, {
     bodySizeMaxBytes: 1024 * 1024,

@@ -16,7 +16,7 @@ let dataDir: string;
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'ringkv-handoff-'));
-  db = await startCluster({ nodes: 5, n: 3, r: 2, w: 3, dataDir, handoffIntervalMs: 50 });
+  db = await startCluster({ nodes: 5, n: 3, r: 2, w: 3, dataDir, tickIntervalMs: 50 });
 });
 
 afterAll(async () => {

@@ -19,7 +19,7 @@ beforeAll(async () => {
     n: 3,
     requestTimeoutMs: 300,
     retryAttemptsMax: 1,
-    handoffIntervalMs: 50,
+    tickIntervalMs: 50,
   });
   const ring = Ring.fromOwners((await db.status()).ring.owners.map(nodeId));
   key = Array.from({ length: 200 }, (_, i) => `faults-${i}`).find((k) =>

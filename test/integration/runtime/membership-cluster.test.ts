@@ -28,7 +28,7 @@ beforeAll(async () => {
     nodes: 5,
     n: N,
     partitionCount: 64,
-    handoffIntervalMs: 100,
+    tickIntervalMs: 100,
     requestTimeoutMs: 1000,
     membershipChangeTimeoutMs: 20_000,
   });

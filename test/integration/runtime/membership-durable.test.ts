@@ -14,7 +14,7 @@ const config = {
   nodes: 4,
   n: 3,
   partitionCount: 64,
-  handoffIntervalMs: 100,
+  tickIntervalMs: 100,
   dataDir,
   membershipChangeTimeoutMs: 30_000,
 };
