@@ -30,16 +30,22 @@ export type LinkReply =
       readonly reason: string;
     };
 
+/** A request handed to a node: its outcome, and a way to stop waiting for it. */
+export interface LinkCall {
+  readonly reply: Promise<LinkReply>;
+  /** Stop waiting: the link forgets the request and drops a late answer (reply never settles). */
+  cancel(): void;
+}
+
 export interface NodeLink {
   /** Whether `node` runs and takes requests now. */
   isUp(node: string): boolean;
   /**
-   * Hands `request` to `node` (its `timeoutMs` is the coordinator's budget, relative). Resolves
-   * with the answer, or `down` when the node is not running or stops before answering. When
-   * `signal` aborts, the link forgets the request (a late answer is dropped) and rejects with
-   * the signal's reason. Never waits on a clock of its own.
+   * Hands `request` to `node` (its `timeoutMs` is the coordinator's budget, relative). The reply
+   * resolves with the answer, or `down` when the node is not running or stops before answering.
+   * Never waits on a clock of its own: the caller bounds the wait and cancels.
    */
-  send(node: string, request: ClientRequest, signal: AbortSignal): Promise<LinkReply>;
+  send(node: string, request: ClientRequest): LinkCall;
   /** The node's counters; null when it is down or does not answer in time. */
   stats(node: string): Promise<NodeCountersSnapshot | null>;
   /** The node's local record for `key`; null when it holds none, is down or does not answer. */

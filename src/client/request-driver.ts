@@ -48,8 +48,8 @@ export interface RequestPlan<T> {
 }
 
 export class RequestDriver {
-  /** Attempts waiting for an answer: close() ends them at once. */
-  private readonly inFlight = new Set<AbortController>();
+  /** Attempts waiting for an answer, by the function that ends one: close() ends them all. */
+  private readonly waiting = new Set<(error: unknown) => void>();
   private closedValue = false;
   private readonly nowMs: () => number;
   private readonly random01: () => number;
@@ -94,7 +94,7 @@ export class RequestDriver {
   close(): void {
     this.closedValue = true;
     const reason = new UnavailableError('the cluster was closed before the request finished');
-    for (const controller of [...this.inFlight]) controller.abort(reason);
+    for (const stop of [...this.waiting]) stop(reason);
   }
 
   private coordinatorOf(plan: RequestPlan<unknown>): string {
@@ -117,34 +117,46 @@ export class RequestDriver {
 
   /**
    * Sends `request` to `node` with the time left until `deadline` as the coordinator's
-   * budget, and waits at most that plus the slack for its answer.
+   * budget, and waits at most that plus the slack for its answer. A plain timer and a cancel
+   * rather than an AbortController per attempt: this runs for every request.
    */
-  private async attempt(
+  private attempt(
     node: string,
     request: ClientRequest,
     deadline: Deadline,
     signal: AbortSignal | undefined,
   ): Promise<ClientResult> {
-    if (this.closedValue) throw new UnavailableError('the cluster is closed');
-    signal?.throwIfAborted();
+    if (this.closedValue) return Promise.reject(new UnavailableError('the cluster is closed'));
+    if (signal?.aborted) return Promise.reject(signal.reason);
     const budgetMs = attemptBudgetMs(deadline, this.nowMs());
-    if (budgetMs < 1) throw new TimeoutError(`no time left to ask coordinator ${node}`);
-    const waitMs = budgetMs + this.options.slackMs;
-    const own = new AbortController();
-    const timer = setTimeout(() => {
-      own.abort(new TimeoutError(`coordinator ${node} did not answer within ${waitMs} ms`));
-    }, waitMs);
-    this.inFlight.add(own);
-    try {
-      const abort = signal === undefined ? own.signal : AbortSignal.any([own.signal, signal]);
-      const reply = await this.link.send(node, { ...request, timeoutMs: budgetMs }, abort);
-      if (reply.kind === 'answer') return reply.result;
-      throw new TimeoutError(
-        `coordinator ${node} ${reply.reason} before answering; the outcome is unknown`,
-      );
-    } finally {
-      clearTimeout(timer);
-      this.inFlight.delete(own);
+    if (budgetMs < 1) {
+      return Promise.reject(new TimeoutError(`no time left to ask coordinator ${node}`));
     }
+    const waitMs = budgetMs + this.options.slackMs;
+    const call = this.link.send(node, { ...request, timeoutMs: budgetMs });
+    return new Promise<ClientResult>((resolve, reject) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.waiting.delete(stop);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const stop = (error: unknown) => {
+        done();
+        call.cancel();
+        reject(error);
+      };
+      const onAbort = () => stop(signal?.reason);
+      const timer = setTimeout(() => {
+        stop(new TimeoutError(`coordinator ${node} did not answer within ${waitMs} ms`));
+      }, waitMs);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiting.add(stop);
+      call.reply.then((reply) => {
+        done();
+        if (reply.kind === 'answer') return resolve(reply.result);
+        const why = `coordinator ${node} ${reply.reason} before answering; the outcome is unknown`;
+        reject(new TimeoutError(why));
+      }, stop);
+    });
   }
 }

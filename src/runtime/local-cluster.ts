@@ -15,13 +15,13 @@ import type { MessageDelays, WorkerStats } from './control.js';
 import { Launcher, type LauncherOptions } from './launcher.js';
 import { type MembershipRecord, writeMembership } from './membership-file.js';
 import type { NetworkSettings, NetworkView } from './network-state.js';
-import { type RequestOutcome, WorkerRequests } from './worker-requests.js';
+import { type PendingCall, WorkerRequests } from './worker-requests.js';
 
 export class LocalCluster {
   /** What the client sends through: one request to one named node, and who is up. */
   readonly link: {
     isUp(node: string): boolean;
-    send(node: string, request: ClientRequest, signal: AbortSignal): Promise<RequestOutcome>;
+    send(node: string, request: ClientRequest): PendingCall;
     stats(node: string): Promise<WorkerStats | null>;
     inspect(node: string, key: string): Promise<KeyRecord | null>;
   };
@@ -34,7 +34,7 @@ export class LocalCluster {
   ) {
     this.link = {
       isUp: (node) => launcher.isUp(node),
-      send: (node, request, signal) => requests.send(node, launcher.node(node), request, signal),
+      send: (node, request) => requests.send(node, launcher.node(node), request),
       stats: async (node) => (await launcher.node(node)?.stats()) ?? null,
       inspect: async (node, key) => (await launcher.node(node)?.inspect(key)) ?? null,
     };

@@ -1,7 +1,7 @@
 /**
  * Client requests in flight to worker-thread nodes, by request id: each is settled once, by the
- * node's answer, by the node stopping (`down`), or by the caller's abort signal (rejected with
- * its reason, and the late answer dropped). It keeps no clock: deadlines are the client's.
+ * node's answer or by the node stopping (`down`), unless the caller cancels it first (the late
+ * answer is then dropped). It keeps no clock: deadlines and their cancels are the client's.
  * Together with the launcher's node lookup this is the worker runtime's side of the client's
  * NodeLink (local-cluster.ts assembles it).
  */
@@ -19,6 +19,12 @@ export interface RequestTarget {
   request(envelope: RequestEnvelope): void;
 }
 
+/** A request handed to a node (the client's LinkCall, by shape). */
+export interface PendingCall {
+  readonly reply: Promise<RequestOutcome>;
+  cancel(): void;
+}
+
 interface Pending {
   readonly node: string;
   readonly settle: (outcome: RequestOutcome) => void;
@@ -33,32 +39,24 @@ export class WorkerRequests {
     return this.pending.size;
   }
 
-  /** Hands `request` to `target` (the node named `node`), or reports it down at once. */
-  send(
-    node: string,
-    target: RequestTarget | undefined,
-    request: ClientRequest,
-    signal: AbortSignal,
-  ): Promise<RequestOutcome> {
-    if (signal.aborted) return Promise.reject(signal.reason);
+  /**
+   * Hands `request` to `target` (the node named `node`), or reports it down at once. `cancel`
+   * forgets it: the pending entry goes, so the table holds only requests someone waits for.
+   */
+  send(node: string, target: RequestTarget | undefined, request: ClientRequest): PendingCall {
     if (target === undefined || !target.isRunning) {
-      return Promise.resolve({ kind: 'down', reason: 'was not running' });
+      return { reply: Promise.resolve({ kind: 'down', reason: 'was not running' }), cancel() {} };
     }
     const reqId = this.nextReqId++;
-    return new Promise<RequestOutcome>((resolve, reject) => {
-      const onAbort = () => {
-        this.pending.delete(reqId);
-        reject(signal.reason);
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
+    const reply = new Promise<RequestOutcome>((resolve) => {
       const settle = (outcome: RequestOutcome) => {
-        signal.removeEventListener('abort', onAbort);
         this.pending.delete(reqId);
         resolve(outcome);
       };
       this.pending.set(reqId, { node, settle });
-      target.request({ reqId, request });
     });
+    target.request({ reqId, request });
+    return { reply, cancel: () => this.pending.delete(reqId) };
   }
 
   /** A node's answer; one for a request nobody waits for any more is dropped. */

@@ -28,13 +28,13 @@ function harness(script: Array<ClientResult | 'down'>, costMs: number, down: str
   const sent: Array<{ node: string; request: ClientRequest }> = [];
   const link: NodeLink = {
     isUp: (node) => !down.includes(node),
-    send: async (node, request): Promise<LinkReply> => {
+    send: (node, request) => {
       sent.push({ node, request });
       now += costMs;
       const next = script.shift() ?? 'down';
-      return next === 'down'
-        ? { kind: 'down', reason: 'exited' }
-        : { kind: 'answer', result: next };
+      const reply: LinkReply =
+        next === 'down' ? { kind: 'down', reason: 'exited' } : { kind: 'answer', result: next };
+      return { reply: Promise.resolve(reply), cancel() {} };
     },
     stats: async () => null,
     inspect: async () => null,
