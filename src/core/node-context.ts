@@ -112,6 +112,37 @@ export interface NodeContext {
   allocateId(): number;
 }
 
+/** Where a context reads the ring state it routes by (ring-view.ts's RingView). */
+export interface RingSource {
+  readonly ring: Ring;
+  readonly state: RingState;
+  readonly next: Ring | null;
+  readonly nodes: readonly NodeId[];
+  replicates(key: string): boolean;
+}
+
+type RingPart = 'ring' | 'ringState' | 'nextRing' | 'ringNodes' | 'replicates';
+
+/** A context whose ring-dependent members always read `view`'s current state. */
+export function contextOver(fixed: Omit<NodeContext, RingPart>, view: RingSource): NodeContext {
+  return {
+    ...fixed,
+    get ring() {
+      return view.ring;
+    },
+    get ringState() {
+      return view.state;
+    },
+    get nextRing() {
+      return view.next;
+    },
+    get ringNodes() {
+      return view.nodes;
+    },
+    replicates: (key) => view.replicates(key),
+  };
+}
+
 /** Answers whoever waits on an operation: a local client or the peer that forwarded it. */
 export function answer(out: Effects, origin: Origin, result: ClientResult): void {
   if (origin.kind === 'client') out.reply(origin.reqId, result);

@@ -25,7 +25,13 @@ import { Handoff } from './handoff.js';
 import { LocalStore } from './local-store.js';
 import { MemberView } from './member-view.js';
 import { type PeerMessage, parseClientRequest, parsePeerMessage } from './messages.js';
-import { type AfterPersist, type CoreLimits, failure, type NodeContext } from './node-context.js';
+import {
+  type AfterPersist,
+  type CoreLimits,
+  contextOver,
+  failure,
+  type NodeContext,
+} from './node-context.js';
 import type { NodeStats } from './node-stats.js';
 import { Peers } from './peers.js';
 import { Reaper } from './reaper.js';
@@ -141,34 +147,22 @@ export class NodeCore {
 
   private context(opts: NodeCoreOptions): NodeContext {
     const { view, local, peers, timers } = this;
-    return {
-      self: opts.id,
-      actor: opts.actor,
-      n: opts.n,
-      limits: opts.limits,
-      local,
-      peers,
-      timers,
-      get ring() {
-        return view.ring;
+    const fixed = { self: opts.id, actor: opts.actor, n: opts.n, limits: opts.limits };
+    return contextOver(
+      {
+        ...fixed,
+        local,
+        peers,
+        timers,
+        writeData: (key, record, then, out) => {
+          this.antiEntropy.index.update(key, record);
+          local.write('data', key, record, then, out);
+        },
+        mergeData: (key, record, out) => this.replica.merge(key, record, out),
+        allocateId: () => this.allocateId(),
       },
-      get ringState() {
-        return view.state;
-      },
-      get nextRing() {
-        return view.next;
-      },
-      get ringNodes() {
-        return view.nodes;
-      },
-      replicates: (key) => view.replicates(key),
-      writeData: (key, record, then, out) => {
-        this.antiEntropy.index.update(key, record);
-        local.write('data', key, record, then, out);
-      },
-      mergeData: (key, record, out) => this.replica.merge(key, record, out),
-      allocateId: () => this.allocateId(),
-    };
+      view,
+    );
   }
 
   private swimView(opts: NodeCoreOptions): MemberView | null {

@@ -11,8 +11,8 @@ import { assert } from '../core/assert.js';
 import type { KeyRecord, Namespace, NodeId, PersistWrite, StorageReader } from '../core/types.js';
 import {
   compareStorageKeys,
+  copyMetaValue,
   type EntriesOptions,
-  StorageError,
   validateBatch,
   validateEntriesOptions,
   validateNamespace,
@@ -152,15 +152,5 @@ export class SimStorage implements StorageReader {
     this.meta.clear();
     for (const name of names) for (const observer of this.metaObservers) observer(name, undefined);
     this.batchesApplied = 0;
-  }
-}
-
-/** A private copy of a meta value (undefined stays undefined: it means "remove"). */
-function copyMetaValue(name: string, value: unknown): unknown {
-  if (value === undefined) return undefined;
-  try {
-    return structuredClone(value);
-  } catch (error) {
-    throw new StorageError(`cannot store meta ${JSON.stringify(name)}`, { cause: error });
   }
 }

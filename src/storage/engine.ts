@@ -220,3 +220,13 @@ export function compareStorageKeys(a: string, b: string): number {
   }
   return a.length - b.length;
 }
+
+/** A private copy of a meta value (undefined stays undefined: it means "remove"). */
+export function copyMetaValue(name: string, value: unknown): unknown {
+  if (value === undefined) return undefined;
+  try {
+    return structuredClone(value);
+  } catch (error) {
+    throw new StorageError(`cannot store meta ${JSON.stringify(name)}`, { cause: error });
+  }
+}

@@ -10,6 +10,7 @@
 import type { KeyRecord, Namespace, PersistWrite } from '../core/types.js';
 import {
   compareStorageKeys,
+  copyMetaValue,
   type EntriesOptions,
   StorageClosedError,
   type StorageEngine,
@@ -129,16 +130,6 @@ export class MemoryStorage implements StorageEngine {
 
   #assertOpen(): void {
     if (this.#closed) throw new StorageClosedError(this.kind);
-  }
-}
-
-/** A private copy of a meta value (undefined stays undefined: it means "remove"). */
-function copyMetaValue(name: string, value: unknown): unknown {
-  if (value === undefined) return undefined;
-  try {
-    return structuredClone(value);
-  } catch (error) {
-    throw new StorageError(`cannot store meta ${JSON.stringify(name)}`, { cause: error });
   }
 }
 

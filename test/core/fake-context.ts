@@ -11,11 +11,12 @@ import { coreLimits, DEFAULT_CONFIG } from '../../src/config.js';
 import type { Effect, Effects } from '../../src/core/effects.js';
 import { LocalStore } from '../../src/core/local-store.js';
 import type { PeerMessage } from '../../src/core/messages.js';
-import type {
-  AfterPersist,
-  CoreLimits,
-  NodeContext,
-  PeerLiveness,
+import {
+  type AfterPersist,
+  type CoreLimits,
+  contextOver,
+  type NodeContext,
+  type PeerLiveness,
 } from '../../src/core/node-context.js';
 import { Ring } from '../../src/core/ring.js';
 import { initialRingState, type RingState } from '../../src/core/ring-state.js';
@@ -90,36 +91,28 @@ export function fakeContext(options: FakeOptions = {}): FakeNode {
   const peers = options.peers ?? new FakeLiveness();
   const limits: CoreLimits = { ...coreLimits(DEFAULT_CONFIG), ...options.limits };
   const merges: Array<{ key: string; record: KeyRecord }> = [];
-  const ctx: NodeContext = {
-    self,
-    actor: `${self}.a`,
-    n,
-    limits,
-    local,
-    peers,
-    timers,
-    get ring() {
-      return view.ring;
+  const ctx: NodeContext = contextOver(
+    {
+      self,
+      actor: `${self}.a`,
+      n,
+      limits,
+      local,
+      peers,
+      timers,
+      // Data writes go straight to the local store (the real node also updates its Merkle index).
+      writeData: (key, record, then, out) => {
+        local.write('data', key, record, then, out);
+      },
+      // Merges are recorded, not applied: tests check what a sub-machine asked to merge.
+      mergeData: (key, record) => {
+        merges.push({ key, record });
+        return true;
+      },
+      allocateId,
     },
-    get ringState() {
-      return view.state;
-    },
-    get nextRing() {
-      return view.next;
-    },
-    get ringNodes() {
-      return view.nodes;
-    },
-    replicates: (key) => view.replicates(key),
-    writeData: (key, record, then, out) => {
-      local.write('data', key, record, then, out);
-    },
-    mergeData: (key, record) => {
-      merges.push({ key, record });
-      return true;
-    },
-    allocateId,
-  };
+    view,
+  );
   return { ctx, ids, self, store, local, timers, view, peers, merges };
 }
 
