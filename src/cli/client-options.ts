@@ -1,6 +1,7 @@
 /**
- * Options every client command shares: where the cluster is (`--url`, env RINGKV_URL) and how
- * long one HTTP call may take (`--timeout`).
+ * Options every client command shares: where the cluster is (`--url`, env RINGKV_URL), how
+ * long one HTTP call may take (`--timeout`), and the admin token (`--token`, env
+ * RINGKV_ADMIN_TOKEN) a cluster listening beyond loopback requires.
  */
 import { type Command, Option } from 'commander';
 import { TIMEOUT_MS_MAX } from '../config.js';
@@ -15,6 +16,7 @@ export const DEFAULT_TIMEOUT_MS = 10_000;
 export interface ClientFlags {
   readonly url: string;
   readonly timeout: number;
+  readonly token?: string;
 }
 
 /** A commander parser: an http(s) URL. */
@@ -43,9 +45,15 @@ export function addClientOptions(command: Command): Command {
       new Option('--timeout <duration>', 'give up on an HTTP call after this long (e.g. 10s)')
         .default(DEFAULT_TIMEOUT_MS, '10s')
         .argParser(durationMs(TIMEOUT_MS_MAX)),
+    )
+    .addOption(
+      new Option('--token <token>', 'admin token for a cluster that requires one').env(
+        'RINGKV_ADMIN_TOKEN',
+      ),
     );
 }
 
 export function targetOf(flags: ClientFlags): ApiTarget {
-  return { url: flags.url, timeoutMs: Math.max(1, flags.timeout) };
+  const token = flags.token === undefined || flags.token === '' ? null : flags.token;
+  return { url: flags.url, timeoutMs: Math.max(1, flags.timeout), token };
 }

@@ -9,6 +9,8 @@ import { CliError, EXIT_CLUSTER, EXIT_UNREACHABLE, exitCodeForStatus } from './e
 export interface ApiTarget {
   readonly url: string;
   readonly timeoutMs: number;
+  /** Sent as a bearer token (the server requires it on /admin routes when it has one). */
+  readonly token?: string | null;
 }
 
 export interface ApiReply {
@@ -33,7 +35,12 @@ export async function callApi(
     const response = await fetch(url, {
       method,
       ...(request.body === undefined ? {} : { body: request.body }),
-      headers: { ...request.headers },
+      headers: {
+        // Marks the call as no browser form's: the server refuses admin POSTs without it.
+        'x-ringkv-request': 'cli',
+        ...(target.token ? { authorization: `Bearer ${target.token}` } : {}),
+        ...request.headers,
+      },
       signal: AbortSignal.timeout(target.timeoutMs),
     });
     const body = Buffer.from(await response.arrayBuffer());

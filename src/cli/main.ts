@@ -10,7 +10,7 @@
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Command, CommanderError, type OutputConfiguration } from 'commander';
+import { Command, CommanderError, Option, type OutputConfiguration } from 'commander';
 import { DEFAULT_CONFIG, LOG_LEVELS, NODES_MAX } from '../config.js';
 import { addAdminCommands } from './admin-commands.js';
 import { addBenchMatrixCommand, addBenchReportCommand } from './bench-matrix.js';
@@ -112,6 +112,12 @@ function addUpCommand(program: Command, start: (plan: UpPlan) => Promise<unknown
       8080,
     )
     .option('--host <host>', 'HTTP listen address', nonEmpty, '127.0.0.1')
+    .addOption(
+      new Option(
+        '--token <token>',
+        'admin token required on /admin routes (required when --host is not loopback)',
+      ).env('RINGKV_ADMIN_TOKEN'),
+    )
     .option(
       '--data-dir <dir>',
       `keep data durably in lmdb under this directory (default: ${DEFAULT_DATA_DIR})`,

@@ -23,6 +23,7 @@ export interface UpFlags {
   readonly dataDir?: string;
   readonly memory?: boolean;
   readonly logLevel?: LogLevel;
+  readonly token?: string;
 }
 
 /** Where `up` keeps data unless told otherwise: durable by default, as Riak and Cassandra are. */
@@ -33,7 +34,12 @@ export interface UpPlan {
   readonly config: Partial<RingkvConfig>;
   readonly host: string;
   readonly port: number;
+  /** Required on /admin routes. @default none (only allowed on loopback) */
+  readonly adminToken?: string | null;
 }
+
+/** Shortest admin token accepted: a guessable token protects nothing. */
+export const ADMIN_TOKEN_LENGTH_MIN = 16;
 
 /** An InvalidArgumentError that exits with the usage code rather than commander's 1. */
 export function usageError(message: string): InvalidArgumentError {
@@ -80,6 +86,7 @@ export function toUpPlan(flags: UpFlags): UpPlan {
     throw usageError('--memory and --data-dir exclude each other: pick one.');
   }
   const dataDir = flags.memory ? null : path.resolve(flags.dataDir ?? DEFAULT_DATA_DIR);
+  const adminToken = adminTokenOf(flags);
   return {
     config: {
       nodes: flags.nodes,
@@ -91,5 +98,30 @@ export function toUpPlan(flags: UpFlags): UpPlan {
     },
     host: flags.host,
     port: flags.port,
+    adminToken,
   };
+}
+
+/**
+ * The admin token, checked: beyond loopback the admin API (kill, partition, add/remove node) is
+ * open to anyone who can reach the port, so `up` does not start there without one.
+ */
+function adminTokenOf(flags: UpFlags): string | null {
+  const token = flags.token === undefined || flags.token === '' ? null : flags.token;
+  if (token !== null && token.length < ADMIN_TOKEN_LENGTH_MIN) {
+    throw usageError(`--token must be at least ${ADMIN_TOKEN_LENGTH_MIN} characters long.`);
+  }
+  if (token === null && !isLoopback(flags.host)) {
+    throw usageError(
+      `--host ${flags.host} is reachable from other machines, and so would be /admin: ` +
+        'pass --token <secret> or set RINGKV_ADMIN_TOKEN (e.g. RINGKV_ADMIN_TOKEN=$(openssl rand -hex 16)).',
+    );
+  }
+  return token;
+}
+
+/** Whether `host` is a loopback address or name (127.0.0.0/8, ::1, localhost). */
+export function isLoopback(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return bare === 'localhost' || bare === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare);
 }

@@ -57,6 +57,7 @@ export async function startUp(plan: UpPlan, io: UpIo): Promise<RunningUp> {
       log: io.err,
       admin: cluster,
       stats: cluster,
+      ...(plan.adminToken ? { adminToken: plan.adminToken } : {}),
     });
     const address = await listen(server, plan);
     const url = formatUrl(address);

@@ -13,6 +13,7 @@ import { HttpError } from './http-error.js';
 import { parseQuery, type RequestQuery } from './query.js';
 import { CONTEXT_HEADER, getReply, jsonReply, type Reply, writeReply } from './replies.js';
 import type { RequestContext } from './request-context.js';
+import { guardRequest } from './request-guard.js';
 import { resolveRoute, splitUrl } from './routes.js';
 import { assetReply } from './static-assets.js';
 
@@ -21,6 +22,7 @@ export async function handleRequest(ctx: RequestContext): Promise<Reply | null> 
   const { client, signal } = ctx;
   const { path, query } = splitUrl(ctx.req.url ?? '/');
   const route = resolveRoute(ctx.req.method ?? '', path);
+  guardRequest(ctx.req, route.kind.startsWith('admin-') && ctx.admin !== null, ctx);
   switch (route.kind) {
     case 'health':
       return jsonReply(200, { ok: true });

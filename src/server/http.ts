@@ -26,7 +26,11 @@
  *          (both wait for the change to finish everywhere, bounded by the cluster's
  *          membershipChangeTimeoutMs rather than requestTimeoutMs; another change running → 409)
  *
- * Errors are JSON `{error, code, ...}`: 400 bad input, 404 unknown route, 405 wrong method (with
+ * State-changing requests pass request-guard.ts first: a cross-site browser request → 403
+ * CROSS_SITE; an admin POST without a JSON body or an X-Ringkv-Request header → 403; a missing or
+ * wrong admin token (when the server has one) → 401 UNAUTHORIZED.
+ *
+ * Errors are JSON `{error, code, ...}`: 400 bad input, 401 no admin token, 403 cross-site, 404 unknown route, 405 wrong method (with
  * `Allow`), 409 conflict (siblings, membership change busy), 413 body too large, 503 quorum not
  * met (`needed`, `acked`) or unavailable, 504 timeout, 500 anything unexpected (logged, message
  * not exposed). A request that does not finish within `requestTimeoutMs` (body read + client
@@ -69,6 +73,11 @@ export interface HttpServerOptions {
   readonly log?: (line: string) => void;
   /** Serves the /admin routes with it; without it they answer 404. @default none */
   readonly admin?: ClusterAdmin;
+  /**
+   * Required as `Authorization: Bearer <token>` on /admin routes. Required by the CLI when the
+   * server listens beyond loopback. @default none (loopback only)
+   */
+  readonly adminToken?: string;
   /** Per-node counters for /metrics and the dashboard (a local Cluster). @default none */
   readonly stats?: NodeStatsSource;
   /** How long /metrics and the event stream wait for the cluster's stats. @default 1500 */
@@ -80,6 +89,7 @@ export interface HttpServerOptions {
 interface ServerSettings {
   readonly client: KvClient;
   readonly admin: ClusterAdmin | null;
+  readonly adminToken: string | null;
   readonly bodySizeMaxBytes: number;
   readonly requestTimeoutMs: number;
   readonly metrics: ServerMetrics;
@@ -106,6 +116,7 @@ export function createHttpServer(client: KvClient, options: HttpServerOptions): 
   const settings: ServerSettings = {
     client: instrumentClient(client, metrics),
     admin: options.admin ?? null,
+    adminToken: options.adminToken ?? null,
     bodySizeMaxBytes: options.bodySizeMaxBytes,
     requestTimeoutMs: options.requestTimeoutMs,
     metrics,

@@ -12,6 +12,8 @@ export interface RequestContext {
   readonly client: KvClient;
   /** The cluster's fault-injection API, or null when the server fronts no local cluster. */
   readonly admin: ClusterAdmin | null;
+  /** Required on /admin routes when set (request-guard.ts). */
+  readonly adminToken: string | null;
   readonly bodySizeMaxBytes: number;
   readonly requestTimeoutMs: number;
   readonly metrics: ServerMetrics;

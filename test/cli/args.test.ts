@@ -38,6 +38,7 @@ describe('ringkv up arguments', () => {
         config: { nodes: 5, n: 3, r: 2, w: 2, dataDir: path.resolve('ringkv-data') },
         host: '127.0.0.1',
         port: 8080,
+        adminToken: null,
       },
     ]);
   });
@@ -65,14 +66,26 @@ describe('ringkv up arguments', () => {
       '0.0.0.0',
       '--data-dir',
       'some/dir',
+      '--token',
+      'a-secret-of-24-characters',
     ]);
     expect(error).toBeNull();
     expect(plans[0]).toEqual({
       config: { nodes: 7, n: 5, r: 3, w: 4, dataDir: path.resolve('some/dir') },
       host: '0.0.0.0',
       port: 0,
+      adminToken: 'a-secret-of-24-characters',
     });
   });
+
+  it.each(['127.0.0.1', '127.0.0.2', 'localhost', '::1', '[::1]'])(
+    'needs no admin token on loopback (%s)',
+    async (host) => {
+      const { plans, error } = await parse(['up', '--host', host]);
+      expect(error).toBeNull();
+      expect(plans[0]?.adminToken).toBeNull();
+    },
+  );
 
   it('accepts the edges: one node with N=R=W=1, port 65535, 64 nodes', async () => {
     expect(
@@ -105,6 +118,9 @@ describe('ringkv up arguments', () => {
     [['extra'], /too many arguments/],
     [['--memory', '--data-dir', 'd'], /--memory and --data-dir exclude each other/],
     [['--data-dir', 'd', '--memory'], /--memory and --data-dir exclude each other/],
+    [['--host', '0.0.0.0'], /reachable from other machines.*--token/],
+    [['--host', '192.0.2.7'], /reachable from other machines.*RINGKV_ADMIN_TOKEN/],
+    [['--token', 'short'], /--token must be at least 16 characters/],
   ])('up %j is a usage error with exit code 2', async (args, message) => {
     const { plans, error, stderr } = await parse(['up', ...args]);
     expect(error).toBeInstanceOf(CommanderError);

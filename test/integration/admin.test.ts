@@ -40,6 +40,7 @@ afterAll(async () => {
 const post = (path: string, body?: unknown) =>
   fetch(`${base}${path}`, {
     method: 'POST',
+    headers: { 'content-type': 'application/json' },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
 

@@ -393,11 +393,30 @@ function log(text, isError = false) {
   while (list.children.length > LOG_ENTRIES_MAX) list.lastElementChild?.remove();
 }
 
+const TOKEN_KEY = 'ringkv-admin-token';
+
+/** Headers of every admin call: the no-form marker, and the admin token once one was given. */
+function adminHeaders() {
+  const headers = { 'x-ringkv-request': 'dashboard' };
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  if (token) headers.authorization = `Bearer ${token}`;
+  return headers;
+}
+
+/** A server with an admin token answered 401: ask for it once (kept for this tab only). */
+function askForToken() {
+  const token = window.prompt('This cluster requires its admin token (ringkv up --token):');
+  if (!token) return false;
+  sessionStorage.setItem(TOKEN_KEY, token);
+  return true;
+}
+
 /** POSTs to an admin route; logs the outcome; resolves true on success. */
-async function post(path, body, what) {
+async function post(path, body, what, retried = false) {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), ADMIN_TIMEOUT_MS);
-  const init = { method: 'POST', signal: controller.signal, headers: {} };
+  // The header tells the server this is no cross-site form post (request-guard.ts).
+  const init = { method: 'POST', signal: controller.signal, headers: adminHeaders() };
   if (body !== undefined) {
     init.headers['content-type'] = 'application/json';
     init.body = JSON.stringify(body);
@@ -405,6 +424,10 @@ async function post(path, body, what) {
   try {
     const response = await fetch(path, init);
     const json = await response.json().catch(() => ({}));
+    if (response.status === 401 && !retried && askForToken()) {
+      clearTimeout(timer);
+      return post(path, body, what, true);
+    }
     if (!response.ok) throw new Error(json.error ?? `HTTP ${response.status}`);
     log(`${what}: done`);
     return true;

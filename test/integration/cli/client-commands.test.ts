@@ -265,6 +265,15 @@ describe('admin commands', () => {
     expect(JSON.parse(seen[0]!.body)).toEqual({ groups: [['n1', 'n2'], ['n3']] });
     expect((await run(['heal'])).out).toContain('no partition');
     expect(seen[1]).toMatchObject({ method: 'POST', url: '/admin/heal' });
+    // Marked as no browser form's (the server refuses admin POSTs without it); no token given.
+    expect(seen[1]!.headers['x-ringkv-request']).toBe('cli');
+    expect(seen[1]!.headers.authorization).toBeUndefined();
+  });
+
+  it('--token is sent as a bearer token', async () => {
+    replies = [{ status: 200, body: JSON.stringify({ network }) }];
+    await run(['heal', '--token', 'a-token-of-at-least-16-chars']);
+    expect(seen[0]!.headers.authorization).toBe('Bearer a-token-of-at-least-16-chars');
   });
 
   it.each([[['partition', 'n1,,n2']], [['partition']], [['partition', ',']]])(

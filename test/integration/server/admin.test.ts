@@ -16,6 +16,9 @@ import type {
 import { BusyError, TimeoutError, ValidationError } from '../../../src/errors.js';
 import { createHttpServer, type HttpServerOptions } from '../../../src/server/http.js';
 
+/** Admin POSTs carry this (request-guard.ts refuses what a cross-site form could send). */
+const NOT_A_FORM = { 'x-ringkv-request': 'test' };
+
 const unused = (): never => {
   throw new Error('not used by the admin tests');
 };
@@ -93,7 +96,11 @@ describe('admin routes', () => {
   const server = createHttpServer(kv, options(admin));
   let base = '';
   const post = (path: string, body?: string) =>
-    fetch(`${base}${path}`, { method: 'POST', ...(body === undefined ? {} : { body }) });
+    fetch(`${base}${path}`, {
+      method: 'POST',
+      headers: NOT_A_FORM,
+      ...(body === undefined ? {} : { body }),
+    });
 
   beforeAll(async () => {
     base = await listen(server);
@@ -254,7 +261,7 @@ describe('admin routes', () => {
     const slowBase = await listen(slow);
     admin.holdChanges = true;
     try {
-      const reply = fetch(`${slowBase}/admin/nodes`, { method: 'POST' });
+      const reply = fetch(`${slowBase}/admin/nodes`, { method: 'POST', headers: NOT_A_FORM });
       await new Promise((resolve) => setTimeout(resolve, 200)); // well past the 50 ms deadline
       expect(admin.release).not.toBeNull();
       admin.release?.();
@@ -296,5 +303,88 @@ describe('admin routes without a cluster admin', () => {
     } finally {
       await stop(server);
     }
+  });
+});
+
+describe('the admin surface refuses what another site or a stranger sends', () => {
+  const admin = new FakeAdmin();
+  const TOKEN = 'a-token-of-at-least-16-chars';
+  const open = createHttpServer(kv, options(admin));
+  const guarded = createHttpServer(kv, { ...options(admin), adminToken: TOKEN });
+  let base = '';
+  let guardedBase = '';
+
+  beforeAll(async () => {
+    base = await listen(open);
+    guardedBase = await listen(guarded);
+  });
+  afterAll(async () => {
+    await stop(open);
+    await stop(guarded);
+  });
+  beforeEach(() => {
+    admin.calls.length = 0;
+  });
+
+  const kill = (url: string, headers: Record<string, string>) =>
+    fetch(`${url}/admin/nodes/n1/kill`, { method: 'POST', headers });
+
+  it.each([
+    [
+      'a form post from another site',
+      { origin: 'http://evil.example', 'content-type': 'text/plain' },
+    ],
+    [
+      'JSON from another origin',
+      { origin: 'http://evil.example', 'content-type': 'application/json' },
+    ],
+    ['a browser that says cross-site', { 'sec-fetch-site': 'cross-site', ...NOT_A_FORM }],
+    ['a browser that says same-site', { 'sec-fetch-site': 'same-site', ...NOT_A_FORM }],
+    ['an opaque origin', { origin: 'null', ...NOT_A_FORM }],
+    [
+      'a simple form post without a marker',
+      { 'content-type': 'application/x-www-form-urlencoded' },
+    ],
+  ])('%s is a 403 and kills nothing', async (_what, headers) => {
+    const res = await kill(base, headers);
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as { code: string }).code).toBe('CROSS_SITE');
+    expect(admin.calls).toEqual([]);
+  });
+
+  it('the dashboard on the same origin, and tools that send no Origin, get through', async () => {
+    const host = new URL(base).host;
+    const sameOrigin = { origin: `http://${host}`, 'sec-fetch-site': 'same-origin', ...NOT_A_FORM };
+    expect((await kill(base, sameOrigin)).status).toBe(200);
+    expect((await kill(base, { 'content-type': 'application/json' })).status).toBe(200);
+    expect(admin.calls).toEqual([
+      ['kill', 'n1'],
+      ['kill', 'n1'],
+    ]);
+  });
+
+  it('a cross-site write to /kv is a 403 before it reaches the client', async () => {
+    const res = await fetch(`${base}/kv/k`, {
+      method: 'PUT',
+      body: 'x',
+      headers: { origin: 'http://evil.example' },
+    });
+    expect(res.status).toBe(403);
+  });
+
+  it('with an admin token, /admin needs it as a bearer token', async () => {
+    const noToken = await kill(guardedBase, NOT_A_FORM);
+    expect(noToken.status).toBe(401);
+    expect(noToken.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    const wrong = await kill(guardedBase, { ...NOT_A_FORM, authorization: 'Bearer nope' });
+    expect(wrong.status).toBe(401);
+    expect(admin.calls).toEqual([]);
+    const right = await kill(guardedBase, { ...NOT_A_FORM, authorization: `Bearer ${TOKEN}` });
+    expect(right.status).toBe(200);
+    expect(admin.calls).toEqual([['kill', 'n1']]);
+  });
+
+  it('the token guards /admin only: reads and status stay open', async () => {
+    expect((await fetch(`${guardedBase}/health`)).status).toBe(200);
   });
 });
