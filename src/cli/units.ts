@@ -1,20 +1,27 @@
 /**
  * Parsers for human-friendly option values (commander custom parsers; a bad value is a usage
- * error, exit 2): durations such as `5ms`, `1.5s` or `5` (milliseconds), and rates such as `1%`
- * or `0.01`.
+ * error, exit 2): durations such as `250ms`, `1.5s`, `5m` or `2h` (parsed by `ms`), and rates
+ * such as `1%` or `0.01`. A duration needs its unit: a bare `5` could mean 5 ms or 5 s, and a
+ * wrong guess turns a timeout into nothing, so only `0` may go without one.
  */
+import parseDuration from 'ms';
 import { usageError } from './up-options.js';
 
-const DURATION = /^([0-9]+(?:\.[0-9]+)?)(ms|s)?$/;
 const RATE = /^([0-9]+(?:\.[0-9]+)?)(%)?$/;
 
-/** A duration in milliseconds, 0..maxMs: `250`, `250ms`, `1.5s`. */
+/** A duration in milliseconds, 0..maxMs, with its unit: `250ms`, `1.5s`, `5m`, `0`. */
 export function durationMs(maxMs: number): (value: string) => number {
   return (value: string): number => {
-    const match = DURATION.exec(value.trim());
-    const ms = match === null ? Number.NaN : Number(match[1]) * (match[2] === 's' ? 1000 : 1);
-    if (!Number.isFinite(ms) || ms > maxMs) {
-      throw usageError(`Must be a duration between 0 and ${maxMs} ms, such as 5ms or 1.5s.`);
+    const text = value.trim();
+    if (/^[0-9.]+$/.test(text) && Number(text) !== 0) {
+      throw usageError(`${text} has no unit: write ${text}ms or ${text}s.`);
+    }
+    const ms = text === '' ? Number.NaN : parseDuration(text as parseDuration.StringValue);
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0 || ms > maxMs) {
+      throw usageError(
+        `Must be a duration between 0 and ${parseDuration(maxMs, { long: true })} ` +
+          '(e.g. 500ms, 1.5s, 5m).',
+      );
     }
     return ms;
   };

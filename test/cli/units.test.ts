@@ -7,18 +7,31 @@ import type { ClusterStatus } from '../../src/client/types.js';
 
 describe('option values', () => {
   it.each([
-    ['5', 5],
     ['5ms', 5],
     ['0', 0],
     ['1.5s', 1500],
     ['0.5ms', 0.5],
     ['60s', 60_000],
+    ['1m', 60_000],
+    ['5 sec', 5_000],
   ])('duration %s is %d ms', (text, ms) => {
     expect(durationMs(60_000)(text)).toBe(ms);
   });
 
-  it.each(['', '-1', '5m', 'ms', '61s', '1e3', '5 ms x'])('duration %j is refused', (text) => {
-    expect(() => durationMs(60_000)(text)).toThrow(/Must be a duration/);
+  it('takes minutes and hours where the bound allows (add-node --wait 5m)', () => {
+    expect(durationMs(86_400_000)('5m')).toBe(300_000);
+    expect(durationMs(86_400_000)('2h')).toBe(7_200_000);
+  });
+
+  it.each(['', '-1s', 'ms', '61s', '2m', '1e3', '5 ms x', 'soon'])(
+    'duration %j is refused',
+    (text) => {
+      expect(() => durationMs(60_000)(text)).toThrow(/Must be a duration between 0 and 1 minute/);
+    },
+  );
+
+  it.each(['5', '1.5', '250'])('a bare number %j is refused: it names no unit', (text) => {
+    expect(() => durationMs(60_000)(text)).toThrow(/has no unit: write .*ms or .*s/);
   });
 
   it.each([
