@@ -67,6 +67,11 @@ export function jsonOf<T>(reply: ApiReply): T {
   }
 }
 
+/** The `code` of an error reply's JSON body, if it has one. */
+export function errorCodeOf(reply: ApiReply): string | undefined {
+  return errorOf(reply).code;
+}
+
 function errorOf(reply: ApiReply): { message: string; code?: string } {
   try {
     const parsed = JSON.parse(reply.body.toString('utf8')) as { error?: unknown; code?: unknown };

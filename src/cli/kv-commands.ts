@@ -14,8 +14,15 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { NODES_MAX, TIMEOUT_MS_MAX } from '../config.js';
 import { addClientOptions, type ClientFlags, targetOf } from './client-options.js';
-import { CliError, EXIT_NOT_FOUND, EXIT_USAGE } from './exit-codes.js';
-import { type ApiReply, type ApiTarget, callApi, expectStatus, jsonOf } from './http-client.js';
+import { CliError, EXIT_NOT_FOUND, EXIT_UNREACHABLE, EXIT_USAGE } from './exit-codes.js';
+import {
+  type ApiReply,
+  type ApiTarget,
+  callApi,
+  errorCodeOf,
+  expectStatus,
+  jsonOf,
+} from './http-client.js';
 import type { CliIo } from './io.js';
 import { formatSiblings } from './siblings.js';
 import { durationMs } from './units.js';
@@ -145,7 +152,19 @@ async function get(target: ApiTarget, io: CliIo, key: string, flags: GetFlags): 
     io.out(formatSiblings(jsonOf<{ siblings: { value: string }[] }>(reply).siblings));
   }
   if (!flags.contextOnly && context !== '') io.err(`context: ${context}\n`);
-  if (reply.status === 404) throw new CliError(`not found: ${key}`, EXIT_NOT_FOUND);
+  if (reply.status === 404) throw notFound(reply, key, target);
+}
+
+/**
+ * A 404 of a key (`NOT_FOUND`) is exit 4; any other 404 (a wrong --url: no such route, or not a
+ * ringkv server at all) is exit 3, so a script never reads a misconfiguration as a missing key.
+ */
+function notFound(reply: ApiReply, key: string, target: ApiTarget): CliError {
+  if (errorCodeOf(reply) === 'NOT_FOUND') return new CliError(`not found: ${key}`, EXIT_NOT_FOUND);
+  return new CliError(
+    `${target.url} answered 404 for /kv/: is --url (or RINGKV_URL) a ringkv cluster?`,
+    EXIT_UNREACHABLE,
+  );
 }
 
 async function remove(target: ApiTarget, io: CliIo, key: string, flags: WriteFlags): Promise<void> {
@@ -161,7 +180,7 @@ async function remove(target: ApiTarget, io: CliIo, key: string, flags: WriteFla
 async function currentContext(target: ApiTarget, key: string): Promise<string> {
   const reply: ApiReply = await callApi(target, 'GET', keyPath(key, new URLSearchParams()));
   expectStatus(reply, [200, 300, 404], `read ${key} before deleting it`);
-  if (reply.status === 404) throw new CliError(`not found: ${key}`, EXIT_NOT_FOUND);
+  if (reply.status === 404) throw notFound(reply, key, target);
   return reply.headers.get(CONTEXT_HEADER) ?? '';
 }
 

@@ -33,7 +33,7 @@ export function resolveAdminRoute(method: string, path: string): AdminRoute {
     const kind = parts.length === 2 ? NODE_ACTIONS[parts[1]!] : undefined;
     if (kind !== undefined) return requireMethod(method, 'POST', { kind, node });
   }
-  throw new HttpError(404, 'NOT_FOUND', `no route for ${path}`);
+  throw new HttpError(404, 'NO_ROUTE', `no route for ${path}`);
 }
 
 function decodeNodeId(segment: string): string {

@@ -36,7 +36,7 @@ import type { RequestContext } from './request-context.js';
 export async function handleAdmin(route: AdminRoute, ctx: RequestContext): Promise<Reply> {
   const admin = ctx.admin;
   if (admin === null) {
-    throw new HttpError(404, 'NOT_FOUND', 'this server has no admin API (no local cluster)');
+    throw new HttpError(404, 'NO_ROUTE', 'this server has no admin API (no local cluster)');
   }
   const { signal } = ctx;
   switch (route.kind) {

@@ -51,7 +51,7 @@ export function resolveRoute(method: string, path: string): Route {
     return { kind, key: decodeKey(path.slice(KV_PREFIX.length)) };
   }
   if (path.startsWith(ADMIN_PREFIX)) return resolveAdminRoute(method, path);
-  throw new HttpError(404, 'NOT_FOUND', `no route for ${path}`);
+  throw new HttpError(404, 'NO_ROUTE', `no route for ${path}`);
 }
 
 /** Percent-decodes a key segment; an empty key or malformed encoding is a ValidationError. */

@@ -182,6 +182,17 @@ describe('get', () => {
     expect(result.code).toBe(4);
     expect(result.err).toContain('not found: nope');
   });
+
+  it.each([
+    ['a route the server does not have', '{"error":"no route for /kv/x","code":"NO_ROUTE"}'],
+    ['a server that is not ringkv', '<html>Not Found</html>'],
+  ])('a 404 from %s is no missing key: exit 3', async (_what, body) => {
+    replies = [{ status: 404, body }];
+    const result = await run(['get', 'nope']);
+    expect(result.code).toBe(3);
+    expect(result.err).toContain('is --url (or RINGKV_URL) a ringkv cluster?');
+    expect(result.err).not.toContain('not found: nope');
+  });
 });
 
 describe('delete', () => {
@@ -205,7 +216,7 @@ describe('delete', () => {
   });
 
   it('nothing to delete exits 4', async () => {
-    replies = [{ status: 404, body: '{"error":"not found"}' }];
+    replies = [{ status: 404, body: '{"error":"not found","code":"NOT_FOUND"}' }];
     expect((await run(['delete', 'k'])).code).toBe(4);
     expect(seen).toHaveLength(1);
   });

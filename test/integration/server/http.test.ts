@@ -358,7 +358,7 @@ describe('HTTP API', () => {
     it('treats an unencoded slash as an unknown route (404)', async () => {
       const res = await fetch(kv('a/b'));
       expect(res.status).toBe(404);
-      expect(await res.json()).toMatchObject({ code: 'NOT_FOUND' });
+      expect(await res.json()).toMatchObject({ code: 'NO_ROUTE' });
     });
   });
 
@@ -468,7 +468,8 @@ describe('HTTP API', () => {
       async (path) => {
         const res = await fetch(`${base}${path}`);
         expect(res.status).toBe(404);
-        expect(await res.json()).toMatchObject({ code: 'NOT_FOUND' });
+        // Not NOT_FOUND, which means a key: a client must tell a wrong URL from a missing key.
+        expect(await res.json()).toMatchObject({ code: 'NO_ROUTE' });
       },
     );
 

@@ -157,7 +157,7 @@ describe('GET /metrics', () => {
     await fetch(`${base}/${random}/x`);
     await fetch(`${base}/kv/x`, { method: 'PATCH' });
     const text = await scrape();
-    expect(sample(text, 'ringkv_http_requests_total{op="unknown",outcome="not_found"}')).toBe(1);
+    expect(sample(text, 'ringkv_http_requests_total{op="unknown",outcome="no_route"}')).toBe(1);
     expect(sample(text, 'ringkv_http_requests_total{op="kv",outcome="method_not_allowed"}')).toBe(
       1,
     );
