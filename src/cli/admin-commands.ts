@@ -114,6 +114,8 @@ function describeChange(result: MembershipChangeResult): string {
   return `${result.id} ${verb}: ring version ${result.version}, ${result.keysSent} keys moved, ${result.keysDrained} drained, ${seconds} s`;
 }
 
+const already = { kill: 'down already', restart: 'up already' } as const;
+
 function addNodeCommand(
   program: Command,
   io: CliIo,
@@ -130,7 +132,11 @@ function addNodeCommand(
     const path = `/admin/nodes/${encodeURIComponent(node)}/${action}`;
     const reply = await callApi(targetOf(flags), 'POST', path);
     expectStatus(reply, [200], `${action} ${node}`);
-    io.out(`${node} ${done}\n`);
+    // Exit 0 either way (the node is in the state asked for), but say when nothing happened.
+    const { changed } = jsonOf<{ changed?: boolean }>(reply);
+    io.out(
+      changed === false ? `${node} was ${already[action]}: nothing to do\n` : `${node} ${done}\n`,
+    );
   });
 }
 

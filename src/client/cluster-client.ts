@@ -156,12 +156,13 @@ export class ClusterClient implements Cluster {
     };
   }
 
-  async killNode(id: string): Promise<void> {
-    await this.requireOpen().kill(this.requireNode(id));
+  // async: bad input rejects the promise rather than throwing at the call.
+  async killNode(id: string): Promise<boolean> {
+    return this.requireOpen().kill(this.requireNode(id));
   }
 
-  async restartNode(id: string): Promise<void> {
-    await this.requireOpen().restart(this.requireNode(id));
+  async restartNode(id: string): Promise<boolean> {
+    return this.requireOpen().restart(this.requireNode(id));
   }
 
   addNode(options?: AddNodeOptions): Promise<MembershipChangeResult> {

@@ -31,8 +31,10 @@ export interface NodeProcesses {
 
 /** Fault injection and lifecycle of a local cluster (see ClusterAdmin for the semantics). */
 export interface ClusterControl extends NodeProcesses {
-  kill(id: string): Promise<void>;
-  restart(id: string): Promise<void>;
+  /** False when the node was not running. */
+  kill(id: string): Promise<boolean>;
+  /** False when the node was running already. */
+  restart(id: string): Promise<boolean>;
   partition(groups: readonly (readonly string[])[]): Promise<NetworkStatus>;
   heal(): Promise<NetworkStatus>;
   setNetwork(options: NetworkOptions): Promise<NetworkStatus>;

@@ -200,10 +200,16 @@ export interface KvClient {
 export interface ClusterAdmin {
   /** Node ids in ring order of creation (`n1`, `n2`, …). */
   readonly nodeIds: readonly string[];
-  /** Stops a node's worker abruptly (as a crash would). Its durable data, if any, stays. */
-  killNode(id: string): Promise<void>;
-  /** Starts a killed node again and reconnects it to its peers (faults in force apply to it). */
-  restartNode(id: string): Promise<void>;
+  /**
+   * Stops a node's worker abruptly (as a crash would). Its durable data, if any, stays.
+   * Resolves false when the node was down already (nothing happened).
+   */
+  killNode(id: string): Promise<boolean>;
+  /**
+   * Starts a killed node again and reconnects it to its peers (faults in force apply to it).
+   * Resolves false when the node was running already.
+   */
+  restartNode(id: string): Promise<boolean>;
   /**
    * Splits the nodes into groups whose members cannot exchange messages with other groups
    * (both directions). Unlisted nodes form one more group together: `partition([['n1']])`

@@ -92,20 +92,23 @@ export class Launcher {
   }
 
   /** Stops a node abruptly; its peers are told it is down. */
-  async kill(id: string): Promise<void> {
+  /** Kills a running node; false when it was not running (nothing to do). */
+  async kill(id: string): Promise<boolean> {
     const node = this.running.get(id);
-    if (node === undefined) return;
+    if (node === undefined) return false;
     this.log.info({ node: id }, 'killing node');
     this.killing.add(id);
     await node.kill();
+    return true;
   }
 
   /** Starts a stopped node again, wires it to every running peer and tells them it is up. */
-  async restart(id: string): Promise<void> {
-    if (this.running.has(id) || !this.nodeIds.includes(id)) return;
+  async restart(id: string): Promise<boolean> {
+    if (this.running.has(id) || !this.nodeIds.includes(id)) return false;
     const node = await this.spawn(id);
     this.wire(node);
     this.log.info({ node: id, actor: node.actor }, 'node restarted');
+    return true;
   }
 
   /** The ring state nodes spawned from now on start from (the caller's newest committed one). */

@@ -47,11 +47,11 @@ export class LocalCluster {
     return new LocalCluster(launcher, requests, options.dataDir);
   }
 
-  kill(id: string): Promise<void> {
+  kill(id: string): Promise<boolean> {
     return this.launcher.kill(id);
   }
 
-  restart(id: string): Promise<void> {
+  restart(id: string): Promise<boolean> {
     return this.launcher.restart(id);
   }
 

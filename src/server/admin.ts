@@ -2,8 +2,9 @@
  * The admin routes: fault injection on a local cluster (see http.ts for the list). Each answers
  * once the change is in force on every running node:
  *
- *   POST /admin/nodes/:id/kill      → 200 {"node":"n3","state":"down"}
- *   POST /admin/nodes/:id/restart   → 200 {"node":"n3","state":"up"}
+ *   POST /admin/nodes/:id/kill      → 200 {"node":"n3","state":"down","changed":true}
+ *   POST /admin/nodes/:id/restart   → 200 {"node":"n3","state":"up","changed":true}
+ *   (`changed` is false when the node was down, or up, already: nothing happened)
  *   POST /admin/partition           {"groups":[["n1","n2"],["n3","n4","n5"]]} → 200 {"network":…}
  *   POST /admin/heal                → 200 {"network":…}
  *   POST /admin/network             {"delay_ms":5,"jitter_ms":1,"loss":0.01} → 200 {"network":…}
@@ -48,12 +49,14 @@ export async function handleAdmin(route: AdminRoute, ctx: RequestContext): Promi
       const removing = admin.removeNode(knownNode(admin, route.node));
       return jsonReply(200, await untilCallerLeaves(removing, ctx));
     }
-    case 'admin-kill':
-      await raceAbort(admin.killNode(knownNode(admin, route.node)), signal);
-      return jsonReply(200, { node: route.node, state: 'down' });
-    case 'admin-restart':
-      await raceAbort(admin.restartNode(knownNode(admin, route.node)), signal);
-      return jsonReply(200, { node: route.node, state: 'up' });
+    case 'admin-kill': {
+      const changed = await raceAbort(admin.killNode(knownNode(admin, route.node)), signal);
+      return jsonReply(200, { node: route.node, state: 'down', changed });
+    }
+    case 'admin-restart': {
+      const changed = await raceAbort(admin.restartNode(knownNode(admin, route.node)), signal);
+      return jsonReply(200, { node: route.node, state: 'up', changed });
+    }
     case 'admin-partition': {
       const groups = parsePartitionBody(await readJson(ctx));
       return jsonReply(200, { network: await raceAbort(admin.partition(groups), signal) });

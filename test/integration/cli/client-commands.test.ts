@@ -241,6 +241,21 @@ describe('admin commands', () => {
     ]);
   });
 
+  it('kill of a down node and restart of a running one say that nothing happened', async () => {
+    replies = [
+      { status: 200, body: '{"node":"n3","state":"down","changed":false}' },
+      { status: 200, body: '{"node":"n3","state":"up","changed":false}' },
+    ];
+    expect(await run(['kill', 'n3'])).toMatchObject({
+      code: 0,
+      out: 'n3 was down already: nothing to do\n',
+    });
+    expect(await run(['restart', 'n3'])).toMatchObject({
+      code: 0,
+      out: 'n3 was up already: nothing to do\n',
+    });
+  });
+
   it('add-node and remove-node drive the membership routes and wait for the result', async () => {
     const joined = { id: 'n6', kind: 'join', version: 2, ms: 5500, keysSent: 120, keysDrained: 3 };
     const left = { id: 'n2', kind: 'leave', version: 5, ms: 900, keysSent: 80, keysDrained: 0 };

@@ -50,11 +50,17 @@ class FakeAdmin implements ClusterAdmin {
     return { id, kind, version: 2, ms: 5, keysSent: 10, keysDrained: 1 };
   }
 
-  async killNode(id: string): Promise<void> {
+  /** Nodes that are down (kill of one, or restart of another, changes nothing). */
+  readonly down = new Set<string>();
+  async killNode(id: string): Promise<boolean> {
     this.calls.push(['kill', id]);
+    if (this.down.has(id)) return false;
+    this.down.add(id);
+    return true;
   }
-  async restartNode(id: string): Promise<void> {
+  async restartNode(id: string): Promise<boolean> {
     this.calls.push(['restart', id]);
+    return this.down.delete(id);
   }
   async partition(groups: readonly (readonly string[])[]): Promise<NetworkStatus> {
     this.calls.push(['partition', groups]);
@@ -113,13 +119,28 @@ describe('admin routes', () => {
   it('kill and restart a node by id', async () => {
     const killed = await post('/admin/nodes/n3/kill');
     expect(killed.status).toBe(200);
-    expect(await killed.json()).toEqual({ node: 'n3', state: 'down' });
+    expect(await killed.json()).toEqual({ node: 'n3', state: 'down', changed: true });
     const restarted = await post('/admin/nodes/n3/restart');
-    expect(await restarted.json()).toEqual({ node: 'n3', state: 'up' });
+    expect(await restarted.json()).toEqual({ node: 'n3', state: 'up', changed: true });
     expect(admin.calls).toEqual([
       ['kill', 'n3'],
       ['restart', 'n3'],
     ]);
+  });
+
+  it('says when nothing happened: restart of a running node, kill of a down one', async () => {
+    expect(await (await post('/admin/nodes/n4/restart')).json()).toEqual({
+      node: 'n4',
+      state: 'up',
+      changed: false,
+    });
+    await post('/admin/nodes/n4/kill');
+    expect(await (await post('/admin/nodes/n4/kill')).json()).toEqual({
+      node: 'n4',
+      state: 'down',
+      changed: false,
+    });
+    await post('/admin/nodes/n4/restart');
   });
 
   it('an unknown node in the path is a 404 and calls nothing', async () => {
