@@ -1,8 +1,9 @@
 /**
  * The package as a user gets it: `npm pack` (whose prepack builds dist/), the tarball's file
  * list, then `npm install --omit=dev` of the tarball into an empty project and, from there,
- * `npx ringkv --version`, `--help`, `up --memory` with a PUT/GET and Ctrl-C, and the README's
- * embedded example run as .mjs and type-checked as .ts against the installed type declarations.
+ * `npx ringkv --version`, `--help`, `bench staleness` with a shipped profile, `up --memory` with
+ * a PUT/GET and Ctrl-C, and the README's embedded example run as .mjs and type-checked as .ts
+ * against the installed type declarations.
  * The install needs the npm registry (or npm's cache) for ringkv's dependencies; without
  * either, that test is skipped with the reason.
  */
@@ -202,7 +203,7 @@ describe('the npm package', () => {
   }, 240_000);
 });
 
-/** `npx ringkv --version` and `--help` run the compiled bin. */
+/** `npx ringkv --version`, `--help` and `bench staleness --profile lan-ssd` run the compiled bin. */
 async function checkCommands(project: string): Promise<void> {
   const version = await run('npx', ['ringkv', '--version'], project, COMMAND_TIMEOUT_MS);
   expect(version.stderr).toBe('');
@@ -215,6 +216,15 @@ async function checkCommands(project: string): Promise<void> {
   for (const command of ['up', 'put', 'get', 'status', 'bench']) {
     expect(help.stdout).toMatch(new RegExp(`^ {2}${command}\\b`, 'm'));
   }
+  // A shipped latency profile, found by name in the installed package.
+  const bench = await run(
+    'npx',
+    ['ringkv', 'bench', 'staleness', '--profile', 'lan-ssd', '--t', '0', '--trials', '1000'],
+    project,
+    COMMAND_TIMEOUT_MS,
+  );
+  expect(bench.code, bench.stderr).toBe(0);
+  expect(bench.stdout).toMatch(/profile lan-ssd$/m);
 }
 
 /** `npx ringkv up --memory --port 0`: a PUT, a GET, the dashboard, then Ctrl-C. */
