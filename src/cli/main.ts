@@ -6,7 +6,7 @@
  * Commands: `up` starts a cluster (up.ts); `put`, `get`, `delete` (kv-commands.ts) and
  * `status`, `kill`, `restart`, `partition`, `heal`, `net` (admin-commands.ts) talk to a running
  * one over HTTP at `--url` (env RINGKV_URL, default http://127.0.0.1:8080). `bench staleness`
- * (bench-staleness.ts) runs the staleness benchmark.
+ * (bench-staleness.ts) runs the staleness benchmark. `--version` prints the package's version.
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +30,7 @@ import {
   type UpPlan,
   USAGE_EXIT_CODE,
 } from './up-options.js';
+import { packageVersion } from './version.js';
 
 export interface CliDeps {
   /** Starts the cluster and the API for `up`. @default runUp */
@@ -52,6 +53,7 @@ Exit codes:
 export function buildProgram(deps: Partial<CliDeps> = {}): Command {
   const program = new Command('ringkv')
     .description('A leaderless, Dynamo-style replicated key-value store.')
+    .version(packageVersion())
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)');
   if (deps.output !== undefined) program.configureOutput(deps.output);

@@ -1,11 +1,9 @@
 /**
- * The dashboard's files (src/server/dashboard/): one HTML page, its script and its stylesheet,
- * served as they are. They are read once and kept; the Content-Security-Policy allows nothing
- * but this server, so the page works offline and can load nothing from elsewhere.
+ * The dashboard's files (dashboard/ next to this module): one HTML page, its script and its
+ * stylesheet, served as they are. They are read once and kept; the Content-Security-Policy
+ * allows nothing but this server, so the page works offline and can load nothing from elsewhere.
  */
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import type { Reply } from './replies.js';
 
 export type AssetName = 'index.html' | 'dashboard.js' | 'dashboard.css';
@@ -32,6 +30,12 @@ const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'cache-control': 'no-cache',
 };
 
+/**
+ * The dashboard directory, next to this module: src/server/dashboard/ from sources, and
+ * dist/src/server/dashboard/ in the build, where scripts/build.mjs copies the files.
+ */
+const DASHBOARD_DIR = new URL('./dashboard/', import.meta.url);
+
 const cache = new Map<AssetName, Promise<Buffer>>();
 
 export async function assetReply(name: AssetName): Promise<Reply> {
@@ -46,19 +50,9 @@ export async function assetReply(name: AssetName): Promise<Reply> {
 function loadAsset(name: AssetName): Promise<Buffer> {
   let loading = cache.get(name);
   if (loading === undefined) {
-    loading = readFile(new URL(name, dashboardDir()));
+    loading = readFile(new URL(name, DASHBOARD_DIR));
     loading.catch(() => cache.delete(name)); // retry on the next request
     cache.set(name, loading);
   }
   return loading;
-}
-
-/**
- * The dashboard directory: next to this module when running from sources, else (compiled into
- * dist/src/server/) the sources' copy, which the package ships.
- */
-function dashboardDir(): URL {
-  const beside = new URL('./dashboard/', import.meta.url);
-  if (existsSync(fileURLToPath(new URL('index.html', beside)))) return beside;
-  return new URL('../../../src/server/dashboard/', import.meta.url);
 }

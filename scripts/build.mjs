@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+// `npm run build` (and `prepack`): empties dist/, compiles src/ into dist/src/ with
+// tsconfig.build.json, then copies the files tsc does not emit but the package reads at run
+// time. dist/ mirrors the checkout (dist/src/…, dist/bench/profiles/), so every path a module
+// builds from its own import.meta.url finds the same file from sources and from the build.
+// Ends by checking that every entry point the package names exists: a build that would pack a
+// broken package fails here, not on a user's machine.
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, readdirSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
+const dist = join(root, 'dist');
+
+/** Non-TypeScript files the built package needs, from the checkout to the same place in dist/. */
+const ASSETS = [
+  // The dashboard page, its script and stylesheet (server/static-assets.ts serves them).
+  { from: 'src/server/dashboard', pattern: /\.(html|js|css)$/ },
+  // The latency profiles `ringkv bench staleness --profile lan-ssd` finds by name.
+  { from: 'bench/profiles', pattern: /\.json$/ },
+];
+
+/** Files that must exist after the build: the package's exports, bin target and worker. */
+const REQUIRED = [
+  'dist/src/index.js',
+  'dist/src/index.d.ts',
+  'dist/src/cli/main.js',
+  'dist/src/runtime/worker-main.js',
+  'dist/src/server/dashboard/index.html',
+  'dist/bench/profiles/lan-ssd.json',
+];
+
+rmSync(dist, { recursive: true, force: true });
+
+const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+const compiled = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], {
+  cwd: root,
+  stdio: 'inherit',
+});
+if (compiled.status !== 0) {
+  console.error(`build: tsc failed (exit ${compiled.status ?? compiled.signal})`);
+  process.exit(1);
+}
+
+for (const { from, pattern } of ASSETS) {
+  const names = readdirSync(join(root, from)).filter((name) => pattern.test(name));
+  if (names.length === 0) throw new Error(`build: no assets in ${from}`);
+  for (const name of names) cpSync(join(root, from, name), join(dist, from, name));
+}
+
+const missing = REQUIRED.filter((path) => !existsSync(join(root, path)));
+if (missing.length > 0) {
+  console.error(`build: missing after the build: ${missing.join(', ')}`);
+  process.exit(1);
+}
