@@ -412,7 +412,15 @@ function makeServer(
     },
     accept,
   );
-  server.on('tlsClientError', (error: Error) => tlsRefused(error.message));
+  server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
+    socket.destroy(); // not done for us when this event has a listener
+    // Node drops a client certificate it cannot verify with a bare close ("socket hang up");
+    // the verification error it found is kept on the socket.
+    const unverified = socket.authorizationError;
+    tlsRefused(
+      unverified ? `client certificate not trusted (${String(unverified)})` : error.message,
+    );
+  });
   return server;
 }
 
