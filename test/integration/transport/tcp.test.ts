@@ -235,6 +235,32 @@ describe('TCP reconnect', () => {
     a.send(b, ack(2));
     await until(() => atSecond.length === 1, 'delivery to the second address');
     expect(atFirst).toHaveLength(1);
+    a.removePeer(b);
+    a.send(b, ack(3));
+    expect(a.stats()).toMatchObject({ dropped: 1, connectionsOut: 0 });
+  });
+
+  it('drops a message larger than a frame at send, counted and reported', async () => {
+    const { transport, events } = await node({
+      id: 'a',
+      tls: null,
+      config: { frameBytesMax: 65_536 },
+    });
+    transport.setPeerAddress(b, { host: LOOPBACK, port: 9 });
+    transport.send(b, {
+      type: 'transfer',
+      v: PROTOCOL_VERSION,
+      value: new Uint8Array(65_536),
+    } as unknown as PeerMessage);
+    expect(transport.stats()).toMatchObject({ dropped: 1, oversizeDrops: 1, queuedMessages: 0 });
+    expect(events).toEqual([
+      {
+        kind: 'oversize',
+        peer: 'b',
+        direction: 'out',
+        reason: expect.stringMatching(/^transfer of 655\d\d bytes/),
+      },
+    ]);
   });
 });
 
