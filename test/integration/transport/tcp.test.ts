@@ -181,6 +181,8 @@ describe('TCP backpressure', () => {
       key: `k${i}`,
       record: { siblings: [{ dot: ['a', i], past: [], value }] },
     });
+    transport.send(b, put(total++));
+    await until(() => transport.stats().connectionsOut === 1, 'the connection');
     // Rounds of sends with a turn of the event loop between: the socket takes what the kernel
     // takes, then write() says wait, and the queue absorbs the rest up to its bound.
     for (let round = 0; round < 2000 && transport.stats().queueDrops === 0; round++) {
