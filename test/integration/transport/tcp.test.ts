@@ -115,6 +115,21 @@ describe('TCP handshake timeouts', () => {
     expect(events.some((e) => e.kind === 'handshake-timeout')).toBe(true);
   });
 
+  it('close drops a connection still in its TLS handshake at once', async () => {
+    const { transport } = await startNode({
+      id: 'b',
+      tls: await tlsOf('b'),
+      config: { handshakeTimeoutMs: 60_000 },
+    });
+    const silent = netConnect(transport.address().port, LOOPBACK);
+    silent.on('error', () => {});
+    cleanups.push(() => void silent.destroy());
+    await new Promise<void>((resolve) => silent.once('connect', () => resolve()));
+    const closing = transport.closeAndWait();
+    await new Promise<void>((resolve) => silent.once('close', () => resolve()));
+    await closing;
+  });
+
   it('the dialer gives up on an acceptor that never answers, and backs off', async () => {
     const mute = await silentServer(false);
     const { transport, events } = await node({ id: 'a', tls: null });
