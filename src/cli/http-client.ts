@@ -3,6 +3,8 @@
  * exchange (AbortSignal.timeout covers connect, headers and body), network failures mapped to
  * exit code 3 and error replies mapped by status (exit-codes.ts) with the server's message.
  */
+import http from 'node:http';
+import https from 'node:https';
 import { CliError, EXIT_CLUSTER, EXIT_UNREACHABLE, exitCodeForStatus } from './exit-codes.js';
 
 /** Where the cluster's API is and how long one call may take. */
@@ -24,30 +26,71 @@ export interface ApiRequest {
   readonly headers?: Readonly<Record<string, string>>;
 }
 
+/**
+ * One HTTP exchange. node:http rather than fetch: fetch parses the URL the WHATWG way, which
+ * folds a path segment `.` or `..` (encoded or not) away, so the keys `.` and `..` could never
+ * be reached; here the path goes on the wire exactly as built.
+ */
 export async function callApi(
   target: ApiTarget,
   method: string,
   path: string,
   request: ApiRequest = {},
 ): Promise<ApiReply> {
-  const url = `${target.url.replace(/\/+$/, '')}${path}`;
+  const base = new URL(target.url);
+  const prefix = base.pathname.replace(/\/+$/, '');
+  const headers: Record<string, string> = {
+    // Marks the call as no browser form's: the server refuses admin POSTs without it.
+    'x-ringkv-request': 'cli',
+    ...(target.token ? { authorization: `Bearer ${target.token}` } : {}),
+    ...request.headers,
+  };
+  const body = request.body === undefined ? undefined : Buffer.from(request.body);
+  if (body !== undefined) headers['content-length'] = String(body.length);
   try {
-    const response = await fetch(url, {
-      method,
-      ...(request.body === undefined ? {} : { body: request.body }),
-      headers: {
-        // Marks the call as no browser form's: the server refuses admin POSTs without it.
-        'x-ringkv-request': 'cli',
-        ...(target.token ? { authorization: `Bearer ${target.token}` } : {}),
-        ...request.headers,
-      },
-      signal: AbortSignal.timeout(target.timeoutMs),
-    });
-    const body = Buffer.from(await response.arrayBuffer());
-    return { status: response.status, headers: response.headers, body };
+    return await exchange(base, { method, path: `${prefix}${path}`, headers }, body, target);
   } catch (error) {
     throw unreachable(target, error);
   }
+}
+
+function exchange(
+  base: URL,
+  options: { method: string; path: string; headers: Record<string, string> },
+  body: Buffer | undefined,
+  target: ApiTarget,
+): Promise<ApiReply> {
+  const send = base.protocol === 'https:' ? https.request : http.request;
+  return new Promise<ApiReply>((resolve, reject) => {
+    const req = send(
+      {
+        ...options,
+        host: base.hostname.replace(/^\[|\]$/g, ''),
+        port: base.port === '' ? undefined : Number(base.port),
+        // Covers connect, headers and body: the whole exchange.
+        signal: AbortSignal.timeout(target.timeoutMs),
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('error', reject);
+        res.on('end', () => {
+          const replyHeaders = new Headers();
+          for (const [name, value] of Object.entries(res.headers)) {
+            if (value === undefined) continue;
+            for (const v of Array.isArray(value) ? value : [value]) replyHeaders.append(name, v);
+          }
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: replyHeaders,
+            body: Buffer.concat(chunks),
+          });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 /** Throws a CliError for any status not in `ok`, with the server's message and code. */
@@ -86,8 +129,13 @@ function errorOf(reply: ApiReply): { message: string; code?: string } {
   return { message: reply.body.toString('utf8').slice(0, 200) || 'no details' };
 }
 
+/** node:http rejects with an AbortError whose cause is the signal's TimeoutError. */
+function isTimeoutAbort(error: Error): boolean {
+  return error.name === 'AbortError' && (error.cause as Error | undefined)?.name === 'TimeoutError';
+}
+
 function unreachable(target: ApiTarget, error: unknown): CliError {
-  if (error instanceof Error && error.name === 'TimeoutError') {
+  if (error instanceof Error && (error.name === 'TimeoutError' || isTimeoutAbort(error))) {
     return new CliError(
       `no answer from ${target.url} within ${target.timeoutMs} ms (raise it with --timeout)`,
       EXIT_UNREACHABLE,
@@ -95,12 +143,15 @@ function unreachable(target: ApiTarget, error: unknown): CliError {
   }
   const cause =
     error instanceof Error ? (error.cause as { code?: unknown } | undefined) : undefined;
+  const own = (error as { code?: unknown } | undefined)?.code;
   const reason =
-    typeof cause?.code === 'string'
-      ? cause.code
-      : error instanceof Error
-        ? error.message
-        : String(error);
+    typeof own === 'string'
+      ? own
+      : typeof cause?.code === 'string'
+        ? cause.code
+        : error instanceof Error
+          ? error.message
+          : String(error);
   return new CliError(
     `cannot reach the cluster at ${target.url}: ${reason} (is \`ringkv up\` running? set --url or RINGKV_URL)`,
     EXIT_UNREACHABLE,

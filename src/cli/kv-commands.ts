@@ -206,6 +206,7 @@ function requestQuery(params: Readonly<Record<string, number | undefined>>): URL
   return query;
 }
 
+/** The key's route; every key round-trips, `.` and `..` too (callApi sends the path as is). */
 function keyPath(key: string, query: URLSearchParams): string {
   const search = query.size === 0 ? '' : `?${query}`;
   return `/kv/${encodeURIComponent(key)}${search}`;

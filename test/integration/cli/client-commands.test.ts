@@ -98,6 +98,15 @@ const written = JSON.stringify({ acked: 2, w: 2, coordinator: 'n1', sloppy: fals
 const network = { delayMs: 5, jitterMs: 1, lossRate: 0.01, groups: null };
 
 describe('put', () => {
+  it.each(['.', '..', '%2e%2e', 'a/../b'])(
+    'sends the key %j on the wire as it is, so it round-trips',
+    async (key) => {
+      replies = [{ status: 200, body: written }];
+      expect((await run(['put', key, 'v'])).code).toBe(0);
+      expect(seen[0]!.url).toBe(`/kv/${encodeURIComponent(key)}`);
+    },
+  );
+
   it('sends the value, quorum, timeout and context', async () => {
     replies = [{ status: 200, body: written }];
     const result = await run([
