@@ -7,6 +7,8 @@
  */
 import { ValidationError } from './errors.js';
 
+/** The most `valueSizeMaxBytes` may be set to: no value any cluster accepts is larger. */
+export const VALUE_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
 /** Nodes a cluster may be configured with, so also the largest n, r or w anyone may ask for. */
 export const NODES_MAX = 64;
 /**
@@ -216,7 +218,7 @@ export const CONFIG_RANGES: { readonly [K in IntegerField]: readonly [min: Bound
     partitionCount: [(c) => c.nodes, 65_536], // and a power of two
     requestTimeoutMs: [1, TIMEOUT_MS_MAX],
     clientTimeoutSlackMs: [0, TIMEOUT_MS_MAX],
-    valueSizeMaxBytes: [1, 64 * 1024 * 1024],
+    valueSizeMaxBytes: [1, VALUE_SIZE_LIMIT_BYTES],
     keySizeMaxBytes: [1, 1024],
     inFlightMax: [1, 10_000_000],
     hintsPerTargetMax: [1, 100_000_000],

@@ -12,7 +12,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { NODES_MAX, TIMEOUT_MS_MAX } from '../config.js';
+import { NODES_MAX, TIMEOUT_MS_MAX, VALUE_SIZE_LIMIT_BYTES } from '../config.js';
 import { addClientOptions, type ClientFlags, targetOf } from './client-options.js';
 import { CliError, EXIT_NOT_FOUND, EXIT_UNREACHABLE, EXIT_USAGE } from './exit-codes.js';
 import {
@@ -23,7 +23,7 @@ import {
   expectStatus,
   jsonOf,
 } from './http-client.js';
-import type { CliIo } from './io.js';
+import type { CliIo, StdinSource } from './io.js';
 import { formatSiblings } from './siblings.js';
 import { durationMs } from './units.js';
 import { integerIn } from './up-options.js';
@@ -73,7 +73,7 @@ export function addKvCommands(program: Command, io: CliIo): void {
       .option('--pw <count>', "of those, acks from the key's own replicas", primaries)
       .option('--request-timeout <duration>', timeoutHelp, requestTimeout),
   ).action(async (key: string, value: string | undefined, flags: WriteFlags) => {
-    const body = await valueToStore(value, flags.file);
+    const body = await valueToStore(value, flags.file, io.stdin);
     await put(targetOf(flags), io, key, body, flags);
   });
   addClientOptions(
@@ -98,29 +98,30 @@ export function addKvCommands(program: Command, io: CliIo): void {
   ).action(async (key: string, flags: WriteFlags) => remove(targetOf(flags), io, key, flags));
 }
 
+/** The value: the argument, the --file, or (neither given) what is piped into stdin. */
 async function valueToStore(
   value: string | undefined,
   file: string | undefined,
+  stdin: StdinSource | undefined,
 ): Promise<Uint8Array> {
   if (value !== undefined && file !== undefined) {
     throw new CliError('give the value as an argument or with --file, not both', EXIT_USAGE);
   }
-  if (file === undefined) {
-    if (value === undefined) throw new CliError('missing value (or --file <path>)', EXIT_USAGE);
-    return Buffer.from(value, 'utf8');
+  if (value !== undefined) return Buffer.from(value, 'utf8');
+  if (file === undefined && (stdin === undefined || stdin.isTty)) {
+    throw new CliError('missing value (give it, pipe it in, or use --file <path>)', EXIT_USAGE);
   }
   try {
-    return file === '-' ? await readStdin() : await readFile(file);
+    if (file === undefined || file === '-') {
+      if (stdin === undefined) throw new Error('no standard input');
+      // Past the largest value a cluster may accept, the write would be refused anyway.
+      return await stdin.read(VALUE_SIZE_LIMIT_BYTES);
+    }
+    return await readFile(file);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new CliError(`cannot read ${file}: ${reason}`, EXIT_USAGE);
+    throw new CliError(`cannot read ${file ?? 'stdin'}: ${reason}`, EXIT_USAGE);
   }
-}
-
-async function readStdin(): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
 }
 
 async function put(

@@ -140,7 +140,8 @@ export function formatSummary(url: string, status: ClusterStatus, config: Ringkv
     `  metrics     ${url}/metrics`,
     `  api         ${url}/kv/:key (PUT, GET, DELETE)`,
     `  status      ${url}/status`,
-    `  admin       ${url}/admin/ (nodes/:id/kill, nodes/:id/restart, partition, heal, network)`,
+    // Not a link: /admin/ itself is no route (it answered 404), only its POST routes are.
+    '  admin       POST /admin/nodes/:id/kill|restart, /admin/partition, /admin/heal, /admin/network',
     `  nodes       ${status.nodes.length}`,
     `  partitions  ${status.ring.partitionCount} (per node ${perNode})`,
     `  quorum      N=${n} R=${r} W=${w}`,

@@ -69,7 +69,7 @@ afterEach(() => {
 });
 
 /** Runs `ringkv <args> --url <fake>`; returns the exit code and what was printed. */
-async function run(args: string[], withUrl = true) {
+async function run(args: string[], withUrl = true, piped?: string) {
   let out = '';
   let err = '';
   const program = buildProgram({
@@ -81,6 +81,9 @@ async function run(args: string[], withUrl = true) {
         err += text;
       },
       isTty: false,
+      ...(piped === undefined
+        ? {}
+        : { stdin: { isTty: false, read: async () => Buffer.from(piped, 'utf8') } }),
     },
     output: { writeOut: (text) => (out += text), writeErr: (text) => (err += text) },
   });
@@ -98,6 +101,12 @@ const written = JSON.stringify({ acked: 2, w: 2, coordinator: 'n1', sloppy: fals
 const network = { delayMs: 5, jitterMs: 1, lossRate: 0.01, groups: null };
 
 describe('put', () => {
+  it('reads the value from stdin when one is piped in and none is given', async () => {
+    replies = [{ status: 200, body: written }];
+    expect((await run(['put', 'k'], true, 'piped value')).code).toBe(0);
+    expect(seen[0]!.body).toBe('piped value');
+  });
+
   it.each(['.', '..', '%2e%2e', 'a/../b'])(
     'sends the key %j on the wire as it is, so it round-trips',
     async (key) => {
