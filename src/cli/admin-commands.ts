@@ -86,9 +86,11 @@ function addMembershipCommands(program: Command, io: CliIo): void {
       .command('remove-node')
       .description('take a node out: a running one hands its data over first (exit 4: unknown)')
       .argument('<node>', 'node id, as in `ringkv status`')
+      .option('--force', 'remove it even if fewer than n nodes remain (keys lose replicas)')
       .addOption(wait),
-  ).action(async (node: string, flags: ChangeFlags) => {
-    const path = `/admin/nodes/${encodeURIComponent(node)}`;
+  ).action(async (node: string, flags: ChangeFlags & { force?: boolean }) => {
+    const force = flags.force === true ? '?force=1' : '';
+    const path = `/admin/nodes/${encodeURIComponent(node)}${force}`;
     const result = await changeMembership(flags, 'DELETE', path, undefined, `remove-node ${node}`);
     io.out(`${describeChange(result)}\n`);
   });

@@ -24,7 +24,6 @@ import type {
   DeleteOptions,
   GetOptions,
   GetResult,
-  MembershipChangeOptions,
   MembershipChangeResult,
   MessageDelays,
   NetworkOptions,
@@ -33,6 +32,7 @@ import type {
   NodeStatus,
   PutOptions,
   PutResult,
+  RemoveNodeOptions,
   ReplicaView,
   ValueInput,
 } from './types.js';
@@ -170,7 +170,7 @@ export class ClusterClient implements Cluster {
     return this.membership.addNode(options);
   }
 
-  removeNode(id: string, options?: MembershipChangeOptions): Promise<MembershipChangeResult> {
+  removeNode(id: string, options?: RemoveNodeOptions): Promise<MembershipChangeResult> {
     this.requireOpen();
     return this.membership.removeNode(id, options);
   }

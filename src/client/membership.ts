@@ -36,8 +36,8 @@ import {
 import type {
   AddNodeOptions,
   Membership,
-  MembershipChangeOptions,
   MembershipChangeResult,
+  RemoveNodeOptions,
 } from './types.js';
 import { validateTimeout } from './validate.js';
 
@@ -153,7 +153,7 @@ export class ClusterMembership {
     return this.serialize(() => this.join(options));
   }
 
-  removeNode(id: string, options: MembershipChangeOptions = {}): Promise<MembershipChangeResult> {
+  removeNode(id: string, options: RemoveNodeOptions = {}): Promise<MembershipChangeResult> {
     return this.serialize(() => this.leave(id, options));
   }
 
@@ -192,12 +192,9 @@ export class ClusterMembership {
     return this.finish({ kind: 'join', id, claimant, version, before, startedMs, deadlineMs });
   }
 
-  private async leave(
-    id: string,
-    options: MembershipChangeOptions,
-  ): Promise<MembershipChangeResult> {
+  private async leave(id: string, options: RemoveNodeOptions): Promise<MembershipChangeResult> {
     const deadlineMs = Date.now() + this.timeoutOf(options.timeoutMs);
-    this.checkRemovable(id);
+    this.checkRemovable(id, options.force === true);
     const host = this.host;
     const kind = host.link.isUp(id) ? 'leave' : 'remove';
     const claimant = this.claimant(id);
@@ -290,13 +287,21 @@ export class ClusterMembership {
     return claimant;
   }
 
-  private checkRemovable(id: string): void {
+  private checkRemovable(id: string, force: boolean): void {
     if (!this.ids.includes(id)) {
       const known = this.ids.join(', ');
       throw new ValidationError(`unknown node ${JSON.stringify(id)}; nodes are ${known}`);
     }
     if (this.ids.length === 1) {
       throw new ValidationError(`node ${id} is the last node of the cluster`);
+    }
+    const left = this.ids.length - 1;
+    if (left < this.config.n && !force) {
+      throw new ValidationError(
+        `removing ${id} leaves ${left} nodes for n=${this.config.n} replicas: every key would ` +
+          'keep fewer than n copies and writes with w=n would fail; remove it anyway with ' +
+          'force (CLI --force, HTTP ?force=1)',
+      );
     }
   }
 

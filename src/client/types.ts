@@ -233,12 +233,20 @@ export interface ClusterAdmin {
    * once that is done and the node is stopped and gone from the cluster. Errors as addNode;
    * an unknown id or the last node is a ValidationError.
    */
-  removeNode(id: string, options?: MembershipChangeOptions): Promise<MembershipChangeResult>;
+  removeNode(id: string, options?: RemoveNodeOptions): Promise<MembershipChangeResult>;
 }
 
 export interface MembershipChangeOptions {
   /** How long to wait for the change to finish. @default the cluster's membershipChangeTimeoutMs */
   readonly timeoutMs?: number;
+}
+
+export interface RemoveNodeOptions extends MembershipChangeOptions {
+  /**
+   * Remove the node even though fewer than n nodes would remain (every key would then have
+   * fewer than n replicas). @default false: such a remove is a ValidationError
+   */
+  readonly force?: boolean;
 }
 
 export interface AddNodeOptions extends MembershipChangeOptions {

@@ -9,7 +9,8 @@
  *   POST /admin/heal                → 200 {"network":…}
  *   POST /admin/network             {"delay_ms":5,"jitter_ms":1,"loss":0.01} → 200 {"network":…}
  *   POST /admin/nodes               {"id":"n7"} (optional) → 201 {id,kind:"join",version,ms,keysSent,keysDrained}
- *   DELETE /admin/nodes/:id         → 200 {id,kind:"leave"|"remove",version,ms,keysSent,keysDrained}
+ *   DELETE /admin/nodes/:id[?force=1] → 200 {id,kind:"leave"|"remove",version,ms,keysSent,keysDrained}
+ *          (refused with 400 when fewer than n nodes would remain, unless force=1)
  *
  * `network` is the same object as `network` in GET /status. An unknown node in the path is a
  * 404 NODE_NOT_FOUND; in a body (partition groups) it is a 400, like any other bad field.
@@ -20,6 +21,7 @@
  * up (the change goes on). Another change still running is a 409 BUSY; a used or bad id a 400.
  */
 import type { ClusterAdmin } from '../client/types.js';
+import { ValidationError } from '../errors.js';
 import { raceAbort } from './abort.js';
 import {
   ADMIN_BODY_MAX_BYTES,
@@ -33,6 +35,7 @@ import { readBody } from './body.js';
 import { ClientGoneError, HttpError } from './http-error.js';
 import { jsonReply, type Reply } from './replies.js';
 import type { RequestContext } from './request-context.js';
+import { splitUrl } from './routes.js';
 
 export async function handleAdmin(route: AdminRoute, ctx: RequestContext): Promise<Reply> {
   const admin = ctx.admin;
@@ -46,7 +49,8 @@ export async function handleAdmin(route: AdminRoute, ctx: RequestContext): Promi
       return jsonReply(201, await untilCallerLeaves(admin.addNode(options), ctx));
     }
     case 'admin-remove': {
-      const removing = admin.removeNode(knownNode(admin, route.node));
+      const force = forceOf(ctx.req.url ?? '');
+      const removing = admin.removeNode(knownNode(admin, route.node), force ? { force } : {});
       return jsonReply(200, await untilCallerLeaves(removing, ctx));
     }
     case 'admin-kill': {
@@ -68,6 +72,14 @@ export async function handleAdmin(route: AdminRoute, ctx: RequestContext): Promi
       return jsonReply(200, { network: await raceAbort(admin.setNetwork(options), signal) });
     }
   }
+}
+
+/** `?force=1` (or `true`) on DELETE /admin/nodes/:id: remove even below n nodes. */
+function forceOf(url: string): boolean {
+  const value = new URLSearchParams(splitUrl(url).query).get('force');
+  if (value === null || value === '0' || value === 'false') return false;
+  if (value === '1' || value === 'true') return true;
+  throw new ValidationError(`force must be 1, true, 0 or false, got ${JSON.stringify(value)}`);
 }
 
 function knownNode(admin: ClusterAdmin, id: string): string {

@@ -298,6 +298,13 @@ describe('admin commands', () => {
     ]);
   });
 
+  it('remove-node --force asks the server to go below n nodes', async () => {
+    const left = { id: 'n2', kind: 'leave', version: 5, ms: 900, keysSent: 80, keysDrained: 0 };
+    replies = [{ status: 200, body: JSON.stringify(left) }];
+    expect((await run(['remove-node', 'n2', '--force'])).code).toBe(0);
+    expect(seen[0]).toMatchObject({ method: 'DELETE', url: '/admin/nodes/n2?force=1' });
+  });
+
   it('partition sends the groups; heal posts', async () => {
     const partitioned = { ...network, groups: [['n1', 'n2'], ['n3']] };
     replies = [

@@ -249,6 +249,23 @@ describe('membership changes on a real cluster', () => {
   });
 });
 
+describe('fewer nodes than replicas', () => {
+  it('a remove that would leave fewer than n nodes is refused unless forced', async () => {
+    const three = await startCluster({ nodes: 3, n: 3, r: 2, w: 2, partitionCount: 64 });
+    try {
+      await expect(three.removeNode('n3')).rejects.toThrow(/leaves 2 nodes for n=3 .*force/);
+      expect(three.nodeIds).toEqual(['n1', 'n2', 'n3']);
+      expect((await three.status()).nodes.map((n) => n.membership)).toEqual([
+        'member',
+        'member',
+        'member',
+      ]);
+    } finally {
+      await three.close();
+    }
+  });
+});
+
 describe('the last node', () => {
   it('cannot be removed', async () => {
     const single = await startCluster({ nodes: 1, n: 1, r: 1, w: 1, partitionCount: 64 });

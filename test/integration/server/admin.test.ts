@@ -12,6 +12,7 @@ import type {
   MembershipChangeResult,
   NetworkOptions,
   NetworkStatus,
+  RemoveNodeOptions,
 } from '../../../src/client/types.js';
 import { BusyError, TimeoutError, ValidationError } from '../../../src/errors.js';
 import { createHttpServer, type HttpServerOptions } from '../../../src/server/http.js';
@@ -38,8 +39,8 @@ class FakeAdmin implements ClusterAdmin {
     this.calls.push(['add', options]);
     return this.change(options.id ?? 'n6', 'join');
   }
-  async removeNode(id: string): Promise<MembershipChangeResult> {
-    this.calls.push(['remove', id]);
+  async removeNode(id: string, options: RemoveNodeOptions = {}): Promise<MembershipChangeResult> {
+    this.calls.push(options.force ? ['remove', id, options] : ['remove', id]);
     return this.change(id, 'leave');
   }
   private async change(id: string, kind: 'join' | 'leave'): Promise<MembershipChangeResult> {
@@ -407,5 +408,23 @@ describe('the admin surface refuses what another site or a stranger sends', () =
 
   it('the token guards /admin only: reads and status stay open', async () => {
     expect((await fetch(`${guardedBase}/health`)).status).toBe(200);
+  });
+});
+
+describe('removing below n nodes', () => {
+  it('DELETE /admin/nodes/:id?force=1 passes force; a bad force value is a 400', async () => {
+    const admin = new FakeAdmin();
+    const server = createHttpServer(kv, options(admin));
+    const base = await listen(server);
+    try {
+      const forced = await fetch(`${base}/admin/nodes/n2?force=1`, { method: 'DELETE' });
+      expect(forced.status).toBe(200);
+      expect(admin.calls).toEqual([['remove', 'n2', { force: true }]]);
+      const bad = await fetch(`${base}/admin/nodes/n2?force=yes`, { method: 'DELETE' });
+      expect(bad.status).toBe(400);
+      expect(admin.calls).toHaveLength(1);
+    } finally {
+      await stop(server);
+    }
   });
 });
