@@ -19,11 +19,31 @@ import type { GetResult, PutResult } from './types.js';
 
 const decoder = new TextDecoder();
 
-export function toError(result: Extract<ClientResult, { ok: false }>, what: string): RingkvError {
+/**
+ * What a failed quorum means for the caller. A write some replicas acked is durable on them
+ * (not undone): a lower w would have succeeded, and a retry with the same request id adds no
+ * second version. A read that got some replies could have been answered at that r.
+ */
+function quorumHint(kind: QuorumKind, acked: number): string {
+  if (kind === null || acked === 0) return '';
+  const isRead = kind === 'read';
+  const quorum = isRead ? 'r' : 'w';
+  const stored = isRead ? '' : `; the write is stored on ${acked} replica(s) and is not undone`;
+  return `; ${quorum}=${acked} would have succeeded${stored}`;
+}
+
+/** Which quorum a failed request waited for (null: not known, no hint). */
+type QuorumKind = 'read' | 'write' | null;
+
+export function toError(
+  result: Extract<ClientResult, { ok: false }>,
+  what: string,
+  kind: QuorumKind = null,
+): RingkvError {
   switch (result.error) {
     case 'quorum':
       return new QuorumError(
-        `${what}: quorum not met (${result.acked} of ${result.needed} replicas answered)`,
+        `${what}: quorum not met (${result.acked} of ${result.needed} replicas answered)${quorumHint(kind, result.acked)}`,
         result.needed,
         result.acked,
       );
@@ -43,7 +63,7 @@ export function toError(result: Extract<ClientResult, { ok: false }>, what: stri
 }
 
 export function toPutResult(result: ClientResult, w: number, what: string): PutResult {
-  if (!result.ok) throw toError(result, what);
+  if (!result.ok) throw toError(result, what, 'write');
   if (result.op !== 'put')
     throw new Error(`${what}: coordinator answered a put with a ${result.op}`);
   return {
@@ -56,7 +76,7 @@ export function toPutResult(result: ClientResult, w: number, what: string): PutR
 }
 
 export function toGetResult(result: ClientResult, r: number, what: string): GetResult {
-  if (!result.ok) throw toError(result, what);
+  if (!result.ok) throw toError(result, what, 'read');
   if (result.op !== 'get')
     throw new Error(`${what}: coordinator answered a get with a ${result.op}`);
   return makeGetResult(result.record, result.replies, r, result.sloppy);
