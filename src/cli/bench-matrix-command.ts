@@ -8,7 +8,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { type MatrixOptions, plannedRuns, plannedUnits, runMatrix } from '../bench/matrix.js';
 import { type NetworkPlan, networkPlan } from '../bench/matrix-profile.js';
 import { formatMatrix } from '../bench/matrix-table.js';
-import { loadProfile, ProfileError } from '../bench/profile.js';
+import { ProfileError } from '../bench/profile.js';
 import { ProgressBar } from '../bench/progress.js';
 import {
   parseMatrixResult,
@@ -20,6 +20,7 @@ import {
 import type { WorkloadName } from '../bench/ycsb.js';
 import { CliError, EXIT_USAGE } from './exit-codes.js';
 import type { CliIo } from './io.js';
+import { resolveProfile } from './profile-arg.js';
 
 /** Flags of `bench matrix` as commander hands them over, after the per-option parsers. */
 export interface MatrixFlags {
@@ -78,10 +79,12 @@ async function readStaleness(paths: readonly string[]): Promise<StalenessReport[
   return out;
 }
 
-function networkFor(path: string | undefined, seed: number): NetworkPlan {
-  if (path === undefined) return networkPlan(null, null);
+/** `--profile` is a file or a shipped profile's name (`lan-ssd`), as for bench staleness. */
+function networkFor(value: string | undefined, seed: number): NetworkPlan {
+  if (value === undefined) return networkPlan(null, null);
+  const { name, profile } = resolveProfile(value);
   try {
-    return networkPlan(loadProfile(path), path, seed);
+    return networkPlan(profile, name, seed);
   } catch (error) {
     if (error instanceof ProfileError)
       throw new CliError(`--profile: ${error.message}`, EXIT_USAGE);

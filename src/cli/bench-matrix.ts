@@ -3,7 +3,7 @@
  * itself (starting clusters, rendering) is in bench-matrix-command.ts, loaded only when one
  * of these commands runs, so the rest of the CLI starts fast.
  *
- *   ringkv bench matrix --nodes 5 --n 3 --profile FILE [--configs 1,1 1,2 2,1 2,2 1,3 3,1]
+ *   ringkv bench matrix --nodes 5 --n 3 --profile FILE|NAME [--configs 1,1 1,2 2,1 2,2 1,3 3,1]
  *     [--workload a|b|c] [--keys 100000] [--value-size 1024] [--duration 10s]
  *     [--concurrency 64] [--faults] [--json OUT] [--html OUT]
  *   ringkv bench report [--matrix FILE] [--staleness FILE...] --html OUT
@@ -73,7 +73,10 @@ export function addBenchMatrixCommand(bench: Command, io: CliIo = processCliIo):
     )
     .option('--nodes <count>', `storage nodes (1..${NODES_MAX})`, integerIn(1, NODES_MAX), 5)
     .option('--n <count>', 'replicas per key', integerIn(1, NODES_MAX), 3)
-    .option('--profile <file>', 'WARS latency profile JSON { w, a, r, s } (default: no delay)')
+    .option(
+      '--profile <file|name>',
+      'WARS latency profile JSON { w, a, r, s }, or a shipped one: lan-ssd, spinning-disk, wan (default: no delay)',
+    )
     .addOption(
       new Option('--configs <pairs...>', 'R,W pairs to run').default(
         [...DEFAULT_CONFIG_PAIRS],

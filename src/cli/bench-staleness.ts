@@ -1,21 +1,12 @@
-/**
- * `ringkv bench staleness`: P(a read t ms after a write's ack returns that write) for one
- * (N, R, W) and latency profile, with read/write latency percentiles and the closed-form
- * k-staleness; a table on stdout and optionally the JSON (src/bench/staleness-result.ts).
- * The benchmark code loads only when the command runs, so other commands start fast.
- */
-import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { basename } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { type Command, Option } from 'commander';
-import { type LatencyProfile, loadProfile, ProfileError } from '../bench/profile.js';
 import { ProgressBar } from '../bench/progress.js';
 import type { StalenessMode } from '../bench/staleness-result.js';
 import type { Topology } from '../bench/wars.js';
 import { NODES_MAX } from '../config.js';
 import { CliError, EXIT_USAGE } from './exit-codes.js';
 import type { CliIo } from './io.js';
+import { resolveProfile } from './profile-arg.js';
 import { durationMs } from './units.js';
 import { integerIn, usageError } from './up-options.js';
 
@@ -96,30 +87,6 @@ function oneOf<T extends string>(choices: readonly T[]): (value: string) => T {
     }
     return value as T;
   };
-}
-
-/** The shipped profiles' directory, from sources (src/cli) or from the build (dist/src/cli). */
-function shippedProfilesDir(): string | null {
-  for (const up of ['../../bench/profiles/', '../../../bench/profiles/']) {
-    const dir = fileURLToPath(new URL(up, import.meta.url));
-    if (existsSync(dir)) return dir;
-  }
-  return null;
-}
-
-/** `--profile` is a file path, or the name of a shipped profile (`lan-ssd`). */
-export function resolveProfile(value: string): { name: string; profile: LatencyProfile } {
-  const dir = shippedProfilesDir();
-  const shipped = dir === null ? null : `${dir}${value}.json`;
-  const isName = /^[a-z0-9-]+$/.test(value);
-  const path = isName && shipped !== null && existsSync(shipped) ? shipped : value;
-  try {
-    const name = path === value ? basename(value).replace(/\.json$/, '') : value;
-    return { name, profile: loadProfile(path) };
-  } catch (error) {
-    if (error instanceof ProfileError) throw new CliError(error.message, EXIT_USAGE);
-    throw error;
-  }
 }
 
 export function addBenchStalenessCommand(bench: Command, io: CliIo): void {
