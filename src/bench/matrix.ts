@@ -87,6 +87,8 @@ export interface MatrixDeps {
   readonly progress?: MatrixProgress;
   /** @default runOnce */
   readonly runOnce?: typeof runOnce;
+  /** After each run: the result so far (its `runs` hold the runs finished), to save partially. */
+  readonly onRun?: (partial: MatrixResult) => Promise<void>;
 }
 
 export function checkMatrixOptions(options: MatrixOptions): void {
@@ -169,7 +171,17 @@ export async function runMatrix(options: MatrixOptions, deps: MatrixDeps): Promi
       `run ${i + 1}/${plans.length} ${label}: ${result.throughput} ops/s, ` +
         `${result.ops.failed} failed, stale ${(100 * result.staleReads.rate).toFixed(2)} %`,
     );
+    await deps.onRun?.(matrixResult(options, startedAt, network, runs));
   }
+  return matrixResult(options, startedAt, network, runs);
+}
+
+function matrixResult(
+  options: MatrixOptions,
+  startedAt: string,
+  network: NetworkDescription,
+  runs: readonly RunResult[],
+): MatrixResult {
   const workload = WORKLOADS[options.workload];
   return {
     kind: 'ringkv-bench-matrix',
@@ -193,6 +205,6 @@ export async function runMatrix(options: MatrixOptions, deps: MatrixDeps): Promi
     requestTimeoutMs: options.requestTimeoutMs,
     retryAttemptsMax: options.retryAttemptsMax,
     network,
-    runs,
+    runs: [...runs],
   };
 }

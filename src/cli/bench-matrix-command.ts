@@ -5,7 +5,13 @@
  * in cli/ and only calls down into bench/; bench-matrix.ts loads it lazily.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { type MatrixOptions, plannedRuns, plannedUnits, runMatrix } from '../bench/matrix.js';
+import {
+  type MatrixOptions,
+  type MatrixResult,
+  plannedRuns,
+  plannedUnits,
+  runMatrix,
+} from '../bench/matrix.js';
 import { type NetworkPlan, networkPlan } from '../bench/matrix-profile.js';
 import { formatMatrix } from '../bench/matrix-table.js';
 import { ProfileError } from '../bench/profile.js';
@@ -20,6 +26,7 @@ import {
 import type { WorkloadName } from '../bench/ycsb.js';
 import { CliError, EXIT_USAGE } from './exit-codes.js';
 import type { CliIo } from './io.js';
+import { checkWritable } from './output-path.js';
 import { resolveProfile } from './profile-arg.js';
 
 /** Flags of `bench matrix` as commander hands them over, after the per-option parsers. */
@@ -99,6 +106,8 @@ export async function runMatrixCommand(
 ): Promise<void> {
   const network = networkFor(flags.profile, flags.seed);
   const staleness = await readStaleness(flags.staleness ?? []);
+  if (flags.json !== undefined) await checkWritable('--json', flags.json);
+  if (flags.html !== undefined) await checkWritable('--html', flags.html);
   const options: MatrixOptions = {
     nodes: flags.nodes,
     n: flags.n,
@@ -125,9 +134,15 @@ export async function runMatrixCommand(
       ? 'network: no profile, no delay injected'
       : `network: profile ${network.planned.profile}`,
   );
-  let result: Awaited<ReturnType<typeof runMatrix>>;
+  // Each finished run is saved at once: a run that fails or is stopped later keeps what it got.
+  const json = flags.json;
+  const onRun =
+    json === undefined
+      ? undefined
+      : (partial: MatrixResult) => writeFile(json, `${JSON.stringify(partial, null, 2)}\n`);
+  let result: MatrixResult;
   try {
-    result = await runMatrix(options, { network, progress });
+    result = await runMatrix(options, { network, progress, ...(onRun ? { onRun } : {}) });
   } finally {
     progress.finish();
   }

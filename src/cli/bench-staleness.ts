@@ -6,6 +6,7 @@ import type { Topology } from '../bench/wars.js';
 import { NODES_MAX } from '../config.js';
 import { CliError, EXIT_USAGE } from './exit-codes.js';
 import type { CliIo } from './io.js';
+import { checkWritable } from './output-path.js';
 import { resolveProfile } from './profile-arg.js';
 import { durationMs } from './units.js';
 import { integerIn, usageError } from './up-options.js';
@@ -134,6 +135,7 @@ export function addBenchStalenessCommand(bench: Command, io: CliIo): void {
 
 export async function runStalenessCommand(flags: StalenessFlags, io: CliIo): Promise<void> {
   const { name, profile } = resolveProfile(flags.profile);
+  if (flags.json !== undefined) await checkWritable('--json', flags.json);
   const { runStaleness, StalenessOptionsError } = await import('../bench/staleness.js');
   const { formatStaleness } = await import('../bench/staleness-table.js');
   const mode = flags.mode;

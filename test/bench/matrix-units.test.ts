@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { LatencyHistogram } from '../../src/bench/histogram.js';
-import { DEFAULT_CONFIGS, plannedRuns } from '../../src/bench/matrix.js';
+import { DEFAULT_CONFIGS, plannedRuns, runMatrix } from '../../src/bench/matrix.js';
 import { networkPlan, uniformDelayMs } from '../../src/bench/matrix-profile.js';
+import type { RunResult } from '../../src/bench/matrix-run.js';
 import { alignTable, formatMs } from '../../src/bench/matrix-table.js';
 import { parseProfile } from '../../src/bench/profile.js';
 import { formatBar, ProgressBar } from '../../src/bench/progress.js';
@@ -63,6 +64,30 @@ describe('matrix planning', () => {
     requestTimeoutMs: 2000,
     retryAttemptsMax: 3,
   };
+
+  it('hands over the result so far after every run, so a stopped matrix keeps what it got', async () => {
+    const partials: number[] = [];
+    const runOnce = async (plan: { r: number; w: number }) =>
+      ({ r: plan.r, w: plan.w }) as unknown as RunResult;
+    const result = await runMatrix(
+      {
+        ...options,
+        configs: [
+          [1, 1],
+          [2, 2],
+        ],
+      },
+      {
+        network: networkPlan(null, null),
+        runOnce: runOnce as unknown as typeof import('../../src/bench/matrix-run.js').runOnce,
+        onRun: async (partial) => {
+          partials.push(partial.runs.length);
+        },
+      },
+    );
+    expect(partials).toEqual([1, 2]);
+    expect(result.runs.map((r) => `${r.r}${r.w}`)).toEqual(['11', '22']);
+  });
 
   it('runs each (R, W) once, or three times with faults', () => {
     expect(plannedRuns(options).map((p) => `${p.r}${p.w}`)).toEqual([
