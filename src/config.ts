@@ -311,3 +311,89 @@ export function coreLimits(config: RingkvConfig) {
     transferBatchesMax: config.transferBatchesMax,
   };
 }
+
+/**
+ * The TCP transport between node processes (src/transport/tcp.ts). Separate from RingkvConfig
+ * because only the process runtime has sockets; each field is an integer checked against
+ * TRANSPORT_CONFIG_RANGES.
+ */
+export interface TransportConfig {
+  /**
+   * Largest frame (one batch of encoded messages) read or written, in bytes (64 KiB..1 GiB). A
+   * longer length prefix closes the connection without allocating it; a single message larger
+   * than this is dropped at send. Must hold a transfer or handoff batch:
+   * transferBatchKeysMax × a record's size. @default 32 MiB
+   */
+  readonly frameBytesMax: number;
+  /**
+   * Encoded bytes queued per peer and lane (quorum, bulk) while the socket cannot take them;
+   * past it new messages are dropped and counted (frameBytesMax..4 GiB). @default 64 MiB
+   */
+  readonly sendQueueBytesMax: number;
+  /** Messages queued per peer and lane; past it new messages are dropped (1..10 M). @default 100000 */
+  readonly sendQueueMessagesMax: number;
+  /**
+   * A connection must finish TCP connect, TLS and the ringkv hello within this, either side,
+   * or it is closed and counted (100..60000 ms). @default 5000
+   */
+  readonly handshakeTimeoutMs: number;
+  /** First reconnect delay; doubles per failed attempt, with full jitter (1..60000 ms). @default 100 */
+  readonly reconnectDelayBaseMs: number;
+  /** Longest reconnect delay (reconnectDelayBaseMs..600000 ms). @default 5000 */
+  readonly reconnectDelayMaxMs: number;
+  /**
+   * Inbound connections one node accepts at once, handshaking or open: 2 per peer (quorum and
+   * bulk lanes) plus reconnect overlap (2..100000). @default 4 × NODES_MAX
+   */
+  readonly inboundConnectionsMax: number;
+}
+
+export const DEFAULT_TRANSPORT_CONFIG: TransportConfig = Object.freeze({
+  frameBytesMax: 32 * 1024 * 1024,
+  sendQueueBytesMax: 64 * 1024 * 1024,
+  sendQueueMessagesMax: 100_000,
+  handshakeTimeoutMs: 5000,
+  reconnectDelayBaseMs: 100,
+  reconnectDelayMaxMs: 5000,
+  inboundConnectionsMax: 4 * NODES_MAX,
+});
+
+/** The valid range of every TransportConfig field; a bound may read another field. */
+export const TRANSPORT_CONFIG_RANGES: {
+  readonly [K in keyof TransportConfig]: readonly [
+    min: number | ((c: TransportConfig) => number),
+    max: number | ((c: TransportConfig) => number),
+  ];
+} = Object.freeze({
+  frameBytesMax: [64 * 1024, 1024 * 1024 * 1024],
+  sendQueueBytesMax: [(c) => c.frameBytesMax, 4 * 1024 * 1024 * 1024],
+  sendQueueMessagesMax: [1, 10_000_000],
+  handshakeTimeoutMs: [100, 60_000],
+  reconnectDelayBaseMs: [1, 60_000],
+  reconnectDelayMaxMs: [(c) => c.reconnectDelayBaseMs, 600_000],
+  inboundConnectionsMax: [2, 100_000],
+});
+
+/** Checks a transport configuration; throws a ValidationError naming the first bad field. */
+export function validateTransportConfig(config: TransportConfig): void {
+  for (const [name, [min, max]] of Object.entries(TRANSPORT_CONFIG_RANGES) as [
+    keyof TransportConfig,
+    (typeof TRANSPORT_CONFIG_RANGES)[keyof TransportConfig],
+  ][]) {
+    const low = typeof min === 'number' ? min : min(config);
+    const high = typeof max === 'number' ? max : max(config);
+    const value: unknown = config[name];
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < low || value > high) {
+      throw new ValidationError(
+        `${name} must be an integer between ${low} and ${high}, got ${String(value)}`,
+      );
+    }
+  }
+}
+
+/** Validity of the certificates `ringkv certs` makes, in days, unless --days says otherwise. */
+export const CERT_DAYS_DEFAULT = 825;
+/** Longest validity `ringkv certs --days` accepts (1..CERT_DAYS_MAX). */
+export const CERT_DAYS_MAX = 36_500;
+/** How long one `openssl` invocation of `ringkv certs` may run before it is killed, in ms. */
+export const CERT_TOOL_TIMEOUT_MS = 30_000;

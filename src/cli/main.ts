@@ -6,7 +6,8 @@
  * Commands: `up` starts a cluster (up.ts); `put`, `get`, `delete` (kv-commands.ts) and
  * `status`, `kill`, `restart`, `partition`, `heal`, `net` (admin-commands.ts) talk to a running
  * one over HTTP at `--url` (env RINGKV_URL, default http://127.0.0.1:8080). `bench staleness`
- * (bench-staleness.ts) runs the staleness benchmark.
+ * (bench-staleness.ts) runs the staleness benchmark. `certs` (certs.ts) makes the CA and node
+ * certificates for TLS between nodes.
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +16,7 @@ import { DEFAULT_CONFIG, LOG_LEVELS, NODES_MAX } from '../config.js';
 import { addAdminCommands } from './admin-commands.js';
 import { addBenchMatrixCommand, addBenchReportCommand } from './bench-matrix.js';
 import { addBenchStalenessCommand } from './bench-staleness.js';
+import { addCertsCommand } from './certs.js';
 import { CliError, StartupError } from './exit-codes.js';
 import { type CliIo, processCliIo } from './io.js';
 import { addKvCommands } from './kv-commands.js';
@@ -60,6 +62,7 @@ export function buildProgram(deps: Partial<CliDeps> = {}): Command {
   const io = deps.io ?? processCliIo;
   addKvCommands(program, io);
   addAdminCommands(program, io);
+  addCertsCommand(program, io);
   addBenchStalenessCommand(benchGroup(program), io);
   addBenchMatrixCommand(benchGroup(program), io);
   addBenchReportCommand(benchGroup(program), io);

@@ -25,12 +25,13 @@ function collect(t: Transport): Array<{ from: NodeId; message: unknown }> {
   return got;
 }
 
-async function until(check: () => boolean, what: string, ticksMax = 1000): Promise<void> {
-  for (let i = 0; i < ticksMax; i++) {
-    if (check()) return;
+/** Polls every turn of the event loop until `check` holds, for at most `timeoutMs` (sockets are slower than ports). */
+async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setImmediate(resolve));
   }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 export function runTransportContract(name: string, open: () => Promise<TransportPair>): void {

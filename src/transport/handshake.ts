@@ -1,0 +1,83 @@
+/**
+ * The first frame each way on a peer connection. The dialer says who it is, whom it meant to
+ * reach, its protocol version, its cluster and which lane the connection carries; the acceptor
+ * answers `welcome` or `refused` with a reason and closes. Checking is pure, here; the sockets
+ * (and the TLS certificate check, which must agree with `from`) live in tcp.ts.
+ */
+import type { NodeId } from '../core/types.js';
+import { nodeId } from '../core/types.js';
+import { isNodeIdText } from '../util/node-id.js';
+
+/** A connection carries quorum traffic or bulk streams (handoff, transfer, anti-entropy pushes). */
+export type Lane = 'quorum' | 'bulk';
+export const LANES: readonly Lane[] = ['quorum', 'bulk'];
+
+/** Longest cluster name, in characters. */
+export const CLUSTER_NAME_LENGTH_MAX = 128;
+/** Printable ASCII without spaces: a cluster name shows up in logs and command lines. */
+const CLUSTER_NAME_PATTERN = new RegExp(`^[!-~]{1,${CLUSTER_NAME_LENGTH_MAX}}$`);
+/** Characters of a peer's refusal reason kept (it is untrusted text). */
+export const REASON_CHARS_MAX = 200;
+
+export function isClusterName(value: unknown): value is string {
+  return typeof value === 'string' && CLUSTER_NAME_PATTERN.test(value);
+}
+
+export interface Hello {
+  readonly ringkv: 'hello';
+  readonly version: number;
+  readonly cluster: string;
+  readonly from: string;
+  readonly to: string;
+  readonly lane: Lane;
+}
+
+export type Answer =
+  | { readonly ringkv: 'welcome'; readonly version: number; readonly node: string }
+  | { readonly ringkv: 'refused'; readonly reason: string };
+
+/** What this side expects of the other. */
+export interface Expected {
+  readonly version: number;
+  readonly cluster: string;
+  readonly self: NodeId;
+}
+
+export type Checked<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly reason: string };
+
+const refuse = (reason: string): { ok: false; reason: string } => ({ ok: false, reason });
+
+function isRecord(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+/** The acceptor's check of a dialer's hello. */
+export function checkHello(x: unknown, expected: Expected): Checked<Hello & { from: NodeId }> {
+  if (!isRecord(x) || x.ringkv !== 'hello') return refuse('the first frame is not a hello');
+  if (x.version !== expected.version) {
+    return refuse(`protocol version ${String(x.version)} is not ${expected.version}`);
+  }
+  if (x.cluster !== expected.cluster) return refuse('cluster name does not match');
+  if (!isNodeIdText(x.from)) return refuse('the sender id is not a valid node id');
+  if (x.from === expected.self) return refuse('a node does not dial itself');
+  if (x.to !== expected.self)
+    return refuse(`dialed ${String(x.to).slice(0, 80)}, reached ${expected.self}`);
+  if (x.lane !== 'quorum' && x.lane !== 'bulk') return refuse('unknown lane');
+  return { ok: true, value: { ...(x as unknown as Hello), from: nodeId(x.from) } };
+}
+
+/** The dialer's check of the acceptor's answer, having dialed `peer`. */
+export function checkAnswer(x: unknown, expected: Expected, peer: NodeId): Checked<null> {
+  if (!isRecord(x)) return refuse('the answer is not a handshake frame');
+  if (x.ringkv === 'refused') {
+    return refuse(`refused by the peer: ${String(x.reason).slice(0, REASON_CHARS_MAX)}`);
+  }
+  if (x.ringkv !== 'welcome') return refuse('the answer is not a handshake frame');
+  if (x.version !== expected.version) {
+    return refuse(`protocol version ${String(x.version)} is not ${expected.version}`);
+  }
+  if (x.node !== peer) return refuse(`dialed ${peer}, reached ${String(x.node).slice(0, 80)}`);
+  return { ok: true, value: null };
+}

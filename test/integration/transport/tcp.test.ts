@@ -1,0 +1,252 @@
+/**
+ * TCP cases beyond the shared contract, on real sockets on 127.0.0.1: framing abuse, silent
+ * and slow peers, reconnects, and every way the handshake refuses a peer. No sleeps: every
+ * wait polls a condition with a deadline.
+ */
+import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type PeerMessage, PROTOCOL_VERSION } from '../../../src/core/messages.js';
+import { nodeId } from '../../../src/core/types.js';
+import { encodeValue } from '../../../src/transport/codec.js';
+import { FrameDecoder, frameHeader } from '../../../src/transport/frame.js';
+import type { TcpTransport } from '../../../src/transport/tcp.js';
+import {
+  collect,
+  frameOf,
+  helloFrame,
+  introduce,
+  LOOPBACK,
+  openTcpPair,
+  rawPeer,
+  type Started,
+  startNode,
+  tlsOf,
+  until,
+} from './helpers.js';
+
+const ack = (opId: number): PeerMessage => ({ type: 'replica-put-ack', v: PROTOCOL_VERSION, opId });
+const b = nodeId('b');
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function node(spec: Parameters<typeof startNode>[0]): Promise<Started> {
+  const started = await startNode(spec);
+  cleanups.push(() => started.transport.closeAndWait());
+  return started;
+}
+
+/** A raw peer that passed the hello as `a` to `target` (plain TCP). */
+async function helloedRaw(target: TcpTransport) {
+  const raw = await rawPeer(target.address().port, null);
+  cleanups.push(() => void raw.socket.destroy());
+  raw.socket.write(helloFrame({ from: 'a', to: 'b' }));
+  expect(await raw.nextFrame()).toMatchObject({ ringkv: 'welcome', node: 'b' });
+  return raw;
+}
+
+describe('TCP framing on the wire', () => {
+  it('takes the hello and many frames in one chunk', async () => {
+    const { transport } = await node({ id: 'b', tls: null });
+    const got = collect(transport);
+    const raw = await rawPeer(transport.address().port, null);
+    cleanups.push(() => void raw.socket.destroy());
+    const frames = Array.from({ length: 200 }, (_, i) =>
+      frameOf(encodeValue([ack(2 * i), ack(2 * i + 1)])),
+    );
+    raw.socket.write(Buffer.concat([helloFrame({ from: 'a', to: 'b' }), ...frames]));
+    await until(() => got.length === 400, '400 messages');
+    expect(got.map((m) => (m.message as { opId: number }).opId)).toEqual([...Array(400).keys()]);
+    expect(got.every((m) => m.from === 'a')).toBe(true);
+  });
+
+  it('closes on an oversized length prefix and counts it', async () => {
+    const { transport, events } = await node({
+      id: 'b',
+      tls: null,
+      config: { frameBytesMax: 65_536 },
+    });
+    const raw = await helloedRaw(transport);
+    raw.socket.write(frameHeader(0xffff_fff0));
+    await raw.closed;
+    await until(() => transport.stats().protocolErrors === 1, 'the protocol error counted');
+    expect(events.at(-1)).toMatchObject({ kind: 'protocol-error', reason: /frame-too-large/ });
+  });
+
+  it('closes on garbage before the hello and on a frame that is not msgpack', async () => {
+    const { transport } = await node({ id: 'b', tls: null });
+    const http = await rawPeer(transport.address().port, null);
+    http.socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    await http.closed;
+    const raw = await helloedRaw(transport);
+    raw.socket.write(frameOf(Buffer.from([0xc1, 0xc1, 0xc1]))); // 0xc1 is never used in msgpack
+    await raw.closed;
+    await until(() => transport.stats().protocolErrors === 2, 'both protocol errors counted');
+    expect(transport.stats().received).toBe(0);
+  });
+
+  it('drops a frame that is msgpack but no batch, and keeps the connection', async () => {
+    const { transport } = await node({ id: 'b', tls: null });
+    const got = collect(transport);
+    const raw = await helloedRaw(transport);
+    raw.socket.write(
+      Buffer.concat([frameOf(encodeValue({ not: 'a batch' })), frameOf(encodeValue([ack(1)]))]),
+    );
+    await until(() => got.length === 1, 'the batch after the bad frame');
+    expect(transport.stats()).toMatchObject({ dropped: 1, protocolErrors: 0 });
+  });
+});
+
+describe('TCP handshake timeouts', () => {
+  it.each([
+    ['plain', false],
+    ['TLS', true],
+  ])('closes a %s peer that connects and sends nothing', async (_name, secure) => {
+    const { transport, events } = await node({ id: 'b', tls: secure ? await tlsOf('b') : null });
+    const silent = await new Promise<Socket>((resolve) => {
+      const socket: Socket = netConnect(transport.address().port, LOOPBACK, () => resolve(socket));
+    });
+    silent.on('error', () => {});
+    cleanups.push(() => void silent.destroy());
+    await new Promise<void>((resolve) => silent.on('close', () => resolve()));
+    await until(() => transport.stats().handshakeTimeouts === 1, 'the timeout counted');
+    expect(events.some((e) => e.kind === 'handshake-timeout')).toBe(true);
+  });
+
+  it('the dialer gives up on an acceptor that never answers, and backs off', async () => {
+    const mute = await silentServer(false);
+    const { transport, events } = await node({ id: 'a', tls: null });
+    transport.setPeerAddress(b, { host: LOOPBACK, port: mute.port });
+    transport.send(b, ack(1));
+    await until(() => transport.stats().handshakeTimeouts >= 1, 'the dialer timeout');
+    await until(() => transport.stats().reconnects >= 1, 'a redial');
+    expect(events.some((e) => e.kind === 'handshake-timeout' && e.direction === 'out')).toBe(true);
+  });
+});
+
+/**
+ * A server that accepts connections and reads nothing: `answer` makes it welcome the hello as
+ * `b` first (a peer that stops reading after its handshake), else it stays mute.
+ */
+async function silentServer(answer: boolean): Promise<{ port: number; sockets: Socket[] }> {
+  const sockets: Socket[] = [];
+  const server: Server = createServer((socket) => {
+    sockets.push(socket);
+    socket.on('error', () => {});
+    if (!answer) return socket.pause();
+    const decoder = new FrameDecoder(4096);
+    socket.on('data', (chunk: Buffer) => {
+      if (decoder.push(chunk).length === 0) return;
+      socket.pause(); // the hello arrived: answer it, then read nothing ever again
+      socket.write(
+        frameOf(encodeValue({ ringkv: 'welcome', version: PROTOCOL_VERSION, node: 'b' })),
+      );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, LOOPBACK, resolve));
+  cleanups.push(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  );
+  const address = server.address();
+  if (address === null || typeof address !== 'object') throw new Error('no address');
+  return { port: address.port, sockets };
+}
+
+describe('TCP backpressure', () => {
+  it('a peer that stops reading fills a bounded queue, then sends are dropped and counted', async () => {
+    const reader = await silentServer(true);
+    const queueBytesMax = 1024 * 1024;
+    const { transport } = await node({
+      id: 'a',
+      tls: null,
+      config: {
+        frameBytesMax: 65_536,
+        sendQueueBytesMax: queueBytesMax,
+        sendQueueMessagesMax: 100_000,
+      },
+    });
+    transport.setPeerAddress(b, { host: LOOPBACK, port: reader.port });
+    const value = new Uint8Array(1024);
+    let total = 0;
+    const put = (i: number): PeerMessage => ({
+      type: 'replica-put',
+      v: PROTOCOL_VERSION,
+      opId: i,
+      key: `k${i}`,
+      record: { siblings: [{ dot: ['a', i], past: [], value }] },
+    });
+    // Rounds of sends with a turn of the event loop between: the socket takes what the kernel
+    // takes, then write() says wait, and the queue absorbs the rest up to its bound.
+    for (let round = 0; round < 2000 && transport.stats().queueDrops === 0; round++) {
+      for (let i = 0; i < 256; i++) transport.send(b, put(total++));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const stats = transport.stats();
+    expect(stats.queueDrops).toBeGreaterThan(0);
+    expect(stats.queuedBytes).toBeLessThanOrEqual(queueBytesMax);
+    expect(stats.queuedBytes).toBeGreaterThan(queueBytesMax - 2 * 1100); // full, to one message
+    expect(stats.sent + stats.queuedMessages + stats.queueDrops).toBe(total);
+    expect(stats.dropped).toBe(stats.queueDrops);
+    // Nothing more leaves while the peer does not read: the socket's 'drain' never came.
+    const sentBefore = stats.sent;
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(transport.stats().sent).toBe(sentBefore);
+  });
+});
+
+describe('TCP reconnect', () => {
+  it('reconnects with backoff after the peer is closed and reopened on the same port', async () => {
+    const pair = await openTcpPair(true);
+    cleanups.push(() => pair.close());
+    const atB = collect(pair.tb);
+    pair.a.send(b, ack(1));
+    await until(() => atB.length === 1, 'the first message');
+    const port = pair.tb.address().port;
+    await pair.tb.closeAndWait();
+    // A message written before `a` sees the close would be lost in flight (best effort);
+    // once `a` knows, messages wait in its queue while it redials.
+    await until(() => pair.ta.stats().connectionsOut === 0, 'a to notice the close');
+    pair.a.send(b, ack(2));
+    await until(() => pair.ta.stats().reconnects >= 2, 'redials to the closed port');
+    const reopened = await node({ id: 'b', tls: await tlsOf('b'), port });
+    const atNewB = collect(reopened.transport);
+    await until(() => atNewB.length === 1, 'the queued message at the reopened peer');
+    expect(atNewB[0]).toEqual({ from: 'a', message: ack(2) });
+    pair.a.send(b, ack(3));
+    await until(() => atNewB.length === 2, 'a message on the new connection');
+  });
+
+  it('moves to a new address given by setPeerAddress', async () => {
+    const { transport: a } = await node({ id: 'a', tls: null });
+    const first = await node({ id: 'b', tls: null });
+    const second = await node({ id: 'b', tls: null });
+    const atFirst = collect(first.transport);
+    const atSecond = collect(second.transport);
+    introduce(a, first.transport, 'b');
+    a.send(b, ack(1));
+    await until(() => atFirst.length === 1, 'delivery to the first address');
+    introduce(a, second.transport, 'b');
+    a.send(b, ack(2));
+    await until(() => atSecond.length === 1, 'delivery to the second address');
+    expect(atFirst).toHaveLength(1);
+  });
+});
+
+describe('TCP lanes', () => {
+  it('sends bulk messages on their own connection', async () => {
+    const pair = await openTcpPair(true);
+    cleanups.push(() => pair.close());
+    const atB = collect(pair.tb);
+    pair.a.send(b, { type: 'transfer-done', v: PROTOCOL_VERSION } as unknown as PeerMessage);
+    pair.a.send(b, { type: 'handoff', v: PROTOCOL_VERSION } as unknown as PeerMessage);
+    await until(() => atB.length === 2, 'both messages');
+    await until(() => pair.tb.stats().connectionsIn === 2, 'two inbound connections');
+    expect(pair.ta.stats().connectionsOut).toBe(2);
+  });
+});
