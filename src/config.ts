@@ -327,14 +327,16 @@ export interface TransportConfig {
   readonly frameBytesMax: number;
   /**
    * Encoded bytes queued per peer and lane (quorum, bulk) while the socket cannot take them;
-   * past it new messages are dropped and counted (frameBytesMax..4 GiB). @default 64 MiB
+   * past it new messages are dropped and counted (frameBytesMax..4 GiB). A node holds at most
+   * 2 × peers × this when every peer stops reading. @default 64 MiB
    */
   readonly sendQueueBytesMax: number;
   /** Messages queued per peer and lane; past it new messages are dropped (1..10 M). @default 100000 */
   readonly sendQueueMessagesMax: number;
   /**
-   * A connection must finish TCP connect, TLS and the ringkv hello within this, either side,
-   * or it is closed and counted (100..60000 ms). @default 5000
+   * The dialer closes a connection whose connect, TLS handshake and hello answer take longer;
+   * the acceptor gives the TLS handshake this long and then the hello this long again. Closed
+   * connections are counted (100..60000 ms). @default 5000
    */
   readonly handshakeTimeoutMs: number;
   /** First reconnect delay; doubles per failed attempt, with full jitter (1..60000 ms). @default 100 */

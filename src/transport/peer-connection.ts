@@ -120,7 +120,15 @@ export class PeerConnection {
 
   private connect(): void {
     assert(this.state === 'idle' || this.state === 'backoff', 'connect from idle or backoff');
-    const socket = this.deps.dial();
+    let socket: Socket | null;
+    try {
+      socket = this.deps.dial();
+    } catch (error) {
+      // A dial that throws (it should not: material is checked at start) is one more failure.
+      this.state = 'idle';
+      this.failed(error instanceof Error ? error.message : String(error));
+      return;
+    }
     if (socket === null) {
       // No address (yet): the messages wait, bounded, and the next attempt backs off.
       this.state = 'idle';

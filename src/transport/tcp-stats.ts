@@ -54,7 +54,8 @@ export interface TransportEvent {
     | 'protocol-error'
     | 'connect-failed'
     | 'connected'
-    | 'disconnected';
+    | 'disconnected'
+    | 'oversize';
   /** The peer, when known (claimed, for an inbound connection refused before it was proven). */
   readonly peer?: string;
   /** Which side noticed: we dialed (`out`) or accepted (`in`). */

@@ -25,7 +25,13 @@ import {
   type Server,
   type Socket,
 } from 'node:net';
-import { createServer as createTlsServer, type TLSSocket, connect as tlsConnect } from 'node:tls';
+import {
+  createSecureContext,
+  createServer as createTlsServer,
+  type SecureContext,
+  type TLSSocket,
+  connect as tlsConnect,
+} from 'node:tls';
 import {
   DEFAULT_TRANSPORT_CONFIG,
   type TransportConfig,
@@ -115,6 +121,8 @@ export class TcpTransport implements Transport {
   private readonly expected: Expected;
   private readonly onEvent: TransportEventHandler;
   private readonly random: () => number;
+  /** Made once from the TLS material (checked at start), shared by every dial. */
+  private readonly secureContext: SecureContext | null;
   private handler: MessageHandler = () => {};
   private closed = false;
   private closing: Promise<void> | null = null;
@@ -131,6 +139,11 @@ export class TcpTransport implements Transport {
       self: options.self,
     };
     this.onEvent = deps.onEvent ?? (() => {});
+    const { tls } = options;
+    this.secureContext =
+      tls === undefined
+        ? null
+        : createSecureContext({ ca: tls.ca, cert: tls.cert, key: tls.key, minVersion: 'TLSv1.3' });
     this.random = deps.random ?? Math.random;
     for (const [id, address] of options.peers ?? []) this.setPeerAddress(id, address);
   }
@@ -203,6 +216,8 @@ export class TcpTransport implements Transport {
     if (encoded.length + ARRAY_HEADER_BYTES_MAX > this.config.frameBytesMax) {
       this.counters.dropped++;
       this.counters.oversizeDrops++;
+      const reason = `${message.type} of ${encoded.length} bytes exceeds frameBytesMax`;
+      this.onEvent({ kind: 'oversize', peer: to, direction: 'out', reason });
       return;
     }
     const lane: Lane = BULK_MESSAGE_TYPES.has(message.type) ? 'bulk' : 'quorum';
@@ -293,9 +308,7 @@ export class TcpTransport implements Transport {
     const socket: TLSSocket = tlsConnect({
       host: address.host,
       port: address.port,
-      ca: tls.ca,
-      cert: tls.cert,
-      key: tls.key,
+      secureContext: this.secureContext ?? undefined,
       minVersion: 'TLSv1.3',
       rejectUnauthorized: true,
       // The peer is identified by the node id in its certificate, not by a host name.
@@ -438,6 +451,22 @@ function checkOptions(options: TcpTransportOptions): void {
     throw new ValidationError('tls material is required unless insecure is set');
   }
   validateTransportConfig({ ...DEFAULT_TRANSPORT_CONFIG, ...options.config });
+  if (options.tls !== undefined) checkOwnCertificate(options.tls, options.self);
+}
+
+/** A node must hold a certificate for its own id, or every peer would refuse it. */
+function checkOwnCertificate(tls: TlsMaterial, self: NodeId): void {
+  let id: NodeId | null;
+  try {
+    id = nodeIdOfCertificate(new X509Certificate(tls.cert));
+  } catch (error) {
+    throw new ValidationError(`the node certificate cannot be read: ${(error as Error).message}`);
+  }
+  if (id !== self) {
+    throw new ValidationError(
+      `the node certificate names ${id ?? 'no node'}, this node is ${self}`,
+    );
+  }
 }
 
 function checkAddress(address: PeerAddress, what: string, portZeroOk = false): void {

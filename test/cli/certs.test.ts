@@ -15,7 +15,13 @@ afterEach(async () => {
 async function run(args: string[]): Promise<{ out: string; code: number; error: string }> {
   let out = '';
   const program = buildProgram({
-    io: { out: (data) => void (out += String(data)), err: () => {}, isTty: false },
+    io: {
+      out: (data) => {
+        out += String(data);
+      },
+      err: () => {},
+      isTty: false,
+    },
     output: { writeOut: () => {}, writeErr: () => {} },
   });
   try {

@@ -181,6 +181,8 @@ describe('TCP backpressure', () => {
       key: `k${i}`,
       record: { siblings: [{ dot: ['a', i], past: [], value }] },
     });
+    transport.send(b, put(total++));
+    await until(() => transport.stats().connectionsOut === 1, 'the connection');
     // Rounds of sends with a turn of the event loop between: the socket takes what the kernel
     // takes, then write() says wait, and the queue absorbs the rest up to its bound.
     for (let round = 0; round < 2000 && transport.stats().queueDrops === 0; round++) {
@@ -235,6 +237,32 @@ describe('TCP reconnect', () => {
     a.send(b, ack(2));
     await until(() => atSecond.length === 1, 'delivery to the second address');
     expect(atFirst).toHaveLength(1);
+    a.removePeer(b);
+    a.send(b, ack(3));
+    expect(a.stats()).toMatchObject({ dropped: 1, connectionsOut: 0 });
+  });
+
+  it('drops a message larger than a frame at send, counted and reported', async () => {
+    const { transport, events } = await node({
+      id: 'a',
+      tls: null,
+      config: { frameBytesMax: 65_536 },
+    });
+    transport.setPeerAddress(b, { host: LOOPBACK, port: 9 });
+    transport.send(b, {
+      type: 'transfer',
+      v: PROTOCOL_VERSION,
+      value: new Uint8Array(65_536),
+    } as unknown as PeerMessage);
+    expect(transport.stats()).toMatchObject({ dropped: 1, oversizeDrops: 1, queuedMessages: 0 });
+    expect(events).toEqual([
+      {
+        kind: 'oversize',
+        peer: 'b',
+        direction: 'out',
+        reason: expect.stringMatching(/^transfer of 655\d\d bytes/),
+      },
+    ]);
   });
 });
 
