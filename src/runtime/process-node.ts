@@ -26,6 +26,7 @@ import {
   TcpTransport,
   type TcpTransportStats,
   type TlsMaterial,
+  type TransportEvent,
 } from '../transport/tcp.js';
 import { loadOrCreateActor } from './actor.js';
 import { CA_CERT_FILE, loadNodeTls, nodeCertFile, nodeKeyFile } from './certs.js';
@@ -80,6 +81,7 @@ interface Parts {
   readonly core: NodeCore;
   readonly actor: string;
   readonly log: Logger;
+  readonly watch: PeerWatch;
 }
 
 export class ProcessNode {
@@ -125,6 +127,7 @@ export class ProcessNode {
         node === id && this.isRunning ? (core.read(key) ?? null) : null,
     };
     this.transportInfo = transportInfoOf(options, parts.tcp);
+    parts.watch.attach(this.host, parts.tcp);
   }
 
   /**
@@ -149,10 +152,12 @@ export class ProcessNode {
       const storage = await openStorage({ dataDir: options.dataDir, nodeId: options.id });
       undo.unshift(() => storage.close());
       const actor = await loadOrCreateActor(options.id, storage);
-      const tcp = await startTransport(options, tls, log);
+      const watch = new PeerWatch(options.initialCluster, log);
+      const tcp = await startTransport(options, tls, log, watch);
       undo.unshift(() => tcp.closeAndWait());
       const core = makeCore(options, actor, storage);
-      const parts = { lock, storage, tcp, transport: new FaultyTransport(tcp), core, actor, log };
+      const transport = new FaultyTransport(tcp);
+      const parts = { lock, storage, tcp, transport, core, actor, log, watch };
       const node = new ProcessNode(options.id, parts, new WorkerRequests(), options, events);
       node.host.input({ kind: 'start' });
       log.info(
@@ -338,6 +343,7 @@ async function startTransport(
   options: ProcessNodeOptions,
   tls: TlsMaterial | undefined,
   log: Logger,
+  watch: PeerWatch,
 ): Promise<TcpTransport> {
   const peers = new Map(
     [...options.initialCluster]
@@ -362,6 +368,7 @@ async function startTransport(
       onEvent: (event) => {
         if (event.kind === 'refused' || event.kind === 'protocol-error') log.warn(event, 'peer');
         else log.debug(event, 'peer');
+        watch.onEvent(event);
       },
     },
   );
@@ -383,4 +390,51 @@ function makeCore(options: ProcessNodeOptions, actor: string, storage: StorageEn
     now: () => performance.now(),
     random: Math.random,
   });
+}
+
+/**
+ * What the transport learns about peers, fed to the core as `peer-status` — the process
+ * runtime's counterpart of the worker launcher reporting that a worker exited or started:
+ * - a dial refused (ECONNREFUSED) means no process listens at the peer's address: it is down;
+ * - a completed handshake, either way, means it runs again. When it dialed us, our links to it
+ *   are made afresh, so messages to it go out now rather than after a reconnect backoff grown
+ *   while it was down (what they held was addressed to its previous life).
+ * Timeouts and resets prove nothing (a slow or partitioned peer looks the same) and are left to
+ * the core's own suspicion and SWIM.
+ */
+class PeerWatch {
+  private readonly down = new Set<string>();
+  private host: NodeHost | null = null;
+  private tcp: TcpTransport | null = null;
+
+  constructor(
+    private readonly addresses: ReadonlyMap<string, PeerAddress>,
+    private readonly log: Logger,
+  ) {}
+
+  attach(host: NodeHost, tcp: TcpTransport): void {
+    this.host = host;
+    this.tcp = tcp;
+  }
+
+  onEvent(event: TransportEvent): void {
+    const peer = event.peer;
+    if (peer === undefined || !this.addresses.has(peer) || this.host === null) return;
+    if (event.kind === 'connect-failed' && /ECONNREFUSED/.test(event.reason)) {
+      if (this.down.has(peer)) return;
+      this.down.add(peer);
+      this.log.info({ peer }, 'peer down: its address refuses connections');
+      this.host.input({ kind: 'peer-status', peer: nodeId(peer), up: false });
+    } else if (event.kind === 'connected' && this.down.delete(peer)) {
+      this.log.info({ peer, direction: event.direction }, 'peer up again');
+      if (event.direction === 'in') {
+        // It dialed us: our own links to it may sit in backoff. (An outbound 'connected' is one
+        // of those links, just open: nothing to redo.)
+        const address = this.addresses.get(peer) as PeerAddress;
+        this.tcp?.removePeer(nodeId(peer));
+        this.tcp?.setPeerAddress(nodeId(peer), address);
+      }
+      this.host.input({ kind: 'peer-status', peer: nodeId(peer), up: true });
+    }
+  }
 }

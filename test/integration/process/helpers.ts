@@ -130,9 +130,14 @@ export class NodeProcess {
     return /actor\s+(\S+)/.exec(this.stdout)?.[1] ?? null;
   }
 
-  /** Sends `signal` and waits (bounded) for the exit; SIGKILL if it does not come. */
+  /** Sends `signal` and waits (bounded) for the exit. */
   async stop(signal: NodeJS.Signals, timeoutMs = 15_000) {
     if (this.running) this.child.kill(signal);
+    return this.finished(timeoutMs);
+  }
+
+  /** Waits for the exit; SIGKILL (and the exit that follows) if it does not come in time. */
+  async finished(timeoutMs = 15_000) {
     const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
     try {
       return await this.exited;

@@ -111,6 +111,7 @@ describe('kill -9 of one node process under load (5 nodes, N=3)', () => {
 
     const again = await startNode(spec, VICTIM);
     all.add(again.process);
+    expect(again.process.actor).toBe(victim.actor); // the same node, not a new one
     processes.set(VICTIM, again.process);
     urls.set(VICTIM, again.url);
     down = null;

@@ -61,7 +61,7 @@ describe('ringkv node processes (insecure, 3 nodes)', () => {
   it('refuses a second process on a data dir in use', async () => {
     const second = new NodeProcess(nodeArgs(spec, 'n1'));
     all.add(second);
-    const { code } = await second.exited;
+    const { code } = await second.finished();
     expect(code).toBe(2);
     expect(second.stderr).toMatch(/is in use by process \d+/);
   });
@@ -76,7 +76,7 @@ describe('ringkv node processes (insecure, 3 nodes)', () => {
     // Another id on n1's data dir is refused, and changes nothing.
     const impostor = new NodeProcess(nodeArgs(spec, 'n2', ['--data-dir', join(spec.root, 'n1')]));
     all.add(impostor);
-    expect((await impostor.exited).code).toBe(2);
+    expect((await impostor.finished()).code).toBe(2);
     expect(impostor.stderr).toContain('holds node n1');
 
     const again = await startNode(spec, 'n1');
