@@ -3,6 +3,7 @@
  * reads back through another's at R=N; the node's identity survives a SIGTERM and a restart with
  * the same command; its data dir refuses a second process and another node id.
  */
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -70,8 +71,25 @@ describe('ringkv node processes (insecure, 3 nodes)', () => {
     const n1 = processes.get('n1') as NodeProcess;
     const actor = n1.actor;
     expect(actor).toMatch(/^n1\./);
-    expect(await n1.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+    // A request in flight when SIGTERM comes is finished: half its body is sent before the
+    // signal, the rest after, and it is answered and acknowledged.
+    const inFlight = slowPut(`${url('n1')}/kv/drained`, 'written during the drain');
+    await inFlight.firstHalfSent;
+    n1.child.kill('SIGTERM');
+    await waitFor(
+      'the drain to start',
+      async () => (n1.stderr.includes('SIGTERM') ? true : undefined),
+      5_000,
+      20,
+    );
+    const answer = await inFlight.finish();
+    expect(answer.status).toBe(200);
+    expect(await n1.finished()).toEqual({ code: 0, signal: null });
     expect(n1.stderr).toContain('node closed');
+    expect(await http(`${url('n2')}/kv/drained?r=2`)).toEqual({
+      status: 200,
+      text: 'written during the drain',
+    });
 
     // Another id on n1's data dir is refused, and changes nothing.
     const impostor = new NodeProcess(nodeArgs(spec, 'n2', ['--data-dir', join(spec.root, 'n1')]));
@@ -98,3 +116,35 @@ describe('ringkv node processes (insecure, 3 nodes)', () => {
     expect(await http(`${url('n2')}/kv/after?r=3`)).toEqual({ status: 200, text: 'x' });
   });
 });
+
+/** A PUT whose body goes in two halves: the second only when `finish` is called. */
+function slowPut(url: string, body: string) {
+  const bytes = Buffer.from(body);
+  const half = Math.floor(bytes.length / 2);
+  const req = request(url, {
+    method: 'PUT',
+    headers: { 'content-length': String(bytes.length) },
+    timeout: 10_000,
+  });
+  const response = new Promise<{ status: number; text: string }>((resolve, reject) => {
+    req.on('response', (res) => {
+      let text = '';
+      res.on('data', (chunk: Buffer) => {
+        text += chunk.toString();
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on('timeout', () => req.destroy(new Error('no answer in 10 s')));
+    req.on('error', reject);
+  });
+  const firstHalfSent = new Promise<void>((resolve) =>
+    req.write(bytes.subarray(0, half), () => resolve()),
+  );
+  return {
+    firstHalfSent,
+    finish: () => {
+      req.end(bytes.subarray(half));
+      return response;
+    },
+  };
+}
