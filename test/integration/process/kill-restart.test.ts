@@ -4,6 +4,9 @@
  * hints are delivered, and every acknowledged write reads back at R=N from every node's HTTP.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_CONFIG } from '../../../src/config.js';
+import { Ring } from '../../../src/core/ring.js';
+import { nodeId } from '../../../src/core/types.js';
 import {
   type ClusterSpec,
   cleanup,
@@ -85,6 +88,20 @@ describe('kill -9 of one node process under load (5 nodes, N=3)', () => {
 
   afterAll(async () => {
     await cleanup(all, spec ?? null);
+  });
+
+  it('serves a key through a node that does not replicate it (forwarded to a replica)', async () => {
+    const ring = Ring.create(IDS.map(nodeId), DEFAULT_CONFIG.partitionCount);
+    const key = Array.from({ length: 100 }, (_, i) => `foreign-${i}`).find(
+      (k) => !ring.preferenceList(k, 3).includes(nodeId('n1')),
+    ) as string;
+    expect(key).toBeDefined();
+    const put = await http(`${urls.get('n1')}/kv/${key}`, { method: 'PUT', body: 'forwarded' });
+    expect(put.status, put.text).toBe(200);
+    expect(await http(`${urls.get('n1')}/kv/${key}?r=3`)).toEqual({
+      status: 200,
+      text: 'forwarded',
+    });
   });
 
   it('keeps every acknowledged write through the kill, the restart and hinted handoff', async () => {
