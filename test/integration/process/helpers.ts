@@ -147,6 +147,22 @@ export class NodeProcess {
   }
 }
 
+/** Makes the cluster's CA and node certificates with `ringkv certs` under `dir`. */
+export async function makeCerts(dir: string, ids: readonly string[]): Promise<void> {
+  const certs = new NodeProcess([
+    BIN,
+    'certs',
+    '--dir',
+    dir,
+    '--nodes',
+    ids.join(','),
+    '--days',
+    '1',
+  ]);
+  const { code } = await certs.finished(30_000);
+  if (code !== 0) throw new Error(`ringkv certs failed (${code}):\n${certs.stderr}`);
+}
+
 /** Starts one node and waits until it serves. */
 export async function startNode(
   spec: ClusterSpec,

@@ -1,8 +1,9 @@
 /**
- * Five `ringkv node` processes under a write load: one is killed with SIGKILL, writes go on
+ * Five `ringkv node` processes (mutual TLS) under a write load: one is killed with SIGKILL, writes go on
  * through the others (sloppy quorum, hints), the node is restarted with the same command, its
  * hints are delivered, and every acknowledged write reads back at R=N from every node's HTTP.
  */
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../../../src/config.js';
 import { Ring } from '../../../src/core/ring.js';
@@ -12,6 +13,7 @@ import {
   cleanup,
   clusterSpec,
   http,
+  makeCerts,
   metricByNode,
   type NodeProcess,
   pause,
@@ -77,7 +79,10 @@ describe('kill -9 of one node process under load (5 nodes, N=3)', () => {
   const processes = new Map<string, NodeProcess>();
 
   beforeAll(async () => {
-    spec = await clusterSpec(IDS);
+    // Mutual TLS, the default between nodes: a kill must be noticed through it too.
+    const bare = await clusterSpec(IDS);
+    spec = { ...bare, tlsDir: join(bare.root, 'tls') };
+    await makeCerts(spec.tlsDir as string, IDS);
     const started = await Promise.all(IDS.map((id) => startNode(spec, id)));
     started.forEach(({ process, url }, i) => {
       urls.set(IDS[i] as string, url);

@@ -11,9 +11,9 @@ import {
   cleanup,
   clusterSpec,
   http,
+  makeCerts,
   NodeProcess,
   nodeArgs,
-  ROOT,
   startNode,
 } from './helpers.js';
 
@@ -27,19 +27,7 @@ describe('ringkv node processes with mutual TLS (3 nodes)', () => {
   beforeAll(async () => {
     const bare = await clusterSpec(IDS);
     spec = { ...bare, tlsDir: join(bare.root, 'tls') };
-    const certs = new NodeProcess([
-      join(ROOT, 'bin', 'ringkv.mjs'),
-      'certs',
-      '--dir',
-      spec.tlsDir as string,
-      '--nodes',
-      IDS.join(','),
-      '--days',
-      '1',
-    ]);
-    all.add(certs);
-    const made = await certs.finished(30_000);
-    expect(made.code, certs.stderr).toBe(0);
+    await makeCerts(spec.tlsDir as string, IDS);
     const started = await Promise.all(IDS.map((id) => startNode(spec, id)));
     started.forEach(({ process, url }, i) => {
       urls.set(IDS[i] as string, url);
