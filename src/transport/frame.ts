@@ -34,9 +34,20 @@ export class FrameDecoder {
   private bodyBytes = -1;
   private failed: FrameError | null = null;
 
-  constructor(private readonly frameBytesMax: number) {
+  /** Frames whose length prefix was accepted so far. */
+  private framesStarted = 0;
+
+  /**
+   * `firstFrameBytesMax` limits the first frame alone (a handshake, which a stranger sends
+   * before it is authenticated); every later frame may be up to `frameBytesMax`.
+   */
+  constructor(
+    private readonly frameBytesMax: number,
+    private readonly firstFrameBytesMax = frameBytesMax,
+  ) {
     assert(Number.isSafeInteger(frameBytesMax) && frameBytesMax > 0, 'frameBytesMax must be > 0');
     assert(frameBytesMax <= 0xffff_ffff, 'frameBytesMax must fit a u32 length');
+    assert(firstFrameBytesMax > 0 && firstFrameBytesMax <= frameBytesMax, 'first frame limit');
   }
 
   /** The error that stopped the decoder, or null. */
@@ -72,9 +83,13 @@ export class FrameDecoder {
     const length = Buffer.concat(this.parts, FRAME_HEADER_BYTES).readUInt32BE(0);
     this.parts = [];
     this.partsBytes = 0;
+    const limit = this.framesStarted === 0 ? this.firstFrameBytesMax : this.frameBytesMax;
     if (length === 0) this.failed = { kind: 'frame-empty', bytes: 0 };
-    else if (length > this.frameBytesMax) this.failed = { kind: 'frame-too-large', bytes: length };
-    else this.bodyBytes = length;
+    else if (length > limit) this.failed = { kind: 'frame-too-large', bytes: length };
+    else {
+      this.bodyBytes = length;
+      this.framesStarted++;
+    }
     return offset + take;
   }
 

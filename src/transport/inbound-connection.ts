@@ -31,7 +31,7 @@ export interface InboundDeps {
 
 export class InboundConnection {
   private peer: NodeId | null = null;
-  private decoder: FrameDecoder;
+  private readonly decoder: FrameDecoder;
   private timer: NodeJS.Timeout | null;
   private closed = false;
   /** A refusal was written: whatever else arrives is ignored until the socket is gone. */
@@ -41,7 +41,7 @@ export class InboundConnection {
     private readonly socket: Socket,
     private readonly deps: InboundDeps,
   ) {
-    this.decoder = new FrameDecoder(HELLO_BYTES_MAX);
+    this.decoder = new FrameDecoder(deps.frameBytesMax, HELLO_BYTES_MAX);
     this.timer = setTimeout(() => this.timedOut(), deps.handshakeTimeoutMs);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', () => this.close());
@@ -101,7 +101,6 @@ export class InboundConnection {
     }
     this.stopTimer();
     this.peer = checked.value.from;
-    this.decoder = new FrameDecoder(this.deps.frameBytesMax);
     const welcome = encodeValue(this.deps.welcome);
     this.socket.write(Buffer.concat([frameHeader(welcome.length), welcome]));
     this.deps.onEvent({

@@ -117,6 +117,8 @@ export class TcpTransport implements Transport {
   /** Outbound links by peer, one per lane. */
   private readonly links = new Map<NodeId, Record<Lane, PeerConnection>>();
   private readonly inbound = new Set<InboundConnection>();
+  /** Every accepted TCP socket, TLS handshake still running or not, so close() drops them all. */
+  private readonly accepted = new Set<Socket>();
   private readonly counters: TcpCounters = emptyCounters();
   private readonly expected: Expected;
   private readonly onEvent: TransportEventHandler;
@@ -170,6 +172,7 @@ export class TcpTransport implements Transport {
       });
     });
     server.on('error', () => {}); // after listen, errors concern single connections
+    server.on('connection', (socket: Socket) => transport?.track(socket));
     return transport;
   }
 
@@ -239,6 +242,8 @@ export class TcpTransport implements Transport {
     this.closed = true;
     for (const links of this.links.values()) for (const lane of LANES) links[lane].close();
     for (const connection of [...this.inbound]) connection.close();
+    for (const socket of this.accepted) socket.destroy();
+    this.accepted.clear();
     this.closing = new Promise((resolve) => this.server.close(() => resolve()));
     return this.closing;
   }
@@ -321,6 +326,15 @@ export class TcpTransport implements Transport {
     });
     socket.setNoDelay(true);
     return socket;
+  }
+
+  private track(socket: Socket): void {
+    if (this.closed) {
+      socket.destroy();
+      return;
+    }
+    this.accepted.add(socket);
+    socket.once('close', () => this.accepted.delete(socket));
   }
 
   private accept(socket: Socket): void {

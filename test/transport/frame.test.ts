@@ -57,6 +57,18 @@ describe('FrameDecoder', () => {
     expect(decoder.bufferedBytes).toBe(3);
   });
 
+  it('holds the first frame to its own limit, and later frames to the full one', () => {
+    const decoder = new FrameDecoder(1024, 16);
+    const big = Buffer.alloc(500, 1);
+    expect(decoder.push(Buffer.concat([frame(Buffer.alloc(16)), frame(big)]))).toEqual([
+      Buffer.alloc(16),
+      big,
+    ]);
+    const strict = new FrameDecoder(1024, 16);
+    expect(strict.push(frame(Buffer.alloc(17)))).toEqual([]);
+    expect(strict.error).toEqual({ kind: 'frame-too-large', bytes: 17 });
+  });
+
   it('treats an empty frame and garbage text as errors', () => {
     const empty = new FrameDecoder(1024);
     empty.push(Buffer.alloc(FRAME_HEADER_BYTES));

@@ -48,17 +48,19 @@ async function helloedRaw(target: TcpTransport) {
 }
 
 describe('TCP framing on the wire', () => {
-  it('takes the hello and many frames in one chunk', async () => {
+  it('takes the hello and many frames, one of them large, in one chunk', async () => {
     const { transport } = await node({ id: 'b', tls: null });
     const got = collect(transport);
     const raw = await rawPeer(transport.address().port, null);
     cleanups.push(() => void raw.socket.destroy());
+    // The first frame after the hello is larger than a hello may be: limits switch mid-chunk.
+    const large = frameOf(encodeValue([{ ...ack(0), pad: new Uint8Array(10_000) }]));
     const frames = Array.from({ length: 200 }, (_, i) =>
-      frameOf(encodeValue([ack(2 * i), ack(2 * i + 1)])),
+      frameOf(encodeValue([ack(2 * i + 1), ack(2 * i + 2)])),
     );
-    raw.socket.write(Buffer.concat([helloFrame({ from: 'a', to: 'b' }), ...frames]));
-    await until(() => got.length === 400, '400 messages');
-    expect(got.map((m) => (m.message as { opId: number }).opId)).toEqual([...Array(400).keys()]);
+    raw.socket.write(Buffer.concat([helloFrame({ from: 'a', to: 'b' }), large, ...frames]));
+    await until(() => got.length === 401, '401 messages');
+    expect(got.map((m) => (m.message as { opId: number }).opId)).toEqual([...Array(401).keys()]);
     expect(got.every((m) => m.from === 'a')).toBe(true);
   });
 
@@ -113,6 +115,21 @@ describe('TCP handshake timeouts', () => {
     await new Promise<void>((resolve) => silent.on('close', () => resolve()));
     await until(() => transport.stats().handshakeTimeouts === 1, 'the timeout counted');
     expect(events.some((e) => e.kind === 'handshake-timeout')).toBe(true);
+  });
+
+  it('close drops a connection still in its TLS handshake at once', async () => {
+    const { transport } = await startNode({
+      id: 'b',
+      tls: await tlsOf('b'),
+      config: { handshakeTimeoutMs: 60_000 },
+    });
+    const silent = netConnect(transport.address().port, LOOPBACK);
+    silent.on('error', () => {});
+    cleanups.push(() => void silent.destroy());
+    await new Promise<void>((resolve) => silent.once('connect', () => resolve()));
+    const closing = transport.closeAndWait();
+    await new Promise<void>((resolve) => silent.once('close', () => resolve()));
+    await closing;
   });
 
   it('the dialer gives up on an acceptor that never answers, and backs off', async () => {
