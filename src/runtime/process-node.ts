@@ -21,6 +21,7 @@ import { type KeyRecord, nodeId } from '../core/types.js';
 import { UnavailableError, ValidationError } from '../errors.js';
 import { openStorage, type StorageEngine } from '../storage/index.js';
 import { FaultyTransport } from '../transport/faulty.js';
+import { isClusterName } from '../transport/handshake.js';
 import {
   type PeerAddress,
   TcpTransport,
@@ -286,6 +287,10 @@ function checkOptions(options: ProcessNodeOptions): void {
     throw new ValidationError(
       `--n ${options.n} needs at least ${options.n} nodes in --initial-cluster, it lists ${options.initialCluster.size}`,
     );
+  }
+  // Checked here as well as by the transport: node.json must never record a name it refuses.
+  if (!isClusterName(options.clusterName)) {
+    throw new ValidationError('--cluster-name must be 1..128 printable characters without spaces');
   }
   if (options.insecure === (options.tlsDir !== null)) {
     throw new ValidationError('give exactly one of --tls-dir and --insecure');
