@@ -32,6 +32,8 @@ class WriteLoad {
   readonly acked = new Map<string, string>();
   failures = 0;
   sloppy = 0;
+  /** Each write's latency in ms, in the order they ended (for the report, not asserted). */
+  readonly latenciesMs: number[] = [];
   private seq = 0;
   private stopped = false;
   private readonly runs: Promise<void>[];
@@ -55,6 +57,7 @@ class WriteLoad {
       const url = urls[Math.floor(Math.random() * urls.length)] as string;
       const key = `key-${this.seq++}`;
       const value = `value of ${key}`;
+      const startMs = performance.now();
       try {
         const put = await http(
           `${url}/kv/${key}`,
@@ -68,6 +71,7 @@ class WriteLoad {
       } catch {
         this.failures++;
       }
+      this.latenciesMs.push(performance.now() - startMs);
     }
   }
 }
@@ -122,11 +126,15 @@ describe('kill -9 of one node process under load (5 nodes, N=3)', () => {
     const victim = processes.get(VICTIM) as NodeProcess;
     expect((await victim.stop('SIGKILL')).signal).toBe('SIGKILL');
     const killedAt = { acked: load.acked.size, attempts: load.attempts };
+    const latencyFrom = load.latenciesMs.length;
     await pause(3_000);
+    const p99 = percentile(load.latenciesMs.slice(0, latencyFrom), 0.99);
+    const p99Down = percentile(load.latenciesMs.slice(latencyFrom), 0.99);
     const whileDown = load.acked.size - killedAt.acked;
     const triedWhileDown = load.attempts - killedAt.attempts;
     console.log(
-      `while ${VICTIM} was down: ${whileDown}/${triedWhileDown} writes acked, ${load.sloppy} sloppy so far`,
+      `while ${VICTIM} was down: ${whileDown}/${triedWhileDown} writes acked, ${load.sloppy} sloppy ` +
+        `so far; write p99 ${p99.toFixed(0)} ms before the kill, ${p99Down.toFixed(0)} ms after`,
     );
     expect(whileDown).toBeGreaterThan(0);
     expect(whileDown / triedWhileDown).toBeGreaterThan(0.8);
@@ -188,3 +196,8 @@ describe('kill -9 of one node process under load (5 nodes, N=3)', () => {
     expect(misses.slice(0, 10)).toEqual([]);
   }, 60_000);
 });
+
+function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN;
+}
