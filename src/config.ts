@@ -401,3 +401,14 @@ export const CERT_DAYS_DEFAULT = 825;
 export const CERT_DAYS_MAX = 36_500;
 /** How long one `openssl` invocation of `ringkv certs` may run before it is killed, in ms. */
 export const CERT_TOOL_TIMEOUT_MS = 30_000;
+
+/**
+ * `ringkv node` (one node as an OS process, src/runtime/process-node.ts). These are per-process
+ * settings, not cluster ones: every value is an integer in its stated range.
+ */
+/** Cluster label both ends of a peer connection must agree on unless --cluster-name says otherwise. */
+export const CLUSTER_NAME_DEFAULT = 'ringkv';
+/** On SIGTERM/SIGINT, how long in-flight HTTP requests may run before their connections are cut, in ms (0..TIMEOUT_MS_MAX). */
+export const NODE_DRAIN_MS_DEFAULT = 10_000;
+/** After the drain, how long closing the transport and flushing storage may take before the process exits 1, in ms (1..TIMEOUT_MS_MAX). */
+export const NODE_CLOSE_TIMEOUT_MS = 10_000;

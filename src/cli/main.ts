@@ -20,6 +20,7 @@ import { addCertsCommand } from './certs.js';
 import { CliError, StartupError } from './exit-codes.js';
 import { type CliIo, processCliIo } from './io.js';
 import { addKvCommands } from './kv-commands.js';
+import { addNodeCommand } from './node-command.js';
 import type { RunningUp } from './up.js';
 import {
   DEFAULT_DATA_DIR,
@@ -61,6 +62,7 @@ export function buildProgram(deps: Partial<CliDeps> = {}): Command {
   if (deps.output !== undefined) program.configureOutput(deps.output);
   program.addHelpText('after', EXIT_CODES_HELP);
   addUpCommand(program, deps.runUp ?? runUpLazily);
+  addNodeCommand(program);
   const io = deps.io ?? processCliIo;
   addKvCommands(program, io);
   addAdminCommands(program, io);

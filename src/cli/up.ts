@@ -151,7 +151,8 @@ export function formatSummary(url: string, status: ClusterStatus, config: Ringkv
   ].join('\n');
 }
 
-function closeServer(server: Server, forceAfterMs: number): Promise<void> {
+/** Stops accepting, lets requests in flight finish, and cuts what still runs after `forceAfterMs`. */
+export function closeServer(server: Server, forceAfterMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const force = setTimeout(() => server.closeAllConnections(), forceAfterMs);
     force.unref();

@@ -1,0 +1,69 @@
+/**
+ * The `ringkv node` command's options (see node.ts for what it runs). Kept apart from node.ts so
+ * that building the program loads no node, transport or server code.
+ */
+import type { Command } from 'commander';
+import {
+  CLUSTER_NAME_DEFAULT,
+  DEFAULT_CONFIG,
+  LOG_LEVELS,
+  NODE_DRAIN_MS_DEFAULT,
+  NODES_MAX,
+  TIMEOUT_MS_MAX,
+} from '../config.js';
+import type { NodeFlags } from './node.js';
+import { integerIn, logLevelArg, nonEmpty } from './up-options.js';
+
+export function addNodeCommand(program: Command): void {
+  program
+    .command('node')
+    .description('run one node of a multi-process cluster: peers over TCP (mutual TLS), HTTP API')
+    .requiredOption('--id <id>', 'this node id (letters, digits, . _ -)', nonEmpty)
+    .requiredOption('--listen <host:port>', 'address to listen on for peers', nonEmpty)
+    .requiredOption(
+      '--http <host:port>',
+      'address of the HTTP API (port 0: any free one)',
+      nonEmpty,
+    )
+    .requiredOption('--data-dir <dir>', 'where the node keeps its data and identity', nonEmpty)
+    .requiredOption(
+      '--initial-cluster <list>',
+      'every node of the first cluster, this one included: n1=HOST:PORT,n2=HOST:PORT,…',
+      nonEmpty,
+    )
+    .option('--tls-dir <dir>', 'ca.crt, <id>.crt and <id>.key (made by `ringkv certs`)', nonEmpty)
+    .option('--insecure', 'plain TCP between nodes, no authentication (excludes --tls-dir)')
+    .option('--advertise <host:port>', 'address peers dial (default: --listen)', nonEmpty)
+    .option('--n <count>', 'replicas per key', integerIn(1, NODES_MAX), DEFAULT_CONFIG.n)
+    .option(
+      '--r <count>',
+      'replies a read waits for (1..n)',
+      integerIn(1, NODES_MAX),
+      DEFAULT_CONFIG.r,
+    )
+    .option(
+      '--w <count>',
+      'acks a write waits for (1..n)',
+      integerIn(1, NODES_MAX),
+      DEFAULT_CONFIG.w,
+    )
+    .option('--cluster-name <name>', 'label every peer must share', nonEmpty, CLUSTER_NAME_DEFAULT)
+    .option(
+      '--drain-ms <ms>',
+      `on SIGTERM, how long requests in flight may finish (0..${TIMEOUT_MS_MAX})`,
+      integerIn(0, TIMEOUT_MS_MAX),
+      NODE_DRAIN_MS_DEFAULT,
+    )
+    .option(
+      '--log-level <level>',
+      `JSON logs on stderr from this level up: ${LOG_LEVELS.join(', ')} (default: info)`,
+      logLevelArg,
+    )
+    .action(async (flags: NodeFlags) => {
+      // Loaded only for `node`, so client commands start fast (as `up` does).
+      const { runNode } = await import('./node.js');
+      const { installShutdown, processIo } = await import('./up.js');
+      const running = await runNode(flags);
+      installShutdown({ ...running, shutdown: () => running.shutdown() }, processIo);
+    });
+}

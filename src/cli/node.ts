@@ -1,0 +1,208 @@
+/**
+ * `ringkv node`: one node as an OS process (runtime/process-node.ts) serving the full HTTP API
+ * itself (`/kv`, `/status`, `/health`, `/metrics`, the dashboard) through a ClusterClient whose
+ * link reaches only this node: every request is coordinated here, and the core forwards a key it
+ * does not replicate to a replica. Peers are reached over TCP with mutual TLS (or plain TCP with
+ * --insecure, said at start-up and in `/status`). On SIGTERM/SIGINT it stops accepting HTTP,
+ * lets requests in flight finish within --drain-ms, closes the transport, flushes and closes
+ * storage, and exits 0. The admin routes (kill, partition, …) belong to `ringkv up` and answer
+ * 404 here; `--join` is not implemented yet.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ClusterClient } from '../client/cluster-client.js';
+import type { ClusterStatus, KvClient } from '../client/types.js';
+import {
+  coreLimits,
+  DEFAULT_CONFIG,
+  type LogLevel,
+  NODE_CLOSE_TIMEOUT_MS,
+  type RingkvConfig,
+  validateConfig,
+} from '../config.js';
+import { Ring } from '../core/ring.js';
+import { nodeId } from '../core/types.js';
+import { ValidationError } from '../errors.js';
+import { createLogger } from '../runtime/log.js';
+import { formatHostPort, parseHostPort, parseInitialCluster } from '../runtime/node-identity.js';
+import { ProcessNode, type TransportInfo } from '../runtime/process-node.js';
+import { createHttpServer } from '../server/http.js';
+import { StartupError } from './exit-codes.js';
+import { closeServer, httpTimeoutMs, processIo, type UpIo } from './up.js';
+import { USAGE_EXIT_CODE } from './up-options.js';
+
+/** The flags as commander hands them to the action. */
+export interface NodeFlags {
+  readonly id: string;
+  readonly listen: string;
+  readonly http: string;
+  readonly dataDir: string;
+  readonly tlsDir?: string;
+  readonly initialCluster: string;
+  readonly advertise?: string;
+  readonly n: number;
+  readonly r: number;
+  readonly w: number;
+  readonly insecure?: boolean;
+  readonly clusterName: string;
+  readonly drainMs: number;
+  readonly logLevel?: LogLevel;
+}
+
+/** How often the drain closes connections that went idle. */
+const DRAIN_SWEEP_MS = 50;
+
+/** `/status` of a node process: the cluster status as this node sees it, and its transport. */
+export interface NodeProcessStatus extends ClusterStatus {
+  readonly transport: TransportInfo;
+}
+
+export interface RunningNode {
+  readonly url: string;
+  readonly server: Server;
+  readonly cluster: ClusterClient;
+  readonly node: ProcessNode;
+  /** Drains HTTP, then closes the node (transport, storage, data dir lock). */
+  shutdown(): Promise<void>;
+}
+
+/** Starts the node and its HTTP API and prints where; installs no signal handlers. */
+export async function runNode(flags: NodeFlags, io: UpIo = processIo): Promise<RunningNode> {
+  const plan = toPlan(flags);
+  const log = createLogger({ level: plan.config.logLevel, node: flags.id });
+  let node: ProcessNode;
+  try {
+    node = await ProcessNode.start(plan.node, { fatal: () => io.exit(1) }, log);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const code = error instanceof ValidationError ? USAGE_EXIT_CODE : 1;
+    throw new StartupError(`could not start node ${flags.id}: ${message}`, code);
+  }
+  const shape = { ring: plan.ring, nodeIds: [flags.id], initial: plan.ids };
+  const cluster = new ClusterClient(plan.config, shape, node.link, node);
+  try {
+    await cluster.syncMembership();
+    const server = createHttpServer(withTransport(cluster, node.transportInfo), {
+      bodySizeMaxBytes: plan.config.valueSizeMaxBytes,
+      requestTimeoutMs: httpTimeoutMs(plan.config),
+      log: io.err,
+      stats: cluster,
+    });
+    const bound = await listen(server, plan.http);
+    const url = `http://${formatHostPort({ host: bound.address, port: bound.port })}`;
+    io.out(banner(url, node, plan.config));
+    const shutdown = async (): Promise<void> => {
+      // A keep-alive connection whose request ends during the drain would otherwise stay
+      // open (and hold the exit back) until its keep-alive timeout: close each once idle.
+      const sweep = setInterval(() => server.closeIdleConnections(), DRAIN_SWEEP_MS);
+      try {
+        await closeServer(server, flags.drainMs);
+      } finally {
+        clearInterval(sweep);
+      }
+      await withTimeout(cluster.close(), NODE_CLOSE_TIMEOUT_MS, 'closing the node');
+    };
+    return { url, server, cluster, node, shutdown };
+  } catch (error) {
+    await cluster.close().catch(() => {});
+    throw error;
+  }
+}
+
+interface NodePlan {
+  readonly config: RingkvConfig;
+  readonly ids: readonly string[];
+  readonly ring: Ring;
+  readonly http: { host: string; port: number };
+  readonly node: Parameters<typeof ProcessNode.start>[0];
+}
+
+/** Checks the flags against each other; a StartupError with the usage code names the problem. */
+function toPlan(flags: NodeFlags): NodePlan {
+  try {
+    const initialCluster = parseInitialCluster(flags.initialCluster);
+    const ids = [...initialCluster.keys()].sort();
+    const config: RingkvConfig = {
+      ...DEFAULT_CONFIG,
+      nodes: ids.length,
+      n: flags.n,
+      r: flags.r,
+      w: flags.w,
+      dataDir: flags.dataDir,
+      logLevel: flags.logLevel ?? 'info',
+    };
+    validateConfig(config);
+    const listen = parseHostPort(flags.listen, '--listen', true);
+    const node = {
+      id: flags.id,
+      clusterName: flags.clusterName,
+      listen,
+      ...(flags.advertise === undefined
+        ? {}
+        : { advertise: parseHostPort(flags.advertise, '--advertise') }),
+      initialCluster,
+      dataDir: flags.dataDir,
+      tlsDir: flags.tlsDir ?? null,
+      insecure: flags.insecure === true,
+      n: config.n,
+      partitionCount: config.partitionCount,
+      forwardSlackMs: config.clientTimeoutSlackMs,
+      limits: coreLimits(config),
+      logLevel: config.logLevel,
+    };
+    const ring = Ring.create(ids.map(nodeId), config.partitionCount);
+    return { config, ids, ring, http: parseHostPort(flags.http, '--http', true), node };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new StartupError(message, USAGE_EXIT_CODE);
+  }
+}
+
+/** The client the HTTP server serves, its `/status` extended with the node's transport. */
+function withTransport(cluster: ClusterClient, transport: TransportInfo): KvClient {
+  return {
+    put: (key, value, options) => cluster.put(key, value, options),
+    get: (key, options) => cluster.get(key, options),
+    delete: (key, options) => cluster.delete(key, options),
+    status: async (): Promise<NodeProcessStatus> => ({ ...(await cluster.status()), transport }),
+  };
+}
+
+function listen(server: Server, at: { host: string; port: number }): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      const where = formatHostPort(at);
+      reject(new StartupError(`cannot serve HTTP on ${where} (--http): ${error.message}`, 1));
+    });
+    server.listen(at.port, at.host, () => resolve(server.address() as AddressInfo));
+  });
+}
+
+/** The first line, `ringkv node <id> is up at <url>`, carries the bound address for scripts. */
+function banner(url: string, node: ProcessNode, config: RingkvConfig): string {
+  const info = node.transportInfo;
+  const peers = Object.entries(info.peers)
+    .map(([id, address]) => `${id}=${address}`)
+    .join(' ');
+  return [
+    `ringkv node ${node.id} is up at ${url}`,
+    `  api         ${url}/kv/:key (PUT, GET, DELETE); ${url}/status, /metrics, /health`,
+    `  peers       listening on ${info.listen} (${info.tls ? 'mutual TLS' : 'INSECURE: plain TCP'})`,
+    `  cluster     ${info.clusterName}: ${peers}`,
+    `  quorum      N=${config.n} R=${config.r} W=${config.w}`,
+    `  storage     lmdb under ${config.dataDir}`,
+    `  actor       ${node.actor}`,
+  ].join('\n');
+}
+
+async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
