@@ -414,15 +414,21 @@ export class Swim {
     const relay = this.relays.get(seq);
     if (relay !== undefined) {
       this.relays.delete(seq);
+      // Sent as ourselves: the receiving node drops a message whose `from` is not its sender
+      // (a relay that named the probed node was dropped as malformed, so no indirect probe
+      // ever succeeded). The record names the node that answered.
       out.sends.push({
         to: relay.to,
-        message: { type: 'm-ack', from, seq: relay.seq, record },
+        message: { type: 'm-ack', from: this.self, seq: relay.seq, record },
       });
       return out;
     }
+    // The node that answered: the sender of a direct ack, the record's owner for a relayed one.
     const probe = this.probes.get(seq);
-    if (probe !== undefined && probe.target === from) probe.acked = true;
-    if (record.id === from) this.merge(record, from, nowMs, out);
+    const relayed = from !== record.id && probe?.target === record.id;
+    const subject = relayed ? record.id : from;
+    if (probe !== undefined && probe.target === subject) probe.acked = true;
+    if (record.id === subject) this.merge(record, subject, nowMs, out);
     return out;
   }
 

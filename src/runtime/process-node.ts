@@ -226,11 +226,11 @@ export class ProcessNode {
 
   // ClusterControl: a node process has no launcher to kill, restart or partition its peers.
 
-  kill(): Promise<void> {
+  kill(): Promise<boolean> {
     return unsupported('kill nodes');
   }
 
-  restart(): Promise<void> {
+  restart(): Promise<boolean> {
     return unsupported('restart nodes');
   }
 

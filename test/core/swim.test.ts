@@ -143,9 +143,33 @@ describe('Membership', () => {
       { type: 'm-ack', from: b, seq: ourSeq, record: rec('alive', 0) },
       1,
     );
+    // From the helper itself (a node drops a message whose `from` is not its sender); the
+    // record names the probed node.
     expect(ack.sends).toEqual([
-      { to: a, message: { type: 'm-ack', from: b, seq: 42, record: rec('alive', 0) } },
+      { to: a, message: { type: 'm-ack', from: c, seq: 42, record: rec('alive', 0) } },
     ]);
+  });
+
+  it("takes a relayed ack, sent by the helper, as the probed node's answer", () => {
+    const prober = new Swim(a, [b], first, config);
+    const ping = prober.probeTick(0);
+    expect(peerOf(ping)).toEqual([[b, 'm-ping']]);
+    const seq = (ping.sends[0]!.message as { seq: number }).seq;
+    // The direct ping went unanswered; the helper c relays b's ack, as itself.
+    const indirect = prober.onTimer({ kind: 'probe-timeout', seq }, 500);
+    expect(indirect.sends.every((s) => s.message.type === 'm-ping-req')).toBe(true);
+    prober.onMessage({ type: 'm-ack', from: c, seq, record: rec('alive', 0) }, 600);
+    const end = prober.onTimer({ kind: 'indirect-timeout', seq }, 1500);
+    expect(end.changes).toEqual([]);
+    expect(prober.record(b)?.status).toBe('alive');
+  });
+
+  it('without that ack, the same probe ends in suspicion', () => {
+    const prober = new Swim(a, [b], first, config);
+    const seq = (prober.probeTick(0).sends[0]!.message as { seq: number }).seq;
+    prober.onTimer({ kind: 'probe-timeout', seq }, 500);
+    prober.onTimer({ kind: 'indirect-timeout', seq }, 1500);
+    expect(prober.record(b)?.status).toBe('suspect');
   });
 
   it('leave is final and spread', () => {
