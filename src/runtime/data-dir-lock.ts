@@ -3,6 +3,7 @@
  * itself lets several processes open one environment (it is multi-process safe), so it would not
  * stop a second `ringkv node` from serving the same replica under the same actor, issuing the
  * same dots twice. A lock whose pid no longer runs (left by kill -9) is stale and taken over.
+ * `ringkv node` and a durable local cluster (`ringkv up`, startCluster) both take it.
  */
 import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -22,7 +23,8 @@ export class DataDirLock {
     for (let attempt = 0; attempt < 2; attempt++) {
       if (tryCreate(file)) return new DataDirLock(file);
       const holder = readPid(file);
-      if (holder !== null && holder !== process.pid && isRunning(holder)) {
+      // Our own pid: another cluster in this process holds it (a lock is released on close).
+      if (holder !== null && (holder === process.pid || isRunning(holder))) {
         throw new ValidationError(
           `${dir} is in use by process ${holder} (${file}): stop that node first, ` +
             'or give this one another --data-dir',

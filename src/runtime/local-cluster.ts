@@ -8,10 +8,13 @@
  *
  * Built in dependency order: the request table first, then the launcher that feeds it answers.
  */
+
+import { mkdirSync } from 'node:fs';
 import type { ClientRequest } from '../core/messages.js';
 import type { RingState } from '../core/ring-state.js';
 import type { KeyRecord } from '../core/types.js';
 import type { MessageDelays, WorkerStats } from './control.js';
+import { DataDirLock } from './data-dir-lock.js';
 import { Launcher, type LauncherOptions } from './launcher.js';
 import { type MembershipRecord, writeMembership } from './membership-file.js';
 import type { NetworkSettings, NetworkView } from './network-state.js';
@@ -31,6 +34,8 @@ export class LocalCluster {
     requests: WorkerRequests,
     /** Where a durable cluster keeps its membership file; null in memory. */
     private readonly dataDir: string | null,
+    /** The data directory's lock, held until close. */
+    private readonly lock: DataDirLock | null,
   ) {
     this.link = {
       isUp: (node) => launcher.isUp(node),
@@ -41,10 +46,21 @@ export class LocalCluster {
   }
 
   /** Starts every node and wires them; fails (stopping what started) if any node fails. */
+  /**
+   * Starts every node and wires them; fails (stopping what started) if any node fails. A
+   * durable cluster first takes its data directory's lock: a second cluster or node process on
+   * the same directory would run the same nodes twice and issue the same dots.
+   */
   static async start(options: LauncherOptions): Promise<LocalCluster> {
-    const requests = new WorkerRequests();
-    const launcher = await Launcher.start(options, requests);
-    return new LocalCluster(launcher, requests, options.dataDir);
+    const lock = options.dataDir === null ? null : lockDataDir(options.dataDir);
+    try {
+      const requests = new WorkerRequests();
+      const launcher = await Launcher.start(options, requests);
+      return new LocalCluster(launcher, requests, options.dataDir, lock);
+    } catch (error) {
+      lock?.release();
+      throw error;
+    }
   }
 
   kill(id: string): Promise<boolean> {
@@ -96,7 +112,17 @@ export class LocalCluster {
     if (this.dataDir !== null) writeMembership(this.dataDir, record);
   }
 
-  close(): Promise<void> {
-    return this.launcher.close();
+  async close(): Promise<void> {
+    try {
+      await this.launcher.close();
+    } finally {
+      this.lock?.release();
+    }
   }
+}
+
+/** The directory's lock (made if missing: durable data lives there anyway). */
+function lockDataDir(dir: string): DataDirLock {
+  mkdirSync(dir, { recursive: true });
+  return DataDirLock.acquire(dir);
 }

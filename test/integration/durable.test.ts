@@ -33,6 +33,21 @@ describe('a durable cluster (lmdb)', () => {
     }
   });
 
+  it('one data directory, one cluster: a second start is refused until the first closes', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'ringkv-lock-'));
+    dirs.push(dataDir);
+    const first = await startCluster({ nodes: 1, n: 1, r: 1, w: 1, dataDir });
+    try {
+      await expect(startCluster({ nodes: 1, n: 1, r: 1, w: 1, dataDir })).rejects.toThrow(
+        /is in use by process/,
+      );
+    } finally {
+      await first.close();
+    }
+    const again = await startCluster({ nodes: 1, n: 1, r: 1, w: 1, dataDir });
+    await again.close();
+  });
+
   it('a killed durable node keeps its data and its actor across a restart', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'ringkv-durable-'));
     dirs.push(dataDir);
