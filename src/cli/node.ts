@@ -49,9 +49,6 @@ export interface NodeFlags {
   readonly logLevel?: LogLevel;
 }
 
-/** How often the drain closes connections that went idle. */
-const DRAIN_SWEEP_MS = 50;
-
 /** `/status` of a node process: the cluster status as this node sees it, and its transport. */
 export interface NodeProcessStatus extends ClusterStatus {
   readonly transport: TransportInfo;
@@ -92,14 +89,7 @@ export async function runNode(flags: NodeFlags, io: UpIo = processIo): Promise<R
     const url = `http://${formatHostPort({ host: bound.address, port: bound.port })}`;
     io.out(banner(url, node, plan.config));
     const shutdown = async (): Promise<void> => {
-      // A keep-alive connection whose request ends during the drain would otherwise stay
-      // open (and hold the exit back) until its keep-alive timeout: close each once idle.
-      const sweep = setInterval(() => server.closeIdleConnections(), DRAIN_SWEEP_MS);
-      try {
-        await closeServer(server, flags.drainMs);
-      } finally {
-        clearInterval(sweep);
-      }
+      await closeServer(server, flags.drainMs);
       await withTimeout(cluster.close(), NODE_CLOSE_TIMEOUT_MS, 'closing the node');
     };
     return { url, server, cluster, node, shutdown };

@@ -151,13 +151,22 @@ export function formatSummary(url: string, status: ClusterStatus, config: Ringkv
   ].join('\n');
 }
 
-/** Stops accepting, lets requests in flight finish, and cuts what still runs after `forceAfterMs`. */
+/** How often a draining server closes the keep-alive connections that went idle. */
+const DRAIN_SWEEP_MS = 50;
+
+/**
+ * Stops accepting, lets requests in flight finish, and cuts what still runs after
+ * `forceAfterMs`. A keep-alive connection whose request ends during the drain would otherwise
+ * stay open, and hold the exit back, until its keep-alive timeout: each is closed once idle.
+ */
 export function closeServer(server: Server, forceAfterMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const force = setTimeout(() => server.closeAllConnections(), forceAfterMs);
     force.unref();
+    const sweep = setInterval(() => server.closeIdleConnections(), DRAIN_SWEEP_MS);
     server.close((error) => {
       clearTimeout(force);
+      clearInterval(sweep);
       if (error) reject(error);
       else resolve();
     });
