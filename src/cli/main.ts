@@ -119,6 +119,12 @@ function addUpCommand(program: Command, start: (plan: UpPlan) => Promise<unknown
       8080,
     )
     .option('--host <host>', 'HTTP listen address', nonEmpty, '127.0.0.1')
+    .option(
+      '--http-cert <file>',
+      'serve HTTPS with this PEM certificate (with --http-key)',
+      nonEmpty,
+    )
+    .option('--http-key <file>', 'the PEM private key of --http-cert', nonEmpty)
     .addOption(
       new Option(
         '--token <token>',

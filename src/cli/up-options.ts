@@ -24,6 +24,8 @@ export interface UpFlags {
   readonly memory?: boolean;
   readonly logLevel?: LogLevel;
   readonly token?: string;
+  readonly httpCert?: string;
+  readonly httpKey?: string;
 }
 
 /** Where `up` keeps data unless told otherwise: durable by default, as Riak and Cassandra are. */
@@ -36,6 +38,8 @@ export interface UpPlan {
   readonly port: number;
   /** Required on /admin routes. @default none (only allowed on loopback) */
   readonly adminToken?: string | null;
+  /** PEM files of the HTTPS certificate and key. @default none: plain HTTP */
+  readonly https?: { readonly certFile: string; readonly keyFile: string } | null;
 }
 
 /** Shortest admin token accepted: a guessable token protects nothing. */
@@ -99,7 +103,16 @@ export function toUpPlan(flags: UpFlags): UpPlan {
     host: flags.host,
     port: flags.port,
     adminToken,
+    https: httpsOf(flags),
   };
+}
+
+function httpsOf(flags: UpFlags): { certFile: string; keyFile: string } | null {
+  if (flags.httpCert === undefined && flags.httpKey === undefined) return null;
+  if (flags.httpCert === undefined || flags.httpKey === undefined) {
+    throw usageError('--http-cert and --http-key go together: give both for HTTPS, or neither.');
+  }
+  return { certFile: path.resolve(flags.httpCert), keyFile: path.resolve(flags.httpKey) };
 }
 
 /**

@@ -3,6 +3,7 @@
  * down cleanly on SIGINT/SIGTERM (close the server, then the cluster, exit 0; a second signal
  * forces exit 1). Process effects go through UpIo so the lead's integration tests can drive it.
  */
+import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Cluster, ClusterStatus } from '../client/types.js';
@@ -49,6 +50,8 @@ export async function runUp(plan: UpPlan, io: UpIo = processIo): Promise<Running
 /** Starts the cluster and the HTTP server and prints the summary; installs no handlers. */
 export async function startUp(plan: UpPlan, io: UpIo): Promise<RunningUp> {
   const config: RingkvConfig = { ...DEFAULT_CONFIG, ...plan.config };
+  // Read before anything starts: a wrong path fails at once and leaves nothing running.
+  const tls = plan.https ? readHttpsFiles(plan.https) : null;
   const cluster = await startClusterOrFail(plan.config);
   try {
     const server = createHttpServer(cluster, {
@@ -58,9 +61,10 @@ export async function startUp(plan: UpPlan, io: UpIo): Promise<RunningUp> {
       admin: cluster,
       stats: cluster,
       ...(plan.adminToken ? { adminToken: plan.adminToken } : {}),
+      ...(tls === null ? {} : { tls }),
     });
     const address = await listen(server, plan);
-    const url = formatUrl(address);
+    const url = formatUrl(address, plan.https ? 'https' : 'http');
     io.out(formatSummary(url, await cluster.status(), config));
     const shutdown = async (): Promise<void> => {
       await closeServer(server, httpTimeoutMs(config));
@@ -119,9 +123,25 @@ export function listenErrorMessage(error: NodeJS.ErrnoException, plan: UpPlan): 
   }
 }
 
-function formatUrl(address: AddressInfo): string {
+function formatUrl(address: AddressInfo, scheme: 'http' | 'https'): string {
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  return `http://${host}:${address.port}`;
+  return `${scheme}://${host}:${address.port}`;
+}
+
+/** The HTTPS certificate and key; a file that cannot be read is a start-up error naming it. */
+function readHttpsFiles(files: { certFile: string; keyFile: string }): {
+  cert: Buffer;
+  key: Buffer;
+} {
+  const read = (file: string, what: string) => {
+    try {
+      return readFileSync(file);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new StartupError(`cannot read the HTTPS ${what} ${file}: ${reason}`, USAGE_EXIT_CODE);
+    }
+  };
+  return { cert: read(files.certFile, 'certificate'), key: read(files.keyFile, 'key') };
 }
 
 /**

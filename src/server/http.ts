@@ -40,6 +40,7 @@
 
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import http from 'node:http';
+import https from 'node:https';
 import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import type { ClusterAdmin, KvClient } from '../client/types.js';
@@ -78,6 +79,11 @@ export interface HttpServerOptions {
    * server listens beyond loopback. @default none (loopback only)
    */
   readonly adminToken?: string;
+  /**
+   * Serve HTTPS with this certificate and key (PEM). The server is still a node:http Server in
+   * every other respect (https.Server extends it). @default plain HTTP
+   */
+  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
   /** Per-node counters for /metrics and the dashboard (a local Cluster). @default none */
   readonly stats?: NodeStatsSource;
   /** How long /metrics and the event stream wait for the cluster's stats. @default 1500 */
@@ -123,7 +129,11 @@ export function createHttpServer(client: KvClient, options: HttpServerOptions): 
     events,
     log,
   };
-  const server = http.createServer((req, res) => serve(settings, req, res, false));
+  const handler = (req: IncomingMessage, res: ServerResponse) => serve(settings, req, res, false);
+  const server: Server =
+    options.tls === undefined
+      ? http.createServer(handler)
+      : (https.createServer({ ...options.tls, minVersion: 'TLSv1.2' }, handler) as Server);
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) =>
     serve(settings, req, res, true),
   );

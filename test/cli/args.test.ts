@@ -39,6 +39,7 @@ describe('ringkv up arguments', () => {
         host: '127.0.0.1',
         port: 8080,
         adminToken: null,
+        https: null,
       },
     ]);
   });
@@ -75,6 +76,16 @@ describe('ringkv up arguments', () => {
       host: '0.0.0.0',
       port: 0,
       adminToken: 'a-secret-of-24-characters',
+      https: null,
+    });
+  });
+
+  it('--http-cert and --http-key together serve HTTPS', async () => {
+    const { plans, error } = await parse(['up', '--http-cert', 'c.pem', '--http-key', 'k.pem']);
+    expect(error).toBeNull();
+    expect(plans[0]?.https).toEqual({
+      certFile: path.resolve('c.pem'),
+      keyFile: path.resolve('k.pem'),
     });
   });
 
@@ -121,6 +132,8 @@ describe('ringkv up arguments', () => {
     [['--host', '0.0.0.0'], /reachable from other machines.*--token/],
     [['--host', '192.0.2.7'], /reachable from other machines.*RINGKV_ADMIN_TOKEN/],
     [['--token', 'short'], /--token must be at least 16 characters/],
+    [['--http-cert', 'c.pem'], /--http-cert and --http-key go together/],
+    [['--http-key', 'k.pem'], /--http-cert and --http-key go together/],
   ])('up %j is a usage error with exit code 2', async (args, message) => {
     const { plans, error, stderr } = await parse(['up', ...args]);
     expect(error).toBeInstanceOf(CommanderError);
