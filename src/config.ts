@@ -401,3 +401,17 @@ export const CERT_DAYS_DEFAULT = 825;
 export const CERT_DAYS_MAX = 36_500;
 /** How long one `openssl` invocation of `ringkv certs` may run before it is killed, in ms. */
 export const CERT_TOOL_TIMEOUT_MS = 30_000;
+
+/** Node URLs one `connect()` accepts (1..NODES_MAX): a client of a bigger cluster names a few. */
+export const REMOTE_NODES_MAX = NODES_MAX;
+/** Open keep-alive sockets `connect()` keeps per node at most (requests past it queue). */
+export const REMOTE_SOCKETS_PER_NODE_MAX = 64;
+/** How long `connect()` waits for a node's `/health` and `/status` (each, in ms, 1..TIMEOUT_MS_MAX). */
+export const REMOTE_CONNECT_TIMEOUT_MS_DEFAULT = 2_000;
+/**
+ * After a connection to a node fails, `connect()`'s client sends it nothing for this long (ms)
+ * unless every other node failed too.
+ */
+export const REMOTE_NODE_COOLDOWN_MS = 1_000;
+/** Largest reply body the remote client reads (a get's siblings, base64): 4/3 × 2 × the value limit. */
+export const REMOTE_REPLY_SIZE_MAX_BYTES = Math.ceil((VALUE_SIZE_LIMIT_BYTES * 8) / 3);
