@@ -15,6 +15,7 @@ import {
   RingkvError,
   SiblingLimitError,
   TimeoutError,
+  UnavailableError,
   ValidationError,
 } from '../../../src/index.js';
 
@@ -171,6 +172,24 @@ describe('connect() against scripted nodes', () => {
     const error = await db.get('k', { timeoutMs: 300 }).catch((e) => e);
     expect(error).toBeInstanceOf(TimeoutError);
     expect(performance.now() - startMs).toBeLessThan(300 + 1000 + 500);
+  });
+
+  it('opens at most 64 sockets to a node; requests past the pool wait, bounded by their deadline', async () => {
+    const node = await fakeNode(() => {});
+    const db = await client([node.url]);
+    const calls = Array.from({ length: 100 }, () =>
+      db.get('k', { timeoutMs: 400 }).catch((e) => e),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const open = await new Promise<number>((resolve, reject) =>
+      node.server.getConnections((error, count) => (error ? reject(error) : resolve(count))),
+    );
+    expect(open).toBeGreaterThan(1);
+    expect(open).toBeLessThanOrEqual(64); // connect()'s /health and /status used the same pool
+    const errors = await Promise.all(calls);
+    expect(errors.every((e) => e instanceof TimeoutError || e instanceof UnavailableError)).toBe(
+      true,
+    );
   });
 
   it('fails a get over to the next node when a connection drops, but not a write', async () => {
