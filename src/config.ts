@@ -406,6 +406,12 @@ export const CERT_TOOL_TIMEOUT_MS = 30_000;
 export const REMOTE_NODES_MAX = NODES_MAX;
 /** Open keep-alive sockets `connect()` keeps per node at most (requests past it queue). */
 export const REMOTE_SOCKETS_PER_NODE_MAX = 64;
+/**
+ * An idle keep-alive socket of the remote client is closed after this long (ms): below Node's
+ * server keepAliveTimeout (5 s), so the client drops a socket before the server does and never
+ * writes a request into one the server is closing (which would make a write's outcome unknown).
+ */
+export const REMOTE_SOCKET_IDLE_MS = 4_000;
 /** How long `connect()` waits for a node's `/health` and `/status` (each, in ms, 1..TIMEOUT_MS_MAX). */
 export const REMOTE_CONNECT_TIMEOUT_MS_DEFAULT = 2_000;
 /**

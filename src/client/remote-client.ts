@@ -27,6 +27,7 @@ import {
   DEFAULT_CONFIG,
   REMOTE_CONNECT_TIMEOUT_MS_DEFAULT,
   REMOTE_NODE_COOLDOWN_MS,
+  REMOTE_SOCKET_IDLE_MS,
   REMOTE_SOCKETS_PER_NODE_MAX,
 } from '../config.js';
 import { RingkvError, TimeoutError, UnavailableError, ValidationError } from '../errors.js';
@@ -129,7 +130,11 @@ class HttpKvClient implements RemoteClient {
 
   constructor(private readonly settings: RemoteSettings) {
     this.nodes = settings.nodes;
-    const pool = { keepAlive: true, maxSockets: REMOTE_SOCKETS_PER_NODE_MAX };
+    const pool = {
+      keepAlive: true,
+      maxSockets: REMOTE_SOCKETS_PER_NODE_MAX,
+      timeout: REMOTE_SOCKET_IDLE_MS, // idle sockets; each request sets its own timeout
+    };
     this.httpAgent = new http.Agent(pool);
     this.httpsAgent = new https.Agent({ ...pool, ...settings.tls });
   }
