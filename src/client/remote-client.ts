@@ -37,6 +37,7 @@ import { exchange, type HttpAnswer, LinkError } from './http-exchange.js';
 import {
   type ConnectOptions,
   clusterConfigOf,
+  type Pem,
   type RemoteSettings,
   settingsOf,
 } from './remote-options.js';
@@ -136,7 +137,7 @@ class HttpKvClient implements RemoteClient {
       timeout: REMOTE_SOCKET_IDLE_MS, // idle sockets; each request sets its own timeout
     };
     this.httpAgent = new http.Agent(pool);
-    this.httpsAgent = new https.Agent({ ...pool, ...settings.tls });
+    this.httpsAgent = new https.Agent({ ...pool, ...tlsAgentOptions(settings.tls) });
   }
 
   /** Checks that some node answers `/health`, then learns the cluster's limits from `/status`. */
@@ -373,6 +374,21 @@ class HttpKvClient implements RemoteClient {
     if (this.limits === null) throw new UnavailableError('the client is not connected');
     return this.limits;
   }
+}
+
+/** The TLS settings as node:https takes them (bytes as Buffers, no copy). */
+function tlsAgentOptions(tls: RemoteSettings['tls']): https.AgentOptions {
+  const pem = (value: Pem): string | Buffer =>
+    typeof value === 'string'
+      ? value
+      : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  const { ca, cert, key, rejectUnauthorized } = tls;
+  return {
+    ...(ca === undefined ? {} : { ca: Array.isArray(ca) ? ca.map(pem) : pem(ca as Pem) }),
+    ...(cert === undefined ? {} : { cert: pem(cert) }),
+    ...(key === undefined ? {} : { key: pem(key) }),
+    ...(rejectUnauthorized === undefined ? {} : { rejectUnauthorized }),
+  };
 }
 
 /** `/kv/<key>`, every character outside the unreserved set escaped (so `.` and `..` too). */

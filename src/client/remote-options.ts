@@ -8,17 +8,22 @@ import { ValidationError } from '../errors.js';
 import type { ClusterStatus } from './types.js';
 import { validateIntegerIn, validateTimeout } from './validate.js';
 
-/** TLS for `https://` nodes (node:tls options of the same names). */
+/**
+ * TLS for `https://` nodes (node:tls options of the same names). PEM as a string or bytes (a
+ * Buffer is a Uint8Array): the public types name no Node type, so users need no @types/node.
+ */
 export interface RemoteTlsOptions {
   /** CA certificate(s) to trust, PEM. @default Node's bundled CAs */
-  readonly ca?: string | Buffer | ReadonlyArray<string | Buffer>;
+  readonly ca?: Pem | readonly Pem[];
   /** Client certificate, PEM, for nodes that ask for one. */
-  readonly cert?: string | Buffer;
+  readonly cert?: Pem;
   /** The client certificate's private key, PEM. */
-  readonly key?: string | Buffer;
+  readonly key?: Pem;
   /** Verify the node's certificate. @default true */
   readonly rejectUnauthorized?: boolean;
 }
+
+export type Pem = string | Uint8Array;
 
 export interface ConnectOptions {
   /** Base URLs of the nodes' HTTP APIs, e.g. `http://127.0.0.1:8080` (1..64). */
@@ -36,9 +41,9 @@ export interface RemoteSettings {
   readonly token: string | undefined;
   readonly timeoutMs: number | undefined;
   readonly tls: {
-    ca?: string | Buffer | Array<string | Buffer>;
-    cert?: string | Buffer;
-    key?: string | Buffer;
+    ca?: Pem | Pem[];
+    cert?: Pem;
+    key?: Pem;
     rejectUnauthorized?: boolean;
   };
 }
@@ -88,8 +93,8 @@ function tlsOf(tls: RemoteTlsOptions | undefined): RemoteSettings['tls'] {
   if (tls === undefined) return {};
   if (typeof tls !== 'object' || tls === null) throw new ValidationError('tls must be an object');
   const pem = (name: string, value: unknown) => {
-    if (value !== undefined && typeof value !== 'string' && !Buffer.isBuffer(value)) {
-      throw new ValidationError(`tls.${name} must be a PEM string or Buffer`);
+    if (value !== undefined && typeof value !== 'string' && !(value instanceof Uint8Array)) {
+      throw new ValidationError(`tls.${name} must be a PEM string or bytes`);
     }
   };
   const cas = Array.isArray(tls.ca) ? tls.ca : [tls.ca];
