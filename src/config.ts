@@ -412,3 +412,23 @@ export const CLUSTER_NAME_DEFAULT = 'ringkv';
 export const NODE_DRAIN_MS_DEFAULT = 10_000;
 /** After the drain, how long closing the transport and flushing storage may take before the process exits 1, in ms (1..TIMEOUT_MS_MAX). */
 export const NODE_CLOSE_TIMEOUT_MS = 10_000;
+
+/** Node URLs one `connect()` accepts (1..NODES_MAX): a client of a bigger cluster names a few. */
+export const REMOTE_NODES_MAX = NODES_MAX;
+/** Open keep-alive sockets `connect()` keeps per node at most (requests past it queue). */
+export const REMOTE_SOCKETS_PER_NODE_MAX = 64;
+/**
+ * An idle keep-alive socket of the remote client is closed after this long (ms): below Node's
+ * server keepAliveTimeout (5 s), so the client drops a socket before the server does and never
+ * writes a request into one the server is closing (which would make a write's outcome unknown).
+ */
+export const REMOTE_SOCKET_IDLE_MS = 4_000;
+/** How long `connect()` waits for a node's `/health` and `/status` (each, in ms, 1..TIMEOUT_MS_MAX). */
+export const REMOTE_CONNECT_TIMEOUT_MS_DEFAULT = 2_000;
+/**
+ * After a connection to a node fails, `connect()`'s client sends it nothing for this long (ms)
+ * unless every other node failed too.
+ */
+export const REMOTE_NODE_COOLDOWN_MS = 1_000;
+/** Largest reply body the remote client reads (a get's siblings, base64): 4/3 × 2 × the value limit. */
+export const REMOTE_REPLY_SIZE_MAX_BYTES = Math.ceil((VALUE_SIZE_LIMIT_BYTES * 8) / 3);

@@ -9,6 +9,9 @@
  * await db.put('user:1', 'Ada Lovelace', { context });
  * await db.close();
  * ```
+ *
+ * `connect({ nodes: ['http://127.0.0.1:8080'] })` returns the same data API (put, get, delete,
+ * status) over HTTP to nodes that already run (`ringkv up`).
  */
 import { ClusterClient } from './client/cluster-client.js';
 import type { Cluster } from './client/types.js';
@@ -19,6 +22,12 @@ import { ValidationError } from './errors.js';
 import { LocalCluster } from './runtime/local-cluster.js';
 import { readMembership } from './runtime/membership-file.js';
 
+export {
+  type ConnectOptions,
+  connect,
+  type RemoteClient,
+} from './client/remote-client.js';
+export type { RemoteTlsOptions } from './client/remote-options.js';
 export type * from './client/types.js';
 export {
   DEFAULT_CONFIG,

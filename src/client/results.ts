@@ -90,14 +90,36 @@ export function makeGetResult(
 ): GetResult {
   const values = record === null ? [] : liveValues(record);
   const context = record === null ? '' : encodeContext(contextOf(record));
-  return {
-    found: values.length > 0,
-    values,
-    context,
+  return getResultOf(values, context, {
     replies,
     r,
     sloppy,
     siblings: record?.siblings.length ?? 0,
+  });
+}
+
+/** What a GetResult says besides its values and context. */
+export interface GetResultMeta {
+  readonly replies: number;
+  readonly r: number;
+  readonly sloppy: boolean;
+  readonly siblings: number;
+}
+
+/**
+ * A GetResult from live values and an encoded context: for clients that receive those rather
+ * than a KeyRecord (the remote client over HTTP).
+ */
+export function getResultOf(
+  values: readonly Uint8Array[],
+  context: string,
+  meta: GetResultMeta,
+): GetResult {
+  return {
+    found: values.length > 0,
+    values,
+    context,
+    ...meta,
     strings: () => values.map((v) => decoder.decode(v)),
     json: <T>() => values.map((v) => JSON.parse(decoder.decode(v)) as T),
   };

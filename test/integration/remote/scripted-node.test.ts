@@ -1,0 +1,218 @@
+/**
+ * connect() against scripted HTTP nodes: which answers are retried (and how often), which are
+ * not, how each maps to a named error, how requests spread, and that a stalled or vanishing node
+ * never makes a call hang.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  BusyError,
+  connect,
+  OverloadError,
+  QuorumError,
+  type RemoteClient,
+  RingkvError,
+  SiblingLimitError,
+  TimeoutError,
+  UnavailableError,
+  ValidationError,
+} from '../../../src/index.js';
+
+type Script = (req: IncomingMessage, res: ServerResponse) => void;
+
+interface FakeNode {
+  readonly url: string;
+  /** `METHOD path?query` of every /kv request, in order. */
+  readonly kv: string[];
+  readonly headers: IncomingMessage['headers'][];
+  script: Script;
+  readonly server: Server;
+}
+
+const STATUS = {
+  nodes: [],
+  ring: { partitionCount: 8, owners: [] },
+  config: { n: 3, r: 2, w: 2, requestTimeoutMs: 2000, valueSizeMaxBytes: 1024, durable: false },
+  network: { delayMs: 0, jitterMs: 0, lossRate: 0, groups: null },
+};
+
+const nodes: FakeNode[] = [];
+const clients: RemoteClient[] = [];
+
+function json(res: ServerResponse, status: number, body: object): void {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+}
+
+async function fakeNode(script: Script): Promise<FakeNode> {
+  const node = { kv: [], headers: [], script } as unknown as FakeNode;
+  const server = createServer((req, res) => {
+    if (req.url === '/health') return json(res, 200, { ok: true });
+    if (req.url === '/status') return json(res, 200, STATUS);
+    node.kv.push(`${req.method} ${req.url}`);
+    node.headers.push(req.headers);
+    req.resume();
+    req.on('end', () => node.script(req, res));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  Object.assign(node, {
+    server,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+  });
+  nodes.push(node);
+  return node;
+}
+
+async function client(urls: string[], options: { token?: string } = {}): Promise<RemoteClient> {
+  const made = await connect({ nodes: urls, ...options });
+  clients.push(made);
+  return made;
+}
+
+/** Answers the scripted replies in order, then the last one forever. */
+function replies(...list: Array<[number, object | string]>): Script {
+  let i = 0;
+  return (_req, res) => {
+    const [status, body] = list[Math.min(i++, list.length - 1)]!;
+    if (typeof body === 'string') res.writeHead(status).end(body);
+    else json(res, status, body);
+  };
+}
+
+const QUORUM = {
+  error: 'put "k": quorum not met (1 of 2 replicas answered)',
+  code: 'QUORUM',
+  needed: 2,
+  acked: 1,
+};
+const OK_WRITE = { acked: 2, w: 2, coordinator: 'n1', sloppy: false, siblings: 1 };
+
+afterEach(async () => {
+  for (const c of clients.splice(0)) await c.close();
+  for (const node of nodes.splice(0)) {
+    node.server.closeAllConnections();
+    await new Promise((resolve) => node.server.close(resolve));
+  }
+});
+
+describe('connect() against scripted nodes', () => {
+  it('retries a get on 503 QUORUM with the time left as timeout_ms each time', async () => {
+    const node = await fakeNode(
+      replies([503, QUORUM], [504, { error: 'slow', code: 'TIMEOUT' }], [200, 'x']),
+    );
+    const db = await client([node.url]);
+    expect((await db.get('k', { timeoutMs: 1500 })).strings()).toEqual(['x']);
+    expect(node.kv).toHaveLength(3);
+    const budgets = node.kv.map((line) => Number(/timeout_ms=(\d+)/.exec(line)![1]));
+    expect(budgets[0]).toBeLessThanOrEqual(1500);
+    expect(budgets[0]).toBeGreaterThan(1400);
+    expect(budgets[1]).toBeLessThan(budgets[0]!);
+    expect(budgets[2]).toBeLessThan(budgets[1]!);
+    expect(node.kv[0]).toMatch(/^GET \/kv\/k\?r=2&pr=0&timeout_ms=/);
+  });
+
+  it('gives up a get after the policy attempts, with the QuorumError the node sent', async () => {
+    const node = await fakeNode(replies([503, QUORUM]));
+    const error = await (await client([node.url])).get('k').catch((e) => e);
+    expect(error).toBeInstanceOf(QuorumError);
+    expect(error).toMatchObject({ needed: 2, acked: 1 });
+    expect(node.kv).toHaveLength(3); // DEFAULT_CONFIG.retryAttemptsMax
+  });
+
+  it('does not resend a write that may have landed (503 QUORUM), but does after OVERLOAD', async () => {
+    const node = await fakeNode(replies([503, QUORUM]));
+    const db = await client([node.url]);
+    await expect(db.put('k', 'v', { w: 2 })).rejects.toBeInstanceOf(QuorumError);
+    expect(node.kv).toHaveLength(1);
+
+    node.kv.length = 0;
+    node.script = replies([503, { error: 'busy node', code: 'OVERLOAD' }], [200, OK_WRITE]);
+    expect(await db.put('k', 'v', { context: undefined })).toEqual(OK_WRITE);
+    expect(node.kv).toHaveLength(2);
+    expect(node.kv[0]).toMatch(/^PUT \/kv\/k\?w=2&pw=0&timeout_ms=\d+$/);
+  });
+
+  it('maps each error reply to its named class and never retries 4xx', async () => {
+    const cases: Array<[number, object | string, new (...args: never[]) => Error]> = [
+      [400, { error: 'bad', code: 'VALIDATION' }, ValidationError],
+      [409, { error: 'too many', code: 'SIBLING_LIMIT' }, SiblingLimitError],
+      [409, { error: 'change running', code: 'BUSY' }, BusyError],
+      [503, { error: 'full', code: 'OVERLOAD' }, OverloadError],
+      [404, { error: 'no route for /kv/k', code: 'NO_ROUTE' }, RingkvError],
+      [502, '<html>bad gateway</html>', RingkvError],
+    ];
+    const node = await fakeNode(replies([200, 'unused']));
+    const db = await client([node.url]);
+    for (const [status, body, kind] of cases) {
+      node.script = replies([status, body]);
+      node.kv.length = 0;
+      const error = await db.get('k', { timeoutMs: 200 }).catch((e) => e);
+      expect(error).toBeInstanceOf(kind);
+      if (status < 500) expect(node.kv).toHaveLength(1);
+    }
+    node.script = replies([413, { error: 'body too large', code: 'PAYLOAD_TOO_LARGE' }]);
+    const large = await db.put('k', 'v').catch((e) => e);
+    expect(large).toMatchObject({ name: 'ValidationError', tooLarge: true });
+  });
+
+  it('spreads requests round robin and sends the token', async () => {
+    const a = await fakeNode(replies([200, 'a']));
+    const b = await fakeNode(replies([200, 'b']));
+    const db = await client([a.url, b.url], { token: 's3cret-token' });
+    const seen = [];
+    for (let i = 0; i < 4; i++) seen.push(...(await db.get('k')).strings());
+    expect(seen.sort()).toEqual(['a', 'a', 'b', 'b']);
+    expect(a.headers[0]?.authorization).toBe('Bearer s3cret-token');
+  });
+
+  it('settles with TimeoutError at the deadline plus slack when a node stalls', async () => {
+    const node = await fakeNode(() => {}); // accepts, never answers
+    const db = await client([node.url]);
+    const startMs = performance.now();
+    const error = await db.get('k', { timeoutMs: 300 }).catch((e) => e);
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect(performance.now() - startMs).toBeLessThan(300 + 1000 + 500);
+  });
+
+  it('opens at most 64 sockets to a node; requests past the pool wait, bounded by their deadline', async () => {
+    const node = await fakeNode(() => {});
+    const db = await client([node.url]);
+    const calls = Array.from({ length: 100 }, () =>
+      db.get('k', { timeoutMs: 400 }).catch((e) => e),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const open = await new Promise<number>((resolve, reject) =>
+      node.server.getConnections((error, count) => (error ? reject(error) : resolve(count))),
+    );
+    expect(open).toBeGreaterThan(1);
+    expect(open).toBeLessThanOrEqual(64); // connect()'s /health and /status used the same pool
+    const errors = await Promise.all(calls);
+    expect(errors.every((e) => e instanceof TimeoutError || e instanceof UnavailableError)).toBe(
+      true,
+    );
+  });
+
+  it('fails a get over to the next node when a connection drops, but not a write', async () => {
+    const dropping = await fakeNode((req) => req.socket.destroy());
+    const good = await fakeNode(replies([200, 'fine']));
+    // connect() read /status from the first node, so the next request goes to the second.
+    const db = await client([good.url, dropping.url]);
+    expect((await db.get('k')).strings()).toEqual(['fine']);
+    expect(dropping.kv).toHaveLength(1); // it was tried first
+
+    const writer = await client([good.url, dropping.url]);
+    const error = await writer.put('k', 'v').catch((e) => e);
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect(error.message).toMatch(/outcome is unknown/);
+    expect(good.kv.filter((line) => line.startsWith('PUT'))).toHaveLength(0);
+  });
+
+  it('ends a call with the caller signal', async () => {
+    const node = await fakeNode(() => {});
+    const db = await client([node.url]);
+    const controller = new AbortController();
+    const pending = db.get('k', { signal: controller.signal }).catch((e) => e);
+    setTimeout(() => controller.abort(new Error('caller gave up')), 50);
+    expect((await pending).message).toBe('caller gave up');
+  });
+});
