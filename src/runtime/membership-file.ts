@@ -6,10 +6,10 @@
  * Written atomically (a temporary file renamed over the old one) after every change to the node
  * list; read once at start. A missing file means the nodes of the configuration.
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ValidationError } from '../errors.js';
 import { isNodeIdText } from '../util/node-id.js';
+import { readJsonFile, writeJsonFile } from './json-file.js';
 
 export interface MembershipRecord {
   /** The nodes the cluster was first started with, in order: they define its first ring. */
@@ -29,19 +29,8 @@ function isIds(x: unknown): x is string[] {
 /** The stored node list, or null when there is none yet. Throws on a damaged file. */
 export function readMembership(dataDir: string): MembershipRecord | null {
   const file = path.join(dataDir, FILE_NAME);
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw error;
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new ValidationError(`${file} is not JSON: fix or remove it`);
-  }
+  const parsed = readJsonFile(file);
+  if (parsed === null) return null;
   const record = parsed as Partial<MembershipRecord> | null;
   if (!isIds(record?.nodes) || record.nodes.length === 0 || !isIds(record.removed)) {
     throw new ValidationError(`${file} does not list the cluster's nodes: fix or remove it`);
@@ -53,8 +42,5 @@ export function readMembership(dataDir: string): MembershipRecord | null {
 }
 
 export function writeMembership(dataDir: string, record: MembershipRecord): void {
-  const file = path.join(dataDir, FILE_NAME);
-  const temporary = `${file}.tmp`;
-  writeFileSync(temporary, `${JSON.stringify(record, null, 2)}\n`);
-  renameSync(temporary, file);
+  writeJsonFile(path.join(dataDir, FILE_NAME), record);
 }

@@ -5,12 +5,12 @@
  * the data would belong to another node), while a changed address is taken and written back.
  * Written atomically (temporary file renamed over the old one).
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { ValidationError } from '../errors.js';
 import type { PeerAddress } from '../transport/tcp.js';
 import { isNodeIdText } from '../util/node-id.js';
+import { readJsonFile, writeJsonFile } from './json-file.js';
 
 export const IDENTITY_FILE = 'node.json';
 const IDENTITY_VERSION = 1;
@@ -121,19 +121,8 @@ function changedFields(stored: NodeIdentity, wanted: NodeIdentity): string[] {
 }
 
 function readIdentity(file: string): NodeIdentity | null {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw error;
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new ValidationError(`${file} is not JSON: fix or remove it`);
-  }
+  const parsed = readJsonFile(file);
+  if (parsed === null) return null;
   const record = parsed as Partial<NodeIdentity & { version: number }> | null;
   const members = record?.initialCluster;
   const valid =
@@ -150,8 +139,5 @@ function readIdentity(file: string): NodeIdentity | null {
 }
 
 function writeIdentity(file: string, identity: NodeIdentity): void {
-  const temporary = `${file}.tmp`;
-  const record = { version: IDENTITY_VERSION, ...identity };
-  writeFileSync(temporary, `${JSON.stringify(record, null, 2)}\n`);
-  renameSync(temporary, file);
+  writeJsonFile(file, { version: IDENTITY_VERSION, ...identity });
 }
