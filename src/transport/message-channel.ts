@@ -7,7 +7,12 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { PeerMessage } from '../core/messages.js';
 import type { NodeId } from '../core/types.js';
-import type { MessageHandler, Transport, TransportStats } from './transport.js';
+import {
+  deliverBatch,
+  type MessageHandler,
+  type Transport,
+  type TransportStats,
+} from './transport.js';
 
 /** Messages one post may carry; a larger outbox is split. Bounds a post's clone time. */
 const BATCH_SIZE_MAX = 512;
@@ -87,18 +92,6 @@ export class MessageChannelTransport implements Transport {
   }
 
   private receive(from: NodeId, batch: unknown): void {
-    if (!Array.isArray(batch)) {
-      this.counters.dropped++;
-      return;
-    }
-    for (const message of batch) {
-      try {
-        this.handler(from, message);
-        this.counters.received++;
-      } catch {
-        // A listener must never throw: a throw here would take the worker down with it.
-        this.counters.dropped++;
-      }
-    }
+    deliverBatch(this.handler, from, batch, this.counters);
   }
 }

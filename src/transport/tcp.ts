@@ -63,7 +63,7 @@ import {
   type TcpTransportStats,
   type TransportEventHandler,
 } from './tcp-stats.js';
-import type { MessageHandler, Transport } from './transport.js';
+import { deliverBatch, type MessageHandler, type Transport } from './transport.js';
 
 export type { TcpTransportStats, TransportEvent } from './tcp-stats.js';
 
@@ -386,19 +386,7 @@ export class TcpTransport implements Transport {
   }
 
   private receive(from: NodeId, batch: unknown): void {
-    if (!Array.isArray(batch)) {
-      this.counters.dropped++;
-      return;
-    }
-    for (const message of batch) {
-      try {
-        this.handler(from, message);
-        this.counters.received++;
-      } catch {
-        // A listener must never throw: count it and go on with the batch.
-        this.counters.dropped++;
-      }
-    }
+    deliverBatch(this.handler, from, batch, this.counters);
   }
 }
 

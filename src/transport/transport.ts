@@ -34,3 +34,28 @@ export interface TransportStats {
   /** Underlying posts (several messages travel in one post). */
   batches: number;
 }
+
+/**
+ * Hands a received batch to the handler, message by message, counting into `counters`: a batch
+ * that is not an array is dropped whole; a throwing handler drops that message only (a listener
+ * must never throw: a throw there would take the worker or process down with it).
+ */
+export function deliverBatch(
+  handler: MessageHandler,
+  from: NodeId,
+  batch: unknown,
+  counters: Pick<TransportStats, 'received' | 'dropped'>,
+): void {
+  if (!Array.isArray(batch)) {
+    counters.dropped++;
+    return;
+  }
+  for (const message of batch) {
+    try {
+      handler(from, message);
+      counters.received++;
+    } catch {
+      counters.dropped++;
+    }
+  }
+}
