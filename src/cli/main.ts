@@ -28,6 +28,7 @@ import {
   logLevelArg,
   nonEmpty,
   PORT_MAX,
+  quorumOption,
   toUpPlan,
   type UpFlags,
   type UpPlan,
@@ -99,19 +100,9 @@ function addUpCommand(program: Command, start: (plan: UpPlan) => Promise<unknown
       integerIn(1, NODES_MAX),
       DEFAULT_CONFIG.nodes,
     )
-    .option('--n <count>', 'replicas per key (1..nodes)', integerIn(1, NODES_MAX), DEFAULT_CONFIG.n)
-    .option(
-      '--r <count>',
-      'replies a read waits for (1..n)',
-      integerIn(1, NODES_MAX),
-      DEFAULT_CONFIG.r,
-    )
-    .option(
-      '--w <count>',
-      'acks a write waits for (1..n)',
-      integerIn(1, NODES_MAX),
-      DEFAULT_CONFIG.w,
-    )
+    .addOption(quorumOption('n', 'replicas per key (1..nodes)', DEFAULT_CONFIG.n))
+    .addOption(quorumOption('r', 'replies a read waits for (1..n)', DEFAULT_CONFIG.r))
+    .addOption(quorumOption('w', 'acks a write waits for (1..n)', DEFAULT_CONFIG.w))
     .option(
       '--port <port>',
       `HTTP port (0..${PORT_MAX}, 0 = any free port)`,

@@ -8,11 +8,10 @@ import {
   DEFAULT_CONFIG,
   LOG_LEVELS,
   NODE_DRAIN_MS_DEFAULT,
-  NODES_MAX,
   TIMEOUT_MS_MAX,
 } from '../config.js';
 import type { NodeFlags } from './node.js';
-import { integerIn, logLevelArg, nonEmpty } from './up-options.js';
+import { integerIn, logLevelArg, nonEmpty, quorumOption } from './up-options.js';
 
 export function addNodeCommand(program: Command): void {
   program
@@ -34,19 +33,9 @@ export function addNodeCommand(program: Command): void {
     .option('--tls-dir <dir>', 'ca.crt, <id>.crt and <id>.key (made by `ringkv certs`)', nonEmpty)
     .option('--insecure', 'plain TCP between nodes, no authentication (excludes --tls-dir)')
     .option('--advertise <host:port>', 'address peers dial (default: --listen)', nonEmpty)
-    .option('--n <count>', 'replicas per key', integerIn(1, NODES_MAX), DEFAULT_CONFIG.n)
-    .option(
-      '--r <count>',
-      'replies a read waits for (1..n)',
-      integerIn(1, NODES_MAX),
-      DEFAULT_CONFIG.r,
-    )
-    .option(
-      '--w <count>',
-      'acks a write waits for (1..n)',
-      integerIn(1, NODES_MAX),
-      DEFAULT_CONFIG.w,
-    )
+    .addOption(quorumOption('n', 'replicas per key', DEFAULT_CONFIG.n))
+    .addOption(quorumOption('r', 'replies a read waits for (1..n)', DEFAULT_CONFIG.r))
+    .addOption(quorumOption('w', 'acks a write waits for (1..n)', DEFAULT_CONFIG.w))
     .option('--cluster-name <name>', 'label every peer must share', nonEmpty, CLUSTER_NAME_DEFAULT)
     .option(
       '--drain-ms <ms>',

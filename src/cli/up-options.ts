@@ -4,8 +4,8 @@
  * flags into an UpPlan. Bad arguments exit with code 2, the usual code for a usage error.
  */
 import path from 'node:path';
-import { InvalidArgumentError } from 'commander';
-import type { LogLevel, RingkvConfig } from '../config.js';
+import { InvalidArgumentError, Option } from 'commander';
+import { type LogLevel, NODES_MAX, type RingkvConfig } from '../config.js';
 import { parseLogLevel } from '../runtime/log.js';
 
 /** Exit code for bad command-line arguments. */
@@ -61,6 +61,13 @@ export function integerIn(min: number, max: number): (value: string) => number {
     }
     return parsed;
   };
+}
+
+/** `--n`, `--r` or `--w` (1..NODES_MAX; their bounds against each other are checked later). */
+export function quorumOption(name: 'n' | 'r' | 'w', description: string, fallback: number): Option {
+  return new Option(`--${name} <count>`, description)
+    .argParser(integerIn(1, NODES_MAX))
+    .default(fallback);
 }
 
 /** A commander parser for `--log-level`. */
