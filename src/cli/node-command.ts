@@ -32,6 +32,12 @@ export function addNodeCommand(program: Command): void {
     )
     .option('--tls-dir <dir>', 'ca.crt, <id>.crt and <id>.key (made by `ringkv certs`)', nonEmpty)
     .option('--insecure', 'plain TCP between nodes, no authentication (excludes --tls-dir)')
+    .option(
+      '--http-cert <file>',
+      'serve the HTTP API over HTTPS with this PEM certificate',
+      nonEmpty,
+    )
+    .option('--http-key <file>', 'the PEM private key of --http-cert', nonEmpty)
     .option('--advertise <host:port>', 'address peers dial (default: --listen)', nonEmpty)
     .addOption(quorumOption('n', 'replicas per key', DEFAULT_CONFIG.n))
     .addOption(quorumOption('r', 'replies a read waits for (1..n)', DEFAULT_CONFIG.r))

@@ -28,8 +28,8 @@ import { formatHostPort, parseHostPort, parseInitialCluster } from '../runtime/n
 import { ProcessNode, type TransportInfo } from '../runtime/process-node.js';
 import { createHttpServer } from '../server/http.js';
 import { StartupError } from './exit-codes.js';
-import { closeServer, httpTimeoutMs, processIo, type UpIo } from './up.js';
-import { USAGE_EXIT_CODE } from './up-options.js';
+import { closeServer, httpTimeoutMs, processIo, readHttpsFiles, type UpIo } from './up.js';
+import { httpsOf, USAGE_EXIT_CODE } from './up-options.js';
 
 /** The flags as commander hands them to the action. */
 export interface NodeFlags {
@@ -47,6 +47,8 @@ export interface NodeFlags {
   readonly clusterName: string;
   readonly drainMs: number;
   readonly logLevel?: LogLevel;
+  readonly httpCert?: string;
+  readonly httpKey?: string;
 }
 
 /** `/status` of a node process: the cluster status as this node sees it, and its transport. */
@@ -66,6 +68,9 @@ export interface RunningNode {
 /** Starts the node and its HTTP API and prints where; installs no signal handlers. */
 export async function runNode(flags: NodeFlags, io: UpIo = processIo): Promise<RunningNode> {
   const plan = toPlan(flags);
+  // Read before anything starts: a wrong path fails at once and leaves nothing running.
+  const https = httpsOf(flags);
+  const tls = https === null ? null : readHttpsFiles(https);
   const log = createLogger({ level: plan.config.logLevel, node: flags.id });
   let node: ProcessNode;
   try {
@@ -84,9 +89,11 @@ export async function runNode(flags: NodeFlags, io: UpIo = processIo): Promise<R
       requestTimeoutMs: httpTimeoutMs(plan.config),
       log: io.err,
       stats: cluster,
+      ...(tls === null ? {} : { tls }),
     });
     const bound = await listen(server, plan.http);
-    const url = `http://${formatHostPort({ host: bound.address, port: bound.port })}`;
+    const scheme = tls === null ? 'http' : 'https';
+    const url = `${scheme}://${formatHostPort({ host: bound.address, port: bound.port })}`;
     io.out(banner(url, node, plan.config));
     const shutdown = async (): Promise<void> => {
       await closeServer(server, flags.drainMs);

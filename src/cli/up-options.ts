@@ -114,7 +114,11 @@ export function toUpPlan(flags: UpFlags): UpPlan {
   };
 }
 
-function httpsOf(flags: UpFlags): { certFile: string; keyFile: string } | null {
+/** `--http-cert` and `--http-key` (both or neither), as absolute paths; null: plain HTTP. */
+export function httpsOf(flags: {
+  readonly httpCert?: string;
+  readonly httpKey?: string;
+}): { certFile: string; keyFile: string } | null {
   if (flags.httpCert === undefined && flags.httpKey === undefined) return null;
   if (flags.httpCert === undefined || flags.httpKey === undefined) {
     throw usageError('--http-cert and --http-key go together: give both for HTTPS, or neither.');

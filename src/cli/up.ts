@@ -129,7 +129,7 @@ function formatUrl(address: AddressInfo, scheme: 'http' | 'https'): string {
 }
 
 /** The HTTPS certificate and key; a file that cannot be read is a start-up error naming it. */
-function readHttpsFiles(files: { certFile: string; keyFile: string }): {
+export function readHttpsFiles(files: { certFile: string; keyFile: string }): {
   cert: Buffer;
   key: Buffer;
 } {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const BIN = join(ROOT, 'bin', 'ringkv.mjs');
+export const BIN = join(ROOT, 'bin', 'ringkv.mjs');
 export const LOOPBACK = '127.0.0.1';
 /** A node process (tsx compiling on a busy 2-core machine) must be up within this. */
 const START_TIMEOUT_MS = 20_000;
@@ -117,7 +117,7 @@ export class NodeProcess {
   async up(timeoutMs = START_TIMEOUT_MS): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      const match = /is up at (http:\/\/\S+)/.exec(this.stdout);
+      const match = /is up at (https?:\/\/\S+)/.exec(this.stdout);
       if (match?.[1] !== undefined) return match[1];
       if (!this.running) throw new Error(`node exited before it was up:\n${this.stderr}`);
       await pause(50);
