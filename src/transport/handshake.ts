@@ -23,6 +23,17 @@ export function isClusterName(value: unknown): value is string {
   return typeof value === 'string' && CLUSTER_NAME_PATTERN.test(value);
 }
 
+/**
+ * A process's incarnation: a random token made when its transport starts. Both sides name theirs
+ * in the handshake, so each knows when the other restarted and can drop what it still holds for
+ * the peer's previous life (see PeerConnection.fence).
+ */
+const INCARNATION_PATTERN = /^[0-9a-f]{8,64}$/;
+
+export function isIncarnation(value: unknown): value is string {
+  return typeof value === 'string' && INCARNATION_PATTERN.test(value);
+}
+
 export interface Hello {
   readonly ringkv: 'hello';
   readonly version: number;
@@ -30,10 +41,18 @@ export interface Hello {
   readonly from: string;
   readonly to: string;
   readonly lane: Lane;
+  /** The dialer's incarnation. */
+  readonly incarnation: string;
 }
 
 export type Answer =
-  | { readonly ringkv: 'welcome'; readonly version: number; readonly node: string }
+  | {
+      readonly ringkv: 'welcome';
+      readonly version: number;
+      readonly node: string;
+      /** The acceptor's incarnation. */
+      readonly incarnation: string;
+    }
   | { readonly ringkv: 'refused'; readonly reason: string };
 
 /** What this side expects of the other. */
@@ -65,11 +84,12 @@ export function checkHello(x: unknown, expected: Expected): Checked<Hello & { fr
   if (x.to !== expected.self)
     return refuse(`dialed ${String(x.to).slice(0, 80)}, reached ${expected.self}`);
   if (x.lane !== 'quorum' && x.lane !== 'bulk') return refuse('unknown lane');
+  if (!isIncarnation(x.incarnation)) return refuse('the hello names no incarnation');
   return { ok: true, value: { ...(x as unknown as Hello), from: nodeId(x.from) } };
 }
 
-/** The dialer's check of the acceptor's answer, having dialed `peer`. */
-export function checkAnswer(x: unknown, expected: Expected, peer: NodeId): Checked<null> {
+/** The dialer's check of the acceptor's answer, having dialed `peer`: its incarnation. */
+export function checkAnswer(x: unknown, expected: Expected, peer: NodeId): Checked<string> {
   if (!isRecord(x)) return refuse('the answer is not a handshake frame');
   if (x.ringkv === 'refused') {
     return refuse(`refused by the peer: ${String(x.reason).slice(0, REASON_CHARS_MAX)}`);
@@ -79,5 +99,6 @@ export function checkAnswer(x: unknown, expected: Expected, peer: NodeId): Check
     return refuse(`protocol version ${String(x.version)} is not ${expected.version}`);
   }
   if (x.node !== peer) return refuse(`dialed ${peer}, reached ${String(x.node).slice(0, 80)}`);
-  return { ok: true, value: null };
+  if (!isIncarnation(x.incarnation)) return refuse('the welcome names no incarnation');
+  return { ok: true, value: x.incarnation };
 }

@@ -39,7 +39,12 @@ export interface PeerConnectionDeps {
   readonly dial: () => Socket | null;
   /** The encoded hello this side sends first. */
   readonly hello: Buffer;
-  readonly checkAnswer: (answer: unknown) => Checked<null>;
+  /** Checks the acceptor's answer; its value is the peer's incarnation. */
+  readonly checkAnswer: (answer: unknown) => Checked<string>;
+  /** The peer's incarnation as this transport last learned it (either direction), or null. */
+  readonly peerIncarnation: () => string | null;
+  /** The acceptor named its incarnation: the transport records it and fences every lane. */
+  readonly onIncarnation: (incarnation: string) => void;
   /** True when a socket error means the peer was refused (TLS trust or identity), not unreachable. */
   readonly isRefusal: (error: Error) => boolean;
   readonly counters: TcpCounters;
@@ -90,7 +95,7 @@ export class PeerConnection {
   /** Queues one encoded message; counts a drop when the queue is full or the link closed. */
   enqueue(encoded: Buffer): void {
     const { counters } = this.deps;
-    if (this.state === 'closed' || !this.queue.push(encoded)) {
+    if (this.state === 'closed' || !this.queue.push(encoded, this.deps.peerIncarnation())) {
       counters.dropped++;
       if (this.state !== 'closed') counters.queueDrops++;
       return;
@@ -107,6 +112,17 @@ export class PeerConnection {
     this.failures = 0;
     this.state = 'idle';
     if (this.queue.length > 0) this.connect();
+  }
+
+  /**
+   * The peer is now `incarnation`: messages queued for an earlier life of it are dropped and
+   * counted. A reply meant for a process that restarted must never reach its successor, whose
+   * operation ids start over (the simulator's network gives the core the same guarantee).
+   */
+  fence(incarnation: string): void {
+    const dropped = this.queue.dropOtherThan(incarnation);
+    this.deps.counters.dropped += dropped;
+    this.deps.counters.staleDrops += dropped;
   }
 
   /** Closes for good; waiting messages are dropped and counted. Idempotent. */
@@ -181,6 +197,7 @@ export class PeerConnection {
       return this.failed(checked.reason, false);
     }
     this.clearTimer();
+    this.deps.onIncarnation(checked.value);
     this.state = 'open';
     this.failures = 0;
     this.deps.onEvent({

@@ -20,6 +20,8 @@ export interface TcpTransportStats extends TransportStats {
   queueDrops: number;
   /** Messages dropped because alone they exceed the frame size (included in `dropped`). */
   oversizeDrops: number;
+  /** Messages dropped because they were queued for a previous life of a restarted peer. */
+  staleDrops: number;
   /** Encoded bytes waiting in every send queue right now. */
   queuedBytes: number;
   /** Messages waiting in every send queue right now. */
@@ -43,6 +45,7 @@ export function emptyCounters(): TcpCounters {
     reconnects: 0,
     queueDrops: 0,
     oversizeDrops: 0,
+    staleDrops: 0,
   };
 }
 

@@ -18,7 +18,7 @@
  * Frames (frame.ts) carry msgpack arrays of messages (codec.ts). `send` never throws or blocks:
  * what cannot be queued is dropped and counted. A throwing handler is caught and counted.
  */
-import { X509Certificate } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import {
   createServer as createNetServer,
   connect as netConnect,
@@ -52,6 +52,7 @@ import {
   type Expected,
   type Hello,
   isClusterName,
+  isIncarnation,
   LANES,
   type Lane,
 } from './handshake.js';
@@ -109,6 +110,8 @@ export interface TcpTransportDeps {
   readonly onEvent?: TransportEventHandler;
   /** The protocol version this side speaks; only tests set it. @default PROTOCOL_VERSION */
   readonly protocolVersion?: number;
+  /** This process's incarnation (8..64 hex digits); only tests set it. @default 16 random hex digits */
+  readonly incarnation?: string;
 }
 
 export class TcpTransport implements Transport {
@@ -123,6 +126,10 @@ export class TcpTransport implements Transport {
   private readonly expected: Expected;
   private readonly onEvent: TransportEventHandler;
   private readonly random: () => number;
+  /** This process's incarnation, named in every handshake (see handshake.ts). */
+  readonly incarnation: string;
+  /** Each peer's incarnation as last named in a handshake either way. */
+  private readonly peerIncarnations = new Map<NodeId, string>();
   /** Made once from the TLS material (checked at start), shared by every dial. */
   private readonly secureContext: SecureContext | null;
   private handler: MessageHandler = () => {};
@@ -147,6 +154,8 @@ export class TcpTransport implements Transport {
         ? null
         : createSecureContext({ ca: tls.ca, cert: tls.cert, key: tls.key, minVersion: 'TLSv1.3' });
     this.random = deps.random ?? Math.random;
+    this.incarnation = deps.incarnation ?? randomBytes(8).toString('hex');
+    assert(isIncarnation(this.incarnation), 'an incarnation is 8..64 hex digits');
     for (const [id, address] of options.peers ?? []) this.setPeerAddress(id, address);
   }
 
@@ -289,6 +298,7 @@ export class TcpTransport implements Transport {
       from: this.options.self,
       to: peer,
       lane,
+      incarnation: this.incarnation,
     };
     return new PeerConnection({
       peer,
@@ -297,6 +307,8 @@ export class TcpTransport implements Transport {
       dial: () => this.dial(peer),
       hello: encodeValue(hello),
       checkAnswer: (answer) => checkAnswer(answer, this.expected, peer),
+      peerIncarnation: () => this.peerIncarnations.get(peer) ?? null,
+      onIncarnation: (incarnation) => this.learnIncarnation(peer, incarnation),
       isRefusal: (error) => this.options.tls !== undefined && isTlsRefusal(error),
       counters: this.counters,
       random: this.random,
@@ -347,6 +359,7 @@ export class TcpTransport implements Transport {
       ringkv: 'welcome',
       version: this.expected.version,
       node: this.options.self,
+      incarnation: this.incarnation,
     };
     const connection = new InboundConnection(socket, {
       frameBytesMax: this.config.frameBytesMax,
@@ -362,6 +375,24 @@ export class TcpTransport implements Transport {
   }
 
   private checkInboundHello(hello: unknown, socket: Socket): Checked<Hello & { from: NodeId }> {
+    const checked = this.checkHelloIdentity(hello, socket);
+    if (checked.ok) this.learnIncarnation(checked.value.from, checked.value.incarnation);
+    return checked;
+  }
+
+  /**
+   * A peer named its incarnation (in its hello, or in the welcome to our dial). A new one means
+   * the peer restarted: what every lane still holds for its previous life is dropped.
+   */
+  private learnIncarnation(peer: NodeId, incarnation: string): void {
+    if (this.peerIncarnations.get(peer) === incarnation) return;
+    this.peerIncarnations.set(peer, incarnation);
+    const links = this.links.get(peer);
+    if (links === undefined) return;
+    for (const lane of LANES) links[lane].fence(incarnation);
+  }
+
+  private checkHelloIdentity(hello: unknown, socket: Socket): Checked<Hello & { from: NodeId }> {
     const checked = checkHello(hello, this.expected);
     if (!checked.ok || this.options.tls === undefined) return checked;
     const cert = (socket as TLSSocket).getPeerX509Certificate?.();

@@ -4,6 +4,10 @@
  * - `send` never throws and never blocks; delivery is best effort. A message may be lost (peer
  *   down, connection reset), and callers must treat it so: every wait in the core has a timeout.
  * - Messages to one peer are not guaranteed to arrive in order, or only once.
+ * - A message never reaches a later life of its peer: mail for a process that restarted is
+ *   lost, not handed to its successor, whose operation ids start over (a late ack must not
+ *   complete a new operation). MessageChannels are rewired on restart; TCP fences by the
+ *   incarnation each side names in its handshake; the simulator drops an older link's mail.
  * - Received messages are untrusted `unknown` values: the receiver validates them.
  */
 import type { PeerMessage } from '../core/messages.js';

@@ -17,6 +17,7 @@ const hello: Hello = {
   from: 'a',
   to: 'b',
   lane: 'quorum',
+  incarnation: '0123456789abcdef',
 };
 
 describe('checkHello', () => {
@@ -34,6 +35,8 @@ describe('checkHello', () => {
     [{ ...hello, from: 'b' }, 'a node does not dial itself'],
     [{ ...hello, to: 'c' }, 'dialed c, reached b'],
     [{ ...hello, lane: 'fast' }, 'unknown lane'],
+    [{ ...hello, incarnation: undefined }, 'the hello names no incarnation'],
+    [{ ...hello, incarnation: 'NOT-HEX!' }, 'the hello names no incarnation'],
   ])('refuses %j', (value, reason) => {
     expect(checkHello(value, expected)).toEqual({ ok: false, reason });
   });
@@ -41,13 +44,17 @@ describe('checkHello', () => {
 
 describe('checkAnswer', () => {
   const peer = nodeId('b');
-  it('accepts the welcome of the node dialed', () => {
-    expect(checkAnswer({ ringkv: 'welcome', version: 1, node: 'b' }, expected, peer).ok).toBe(true);
+  const incarnation = 'fedcba9876543210';
+  it('accepts the welcome of the node dialed, and returns its incarnation', () => {
+    expect(
+      checkAnswer({ ringkv: 'welcome', version: 1, node: 'b', incarnation }, expected, peer),
+    ).toEqual({ ok: true, value: incarnation });
   });
 
   it.each([
-    [{ ringkv: 'welcome', version: 1, node: 'c' }, 'dialed b, reached c'],
-    [{ ringkv: 'welcome', version: 3, node: 'b' }, 'protocol version 3 is not 1'],
+    [{ ringkv: 'welcome', version: 1, node: 'c', incarnation }, 'dialed b, reached c'],
+    [{ ringkv: 'welcome', version: 3, node: 'b', incarnation }, 'protocol version 3 is not 1'],
+    [{ ringkv: 'welcome', version: 1, node: 'b' }, 'the welcome names no incarnation'],
     [{ ringkv: 'refused', reason: 'x'.repeat(1000) }, `refused by the peer: ${'x'.repeat(200)}`],
     ['welcome', 'the answer is not a handshake frame'],
   ])('refuses %j', (value, reason) => {

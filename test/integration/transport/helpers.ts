@@ -116,7 +116,14 @@ export function frameOf(body: Buffer): Buffer {
 }
 
 export function helloFrame(fields: Partial<Hello> & { from: string; to: string }): Buffer {
-  const hello: Hello = { ringkv: 'hello', version: 1, cluster: CLUSTER, lane: 'quorum', ...fields };
+  const hello: Hello = {
+    ringkv: 'hello',
+    version: 1,
+    cluster: CLUSTER,
+    lane: 'quorum',
+    incarnation: 'a1a1a1a1a1a1a1a1',
+    ...fields,
+  };
   return frameOf(encodeValue(hello));
 }
 

@@ -158,7 +158,14 @@ async function silentServer(answer: boolean): Promise<{ port: number; sockets: S
       if (decoder.push(chunk).length === 0) return;
       socket.pause(); // the hello arrived: answer it, then read nothing ever again
       socket.write(
-        frameOf(encodeValue({ ringkv: 'welcome', version: PROTOCOL_VERSION, node: 'b' })),
+        frameOf(
+          encodeValue({
+            ringkv: 'welcome',
+            version: PROTOCOL_VERSION,
+            node: 'b',
+            incarnation: 'b0b0b0b0b0b0b0b0',
+          }),
+        ),
       );
     });
   });
@@ -235,10 +242,30 @@ describe('TCP reconnect', () => {
     await until(() => pair.ta.stats().reconnects >= 2, 'redials to the closed port');
     const reopened = await node({ id: 'b', tls: await tlsOf('b'), port });
     const atNewB = collect(reopened.transport);
-    await until(() => atNewB.length === 1, 'the queued message at the reopened peer');
-    expect(atNewB[0]).toEqual({ from: 'a', message: ack(2) });
+    // The reopened b is a new incarnation: what `a` queued for the old one is dropped, never
+    // delivered to its successor (a reply to an operation id the new process reuses).
+    await until(() => pair.ta.stats().staleDrops === 1, 'the queued message dropped as stale');
+    await until(() => pair.ta.stats().connectionsOut > 0, 'the new connection');
     pair.a.send(b, ack(3));
-    await until(() => atNewB.length === 2, 'a message on the new connection');
+    await until(() => atNewB.length === 1, 'a message on the new connection');
+    expect(atNewB).toEqual([{ from: 'a', message: ack(3) }]);
+  });
+
+  it('keeps what it queued while a peer was unreachable if the peer did not restart', async () => {
+    const pair = await openTcpPair(false);
+    cleanups.push(() => pair.close());
+    const atB = collect(pair.tb);
+    pair.a.send(b, ack(1));
+    await until(() => atB.length === 1, 'the first message');
+    // Point `a` at a dead port, queue a message, then back at b (the same process: same life).
+    const address = pair.tb.address();
+    pair.ta.setPeerAddress(b, { host: LOOPBACK, port: 1 });
+    pair.a.send(b, ack(2));
+    await until(() => pair.ta.stats().reconnects >= 1, 'a failed dial to the dead port');
+    pair.ta.setPeerAddress(b, { host: LOOPBACK, port: address.port });
+    await until(() => atB.length === 2, 'the queued message, delivered to the same life');
+    expect(atB[1]).toEqual({ from: 'a', message: ack(2) });
+    expect(pair.ta.stats().staleDrops).toBe(0);
   });
 
   it('moves to a new address given by setPeerAddress', async () => {
@@ -251,12 +278,19 @@ describe('TCP reconnect', () => {
     a.send(b, ack(1));
     await until(() => atFirst.length === 1, 'delivery to the first address');
     introduce(a, second.transport, 'b');
+    // The second b is another process: ack(2), queued while `a` still knew the first one, is
+    // dropped as stale when the second answers; what `a` sends once connected arrives.
     a.send(b, ack(2));
+    await until(() => a.stats().staleDrops === 1, 'the message for the first b dropped');
+    await until(() => a.stats().connectionsOut > 0, 'the connection to the second address');
+    a.send(b, ack(3));
     await until(() => atSecond.length === 1, 'delivery to the second address');
+    expect(atSecond[0]).toEqual({ from: 'a', message: ack(3) });
     expect(atFirst).toHaveLength(1);
     a.removePeer(b);
-    a.send(b, ack(3));
-    expect(a.stats()).toMatchObject({ dropped: 1, connectionsOut: 0 });
+    a.send(b, ack(4));
+    // The stale ack(2), and ack(4) to a peer with no address any more.
+    expect(a.stats()).toMatchObject({ dropped: 2, staleDrops: 1, connectionsOut: 0 });
   });
 
   it('drops a message larger than a frame at send, counted and reported', async () => {
