@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterStatus } from '../../../src/client/types.js';
+import { awaitUrl } from '../up-url.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/ringkv.mjs', import.meta.url));
 /** Longest a single client command may take before the test calls it hung. */
@@ -45,24 +46,6 @@ function ringkv(args: string[], env: Record<string, string> = {}): Promise<Run> 
 
 function states(run: Run): string[] {
   return (JSON.parse(run.stdout) as ClusterStatus).nodes.map((node) => node.state);
-}
-
-/** Resolves with the URL `up` prints on its first line; rejects if it exits or takes 30 s. */
-function awaitUrl(child: ChildProcess): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => reject(new Error(`up did not start: ${stderr}`)), 30_000);
-    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk));
-    child.stdout?.on('data', (chunk: Buffer) => {
-      stdout += chunk;
-      const match = /^ringkv is up at (http:\/\/\S+)$/m.exec(stdout);
-      if (match === null) return;
-      clearTimeout(timer);
-      resolve(match[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`up exited with ${code}: ${stderr}`)));
-  });
 }
 
 describe('the ringkv binary against a running cluster', () => {

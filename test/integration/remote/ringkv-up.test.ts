@@ -6,26 +6,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type RemoteClient, TimeoutError, UnavailableError } from '../../../src/index.js';
+import { awaitUrl } from '../up-url.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/ringkv.mjs', import.meta.url));
-
-/** The URL on `up`'s first line; rejects if it exits first or takes 30 s. */
-function awaitUrl(child: ChildProcess): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => reject(new Error(`up did not start: ${stderr}`)), 30_000);
-    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk));
-    child.stdout?.on('data', (chunk: Buffer) => {
-      stdout += chunk;
-      const match = /^ringkv is up at (http:\/\/\S+)$/m.exec(stdout);
-      if (match === null) return;
-      clearTimeout(timer);
-      resolve(match[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`up exited with ${code}: ${stderr}`)));
-  });
-}
 
 describe('connect() against ringkv up', () => {
   let up: ChildProcess;
