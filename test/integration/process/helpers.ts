@@ -173,6 +173,31 @@ export async function startNode(
   return { process, url: await process.up() };
 }
 
+/** A running cluster of node processes: its spec, each node's URL and process. */
+export interface StartedCluster {
+  readonly spec: ClusterSpec;
+  readonly urls: Map<string, string>;
+  readonly processes: Map<string, NodeProcess>;
+}
+
+/** Starts `ids` as node processes, over mutual TLS from `ringkv certs` unless `insecure`. */
+export async function startCluster(
+  ids: readonly string[],
+  options: { insecure?: boolean } = {},
+): Promise<StartedCluster> {
+  const bare = await clusterSpec(ids);
+  const spec = options.insecure ? bare : { ...bare, tlsDir: join(bare.root, 'tls') };
+  if (spec.tlsDir !== null) await makeCerts(spec.tlsDir, ids);
+  const started = await Promise.all(ids.map((id) => startNode(spec, id)));
+  const urls = new Map<string, string>();
+  const processes = new Map<string, NodeProcess>();
+  started.forEach(({ process, url }, i) => {
+    urls.set(ids[i] as string, url);
+    processes.set(ids[i] as string, process);
+  });
+  return { spec, urls, processes };
+}
+
 /** Kills every process still running and removes the temporary root. */
 export async function cleanup(
   processes: Iterable<NodeProcess>,

@@ -1,9 +1,3 @@
-/**
- * Five `ringkv node` processes (mutual TLS) under a write load: one is killed with SIGKILL, writes go on
- * through the others (sloppy quorum, hints), the node is restarted with the same command, its
- * hints are delivered, and every acknowledged write reads back at R=N from every node's HTTP.
- */
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../../../src/config.js';
 import { Ring } from '../../../src/core/ring.js';
@@ -11,12 +5,11 @@ import { nodeId } from '../../../src/core/types.js';
 import {
   type ClusterSpec,
   cleanup,
-  clusterSpec,
   http,
-  makeCerts,
   metricByNode,
   type NodeProcess,
   pause,
+  startCluster,
   startNode,
   waitFor,
 } from './helpers.js';
@@ -84,15 +77,13 @@ describe('kill -9 of one node process under load (5 nodes, N=3)', () => {
 
   beforeAll(async () => {
     // Mutual TLS, the default between nodes: a kill must be noticed through it too.
-    const bare = await clusterSpec(IDS);
-    spec = { ...bare, tlsDir: join(bare.root, 'tls') };
-    await makeCerts(spec.tlsDir as string, IDS);
-    const started = await Promise.all(IDS.map((id) => startNode(spec, id)));
-    started.forEach(({ process, url }, i) => {
-      urls.set(IDS[i] as string, url);
-      processes.set(IDS[i] as string, process);
+    const started = await startCluster(IDS);
+    spec = started.spec;
+    for (const [id, url] of started.urls) urls.set(id, url);
+    for (const [id, process] of started.processes) {
+      processes.set(id, process);
       all.add(process);
-    });
+    }
   }, 60_000);
 
   afterAll(async () => {

@@ -6,16 +6,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type ClusterSpec,
-  cleanup,
-  clusterSpec,
-  http,
-  makeCerts,
-  NodeProcess,
-  nodeArgs,
-  startNode,
-} from './helpers.js';
+import { type ClusterSpec, cleanup, http, NodeProcess, nodeArgs, startCluster } from './helpers.js';
 
 const IDS = ['n1', 'n2', 'n3'];
 
@@ -25,14 +16,10 @@ describe('ringkv node processes with mutual TLS (3 nodes)', () => {
   const all = new Set<NodeProcess>();
 
   beforeAll(async () => {
-    const bare = await clusterSpec(IDS);
-    spec = { ...bare, tlsDir: join(bare.root, 'tls') };
-    await makeCerts(spec.tlsDir as string, IDS);
-    const started = await Promise.all(IDS.map((id) => startNode(spec, id)));
-    started.forEach(({ process, url }, i) => {
-      urls.set(IDS[i] as string, url);
-      all.add(process);
-    });
+    const started = await startCluster(IDS);
+    spec = started.spec;
+    for (const [id, url] of started.urls) urls.set(id, url);
+    for (const process of started.processes.values()) all.add(process);
   }, 60_000);
 
   afterAll(async () => {
