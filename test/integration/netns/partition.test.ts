@@ -50,7 +50,7 @@ const HTTP_PORT = 8000;
 /** Per HTTP request, past the cluster's own request deadline and retries. */
 const REQUEST_TIMEOUT_MS = 8_000;
 /** After the heal, how long the cluster has to deliver its hints and agree on every key. */
-const CONVERGE_TIMEOUT_MS = 25_000;
+const CONVERGE_TIMEOUT_MS = 40_000;
 /** How long each side may take to ack an add again after a partition, kill or heal. */
 const SIDE_WRITES_TIMEOUT_MS = 20_000;
 /** Every `ip` / `iptables` command must finish within this. */
@@ -439,6 +439,9 @@ describe.skipIf(skipReason !== null)(
       // Converged: no hint pending anywhere and every node's R=N read of every key agrees,
       // in two rounds in a row.
       let previous: string | null = null;
+      let hintsDeliveredAt: number | null = null;
+      let disagreements = 0;
+      const readErrors: string[] = [];
       const final = await waitFor(
         'convergence after the heal',
         async () => {
@@ -449,16 +452,27 @@ describe.skipIf(skipReason !== null)(
               pending += v;
             }
           }
-          if (pending > 0) return undefined;
+          // A reason thrown is kept by waitFor and named if the deadline passes.
+          if (pending > 0) {
+            hintsDeliveredAt = null;
+            throw new Error(`${pending} hints still pending`);
+          }
+          hintsDeliveredAt ??= performance.now();
           const sets = new Map<string, string[]>();
           for (const key of KEYS) {
             const seen = await Promise.all(
               IDS.map(async (id) => {
-                const { set } = await readSet(`${urls.get(id)}/kv/${key}?r=3`);
+                const { set } = await readSet(`${urls.get(id)}/kv/${key}?r=3`).catch((error) => {
+                  readErrors.push(`${id} ${String(error).slice(0, 160)}`);
+                  throw error;
+                });
                 return JSON.stringify([...set].sort());
               }),
             );
-            if (new Set(seen).size !== 1) return undefined;
+            if (new Set(seen).size !== 1) {
+              disagreements++;
+              throw new Error(`nodes read ${new Set(seen).size} different sets for ${key}`);
+            }
             sets.set(key, JSON.parse(seen[0] as string) as string[]);
           }
           const now = JSON.stringify([...sets]);
@@ -488,6 +502,9 @@ describe.skipIf(skipReason !== null)(
           `adds and ${a.readFailures + b.readFailures} reads failed, ${lost.length} acked ` +
           `elements lost; final set sizes ${KEYS.map((k) => `${k} ${final.get(k)?.length}`).join(', ')}; ` +
           `converged ${seconds(convergedAt - healedAt)} after the heal ` +
+          `(hints all delivered at ${seconds((hintsDeliveredAt ?? convergedAt) - healedAt)}, ` +
+          `${disagreements} read rounds with nodes disagreeing and ${readErrors.length} R=N reads ` +
+          `failing after that${readErrors.length > 0 ? `, e.g. ${readErrors.at(-1)}` : ''}) ` +
           `(${seconds(convergedAt - stoppedAt)} after the clients stopped); ` +
           `run ${seconds(convergedAt - t0)}; packets dropped by the partition ` +
           `${[...drops].map(([id, n]) => `${id} ${n}`).join(', ')}\n  ${timeline.join('\n  ')}`,
