@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, type ClusterSpec, cleanup, clusterSpec, NodeProcess, startNode } from './helpers.js';
+import { type ClusterSpec, cleanup, clusterSpec, type NodeProcess, startNode } from './helpers.js';
 
 describe('ringkv node over HTTPS', () => {
   let spec: ClusterSpec;
@@ -18,19 +18,7 @@ describe('ringkv node over HTTPS', () => {
     const bare = await clusterSpec(['n1'], { n: 1 });
     spec = bare;
     const tls = join(bare.root, 'api-tls');
-    const certs = new NodeProcess([
-      BIN,
-      'certs',
-      '--dir',
-      tls,
-      '--nodes',
-      'n1',
-      '--hosts',
-      'n1=127.0.0.1',
-      '--days',
-      '1',
-    ]);
-    expect((await certs.finished(30_000)).code).toBe(0);
+    await makeCerts(tls, ['n1'], 'n1=127.0.0.1');
     const started = await startNode(spec, 'n1', [
       '--r',
       '1',
