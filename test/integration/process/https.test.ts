@@ -7,7 +7,14 @@ import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ClusterSpec, cleanup, clusterSpec, type NodeProcess, startNode } from './helpers.js';
+import {
+  type ClusterSpec,
+  cleanup,
+  clusterSpec,
+  makeCerts,
+  type NodeProcess,
+  startNode,
+} from './helpers.js';
 
 describe('ringkv node over HTTPS', () => {
   let spec: ClusterSpec;
