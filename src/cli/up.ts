@@ -3,7 +3,7 @@
  * down cleanly on SIGINT/SIGTERM (close the server, then the cluster, exit 0; a second signal
  * forces exit 1). Process effects go through UpIo so the lead's integration tests can drive it.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Cluster, ClusterStatus } from '../client/types.js';
@@ -52,6 +52,9 @@ export async function startUp(plan: UpPlan, io: UpIo): Promise<RunningUp> {
   const config: RingkvConfig = { ...DEFAULT_CONFIG, ...plan.config };
   // Read before anything starts: a wrong path fails at once and leaves nothing running.
   const tls = plan.https ? readHttpsFiles(plan.https) : null;
+  // A start that fails after the cluster made a new data directory removes it again.
+  const dataDir = plan.config.dataDir ?? null;
+  const fresh = dataDir !== null && !existsSync(dataDir);
   const cluster = await startClusterOrFail(plan.config);
   try {
     const server = createHttpServer(cluster, {
@@ -73,6 +76,7 @@ export async function startUp(plan: UpPlan, io: UpIo): Promise<RunningUp> {
     return { url, server, cluster, shutdown };
   } catch (error) {
     await cluster.close().catch(() => {});
+    if (fresh) rmSync(dataDir, { recursive: true, force: true });
     throw error;
   }
 }

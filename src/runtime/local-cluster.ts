@@ -9,7 +9,7 @@
  * Built in dependency order: the request table first, then the launcher that feeds it answers.
  */
 
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import type { ClientRequest } from '../core/messages.js';
 import type { RingState } from '../core/ring-state.js';
 import type { KeyRecord } from '../core/types.js';
@@ -45,20 +45,23 @@ export class LocalCluster {
     };
   }
 
-  /** Starts every node and wires them; fails (stopping what started) if any node fails. */
   /**
    * Starts every node and wires them; fails (stopping what started) if any node fails. A
    * durable cluster first takes its data directory's lock: a second cluster or node process on
-   * the same directory would run the same nodes twice and issue the same dots.
+   * the same directory would run the same nodes twice and issue the same dots. A start that
+   * fails leaves no data directory it created behind.
    */
   static async start(options: LauncherOptions): Promise<LocalCluster> {
-    const lock = options.dataDir === null ? null : lockDataDir(options.dataDir);
+    const { dataDir } = options;
+    const created = dataDir !== null && !existsSync(dataDir);
+    const lock = dataDir === null ? null : lockDataDir(dataDir);
     try {
       const requests = new WorkerRequests();
       const launcher = await Launcher.start(options, requests);
-      return new LocalCluster(launcher, requests, options.dataDir, lock);
+      return new LocalCluster(launcher, requests, dataDir, lock);
     } catch (error) {
       lock?.release();
+      if (created) rmSync(dataDir, { recursive: true, force: true });
       throw error;
     }
   }

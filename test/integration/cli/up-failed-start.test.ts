@@ -1,0 +1,53 @@
+/**
+ * A `ringkv up` that cannot start leaves nothing behind: not its cluster, not a data directory
+ * it made (issue 12: "a failed start creates no data dir").
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startUp } from '../../../src/cli/up.js';
+
+const root = mkdtempSync(join(tmpdir(), 'ringkv-failed-start-'));
+const quietIo = { out: () => {}, err: () => {}, exit: () => {}, onSignal: () => {} };
+
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe('a failed ringkv up', () => {
+  it('removes the data directory it created when the port is taken', async () => {
+    const taken: Server = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as { port: number }).port;
+    const dataDir = join(root, 'new-data');
+    try {
+      await expect(
+        startUp(
+          { config: { nodes: 1, n: 1, r: 1, w: 1, dataDir }, host: '127.0.0.1', port },
+          quietIo,
+        ),
+      ).rejects.toThrow(/already in use/);
+      expect(existsSync(dataDir)).toBe(false);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+  });
+
+  it('keeps a data directory that was there before', async () => {
+    const taken: Server = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as { port: number }).port;
+    const dataDir = mkdtempSync(join(root, 'old-data-'));
+    try {
+      await expect(
+        startUp(
+          { config: { nodes: 1, n: 1, r: 1, w: 1, dataDir }, host: '127.0.0.1', port },
+          quietIo,
+        ),
+      ).rejects.toThrow(/already in use/);
+      expect(existsSync(dataDir)).toBe(true);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+  });
+});
