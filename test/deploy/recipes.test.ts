@@ -9,9 +9,8 @@
  *   test/integration/process/helpers.ts, run by tls.test.ts, kill-restart.test.ts and
  *   remote-client.test.ts (with `--insecure` instead of `--tls-dir`: node-process.test.ts).
  * - `ringkv certs --dir --nodes --hosts`: test/integration/process/https.test.ts.
- * Not run by any multi-process test: `--advertise` (unit-tested in
- * test/runtime/node-identity.test.ts), `--listen 0.0.0.0:…`, and host names instead of IP
- * addresses in `--initial-cluster`.
+ * - `--listen 0.0.0.0:…`, `--advertise NAME:…` and host names in `--initial-cluster`:
+ *   test/integration/process/addresses.test.ts.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
