@@ -111,13 +111,13 @@ export class Rebalance {
     const version = ctx.ringState.changeVersion;
     for (const move of parts.view.moves) {
       if (move.sender !== ctx.self) continue;
-      const cursorMeta = `transfer:${version}:${move.partition}`;
-      const cursor = parts.store.getMeta(cursorMeta);
+      const name = cursorMeta(version, move.partition);
+      const cursor = parts.store.getMeta(name);
       specs.push({
         partition: move.partition,
         targets: move.incoming,
         keys: () => parts.antiEntropy.index.keysOf(move.partition),
-        cursorMeta,
+        cursorMeta: name,
         cursor: typeof cursor === 'string' ? cursor : null,
       });
     }
@@ -252,9 +252,12 @@ export class Rebalance {
       return;
     }
     const before = view.state;
+    // The cursors of this node's moves, named by the change they belong to (read before adopting).
+    const cursors = this.cursorNames();
     const ringsChanged = view.adopt(state);
     this.ctx.local.writeMeta(RING_META, state, then, out);
     if (!ringsChanged) return;
+    if (before.next !== null && state.next === null) this.dropCursors(cursors, out);
     const scan = scanLocalData(view, this.ctx, store);
     antiEntropy.replaceIndex(scan.index);
     this.foreign = scan.foreign;
@@ -265,6 +268,23 @@ export class Rebalance {
     this.transfers.onTick(out);
     this.reportDone(false, out);
     this.maybeCommit(before, out);
+  }
+
+  /** The meta entries holding this node's move cursors in the running change (none when none runs). */
+  private cursorNames(): string[] {
+    const { ctx, parts } = this;
+    const version = ctx.ringState.changeVersion;
+    return parts.view.moves
+      .filter((move) => move.sender === ctx.self)
+      .map((move) => cursorMeta(version, move.partition));
+  }
+
+  /**
+   * The change ended (committed or called off): its move cursors can never be resumed, so they
+   * go, or every change would leave one meta entry per moved partition behind for good.
+   */
+  private dropCursors(names: readonly string[], out: Effects): void {
+    for (const name of names) this.ctx.local.writeMeta(name, undefined, NOTHING_AFTER, out);
   }
 
   /**
@@ -434,6 +454,11 @@ export function scanLocalData(
   }
   for (const key of ctx.local.pendingKeys()) visit(key, ctx.local.read(key));
   return { index, foreign };
+}
+
+/** The meta entry of a move's cursor: keyed by the version the change began at (takeovers keep it). */
+function cursorMeta(changeVersion: number, partition: number): string {
+  return `transfer:${changeVersion}:${partition}`;
 }
 
 /** Whether `node` is joining in the change `state` runs. */

@@ -123,6 +123,26 @@ describe('membership changes', () => {
     expect(net.stores.get(nodeId('n6'))!.count()).toBe(movedKeys);
   });
 
+  it('a committed change leaves no transfer cursor behind', () => {
+    const net = new TestNet(5, 3, 64);
+    // Every cursor name persisted, and whether it is there at the end (undefined: removed).
+    const cursors = new Map<string, unknown>();
+    const watch = (id: NodeId) =>
+      net.stores.get(id)!.onMeta((name, value) => {
+        if (name.startsWith('transfer:')) cursors.set(`${id} ${name}`, value);
+      });
+    net.ids.forEach(watch);
+    load(net, 400);
+    const before = ringStatus(net, nodeId('n1')).state;
+    net.addNode(nodeId('n6'), before);
+    watch(nodeId('n6'));
+    change(net, nodeId('n1'), 'join', 'n6');
+    runUntilCommitted(net, before.version + 2, net.ids);
+    net.settle(1_000_000);
+    expect(cursors.size).toBeGreaterThan(0); // the senders did save cursors while moving
+    expect([...cursors].filter(([, value]) => value !== undefined)).toEqual([]);
+  });
+
   it('writes during a join are neither lost nor misplaced', () => {
     const net = new TestNet(5, 3, 64);
     load(net, 200);
