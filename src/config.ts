@@ -102,6 +102,13 @@ export interface RingkvConfig {
   /** Keys per batch when a membership change streams a partition to a new replica. @default 128 */
   readonly transferBatchKeysMax: number;
   /**
+   * Value bytes per handoff or transfer batch (a batch always carries at least one key). With
+   * transferBatchKeysMax × valueSizeMaxBytes = 128 MiB a batch of large values would exceed the
+   * TCP frame (frameBytesMax, 32 MiB), be dropped at every send, and stall its change for good;
+   * keep it well below frameBytesMax. @default 8 MiB
+   */
+  readonly batchBytesMax: number;
+  /**
    * Transfer batches a node keeps in flight at once (the next goes when one is acked), so a
    * membership change cannot starve client traffic. @default 4
    */
@@ -184,6 +191,7 @@ export const DEFAULT_CONFIG: RingkvConfig = Object.freeze({
   probeTimeoutMs: 500,
   suspicionMult: 4,
   transferBatchKeysMax: 128,
+  batchBytesMax: 8 * 1024 * 1024,
   transferBatchesMax: 4,
   membershipChangeTimeoutMs: 300_000,
   tombstoneGraceMs: 60_000,
@@ -232,6 +240,7 @@ export const CONFIG_RANGES: { readonly [K in IntegerField]: readonly [min: Bound
     antiEntropyPartitionsMax: [1, 65_536],
     antiEntropyKeysMax: [1, 1_000_000],
     transferBatchKeysMax: [1, 100_000],
+    batchBytesMax: [1024, 1024 * 1024 * 1024],
     changeSenderWaitMs: [0, 86_400_000],
     gossipIntervalMs: [10, 60_000],
     probeIntervalMs: [20, 60_000],
@@ -308,6 +317,7 @@ export function coreLimits(config: RingkvConfig) {
     antiEntropyPartitionsMax: config.antiEntropyPartitionsMax,
     antiEntropyKeysMax: config.antiEntropyKeysMax,
     transferBatchKeysMax: config.transferBatchKeysMax,
+    batchBytesMax: config.batchBytesMax,
     changeSenderWaitMs: config.changeSenderWaitMs,
     swim: membershipConfig(config),
     transferBatchesMax: config.transferBatchesMax,
@@ -323,8 +333,8 @@ export interface TransportConfig {
   /**
    * Largest frame (one batch of encoded messages) read or written, in bytes (64 KiB..1 GiB). A
    * longer length prefix closes the connection without allocating it; a single message larger
-   * than this is dropped at send. Must hold a transfer or handoff batch:
-   * transferBatchKeysMax × a record's size. @default 32 MiB
+   * than this is dropped at send. Must hold a transfer or handoff batch: batchBytesMax plus
+   * overhead (and the largest single record). @default 32 MiB
    */
   readonly frameBytesMax: number;
   /**

@@ -50,7 +50,8 @@ export class Handoff {
     private readonly ctx: NodeContext,
     store: StorageReader,
   ) {
-    this.book = new HintBook(ctx.limits.hintsPerTargetMax, ctx.limits.handoffBatchKeysMax);
+    const { hintsPerTargetMax, handoffBatchKeysMax, batchBytesMax } = ctx.limits;
+    this.book = new HintBook(hintsPerTargetMax, handoffBatchKeysMax, batchBytesMax);
     this.book.load(store);
   }
 

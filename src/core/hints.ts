@@ -14,6 +14,7 @@
 import { assert } from './assert.js';
 import type { KeyRecord, NodeId, StorageReader } from './types.js';
 import { parseHintKey } from './types.js';
+import { recordBytes } from './version.js';
 
 interface BatchInFlight {
   readonly batchId: number;
@@ -29,6 +30,8 @@ export class HintBook {
   constructor(
     private readonly hintsPerTargetMax: number,
     private readonly batchKeysMax: number,
+    /** Value bytes per batch (at least one key goes whatever its size). */
+    private readonly batchBytesMax: number = Number.POSITIVE_INFINITY,
   ) {
     assert(hintsPerTargetMax >= 1, 'a node can hold at least one hint per target');
     assert(batchKeysMax >= 1, 'a handoff batch carries at least one key');
@@ -100,10 +103,15 @@ export class HintBook {
     const keys = this.keysByTarget.get(target);
     if (keys === undefined) return null;
     const entries: Array<{ key: string; record: KeyRecord }> = [];
+    let bytes = 0;
     for (const key of keys) {
       if (entries.length >= this.batchKeysMax) break;
       const record = read(key);
-      if (record !== undefined) entries.push({ key, record });
+      if (record === undefined) continue;
+      const size = key.length + recordBytes(record);
+      if (entries.length > 0 && bytes + size > this.batchBytesMax) break;
+      entries.push({ key, record });
+      bytes += size;
     }
     if (entries.length === 0) return null;
     this.inFlight.set(target, {

@@ -18,6 +18,7 @@ import { assert } from './assert.js';
 import type { Effects } from './effects.js';
 import type { TransferStatus } from './messages.js';
 import type { KeyRecord, NodeId } from './types.js';
+import { recordBytes } from './version.js';
 
 /** Ticks a batch may wait for its acks before it is sent again. */
 const RESEND_TICKS = 2;
@@ -25,6 +26,8 @@ const RESEND_TICKS = 2;
 export interface TransferLimits {
   readonly transferBatchKeysMax: number;
   readonly transferBatchesMax: number;
+  /** Value bytes per batch (at least one key goes whatever its size). */
+  readonly batchBytesMax: number;
 }
 
 export interface TransferHost {
@@ -221,11 +224,15 @@ export class Transfers {
   private nextEntries(stream: Stream): Array<{ key: string; record: KeyRecord }> {
     const entries: Array<{ key: string; record: KeyRecord }> = [];
     const after = stream.position;
+    let bytes = 0;
     for (const key of stream.keys()) {
       if (after !== null && key <= after) continue;
       const record = this.host.read(key);
       if (record === undefined) continue;
+      const size = key.length + recordBytes(record);
+      if (entries.length > 0 && bytes + size > this.limits.batchBytesMax) break;
       entries.push({ key, record });
+      bytes += size;
       if (entries.length >= this.limits.transferBatchKeysMax) break;
     }
     return entries;

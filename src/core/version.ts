@@ -353,3 +353,15 @@ export function sameDots(a: KeyRecord, b: KeyRecord): boolean {
     return s.dot[0] === t.dot[0] && s.dot[1] === t.dot[1];
   });
 }
+
+/** Bytes a dot and a causal past cost a sibling on the wire, roughly (for batch budgets). */
+const SIBLING_OVERHEAD_BYTES = 64;
+
+/** A record's approximate wire size: its values plus a fixed cost per sibling. */
+export function recordBytes(record: KeyRecord): number {
+  let bytes = 0;
+  for (const sibling of record.siblings) {
+    bytes += SIBLING_OVERHEAD_BYTES + (sibling.value?.byteLength ?? 0);
+  }
+  return bytes;
+}

@@ -6,8 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import { Effects } from '../../src/core/effects.js';
 import { Handoff, targetsFor } from '../../src/core/handoff.js';
+import { HintBook } from '../../src/core/hints.js';
 import type { CoreLimits } from '../../src/core/node-context.js';
-import { hintKey, type KeyRecord, type NodeId, nodeId } from '../../src/core/types.js';
+import { type Dot, hintKey, type KeyRecord, type NodeId, nodeId } from '../../src/core/types.js';
 import { sync } from '../../src/core/version.js';
 import { SimStorage } from '../../src/sim/sim-storage.js';
 import {
@@ -193,5 +194,19 @@ describe('Handoff: rehoming', () => {
     expect(t.node.merges.map((m) => m.key)).toEqual(['a', 'b', 'c']);
     expect(t.handoff.count()).toBe(1); // n3's hint stays: n3 is in the ring
     expect(t.handoff.holdsKey('d')).toBe(true);
+  });
+});
+
+describe('HintBook batches', () => {
+  it('bound a handoff batch by value bytes too, and carry at least one key', () => {
+    const book = new HintBook(100, 128, 1_000_000);
+    const owner = nodeId('n2');
+    for (let i = 0; i < 5; i++) book.noteStored(owner, `k${i}`);
+    const big = new Uint8Array(600_000);
+    const read = (key: string) => ({ siblings: [{ dot: [key, 1] as Dot, past: [], value: big }] });
+    expect(book.nextBatch(owner, 1, read)?.map((e) => e.key)).toEqual(['k0']);
+    const tiny = new HintBook(100, 128, 10);
+    tiny.noteStored(owner, 'k0');
+    expect(tiny.nextBatch(owner, 1, read)).toHaveLength(1);
   });
 });

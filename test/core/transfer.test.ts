@@ -57,11 +57,40 @@ function move(host: FakeHost, partition: number, cursor: string | null = null): 
 }
 
 describe('Transfers', () => {
+  it('bounds a batch by value bytes too, and always sends at least one key', () => {
+    const fake = new FakeHost(0);
+    const big = new Uint8Array(600_000);
+    for (let i = 0; i < 6; i++) {
+      fake.data.set(`k${i}`, { siblings: [{ dot: ['x', i + 1], past: [], value: big }] });
+    }
+    const transfers = new Transfers(fake.host(), {
+      transferBatchKeysMax: 128,
+      transferBatchesMax: 1,
+      batchBytesMax: 1_000_000,
+    });
+    transfers.reset([move(fake, 1)]);
+    const out = new Effects();
+    transfers.onTick(out);
+    // 600 kB values under a 1 MB budget: one key per batch, not all six in one 3.6 MB message.
+    expect(sent(out).map((s) => s.message.entries.length)).toEqual([1]);
+    const tiny = new Transfers(fake.host(), {
+      transferBatchKeysMax: 128,
+      transferBatchesMax: 1,
+      batchBytesMax: 1024,
+    });
+    tiny.reset([move(fake, 1)]);
+    const first = new Effects();
+    tiny.onTick(first);
+    // A key larger than the whole budget still goes, alone: a batch never comes out empty.
+    expect(sent(first).map((s) => s.message.entries.length)).toEqual([1]);
+  });
+
   it('keeps at most transferBatchesMax batches of transferBatchKeysMax keys in flight', () => {
     const fake = new FakeHost(20);
     const transfers = new Transfers(fake.host(), {
       transferBatchKeysMax: 4,
       transferBatchesMax: 2,
+      batchBytesMax: 1 << 30,
     });
     transfers.reset([move(fake, 1), move(fake, 2), move(fake, 3)]);
     const out = new Effects();
@@ -82,6 +111,7 @@ describe('Transfers', () => {
     const transfers = new Transfers(fake.host(), {
       transferBatchKeysMax: 4,
       transferBatchesMax: 1,
+      batchBytesMax: 1 << 30,
     });
     transfers.reset([move(fake, 1, 'k005')]);
     const keys: string[] = [];
@@ -103,6 +133,7 @@ describe('Transfers', () => {
     const transfers = new Transfers(fake.host(), {
       transferBatchKeysMax: 8,
       transferBatchesMax: 1,
+      batchBytesMax: 1 << 30,
     });
     transfers.reset([{ ...move(fake, 1), targets: [a, b] }]);
     const first = new Effects();
@@ -125,6 +156,7 @@ describe('Transfers', () => {
     const transfers = new Transfers(fake.host(), {
       transferBatchKeysMax: 8,
       transferBatchesMax: 1,
+      batchBytesMax: 1 << 30,
     });
     transfers.reset([
       { partition: 1, targets: [a, b], keys: fake.keys, cursorMeta: null, cursor: null },
@@ -146,6 +178,7 @@ describe('Transfers', () => {
     const transfers = new Transfers(fake.host(), {
       transferBatchKeysMax: 8,
       transferBatchesMax: 1,
+      batchBytesMax: 1 << 30,
     });
     transfers.reset([move(fake, 1)]);
     const out = new Effects();
