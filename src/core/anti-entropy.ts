@@ -21,6 +21,7 @@ import { diffBucket, MerkleTree, versionHash } from './merkle.js';
 import type { Ring } from './ring.js';
 import type { TimerOwner, Timers } from './timers.js';
 import type { KeyRecord, NodeId } from './types.js';
+import { recordBytes } from './version.js';
 
 /** Merkle tree shape per partition: 16^2 = 256 buckets (1024 partitions x 256 ~ 262k buckets). */
 export const MERKLE_DEPTH = 2;
@@ -33,6 +34,8 @@ export interface AntiEntropyLimits {
   readonly antiEntropyPartitionsMax: number;
   /** Differing keys one exchange repairs at most. */
   readonly antiEntropyKeysMax: number;
+  /** Value bytes one push (or its reply) carries at most; at least one record goes. */
+  readonly batchBytesMax: number;
 }
 
 export class MerkleIndex {
@@ -195,11 +198,7 @@ export class AntiEntropy implements TimerOwner {
     out: Effects,
   ) {
     this.mergeAll(records, out);
-    const mine: Array<{ key: string; record: KeyRecord }> = [];
-    for (const key of want.slice(0, this.limits.antiEntropyKeysMax)) {
-      const record = this.host.read(key);
-      if (record !== undefined) mine.push({ key, record });
-    }
+    const mine = this.recordsOf(want.slice(0, this.limits.antiEntropyKeysMax));
     out.send(from, { type: 'ae-push-reply', xid, records: mine });
   }
 
@@ -271,13 +270,28 @@ export class AntiEntropy implements TimerOwner {
 
   private push(exchange: Exchange, out: Effects): void {
     if (exchange.keys.length === 0) return this.nextPartition(exchange, out);
-    const records: Array<{ key: string; record: KeyRecord }> = [];
-    for (const key of exchange.keys) {
-      const record = this.host.read(key);
-      if (record !== undefined) records.push({ key, record });
-    }
+    const records = this.recordsOf(exchange.keys);
     const want = exchange.keys.splice(0);
     out.send(exchange.peer, { type: 'ae-push', xid: exchange.xid, records, want });
+  }
+
+  /**
+   * The local records of `keys`, up to batchBytesMax of values (at least one): what does not
+   * fit still differs, and a later exchange finds and repairs it. Bounded so a push of large
+   * values never exceeds what a transport frame carries.
+   */
+  private recordsOf(keys: readonly string[]): Array<{ key: string; record: KeyRecord }> {
+    const records: Array<{ key: string; record: KeyRecord }> = [];
+    let bytes = 0;
+    for (const key of keys) {
+      const record = this.host.read(key);
+      if (record === undefined) continue;
+      const size = key.length + recordBytes(record);
+      if (records.length > 0 && bytes + size > this.limits.batchBytesMax) break;
+      records.push({ key, record });
+      bytes += size;
+    }
+    return records;
   }
 
   private nextPartition(exchange: Exchange, out: Effects): void {
