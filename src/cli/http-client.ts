@@ -1,10 +1,12 @@
 /**
- * The CLI's HTTP calls to a running cluster: global fetch with a hard timeout on the whole
- * exchange (AbortSignal.timeout covers connect, headers and body), network failures mapped to
+ * The CLI's HTTP calls to a running cluster: one bounded exchange each (callApi), network
+ * failures mapped to
  * exit code 3 and error replies mapped by status (exit-codes.ts) with the server's message.
  */
-import http from 'node:http';
+import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
+import { exchange, type HttpMethod, LinkError } from '../client/http-exchange.js';
+import { TimeoutError } from '../errors.js';
 import { CliError, EXIT_CLUSTER, EXIT_UNREACHABLE, exitCodeForStatus } from './exit-codes.js';
 
 /** Where the cluster's API is and how long one call may take. */
@@ -27,9 +29,10 @@ export interface ApiRequest {
 }
 
 /**
- * One HTTP exchange. node:http rather than fetch: fetch parses the URL the WHATWG way, which
- * folds a path segment `.` or `..` (encoded or not) away, so the keys `.` and `..` could never
- * be reached; here the path goes on the wire exactly as built.
+ * One HTTP exchange, through the remote client's (client/http-exchange.ts): node:http rather
+ * than fetch, whose WHATWG URL parsing folds a path segment `.` or `..` (encoded or not) away,
+ * so the keys `.` and `..` could never be reached; a deadline on the whole exchange; a bounded
+ * reply. No keep-alive: a CLI call is one request, and an idle socket would hold the exit back.
  */
 export async function callApi(
   target: ApiTarget,
@@ -47,50 +50,32 @@ export async function callApi(
   };
   const body = request.body === undefined ? undefined : Buffer.from(request.body);
   if (body !== undefined) headers['content-length'] = String(body.length);
+  const agent = base.protocol === 'https:' ? new https.Agent() : new http.Agent();
   try {
-    return await exchange(base, { method, path: `${prefix}${path}`, headers }, body, target);
+    const answer = await exchange({
+      base: base.origin,
+      method: method as HttpMethod,
+      path: `${prefix}${path}`,
+      headers,
+      ...(body === undefined ? {} : { body }),
+      timeoutMs: target.timeoutMs,
+      agent,
+    });
+    return { status: answer.status, headers: headersOf(answer.headers), body: answer.body };
   } catch (error) {
     throw unreachable(target, error);
+  } finally {
+    agent.destroy();
   }
 }
 
-function exchange(
-  base: URL,
-  options: { method: string; path: string; headers: Record<string, string> },
-  body: Buffer | undefined,
-  target: ApiTarget,
-): Promise<ApiReply> {
-  const send = base.protocol === 'https:' ? https.request : http.request;
-  return new Promise<ApiReply>((resolve, reject) => {
-    const req = send(
-      {
-        ...options,
-        host: base.hostname.replace(/^\[|\]$/g, ''),
-        port: base.port === '' ? undefined : Number(base.port),
-        // Covers connect, headers and body: the whole exchange.
-        signal: AbortSignal.timeout(target.timeoutMs),
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', reject);
-        res.on('end', () => {
-          const replyHeaders = new Headers();
-          for (const [name, value] of Object.entries(res.headers)) {
-            if (value === undefined) continue;
-            for (const v of Array.isArray(value) ? value : [value]) replyHeaders.append(name, v);
-          }
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: replyHeaders,
-            body: Buffer.concat(chunks),
-          });
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
+function headersOf(incoming: IncomingHttpHeaders): Headers {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(incoming)) {
+    if (value === undefined) continue;
+    for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
+  }
+  return headers;
 }
 
 /** Throws a CliError for any status not in `ok`, with the server's message and code. */
@@ -129,29 +114,15 @@ function errorOf(reply: ApiReply): { message: string; code?: string } {
   return { message: reply.body.toString('utf8').slice(0, 200) || 'no details' };
 }
 
-/** node:http rejects with an AbortError whose cause is the signal's TimeoutError. */
-function isTimeoutAbort(error: Error): boolean {
-  return error.name === 'AbortError' && (error.cause as Error | undefined)?.name === 'TimeoutError';
-}
-
 function unreachable(target: ApiTarget, error: unknown): CliError {
-  if (error instanceof Error && (error.name === 'TimeoutError' || isTimeoutAbort(error))) {
+  const code = error instanceof LinkError ? error.code : undefined;
+  if (error instanceof TimeoutError || code === 'ETIMEDOUT') {
     return new CliError(
       `no answer from ${target.url} within ${target.timeoutMs} ms (raise it with --timeout)`,
       EXIT_UNREACHABLE,
     );
   }
-  const cause =
-    error instanceof Error ? (error.cause as { code?: unknown } | undefined) : undefined;
-  const own = (error as { code?: unknown } | undefined)?.code;
-  const reason =
-    typeof own === 'string'
-      ? own
-      : typeof cause?.code === 'string'
-        ? cause.code
-        : error instanceof Error
-          ? error.message
-          : String(error);
+  const reason = code ?? (error instanceof Error ? error.message : String(error));
   return new CliError(
     `cannot reach the cluster at ${target.url}: ${reason} (is \`ringkv up\` running? set --url or RINGKV_URL)`,
     EXIT_UNREACHABLE,

@@ -21,15 +21,19 @@ export class LinkError extends Error {
   constructor(
     message: string,
     readonly sent: boolean,
+    /** The system error code (ECONNREFUSED, …), ETIMEDOUT for the exchange's own deadlines. */
+    readonly code?: string,
   ) {
     super(message);
   }
 }
 
+export type HttpMethod = 'GET' | 'PUT' | 'POST' | 'DELETE';
+
 export interface Exchange {
   /** `http://host:port` or `https://host:port`, no path. */
   readonly base: string;
-  readonly method: 'GET' | 'PUT' | 'DELETE';
+  readonly method: HttpMethod;
   /** Path and query, already encoded. */
   readonly path: string;
   readonly headers: Readonly<Record<string, string>>;
@@ -83,7 +87,7 @@ export function exchange(ex: Exchange): Promise<HttpAnswer> {
     const onAbort = () => fail(ex.signal?.reason);
     const timer = setTimeout(() => {
       const why = `${ex.base} did not answer within ${ex.timeoutMs} ms`;
-      fail(connected ? new TimeoutError(why) : new LinkError(why, false));
+      fail(connected ? new TimeoutError(why) : new LinkError(why, false, 'ETIMEDOUT'));
     }, ex.timeoutMs);
     ex.signal?.addEventListener('abort', onAbort, { once: true });
     req.on('socket', (socket) => {
@@ -91,11 +95,12 @@ export function exchange(ex: Exchange): Promise<HttpAnswer> {
       else socket.once('connect', () => (connected = true));
     });
     req.on('timeout', () => {
-      fail(new LinkError(`${ex.base}: the socket was idle for ${ex.timeoutMs} ms`, connected));
+      const why = `${ex.base}: the socket was idle for ${ex.timeoutMs} ms`;
+      fail(new LinkError(why, connected, 'ETIMEDOUT'));
     });
     req.on('error', (error: NodeJS.ErrnoException) => {
       const sent = connected && !NOT_SENT_CODES.has(error.code ?? '');
-      finish(new LinkError(`${ex.base}: ${error.code ?? error.message}`, sent));
+      finish(new LinkError(`${ex.base}: ${error.code ?? error.message}`, sent, error.code));
     });
     req.on('response', (res) => {
       readBody(res, (error, body) => {
