@@ -14,40 +14,33 @@ const quietIo = { out: () => {}, err: () => {}, exit: () => {}, onSignal: () => 
 
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
+/** Starts `up` on `dataDir` with its port already taken; resolves once the start has failed. */
+async function failToStart(dataDir: string): Promise<void> {
+  const taken: Server = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  const port = (taken.address() as { port: number }).port;
+  try {
+    await expect(
+      startUp(
+        { config: { nodes: 1, n: 1, r: 1, w: 1, dataDir }, host: '127.0.0.1', port },
+        quietIo,
+      ),
+    ).rejects.toThrow(/already in use/);
+  } finally {
+    await new Promise((resolve) => taken.close(resolve));
+  }
+}
+
 describe('a failed ringkv up', () => {
   it('removes the data directory it created when the port is taken', async () => {
-    const taken: Server = createServer();
-    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
-    const port = (taken.address() as { port: number }).port;
     const dataDir = join(root, 'new-data');
-    try {
-      await expect(
-        startUp(
-          { config: { nodes: 1, n: 1, r: 1, w: 1, dataDir }, host: '127.0.0.1', port },
-          quietIo,
-        ),
-      ).rejects.toThrow(/already in use/);
-      expect(existsSync(dataDir)).toBe(false);
-    } finally {
-      await new Promise((resolve) => taken.close(resolve));
-    }
+    await failToStart(dataDir);
+    expect(existsSync(dataDir)).toBe(false);
   });
 
   it('keeps a data directory that was there before', async () => {
-    const taken: Server = createServer();
-    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
-    const port = (taken.address() as { port: number }).port;
     const dataDir = mkdtempSync(join(root, 'old-data-'));
-    try {
-      await expect(
-        startUp(
-          { config: { nodes: 1, n: 1, r: 1, w: 1, dataDir }, host: '127.0.0.1', port },
-          quietIo,
-        ),
-      ).rejects.toThrow(/already in use/);
-      expect(existsSync(dataDir)).toBe(true);
-    } finally {
-      await new Promise((resolve) => taken.close(resolve));
-    }
+    await failToStart(dataDir);
+    expect(existsSync(dataDir)).toBe(true);
   });
 });
