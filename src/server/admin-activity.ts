@@ -62,8 +62,7 @@ function gistOf(reply: Reply): string {
   if (body.network !== undefined) return networkGist(body.network as NetworkStatus);
   if (typeof body.kind === 'string' && typeof body.id === 'string') {
     const moved = typeof body.keysSent === 'number' ? `, ${body.keysSent} keys sent` : '';
-    const ms = typeof body.ms === 'number' ? ` in ${Math.round(body.ms)} ms` : '';
-    return `${body.kind} ${body.id}${ms}${moved}`;
+    return `${body.kind} ${body.id}${moved}`; // the entry has its duration already
   }
   if (typeof body.changed === 'boolean') return body.changed ? 'done' : 'nothing to do';
   return '';

@@ -103,6 +103,7 @@ export interface HttpServerOptions {
   readonly events?: Partial<EventStreamOptions>;
   /**
    * The dashboard history's sample interval and span (config.ts has the defaults and ranges).
+   * Kept only when `stats` is given (GET /history is empty otherwise).
    * @default one sample a second, five minutes
    */
   readonly history?: Partial<HistoryOptions>;
@@ -166,7 +167,9 @@ export function createHttpServer(client: KvClient, options: HttpServerOptions): 
     rejectUnparsable(error, socket),
   );
   endStreamsOnClose(server, events, history);
-  history.start();
+  // Sampling asks the cluster for its status every second, page open or not: only a server
+  // that fronts a cluster (a stats source: `ringkv up`, `ringkv node`) keeps a history.
+  if (options.stats !== undefined) history.start();
   return server;
 }
 
