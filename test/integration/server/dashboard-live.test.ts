@@ -256,8 +256,24 @@ describe('dashboard at 1280 px in Chromium', () => {
     });
     await page.locator('#add-node-id').fill('n6');
     await page.getByRole('button', { name: 'add node' }).click();
+    // While the join runs, the other tab shows n6 joining and the add-node as running.
+    const seen = new Set<string>();
+    const deadline = Date.now() + ADD_NODE_WAIT_MS;
+    while (Date.now() < deadline) {
+      const log = (await activity(other)).join('\n');
+      if (/add-node\s*running/.test(log)) seen.add('running');
+      const state = await other
+        .locator('[data-node="n6"]')
+        .getAttribute('data-state', { timeout: 50 })
+        .catch(() => null);
+      if (state !== null) seen.add(state);
+      if (/add-node\s*ok/.test(log)) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect([...seen]).toContain('joining');
+    expect([...seen]).toContain('running');
     await expect
-      .poll(async () => (await activity(other)).join('\n'), { timeout: ADD_NODE_WAIT_MS })
+      .poll(async () => (await activity(other)).join('\n'), { timeout: UI_WAIT_MS })
       .toMatch(/add-node\s*ok\s*dashboard@127\.0\.0\.1\s*join n6/);
     expect(dialogs).toHaveLength(1);
     expect(dialogs[0]).toContain('Add node n6 to the cluster?');
@@ -272,7 +288,7 @@ describe('dashboard at 1280 px in Chromium', () => {
     expect(pageErrors).toEqual([]);
   }, 120_000);
 
-  it('a refused remove-node is logged as failed, and a dismissed dialog sends nothing', async () => {
+  it('a dismissed dialog sends nothing; an accepted remove-node takes the node out', async () => {
     const page = await open();
     await waitForState(page, 'n1', 'up');
     let answer = false;
