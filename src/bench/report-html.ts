@@ -415,7 +415,7 @@ function consistencyChart(results: readonly StalenessReport[]): string {
   return lineChart({
     title: `P(consistent read) vs t since the write committed${common === '' ? '' : ` (${common})`}`,
     xLabel: xLog ? 't (ms after commit, log scale; t = 0 in the table)' : 't (ms after commit)',
-    yLabel: 'P(read returns the latest write), nines',
+    yLabel: 'P(read returns the latest write)',
     yScale: 'nines',
     yRefs: [{ y: 0.999, label: '99.9%' }],
     xLog,
@@ -423,7 +423,8 @@ function consistencyChart(results: readonly StalenessReport[]): string {
       name: labels[i]!,
       color: colorAt(i),
       markers: true,
-      markerLabel: (t: number, p: number) => `t=${formatMs(t)} ms, P=${formatPercent(p, 4)}`,
+      markerLabel: (t: number, p: number) =>
+        `t=${formatMs(t)} ms, P=${p >= 1 ? '100% (no stale read measured)' : formatPercent(p, 4)}`,
       points: s.consistency.map((c) => [c.t, c.p] as const),
     })),
   });

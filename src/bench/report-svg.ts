@@ -32,7 +32,7 @@ export function esc(text: string): string {
 
 const WIDTH = 640;
 const HEIGHT = 360;
-const MARGIN = { top: 36, right: 150, bottom: 48, left: 64 };
+const MARGIN = { top: 36, right: 150, bottom: 48, left: 78 };
 const PLOT_W = WIDTH - MARGIN.left - MARGIN.right;
 const PLOT_H = HEIGHT - MARGIN.top - MARGIN.bottom;
 
@@ -96,22 +96,31 @@ export function ninesOf(p: number): number {
 
 /**
  * A "nines" axis for probabilities close to 1: equal steps for 90 %, 99 %, 99.9 %, …, so
- * 99.9 % and 99.99 % are as far apart as 90 % and 99 %. From 0 % (0 nines) to `top` nines; a
- * probability of 1 (no miss measured) sits on the top edge.
+ * 99.9 % and 99.99 % are as far apart as 90 % and 99 %, from 0 % (0 nines) to `topNines`.
+ * With `withOne`, a band above it holds P = 1 (no miss measured), ticked "100%": such a point
+ * is not drawn as if it had measured some finite number of nines.
  */
-function ninesAxis(lowNines: number, topNines: number, from: number, to: number): Axis {
+function ninesAxis(topNines: number, withOne: boolean, from: number, to: number): Axis {
   const ticks: number[] = [];
-  for (let k = Math.ceil(lowNines); k <= topNines; k++) ticks.push(1 - 10 ** -k);
-  const span = topNines - lowNines;
+  for (let k = 0; k <= topNines; k++) ticks.push(1 - 10 ** -k);
+  if (withOne) ticks.push(1);
+  const span = topNines + (withOne ? ONE_BAND_NINES : 0);
   return {
     map: (p) => {
-      const nines = Math.min(topNines, Math.max(lowNines, ninesOf(Math.min(1, Math.max(0, p)))));
-      return from + ((nines - lowNines) / span) * (to - from);
+      const nines =
+        p >= 1 && withOne ? span : Math.min(topNines, Math.max(0, ninesOf(Math.max(0, p))));
+      return from + (nines / span) * (to - from);
     },
     ticks,
-    format: (p) => `${Number((p * 100).toPrecision(Math.max(2, Math.round(ninesOf(p)) + 1)))}%`,
+    format: (p) =>
+      p >= 1
+        ? '100%'
+        : `${Number((p * 100).toPrecision(Math.max(2, Math.round(ninesOf(p)) + 1)))}%`,
   };
 }
+
+/** Height of the "100%" band above the highest nines tick, in nines. */
+const ONE_BAND_NINES = 0.6;
 
 /** Nines shown at most on a nines axis (99.9999 %): past it, points sit on the top edge. */
 export const NINES_MAX = 6;
@@ -259,7 +268,8 @@ function linearYAxis(o: LineChartOptions, pts: ReadonlyArray<readonly [number, n
 function ninesYAxis(pts: ReadonlyArray<readonly [number, number]>): Axis {
   const finite = pts.map((p) => ninesOf(p[1])).filter((n) => Number.isFinite(n));
   const top = Math.min(NINES_MAX, Math.max(3, Math.ceil(Math.max(0, ...finite) + 0.25)));
-  return ninesAxis(0, top, MARGIN.top + PLOT_H, MARGIN.top);
+  const withOne = pts.some((p) => p[1] >= 1);
+  return ninesAxis(top, withOne, MARGIN.top + PLOT_H, MARGIN.top);
 }
 
 function padRange([lo, hi]: [number, number]): [number, number] {

@@ -17,11 +17,11 @@ function report(consistency: Array<{ t: number; p: number }>): StalenessReport {
   return { n: 3, r: 1, w: 1, mode: 'sim', trials: 100_000, consistency };
 }
 
-/** The y of each y-axis tick label (at x = 58, left of the plot; not the reference lines'), by its text. */
+/** The y of each y-axis tick label (at x = 72, left of the plot; not the reference lines'), by its text. */
 function yTicks(svg: string): Map<string, number> {
   const ticks = new Map<string, number>();
   for (const match of svg.matchAll(
-    /<text class="tick" x="58" y="([\d.]+)" text-anchor="end">([^<]+)<\/text>/g,
+    /<text class="tick" x="72" y="([\d.]+)" text-anchor="end">([^<]+)<\/text>/g,
   )) {
     ticks.set(match[2]!, Number(match[1]) - 4);
   }
@@ -113,8 +113,10 @@ describe('staleness chart', () => {
     const found = markers(svg);
     expect(found[0]!.cy).toBeCloseTo(ticks.get('90%')!, 0);
     expect(found[2]!.cy).toBeCloseTo(ticks.get('99.9%')!, 0);
-    // P = 1 (no stale read measured) sits on the top edge, above every finite point.
-    expect(found[4]!.cy).toBeLessThan(found[3]!.cy);
+    // P = 1 (no stale read measured) sits in its own "100%" band above the nines ticks.
+    expect(found[4]!.cy).toBeCloseTo(ticks.get('100%')!, 0);
+    expect(found[4]!.cy).toBeLessThan(ticks.get('99.99%')!);
+    expect(found[4]!.title).toContain('no stale read measured');
   });
 
   it('the nines axis tops out at the data, never beyond NINES_MAX', () => {
