@@ -41,6 +41,9 @@ const HISTORY_TIMEOUT_MS = 5_000;
 const view = {
   ringKey: '',
   ringStateKey: '',
+  /** The last replication view (replica-sets.ts), for pointing at a partition. */
+  replication: null,
+  replicaSetsKey: '',
   /** @type {Map<string, SVGPathElement[]>} one path per replica track, by node */
   tracks: new Map(),
   /** @type {Map<string, { row: HTMLTableRowElement, cells: Record<string, HTMLElement>, kill: HTMLButtonElement, restart: HTMLButtonElement, remove: HTMLButtonElement, state: HTMLElement, transfer: HTMLElement }>} */
@@ -299,6 +302,8 @@ function renderRing(ring, nodes, replication) {
     colourRing(nodes, replication);
   }
   renderLegend(ring.owners, nodes);
+  view.replication = replication;
+  renderReplicaSets(replication, nodes);
   const summary = byId('ring-summary');
   summary.textContent =
     `N=${replication.n} · ${integer.format(replication.sets.length)} distinct replica sets · ` +
@@ -325,6 +330,62 @@ function colourRing(nodes, replication) {
   under.setAttribute('d', parts.join(''));
   under.setAttribute('fill', UNDER_FILL);
   under.dataset.count = String(parts.length);
+}
+
+/** Distinct replica sets shown under the ring, most partitions first. */
+const REPLICA_SETS_SHOWN_MAX = 8;
+
+/** The replica sets with how many partitions each serves; under-replicated ones flagged. */
+function renderReplicaSets(replication, nodes) {
+  const key = `${replication.setLive.join()}|${replication.partitionSet.length}|${nodes.length}`;
+  if (key === view.replicaSetsKey) return;
+  view.replicaSetsKey = key;
+  const counts = replication.sets.map(() => 0);
+  for (const index of replication.partitionSet) counts[index] += 1;
+  const order = counts
+    .map((partitions, index) => ({ partitions, index }))
+    .sort((a, b) => b.partitions - a.partitions || a.index - b.index);
+  const items = order.slice(0, REPLICA_SETS_SHOWN_MAX).map(({ partitions, index }) => {
+    const set = replication.sets[index];
+    const under = (replication.setLive[index] ?? 0) < replication.n;
+    const item = html('li', under ? 'under' : '');
+    item.dataset.replicaSet = set.join(',');
+    for (const id of set) {
+      const swatch = html('span', 'swatch');
+      swatch.style.background =
+        view.states.get(id) === 'down' ? DOWN_FILL : (view.colours.get(id) ?? '#999');
+      item.append(swatch);
+    }
+    item.append(` ${set.join(' ')} · ${integer.format(partitions)}`);
+    return item;
+  });
+  if (order.length > REPLICA_SETS_SHOWN_MAX) {
+    items.push(html('li', 'more', `+ ${order.length - REPLICA_SETS_SHOWN_MAX} more sets`));
+  }
+  byId('replica-sets').replaceChildren(...items);
+}
+
+/** The partition under the pointer (its angle from the top, clockwise), shown with its replicas. */
+function pointAtPartition(event) {
+  const replication = view.replication;
+  const info = byId('ring-pointer');
+  if (!replication) return;
+  const box = event.currentTarget.getBoundingClientRect();
+  const x = ((event.clientX - box.left) / box.width) * 240 - 120;
+  const y = ((event.clientY - box.top) / box.height) * 240 - 120;
+  const radius = Math.hypot(x, y);
+  if (radius < TRACKS_INNER || radius > RIM_OUTER) {
+    info.textContent = 'point at a partition to see its replicas';
+    return;
+  }
+  const turn = (Math.atan2(y, x) + Math.PI / 2 + 2 * Math.PI) % (2 * Math.PI);
+  const total = replication.partitionSet.length;
+  const partition = Math.min(total - 1, Math.floor((turn / (2 * Math.PI)) * total));
+  const index = replication.partitionSet[partition];
+  const set = replication.sets[index] ?? [];
+  const live = replication.setLive[index] ?? 0;
+  const state = live < replication.n ? ` · ${live} of ${replication.n} up` : '';
+  info.textContent = `partition ${partition}: ${set.join(' → ')}${state}`;
 }
 
 function renderLegend(owners, nodes) {
@@ -831,4 +892,5 @@ function connect() {
 }
 
 wireControls();
+byId('ring').addEventListener('mousemove', pointAtPartition);
 loadHistory().finally(connect);

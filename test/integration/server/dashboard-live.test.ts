@@ -216,6 +216,16 @@ describe('dashboard at 1280 px in Chromium', () => {
     await expect
       .poll(async () => Number(await page.locator('#ring-under').getAttribute('data-count')))
       .toBeGreaterThan(0);
+    // The replica-set list flags the sets that hold n2, and only those.
+    const under = await page.locator('#replica-sets li.under').allTextContents();
+    expect(under.length).toBeGreaterThan(0);
+    for (const text of under) expect(text).toMatch(/\bn2\b/);
+    // Pointing at the ring names a partition and its replicas.
+    const ring = await page.locator('#ring').boundingBox();
+    await page.mouse.move(ring!.x + ring!.width / 2 + 1, ring!.y + ring!.height * 0.08);
+    await expect
+      .poll(() => page.locator('#ring-pointer').textContent())
+      .toMatch(/^partition \d+: n\d → n\d → n\d/);
     const colours = await ringColours(page);
     for (const [id, { fills, legend }] of Object.entries(colours)) {
       expect(fills.length, id).toBeGreaterThan(0);
@@ -280,6 +290,7 @@ describe('dashboard at 1280 px in Chromium', () => {
     await waitForState(page, 'n6', 'up');
     await expect.poll(() => page.locator('[data-legend-node="n6"]').count()).toBe(1);
     await expect.poll(() => page.locator('#ring-under').getAttribute('data-count')).toBe('0');
+    expect(await page.locator('#replica-sets li.under').count()).toBe(0);
     expect(await page.locator('[data-transfer="n6"]').textContent()).toMatch(
       /^0 \/ [1-9][\d,]* \/ \d+$/,
     );
