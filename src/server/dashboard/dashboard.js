@@ -337,7 +337,8 @@ const REPLICA_SETS_SHOWN_MAX = 8;
 
 /** The replica sets with how many partitions each serves; under-replicated ones flagged. */
 function renderReplicaSets(replication, nodes) {
-  const key = `${replication.setLive.join()}|${replication.partitionSet.length}|${nodes.length}`;
+  const down = new Set(nodes.filter((node) => node.state === 'down').map((node) => node.id));
+  const key = `${view.ringKey}|${replication.setLive.join()}|${[...down]}`;
   if (key === view.replicaSetsKey) return;
   view.replicaSetsKey = key;
   const counts = replication.sets.map(() => 0);
@@ -352,8 +353,7 @@ function renderReplicaSets(replication, nodes) {
     item.dataset.replicaSet = set.join(',');
     for (const id of set) {
       const swatch = html('span', 'swatch');
-      swatch.style.background =
-        view.states.get(id) === 'down' ? DOWN_FILL : (view.colours.get(id) ?? '#999');
+      swatch.style.background = down.has(id) ? DOWN_FILL : (view.colours.get(id) ?? '#999');
       item.append(swatch);
     }
     item.append(` ${set.join(' ')} · ${integer.format(partitions)}`);
