@@ -24,10 +24,14 @@ const FIXED_OPS: Readonly<Record<string, string>> = {
   '/health': 'health',
   '/metrics': 'metrics',
   '/events': 'events',
+  '/history': 'dashboard',
+  '/activity': 'dashboard',
   '/': 'dashboard',
   '/index.html': 'dashboard',
   '/dashboard.js': 'dashboard',
   '/dashboard.css': 'dashboard',
+  '/vendor/uPlot.min.js': 'dashboard',
+  '/vendor/uPlot.min.css': 'dashboard',
 };
 
 /**

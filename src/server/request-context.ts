@@ -5,7 +5,9 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ClusterAdmin, KvClient } from '../client/types.js';
+import type { ActivityLog } from './monitor/activity-log.js';
 import type { EventStream } from './monitor/event-stream.js';
+import type { History } from './monitor/history.js';
 import type { ServerMetrics } from './monitor/metrics.js';
 
 export interface RequestContext {
@@ -18,6 +20,10 @@ export interface RequestContext {
   readonly requestTimeoutMs: number;
   readonly metrics: ServerMetrics;
   readonly events: EventStream;
+  /** The dashboard's last minutes (GET /history). */
+  readonly history: History;
+  /** Every admin request, whoever made it (GET /activity, and each event-stream tick). */
+  readonly activity: ActivityLog;
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly signal: AbortSignal;

@@ -14,6 +14,8 @@ export type Route =
   | { readonly kind: 'health' }
   | { readonly kind: 'metrics' }
   | { readonly kind: 'events' }
+  | { readonly kind: 'history' }
+  | { readonly kind: 'activity' }
   | { readonly kind: 'asset'; readonly name: AssetName }
   | AdminRoute;
 
@@ -43,6 +45,8 @@ export function resolveRoute(method: string, path: string): Route {
   if (path === '/status') return requireGet(method, { kind: 'status' });
   if (path === '/metrics') return requireGet(method, { kind: 'metrics' });
   if (path === '/events') return requireGet(method, { kind: 'events' });
+  if (path === '/history') return requireGet(method, { kind: 'history' });
+  if (path === '/activity') return requireGet(method, { kind: 'activity' });
   const asset = Object.hasOwn(ASSET_PATHS, path) ? ASSET_PATHS[path] : undefined;
   if (asset !== undefined) return requireGet(method, { kind: 'asset', name: asset });
   if (path.startsWith(KV_PREFIX) && !path.includes('/', KV_PREFIX.length)) {
