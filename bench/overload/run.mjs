@@ -1,0 +1,310 @@
+#!/usr/bin/env node
+// Overload figure (issue 14, goal 3): how `ringkv up` behaves when far more PUTs arrive than it
+// can serve. In one run, on one machine:
+//
+//   1. unloaded: a probe alone (PROBE connections of 1 KiB PUTs, closed loop) → p99 of 200s;
+//   2. overload: `wrk -c CONNECTIONS` of 1 KiB PUTs (bench/wrk/put.lua, --timeout 2s) and the
+//      same probe beside it → p99 of the admitted (200) and of the refused (503) requests as the
+//      probe sees them, whether every 503 carried Retry-After, wrk's throughput, timeouts and
+//      non-2xx count, and the growth of the server's resident memory (VmRSS of the `up` process,
+//      sampled every 100 ms, max during the phase minus the value just before it).
+//
+// The probe is a plain keep-alive client that does not honour Retry-After (it asks again at
+// once), like wrk: the refusal latency is measured under the worst client behaviour.
+//
+// Usage: node bench/overload/run.mjs [--memory] [--connections 2000] [--seconds 15]
+//        [--probe 16] [--keys 100000]
+// Needs wrk on PATH (Debian: apt-get install wrk); installs nothing. Starts and stops its own
+// cluster on a free port (SIGTERM, then SIGKILL after 30 s). Prints a table and one JSON line.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const { values: args } = parseArgs({
+  options: {
+    memory: { type: 'boolean', default: false },
+    connections: { type: 'string', default: '2000' },
+    seconds: { type: 'string', default: '15' },
+    probe: { type: 'string', default: '16' },
+    keys: { type: 'string', default: '100000' },
+  },
+});
+const CONNECTIONS = Number(args.connections);
+const SECONDS = Number(args.seconds);
+const PROBE = Number(args.probe);
+const KEYS = Number(args.keys);
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** Like wrk's default: a request unanswered this long counts as a client timeout. */
+const CLIENT_TIMEOUT_MS = 2_000;
+/** Latency samples kept per class at most (a bounded buffer; later samples are dropped). */
+const SAMPLES_MAX = 1_000_000;
+const READY_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 30_000;
+const BODY = Buffer.alloc(1024, 'v');
+
+if (spawnSync('wrk', ['--version']).error) {
+  console.error('wrk not found (Debian: apt-get install wrk); nothing was run');
+  process.exit(1);
+}
+
+/** Starts `ringkv up` on a free port; resolves with its URL and pid. */
+function startUp(dataDir) {
+  const storage = dataDir === null ? ['--memory'] : ['--data-dir', dataDir];
+  const child = spawn(
+    process.execPath,
+    ['bin/ringkv.mjs', 'up', '--port', '0', '--host', '127.0.0.1', ...storage],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(
+      () => reject(new Error('ringkv up not ready in 60 s')),
+      READY_TIMEOUT_MS,
+    );
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      const match = /ringkv is up at (\S+)/.exec(out);
+      if (match) {
+        clearTimeout(timer);
+        child.stdout.resume();
+        resolve({ child, url: match[1] });
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`ringkv up exited with ${code}: ${out}`)));
+  });
+}
+
+function stop(child) {
+  if (child.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    child.once('exit', () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+function rssMb(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 'NaN');
+  return kb / 1024;
+}
+
+/** Bounded latency samples of one class. */
+class Samples {
+  values = [];
+  count = 0;
+  add(ms) {
+    this.count++;
+    if (this.values.length < SAMPLES_MAX) this.values.push(ms);
+  }
+  quantile(q) {
+    if (this.values.length === 0) return null;
+    const sorted = Float64Array.from(this.values).sort();
+    return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+  }
+}
+
+/** A closed-loop probe: `connections` keep-alive connections of PUTs until `stopAt`. */
+async function probe(url, connections, stopAt) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+  const result = {
+    ok: new Samples(),
+    refused: new Samples(),
+    other: new Samples(),
+    timeouts: 0,
+    errors: 0,
+    refusedWithoutRetryAfter: 0,
+  };
+  let next = 0;
+  const once = () =>
+    new Promise((resolve) => {
+      const key = `probe-${next++ % KEYS}`;
+      const start = performance.now();
+      const req = http.request(`${url}/kv/${key}`, {
+        method: 'PUT',
+        agent,
+        timeout: CLIENT_TIMEOUT_MS,
+      });
+      req.on('response', (res) => {
+        res.resume();
+        res.on('end', () => {
+          const ms = performance.now() - start;
+          if (res.statusCode === 200) result.ok.add(ms);
+          else if (res.statusCode === 503) {
+            result.refused.add(ms);
+            if (res.headers['retry-after'] === undefined) result.refusedWithoutRetryAfter++;
+          } else result.other.add(ms);
+          resolve();
+        });
+      });
+      req.on('timeout', () => {
+        result.timeouts++;
+        req.destroy(new Error('timeout'));
+      });
+      req.on('error', () => {
+        result.errors++;
+        resolve();
+      });
+      req.end(BODY);
+    });
+  const loop = async () => {
+    while (performance.now() < stopAt) await once();
+  };
+  await Promise.all(Array.from({ length: connections }, loop));
+  agent.destroy();
+  return result;
+}
+
+function wrk(url, connections, seconds) {
+  return new Promise((resolve) => {
+    const child = spawn(
+      'wrk',
+      [
+        '-t2',
+        `-c${connections}`,
+        `-d${seconds}s`,
+        '--timeout',
+        '2s',
+        '--latency',
+        '-s',
+        'bench/wrk/put.lua',
+        url,
+      ],
+      {
+        cwd: ROOT,
+        env: { ...process.env, RINGKV_WRK_KEYS: String(KEYS), RINGKV_WRK_PREFIX: 'overload-' },
+      },
+    );
+    let out = '';
+    child.stdout.on('data', (chunk) => (out += chunk));
+    child.stderr.on('data', (chunk) => (out += chunk));
+    child.once('exit', () => resolve(parseWrk(out)));
+  });
+}
+
+function parseWrk(out) {
+  const number = (re) => Number(re.exec(out)?.[1] ?? 'NaN');
+  const toMs = (text) => {
+    const m = /([\d.]+)(us|ms|s)/.exec(text ?? '');
+    if (!m) return null;
+    return Number(m[1]) * { us: 0.001, ms: 1, s: 1000 }[m[2]];
+  };
+  return {
+    requestsPerSecond: number(/Requests\/sec:\s+([\d.]+)/),
+    requests: number(/(\d+) requests in/),
+    non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0),
+    timeouts: Number(/timeout (\d+)/.exec(out)?.[1] ?? 0),
+    connectErrors: Number(/connect (\d+)/.exec(out)?.[1] ?? 0),
+    p50Ms: toMs(/^\s+50%\s+(\S+)/m.exec(out)?.[1]),
+    p99Ms: toMs(/^\s+99%\s+(\S+)/m.exec(out)?.[1]),
+    raw: out,
+  };
+}
+
+function summary(result, seconds) {
+  const round = (x) => (x === null ? null : Math.round(x * 10) / 10);
+  return {
+    okPerSecond: Math.round(result.ok.count / seconds),
+    okP50Ms: round(result.ok.quantile(0.5)),
+    okP99Ms: round(result.ok.quantile(0.99)),
+    refused: result.refused.count,
+    refusedP99Ms: round(result.refused.quantile(0.99)),
+    refusedMaxMs: round(result.refused.quantile(1)),
+    refusedWithoutRetryAfter: result.refusedWithoutRetryAfter,
+    other: result.other.count,
+    timeouts: result.timeouts,
+    errors: result.errors,
+  };
+}
+
+async function main() {
+  const dataDir = args.memory ? null : mkdtempSync(join(tmpdir(), 'ringkv-overload-'));
+  const { child, url } = await startUp(dataDir);
+  try {
+    // Warm up (JIT, lmdb maps) so the unloaded figure is not a cold start.
+    await probe(url, PROBE, performance.now() + 3_000);
+    const unloaded = summary(await probe(url, PROBE, performance.now() + SECONDS * 1000), SECONDS);
+    const rssBeforeMb = rssMb(child.pid);
+    let rssMaxMb = rssBeforeMb;
+    const sampler = setInterval(() => {
+      rssMaxMb = Math.max(rssMaxMb, rssMb(child.pid));
+    }, 100);
+    const loadBefore = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+    const [flood, probed] = await Promise.all([
+      wrk(url, CONNECTIONS, SECONDS),
+      probe(url, PROBE, performance.now() + SECONDS * 1000),
+    ]);
+    clearInterval(sampler);
+    const overload = summary(probed, SECONDS);
+    const loadAfter = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+    const report = {
+      storage: args.memory ? 'memory' : 'lmdb',
+      connections: CONNECTIONS,
+      seconds: SECONDS,
+      cores: (await import('node:os')).cpus().length,
+      loadAverage: { before: loadBefore, after: loadAfter },
+      unloaded,
+      overload,
+      wrk: { ...flood, raw: undefined },
+      rssBeforeMb: Math.round(rssBeforeMb),
+      rssMaxMb: Math.round(rssMaxMb),
+      rssGrowthMb: Math.round(rssMaxMb - rssBeforeMb),
+      p99Ratio:
+        overload.okP99Ms === null || unloaded.okP99Ms === null
+          ? null
+          : Math.round((overload.okP99Ms / unloaded.okP99Ms) * 100) / 100,
+    };
+    print(report);
+  } finally {
+    await stop(child);
+    if (dataDir !== null) rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+function print(r) {
+  const line = (label, value) => console.log(`${label.padEnd(44)} ${value}`);
+  console.log(
+    `=== overload: ${r.connections} connections of 1 KiB PUTs, ${r.seconds} s, ${r.storage}`,
+  );
+  line('machine', `${r.cores} cores, load ${r.loadAverage.before} → ${r.loadAverage.after}`);
+  line('unloaded p50 / p99 (probe, 200s)', `${r.unloaded.okP50Ms} / ${r.unloaded.okP99Ms} ms`);
+  line(
+    'overload p50 / p99 of admitted (probe, 200s)',
+    `${r.overload.okP50Ms} / ${r.overload.okP99Ms} ms`,
+  );
+  line('  ratio p99 admitted / unloaded', `${r.p99Ratio} (goal ≤ 2)`);
+  line(
+    'overload p99 / max of refusals (probe, 503s)',
+    `${r.overload.refusedP99Ms} / ${r.overload.refusedMaxMs} ms (goal ≤ 50)`,
+  );
+  line(
+    'probe 503s, without Retry-After',
+    `${r.overload.refused}, ${r.overload.refusedWithoutRetryAfter}`,
+  );
+  line(
+    'probe timeouts (2 s) / errors / other',
+    `${r.overload.timeouts} / ${r.overload.errors} / ${r.overload.other}`,
+  );
+  line(
+    'wrk req/s, non-2xx, timeouts',
+    `${r.wrk.requestsPerSecond}, ${r.wrk.non2xx}, ${r.wrk.timeouts}`,
+  );
+  line('wrk p50 / p99 (all replies)', `${r.wrk.p50Ms} / ${r.wrk.p99Ms} ms`);
+  line(
+    'RSS before → max (growth)',
+    `${r.rssBeforeMb} → ${r.rssMaxMb} MB (+${r.rssGrowthMb}, goal < 200)`,
+  );
+  console.log(JSON.stringify(r));
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
