@@ -1,0 +1,370 @@
+/**
+ * Admission control: at most `limit` client requests run at once; a request past it waits in a
+ * bounded FIFO for a bounded time, and is refused (an AdmissionRefusedError, HTTP 503 with
+ * Retry-After) when the FIFO is full or its wait runs out. So what the cluster cannot serve is
+ * refused within `queueWaitMsMax`, and what it admits does not queue behind an unbounded backlog.
+ *
+ * The limit follows measured capacity by a latency gradient (Netflix concurrency-limits'
+ * Gradient2, in the spirit of TCP Vegas): completions are grouped in windows of
+ * max(windowSamplesMin, limit); each window's mean service latency (admission to release) is
+ * the short-term latency, and an exponential average of the window means over about
+ * `baselineWindows` windows is the long-term (baseline) latency. Each window:
+ *
+ *   gradient = clamp(latencyTolerance × baseline / windowMean, 0.5, 1)
+ *   target   = limit × gradient + √limit        (× backoffRatio instead when a request in the
+ *                                               window was dropped downstream: coordinator
+ *                                               overload or timeout)
+ *   limit    ← limit × (1 − smoothing) + target × smoothing, within limitMin..limitMax
+ *
+ * and the limit does not grow from a window in which nobody waited or was refused (it was not
+ * the bottleneck). Latency rises once in-flight requests exceed what the cluster serves in
+ * parallel, so the limit settles near throughput × latencyTolerance × baseline (Little's law).
+ * When the window mean falls below half the baseline (load went away), the baseline decays
+ * faster (× 0.95 per window) so it does not stay high. Defaults and ranges: AdmissionConfig in
+ * config.ts.
+ *
+ * One controller per front process, shared by every front that serves clients there (HTTP and
+ * RESP): `acquire()` (waits, bounded) or `tryAcquire()` (never waits), then `permit.release()`
+ * exactly once with how the request ended. The clock is injected, so the maths is testable with
+ * plain calls; nothing here touches a socket.
+ */
+import {
+  type AdmissionConfig,
+  DEFAULT_ADMISSION_CONFIG,
+  validateAdmissionConfig,
+} from '../config.js';
+import { assert } from '../core/assert.js';
+import { OverloadError } from '../errors.js';
+
+/** How an admitted request ended, as the controller learns from it. */
+export type AdmissionOutcome =
+  /** Served (any answer the cluster gave, errors included): its latency is a sample. */
+  | 'ok'
+  /** Dropped downstream: a coordinator refused it (overload) or it timed out. Shrinks the limit. */
+  | 'dropped'
+  /** Ended for a reason that says nothing about capacity (the caller went away, bad input). */
+  | 'ignore';
+
+export interface Permit {
+  /** Frees the slot; only the first call counts. */
+  release(outcome: AdmissionOutcome): void;
+}
+
+/** Why a request was refused. */
+export type RefusalReason = 'queue_full' | 'wait_expired';
+
+/** What to answer a refused request. */
+export interface Refusal {
+  readonly reason: RefusalReason;
+  readonly retryAfterSeconds: number;
+  readonly message: string;
+}
+
+/** A request the controller refused: HTTP 503 with `Retry-After: retryAfterSeconds`. */
+export class AdmissionRefusedError extends OverloadError {
+  override name = 'AdmissionRefusedError';
+  constructor(
+    readonly reason: RefusalReason,
+    readonly retryAfterSeconds: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Time as the controller sees it: a monotonic clock and one-shot timers. */
+export interface AdmissionClock {
+  nowMs(): number;
+  /** Calls `fn` once after `ms`; the returned function cancels it. */
+  schedule(ms: number, fn: () => void): () => void;
+}
+
+export const realClock: AdmissionClock = {
+  nowMs: () => performance.now(),
+  schedule(ms, fn) {
+    const timer = setTimeout(fn, ms);
+    timer.unref();
+    return () => clearTimeout(timer);
+  },
+};
+
+export interface AdmissionStats {
+  /** The current concurrency limit (whole requests). */
+  readonly limit: number;
+  readonly inFlight: number;
+  readonly queued: number;
+  /** The long-term latency estimate in ms (null before the first window closes). */
+  readonly baselineMs: number | null;
+  readonly admitted: number;
+  readonly refusedQueueFull: number;
+  readonly refusedWaitExpired: number;
+  /** Admitted requests released as dropped downstream. */
+  readonly dropped: number;
+  readonly increases: number;
+  readonly decreases: number;
+}
+
+interface Waiter {
+  readonly deadlineMs: number;
+  readonly resolve: (permit: Permit) => void;
+  readonly reject: (error: unknown) => void;
+  /** Removes the abort listener, if any. */
+  readonly detach: () => void;
+}
+
+export class AdmissionController {
+  readonly config: AdmissionConfig;
+  private limitValue: number;
+  private inFlightValue = 0;
+  /** FIFO of waiters; `head` is the index of the oldest (amortised O(1) shift). */
+  private queue: Waiter[] = [];
+  private head = 0;
+  private cancelTimer: (() => void) | null = null;
+  private timerDueMs = Number.POSITIVE_INFINITY;
+  // The current window.
+  private windowCount = 0;
+  private windowSumMs = 0;
+  private windowSaturated = false;
+  private windowDropped = false;
+  /** Exponential average of window means (ms), null before the first window. */
+  private baselineMs: number | null = null;
+  private counters = {
+    admitted: 0,
+    refusedQueueFull: 0,
+    refusedWaitExpired: 0,
+    dropped: 0,
+    increases: 0,
+    decreases: 0,
+  };
+
+  constructor(
+    config: Partial<AdmissionConfig> = {},
+    private readonly clock: AdmissionClock = realClock,
+  ) {
+    this.config = { ...DEFAULT_ADMISSION_CONFIG, ...config };
+    validateAdmissionConfig(this.config);
+    this.limitValue = this.config.limitInitial;
+  }
+
+  /** The whole-request limit in force. */
+  get limit(): number {
+    return Math.floor(this.limitValue);
+  }
+
+  get inFlight(): number {
+    return this.inFlightValue;
+  }
+
+  get queued(): number {
+    return this.queue.length - this.head;
+  }
+
+  stats(): AdmissionStats {
+    return {
+      limit: this.limit,
+      inFlight: this.inFlightValue,
+      queued: this.queued,
+      baselineMs: this.baselineMs,
+      ...this.counters,
+    };
+  }
+
+  /** A permit now if a slot is free and nobody waits for one, else null (never waits). */
+  tryAcquire(): Permit | null {
+    if (this.queued > 0 || this.inFlightValue >= this.limit) {
+      this.windowSaturated = true;
+      return null;
+    }
+    return this.admit();
+  }
+
+  /**
+   * A permit, at once or after a wait of at most queueWaitMsMax; rejects with an
+   * AdmissionRefusedError when the queue is full or the wait runs out, and with the signal's
+   * reason when it aborts first.
+   */
+  acquire(signal?: AbortSignal): Promise<Permit> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const now = this.tryAcquire();
+    if (now !== null) return Promise.resolve(now);
+    const { queueMax, queueWaitMsMax } = this.config;
+    if (this.queued >= queueMax || queueWaitMsMax === 0) {
+      return Promise.reject(this.refuse('queue_full'));
+    }
+    return new Promise<Permit>((resolve, reject) => {
+      const onAbort = () => {
+        this.remove(waiter);
+        reject(signal?.reason);
+      };
+      const waiter: Waiter = {
+        deadlineMs: this.clock.nowMs() + queueWaitMsMax,
+        resolve,
+        reject,
+        detach: () => signal?.removeEventListener('abort', onAbort),
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.queue.push(waiter);
+      this.armTimer(waiter.deadlineMs);
+    });
+  }
+
+  private admit(): Permit {
+    assert(this.inFlightValue < this.limit, 'a permit is only issued below the limit');
+    this.inFlightValue++;
+    this.counters.admitted++;
+    const startMs = this.clock.nowMs();
+    let released = false;
+    return {
+      release: (outcome) => {
+        if (released) return;
+        released = true;
+        this.onRelease(this.clock.nowMs() - startMs, outcome);
+      },
+    };
+  }
+
+  private onRelease(latencyMs: number, outcome: AdmissionOutcome): void {
+    assert(this.inFlightValue > 0, 'a release matches an admission');
+    this.inFlightValue--;
+    if (outcome === 'dropped') {
+      this.counters.dropped++;
+      this.windowDropped = true;
+    }
+    if (outcome !== 'ignore') {
+      this.windowCount++;
+      this.windowSumMs += Math.max(0, latencyMs);
+    }
+    if (this.windowCount >= Math.max(this.config.windowSamplesMin, this.limit)) this.closeWindow();
+    this.drain();
+  }
+
+  /** One gradient step from the window that just filled (see the file comment). */
+  private closeWindow(): void {
+    const meanMs = this.windowSumMs / this.windowCount;
+    const baselineMs = this.updateBaseline(meanMs);
+    const before = this.limitValue;
+    const target = this.windowDropped
+      ? before * this.config.backoffRatio
+      : before * gradientOf(this.config.latencyTolerance, baselineMs, meanMs) + Math.sqrt(before);
+    const { smoothing, limitMin, limitMax } = this.config;
+    let next = before * (1 - smoothing) + target * smoothing;
+    if (!this.windowSaturated) next = Math.min(next, before);
+    this.limitValue = Math.min(limitMax, Math.max(limitMin, next));
+    if (this.limitValue > before) this.counters.increases++;
+    if (this.limitValue < before) this.counters.decreases++;
+    assert(this.limitValue >= limitMin && this.limitValue <= limitMax, 'limit stays in range');
+    this.windowCount = 0;
+    this.windowSumMs = 0;
+    this.windowSaturated = this.queued > 0;
+    this.windowDropped = false;
+  }
+
+  /** The long-term latency after a window of mean `meanMs`. */
+  private updateBaseline(meanMs: number): number {
+    const previous = this.baselineMs ?? meanMs;
+    let next = previous + (meanMs - previous) / this.config.baselineWindows;
+    if (next > 2 * meanMs) next *= BASELINE_DECAY;
+    this.baselineMs = next;
+    assert(Number.isFinite(next) && next >= 0, 'the baseline is a finite latency');
+    return next;
+  }
+
+  /** Hands free slots to waiters, oldest first; refuses those whose wait ran out. */
+  private drain(): void {
+    const now = this.clock.nowMs();
+    while (this.queued > 0) {
+      const waiter = this.queue[this.head]!;
+      if (waiter.deadlineMs <= now) {
+        this.shift();
+        waiter.reject(this.refuse('wait_expired'));
+        continue;
+      }
+      if (this.inFlightValue >= this.limit) break;
+      this.shift();
+      waiter.resolve(this.admit());
+    }
+    if (this.queued === 0) this.disarmTimer();
+  }
+
+  private shift(): void {
+    const waiter = this.queue[this.head]!;
+    waiter.detach();
+    this.head++;
+    if (this.head === this.queue.length) {
+      this.queue = [];
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  private remove(waiter: Waiter): void {
+    const index = this.queue.indexOf(waiter, this.head);
+    if (index < 0) return;
+    waiter.detach();
+    this.queue.splice(index, 1);
+    if (this.queued === 0) this.disarmTimer();
+  }
+
+  /** Whether a request tryAcquire() gave no permit may wait for one with acquire(). */
+  mayWait(): boolean {
+    return this.queued < this.config.queueMax && this.config.queueWaitMsMax > 0;
+  }
+
+  /**
+   * Counts the refusal of a request that may not wait and says what to answer — without
+   * building an Error (a stack trace per refusal costs the front thread what it must save).
+   */
+  refuseNow(): Refusal {
+    return this.refusal('queue_full');
+  }
+
+  private refusal(reason: RefusalReason): Refusal {
+    if (reason === 'queue_full') this.counters.refusedQueueFull++;
+    else this.counters.refusedWaitExpired++;
+    this.windowSaturated = true;
+    const { retryAfterSeconds, queueWaitMsMax } = this.config;
+    const why =
+      reason === 'queue_full'
+        ? `${this.inFlightValue} requests running (limit ${this.limit}) and ${this.queued} waiting`
+        : `no slot freed within ${queueWaitMsMax} ms (limit ${this.limit})`;
+    return { reason, retryAfterSeconds, message: `overloaded: ${why}; retry later` };
+  }
+
+  private refuse(reason: RefusalReason): AdmissionRefusedError {
+    const { retryAfterSeconds, message } = this.refusal(reason);
+    return new AdmissionRefusedError(reason, retryAfterSeconds, message);
+  }
+
+  /** One timer for the whole queue, due at the oldest waiter's deadline (FIFO: the earliest). */
+  private armTimer(dueMs: number): void {
+    if (this.cancelTimer !== null && this.timerDueMs <= dueMs) return;
+    this.disarmTimer();
+    this.timerDueMs = dueMs;
+    this.cancelTimer = this.clock.schedule(Math.max(0, dueMs - this.clock.nowMs()), () => {
+      this.cancelTimer = null;
+      this.timerDueMs = Number.POSITIVE_INFINITY;
+      this.drain();
+      if (this.queued > 0) this.armTimer(this.queue[this.head]!.deadlineMs);
+    });
+  }
+
+  private disarmTimer(): void {
+    this.cancelTimer?.();
+    this.cancelTimer = null;
+    this.timerDueMs = Number.POSITIVE_INFINITY;
+  }
+}
+
+/** Per window, the baseline's extra decay once load went away (Gradient2's 0.95). */
+const BASELINE_DECAY = 0.95;
+
+/**
+ * How much of the limit a window's latency keeps: 1 while the window mean stays within
+ * `tolerance` × baseline, less as it grows past it, never below 0.5 (one window halves at most).
+ */
+export function gradientOf(tolerance: number, baselineMs: number, meanMs: number): number {
+  if (meanMs <= 0) return 1;
+  return Math.min(1, Math.max(0.5, (tolerance * baselineMs) / meanMs));
+}
