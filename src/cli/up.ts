@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { Cluster, ClusterStatus } from '../client/types.js';
 import { DEFAULT_CONFIG, type RingkvConfig } from '../config.js';
 import { ValidationError } from '../errors.js';
+import { AdmissionController } from '../server/admission.js';
 import { createHttpServer } from '../server/http.js';
 import { StartupError } from './exit-codes.js';
 import { type UpPlan, USAGE_EXIT_CODE } from './up-options.js';
@@ -57,7 +58,10 @@ export async function startUp(plan: UpPlan, io: UpIo): Promise<RunningUp> {
   const fresh = dataDir !== null && !existsSync(dataDir);
   const cluster = await startClusterOrFail(plan.config);
   try {
+    // One admission bound for the process: every front (HTTP now, RESP too) takes this one.
+    const admission = new AdmissionController();
     const server = createHttpServer(cluster, {
+      admission,
       bodySizeMaxBytes: config.valueSizeMaxBytes,
       requestTimeoutMs: httpTimeoutMs(config),
       log: io.err,
