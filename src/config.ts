@@ -448,8 +448,9 @@ export const REMOTE_REPLY_SIZE_MAX_BYTES = Math.ceil((VALUE_SIZE_LIMIT_BYTES * 8
  * process, shared by its HTTP and RESP servers. The concurrency limit is not a constant: it
  * starts at `limitInitial` and follows measured capacity by a latency gradient (Netflix's
  * Gradient2). Every window of max(windowSamplesMin, limit) completions: gradient =
- * clamp(latencyTolerance × baseline / windowMean, 0.5, 1), where baseline is an exponential
- * average of window means over ~baselineWindows windows; target = limit × gradient + √limit
+ * clamp(latencyTolerance × baseline / windowMean, 0.5, 1), where baseline is the unloaded
+ * latency (falls at once to a lower window mean, rises by 1/baselineWindows of the gap only
+ * from windows nobody waited in or with the limit at its floor); target = limit × gradient + √limit
  * (limit × backoffRatio when a coordinator refused or a request timed out in the window);
  * limit ← limit + smoothing × (target − limit), never growing when nobody waited. By Little's law
  * it settles near throughput × latencyTolerance × baseline — what the cluster serves at that
@@ -474,7 +475,7 @@ export interface AdmissionConfig {
   readonly backoffRatio: number;
   /** Completions per measuring window at least (1..100000). @default 16 */
   readonly windowSamplesMin: number;
-  /** Windows the baseline latency averages over (its EMA weight is 1/this; 1..100000). @default 100 */
+  /** The baseline rises by 1/this of the gap per unqueued window (1..100000). @default 20 */
   readonly baselineWindows: number;
   /** Share of each window's target the limit moves by (0.01..1). @default 0.2 */
   readonly smoothing: number;
@@ -491,7 +492,7 @@ export const DEFAULT_ADMISSION_CONFIG: AdmissionConfig = Object.freeze({
   latencyTolerance: 1.5,
   backoffRatio: 0.9,
   windowSamplesMin: 16,
-  baselineWindows: 100,
+  baselineWindows: 20,
   smoothing: 0.2,
   retryAfterSeconds: 1,
 });

@@ -7,8 +7,7 @@
  * The limit follows measured capacity by a latency gradient (Netflix concurrency-limits'
  * Gradient2, in the spirit of TCP Vegas): completions are grouped in windows of
  * max(windowSamplesMin, limit); each window's mean service latency (admission to release) is
- * the short-term latency, and an exponential average of the window means over about
- * `baselineWindows` windows is the long-term (baseline) latency. Each window:
+ * the short-term latency; the baseline is the unloaded latency (below). Each window:
  *
  *   gradient = clamp(latencyTolerance × baseline / windowMean, 0.5, 1)
  *   target   = limit × gradient + √limit        (× backoffRatio instead when a request in the
@@ -19,9 +18,15 @@
  * and the limit does not grow from a window in which nobody waited or was refused (it was not
  * the bottleneck). Latency rises once in-flight requests exceed what the cluster serves in
  * parallel, so the limit settles near throughput × latencyTolerance × baseline (Little's law).
- * When the window mean falls below half the baseline (load went away), the baseline decays
- * faster (× 0.95 per window) so it does not stay high. Defaults and ranges: AdmissionConfig in
- * config.ts.
+ *
+ * The baseline falls at once to any lower window mean, and rises (by 1/baselineWindows of the
+ * difference per window) only from windows that say what the cluster does without the queueing
+ * this limit causes: nobody waited, or the limit is at its floor (≤ 2 × limitMin) and cannot be
+ * the cause. A baseline that learned from every window would follow the latency the limit
+ * itself causes and let the limit creep up without end (Gradient2's drift, and that of a
+ * sliding minimum too; the convergence test catches both); one that never rose would hold the
+ * limit at its floor for good once the cluster became slower. Defaults and ranges:
+ * AdmissionConfig in config.ts.
  *
  * One controller per front process, shared by every front that serves clients there (HTTP and
  * RESP): `acquire()` (waits, bounded) or `tryAcquire()` (never waits), then `permit.release()`
@@ -93,7 +98,7 @@ export interface AdmissionStats {
   readonly limit: number;
   readonly inFlight: number;
   readonly queued: number;
-  /** The long-term latency estimate in ms (null before the first window closes). */
+  /** The baseline (unloaded) latency estimate in ms (null before the first window closes). */
   readonly baselineMs: number | null;
   readonly admitted: number;
   readonly refusedQueueFull: number;
@@ -126,7 +131,7 @@ export class AdmissionController {
   private windowSumMs = 0;
   private windowSaturated = false;
   private windowDropped = false;
-  /** Exponential average of window means (ms), null before the first window. */
+  /** The unloaded latency estimate (ms), null before the first window. */
   private baselineMs: number | null = null;
   private counters = {
     admitted: 0,
@@ -259,13 +264,17 @@ export class AdmissionController {
     this.windowDropped = false;
   }
 
-  /** The long-term latency after a window of mean `meanMs`. */
+  /** The baseline after a window of mean `meanMs` (see the file comment). */
   private updateBaseline(meanMs: number): number {
-    const previous = this.baselineMs ?? meanMs;
-    let next = previous + (meanMs - previous) / this.config.baselineWindows;
-    if (next > 2 * meanMs) next *= BASELINE_DECAY;
+    assert(Number.isFinite(meanMs) && meanMs >= 0, 'a window mean is a finite latency');
+    const previous = this.baselineMs;
+    const unqueued = !this.windowSaturated || this.limitValue <= 2 * this.config.limitMin;
+    let next: number;
+    if (previous === null || meanMs <= previous) next = meanMs;
+    else if (unqueued) next = previous + (meanMs - previous) / this.config.baselineWindows;
+    else next = previous;
     this.baselineMs = next;
-    assert(Number.isFinite(next) && next >= 0, 'the baseline is a finite latency');
+    assert(next <= Math.max(meanMs, previous ?? meanMs), 'the baseline never jumps past a mean');
     return next;
   }
 
@@ -356,9 +365,6 @@ export class AdmissionController {
     this.timerDueMs = Number.POSITIVE_INFINITY;
   }
 }
-
-/** Per window, the baseline's extra decay once load went away (Gradient2's 0.95). */
-const BASELINE_DECAY = 0.95;
 
 /**
  * How much of the limit a window's latency keeps: 1 while the window mean stays within
