@@ -450,8 +450,10 @@ export const REMOTE_REPLY_SIZE_MAX_BYTES = Math.ceil((VALUE_SIZE_LIMIT_BYTES * 8
  * Gradient2). Every window of max(windowSamplesMin, limit) completions: gradient =
  * clamp(latencyTolerance × baseline / windowMean, 0.5, 1), where baseline is the unloaded
  * latency (falls at once to a lower window mean, rises by 1/baselineWindows of the gap only
- * from windows nobody waited in or with the limit at its floor); target = limit × gradient + √limit
- * (limit × backoffRatio when a coordinator refused or a request timed out in the window);
+ * from windows nobody waited in or with the limit at its floor), and the window mean is taken
+ * net of the front thread's own event-loop delay; target = 2 × limit while gradient = 1, else
+ * limit × gradient + √limit (limit × backoffRatio when a coordinator refused or a request timed
+ * out in the window);
  * limit ← limit + smoothing × (target − limit), never growing when nobody waited. By Little's law
  * it settles near throughput × latencyTolerance × baseline — what the cluster serves at that
  * latency.
@@ -482,6 +484,13 @@ export interface AdmissionConfig {
   /** The `Retry-After` of a refusal, in seconds (HTTP allows whole seconds only; 1..3600). @default 1 */
   readonly retryAfterSeconds: number;
 }
+
+/**
+ * Least window latency (ms) the admission controller reasons with, after the front's own
+ * event-loop delay is taken out: below it a window says nothing about the cluster. Not a config
+ * field (a property of the estimator, not a policy).
+ */
+export const ADMISSION_LATENCY_FLOOR_MS = 1;
 
 export const DEFAULT_ADMISSION_CONFIG: AdmissionConfig = Object.freeze({
   limitInitial: 64,
@@ -556,4 +565,11 @@ export function validateAdmissionConfig(config: AdmissionConfig): void {
  * (each idle keep-alive connection costs a socket and parser, a few tens of KiB).
  */
 export const HTTP_HEADERS_TIMEOUT_MS = 10_000;
+/**
+ * Connections the kernel holds for the HTTP server before it accepts them (1..65535; the kernel
+ * caps it at net.core.somaxconn, 4096 on current Linux). Node's default, 511, overflows when
+ * thousands of clients connect at once: the dropped handshakes are retried only after 1 s, 3 s…,
+ * and their requests time out instead of being answered or refused.
+ */
+export const HTTP_LISTEN_BACKLOG = 4096;
 export const HTTP_CONNECTIONS_MAX = 8_192;

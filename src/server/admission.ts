@@ -7,12 +7,14 @@
  * The limit follows measured capacity by a latency gradient (Netflix concurrency-limits'
  * Gradient2, in the spirit of TCP Vegas): completions are grouped in windows of
  * max(windowSamplesMin, limit); each window's mean service latency (admission to release) is
- * the short-term latency; the baseline is the unloaded latency (below). Each window:
+ * the short-term latency, less the front thread's own event-loop delay over the window (that
+ * wait is the front's, not the cluster's, and no limit shortens it); the baseline is the unloaded latency (below). Each window:
  *
  *   gradient = clamp(latencyTolerance × baseline / windowMean, 0.5, 1)
- *   target   = limit × gradient + √limit        (× backoffRatio instead when a request in the
- *                                               window was dropped downstream: coordinator
- *                                               overload or timeout)
+ *   target   = 2 × limit                 while gradient = 1 (latency within tolerance: slow start)
+ *            = limit × gradient + √limit  below (Gradient2's queue allowance)
+ *            = limit × backoffRatio       when a request in the window was dropped downstream
+ *                                         (a coordinator's overload or a timeout)
  *   limit    ← limit × (1 − smoothing) + target × smoothing, within limitMin..limitMax
  *
  * and the limit does not grow from a window in which nobody waited or was refused (it was not
@@ -33,7 +35,10 @@
  * exactly once with how the request ended. The clock is injected, so the maths is testable with
  * plain calls; nothing here touches a socket.
  */
+
+import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import {
+  ADMISSION_LATENCY_FLOOR_MS,
   type AdmissionConfig,
   DEFAULT_ADMISSION_CONFIG,
   validateAdmissionConfig,
@@ -77,21 +82,47 @@ export class AdmissionRefusedError extends OverloadError {
   }
 }
 
-/** Time as the controller sees it: a monotonic clock and one-shot timers. */
+/** Time as the controller sees it: a monotonic clock, one-shot timers, the front's own lag. */
 export interface AdmissionClock {
   nowMs(): number;
   /** Calls `fn` once after `ms`; the returned function cancels it. */
   schedule(ms: number, fn: () => void): () => void;
+  /**
+   * The front thread's mean event-loop delay (ms) since the previous call: time every request
+   * spends waiting for the front itself, which no admission limit can shorten.
+   */
+  lagMs(): number;
 }
 
-export const realClock: AdmissionClock = {
-  nowMs: () => performance.now(),
-  schedule(ms, fn) {
-    const timer = setTimeout(fn, ms);
-    timer.unref();
-    return () => clearTimeout(timer);
-  },
-};
+/** Event-loop delay sampled every 10 ms; one monitor per process, read by every real clock. */
+let loopDelay: IntervalHistogram | null = null;
+
+/** The real clock: performance.now, unref'd timers, perf_hooks' event-loop delay monitor. */
+export function realClock(): AdmissionClock {
+  let seenCount = 0;
+  let seenSumNs = 0;
+  return {
+    nowMs: () => performance.now(),
+    schedule(ms, fn) {
+      const timer = setTimeout(fn, ms);
+      timer.unref();
+      return () => clearTimeout(timer);
+    },
+    lagMs() {
+      if (loopDelay === null) {
+        loopDelay = monitorEventLoopDelay({ resolution: 10 });
+        loopDelay.enable();
+      }
+      const count = loopDelay.count;
+      const sumNs = loopDelay.mean * count;
+      if (!(count > seenCount)) return 0;
+      const meanNs = (sumNs - seenSumNs) / (count - seenCount);
+      seenCount = count;
+      seenSumNs = sumNs;
+      return Number.isFinite(meanNs) ? Math.max(0, meanNs / 1e6) : 0;
+    },
+  };
+}
 
 export interface AdmissionStats {
   /** The current concurrency limit (whole requests). */
@@ -144,7 +175,7 @@ export class AdmissionController {
 
   constructor(
     config: Partial<AdmissionConfig> = {},
-    private readonly clock: AdmissionClock = realClock,
+    private readonly clock: AdmissionClock = realClock(),
   ) {
     this.config = { ...DEFAULT_ADMISSION_CONFIG, ...config };
     validateAdmissionConfig(this.config);
@@ -245,12 +276,17 @@ export class AdmissionController {
 
   /** One gradient step from the window that just filled (see the file comment). */
   private closeWindow(): void {
-    const meanMs = this.windowSumMs / this.windowCount;
+    // The front's own lag is taken out: it is the same at any limit, and a limit chasing it
+    // would fall to its floor and starve the cluster while the front is busy refusing.
+    // Floored: a mean that is all lag says nothing about the cluster, and a zero baseline would
+    // hold the gradient at its minimum for good.
+    const netMs = this.windowSumMs / this.windowCount - this.clock.lagMs();
+    const meanMs = Math.max(ADMISSION_LATENCY_FLOOR_MS, netMs);
     const baselineMs = this.updateBaseline(meanMs);
     const before = this.limitValue;
     const target = this.windowDropped
       ? before * this.config.backoffRatio
-      : before * gradientOf(this.config.latencyTolerance, baselineMs, meanMs) + Math.sqrt(before);
+      : targetOf(before, gradientOf(this.config.latencyTolerance, baselineMs, meanMs));
     const { smoothing, limitMin, limitMax } = this.config;
     let next = before * (1 - smoothing) + target * smoothing;
     if (!this.windowSaturated) next = Math.min(next, before);
@@ -364,6 +400,15 @@ export class AdmissionController {
     this.cancelTimer = null;
     this.timerDueMs = Number.POSITIVE_INFINITY;
   }
+}
+
+/**
+ * Where a window moves the limit towards, before smoothing: doubling while latency is within
+ * tolerance (so the limit reaches what a busy front needs to keep the cluster busy in a few
+ * windows rather than hundreds), the gradient plus √limit of allowance past it.
+ */
+export function targetOf(limit: number, gradient: number): number {
+  return gradient >= 1 ? 2 * limit : limit * gradient + Math.sqrt(limit);
 }
 
 /**

@@ -30,6 +30,10 @@ class FakeClock implements AdmissionClock {
   now = 0;
   timers: { dueMs: number; fn: () => void; live: boolean }[] = [];
   scheduled = 0;
+  lag = 0;
+  lagMs(): number {
+    return this.lag;
+  }
   nowMs(): number {
     return this.now;
   }
@@ -244,6 +248,18 @@ describe('admission limit maths', () => {
     runWindows(clock, admission, 500, 1_000);
     expect(admission.limit).toBeGreaterThanOrEqual(8);
     expect(admission.stats().decreases).toBeGreaterThan(0);
+  });
+
+  it("does not shrink for latency that is the front's own event-loop delay", () => {
+    const { clock, admission } = controller({ limitInitial: 100 });
+    runWindows(clock, admission, 30, 10);
+    const grown = admission.limit;
+    clock.lag = 30; // the front thread is busy: every request waits 30 ms more for it
+    runWindows(clock, admission, 5, 40);
+    expect(admission.limit).toBeGreaterThanOrEqual(grown);
+    clock.lag = 0;
+    runWindows(clock, admission, 5, 40);
+    expect(admission.limit).toBeLessThan(grown);
   });
 
   it('shrinks by backoffRatio × smoothing per window with drops downstream', () => {
