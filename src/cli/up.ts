@@ -7,7 +7,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Cluster, ClusterStatus } from '../client/types.js';
-import { DEFAULT_CONFIG, type RingkvConfig } from '../config.js';
+import { DEFAULT_CONFIG, HTTP_LISTEN_BACKLOG, type RingkvConfig } from '../config.js';
 import { ValidationError } from '../errors.js';
 import { AdmissionController } from '../server/admission.js';
 import { createHttpServer } from '../server/http.js';
@@ -107,7 +107,7 @@ function listen(server: Server, plan: UpPlan): Promise<AddressInfo> {
       reject(new StartupError(listenErrorMessage(error, plan), 1));
     };
     server.once('error', onError);
-    server.listen(plan.port, plan.host, () => {
+    server.listen({ port: plan.port, host: plan.host, backlog: HTTP_LISTEN_BACKLOG }, () => {
       server.off('error', onError);
       resolve(server.address() as AddressInfo);
     });
