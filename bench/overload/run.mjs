@@ -13,7 +13,9 @@
 // once), like wrk: the refusal latency is measured under the worst client behaviour.
 //
 // Usage: node bench/overload/run.mjs [--memory] [--connections 2000] [--seconds 15]
-//        [--probe 16] [--keys 100000]
+//        [--probe 16] [--keys 100000] [--before <checkout>]
+// --before runs the same phases first against another checkout (e.g. the main branch, built the
+// same way: its bin/ringkv.mjs), so before and after come from one run on one machine.
 // Needs wrk on PATH (Debian: apt-get install wrk); installs nothing. Starts and stops its own
 // cluster on a free port (SIGTERM, then SIGKILL after 30 s). Prints a table and one JSON line.
 import { spawn, spawnSync } from 'node:child_process';
@@ -31,6 +33,7 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '15' },
     probe: { type: 'string', default: '16' },
     keys: { type: 'string', default: '100000' },
+    before: { type: 'string' },
   },
 });
 const CONNECTIONS = Number(args.connections);
@@ -52,12 +55,12 @@ if (spawnSync('wrk', ['--version']).error) {
 }
 
 /** Starts `ringkv up` on a free port; resolves with its URL and pid. */
-function startUp(dataDir) {
+function startUp(root, dataDir) {
   const storage = dataDir === null ? ['--memory'] : ['--data-dir', dataDir];
   const child = spawn(
     process.execPath,
     ['bin/ringkv.mjs', 'up', '--port', '0', '--host', '127.0.0.1', ...storage],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+    { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   return new Promise((resolve, reject) => {
     let out = '';
@@ -88,6 +91,14 @@ function stop(child) {
     });
     child.kill('SIGTERM');
   });
+}
+
+/** The machine's TCP listen-queue overflows so far (connections a full accept queue dropped). */
+function listenOverflows() {
+  const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n');
+  const names = lines[0]?.split(' ') ?? [];
+  const values = lines[1]?.split(' ') ?? [];
+  return Number(values[names.indexOf('ListenOverflows')] ?? 'NaN');
 }
 
 function rssMb(pid) {
@@ -208,6 +219,19 @@ function parseWrk(out) {
   };
 }
 
+/** The admission series of /metrics right after the flood (none on a checkout without them). */
+async function admissionSeries(url) {
+  const text = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) })
+    .then((res) => res.text())
+    .catch(() => '');
+  const series = {};
+  for (const line of text.split('\n')) {
+    const match = /^ringkv_admission_(\w+(?:\{[^}]*\})?) (\S+)$/.exec(line);
+    if (match) series[match[1]] = Number(match[2]);
+  }
+  return series;
+}
+
 function summary(result, seconds) {
   const round = (x) => (x === null ? null : Math.round(x * 10) / 10);
   return {
@@ -225,8 +249,33 @@ function summary(result, seconds) {
 }
 
 async function main() {
+  const roots = args.before === undefined ? [ROOT] : [args.before, ROOT];
+  const reports = [];
+  for (const root of roots) {
+    const report = await measure(root);
+    print(report);
+    reports.push(report);
+  }
+  if (reports.length === 2) {
+    const [before, after] = reports;
+    console.log('=== before → after');
+    const line = (label, a, b) => console.log(`${label.padEnd(44)} ${a} → ${b}`);
+    line('p99 admitted / unloaded p99', before.p99Ratio, after.p99Ratio);
+    line('p99 of 503s (ms)', before.overload.refusedP99Ms, after.overload.refusedP99Ms);
+    line('client timeouts (wrk)', before.wrk.timeouts, after.wrk.timeouts);
+    line('RSS growth (MB)', before.rssGrowthMb, after.rssGrowthMb);
+    line('wrk req/s (all replies)', before.wrk.requestsPerSecond, after.wrk.requestsPerSecond);
+    line(
+      'admitted PUT/s (wrk 2xx + probe 200s)',
+      before.admittedPerSecond,
+      after.admittedPerSecond,
+    );
+  }
+}
+
+async function measure(root) {
   const dataDir = args.memory ? null : mkdtempSync(join(tmpdir(), 'ringkv-overload-'));
-  const { child, url } = await startUp(dataDir);
+  const { child, url } = await startUp(root, dataDir);
   try {
     // Warm up (JIT, lmdb maps) so the unloaded figure is not a cold start.
     await probe(url, PROBE, performance.now() + 3_000);
@@ -236,15 +285,21 @@ async function main() {
     const sampler = setInterval(() => {
       rssMaxMb = Math.max(rssMaxMb, rssMb(child.pid));
     }, 100);
+    const overflowsBefore = listenOverflows();
     const loadBefore = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
     const [flood, probed] = await Promise.all([
       wrk(url, CONNECTIONS, SECONDS),
       probe(url, PROBE, performance.now() + SECONDS * 1000),
     ]);
     clearInterval(sampler);
+    const overflows = listenOverflows() - overflowsBefore;
+    const admission = await admissionSeries(url);
     const overload = summary(probed, SECONDS);
     const loadAfter = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-    const report = {
+    const admitted = flood.requests - flood.non2xx + probed.ok.count;
+    return {
+      root,
+      admittedPerSecond: Math.round(admitted / SECONDS),
       storage: args.memory ? 'memory' : 'lmdb',
       connections: CONNECTIONS,
       seconds: SECONDS,
@@ -253,6 +308,8 @@ async function main() {
       unloaded,
       overload,
       wrk: { ...flood, raw: undefined },
+      admission,
+      listenOverflows: overflows,
       rssBeforeMb: Math.round(rssBeforeMb),
       rssMaxMb: Math.round(rssMaxMb),
       rssGrowthMb: Math.round(rssMaxMb - rssBeforeMb),
@@ -261,7 +318,6 @@ async function main() {
           ? null
           : Math.round((overload.okP99Ms / unloaded.okP99Ms) * 100) / 100,
     };
-    print(report);
   } finally {
     await stop(child);
     if (dataDir !== null) rmSync(dataDir, { recursive: true, force: true });
@@ -271,7 +327,7 @@ async function main() {
 function print(r) {
   const line = (label, value) => console.log(`${label.padEnd(44)} ${value}`);
   console.log(
-    `=== overload: ${r.connections} connections of 1 KiB PUTs, ${r.seconds} s, ${r.storage}`,
+    `=== overload: ${r.connections} connections of 1 KiB PUTs, ${r.seconds} s, ${r.storage}, ${r.root}`,
   );
   line('machine', `${r.cores} cores, load ${r.loadAverage.before} → ${r.loadAverage.after}`);
   line('unloaded p50 / p99 (probe, 200s)', `${r.unloaded.okP50Ms} / ${r.unloaded.okP99Ms} ms`);
@@ -296,7 +352,10 @@ function print(r) {
     'wrk req/s, non-2xx, timeouts',
     `${r.wrk.requestsPerSecond}, ${r.wrk.non2xx}, ${r.wrk.timeouts}`,
   );
+  line('admitted PUT/s (wrk 2xx + probe 200s)', r.admittedPerSecond);
   line('wrk p50 / p99 (all replies)', `${r.wrk.p50Ms} / ${r.wrk.p99Ms} ms`);
+  line('admission after the flood', JSON.stringify(r.admission));
+  line('listen-queue overflows (whole machine)', r.listenOverflows);
   line(
     'RSS before → max (growth)',
     `${r.rssBeforeMb} → ${r.rssMaxMb} MB (+${r.rssGrowthMb}, goal < 200)`,
