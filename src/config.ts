@@ -449,8 +449,8 @@ export const REMOTE_REPLY_SIZE_MAX_BYTES = Math.ceil((VALUE_SIZE_LIMIT_BYTES * 8
  * starts at `limitInitial` and follows measured capacity by a latency gradient (Netflix's
  * Gradient2). Every window of max(windowSamplesMin, limit) completions: gradient =
  * clamp(latencyTolerance × baseline / windowMean, 0.5, 1), where baseline is the unloaded
- * latency (falls at once to a lower window mean, rises by 1/baselineWindows of the gap only
- * from windows nobody waited in or with the limit at its floor), and the window mean is taken
+ * latency (an average moving by 1/baselineWindows of the gap per window, upwards only from
+ * windows nobody waited in or with the limit at its floor), and the window mean is taken
  * net of the front thread's own event-loop delay; target = 2 × limit while gradient = 1, else
  * limit × gradient + √limit (limit × backoffRatio when a coordinator refused or a request timed
  * out in the window);
@@ -477,7 +477,7 @@ export interface AdmissionConfig {
   readonly backoffRatio: number;
   /** Completions per measuring window at least (1..100000). @default 16 */
   readonly windowSamplesMin: number;
-  /** The baseline rises by 1/this of the gap per unqueued window (1..100000). @default 20 */
+  /** The baseline moves by 1/this of the gap to a window's mean (1..100000). @default 20 */
   readonly baselineWindows: number;
   /** Share of each window's target the limit moves by (0.01..1). @default 0.2 */
   readonly smoothing: number;

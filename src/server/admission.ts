@@ -21,9 +21,10 @@
  * the bottleneck). Latency rises once in-flight requests exceed what the cluster serves in
  * parallel, so the limit settles near throughput × latencyTolerance × baseline (Little's law).
  *
- * The baseline falls at once to any lower window mean, and rises (by 1/baselineWindows of the
- * difference per window) only from windows that say what the cluster does without the queueing
- * this limit causes: nobody waited, or the limit is at its floor (≤ 2 × limitMin) and cannot be
+ * The baseline moves by 1/baselineWindows of the gap per window (an average: one lucky window
+ * on a noisy machine must not set it, or every ordinary window looks slow and the limit falls to
+ * its floor — measured), down from any window, but up only from windows that say what the
+ * cluster does without the queueing this limit causes: nobody waited, or the limit is at its floor (≤ 2 × limitMin) and cannot be
  * the cause. A baseline that learned from every window would follow the latency the limit
  * itself causes and let the limit creep up without end (Gradient2's drift, and that of a
  * sliding minimum too; the convergence test catches both); one that never rose would hold the
@@ -306,9 +307,10 @@ export class AdmissionController {
     const previous = this.baselineMs;
     const unqueued = !this.windowSaturated || this.limitValue <= 2 * this.config.limitMin;
     let next: number;
-    if (previous === null || meanMs <= previous) next = meanMs;
-    else if (unqueued) next = previous + (meanMs - previous) / this.config.baselineWindows;
-    else next = previous;
+    if (previous === null) next = meanMs;
+    else if (meanMs <= previous || unqueued) {
+      next = previous + (meanMs - previous) / this.config.baselineWindows;
+    } else next = previous;
     this.baselineMs = next;
     assert(next <= Math.max(meanMs, previous ?? meanMs), 'the baseline never jumps past a mean');
     return next;

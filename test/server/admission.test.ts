@@ -289,6 +289,25 @@ describe('admission limit maths', () => {
     expect(admission.limit).toBeLessThan(capacity * 3);
   });
 
+  it('on a noisy machine (latency spread 1..30 ms whatever the load), does not fall to its floor', () => {
+    const { clock, admission } = controller({ limitInitial: 64, limitMin: 4 });
+    let seed = 12345;
+    const noisy = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return 1 + (29 * seed) / 2 ** 31;
+    };
+    const limits: number[] = [];
+    for (let round = 0; round < 3000; round++) {
+      const permits: Permit[] = [];
+      for (let p = admission.tryAcquire(); p !== null; p = admission.tryAcquire()) permits.push(p);
+      clock.advance(noisy()); // one latency per round: window means spread as widely
+      for (const p of permits) p.release('ok');
+      if (round >= 2000) limits.push(admission.limit);
+    }
+    const mean = limits.reduce((a, b) => a + b, 0) / limits.length;
+    expect(mean).toBeGreaterThan(16);
+  });
+
   it('after the cluster becomes slower for good, learns the new baseline instead of starving', () => {
     const capacity = 50;
     const { clock, admission } = controller({ limitInitial: 4, limitMax: 5000 });
