@@ -3,9 +3,24 @@
  * stats at each scrape: nothing is observed per request.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { AdmissionController, AdmissionStats } from '../admission.js';
 
-export function watchAdmission(registry: Registry, admission: AdmissionController): void {
+/** What the series read: server/admission.ts's AdmissionController has this shape. */
+export interface AdmissionSource {
+  stats(): AdmissionStats;
+}
+
+export interface AdmissionStats {
+  readonly limit: number;
+  readonly inFlight: number;
+  readonly queued: number;
+  readonly baselineMs: number | null;
+  readonly admitted: number;
+  readonly refusedQueueFull: number;
+  readonly refusedWaitExpired: number;
+  readonly dropped: number;
+}
+
+export function watchAdmission(registry: Registry, admission: AdmissionSource): void {
   const registers = [registry];
   const gauge = (name: string, help: string, read: (stats: AdmissionStats) => number | null) =>
     new Gauge({

@@ -22,8 +22,7 @@
  * cluster snapshot on each scrape, bounded by the snapshot timeout.
  */
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
-import type { AdmissionController } from '../admission.js';
-import { watchAdmission } from './admission-metrics.js';
+import { type AdmissionSource, watchAdmission } from './admission-metrics.js';
 import type { SnapshotTaker } from './cluster-snapshot.js';
 import { NodeMetrics } from './node-metrics.js';
 
@@ -90,7 +89,7 @@ export class ServerMetrics {
   }
 
   /** Exposes `admission`'s limit, load and counters, read at each scrape. */
-  watchAdmission(admission: AdmissionController): void {
+  watchAdmission(admission: AdmissionSource): void {
     watchAdmission(this.registry, admission);
   }
 
