@@ -10,10 +10,12 @@
 //      sampled every 100 ms, max during the phase minus the value just before it).
 //
 // The probe is a plain keep-alive client that does not honour Retry-After (it asks again at
-// once), like wrk: the refusal latency is measured under the worst client behaviour.
+// once), like wrk: the refusal latency is measured under the worst client behaviour. With
+// --polite the flood is Node clients that wait Retry-After after a 503 instead of wrk (the
+// generator then shares the machine's cores with the server, like wrk does).
 //
 // Usage: node bench/overload/run.mjs [--memory] [--connections 2000] [--seconds 15]
-//        [--probe 16] [--keys 100000] [--before <checkout>]
+//        [--probe 16] [--keys 100000] [--before <checkout>] [--polite]
 // --before runs the same phases first against another checkout (e.g. the main branch, built the
 // same way: its bin/ringkv.mjs), so before and after come from one run on one machine.
 // Needs wrk on PATH (Debian: apt-get install wrk); installs nothing. Starts and stops its own
@@ -34,6 +36,7 @@ const { values: args } = parseArgs({
     probe: { type: 'string', default: '16' },
     keys: { type: 'string', default: '100000' },
     before: { type: 'string' },
+    polite: { type: 'boolean', default: false },
   },
 });
 const CONNECTIONS = Number(args.connections);
@@ -122,8 +125,11 @@ class Samples {
   }
 }
 
-/** A closed-loop probe: `connections` keep-alive connections of PUTs until `stopAt`. */
-async function probe(url, connections, stopAt) {
+/**
+ * A closed-loop probe: `connections` keep-alive connections of PUTs until `stopAt`. A polite one
+ * waits the Retry-After of a 503 before that connection asks again.
+ */
+async function probe(url, connections, stopAt, polite = false) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
   const result = {
     ok: new Samples(),
@@ -150,9 +156,12 @@ async function probe(url, connections, stopAt) {
           if (res.statusCode === 200) result.ok.add(ms);
           else if (res.statusCode === 503) {
             result.refused.add(ms);
-            if (res.headers['retry-after'] === undefined) result.refusedWithoutRetryAfter++;
+            const retryAfter = res.headers['retry-after'];
+            if (retryAfter === undefined) result.refusedWithoutRetryAfter++;
+            resolve(Number(retryAfter ?? 0));
+            return;
           } else result.other.add(ms);
-          resolve();
+          resolve(0);
         });
       });
       req.on('timeout', () => {
@@ -161,16 +170,36 @@ async function probe(url, connections, stopAt) {
       });
       req.on('error', () => {
         result.errors++;
-        resolve();
+        resolve(0);
       });
       req.end(BODY);
     });
   const loop = async () => {
-    while (performance.now() < stopAt) await once();
+    while (performance.now() < stopAt) {
+      const retryAfterSeconds = await once();
+      const waitMs = Math.min(retryAfterSeconds * 1000, stopAt - performance.now());
+      if (polite && waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
+    }
   };
   await Promise.all(Array.from({ length: connections }, loop));
   agent.destroy();
   return result;
+}
+
+/** The flood as clients that honour Retry-After (Node, not wrk), in wrk's report shape. */
+async function politeFlood(url) {
+  const result = await probe(url, CONNECTIONS, performance.now() + SECONDS * 1000, true);
+  const requests = result.ok.count + result.refused.count + result.other.count;
+  return {
+    requestsPerSecond: Math.round(requests / SECONDS),
+    requests,
+    non2xx: result.refused.count + result.other.count,
+    timeouts: result.timeouts,
+    connectErrors: result.errors,
+    p50Ms: null,
+    p99Ms: null,
+    polite: summary(result, SECONDS),
+  };
 }
 
 function wrk(url, connections, seconds) {
@@ -288,7 +317,7 @@ async function measure(root) {
     const overflowsBefore = listenOverflows();
     const loadBefore = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
     const [flood, probed] = await Promise.all([
-      wrk(url, CONNECTIONS, SECONDS),
+      args.polite ? politeFlood(url) : wrk(url, CONNECTIONS, SECONDS),
       probe(url, PROBE, performance.now() + SECONDS * 1000),
     ]);
     clearInterval(sampler);
@@ -326,9 +355,11 @@ async function measure(root) {
 
 function print(r) {
   const line = (label, value) => console.log(`${label.padEnd(44)} ${value}`);
+  const flood = args.polite ? 'clients honouring Retry-After' : 'wrk';
   console.log(
-    `=== overload: ${r.connections} connections of 1 KiB PUTs, ${r.seconds} s, ${r.storage}, ${r.root}`,
+    `=== overload: ${r.connections} connections of 1 KiB PUTs (${flood}), ${r.seconds} s, ${r.storage}, ${r.root}`,
   );
+  if (r.wrk.polite) line('flood itself (polite clients)', JSON.stringify(r.wrk.polite));
   line('machine', `${r.cores} cores, load ${r.loadAverage.before} → ${r.loadAverage.after}`);
   line('unloaded p50 / p99 (probe, 200s)', `${r.unloaded.okP50Ms} / ${r.unloaded.okP99Ms} ms`);
   line(
