@@ -455,3 +455,134 @@ export const DASHBOARD_HISTORY_SPAN_MS_RANGE = [10_000, 3_600_000] as const;
 export const ACTIVITY_ENTRIES_MAX = 200;
 /** Of those, the newest ones each event-stream tick carries to the pages (1..200). @default 50 */
 export const ACTIVITY_ENTRIES_PER_EVENT = 50;
+
+/**
+ * Admission control of client requests (src/server/admission.ts), one controller per front
+ * process, shared by its HTTP and RESP servers. The concurrency limit is not a constant: it
+ * starts at `limitInitial` and follows measured capacity by a latency gradient (Netflix's
+ * Gradient2). Every window of max(windowSamplesMin, limit) completions: gradient =
+ * clamp(latencyTolerance × baseline / windowMean, 0.5, 1), where baseline is the unloaded
+ * latency (an average moving by 1/baselineWindows of the gap per window, upwards only from
+ * windows nobody waited in or with the limit at its floor), and the window mean is taken
+ * net of the front thread's own event-loop delay; target = 2 × limit while gradient = 1, else
+ * limit × gradient + √limit (limit × backoffRatio when a coordinator refused or a request timed
+ * out in the window);
+ * limit ← limit + smoothing × (target − limit), never growing when nobody waited. By Little's law
+ * it settles near throughput × latencyTolerance × baseline — what the cluster serves at that
+ * latency.
+ * A request past the limit waits in a FIFO of at most `queueMax` for at most `queueWaitMsMax`,
+ * then gets a 503 with `Retry-After: retryAfterSeconds`.
+ */
+export interface AdmissionConfig {
+  /** Concurrent requests admitted at start, before anything is measured (limitMin..limitMax). @default 64 */
+  readonly limitInitial: number;
+  /** The limit never goes below this (1..limitMax). @default 4 */
+  readonly limitMin: number;
+  /** The limit never goes above this (limitMin..1000000). @default 4096 */
+  readonly limitMax: number;
+  /** Requests waiting for a slot at most; past it a request is refused at once (0..100000). @default 256 */
+  readonly queueMax: number;
+  /** Longest wait for a slot before a 503, in ms (0..10000); bounds the refusal latency. @default 20 */
+  readonly queueWaitMsMax: number;
+  /** Window mean latency over baseline past which the limit shrinks (1.05..100). @default 1.5 */
+  readonly latencyTolerance: number;
+  /** The limit's factor on a decrease (0.5..0.99). @default 0.9 */
+  readonly backoffRatio: number;
+  /** Completions per measuring window at least (1..100000). @default 16 */
+  readonly windowSamplesMin: number;
+  /** The baseline moves by 1/this of the gap to a window's mean (1..100000). @default 20 */
+  readonly baselineWindows: number;
+  /** Share of each window's target the limit moves by (0.01..1). @default 0.2 */
+  readonly smoothing: number;
+  /** The `Retry-After` of a refusal, in seconds (HTTP allows whole seconds only; 1..3600). @default 1 */
+  readonly retryAfterSeconds: number;
+}
+
+/**
+ * Least window latency (ms) the admission controller reasons with, after the front's own
+ * event-loop delay is taken out: below it a window says nothing about the cluster. Not a config
+ * field (a property of the estimator, not a policy).
+ */
+export const ADMISSION_LATENCY_FLOOR_MS = 1;
+
+export const DEFAULT_ADMISSION_CONFIG: AdmissionConfig = Object.freeze({
+  limitInitial: 64,
+  limitMin: 4,
+  limitMax: 4096,
+  queueMax: 256,
+  queueWaitMsMax: 20,
+  latencyTolerance: 1.5,
+  backoffRatio: 0.9,
+  windowSamplesMin: 16,
+  baselineWindows: 20,
+  smoothing: 0.2,
+  retryAfterSeconds: 1,
+});
+
+/** The valid range of every AdmissionConfig field; ratios may be fractional, the rest integers. */
+export const ADMISSION_CONFIG_RANGES: {
+  readonly [K in keyof AdmissionConfig]: readonly [
+    min: number | ((c: AdmissionConfig) => number),
+    max: number | ((c: AdmissionConfig) => number),
+  ];
+} = Object.freeze({
+  limitMin: [1, (c) => c.limitMax],
+  limitMax: [(c) => c.limitMin, 1_000_000],
+  limitInitial: [(c) => c.limitMin, (c) => c.limitMax],
+  queueMax: [0, 100_000],
+  queueWaitMsMax: [0, 10_000],
+  latencyTolerance: [1.05, 100],
+  backoffRatio: [0.5, 0.99],
+  windowSamplesMin: [1, 100_000],
+  baselineWindows: [1, 100_000],
+  smoothing: [0.01, 1],
+  retryAfterSeconds: [1, 3600],
+});
+
+/** Checks an admission configuration; throws a ValidationError naming the first bad field. */
+export function validateAdmissionConfig(config: AdmissionConfig): void {
+  const fractional = new Set<keyof AdmissionConfig>([
+    'latencyTolerance',
+    'backoffRatio',
+    'smoothing',
+  ]);
+  for (const [name, [min, max]] of Object.entries(ADMISSION_CONFIG_RANGES) as [
+    keyof AdmissionConfig,
+    (typeof ADMISSION_CONFIG_RANGES)[keyof AdmissionConfig],
+  ][]) {
+    const low = typeof min === 'number' ? min : min(config);
+    const high = typeof max === 'number' ? max : max(config);
+    const value: unknown = config[name];
+    const whole = fractional.has(name) || Number.isInteger(value);
+    if (
+      typeof value !== 'number' ||
+      !Number.isFinite(value) ||
+      !whole ||
+      value < low ||
+      value > high
+    ) {
+      const kind = fractional.has(name) ? 'a number' : 'an integer';
+      throw new ValidationError(
+        `${name} must be ${kind} between ${low} and ${high}, got ${String(value)}`,
+      );
+    }
+  }
+}
+
+/**
+ * Node's HTTP server limits for the client API (server/http.ts). Slow or silent clients must not
+ * hold a connection, a parser and its buffers for long: a request's headers must arrive within
+ * HTTP_HEADERS_TIMEOUT_MS (1..TIMEOUT_MS_MAX; Node's default is 60 s), and open connections are
+ * capped at HTTP_CONNECTIONS_MAX (1..1000000; Node's default is unlimited): past it a new
+ * connection is answered with a 503 and closed, so memory stays bounded under a connection flood
+ * (each idle keep-alive connection costs a socket and parser, a few tens of KiB).
+ */
+export const HTTP_HEADERS_TIMEOUT_MS = 10_000;
+/**
+ * Connections the kernel holds for the HTTP server before it accepts them (1..65535; the kernel
+ * caps it at net.core.somaxconn, 4096 on current Linux). Node's default, 511, overflows when
+ * thousands of clients connect at once: the dropped handshakes are retried only after 1 s, 3 s…,
+ * and their requests time out instead of being answered or refused.
+ */
+export const HTTP_LISTEN_BACKLOG = 4096;
+export const HTTP_CONNECTIONS_MAX = 8_192;

@@ -15,6 +15,7 @@ import type { ClusterStatus, KvClient } from '../client/types.js';
 import {
   coreLimits,
   DEFAULT_CONFIG,
+  HTTP_LISTEN_BACKLOG,
   type LogLevel,
   NODE_CLOSE_TIMEOUT_MS,
   type RingkvConfig,
@@ -171,7 +172,8 @@ function listen(server: Server, at: { host: string; port: number }): Promise<Add
       const where = formatHostPort(at);
       reject(new StartupError(`cannot serve HTTP on ${where} (--http): ${error.message}`, 1));
     });
-    server.listen(at.port, at.host, () => resolve(server.address() as AddressInfo));
+    const options = { port: at.port, host: at.host, backlog: HTTP_LISTEN_BACKLOG };
+    server.listen(options, () => resolve(server.address() as AddressInfo));
   });
 }
 

@@ -7,8 +7,9 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Cluster, ClusterStatus } from '../client/types.js';
-import { DEFAULT_CONFIG, type RingkvConfig } from '../config.js';
+import { DEFAULT_CONFIG, HTTP_LISTEN_BACKLOG, type RingkvConfig } from '../config.js';
 import { ValidationError } from '../errors.js';
+import { AdmissionController } from '../server/admission.js';
 import { createHttpServer } from '../server/http.js';
 import { StartupError } from './exit-codes.js';
 import { type UpPlan, USAGE_EXIT_CODE } from './up-options.js';
@@ -57,7 +58,10 @@ export async function startUp(plan: UpPlan, io: UpIo): Promise<RunningUp> {
   const fresh = dataDir !== null && !existsSync(dataDir);
   const cluster = await startClusterOrFail(plan.config);
   try {
+    // One admission bound for the process: every front (HTTP now, RESP too) takes this one.
+    const admission = new AdmissionController();
     const server = createHttpServer(cluster, {
+      admission,
       bodySizeMaxBytes: config.valueSizeMaxBytes,
       requestTimeoutMs: httpTimeoutMs(config),
       log: io.err,
@@ -103,7 +107,7 @@ function listen(server: Server, plan: UpPlan): Promise<AddressInfo> {
       reject(new StartupError(listenErrorMessage(error, plan), 1));
     };
     server.once('error', onError);
-    server.listen(plan.port, plan.host, () => {
+    server.listen({ port: plan.port, host: plan.host, backlog: HTTP_LISTEN_BACKLOG }, () => {
       server.off('error', onError);
       resolve(server.address() as AddressInfo);
     });

@@ -12,6 +12,7 @@ import {
   UnavailableError,
   ValidationError,
 } from '../errors.js';
+import { AdmissionRefusedError } from './admission.js';
 import { HttpError } from './http-error.js';
 
 export interface HttpErrorReply {
@@ -34,6 +35,9 @@ export function errorToHttp(error: unknown): HttpErrorReply {
   }
   if (error instanceof TimeoutError) return known(504, error);
   if (error instanceof UnavailableError) return known(503, error);
+  if (error instanceof AdmissionRefusedError) {
+    return known(503, error, { 'Retry-After': String(error.retryAfterSeconds) });
+  }
   if (error instanceof OverloadError) return known(503, error, { 'Retry-After': '1' });
   if (error instanceof SiblingLimitError) return known(409, error);
   if (error instanceof BusyError) return known(409, error);

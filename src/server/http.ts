@@ -32,6 +32,12 @@
  * CROSS_SITE; an admin POST without a JSON body or an X-Ringkv-Request header → 403; a missing or
  * wrong admin token (when the server has one) → 401 UNAUTHORIZED.
  *
+ * Overload (admission.ts, shared with any other front of the process through the same
+ * AdmissionController): put, get and delete run only within the controller's concurrency limit,
+ * which follows measured capacity; past it a request waits at most `queueWaitMsMax` in a bounded
+ * queue, else gets 503 OVERLOAD with `Retry-After`. Past HTTP_CONNECTIONS_MAX open connections, a
+ * request on a new connection gets 503 TOO_MANY_CONNECTIONS with `Connection: close`.
+ *
  * Errors are JSON `{error, code, ...}`: 400 bad input, 401 no admin token, 403 cross-site, 404 unknown route, 405 wrong method (with
  * `Allow`), 409 conflict (siblings, membership change busy), 413 body too large, 503 quorum not
  * met (`needed`, `acked`) or unavailable, 504 timeout, 500 anything unexpected (logged, message
@@ -52,9 +58,13 @@ import {
   DASHBOARD_HISTORY_SAMPLE_MS_RANGE,
   DASHBOARD_HISTORY_SPAN_MS,
   DASHBOARD_HISTORY_SPAN_MS_RANGE,
+  HTTP_CONNECTIONS_MAX,
+  HTTP_HEADERS_TIMEOUT_MS,
 } from '../config.js';
 import { assert } from '../core/assert.js';
 import { TimeoutError, ValidationError } from '../errors.js';
+import { AdmissionController, type AdmissionOutcome, type Permit } from './admission.js';
+import { outcomeOf } from './admitted-client.js';
 import { errorToHttp } from './errors-to-http.js';
 import { handleRequest } from './handlers.js';
 import { ClientGoneError } from './http-error.js';
@@ -72,6 +82,9 @@ import { History, type HistoryOptions } from './monitor/history.js';
 import { ServerMetrics } from './monitor/metrics.js';
 import type { Reply } from './replies.js';
 import { sendReply } from './send.js';
+
+/** A refused request's unread body up to this size is discarded to keep the connection alive. */
+const UNREAD_BODY_KEEP_BYTES_MAX = 64 * 1024;
 
 /** How long /metrics and an event-stream tick wait for the nodes' stats (each query: 2 s max). */
 const STATS_TIMEOUT_MS_DEFAULT = 1_500;
@@ -107,6 +120,13 @@ export interface HttpServerOptions {
    * @default one sample a second, five minutes
    */
   readonly history?: Partial<HistoryOptions>;
+  /**
+   * Admission control of put, get and delete; pass the process's one controller so every front
+   * shares it, or null for none. @default a new controller with DEFAULT_ADMISSION_CONFIG
+   */
+  readonly admission?: AdmissionController | null;
+  /** Open connections past which a request is answered 503 and its connection closed. @default HTTP_CONNECTIONS_MAX */
+  readonly connectionsMax?: number;
 }
 
 interface ServerSettings {
@@ -120,6 +140,14 @@ interface ServerSettings {
   readonly history: History;
   readonly activity: ActivityLog;
   readonly log: (line: string) => void;
+  readonly connections: ConnectionCount;
+  readonly admission: AdmissionController | null;
+}
+
+/** Open connections of the server, counted as they open and close. */
+interface ConnectionCount {
+  open: number;
+  readonly max: number;
 }
 
 /** Creates (does not start) the HTTP server; the caller listens and closes it. */
@@ -140,8 +168,13 @@ export function createHttpServer(client: KvClient, options: HttpServerOptions): 
     { ...EVENT_STREAM_DEFAULTS, ...options.events },
     log,
   );
+  const admission = options.admission === undefined ? new AdmissionController() : options.admission;
+  if (admission !== null) metrics.watchAdmission(admission);
+  const instrumented = instrumentClient(client, metrics);
+  const connections = { open: 0, max: options.connectionsMax ?? HTTP_CONNECTIONS_MAX };
+  assert(Number.isSafeInteger(connections.max) && connections.max > 0, 'connectionsMax > 0');
   const settings: ServerSettings = {
-    client: instrumentClient(client, metrics),
+    client: instrumented,
     admin: options.admin ?? null,
     adminToken: options.adminToken ?? null,
     bodySizeMaxBytes: options.bodySizeMaxBytes,
@@ -151,6 +184,8 @@ export function createHttpServer(client: KvClient, options: HttpServerOptions): 
     history,
     activity,
     log,
+    connections,
+    admission,
   };
   const handler = (req: IncomingMessage, res: ServerResponse) => serve(settings, req, res, false);
   const server: Server =
@@ -167,10 +202,27 @@ export function createHttpServer(client: KvClient, options: HttpServerOptions): 
     rejectUnparsable(error, socket),
   );
   endStreamsOnClose(server, events, history);
+  limitServer(server, connections, options.requestTimeoutMs);
   // Sampling asks the cluster for its status every second, page open or not: only a server
   // that fronts a cluster (a stats source: `ringkv up`, `ringkv node`) keeps a history.
   if (options.stats !== undefined) history.start();
   return server;
+}
+
+/**
+ * Node's own limits, so a slow or silent client cannot hold a connection's parser and buffers for
+ * long (HTTP_HEADERS_TIMEOUT_MS; Node refuses a requestTimeout shorter than headersTimeout), and
+ * the count of open connections serve() checks against `connections.max`.
+ */
+function limitServer(server: Server, connections: ConnectionCount, requestTimeoutMs: number): void {
+  server.requestTimeout = requestTimeoutMs;
+  server.headersTimeout = Math.min(HTTP_HEADERS_TIMEOUT_MS, requestTimeoutMs);
+  server.on('connection', (socket: Duplex) => {
+    connections.open++;
+    socket.once('close', () => {
+      connections.open--;
+    });
+  });
 }
 
 /**
@@ -193,7 +245,19 @@ function serve(
   res: ServerResponse,
   expectContinue: boolean,
 ): void {
-  serveAsync(settings, req, res, expectContinue).catch((error: unknown) => {
+  if (settings.connections.open > settings.connections.max) {
+    refuseConnection(settings, req, res);
+    return;
+  }
+  // Admission first, before any timer, body read or route parsing: a refusal must stay cheap,
+  // since under overload the front thread spends most of its time refusing.
+  const admission = isKvRequest(req) ? settings.admission : null;
+  const permit = admission?.tryAcquire() ?? null;
+  if (admission !== null && permit === null && !admission.mayWait()) {
+    refuseOverload(settings, req, res, admission);
+    return;
+  }
+  serveAsync(settings, req, res, expectContinue, admission, permit).catch((error: unknown) => {
     settings.log(`ringkv http: failed to reply to ${req.method} ${req.url}: ${describe(error)}`);
     res.destroy();
   });
@@ -204,6 +268,8 @@ async function serveAsync(
   req: IncomingMessage,
   res: ServerResponse,
   expectContinue: boolean,
+  admission: AdmissionController | null,
+  admitted: Permit | null,
 ): Promise<void> {
   const controller = new AbortController();
   const timeoutMs = settings.requestTimeoutMs;
@@ -216,7 +282,10 @@ async function serveAsync(
   const startMs = performance.now();
   let outcome = 'client_gone';
   let timed = true;
+  let permit = admitted;
+  let admissionOutcome: AdmissionOutcome = 'ok';
   try {
+    if (admission !== null && permit === null) permit = await admission.acquire(controller.signal);
     const reply = await handleRequest({
       ...settings,
       req,
@@ -232,8 +301,10 @@ async function serveAsync(
       outcome = replyOutcome(reply);
     }
   } catch (error) {
+    admissionOutcome = outcomeOf(error, controller.signal);
     outcome = replyWithError(settings, req, res, error) ?? outcome;
   } finally {
+    permit?.release(admissionOutcome);
     clearTimeout(timer);
     const seconds = timed ? (performance.now() - startMs) / 1000 : null;
     settings.metrics.observeHttp(httpOp(req.method ?? '', req.url ?? '/'), outcome, seconds);
@@ -254,6 +325,61 @@ function replyWithError(
   const reply: Reply = { status: mapped.status, headers: mapped.headers, body: mapped.body };
   sendReply(req, res, reply);
   return replyOutcome(reply);
+}
+
+/** Put, get and delete of a key: the requests admission control applies to. */
+function isKvRequest(req: IncomingMessage): boolean {
+  const method = req.method;
+  const url = req.url ?? '';
+  return url.startsWith('/kv/') && (method === 'PUT' || method === 'GET' || method === 'DELETE');
+}
+
+/** A 503 with Retry-After for a request the admission controller refuses outright. */
+function refuseOverload(
+  settings: ServerSettings,
+  req: IncomingMessage,
+  res: ServerResponse,
+  admission: AdmissionController,
+): void {
+  const { retryAfterSeconds, message } = admission.refuseNow();
+  const body = JSON.stringify({ error: message, code: 'OVERLOAD' });
+  const headers: Record<string, string | number> = {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'retry-after': String(retryAfterSeconds),
+  };
+  // Node reads and discards a body left unread to keep the connection; past a small one, closing
+  // is cheaper than reading what will be thrown away.
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (!req.complete && !(declared <= UNREAD_BODY_KEEP_BYTES_MAX)) headers.connection = 'close';
+  res.writeHead(503, headers);
+  res.end(body);
+  settings.metrics.observeHttp(httpOp(req.method ?? '', req.url ?? '/'), 'overload', null);
+}
+
+/** Past connectionsMax: a 503 that closes the connection, so the count goes down again. */
+function refuseConnection(
+  settings: ServerSettings,
+  req: IncomingMessage,
+  res: ServerResponse,
+): void {
+  const { open, max } = settings.connections;
+  const body = JSON.stringify({
+    error: `too many open connections (${open}, at most ${max}); retry later`,
+    code: 'TOO_MANY_CONNECTIONS',
+  });
+  res.shouldKeepAlive = false;
+  res.writeHead(503, {
+    'content-type': 'application/json',
+    'retry-after': '1',
+    connection: 'close',
+  });
+  res.end(body);
+  settings.metrics.observeHttp(
+    httpOp(req.method ?? '', req.url ?? '/'),
+    'too_many_connections',
+    null,
+  );
 }
 
 /** An `Expect` other than 100-continue: a JSON 417 instead of Node's bare one. */

@@ -7,6 +7,12 @@
  *   ringkv_client_requests_total{op,outcome}          counter, calls into the embedded client
  *   ringkv_client_request_duration_seconds{op}        histogram, the client call alone
  *   ringkv_client_sloppy_writes_total{op}             counter, writes acked with a stand-in
+ *   ringkv_admission_limit / _in_flight / _queued    gauges: the admission controller's limit and load
+ *   ringkv_admission_baseline_seconds                gauge, its unloaded latency estimate
+ *   ringkv_admission_admitted_total                  counter, requests admitted
+ *   ringkv_admission_refused_total{reason}           counter, 503s: queue_full, wait_expired
+ *   ringkv_admission_dropped_total                   counter, admitted requests a coordinator
+ *                                                    refused or that timed out
  *   ringkv_node_* , ringkv_network_* , ringkv_cluster_stats_up   from the cluster (node-metrics.ts)
  *   ringkv_process_* , ringkv_nodejs_*                prom-client's default process metrics
  *
@@ -16,6 +22,7 @@
  * cluster snapshot on each scrape, bounded by the snapshot timeout.
  */
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { type AdmissionSource, watchAdmission } from './admission-metrics.js';
 import type { SnapshotTaker } from './cluster-snapshot.js';
 import { NodeMetrics } from './node-metrics.js';
 
@@ -82,6 +89,11 @@ export class ServerMetrics {
 
   get contentType(): string {
     return this.registry.contentType;
+  }
+
+  /** Exposes `admission`'s limit, load and counters, read at each scrape. */
+  watchAdmission(admission: AdmissionSource): void {
+    watchAdmission(this.registry, admission);
   }
 
   /** One HTTP request; `seconds` null for a long-lived event stream (counted, not timed). */

@@ -1,0 +1,400 @@
+#!/usr/bin/env node
+// Overload figure (issue 14, goal 3): how `ringkv up` behaves when far more PUTs arrive than it
+// can serve. In one run, on one machine:
+//
+//   1. unloaded: a probe alone (PROBE connections of 1 KiB PUTs, closed loop) → p99 of 200s;
+//   2. overload: `wrk -c CONNECTIONS` of 1 KiB PUTs (bench/wrk/put.lua, --timeout 2s) and the
+//      same probe beside it → p99 of the admitted (200) and of the refused (503) requests as the
+//      probe sees them, whether every 503 carried Retry-After, wrk's throughput, timeouts and
+//      non-2xx count, and the growth of the server's resident memory (VmRSS of the `up` process,
+//      sampled every 100 ms, max during the phase minus the value just before it).
+//
+// The probe is a plain keep-alive client that does not honour Retry-After (it asks again at
+// once), like wrk: the refusal latency is measured under the worst client behaviour. With
+// --polite the flood is Node clients that wait Retry-After after a 503 instead of wrk (the
+// generator then shares the machine's cores with the server, like wrk does).
+//
+// Usage: node bench/overload/run.mjs [--memory] [--connections 2000] [--seconds 15]
+//        [--probe 16] [--keys 100000] [--before <checkout>] [--polite]
+// --before runs the same phases first against another checkout (e.g. the main branch, built the
+// same way: its bin/ringkv.mjs), so before and after come from one run on one machine.
+// Needs wrk on PATH (Debian: apt-get install wrk); installs nothing. Starts and stops its own
+// cluster on a free port (SIGTERM, then SIGKILL after 30 s). Prints a table and one JSON line.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const { values: args } = parseArgs({
+  options: {
+    memory: { type: 'boolean', default: false },
+    connections: { type: 'string', default: '2000' },
+    seconds: { type: 'string', default: '15' },
+    probe: { type: 'string', default: '16' },
+    keys: { type: 'string', default: '100000' },
+    before: { type: 'string' },
+    polite: { type: 'boolean', default: false },
+  },
+});
+const CONNECTIONS = Number(args.connections);
+const SECONDS = Number(args.seconds);
+const PROBE = Number(args.probe);
+const KEYS = Number(args.keys);
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** Like wrk's default: a request unanswered this long counts as a client timeout. */
+const CLIENT_TIMEOUT_MS = 2_000;
+/** Latency samples kept per class at most (a bounded buffer; later samples are dropped). */
+const SAMPLES_MAX = 1_000_000;
+const READY_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 30_000;
+const BODY = Buffer.alloc(1024, 'v');
+
+if (spawnSync('wrk', ['--version']).error) {
+  console.error('wrk not found (Debian: apt-get install wrk); nothing was run');
+  process.exit(1);
+}
+
+/** Starts `ringkv up` on a free port; resolves with its URL and pid. */
+function startUp(root, dataDir) {
+  const storage = dataDir === null ? ['--memory'] : ['--data-dir', dataDir];
+  const child = spawn(
+    process.execPath,
+    ['bin/ringkv.mjs', 'up', '--port', '0', '--host', '127.0.0.1', ...storage],
+    { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(
+      () => reject(new Error('ringkv up not ready in 60 s')),
+      READY_TIMEOUT_MS,
+    );
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      const match = /ringkv is up at (\S+)/.exec(out);
+      if (match) {
+        clearTimeout(timer);
+        child.stdout.resume();
+        resolve({ child, url: match[1] });
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`ringkv up exited with ${code}: ${out}`)));
+  });
+}
+
+function stop(child) {
+  if (child.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    child.once('exit', () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/** The machine's TCP listen-queue overflows so far (connections a full accept queue dropped). */
+function listenOverflows() {
+  const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n');
+  const names = lines[0]?.split(' ') ?? [];
+  const values = lines[1]?.split(' ') ?? [];
+  return Number(values[names.indexOf('ListenOverflows')] ?? 'NaN');
+}
+
+function rssMb(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 'NaN');
+  return kb / 1024;
+}
+
+/** Bounded latency samples of one class. */
+class Samples {
+  values = [];
+  count = 0;
+  add(ms) {
+    this.count++;
+    if (this.values.length < SAMPLES_MAX) this.values.push(ms);
+  }
+  quantile(q) {
+    if (this.values.length === 0) return null;
+    const sorted = Float64Array.from(this.values).sort();
+    return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+  }
+}
+
+/**
+ * A closed-loop probe: `connections` keep-alive connections of PUTs until `stopAt`. A polite one
+ * waits the Retry-After of a 503 before that connection asks again.
+ */
+async function probe(url, connections, stopAt, polite = false) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
+  const result = {
+    ok: new Samples(),
+    refused: new Samples(),
+    other: new Samples(),
+    timeouts: 0,
+    errors: 0,
+    refusedWithoutRetryAfter: 0,
+  };
+  let next = 0;
+  const once = () =>
+    new Promise((resolve) => {
+      const key = `probe-${next++ % KEYS}`;
+      const start = performance.now();
+      const req = http.request(`${url}/kv/${key}`, {
+        method: 'PUT',
+        agent,
+        timeout: CLIENT_TIMEOUT_MS,
+      });
+      req.on('response', (res) => {
+        res.resume();
+        res.on('end', () => {
+          const ms = performance.now() - start;
+          if (res.statusCode === 200) result.ok.add(ms);
+          else if (res.statusCode === 503) {
+            result.refused.add(ms);
+            const retryAfter = res.headers['retry-after'];
+            if (retryAfter === undefined) result.refusedWithoutRetryAfter++;
+            resolve(Number(retryAfter ?? 0));
+            return;
+          } else result.other.add(ms);
+          resolve(0);
+        });
+      });
+      req.on('timeout', () => {
+        result.timeouts++;
+        req.destroy(new Error('timeout'));
+      });
+      req.on('error', () => {
+        result.errors++;
+        resolve(0);
+      });
+      req.end(BODY);
+    });
+  const loop = async () => {
+    while (performance.now() < stopAt) {
+      const retryAfterSeconds = await once();
+      const waitMs = Math.min(retryAfterSeconds * 1000, stopAt - performance.now());
+      if (polite && waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
+    }
+  };
+  await Promise.all(Array.from({ length: connections }, loop));
+  agent.destroy();
+  return result;
+}
+
+/** The flood as clients that honour Retry-After (Node, not wrk), in wrk's report shape. */
+async function politeFlood(url) {
+  const result = await probe(url, CONNECTIONS, performance.now() + SECONDS * 1000, true);
+  const requests = result.ok.count + result.refused.count + result.other.count;
+  return {
+    requestsPerSecond: Math.round(requests / SECONDS),
+    requests,
+    non2xx: result.refused.count + result.other.count,
+    timeouts: result.timeouts,
+    connectErrors: result.errors,
+    p50Ms: null,
+    p99Ms: null,
+    polite: summary(result, SECONDS),
+  };
+}
+
+function wrk(url, connections, seconds) {
+  return new Promise((resolve) => {
+    const child = spawn(
+      'wrk',
+      [
+        '-t2',
+        `-c${connections}`,
+        `-d${seconds}s`,
+        '--timeout',
+        '2s',
+        '--latency',
+        '-s',
+        'bench/wrk/put.lua',
+        url,
+      ],
+      {
+        cwd: ROOT,
+        env: { ...process.env, RINGKV_WRK_KEYS: String(KEYS), RINGKV_WRK_PREFIX: 'overload-' },
+      },
+    );
+    let out = '';
+    child.stdout.on('data', (chunk) => (out += chunk));
+    child.stderr.on('data', (chunk) => (out += chunk));
+    child.once('exit', () => resolve(parseWrk(out)));
+  });
+}
+
+function parseWrk(out) {
+  const number = (re) => Number(re.exec(out)?.[1] ?? 'NaN');
+  const toMs = (text) => {
+    const m = /([\d.]+)(us|ms|s)/.exec(text ?? '');
+    if (!m) return null;
+    return Number(m[1]) * { us: 0.001, ms: 1, s: 1000 }[m[2]];
+  };
+  return {
+    requestsPerSecond: number(/Requests\/sec:\s+([\d.]+)/),
+    requests: number(/(\d+) requests in/),
+    non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0),
+    timeouts: Number(/timeout (\d+)/.exec(out)?.[1] ?? 0),
+    connectErrors: Number(/connect (\d+)/.exec(out)?.[1] ?? 0),
+    p50Ms: toMs(/^\s+50%\s+(\S+)/m.exec(out)?.[1]),
+    p99Ms: toMs(/^\s+99%\s+(\S+)/m.exec(out)?.[1]),
+    raw: out,
+  };
+}
+
+/** The admission series of /metrics right after the flood (none on a checkout without them). */
+async function admissionSeries(url) {
+  const text = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) })
+    .then((res) => res.text())
+    .catch(() => '');
+  const series = {};
+  for (const line of text.split('\n')) {
+    const match = /^ringkv_admission_(\w+(?:\{[^}]*\})?) (\S+)$/.exec(line);
+    if (match) series[match[1]] = Number(match[2]);
+  }
+  return series;
+}
+
+function summary(result, seconds) {
+  const round = (x) => (x === null ? null : Math.round(x * 10) / 10);
+  return {
+    okPerSecond: Math.round(result.ok.count / seconds),
+    okP50Ms: round(result.ok.quantile(0.5)),
+    okP99Ms: round(result.ok.quantile(0.99)),
+    refused: result.refused.count,
+    refusedP99Ms: round(result.refused.quantile(0.99)),
+    refusedMaxMs: round(result.refused.quantile(1)),
+    refusedWithoutRetryAfter: result.refusedWithoutRetryAfter,
+    other: result.other.count,
+    timeouts: result.timeouts,
+    errors: result.errors,
+  };
+}
+
+async function main() {
+  const roots = args.before === undefined ? [ROOT] : [args.before, ROOT];
+  const reports = [];
+  for (const root of roots) {
+    const report = await measure(root);
+    print(report);
+    reports.push(report);
+  }
+  if (reports.length === 2) {
+    const [before, after] = reports;
+    console.log('=== before → after');
+    const line = (label, a, b) => console.log(`${label.padEnd(44)} ${a} → ${b}`);
+    line('p99 admitted / unloaded p99', before.p99Ratio, after.p99Ratio);
+    line('p99 of 503s (ms)', before.overload.refusedP99Ms, after.overload.refusedP99Ms);
+    line('client timeouts (wrk)', before.wrk.timeouts, after.wrk.timeouts);
+    line('RSS growth (MB)', before.rssGrowthMb, after.rssGrowthMb);
+    line('wrk req/s (all replies)', before.wrk.requestsPerSecond, after.wrk.requestsPerSecond);
+    line(
+      'admitted PUT/s (wrk 2xx + probe 200s)',
+      before.admittedPerSecond,
+      after.admittedPerSecond,
+    );
+  }
+}
+
+async function measure(root) {
+  const dataDir = args.memory ? null : mkdtempSync(join(tmpdir(), 'ringkv-overload-'));
+  const { child, url } = await startUp(root, dataDir);
+  try {
+    // Warm up (JIT, lmdb maps) so the unloaded figure is not a cold start.
+    await probe(url, PROBE, performance.now() + 3_000);
+    const unloaded = summary(await probe(url, PROBE, performance.now() + SECONDS * 1000), SECONDS);
+    const rssBeforeMb = rssMb(child.pid);
+    let rssMaxMb = rssBeforeMb;
+    const sampler = setInterval(() => {
+      rssMaxMb = Math.max(rssMaxMb, rssMb(child.pid));
+    }, 100);
+    const overflowsBefore = listenOverflows();
+    const loadBefore = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+    const [flood, probed] = await Promise.all([
+      args.polite ? politeFlood(url) : wrk(url, CONNECTIONS, SECONDS),
+      probe(url, PROBE, performance.now() + SECONDS * 1000),
+    ]);
+    clearInterval(sampler);
+    const overflows = listenOverflows() - overflowsBefore;
+    const admission = await admissionSeries(url);
+    const overload = summary(probed, SECONDS);
+    const loadAfter = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+    const admitted = flood.requests - flood.non2xx + probed.ok.count;
+    return {
+      root,
+      admittedPerSecond: Math.round(admitted / SECONDS),
+      storage: args.memory ? 'memory' : 'lmdb',
+      connections: CONNECTIONS,
+      seconds: SECONDS,
+      cores: (await import('node:os')).cpus().length,
+      loadAverage: { before: loadBefore, after: loadAfter },
+      unloaded,
+      overload,
+      wrk: { ...flood, raw: undefined },
+      admission,
+      listenOverflows: overflows,
+      rssBeforeMb: Math.round(rssBeforeMb),
+      rssMaxMb: Math.round(rssMaxMb),
+      rssGrowthMb: Math.round(rssMaxMb - rssBeforeMb),
+      p99Ratio:
+        overload.okP99Ms === null || unloaded.okP99Ms === null
+          ? null
+          : Math.round((overload.okP99Ms / unloaded.okP99Ms) * 100) / 100,
+    };
+  } finally {
+    await stop(child);
+    if (dataDir !== null) rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+function print(r) {
+  const line = (label, value) => console.log(`${label.padEnd(44)} ${value}`);
+  const flood = args.polite ? 'clients honouring Retry-After' : 'wrk';
+  console.log(
+    `=== overload: ${r.connections} connections of 1 KiB PUTs (${flood}), ${r.seconds} s, ${r.storage}, ${r.root}`,
+  );
+  if (r.wrk.polite) line('flood itself (polite clients)', JSON.stringify(r.wrk.polite));
+  line('machine', `${r.cores} cores, load ${r.loadAverage.before} → ${r.loadAverage.after}`);
+  line('unloaded p50 / p99 (probe, 200s)', `${r.unloaded.okP50Ms} / ${r.unloaded.okP99Ms} ms`);
+  line(
+    'overload p50 / p99 of admitted (probe, 200s)',
+    `${r.overload.okP50Ms} / ${r.overload.okP99Ms} ms`,
+  );
+  line('  ratio p99 admitted / unloaded', `${r.p99Ratio} (goal ≤ 2)`);
+  line(
+    'overload p99 / max of refusals (probe, 503s)',
+    `${r.overload.refusedP99Ms} / ${r.overload.refusedMaxMs} ms (goal ≤ 50)`,
+  );
+  line(
+    'probe 503s, without Retry-After',
+    `${r.overload.refused}, ${r.overload.refusedWithoutRetryAfter}`,
+  );
+  line(
+    'probe timeouts (2 s) / errors / other',
+    `${r.overload.timeouts} / ${r.overload.errors} / ${r.overload.other}`,
+  );
+  line(
+    'wrk req/s, non-2xx, timeouts',
+    `${r.wrk.requestsPerSecond}, ${r.wrk.non2xx}, ${r.wrk.timeouts}`,
+  );
+  line('admitted PUT/s (wrk 2xx + probe 200s)', r.admittedPerSecond);
+  line('wrk p50 / p99 (all replies)', `${r.wrk.p50Ms} / ${r.wrk.p99Ms} ms`);
+  line('admission after the flood', JSON.stringify(r.admission));
+  line('listen-queue overflows (whole machine)', r.listenOverflows);
+  line(
+    'RSS before → max (growth)',
+    `${r.rssBeforeMb} → ${r.rssMaxMb} MB (+${r.rssGrowthMb}, goal < 200)`,
+  );
+  console.log(JSON.stringify(r));
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
