@@ -5,6 +5,8 @@
  * runtime's object satisfies this shape structurally (runtime/ sits below client/ and does not
  * import it); the composition root (src/index.ts) plugs it in.
  */
+
+import type { WarsLatencies } from '../core/latency-meter.js';
 import type { ClientRequest, ClientResult } from '../core/messages.js';
 import type { NodeStats } from '../core/node.js';
 import type { KeyRecord } from '../core/types.js';
@@ -17,6 +19,8 @@ export interface NodeCountersSnapshot {
   readonly actor: string;
   readonly keys: number;
   readonly core: NodeStats;
+  /** The node's WARS latency histograms (core/latency-meter.ts); null when it measures none. */
+  readonly latency: WarsLatencies | null;
   readonly transport: TransportStats;
   readonly faults: FaultStats;
 }

@@ -5,6 +5,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { LogLevel } from '../config.js';
+import type { WarsLatencies } from '../core/latency-meter.js';
 import type { ClientRequest, ClientResult } from '../core/messages.js';
 import type { CoreLimits, NodeStats } from '../core/node.js';
 import type { RingState } from '../core/ring-state.js';
@@ -69,6 +70,8 @@ export interface WorkerStats {
   readonly actor: string;
   readonly keys: number;
   readonly core: NodeStats;
+  /** The node's WARS latency histograms (core/latency-meter.ts); null when it measures none. */
+  readonly latency: WarsLatencies | null;
   readonly transport: TransportStats;
   readonly faults: FaultStats;
 }

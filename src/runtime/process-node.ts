@@ -13,7 +13,7 @@
 import { mkdirSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import path from 'node:path';
-import type { LogLevel } from '../config.js';
+import { LATENCY_HALF_LIFE_MS, type LogLevel } from '../config.js';
 import type { ClientRequest } from '../core/messages.js';
 import { type CoreLimits, NodeCore } from '../core/node.js';
 import { Ring } from '../core/ring.js';
@@ -196,6 +196,7 @@ export class ProcessNode {
       actor,
       keys: storage.count(),
       core: core.stats(),
+      latency: core.latencies(),
       transport: tcp.stats(),
       faults: transport.faultStats(),
     };
@@ -394,6 +395,11 @@ function makeCore(options: ProcessNodeOptions, actor: string, storage: StorageEn
     // Gossip membership and SWIM failure detection run on the real clock and randomness.
     now: () => performance.now(),
     random: Math.random,
+    // The system clock at sub-ms resolution: one clock for every node of this host.
+    latency: {
+      clock: () => performance.timeOrigin + performance.now(),
+      halfLifeMs: LATENCY_HALF_LIFE_MS,
+    },
   });
 }
 
