@@ -199,3 +199,17 @@ export class LatencyMeter {
     };
   }
 }
+
+/** The value at quantile q (0..1) of a snapshot: its bucket's upper edge; NaN when empty. */
+export function quantileOf(histogram: HistogramSnapshot, q: number): number {
+  assert(q >= 0 && q <= 1, `quantile ${q} is in 0..1`);
+  if (histogram.weight <= 0 || histogram.buckets.length === 0) return Number.NaN;
+  const rank = q * histogram.weight;
+  let seen = 0;
+  for (const [index, count] of histogram.buckets) {
+    seen += count;
+    if (seen >= rank) return bucketBounds(histogram.minMs, histogram.growth, index)[1];
+  }
+  const last = histogram.buckets[histogram.buckets.length - 1]![0];
+  return bucketBounds(histogram.minMs, histogram.growth, last)[1];
+}
