@@ -6,6 +6,7 @@
  * import it); the composition root (src/index.ts) plugs it in.
  */
 
+import type { NodeKeyView } from '../core/explain.js';
 import type { WarsLatencies } from '../core/latency-meter.js';
 import type { ClientRequest, ClientResult } from '../core/messages.js';
 import type { NodeStats } from '../core/node.js';
@@ -54,4 +55,6 @@ export interface NodeLink {
   stats(node: string): Promise<NodeCountersSnapshot | null>;
   /** The node's local record for `key`; null when it holds none, is down or does not answer. */
   inspect(node: string, key: string): Promise<KeyRecord | null>;
+  /** What `node` knows about `key` (core/explain.ts); null when it is down or does not answer. */
+  explain(node: string, key: string): Promise<NodeKeyView | null>;
 }

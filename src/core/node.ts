@@ -20,6 +20,7 @@ import { AntiEntropy } from './anti-entropy.js';
 import { assert } from './assert.js';
 import { Coordinator } from './coordinator.js';
 import { type Effect, Effects } from './effects.js';
+import { explainKey, type NodeKeyView } from './explain.js';
 import { Forwarder } from './forward.js';
 import { Handoff } from './handoff.js';
 import { LatencyMeter, type WarsLatencies } from './latency-meter.js';
@@ -42,7 +43,7 @@ import type { Ring } from './ring.js';
 import type { RingState } from './ring-state.js';
 import { RingView, startingRingState } from './ring-view.js';
 import { type TimerOwner, Timers } from './timers.js';
-import type { ActorId, KeyRecord, NodeId, StorageReader } from './types.js';
+import { type ActorId, hintKey, type KeyRecord, type NodeId, type StorageReader } from './types.js';
 
 export type { CoreLimits } from './node-context.js';
 export type { NodeStats } from './node-stats.js';
@@ -110,6 +111,8 @@ export class NodeCore {
   private readonly view: RingView;
   private readonly local: LocalStore<AfterPersist>;
   private readonly latency: LatencyMeter | null;
+  /** The monotonic clock (NodeCoreOptions.now), when given. */
+  private readonly clock: (() => number) | undefined;
   private readonly timers: Timers;
   private readonly swim: MemberView | null;
   private readonly peers: Peers;
@@ -135,6 +138,7 @@ export class NodeCore {
       opts.id,
       opts.n,
     );
+    this.clock = opts.now;
     this.local = new LocalStore(opts.store, allocateId);
     this.latency =
       opts.latency === undefined
@@ -202,6 +206,7 @@ export class NodeCore {
       timers: ctx.timers,
       allocateId: () => ctx.allocateId(),
       isDown: (peer: NodeId) => ctx.peers.isDown(peer),
+      ...(this.clock === undefined ? {} : { now: this.clock }),
       read: (key: string) => ctx.local.read(key),
       merge: (key: string, record: KeyRecord, out: Effects) => ctx.mergeData(key, record, out),
     };
@@ -405,6 +410,25 @@ export class NodeCore {
       membersUnhealthy: this.swim?.unhealthy() ?? 0,
       membersDead: this.swim?.dead() ?? 0,
     };
+  }
+
+  /** What this node knows about `key` (explain.ts): bounded lookups, no scan. */
+  explain(key: string): NodeKeyView {
+    const { ctx, local, view } = this;
+    return explainKey(key, {
+      self: this.id,
+      nodes: ctx.ringNodes,
+      partitionOf: (k) => view.ring.partitionOf(k),
+      replicates: (k) => ctx.replicates(k),
+      read: (k) => local.read(k),
+      readHint: (owner, k) => local.read(hintKey(owner, k), 'hints'),
+      isPending: (k) => local.isPending(k),
+      isBusy: (k) => this.coordinator.isBusy(k),
+      isReapPending: (k) => this.reaper.isPending(k),
+      isDown: (peer) => this.peers.isDown(peer),
+      comparisonsOf: (partition) => this.antiEntropy.comparisonsOf(partition),
+      now: this.clock,
+    });
   }
 
   /** The WARS latency histograms of this node's traffic; null when it measures none. */

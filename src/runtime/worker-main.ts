@@ -100,6 +100,8 @@ async function main(
           queryId: message.queryId,
           record: core.read(message.key) ?? null,
         });
+      case 'explain':
+        return post({ type: 'explain', queryId: message.queryId, view: core.explain(message.key) });
       case 'close':
         log.info('node closing');
         host.stop();
