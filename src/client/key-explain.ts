@@ -66,7 +66,10 @@ export interface ExplainInput {
   readonly preferenceList: readonly string[];
   /** The partition's whole walk (preference list first), for stand-ins. */
   readonly walk: readonly string[];
-  /** Every node: its view, or `down` / `silent`. */
+  /**
+   * Every node this client reaches: its view, or `down` / `silent`. A node left out runs in
+   * another process (a `ringkv node` reaches only its own data): its copy is not known here.
+   */
   readonly views: ReadonlyMap<string, NodeKeyView | 'down' | 'silent'>;
 }
 
@@ -118,10 +121,7 @@ export function fallbacksOf(
 
 export function explainFrom(input: ExplainInput): KeyExplanation {
   const { views, preferenceList } = input;
-  const downNow = (node: string) => {
-    const view = views.get(node);
-    return view === 'down' || view === undefined;
-  };
+  const downNow = (node: string) => views.get(node) === 'down';
   const nodes = [...views.entries()].map(([node, view]) => nodeExplanation(node, view, input));
   return {
     key: input.key,
@@ -201,8 +201,12 @@ export function verdictOf(input: ExplainInput): string[] {
   let agree = 0;
   for (const node of preferenceList) {
     const view = views.get(node);
-    if (view === undefined || view === 'down' || view === 'silent') {
-      lines.push(primaryUnknown(node, view ?? 'down', answered, newest));
+    if (view === undefined) {
+      lines.push(`${node} runs in another process: ask its own /explain for its copy.`);
+      continue;
+    }
+    if (view === 'down' || view === 'silent') {
+      lines.push(primaryUnknown(node, view, answered, newest));
       continue;
     }
     if (view.record !== null && sameDots(sync(view.record, newest), view.record)) {

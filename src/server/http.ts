@@ -51,6 +51,7 @@ import { handleRequest } from './handlers.js';
 import { ClientGoneError } from './http-error.js';
 import { instrumentClient } from './instrumented-client.js';
 import { httpOp, replyOutcome } from './metric-labels.js';
+import { Advisor, type AdvisorOptions } from './monitor/advisor.js';
 import { type NodeStatsSource, SnapshotTaker } from './monitor/cluster-snapshot.js';
 import { DashboardFeed } from './monitor/dashboard-feed.js';
 import {
@@ -60,6 +61,7 @@ import {
 } from './monitor/event-stream.js';
 import { ServerMetrics } from './monitor/metrics.js';
 import type { Reply } from './replies.js';
+import type { KeyExplainer } from './request-context.js';
 import { sendReply } from './send.js';
 
 /** How long /metrics and an event-stream tick wait for the nodes' stats (each query: 2 s max). */
@@ -86,6 +88,10 @@ export interface HttpServerOptions {
   readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
   /** Per-node counters for /metrics and the dashboard (a local Cluster). @default none */
   readonly stats?: NodeStatsSource;
+  /** Explains keys for GET /explain/:key (a local Cluster). @default none (404) */
+  readonly explainer?: KeyExplainer;
+  /** Staleness advisor tuning (GET /advisor). @default ADVISOR_DEFAULTS */
+  readonly advisor?: Partial<AdvisorOptions>;
   /** How long /metrics and the event stream wait for the cluster's stats. @default 1500 */
   readonly statsTimeoutMs?: number;
   /** Event stream tuning. @default EVENT_STREAM_DEFAULTS (500 ms ticks, 32 clients) */
@@ -101,6 +107,8 @@ interface ServerSettings {
   readonly metrics: ServerMetrics;
   readonly events: EventStream;
   readonly log: (line: string) => void;
+  readonly advisor: Advisor;
+  readonly explainer: KeyExplainer | null;
 }
 
 /** Creates (does not start) the HTTP server; the caller listens and closes it. */
@@ -128,6 +136,8 @@ export function createHttpServer(client: KvClient, options: HttpServerOptions): 
     metrics,
     events,
     log,
+    advisor: new Advisor(snapshots, options.advisor),
+    explainer: options.explainer ?? null,
   };
   const handler = (req: IncomingMessage, res: ServerResponse) => serve(settings, req, res, false);
   const server: Server =

@@ -16,6 +16,7 @@ export function httpOp(method: string, url: string): string {
       : 'kv';
   }
   if (path.startsWith('/admin/')) return 'admin';
+  if (path.startsWith('/explain/')) return 'explain';
   return FIXED_OPS[path] ?? 'unknown';
 }
 
@@ -24,10 +25,13 @@ const FIXED_OPS: Readonly<Record<string, string>> = {
   '/health': 'health',
   '/metrics': 'metrics',
   '/events': 'events',
+  '/advisor': 'advisor',
   '/': 'dashboard',
   '/index.html': 'dashboard',
   '/dashboard.js': 'dashboard',
   '/dashboard.css': 'dashboard',
+  '/advisor-panel.js': 'dashboard',
+  '/explain-box.js': 'dashboard',
 };
 
 /**

@@ -4,7 +4,9 @@
  * (admin routes) both depend on it without depending on each other.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { KeyExplanation } from '../client/key-explain.js';
 import type { ClusterAdmin, KvClient } from '../client/types.js';
+import type { Advisor } from './monitor/advisor.js';
 import type { EventStream } from './monitor/event-stream.js';
 import type { ServerMetrics } from './monitor/metrics.js';
 
@@ -17,10 +19,19 @@ export interface RequestContext {
   readonly bodySizeMaxBytes: number;
   readonly requestTimeoutMs: number;
   readonly metrics: ServerMetrics;
+  /** The staleness advisor (GET /advisor). */
+  readonly advisor: Advisor;
+  /** Explains keys (GET /explain/:key); null when the server fronts no local cluster. */
+  readonly explainer: KeyExplainer | null;
   readonly events: EventStream;
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly signal: AbortSignal;
   /** The request sent `Expect: 100-continue`; answer `100 Continue` before reading the body. */
   readonly expectContinue: boolean;
+}
+
+/** Where key explanations come from (a Cluster; see Cluster.explain). */
+export interface KeyExplainer {
+  explain(key: string): Promise<KeyExplanation>;
 }

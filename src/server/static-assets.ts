@@ -6,7 +6,12 @@
 import { readFile } from 'node:fs/promises';
 import type { Reply } from './replies.js';
 
-export type AssetName = 'index.html' | 'dashboard.js' | 'dashboard.css';
+export type AssetName =
+  | 'index.html'
+  | 'dashboard.js'
+  | 'dashboard.css'
+  | 'advisor-panel.js'
+  | 'explain-box.js';
 
 /** Request paths of the dashboard, and the file each serves. */
 export const ASSET_PATHS: Readonly<Record<string, AssetName>> = {
@@ -14,12 +19,16 @@ export const ASSET_PATHS: Readonly<Record<string, AssetName>> = {
   '/index.html': 'index.html',
   '/dashboard.js': 'dashboard.js',
   '/dashboard.css': 'dashboard.css',
+  '/advisor-panel.js': 'advisor-panel.js',
+  '/explain-box.js': 'explain-box.js',
 };
 
 const CONTENT_TYPES: Readonly<Record<AssetName, string>> = {
   'index.html': 'text/html; charset=utf-8',
   'dashboard.js': 'text/javascript; charset=utf-8',
   'dashboard.css': 'text/css; charset=utf-8',
+  'advisor-panel.js': 'text/javascript; charset=utf-8',
+  'explain-box.js': 'text/javascript; charset=utf-8',
 };
 
 const SECURITY_HEADERS: Readonly<Record<string, string>> = {
