@@ -41,6 +41,8 @@ export interface FitOptions {
   readonly n: number;
   readonly trials: number;
   readonly seed: number;
+  /** The read delays to answer P(consistent) at. @default ADVISOR_T_MS */
+  readonly tMs?: readonly number[];
 }
 
 export interface AdvisorRow {
@@ -48,7 +50,7 @@ export interface AdvisorRow {
   readonly w: number;
   /** R + W > N: every read quorum meets every write quorum (without sloppy stand-ins). */
   readonly overlapping: boolean;
-  /** [t ms after the ack, P(a read then returns the write)] at each of ADVISOR_T_MS. */
+  /** [t ms after the ack, P(a read then returns the write)] at each t asked (ADVISOR_T_MS). */
   readonly consistency: ReadonlyArray<readonly [number, number]>;
   /** The smallest t (ms) where P(consistent) reaches ADVISOR_TARGET_P. */
   readonly tAtTargetMs: number;
@@ -159,11 +161,12 @@ export function fitWars(
     }
   }
   for (const values of [...tStar, ...readMs, ...writeMs]) values.sort();
-  return rows(n, tStar, readMs, writeMs);
+  return rows(n, options.tMs ?? ADVISOR_T_MS, tStar, readMs, writeMs);
 }
 
 function rows(
   n: number,
+  tMs: readonly number[],
   tStar: readonly Float64Array[],
   readMs: readonly Float64Array[],
   writeMs: readonly Float64Array[],
@@ -181,7 +184,7 @@ function rows(
         r,
         w,
         overlapping: r + w > n,
-        consistency: ADVISOR_T_MS.map((t) => [t, consistencyAt(run, t)] as const),
+        consistency: tMs.map((t) => [t, consistencyAt(run, t)] as const),
         tAtTargetMs: round(tAtConsistency(run, ADVISOR_TARGET_P)),
         readP99Ms: round(quantile(run.readLatencyMs, 0.99)),
         writeP99Ms: round(quantile(run.writeLatencyMs, 0.99)),
