@@ -215,8 +215,13 @@ export function verdictOf(input: ExplainInput): string[] {
     }
     lines.push(missing(node, view, answered, newest));
   }
+  const reachable = preferenceList.filter((node) => views.has(node)).length;
   if (agree === preferenceList.length) lines.push(`${agree} replicas agree.`);
-  else if (agree > 0)
+  else if (reachable < preferenceList.length) {
+    lines.push(
+      `${agree} of the ${reachable} replica(s) seen from here hold the newest version known here.`,
+    );
+  } else if (agree > 0)
     lines.push(`${agree} of ${preferenceList.length} replicas hold the newest version.`);
   for (const [node, view] of answered) {
     if (view.writePending) lines.push(`${node} has a write of the key not yet durable.`);

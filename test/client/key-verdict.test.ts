@@ -142,7 +142,7 @@ const CASES: ReadonlyArray<[string, Views, readonly string[]]> = [
     [
       'n2 runs in another process: ask its own /explain for its copy.',
       'n3 runs in another process: ask its own /explain for its copy.',
-      '1 of 3 replicas hold the newest version.',
+      '1 of the 1 replica(s) seen from here hold the newest version known here.',
       'n1 has a write of the key not yet durable.',
     ],
   ],
