@@ -164,6 +164,7 @@ function notReady(
   n: number,
   samplesMin: number,
 ): string | null {
+  if (n === 1) return 'n=1: one copy per key, so every read sees every acknowledged write';
   if (n > ADVISOR_N_MAX)
     return `the advisor models n up to ${ADVISOR_N_MAX}; this cluster has n=${n}`;
   if (nodes === 0) return 'no node reported latency histograms (none answered, or none measures)';
