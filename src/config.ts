@@ -457,3 +457,16 @@ export const ADVISOR_SAMPLES_MIN = 20;
 export const ADVISOR_SEED = 1;
 /** Deadline of one key explanation, every node's answer included (ms; 1 .. 60 000). */
 export const EXPLAIN_TIMEOUT_MS = 2_000;
+
+// Dashboard (server/monitor/): how much the server keeps for pages opened later.
+/** Time between two history samples, in ms (250..60000). @default 1000 */
+export const DASHBOARD_HISTORY_SAMPLE_MS = 1_000;
+/** How far back the dashboard's charts reach, in ms (10000..3600000). @default 300000 (5 min) */
+export const DASHBOARD_HISTORY_SPAN_MS = 300_000;
+/** Valid ranges of the two above, checked by the HTTP server. */
+export const DASHBOARD_HISTORY_SAMPLE_MS_RANGE = [250, 60_000] as const;
+export const DASHBOARD_HISTORY_SPAN_MS_RANGE = [10_000, 3_600_000] as const;
+/** Admin actions the activity log keeps (1..10000); older ones drop out. @default 200 */
+export const ACTIVITY_ENTRIES_MAX = 200;
+/** Of those, the newest ones each event-stream tick carries to the pages (1..200). @default 50 */
+export const ACTIVITY_ENTRIES_PER_EVENT = 50;

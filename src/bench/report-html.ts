@@ -10,6 +10,7 @@
  *   P(consistent) against the time since the write committed, and their latency table.
  * Clicking a legend entry hides or shows that series.
  */
+import { availableParallelism, cpus, release, totalmem } from 'node:os';
 import type { LatencySummary } from './histogram.js';
 import type { MatrixResult } from './matrix.js';
 import type { RunResult } from './matrix-run.js';
@@ -37,11 +38,51 @@ export interface StalenessReport {
   readonly kStaleness?: unknown;
 }
 
+/** Where a report came from: printed at its top so a reader can rerun it. */
+export interface Provenance {
+  /** The command line that wrote the report (secrets redacted), e.g. `ringkv bench matrix …`. */
+  readonly command: string;
+  /** The ringkv version. */
+  readonly version: string;
+  /** The machine the report was written on: CPU, cores, memory, OS, Node. */
+  readonly machine: string;
+}
+
 export interface ReportInput {
   readonly matrix?: MatrixResult;
   readonly staleness?: StalenessReport | readonly StalenessReport[];
   /** @default 'ringkv benchmark report' */
   readonly title?: string;
+  /** Command line, version and machine; the report says "not recorded" without it. */
+  readonly provenance?: Provenance;
+}
+
+/** Flags whose value is never printed (none of the bench commands takes one today). */
+const SECRET_FLAGS = /^--?(token|password|secret|key)$/i;
+
+/** The provenance of a report written by this process: its command line, `version`, this machine. */
+export function provenanceNow(version: string, argv: readonly string[] = process.argv): Provenance {
+  const words = argv.slice(2).map((word, i, all) => {
+    const previous = all[i - 1];
+    if (previous !== undefined && SECRET_FLAGS.test(previous)) return '***';
+    const [flag, value] = word.split('=', 2);
+    if (value !== undefined && flag !== undefined && SECRET_FLAGS.test(flag)) return `${flag}=***`;
+    return shellQuote(word);
+  });
+  const cpu = cpus()[0]?.model?.trim() ?? 'unknown CPU';
+  const gib = (totalmem() / 1024 ** 3).toFixed(1);
+  return {
+    command: ['ringkv', ...words].join(' '),
+    version,
+    machine:
+      `${cpu}, ${availableParallelism()} cores, ${gib} GiB; ${process.platform} ${release()} ` +
+      `${process.arch}; Node ${process.version}`,
+  };
+}
+
+function shellQuote(word: string): string {
+  if (/^[\w@%+=:,./-]+$/.test(word)) return word;
+  return `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
 /** The input is not a result the report understands; the message says what is wrong. */
@@ -353,22 +394,37 @@ function shortLabels(results: readonly StalenessReport[]): { labels: string[]; c
   return { labels, common };
 }
 
+/** Positive t values spanning this ratio or more get a log t axis. */
+const LOG_T_RATIO_MIN = 100;
+
+/** Whether the results' positive t values span orders of magnitude (then t is drawn on a log axis). */
+export function wantsLogT(results: readonly StalenessReport[]): boolean {
+  const ts = results.flatMap((s) => s.consistency.map((c) => c.t)).filter((t) => t > 0);
+  if (ts.length < 2) return false;
+  return Math.max(...ts) / Math.min(...ts) >= LOG_T_RATIO_MIN;
+}
+
+/**
+ * P(consistent) against t: y on a "nines" axis (90 %, 99 %, 99.9 %, … equally spaced), t on a
+ * log axis when the measured t values span orders of magnitude (t = 0 cannot be drawn there: it
+ * is the table's "P at t=0" column). A marker at every measured point and nowhere else.
+ */
 function consistencyChart(results: readonly StalenessReport[]): string {
-  const lowest = Math.min(...results.flatMap((s) => s.consistency.map((c) => c.p)));
-  // Zoom in as far as the data allows: 99 % and up, or down in steps of 5 %.
-  const floor = lowest >= 0.99 ? 0.99 : Math.max(0, Math.floor(lowest * 20) / 20);
   const { labels, common } = shortLabels(results);
+  const xLog = wantsLogT(results);
   return lineChart({
     title: `P(consistent read) vs t since the write committed${common === '' ? '' : ` (${common})`}`,
-    xLabel: 't (ms after commit)',
+    xLabel: xLog ? 't (ms after commit, log scale; t = 0 in the table)' : 't (ms after commit)',
     yLabel: 'P(read returns the latest write)',
-    yRange: [floor, 1],
-    yFormat: pct,
+    yScale: 'nines',
     yRefs: [{ y: 0.999, label: '99.9%' }],
+    xLog,
     series: results.map((s, i) => ({
       name: labels[i]!,
       color: colorAt(i),
-      markers: s.consistency.length <= 40,
+      markers: true,
+      markerLabel: (t: number, p: number) =>
+        `t=${formatMs(t)} ms, P=${p >= 1 ? '100% (no stale read measured)' : formatPercent(p, 4)}`,
       points: s.consistency.map((c) => [c.t, c.p] as const),
     })),
   });
@@ -379,6 +435,7 @@ function stalenessTable(results: readonly StalenessReport[]): string {
   const rows = results.map((s) => [
     stalenessLabel(s),
     s.trials === undefined ? '-' : String(s.trials),
+    atZero(s),
     s.t999 === undefined || s.t999 === null ? '-' : `${cell(s.t999)} ms`,
     cell(s.latency?.read?.p50),
     cell(s.latency?.read?.p99),
@@ -390,6 +447,7 @@ function stalenessTable(results: readonly StalenessReport[]): string {
   const head = [
     'configuration',
     'trials',
+    'P at t=0',
     't for 99.9%',
     'read p50',
     'p99',
@@ -399,6 +457,11 @@ function stalenessTable(results: readonly StalenessReport[]): string {
     'p99.9',
   ];
   return table(head, rows);
+}
+
+function atZero(s: StalenessReport): string {
+  const zero = s.consistency.find((c) => c.t === 0);
+  return zero === undefined ? '-' : formatPercent(zero.p, 3);
 }
 
 /** Most k columns shown. */
@@ -437,6 +500,22 @@ function stalenessSection(results: readonly StalenessReport[]): string {
   );
 }
 
+function provenanceList(provenance: Provenance | undefined): string {
+  const rows: Array<[string, string]> =
+    provenance === undefined
+      ? [['command', 'not recorded (the report was rendered without its provenance)']]
+      : [
+          ['command', provenance.command],
+          ['ringkv', provenance.version],
+          ['machine', provenance.machine],
+        ];
+  return (
+    '<dl id="provenance">' +
+    rows.map(([k, v]) => `<dt>${esc(k)}</dt><dd><code>${esc(v)}</code></dd>`).join('') +
+    '</dl>'
+  );
+}
+
 /** The whole report as one HTML document. */
 export function renderHtmlReport(input: ReportInput): string {
   const title = input.title ?? 'ringkv benchmark report';
@@ -457,6 +536,7 @@ export function renderHtmlReport(input: ReportInput): string {
     `<title>${esc(title)}</title><style>${CSS}</style></head><body>` +
     `<h1>${esc(title)}</h1><p class="meta">Generated ${esc(new Date().toISOString())}. ` +
     'Self-contained: opens offline. Click a legend entry to hide or show a series.</p>' +
+    provenanceList(input.provenance) +
     body +
     `<script>${SCRIPT}</script></body></html>\n`
   );

@@ -1,6 +1,6 @@
 /**
  * Small inline-SVG charts for the offline HTML report (report-html.ts): line charts (linear or
- * log x axis), a scatter of segments, and grouped bars. Plain strings, no dependencies, no
+ * log x axis; linear or "nines" y axis), a scatter of segments, and grouped bars. Plain strings, no dependencies, no
  * external references; every text is escaped. Series carry a `data-series` attribute so the
  * report's script can toggle them from the legend.
  */
@@ -32,7 +32,7 @@ export function esc(text: string): string {
 
 const WIDTH = 640;
 const HEIGHT = 360;
-const MARGIN = { top: 36, right: 150, bottom: 48, left: 64 };
+const MARGIN = { top: 36, right: 150, bottom: 48, left: 78 };
 const PLOT_W = WIDTH - MARGIN.left - MARGIN.right;
 const PLOT_H = HEIGHT - MARGIN.top - MARGIN.bottom;
 
@@ -88,6 +88,42 @@ function logAxis(lo: number, hi: number, from: number, to: number): Axis {
     format: formatTick,
   };
 }
+
+/** -log10(1 - p): 90 % → 1, 99 % → 2, 99.9 % → 3. Infinite at p = 1. */
+export function ninesOf(p: number): number {
+  return -Math.log10(1 - p);
+}
+
+/**
+ * A "nines" axis for probabilities close to 1: equal steps for 90 %, 99 %, 99.9 %, …, so
+ * 99.9 % and 99.99 % are as far apart as 90 % and 99 %, from 0 % (0 nines) to `topNines`.
+ * With `withOne`, a band above it holds P = 1 (no miss measured), ticked "100%": such a point
+ * is not drawn as if it had measured some finite number of nines.
+ */
+function ninesAxis(topNines: number, withOne: boolean, from: number, to: number): Axis {
+  const ticks: number[] = [];
+  for (let k = 0; k <= topNines; k++) ticks.push(1 - 10 ** -k);
+  if (withOne) ticks.push(1);
+  const span = topNines + (withOne ? ONE_BAND_NINES : 0);
+  return {
+    map: (p) => {
+      const nines =
+        p >= 1 && withOne ? span : Math.min(topNines, Math.max(0, ninesOf(Math.max(0, p))));
+      return from + (nines / span) * (to - from);
+    },
+    ticks,
+    format: (p) =>
+      p >= 1
+        ? '100%'
+        : `${Number((p * 100).toPrecision(Math.max(2, Math.round(ninesOf(p)) + 1)))}%`,
+  };
+}
+
+/** Height of the "100%" band above the highest nines tick, in nines. */
+const ONE_BAND_NINES = 0.6;
+
+/** Nines shown at most on a nines axis (99.9999 %): past it, points sit on the top edge. */
+export const NINES_MAX = 6;
 
 /** Rounds an SVG coordinate to 0.1 px to keep files small. */
 const px = (v: number) => Math.round(v * 10) / 10;
@@ -149,8 +185,10 @@ export interface LineSeries {
   readonly color: string;
   readonly points: ReadonlyArray<readonly [number, number]>;
   readonly dashed?: boolean;
-  /** Draw a dot at each point (for sparse series). */
+  /** Draw a dot at each point, and only there (the measured points). */
   readonly markers?: boolean;
+  /** The text of a marker's tooltip after the series name. @default "x, y" */
+  readonly markerLabel?: (x: number, y: number) => string;
 }
 
 export interface LineChartOptions {
@@ -164,6 +202,12 @@ export interface LineChartOptions {
   readonly yFormat?: (v: number) => string;
   /** Horizontal reference lines. */
   readonly yRefs?: ReadonlyArray<{ readonly y: number; readonly label: string }>;
+  /**
+   * `nines`: y values are probabilities, drawn at -log10(1 - p) (ticks 90 %, 99 %, 99.9 %, …)
+   * from 0 % up to the data's highest nines below 1 (at least 3, at most NINES_MAX); yRange
+   * and yFormat are then ignored. @default 'linear'
+   */
+  readonly yScale?: 'linear' | 'nines';
 }
 
 function extent(values: readonly number[], fallback: readonly [number, number]): [number, number] {
@@ -178,18 +222,10 @@ export function lineChart(o: LineChartOptions): string {
   let [x0, x1] = extent(xs, o.xLog ? [0.1, 10] : [0, 1]);
   if (!o.xLog) x0 = Math.min(0, x0);
   if (x1 <= x0) x1 = o.xLog ? x0 * 10 : x0 + 1;
-  const [y0, y1] =
-    o.yRange ??
-    padRange(
-      extent(
-        pts.map((p) => p[1]),
-        [0, 1],
-      ),
-    );
   const x = o.xLog
     ? logAxis(x0, x1, MARGIN.left, MARGIN.left + PLOT_W)
     : linearAxis(x0, x1, MARGIN.left, MARGIN.left + PLOT_W);
-  const y = linearAxis(y0, y1, MARGIN.top + PLOT_H, MARGIN.top, o.yFormat);
+  const y = o.yScale === 'nines' ? ninesYAxis(pts) : linearYAxis(o, pts);
   let body = axes(x, y);
   for (const ref of o.yRefs ?? []) {
     const yy = px(y.map(ref.y));
@@ -203,14 +239,37 @@ export function lineChart(o: LineChartOptions): string {
     body += `<g class="series" data-series="${esc(s.name)}"><title>${esc(s.name)}</title>`;
     body += `<path d="${d.join('')}" fill="none" stroke="${s.color}" stroke-width="2"${dash}/>`;
     if (s.markers) {
+      // One marker per measured point, none anywhere else; smaller when there are many.
+      const radius = usable.length > 60 ? 1.8 : 3;
+      const label =
+        s.markerLabel ?? ((a: number, b: number) => `${formatTick(a)}, ${formatTick(b)}`);
       for (const [a, b] of usable) {
-        body += `<circle cx="${px(x.map(a))}" cy="${px(y.map(b))}" r="3" fill="${s.color}"><title>${esc(`${s.name}: ${formatTick(a)}, ${formatTick(b)}`)}</title></circle>`;
+        body += `<circle class="marker" cx="${px(x.map(a))}" cy="${px(y.map(b))}" r="${radius}" fill="${s.color}"><title>${esc(`${s.name}: ${label(a, b)}`)}</title></circle>`;
       }
     }
     body += '</g>';
   }
   body += legend(o.series);
   return frame(o.title, body, o.xLabel, o.yLabel);
+}
+
+function linearYAxis(o: LineChartOptions, pts: ReadonlyArray<readonly [number, number]>): Axis {
+  const [y0, y1] =
+    o.yRange ??
+    padRange(
+      extent(
+        pts.map((p) => p[1]),
+        [0, 1],
+      ),
+    );
+  return linearAxis(y0, y1, MARGIN.top + PLOT_H, MARGIN.top, o.yFormat);
+}
+
+function ninesYAxis(pts: ReadonlyArray<readonly [number, number]>): Axis {
+  const finite = pts.map((p) => ninesOf(p[1])).filter((n) => Number.isFinite(n));
+  const top = Math.min(NINES_MAX, Math.max(3, Math.ceil(Math.max(0, ...finite) + 0.25)));
+  const withOne = pts.some((p) => p[1] >= 1);
+  return ninesAxis(top, withOne, MARGIN.top + PLOT_H, MARGIN.top);
 }
 
 function padRange([lo, hi]: [number, number]): [number, number] {

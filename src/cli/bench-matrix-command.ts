@@ -19,6 +19,7 @@ import { ProgressBar } from '../bench/progress.js';
 import {
   parseMatrixResult,
   parseStalenessReports,
+  provenanceNow,
   ReportInputError,
   renderHtmlReport,
   type StalenessReport,
@@ -28,6 +29,7 @@ import { CliError, EXIT_USAGE } from './exit-codes.js';
 import type { CliIo } from './io.js';
 import { checkWritable } from './output-path.js';
 import { resolveProfile } from './profile-arg.js';
+import { packageVersion } from './version.js';
 
 /** Flags of `bench matrix` as commander hands them over, after the per-option parsers. */
 export interface MatrixFlags {
@@ -152,7 +154,10 @@ export async function runMatrixCommand(
     io.err(`results written to ${flags.json}\n`);
   }
   if (flags.html !== undefined) {
-    await writeFile(flags.html, renderHtmlReport({ matrix: result, staleness }));
+    await writeFile(
+      flags.html,
+      renderHtmlReport({ matrix: result, staleness, provenance: provenanceNow(packageVersion()) }),
+    );
     io.err(`HTML report written to ${flags.html}\n`);
   }
 }
@@ -170,6 +175,9 @@ export async function runReportCommand(flags: ReportFlags, io: CliIo): Promise<v
     }
   }
   const staleness = await readStaleness(flags.staleness ?? []);
-  await writeFile(flags.html, renderHtmlReport({ matrix, staleness }));
+  await writeFile(
+    flags.html,
+    renderHtmlReport({ matrix, staleness, provenance: provenanceNow(packageVersion()) }),
+  );
   io.err(`HTML report written to ${flags.html}\n`);
 }

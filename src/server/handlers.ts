@@ -8,6 +8,8 @@ import type { PutOptions } from '../client/types.js';
 import { ValidationError } from '../errors.js';
 import { raceAbort } from './abort.js';
 import { handleAdmin } from './admin.js';
+import { recordAdmin } from './admin-activity.js';
+import type { AdminRoute } from './admin-routes.js';
 import { readBody } from './body.js';
 import { HttpError } from './http-error.js';
 import { parseQuery, type RequestQuery } from './query.js';
@@ -22,7 +24,14 @@ export async function handleRequest(ctx: RequestContext): Promise<Reply | null> 
   const { client, signal } = ctx;
   const { path, query } = splitUrl(ctx.req.url ?? '/');
   const route = resolveRoute(ctx.req.method ?? '', path);
-  guardRequest(ctx.req, route.kind.startsWith('admin-') && ctx.admin !== null, ctx);
+  if (route.kind.startsWith('admin-') && ctx.admin !== null) {
+    const admin = route as AdminRoute;
+    return recordAdmin(admin, ctx, () => {
+      guardRequest(ctx.req, true, ctx);
+      return handleAdmin(admin, ctx);
+    });
+  }
+  guardRequest(ctx.req, false, ctx);
   switch (route.kind) {
     case 'health':
       return jsonReply(200, { ok: true });
@@ -47,6 +56,14 @@ export async function handleRequest(ctx: RequestContext): Promise<Reply | null> 
       }
       return jsonReply(200, await raceAbort(ctx.explainer.explain(route.key), signal));
     }
+    case 'history':
+      return jsonReply(200, {
+        sampleMs: ctx.history.sampleMs,
+        spanMs: ctx.history.spanMs,
+        samples: ctx.history.list(),
+      });
+    case 'activity':
+      return jsonReply(200, { entries: ctx.activity.recent() });
     case 'asset':
       return assetReply(route.name);
     case 'get': {

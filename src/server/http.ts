@@ -9,7 +9,9 @@
  *   GET    /metrics   → 200 Prometheus text format (monitor/metrics.ts lists the metric names)
  *   GET    /events    → 200 text/event-stream: a dashboard event (monitor/dashboard-feed.ts) every ~500 ms
  *                       and a heartbeat comment every 15 s; 503 TOO_MANY_CLIENTS past 32 streams
- *   GET    /, /dashboard.js, /dashboard.css → the live dashboard (static-assets.ts)
+ *   GET    /history   → 200 {sampleMs, spanMs, samples}: the dashboard's last 5 minutes (monitor/history.ts)
+ *   GET    /activity  → 200 {entries}: the admin actions this server handled, newest last (activity-log.ts)
+ *   GET    /, /dashboard.js, /dashboard.css, /vendor/uPlot.min.* → the live dashboard (static-assets.ts)
  *
  * Admin routes (admin.ts; only when the server is given a ClusterAdmin, else 404). JSON bodies
  * are capped at 64 KiB (or the body limit, if smaller); bad JSON or a wrong shape is a 400:
@@ -44,13 +46,21 @@ import https from 'node:https';
 import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import type { ClusterAdmin, KvClient } from '../client/types.js';
+import {
+  ACTIVITY_ENTRIES_MAX,
+  DASHBOARD_HISTORY_SAMPLE_MS,
+  DASHBOARD_HISTORY_SAMPLE_MS_RANGE,
+  DASHBOARD_HISTORY_SPAN_MS,
+  DASHBOARD_HISTORY_SPAN_MS_RANGE,
+} from '../config.js';
 import { assert } from '../core/assert.js';
-import { TimeoutError } from '../errors.js';
+import { TimeoutError, ValidationError } from '../errors.js';
 import { errorToHttp } from './errors-to-http.js';
 import { handleRequest } from './handlers.js';
 import { ClientGoneError } from './http-error.js';
 import { instrumentClient } from './instrumented-client.js';
 import { httpOp, replyOutcome } from './metric-labels.js';
+import { ActivityLog } from './monitor/activity-log.js';
 import { Advisor, type AdvisorOptions } from './monitor/advisor.js';
 import { type NodeStatsSource, SnapshotTaker } from './monitor/cluster-snapshot.js';
 import { DashboardFeed } from './monitor/dashboard-feed.js';
@@ -59,6 +69,7 @@ import {
   EventStream,
   type EventStreamOptions,
 } from './monitor/event-stream.js';
+import { History, type HistoryOptions } from './monitor/history.js';
 import { ServerMetrics } from './monitor/metrics.js';
 import type { Reply } from './replies.js';
 import type { KeyExplainer } from './request-context.js';
@@ -96,6 +107,12 @@ export interface HttpServerOptions {
   readonly statsTimeoutMs?: number;
   /** Event stream tuning. @default EVENT_STREAM_DEFAULTS (500 ms ticks, 32 clients) */
   readonly events?: Partial<EventStreamOptions>;
+  /**
+   * The dashboard history's sample interval and span (config.ts has the defaults and ranges).
+   * Kept only when `stats` is given (GET /history is empty otherwise).
+   * @default one sample a second, five minutes
+   */
+  readonly history?: Partial<HistoryOptions>;
 }
 
 interface ServerSettings {
@@ -106,6 +123,8 @@ interface ServerSettings {
   readonly requestTimeoutMs: number;
   readonly metrics: ServerMetrics;
   readonly events: EventStream;
+  readonly history: History;
+  readonly activity: ActivityLog;
   readonly log: (line: string) => void;
   readonly advisor: Advisor;
   readonly explainer: KeyExplainer | null;
@@ -121,7 +140,9 @@ export function createHttpServer(client: KvClient, options: HttpServerOptions): 
   const statsTimeoutMs = options.statsTimeoutMs ?? STATS_TIMEOUT_MS_DEFAULT;
   const snapshots = new SnapshotTaker(client, options.stats ?? null, statsTimeoutMs);
   const metrics = new ServerMetrics(snapshots);
-  const feed = new DashboardFeed(snapshots, metrics);
+  const history = new History(snapshots, metrics, historyOptions(options.history), log);
+  const activity = new ActivityLog(ACTIVITY_ENTRIES_MAX);
+  const feed = new DashboardFeed(snapshots, metrics, history, activity);
   const events = new EventStream(
     () => feed.next(),
     { ...EVENT_STREAM_DEFAULTS, ...options.events },
@@ -135,6 +156,8 @@ export function createHttpServer(client: KvClient, options: HttpServerOptions): 
     requestTimeoutMs: options.requestTimeoutMs,
     metrics,
     events,
+    history,
+    activity,
     log,
     advisor: new Advisor(snapshots, options.advisor),
     explainer: options.explainer ?? null,
@@ -153,7 +176,10 @@ export function createHttpServer(client: KvClient, options: HttpServerOptions): 
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) =>
     rejectUnparsable(error, socket),
   );
-  endStreamsOnClose(server, events);
+  endStreamsOnClose(server, events, history);
+  // Sampling asks the cluster for its status every second, page open or not: only a server
+  // that fronts a cluster (a stats source: `ringkv up`, `ringkv node`) keeps a history.
+  if (options.stats !== undefined) history.start();
   return server;
 }
 
@@ -162,10 +188,11 @@ export function createHttpServer(client: KvClient, options: HttpServerOptions): 
  * end the streams as soon as close is called, so shutting down takes no longer with a dashboard
  * open than without.
  */
-function endStreamsOnClose(server: Server, events: EventStream): void {
+function endStreamsOnClose(server: Server, events: EventStream, history: History): void {
   const close = server.close.bind(server);
   server.close = ((callback?: (error?: Error) => void) => {
     events.close();
+    history.stop();
     return close(callback);
   }) as Server['close'];
 }
@@ -271,6 +298,22 @@ function rejectUnparsable(error: NodeJS.ErrnoException, socket: Duplex): void {
     `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: application/json\r\n` +
       `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
   );
+}
+
+function historyOptions(given: Partial<HistoryOptions> = {}): HistoryOptions {
+  const sampleMs = given.sampleMs ?? DASHBOARD_HISTORY_SAMPLE_MS;
+  const spanMs = given.spanMs ?? DASHBOARD_HISTORY_SPAN_MS;
+  inRange('history sampleMs', sampleMs, DASHBOARD_HISTORY_SAMPLE_MS_RANGE);
+  inRange('history spanMs', spanMs, DASHBOARD_HISTORY_SPAN_MS_RANGE);
+  if (spanMs < sampleMs) {
+    throw new ValidationError(`history spanMs (${spanMs}) must be at least sampleMs (${sampleMs})`);
+  }
+  return { sampleMs, spanMs };
+}
+
+function inRange(name: string, value: number, [low, high]: readonly [number, number]): void {
+  if (Number.isSafeInteger(value) && value >= low && value <= high) return;
+  throw new ValidationError(`${name} must be an integer in ${low}..${high}, got ${value}`);
 }
 
 function describe(error: unknown): string {

@@ -26,12 +26,16 @@ const FIXED_OPS: Readonly<Record<string, string>> = {
   '/metrics': 'metrics',
   '/events': 'events',
   '/advisor': 'advisor',
+  '/history': 'dashboard',
+  '/activity': 'dashboard',
   '/': 'dashboard',
   '/index.html': 'dashboard',
   '/dashboard.js': 'dashboard',
   '/dashboard.css': 'dashboard',
   '/advisor-panel.js': 'dashboard',
   '/explain-box.js': 'dashboard',
+  '/vendor/uPlot.min.js': 'dashboard',
+  '/vendor/uPlot.min.css': 'dashboard',
 };
 
 /**

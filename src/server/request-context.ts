@@ -6,8 +6,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KeyExplanation } from '../client/key-explain.js';
 import type { ClusterAdmin, KvClient } from '../client/types.js';
+import type { ActivityLog } from './monitor/activity-log.js';
 import type { Advisor } from './monitor/advisor.js';
 import type { EventStream } from './monitor/event-stream.js';
+import type { History } from './monitor/history.js';
 import type { ServerMetrics } from './monitor/metrics.js';
 
 export interface RequestContext {
@@ -24,6 +26,10 @@ export interface RequestContext {
   /** Explains keys (GET /explain/:key); null when the server fronts no local cluster. */
   readonly explainer: KeyExplainer | null;
   readonly events: EventStream;
+  /** The dashboard's last minutes (GET /history). */
+  readonly history: History;
+  /** Every admin request, whoever made it (GET /activity, and each event-stream tick). */
+  readonly activity: ActivityLog;
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly signal: AbortSignal;

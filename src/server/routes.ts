@@ -16,6 +16,8 @@ export type Route =
   | { readonly kind: 'events' }
   | { readonly kind: 'advisor' }
   | { readonly kind: 'explain'; readonly key: string }
+  | { readonly kind: 'history' }
+  | { readonly kind: 'activity' }
   | { readonly kind: 'asset'; readonly name: AssetName }
   | AdminRoute;
 
@@ -53,6 +55,8 @@ export function resolveRoute(method: string, path: string): Route {
       key: decodeKey(path.slice(EXPLAIN_PREFIX.length)),
     });
   }
+  if (path === '/history') return requireGet(method, { kind: 'history' });
+  if (path === '/activity') return requireGet(method, { kind: 'activity' });
   const asset = Object.hasOwn(ASSET_PATHS, path) ? ASSET_PATHS[path] : undefined;
   if (asset !== undefined) return requireGet(method, { kind: 'asset', name: asset });
   if (path.startsWith(KV_PREFIX) && !path.includes('/', KV_PREFIX.length)) {

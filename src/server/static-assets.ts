@@ -1,9 +1,11 @@
 /**
  * The dashboard's files (dashboard/ next to this module): one HTML page, its script and its
- * stylesheet, served as they are. They are read once and kept; the Content-Security-Policy
+ * stylesheet, served as they are, plus uPlot's script and stylesheet for the history charts,
+ * served from the installed `uplot` package (a dependency, so `npm install ringkv` brings it). They are read once and kept; the Content-Security-Policy
  * allows nothing but this server, so the page works offline and can load nothing from elsewhere.
  */
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import type { Reply } from './replies.js';
 
 export type AssetName =
@@ -11,7 +13,9 @@ export type AssetName =
   | 'dashboard.js'
   | 'dashboard.css'
   | 'advisor-panel.js'
-  | 'explain-box.js';
+  | 'explain-box.js'
+  | 'uPlot.min.js'
+  | 'uPlot.min.css';
 
 /** Request paths of the dashboard, and the file each serves. */
 export const ASSET_PATHS: Readonly<Record<string, AssetName>> = {
@@ -21,6 +25,8 @@ export const ASSET_PATHS: Readonly<Record<string, AssetName>> = {
   '/dashboard.css': 'dashboard.css',
   '/advisor-panel.js': 'advisor-panel.js',
   '/explain-box.js': 'explain-box.js',
+  '/vendor/uPlot.min.js': 'uPlot.min.js',
+  '/vendor/uPlot.min.css': 'uPlot.min.css',
 };
 
 const CONTENT_TYPES: Readonly<Record<AssetName, string>> = {
@@ -29,6 +35,8 @@ const CONTENT_TYPES: Readonly<Record<AssetName, string>> = {
   'dashboard.css': 'text/css; charset=utf-8',
   'advisor-panel.js': 'text/javascript; charset=utf-8',
   'explain-box.js': 'text/javascript; charset=utf-8',
+  'uPlot.min.js': 'text/javascript; charset=utf-8',
+  'uPlot.min.css': 'text/css; charset=utf-8',
 };
 
 const SECURITY_HEADERS: Readonly<Record<string, string>> = {
@@ -45,6 +53,12 @@ const SECURITY_HEADERS: Readonly<Record<string, string>> = {
  */
 const DASHBOARD_DIR = new URL('./dashboard/', import.meta.url);
 
+/** Files served from a package rather than from dashboard/ (resolved like an import). */
+const PACKAGE_FILES: Readonly<Partial<Record<AssetName, string>>> = {
+  'uPlot.min.js': 'uplot/dist/uPlot.iife.min.js',
+  'uPlot.min.css': 'uplot/dist/uPlot.min.css',
+};
+
 const cache = new Map<AssetName, Promise<Buffer>>();
 
 export async function assetReply(name: AssetName): Promise<Reply> {
@@ -59,7 +73,11 @@ export async function assetReply(name: AssetName): Promise<Reply> {
 function loadAsset(name: AssetName): Promise<Buffer> {
   let loading = cache.get(name);
   if (loading === undefined) {
-    loading = readFile(new URL(name, DASHBOARD_DIR));
+    const fromPackage = PACKAGE_FILES[name];
+    loading =
+      fromPackage === undefined
+        ? readFile(new URL(name, DASHBOARD_DIR))
+        : readFile(createRequire(import.meta.url).resolve(fromPackage));
     loading.catch(() => cache.delete(name)); // retry on the next request
     cache.set(name, loading);
   }

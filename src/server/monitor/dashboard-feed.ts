@@ -2,12 +2,18 @@
  * What the dashboard receives on every event-stream tick: the ring, each node's state and
  * counters, per-node coordinated ops/s (from the nodes' counters), cluster ops/s and p99 latency
  * (from the client latency histogram, over the last two seconds) and anti-entropy progress
- * (the nodes' exchange counters, summed).
+ * (the nodes' exchange counters, summed); plus the newest history sample (history.ts), the
+ * newest admin actions (activity-log.ts), each node's membership and transfer progress, and the
+ * replica sets per partition (replica-sets.ts).
  */
 import type { ClusterStatus, NetworkStatus, NodeStatus } from '../../client/types.js';
+import { ACTIVITY_ENTRIES_PER_EVENT } from '../../config.js';
 import type { WorkerStats } from '../../runtime/control.js';
+import type { ActivityEntry, ActivityLog } from './activity-log.js';
 import type { ClusterSnapshot, SnapshotTaker } from './cluster-snapshot.js';
+import type { History, HistorySample } from './history.js';
 import { LATENCY_BUCKETS_SECONDS, type ServerMetrics } from './metrics.js';
+import { ReplicaSets, type ReplicationView } from './replica-sets.js';
 import { readHistogram, type TrafficView, TrafficWindow } from './traffic-window.js';
 
 export type NodeState = 'up' | 'down' | 'partitioned';
@@ -32,6 +38,13 @@ export interface NodeView {
   readonly aeKeysRepaired: number | null;
   /** Requests this node coordinated per second since the last tick (null after a restart). */
   readonly coordinatedPerSec: number | null;
+  /** `member`, or `joining` / `leaving` while a membership change moves its data. */
+  readonly membership: 'member' | 'joining' | 'leaving';
+  /** Keys sent to and received from other nodes in membership changes, so far. */
+  readonly transferKeysSent: number | null;
+  readonly transferKeysReceived: number | null;
+  /** Keys held for partitions the node no longer replicates, still to hand over. */
+  readonly keysToDrain: number | null;
 }
 
 export interface DashboardEvent {
@@ -46,6 +59,12 @@ export interface DashboardEvent {
   readonly traffic: TrafficView;
   /** Summed over the nodes that answered; null when none did. Counters restart with a node. */
   readonly antiEntropy: AntiEntropyView | null;
+  /** Replica sets per partition and how many are under-replicated; null when unknown. */
+  readonly replication: ReplicationView | null;
+  /** The newest history sample (GET /history has the earlier ones); null before the second. */
+  readonly sample: HistorySample | null;
+  /** The newest admin actions, oldest first (GET /activity has up to its bound). */
+  readonly activity: readonly ActivityEntry[];
 }
 
 export interface AntiEntropyView {
@@ -64,9 +83,13 @@ export class DashboardFeed {
   /** Each node's coordinated-request count at the previous tick. */
   private readonly previous = new Map<string, { readonly atMs: number; readonly count: number }>();
 
+  private readonly replicaSets = new ReplicaSets();
+
   constructor(
     private readonly snapshots: SnapshotTaker,
     private readonly metrics: ServerMetrics,
+    private readonly history: History,
+    private readonly activity: ActivityLog,
   ) {}
 
   async next(): Promise<DashboardEvent> {
@@ -77,7 +100,12 @@ export class DashboardFeed {
       snapshot = await this.snapshots.take();
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      return { ...emptyEvent(traffic), error: message };
+      return {
+        ...emptyEvent(traffic),
+        error: message,
+        sample: this.history.latest(),
+        activity: this.activity.recent(ACTIVITY_ENTRIES_PER_EVENT),
+      };
     }
     const { status, counters, takenAtMs } = snapshot;
     return {
@@ -92,6 +120,9 @@ export class DashboardFeed {
       ),
       traffic,
       antiEntropy: antiEntropyOf(counters.values()),
+      replication: this.replicaSets.view(status),
+      sample: this.history.latest(),
+      activity: this.activity.recent(ACTIVITY_ENTRIES_PER_EVENT),
     };
   }
 
@@ -112,6 +143,10 @@ export class DashboardFeed {
       messagesDropped: node.messagesDropped,
       aeKeysRepaired: core?.aeKeysRepaired ?? null,
       coordinatedPerSec: this.rate(node.id, stats, atMs),
+      membership: node.membership ?? 'member',
+      transferKeysSent: core?.transferKeysSent ?? null,
+      transferKeysReceived: core?.transferKeysReceived ?? null,
+      keysToDrain: core?.keysToDrain ?? null,
     };
   }
 
@@ -158,5 +193,8 @@ function emptyEvent(traffic: TrafficView): DashboardEvent {
     nodes: [],
     traffic,
     antiEntropy: null,
+    replication: null,
+    sample: null,
+    activity: [],
   };
 }

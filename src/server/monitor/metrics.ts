@@ -26,6 +26,9 @@ export const LATENCY_BUCKETS_SECONDS: readonly number[] = [
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
 ];
 
+/** Client outcomes that are answers, not failures. */
+const CLIENT_OUTCOMES_OK: ReadonlySet<string> = new Set(['ok', 'siblings', 'not_found']);
+
 export type ClientOp = 'get' | 'put' | 'delete';
 
 export class ServerMetrics {
@@ -95,6 +98,16 @@ export class ServerMetrics {
     this.clientRequests.inc({ op, outcome });
     this.clientDuration.observe({ op }, seconds);
     if (sloppy) this.clientSloppy.inc({ op });
+  }
+
+  /** Client calls so far that failed (any outcome but ok, siblings and not_found). */
+  async clientErrorCount(): Promise<number> {
+    const { values } = await this.clientRequests.get();
+    let failed = 0;
+    for (const sample of values) {
+      if (!CLIENT_OUTCOMES_OK.has(String(sample.labels.outcome))) failed += sample.value;
+    }
+    return failed;
   }
 
   /** The exposition text, with node series from a fresh cluster snapshot. */

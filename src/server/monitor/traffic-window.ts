@@ -21,7 +21,10 @@ export interface OpTraffic {
 }
 
 export interface TrafficView {
-  /** The span the figures cover, in ms (0 until there are two readings). */
+  /**
+   * The span the figures cover, in ms: at most the window's span; 0 (no figures yet) until
+   * there are two readings within it, as after an idle gap.
+   */
   readonly windowMs: number;
   readonly ops: Readonly<Record<TrafficOp, OpTraffic>>;
 }
@@ -91,11 +94,14 @@ export class TrafficWindow {
   push(atMs: number, reading: Reading): TrafficView {
     this.readings.push({ atMs, reading });
     while (this.readings.length > READINGS_MAX) this.readings.shift();
-    while (this.readings.length > 2 && atMs - (this.readings[1]?.atMs ?? atMs) >= this.spanMs) {
+    // Only readings within the span count: after an idle gap (no page open, so no ticks) the
+    // previous reading is minutes old, and figures since then are no figures "over 2 s".
+    while (this.readings.length > 1 && atMs - (this.readings[0]?.atMs ?? atMs) > this.spanMs) {
       this.readings.shift();
     }
     const oldest = this.readings[0]!;
     const windowMs = atMs - oldest.atMs;
+    assert(windowMs <= this.spanMs, 'the figures never cover more than the span');
     const ops = {} as Record<TrafficOp, OpTraffic>;
     for (const op of TRAFFIC_OPS) {
       const delta = reading[op].map((count, i) => count - (oldest.reading[op][i] ?? 0));

@@ -227,7 +227,7 @@ async function checkCommands(project: string): Promise<void> {
   expect(bench.stdout).toMatch(/profile lan-ssd$/m);
 }
 
-/** `npx ringkv up --memory --port 0`: a PUT, a GET, the dashboard, then Ctrl-C. */
+/** `npx ringkv up --memory --port 0`: a PUT, a GET, the dashboard and its charts' uPlot, then Ctrl-C. */
 async function checkUp(project: string): Promise<void> {
   const up = spawn('npx', ['ringkv', 'up', '--memory', '--port', '0'], {
     cwd: project,
@@ -253,6 +253,9 @@ async function checkUp(project: string): Promise<void> {
       ['/', 'text/html'],
       ['/dashboard.js', 'text/javascript'],
       ['/dashboard.css', 'text/css'],
+      // uPlot for the history charts, from the uplot dependency the install brought.
+      ['/vendor/uPlot.min.js', 'text/javascript'],
+      ['/vendor/uPlot.min.css', 'text/css'],
     ] as const) {
       const asset = await fetch(`${url}${path}`, { signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) });
       expect(asset.status, `GET ${path}`).toBe(200);

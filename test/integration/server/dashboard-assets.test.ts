@@ -23,6 +23,9 @@ describe('dashboard assets', () => {
     ['/index.html', 'text/html; charset=utf-8', '<link rel="stylesheet" href="/dashboard.css" />'],
     ['/dashboard.js', 'text/javascript; charset=utf-8', "new EventSource('/events')"],
     ['/dashboard.css', 'text/css; charset=utf-8', '.state[data-state="down"]'],
+    // uPlot, served from the installed uplot package (no CDN).
+    ['/vendor/uPlot.min.js', 'text/javascript; charset=utf-8', 'var uPlot='],
+    ['/vendor/uPlot.min.css', 'text/css; charset=utf-8', '.uplot'],
   ])('GET %s is %s', async (path, type, excerpt) => {
     const res = await fetch(`${base}${path}`);
     expect(res.status).toBe(200);

@@ -49,4 +49,18 @@ describe('TrafficWindow', () => {
     expect(view.ops.get.perSec).toBe(0);
     expect(view.ops.get.p99Ms).toBeNull();
   });
+
+  it('after an idle gap reports no figures rather than an average over the gap', () => {
+    const window = new TrafficWindow(BOUNDS, 2_000);
+    window.push(0, reading([0, 0, 0, 0]));
+    expect(window.push(500, reading([0, 0, 0, 500])).ops.all.perSec).toBe(1_000);
+    // Nobody watched for a minute; 600 more requests happened in that minute.
+    const first = window.push(60_500, reading([0, 0, 0, 1_100]));
+    expect(first.windowMs).toBe(0);
+    expect(first.ops.all.perSec).toBe(0);
+    // The next tick has a window again, and only what happened inside it.
+    const next = window.push(61_000, reading([0, 0, 0, 1_150]));
+    expect(next.windowMs).toBe(500);
+    expect(next.ops.all.perSec).toBe(100);
+  });
 });
