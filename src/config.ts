@@ -443,6 +443,21 @@ export const REMOTE_NODE_COOLDOWN_MS = 1_000;
 /** Largest reply body the remote client reads (a get's siblings, base64): 4/3 × 2 × the value limit. */
 export const REMOTE_REPLY_SIZE_MAX_BYTES = Math.ceil((VALUE_SIZE_LIMIT_BYTES * 8) / 3);
 
+// --- Staleness advisor and key explanations (issue 15) ---------------------------------------
+
+/** Nodes' WARS latency histograms halve every count this often (ms; 1 000 .. 3 600 000). */
+export const LATENCY_HALF_LIFE_MS = 30_000;
+/** Monte-Carlo trials per advisor answer, shared by every (R, W) (1 000 .. 1 000 000). */
+export const ADVISOR_TRIALS = 20_000;
+/** How long one advisor answer is served from cache (ms; 0 .. 60 000). */
+export const ADVISOR_CACHE_MS = 5_000;
+/** Fewest samples per latency class (whole cluster) before the advisor answers (1 .. 10 000). */
+export const ADVISOR_SAMPLES_MIN = 20;
+/** Seed of the advisor's Monte-Carlo: equal histograms give equal answers (any uint32). */
+export const ADVISOR_SEED = 1;
+/** Deadline of one key explanation, every node's answer included (ms; 1 .. 60 000). */
+export const EXPLAIN_TIMEOUT_MS = 2_000;
+
 // Dashboard (server/monitor/): how much the server keeps for pages opened later.
 /** Time between two history samples, in ms (250..60000). @default 1000 */
 export const DASHBOARD_HISTORY_SAMPLE_MS = 1_000;

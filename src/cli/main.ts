@@ -18,6 +18,7 @@ import { addBenchMatrixCommand, addBenchReportCommand } from './bench-matrix.js'
 import { addBenchStalenessCommand } from './bench-staleness.js';
 import { addCertsCommand } from './certs.js';
 import { CliError, StartupError } from './exit-codes.js';
+import { addInsightCommands } from './insight-commands.js';
 import { type CliIo, processCliIo } from './io.js';
 import { addKvCommands } from './kv-commands.js';
 import { addNodeCommand } from './node-command.js';
@@ -67,6 +68,7 @@ export function buildProgram(deps: Partial<CliDeps> = {}): Command {
   const io = deps.io ?? processCliIo;
   addKvCommands(program, io);
   addAdminCommands(program, io);
+  addInsightCommands(program, io);
   addCertsCommand(program, io);
   addBenchStalenessCommand(benchGroup(program), io);
   addBenchMatrixCommand(benchGroup(program), io);

@@ -90,6 +90,7 @@ export async function runNode(flags: NodeFlags, io: UpIo = processIo): Promise<R
       requestTimeoutMs: httpTimeoutMs(plan.config),
       log: io.err,
       stats: cluster,
+      explainer: cluster,
       ...(tls === null ? {} : { tls }),
     });
     const bound = await listen(server, plan.http);

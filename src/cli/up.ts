@@ -67,6 +67,7 @@ export async function startUp(plan: UpPlan, io: UpIo): Promise<RunningUp> {
       log: io.err,
       admin: cluster,
       stats: cluster,
+      explainer: cluster,
       ...(plan.adminToken ? { adminToken: plan.adminToken } : {}),
       ...(tls === null ? {} : { tls }),
     });

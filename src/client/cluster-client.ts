@@ -8,11 +8,13 @@
  */
 
 import { randomUUID } from 'node:crypto';
-import type { RingkvConfig } from '../config.js';
+import { EXPLAIN_TIMEOUT_MS, type RingkvConfig } from '../config.js';
+import type { NodeKeyView } from '../core/explain.js';
 import { type DataRequest, isTraceId, TRACE_ID_LENGTH_MAX } from '../core/messages.js';
 import type { Ring } from '../core/ring.js';
 import { UnavailableError, ValidationError } from '../errors.js';
 import type { ClusterControl } from './cluster-control.js';
+import { explainFrom, type KeyExplanation } from './key-explain.js';
 import { ClusterMembership } from './membership.js';
 import type { NodeLink } from './node-link.js';
 import { RequestDriver } from './request-driver.js';
@@ -248,6 +250,32 @@ export class ClusterClient implements Cluster {
     );
   }
 
+  /**
+   * Every node's view of `key` and a verdict (key-explain.ts). Bounded: one key, one query per
+   * node, all within EXPLAIN_TIMEOUT_MS; a node that does not answer in time shows as silent.
+   */
+  async explain(key: string, timeoutMs = EXPLAIN_TIMEOUT_MS): Promise<KeyExplanation> {
+    validateKey(key, this.config.keySizeMaxBytes);
+    const { ring } = this.membership;
+    const { n } = this.config;
+    const partition = ring.partitionOf(key);
+    const views = await Promise.all(
+      this.nodeIds.map(async (id) => {
+        if (!this.link.isUp(id)) return [id, 'down'] as const;
+        const view = await withDeadline(this.link.explain(id, key), timeoutMs);
+        return [id, view ?? 'silent'] as const;
+      }),
+    );
+    return explainFrom({
+      key,
+      partition,
+      n,
+      preferenceList: ring.preferenceList(key, n),
+      walk: ring.preferenceListForPartition(partition, ring.nodes().length),
+      views: new Map<string, NodeKeyView | 'down' | 'silent'>(views),
+    });
+  }
+
   private async nodeStatus(id: string): Promise<NodeStatus> {
     const partitions = this.ring.partitionsOf(id as never).length;
     const stats = await this.link.stats(id);
@@ -297,4 +325,21 @@ export function traceIdOf(traceId: unknown): string {
     );
   }
   return traceId;
+}
+
+/** `promise`'s value, or null when it does not settle within `timeoutMs` (or rejects). */
+function withDeadline<T>(promise: Promise<T>, timeoutMs: number): Promise<T | null> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(null), timeoutMs);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      () => {
+        clearTimeout(timer);
+        resolve(null);
+      },
+    );
+  });
 }

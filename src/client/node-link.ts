@@ -5,6 +5,9 @@
  * runtime's object satisfies this shape structurally (runtime/ sits below client/ and does not
  * import it); the composition root (src/index.ts) plugs it in.
  */
+
+import type { NodeKeyView } from '../core/explain.js';
+import type { WarsLatencies } from '../core/latency-meter.js';
 import type { ClientRequest, ClientResult } from '../core/messages.js';
 import type { NodeStats } from '../core/node.js';
 import type { KeyRecord } from '../core/types.js';
@@ -17,6 +20,8 @@ export interface NodeCountersSnapshot {
   readonly actor: string;
   readonly keys: number;
   readonly core: NodeStats;
+  /** The node's WARS latency histograms (core/latency-meter.ts); null when it measures none. */
+  readonly latency: WarsLatencies | null;
   readonly transport: TransportStats;
   readonly faults: FaultStats;
 }
@@ -50,4 +55,6 @@ export interface NodeLink {
   stats(node: string): Promise<NodeCountersSnapshot | null>;
   /** The node's local record for `key`; null when it holds none, is down or does not answer. */
   inspect(node: string, key: string): Promise<KeyRecord | null>;
+  /** What `node` knows about `key` (core/explain.ts); null when it is down or does not answer. */
+  explain(node: string, key: string): Promise<NodeKeyView | null>;
 }

@@ -4,6 +4,7 @@
  */
 
 import type { Dist } from '../util/distributions.js';
+import type { KeyExplanation } from './key-explain.js';
 import type { NodeCountersSnapshot } from './node-link.js';
 
 /** A value as the caller passes it: bytes, or a string stored as UTF-8. */
@@ -290,6 +291,12 @@ export interface Cluster extends KvClient, ClusterAdmin {
    * quorum): for watching replication, hinted handoff and repair happen.
    */
   inspect(key: string): Promise<ReplicaView[]>;
+  /**
+   * Every node's view of `key` — partition, preference list, stand-ins, siblings with their
+   * dots, hints, pending repairs, anti-entropy — and a plain-language verdict. Bounded: one key,
+   * a deadline, no scans.
+   */
+  explain(key: string): Promise<KeyExplanation>;
   /** Every node's raw counters (read-only), for metrics and the dashboard. */
   nodeStats(): Promise<NodeCounters[]>;
   /**

@@ -85,6 +85,8 @@ export interface AntiEntropyHost {
   readonly timers: Timers;
   allocateId(): number;
   isDown(peer: NodeId): boolean;
+  /** The node's monotonic clock, to remember when partitions were compared; absent: not kept. */
+  readonly now?: () => number;
   /** The local record of a key (pending writes included). */
   read(key: string): KeyRecord | undefined;
   /** Merges a peer's record into the local one; returns whether anything changed. */
@@ -102,9 +104,31 @@ interface Exchange {
   readonly keys: string[];
 }
 
+/** When this node last compared a partition with a peer, for key explanations (explain.ts). */
+export interface PartitionComparison {
+  readonly peer: NodeId;
+  /** On the node's monotonic clock (NodeCoreOptions.now). */
+  readonly atMs: number;
+  /** The roots differed (a repair of the partition followed, as far as the limits allowed). */
+  readonly differed: boolean;
+}
+
+/** Peers whose last comparison is remembered (more than any cluster has nodes). */
+const COMPARED_PEERS_MAX = 1024;
+
+interface Comparison {
+  readonly atMs: number;
+  readonly partitions: ReadonlySet<number>;
+  readonly differing: ReadonlySet<number>;
+}
+
 export class AntiEntropy implements TimerOwner {
   private exchange: Exchange | null = null;
   private peerCursor = 0;
+  /** The last root comparison with each peer (either side started it); one entry per peer. */
+  private readonly compared = new Map<NodeId, Comparison>();
+  /** The exchange's partitions, kept until its roots reply says which differ. */
+  private offered: readonly number[] = [];
   readonly stats = {
     aeExchanges: 0,
     aeExchangesInSync: 0,
@@ -144,6 +168,7 @@ export class AntiEntropy implements TimerOwner {
     const keysLeft = this.limits.antiEntropyKeysMax;
     this.exchange = { xid, peer, timerId, queue: [], partition: null, keysLeft, keys: [] };
     this.stats.aeExchanges++;
+    this.offered = partitions;
     this.host.timers.arm(timerId, this, this.limits.antiEntropyIntervalMs * 5, out);
     out.send(peer, { type: 'ae-roots', xid, partitions, roots });
   }
@@ -170,6 +195,7 @@ export class AntiEntropy implements TimerOwner {
       const tree = this.index.tree(p);
       return tree !== undefined && tree.root() !== roots[i];
     });
+    this.remember(from, partitions.slice(0, count), differing);
     out.send(from, { type: 'ae-roots-reply', xid, differing });
   }
 
@@ -207,6 +233,7 @@ export class AntiEntropy implements TimerOwner {
   onRootsReply(from: NodeId, xid: number, differing: readonly number[], out: Effects): void {
     const exchange = this.current(from, xid);
     if (exchange === null) return;
+    this.remember(from, this.offered, differing);
     if (differing.length === 0) {
       this.stats.aeExchangesInSync++;
       return this.finish(out);
@@ -308,6 +335,35 @@ export class AntiEntropy implements TimerOwner {
     for (const { key, record } of records.slice(0, this.limits.antiEntropyKeysMax)) {
       if (this.host.merge(key, record, out)) this.stats.aeKeysRepaired++;
     }
+  }
+
+  /** Notes a root comparison with `peer` (only with a clock: NodeCoreOptions.now). */
+  private remember(
+    peer: NodeId,
+    partitions: readonly number[],
+    differing: readonly number[],
+  ): void {
+    const now = this.host.now;
+    if (now === undefined) return;
+    if (!this.compared.has(peer) && this.compared.size >= COMPARED_PEERS_MAX) {
+      this.compared.clear(); // departed peers piled up; what matters is re-learned each interval
+    }
+    const atMs = now();
+    this.compared.set(peer, {
+      atMs,
+      partitions: new Set(partitions),
+      differing: new Set(differing),
+    });
+  }
+
+  /** The last comparison of `partition` with each peer, as far as remembered. */
+  comparisonsOf(partition: number): PartitionComparison[] {
+    const found: PartitionComparison[] = [];
+    for (const [peer, c] of this.compared) {
+      if (!c.partitions.has(partition)) continue;
+      found.push({ peer, atMs: c.atMs, differed: c.differing.has(partition) });
+    }
+    return found;
   }
 
   private current(from: NodeId, xid: number): Exchange | null {

@@ -147,6 +147,7 @@ export class Coordinator implements TimerOwner {
         ...(trace === undefined ? {} : { trace }),
       });
     }
+    this.ctx.latency?.sentOp(opId, 'put');
     this.rounds.onPutAck(opId, this.ctx.self, out);
   }
 
@@ -176,6 +177,7 @@ export class Coordinator implements TimerOwner {
     this.ctx.timers.arm(timerId, this, request.timeoutMs, out);
     const { key, r, trace } = request;
     this.rounds.startGet(opId, origin, { key, r, pr, trace }, primaries, targets, timerId);
+    this.ctx.latency?.sentOp(opId, 'get');
     for (const target of targets) {
       const hintFor = target.hintFor ?? undefined;
       out.send(target.node, {
@@ -188,8 +190,9 @@ export class Coordinator implements TimerOwner {
     }
   }
 
-  onPutAck(from: NodeId, opId: number, out: Effects): void {
+  onPutAck(from: NodeId, opId: number, out: Effects, receivedAtMs?: number): void {
     if (opId === 0) return; // a copy for an incoming replica (sendToIncoming)
+    if (from !== this.ctx.self) this.ctx.latency?.answered(opId, 'put', receivedAtMs);
     this.rounds.onPutAck(opId, from, out);
   }
 
@@ -197,7 +200,14 @@ export class Coordinator implements TimerOwner {
     this.rounds.onPutNack(opId, from, out);
   }
 
-  onGetReply(from: NodeId, opId: number, record: KeyRecord | null, out: Effects): void {
+  onGetReply(
+    from: NodeId,
+    opId: number,
+    record: KeyRecord | null,
+    out: Effects,
+    receivedAtMs?: number,
+  ): void {
+    if (from !== this.ctx.self) this.ctx.latency?.answered(opId, 'get', receivedAtMs);
     this.afterGet(this.rounds.onGetReply(opId, from, record, out), out);
   }
 

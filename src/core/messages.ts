@@ -46,6 +46,8 @@ export interface ReplicaPutAck {
   readonly type: 'replica-put-ack';
   readonly v: number;
   readonly opId: number;
+  /** When the write reached the replica, on its clock (latency-meter.ts); no protocol meaning. */
+  readonly receivedAtMs?: number;
 }
 
 /** Coordinator → replica: send your record for `key`. */
@@ -66,6 +68,8 @@ export interface ReplicaGetReply {
   readonly v: number;
   readonly opId: number;
   readonly record: KeyRecord | null;
+  /** When the read reached the replica, on its clock (latency-meter.ts); no protocol meaning. */
+  readonly receivedAtMs?: number;
 }
 
 /** A node that cannot coordinate a put (it is not a replica of the key) hands it to one that can. */
@@ -441,6 +445,11 @@ function isOptionalCount(x: unknown): boolean {
   return x === undefined || isCount(x);
 }
 
+/** An optional latency stamp: a finite number of ms (any clock; sanity-checked where used). */
+function isOptionalStamp(x: unknown): boolean {
+  return x === undefined || (typeof x === 'number' && Number.isFinite(x));
+}
+
 function isOptionalNode(x: unknown): boolean {
   return x === undefined || (typeof x === 'string' && x.length > 0);
 }
@@ -487,14 +496,15 @@ const BODY_CHECKS: Record<PeerMessage['type'], (m: Record<string, unknown>) => b
     isRecord(m.record) &&
     isOptionalNode(m.hintFor) &&
     isOptionalTrace(m.trace),
-  'replica-put-ack': (m) => isCount(m.opId),
+  'replica-put-ack': (m) => isCount(m.opId) && isOptionalStamp(m.receivedAtMs),
   'replica-put-nack': (m) => isCount(m.opId) && typeof m.reason === 'string',
   'replica-get': (m) =>
     isCount(m.opId) &&
     typeof m.key === 'string' &&
     isOptionalNode(m.hintFor) &&
     isOptionalTrace(m.trace),
-  'replica-get-reply': (m) => isCount(m.opId) && (m.record === null || isRecord(m.record)),
+  'replica-get-reply': (m) =>
+    isCount(m.opId) && (m.record === null || isRecord(m.record)) && isOptionalStamp(m.receivedAtMs),
   forward: (m) =>
     isCount(m.fwdId) &&
     isClientRequest(m.request) &&

@@ -10,6 +10,7 @@
  */
 import type { AntiEntropyLimits } from './anti-entropy.js';
 import type { Effects } from './effects.js';
+import type { LatencyMeter } from './latency-meter.js';
 import type { LocalStore } from './local-store.js';
 import type { ClientResult } from './messages.js';
 import type { Ring } from './ring.js';
@@ -67,7 +68,13 @@ export interface BatchReceipt {
 export type AfterPersist =
   | { readonly kind: 'none' }
   | { readonly kind: 'self-ack'; readonly fanOut: FanOut }
-  | { readonly kind: 'peer-ack'; readonly to: NodeId; readonly opId: number }
+  | {
+      readonly kind: 'peer-ack';
+      readonly to: NodeId;
+      readonly opId: number;
+      /** When the write reached this node (LatencyMeter clock), echoed in the ack. */
+      readonly receivedAtMs?: number;
+    }
   | { readonly kind: 'batch-part'; readonly batch: BatchReceipt }
   /** Answer a local request (a membership change is accepted once its state is durable). */
   | { readonly kind: 'reply'; readonly reqId: number; readonly result: ClientResult };
@@ -110,6 +117,8 @@ export interface NodeContext {
   /** Merges a record from a peer (repair, anti-entropy, rehomed hint); whether it changed. */
   mergeData(key: string, record: KeyRecord, out: Effects): boolean;
   allocateId(): number;
+  /** Measures the WARS latencies of real traffic (latency-meter.ts); absent without a clock. */
+  readonly latency?: LatencyMeter | null;
 }
 
 /** Where a context reads the ring state it routes by (ring-view.ts's RingView). */

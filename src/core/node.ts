@@ -20,8 +20,10 @@ import { AntiEntropy } from './anti-entropy.js';
 import { assert } from './assert.js';
 import { Coordinator } from './coordinator.js';
 import { type Effect, Effects } from './effects.js';
+import { explainKey, type NodeKeyView } from './explain.js';
 import { Forwarder } from './forward.js';
 import { Handoff } from './handoff.js';
+import { LatencyMeter, type WarsLatencies } from './latency-meter.js';
 import { LocalStore } from './local-store.js';
 import { MemberView } from './member-view.js';
 import { type PeerMessage, parseClientRequest, parsePeerMessage } from './messages.js';
@@ -41,7 +43,7 @@ import type { Ring } from './ring.js';
 import type { RingState } from './ring-state.js';
 import { RingView, startingRingState } from './ring-view.js';
 import { type TimerOwner, Timers } from './timers.js';
-import type { ActorId, KeyRecord, NodeId, StorageReader } from './types.js';
+import { type ActorId, hintKey, type KeyRecord, type NodeId, type StorageReader } from './types.js';
 
 export type { CoreLimits } from './node-context.js';
 export type { NodeStats } from './node-stats.js';
@@ -70,6 +72,12 @@ export interface NodeCoreOptions {
    */
   readonly now?: () => number;
   readonly random?: () => number;
+  /**
+   * Measure the WARS latencies of real traffic (latency-meter.ts): `clock` in ms, comparable
+   * across nodes as far as their clocks agree (the runtimes pass the system clock with
+   * sub-millisecond resolution); counts halve every `halfLifeMs`. Absent: nothing is measured.
+   */
+  readonly latency?: { readonly clock: () => number; readonly halfLifeMs: number };
 }
 
 export type Input =
@@ -102,6 +110,9 @@ export class NodeCore {
   private readonly ctx: NodeContext;
   private readonly view: RingView;
   private readonly local: LocalStore<AfterPersist>;
+  private readonly latency: LatencyMeter | null;
+  /** The monotonic clock (NodeCoreOptions.now), when given. */
+  private readonly clock: (() => number) | undefined;
   private readonly timers: Timers;
   private readonly swim: MemberView | null;
   private readonly peers: Peers;
@@ -127,7 +138,12 @@ export class NodeCore {
       opts.id,
       opts.n,
     );
+    this.clock = opts.now;
     this.local = new LocalStore(opts.store, allocateId);
+    this.latency =
+      opts.latency === undefined
+        ? null
+        : new LatencyMeter(opts.latency.clock, opts.latency.halfLifeMs);
     this.timers = new Timers(allocateId);
     this.swim = this.swimView(opts);
     this.peers = new Peers(opts.id, this.swim);
@@ -160,6 +176,7 @@ export class NodeCore {
         },
         mergeData: (key, record, out) => this.replica.merge(key, record, out),
         allocateId: () => this.allocateId(),
+        latency: this.latency,
       },
       view,
     );
@@ -189,6 +206,7 @@ export class NodeCore {
       timers: ctx.timers,
       allocateId: () => ctx.allocateId(),
       isDown: (peer: NodeId) => ctx.peers.isDown(peer),
+      ...(this.clock === undefined ? {} : { now: this.clock }),
       read: (key: string) => ctx.local.read(key),
       merge: (key: string, record: KeyRecord, out: Effects) => ctx.mergeData(key, record, out),
     };
@@ -208,10 +226,11 @@ export class NodeCore {
     const { coordinator: c, replica: r, handoff: h, reaper, antiEntropy: ae, rebalance: rb } = this;
     return {
       'replica-put': (from, m, out) => r.onPut(from, m.opId, m.key, m.record, m.hintFor, out),
-      'replica-put-ack': (from, m, out) => c.onPutAck(from, m.opId, out),
+      'replica-put-ack': (from, m, out) => c.onPutAck(from, m.opId, out, m.receivedAtMs),
       'replica-put-nack': (from, m, out) => c.onPutNack(from, m.opId, out),
       'replica-get': (from, m, out) => r.onGet(from, m.opId, m.key, m.hintFor, out),
-      'replica-get-reply': (from, m, out) => c.onGetReply(from, m.opId, m.record, out),
+      'replica-get-reply': (from, m, out) =>
+        c.onGetReply(from, m.opId, m.record, out, m.receivedAtMs),
       forward: (from, m, out) =>
         c.coordinate(m.request, { kind: 'peer', from, fwdId: m.fwdId }, out),
       'forward-reply': (_from, m, out) => this.forwarder.onReply(m.fwdId, m.result, out),
@@ -338,6 +357,7 @@ export class NodeCore {
   /** Every tick, in this order: membership changes, hints, dead members, suspected peers. */
   private onTick(out: Effects): void {
     this.armTick(out);
+    this.latency?.tick();
     this.rebalance.onTick(out);
     this.handoff.rehome(out);
     this.swim?.gossipToDead(this.view.nodes, out);
@@ -354,8 +374,11 @@ export class NodeCore {
         return;
       case 'self-ack':
         return this.coordinator.fanOut(then.fanOut, out);
-      case 'peer-ack':
-        return out.send(then.to, { type: 'replica-put-ack', opId: then.opId });
+      case 'peer-ack': {
+        const { to, opId, receivedAtMs } = then;
+        const stamp = receivedAtMs === undefined ? {} : { receivedAtMs };
+        return out.send(to, { type: 'replica-put-ack', opId, ...stamp });
+      }
       case 'batch-part':
         return Replica.batchPartDurable(then.batch, out);
       case 'reply':
@@ -387,6 +410,30 @@ export class NodeCore {
       membersUnhealthy: this.swim?.unhealthy() ?? 0,
       membersDead: this.swim?.dead() ?? 0,
     };
+  }
+
+  /** What this node knows about `key` (explain.ts): bounded lookups, no scan. */
+  explain(key: string): NodeKeyView {
+    const { ctx, local, view } = this;
+    return explainKey(key, {
+      self: this.id,
+      nodes: ctx.ringNodes,
+      partitionOf: (k) => view.ring.partitionOf(k),
+      replicates: (k) => ctx.replicates(k),
+      read: (k) => local.read(k),
+      readHint: (owner, k) => local.read(hintKey(owner, k), 'hints'),
+      isPending: (k) => local.isPending(k),
+      isBusy: (k) => this.coordinator.isBusy(k),
+      isReapPending: (k) => this.reaper.isPending(k),
+      isDown: (peer) => this.peers.isDown(peer),
+      comparisonsOf: (partition) => this.antiEntropy.comparisonsOf(partition),
+      now: this.clock,
+    });
+  }
+
+  /** The WARS latency histograms of this node's traffic; null when it measures none. */
+  latencies(): WarsLatencies | null {
+    return this.latency?.snapshot() ?? null;
   }
 
   /** Peer messages dropped as malformed so far (cheaper than stats(); the host logs growth). */

@@ -48,6 +48,11 @@ export class Reaper implements TimerOwner {
     assert(this.graceMs >= 0, 'the tombstone grace period is not negative');
   }
 
+  /** Whether a reap of `key` waits here (grace period or check round). */
+  isPending(key: string): boolean {
+    return this.pendingKeys.has(key);
+  }
+
   get pending(): number {
     return this.pendingKeys.size;
   }

@@ -47,8 +47,9 @@ export class Replica {
     const current = local.read(key);
     const merged = sync(current ?? EMPTY_RECORD, incoming); // also normalizes a peer's record
     const unchanged = current !== undefined && sameDots(current, merged) && !local.isPending(key);
-    if (unchanged) return out.send(from, { type: 'replica-put-ack', opId });
-    this.ctx.writeData(key, merged, { kind: 'peer-ack', to: from, opId }, out);
+    const stamp = this.receivedStamp();
+    if (unchanged) return out.send(from, { type: 'replica-put-ack', opId, ...stamp });
+    this.ctx.writeData(key, merged, { kind: 'peer-ack', to: from, opId, ...stamp }, out);
   }
 
   onGet(from: NodeId, opId: number, key: string, hintFor: NodeId | undefined, out: Effects): void {
@@ -56,7 +57,18 @@ export class Replica {
     const { local } = this.ctx;
     const record =
       hintFor === undefined ? local.read(key) : local.read(hintKey(hintFor, key), 'hints');
-    out.send(from, { type: 'replica-get-reply', opId, record: record ?? null });
+    out.send(from, {
+      type: 'replica-get-reply',
+      opId,
+      record: record ?? null,
+      ...this.receivedStamp(),
+    });
+  }
+
+  /** When a request reached this node, for the coordinator's latency split (latency-meter.ts). */
+  private receivedStamp(): { receivedAtMs?: number } {
+    const meter = this.ctx.latency;
+    return meter === undefined || meter === null ? {} : { receivedAtMs: meter.now() };
   }
 
   onRepair(key: string, incoming: KeyRecord, out: Effects): void {

@@ -5,6 +5,8 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { LogLevel } from '../config.js';
+import type { NodeKeyView } from '../core/explain.js';
+import type { WarsLatencies } from '../core/latency-meter.js';
 import type { ClientRequest, ClientResult } from '../core/messages.js';
 import type { CoreLimits, NodeStats } from '../core/node.js';
 import type { RingState } from '../core/ring-state.js';
@@ -69,6 +71,8 @@ export interface WorkerStats {
   readonly actor: string;
   readonly keys: number;
   readonly core: NodeStats;
+  /** The node's WARS latency histograms (core/latency-meter.ts); null when it measures none. */
+  readonly latency: WarsLatencies | null;
   readonly transport: TransportStats;
   readonly faults: FaultStats;
 }
@@ -80,6 +84,7 @@ export type ToWorker =
   | { readonly type: 'requests'; readonly batch: readonly RequestEnvelope[] }
   | { readonly type: 'stats'; readonly queryId: number }
   | { readonly type: 'inspect'; readonly queryId: number; readonly key: string }
+  | { readonly type: 'explain'; readonly queryId: number; readonly key: string }
   /** Replaces the node's network faults; answered by `faults-applied` once in force. */
   | { readonly type: 'faults'; readonly queryId: number; readonly faults: WorkerFaults }
   | { readonly type: 'close' };
@@ -89,6 +94,7 @@ export type FromWorker =
   | { readonly type: 'replies'; readonly batch: readonly ReplyEnvelope[] }
   | { readonly type: 'stats'; readonly queryId: number; readonly stats: WorkerStats }
   | { readonly type: 'inspect'; readonly queryId: number; readonly record: KeyRecord | null }
+  | { readonly type: 'explain'; readonly queryId: number; readonly view: NodeKeyView }
   | { readonly type: 'faults-applied'; readonly queryId: number }
   | { readonly type: 'closed' }
   | { readonly type: 'fatal'; readonly message: string };

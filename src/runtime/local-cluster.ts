@@ -10,6 +10,7 @@
  */
 
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import type { NodeKeyView } from '../core/explain.js';
 import type { ClientRequest } from '../core/messages.js';
 import type { RingState } from '../core/ring-state.js';
 import type { KeyRecord } from '../core/types.js';
@@ -27,6 +28,7 @@ export class LocalCluster {
     send(node: string, request: ClientRequest): PendingCall;
     stats(node: string): Promise<WorkerStats | null>;
     inspect(node: string, key: string): Promise<KeyRecord | null>;
+    explain(node: string, key: string): Promise<NodeKeyView | null>;
   };
 
   private constructor(
@@ -42,6 +44,7 @@ export class LocalCluster {
       send: (node, request) => requests.send(node, launcher.node(node), request),
       stats: async (node) => (await launcher.node(node)?.stats()) ?? null,
       inspect: async (node, key) => (await launcher.node(node)?.inspect(key)) ?? null,
+      explain: async (node, key) => (await launcher.node(node)?.explain(key)) ?? null,
     };
   }
 

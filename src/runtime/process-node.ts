@@ -13,7 +13,8 @@
 import { mkdirSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import path from 'node:path';
-import type { LogLevel } from '../config.js';
+import { LATENCY_HALF_LIFE_MS, type LogLevel } from '../config.js';
+import type { NodeKeyView } from '../core/explain.js';
 import type { ClientRequest } from '../core/messages.js';
 import { type CoreLimits, NodeCore } from '../core/node.js';
 import { Ring } from '../core/ring.js';
@@ -92,6 +93,8 @@ export class ProcessNode {
     send(node: string, request: ClientRequest): PendingCall;
     stats(node: string): Promise<WorkerStats | null>;
     inspect(node: string, key: string): Promise<KeyRecord | null>;
+    /** Only this node's own view: a process node reaches its peers' data only through them. */
+    explain(node: string, key: string): Promise<NodeKeyView | null>;
   };
   readonly transportInfo: TransportInfo;
   private readonly requests: WorkerRequests;
@@ -126,6 +129,7 @@ export class ProcessNode {
       stats: async (node) => (node === id && this.isRunning ? this.stats() : null),
       inspect: async (node, key) =>
         node === id && this.isRunning ? (core.read(key) ?? null) : null,
+      explain: async (node, key) => (node === id && this.isRunning ? core.explain(key) : null),
     };
     this.transportInfo = transportInfoOf(options, parts.tcp);
     parts.watch.attach(this.host, parts.tcp);
@@ -196,6 +200,7 @@ export class ProcessNode {
       actor,
       keys: storage.count(),
       core: core.stats(),
+      latency: core.latencies(),
       transport: tcp.stats(),
       faults: transport.faultStats(),
     };
@@ -394,6 +399,11 @@ function makeCore(options: ProcessNodeOptions, actor: string, storage: StorageEn
     // Gossip membership and SWIM failure detection run on the real clock and randomness.
     now: () => performance.now(),
     random: Math.random,
+    // The system clock at sub-ms resolution: one clock for every node of this host.
+    latency: {
+      clock: () => performance.timeOrigin + performance.now(),
+      halfLifeMs: LATENCY_HALF_LIFE_MS,
+    },
   });
 }
 

@@ -4,6 +4,7 @@
  * through a FaultyTransport over the MessageChannel mesh, so injected faults apply to it.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { LATENCY_HALF_LIFE_MS } from '../config.js';
 import { NodeCore } from '../core/node.js';
 import { Ring } from '../core/ring.js';
 import { nodeId } from '../core/types.js';
@@ -41,6 +42,11 @@ async function main(
     // Gossip membership and SWIM failure detection run on the real clock and randomness.
     now: () => performance.now(),
     random: Math.random,
+    // The system clock at sub-ms resolution: one clock for every node of this host.
+    latency: {
+      clock: () => performance.timeOrigin + performance.now(),
+      halfLifeMs: LATENCY_HALF_LIFE_MS,
+    },
   });
   const replies = new ReplyBatcher(post);
   const host = new NodeHost(
@@ -80,6 +86,7 @@ async function main(
             actor,
             keys: storage.count(),
             core: core.stats(),
+            latency: core.latencies(),
             transport: transport.stats(),
             faults: transport.faultStats(),
           },
@@ -93,6 +100,8 @@ async function main(
           queryId: message.queryId,
           record: core.read(message.key) ?? null,
         });
+      case 'explain':
+        return post({ type: 'explain', queryId: message.queryId, view: core.explain(message.key) });
       case 'close':
         log.info('node closing');
         host.stop();

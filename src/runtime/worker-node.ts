@@ -4,6 +4,7 @@
  * piscina): each node needs its own long-lived, individually killable thread.
  */
 import { Worker } from 'node:worker_threads';
+import type { NodeKeyView } from '../core/explain.js';
 import type { ClientResult } from '../core/messages.js';
 import type { KeyRecord } from '../core/types.js';
 import type { NetworkFaults } from '../transport/faults.js';
@@ -81,6 +82,15 @@ export class WorkerNode {
       queryId,
       key,
     })) as Promise<KeyRecord | null>;
+  }
+
+  /** What the node knows about `key` (core/explain.ts); null when it stopped or did not answer. */
+  explain(key: string): Promise<NodeKeyView | null> {
+    return this.query((queryId) => ({
+      type: 'explain',
+      queryId,
+      key,
+    })) as Promise<NodeKeyView | null>;
   }
 
   /**
@@ -169,6 +179,9 @@ export class WorkerNode {
         return;
       case 'inspect':
         this.queries.get(message.queryId)?.(message.record);
+        return;
+      case 'explain':
+        this.queries.get(message.queryId)?.(message.view);
         return;
       case 'faults-applied':
         this.queries.get(message.queryId)?.(true);

@@ -44,6 +44,18 @@ export async function handleRequest(ctx: RequestContext): Promise<Reply | null> 
     }
     case 'events':
       return attachEvents(ctx);
+    case 'advisor':
+      return jsonReply(200, await raceAbort(ctx.advisor.answer(), signal));
+    case 'explain': {
+      if (ctx.explainer === null) {
+        throw new HttpError(
+          404,
+          'NO_CLUSTER',
+          'this server fronts no cluster it can explain keys of',
+        );
+      }
+      return jsonReply(200, await raceAbort(ctx.explainer.explain(route.key), signal));
+    }
     case 'history':
       return jsonReply(200, {
         sampleMs: ctx.history.sampleMs,

@@ -71,6 +71,7 @@ import { ClientGoneError } from './http-error.js';
 import { instrumentClient } from './instrumented-client.js';
 import { httpOp, replyOutcome } from './metric-labels.js';
 import { ActivityLog } from './monitor/activity-log.js';
+import { Advisor, type AdvisorOptions } from './monitor/advisor.js';
 import { type NodeStatsSource, SnapshotTaker } from './monitor/cluster-snapshot.js';
 import { DashboardFeed } from './monitor/dashboard-feed.js';
 import {
@@ -81,6 +82,7 @@ import {
 import { History, type HistoryOptions } from './monitor/history.js';
 import { ServerMetrics } from './monitor/metrics.js';
 import type { Reply } from './replies.js';
+import type { KeyExplainer } from './request-context.js';
 import { sendReply } from './send.js';
 
 /** A refused request's unread body up to this size is discarded to keep the connection alive. */
@@ -110,6 +112,10 @@ export interface HttpServerOptions {
   readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
   /** Per-node counters for /metrics and the dashboard (a local Cluster). @default none */
   readonly stats?: NodeStatsSource;
+  /** Explains keys for GET /explain/:key (a local Cluster). @default none (404) */
+  readonly explainer?: KeyExplainer;
+  /** Staleness advisor tuning (GET /advisor). @default ADVISOR_DEFAULTS */
+  readonly advisor?: Partial<AdvisorOptions>;
   /** How long /metrics and the event stream wait for the cluster's stats. @default 1500 */
   readonly statsTimeoutMs?: number;
   /** Event stream tuning. @default EVENT_STREAM_DEFAULTS (500 ms ticks, 32 clients) */
@@ -140,6 +146,8 @@ interface ServerSettings {
   readonly history: History;
   readonly activity: ActivityLog;
   readonly log: (line: string) => void;
+  readonly advisor: Advisor;
+  readonly explainer: KeyExplainer | null;
   readonly connections: ConnectionCount;
   readonly admission: AdmissionController | null;
 }
@@ -186,6 +194,8 @@ export function createHttpServer(client: KvClient, options: HttpServerOptions): 
     log,
     connections,
     admission,
+    advisor: new Advisor(snapshots, options.advisor),
+    explainer: options.explainer ?? null,
   };
   const handler = (req: IncomingMessage, res: ServerResponse) => serve(settings, req, res, false);
   const server: Server =

@@ -16,6 +16,7 @@ export function httpOp(method: string, url: string): string {
       : 'kv';
   }
   if (path.startsWith('/admin/')) return 'admin';
+  if (path.startsWith('/explain/')) return 'explain';
   return FIXED_OPS[path] ?? 'unknown';
 }
 
@@ -24,12 +25,15 @@ const FIXED_OPS: Readonly<Record<string, string>> = {
   '/health': 'health',
   '/metrics': 'metrics',
   '/events': 'events',
+  '/advisor': 'advisor',
   '/history': 'dashboard',
   '/activity': 'dashboard',
   '/': 'dashboard',
   '/index.html': 'dashboard',
   '/dashboard.js': 'dashboard',
   '/dashboard.css': 'dashboard',
+  '/advisor-panel.js': 'dashboard',
+  '/explain-box.js': 'dashboard',
   '/vendor/uPlot.min.js': 'dashboard',
   '/vendor/uPlot.min.css': 'dashboard',
 };

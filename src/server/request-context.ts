@@ -4,8 +4,10 @@
  * (admin routes) both depend on it without depending on each other.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { KeyExplanation } from '../client/key-explain.js';
 import type { ClusterAdmin, KvClient } from '../client/types.js';
 import type { ActivityLog } from './monitor/activity-log.js';
+import type { Advisor } from './monitor/advisor.js';
 import type { EventStream } from './monitor/event-stream.js';
 import type { History } from './monitor/history.js';
 import type { ServerMetrics } from './monitor/metrics.js';
@@ -19,6 +21,10 @@ export interface RequestContext {
   readonly bodySizeMaxBytes: number;
   readonly requestTimeoutMs: number;
   readonly metrics: ServerMetrics;
+  /** The staleness advisor (GET /advisor). */
+  readonly advisor: Advisor;
+  /** Explains keys (GET /explain/:key); null when the server fronts no local cluster. */
+  readonly explainer: KeyExplainer | null;
   readonly events: EventStream;
   /** The dashboard's last minutes (GET /history). */
   readonly history: History;
@@ -29,4 +35,9 @@ export interface RequestContext {
   readonly signal: AbortSignal;
   /** The request sent `Expect: 100-continue`; answer `100 Continue` before reading the body. */
   readonly expectContinue: boolean;
+}
+
+/** Where key explanations come from (a Cluster; see Cluster.explain). */
+export interface KeyExplainer {
+  explain(key: string): Promise<KeyExplanation>;
 }

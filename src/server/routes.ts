@@ -14,6 +14,8 @@ export type Route =
   | { readonly kind: 'health' }
   | { readonly kind: 'metrics' }
   | { readonly kind: 'events' }
+  | { readonly kind: 'advisor' }
+  | { readonly kind: 'explain'; readonly key: string }
   | { readonly kind: 'history' }
   | { readonly kind: 'activity' }
   | { readonly kind: 'asset'; readonly name: AssetName }
@@ -26,6 +28,7 @@ export interface SplitUrl {
 }
 
 const KV_PREFIX = '/kv/';
+const EXPLAIN_PREFIX = '/explain/';
 const KV_ALLOW = 'GET, PUT, DELETE';
 const KV_KINDS: Readonly<Record<string, 'get' | 'put' | 'delete'>> = {
   GET: 'get',
@@ -45,6 +48,13 @@ export function resolveRoute(method: string, path: string): Route {
   if (path === '/status') return requireGet(method, { kind: 'status' });
   if (path === '/metrics') return requireGet(method, { kind: 'metrics' });
   if (path === '/events') return requireGet(method, { kind: 'events' });
+  if (path === '/advisor') return requireGet(method, { kind: 'advisor' });
+  if (path.startsWith(EXPLAIN_PREFIX) && !path.includes('/', EXPLAIN_PREFIX.length)) {
+    return requireGet(method, {
+      kind: 'explain',
+      key: decodeKey(path.slice(EXPLAIN_PREFIX.length)),
+    });
+  }
   if (path === '/history') return requireGet(method, { kind: 'history' });
   if (path === '/activity') return requireGet(method, { kind: 'activity' });
   const asset = Object.hasOwn(ASSET_PATHS, path) ? ASSET_PATHS[path] : undefined;

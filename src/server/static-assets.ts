@@ -12,6 +12,8 @@ export type AssetName =
   | 'index.html'
   | 'dashboard.js'
   | 'dashboard.css'
+  | 'advisor-panel.js'
+  | 'explain-box.js'
   | 'uPlot.min.js'
   | 'uPlot.min.css';
 
@@ -21,6 +23,8 @@ export const ASSET_PATHS: Readonly<Record<string, AssetName>> = {
   '/index.html': 'index.html',
   '/dashboard.js': 'dashboard.js',
   '/dashboard.css': 'dashboard.css',
+  '/advisor-panel.js': 'advisor-panel.js',
+  '/explain-box.js': 'explain-box.js',
   '/vendor/uPlot.min.js': 'uPlot.min.js',
   '/vendor/uPlot.min.css': 'uPlot.min.css',
 };
@@ -29,6 +33,8 @@ const CONTENT_TYPES: Readonly<Record<AssetName, string>> = {
   'index.html': 'text/html; charset=utf-8',
   'dashboard.js': 'text/javascript; charset=utf-8',
   'dashboard.css': 'text/css; charset=utf-8',
+  'advisor-panel.js': 'text/javascript; charset=utf-8',
+  'explain-box.js': 'text/javascript; charset=utf-8',
   'uPlot.min.js': 'text/javascript; charset=utf-8',
   'uPlot.min.css': 'text/css; charset=utf-8',
 };

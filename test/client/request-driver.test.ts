@@ -38,6 +38,7 @@ function harness(script: Array<ClientResult | 'down'>, costMs: number, down: str
     },
     stats: async () => null,
     inspect: async () => null,
+    explain: async () => null,
   };
   const driver = new RequestDriver(link, {
     n: 3,

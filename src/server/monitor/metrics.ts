@@ -14,6 +14,7 @@
  *   ringkv_admission_dropped_total                   counter, admitted requests a coordinator
  *                                                    refused or that timed out
  *   ringkv_node_* , ringkv_network_* , ringkv_cluster_stats_up   from the cluster (node-metrics.ts)
+ *   ringkv_node_wars_*                                 WARS latency histograms (latency-metrics.ts)
  *   ringkv_process_* , ringkv_nodejs_*                prom-client's default process metrics
  *
  * `op` is get / put / delete for data requests (plus status, health, metrics, events, dashboard,
@@ -24,6 +25,7 @@
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import { type AdmissionSource, watchAdmission } from './admission-metrics.js';
 import type { SnapshotTaker } from './cluster-snapshot.js';
+import { LatencyMetrics } from './latency-metrics.js';
 import { NodeMetrics } from './node-metrics.js';
 
 /** 0.5 ms to 5 s: a local in-memory op takes well under a millisecond, a timeout seconds. */
@@ -45,6 +47,7 @@ export class ServerMetrics {
   private readonly clientRequests: Counter<'op' | 'outcome'>;
   private readonly clientSloppy: Counter<'op'>;
   private readonly nodes: NodeMetrics;
+  private readonly latencies: LatencyMetrics;
   /** Scrapes run one after another: each replaces every node series before serialising. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -84,6 +87,7 @@ export class ServerMetrics {
       registers,
     });
     this.nodes = new NodeMetrics(this.registry);
+    this.latencies = new LatencyMetrics(this.registry);
     collectDefaultMetrics({ register: this.registry, prefix: 'ringkv_' });
   }
 
@@ -123,6 +127,7 @@ export class ServerMetrics {
     const next = this.queue.then(async () => {
       const snapshot = await this.snapshots.take().catch(() => null);
       this.nodes.update(snapshot);
+      this.latencies.update(snapshot);
       return this.registry.metrics();
     });
     this.queue = next.catch(() => {});

@@ -1,0 +1,215 @@
+/**
+ * The four WARS latency classes (PBS, Bailis et al., VLDB 2012) measured on a node's real
+ * traffic, for the staleness advisor (src/server/monitor/advisor.ts):
+ *
+ *   w  write request, coordinator → replica      a  its ack, replica → coordinator
+ *   r  read request, coordinator → replica       s  read reply, replica → coordinator
+ *
+ * How, honestly across processes: the coordinator remembers when it sent an operation's
+ * requests (its own clock) and measures each round trip on that clock alone, so w + a and
+ * r + s are exact whatever the clocks. A replica stamps its ack or reply with the time the
+ * request reached it (its own clock, `receivedAtMs`); the coordinator splits the round trip
+ * there: w = receivedAt − sentAt, a = the rest (the replica's persist time lands in a, as it
+ * should: a replica serves a write from memory as soon as it is received). That split assumes
+ * the two clocks agree to well under the delays measured: exact between worker threads and
+ * between processes on one host (one system clock), off by the skew between hosts (NTP:
+ * usually < 1 ms). A split that skew pushes below 0 is clamped to [0, round trip]; a reply
+ * without a stamp (an older peer) is split evenly.
+ *
+ * Histograms: logarithmic buckets (HdrHistogram's idea: ~2 % relative error, 0.01 ms .. 60 s,
+ * under 800 counters per class, whatever the traffic) with fractional counts, so they decay:
+ * every half-life the node halves every count (on its tick), and old traffic fades out while
+ * the memory stays fixed. The meter never reads a clock itself: the runtime injects one.
+ */
+import { assert } from './assert.js';
+
+export type LatencyClass = 'w' | 'a' | 'r' | 's';
+
+export const LATENCY_CLASSES: readonly LatencyClass[] = ['w', 'a', 'r', 's'];
+
+/** Smallest latency told apart (ms); anything below counts in bucket 0. */
+export const LATENCY_MIN_MS = 0.01;
+/** Largest latency told apart (ms); anything above counts in the last bucket. */
+export const LATENCY_MAX_MS = 60_000;
+/** Each bucket is this much wider than the one before (relative error ≤ 2 %). */
+export const LATENCY_GROWTH = 1.02;
+/** Operations whose send time is remembered at once; the oldest is forgotten beyond. */
+export const LATENCY_PENDING_OPS_MAX = 4096;
+
+/** A histogram as it crosses threads and HTTP: only its non-empty buckets. */
+export interface HistogramSnapshot {
+  /** Bucket i > 0 holds (minMs·growth^(i−1), minMs·growth^i]; bucket 0 holds [0, minMs]. */
+  readonly minMs: number;
+  readonly growth: number;
+  /** [bucket index, decayed count], ascending by index. */
+  readonly buckets: ReadonlyArray<readonly [number, number]>;
+  /** Sum of the decayed counts. */
+  readonly weight: number;
+  /** Samples recorded since the node started (not decayed). */
+  readonly samples: number;
+}
+
+/** One node's four histograms. */
+export interface WarsLatencies {
+  readonly halfLifeMs: number;
+  readonly w: HistogramSnapshot;
+  readonly a: HistogramSnapshot;
+  readonly r: HistogramSnapshot;
+  readonly s: HistogramSnapshot;
+}
+
+/** The bounds (ms) of bucket `index` of a histogram with these parameters. */
+export function bucketBounds(minMs: number, growth: number, index: number): [number, number] {
+  assert(Number.isInteger(index) && index >= 0, 'a bucket index is a non-negative integer');
+  if (index === 0) return [0, minMs];
+  return [minMs * growth ** (index - 1), minMs * growth ** index];
+}
+
+export class DecayingHistogram {
+  private readonly counts: Float64Array;
+  private readonly logGrowth = Math.log(LATENCY_GROWTH);
+  private weight = 0;
+  private samples = 0;
+
+  constructor() {
+    const buckets = Math.ceil(Math.log(LATENCY_MAX_MS / LATENCY_MIN_MS) / this.logGrowth) + 1;
+    this.counts = new Float64Array(buckets);
+  }
+
+  record(ms: number): void {
+    assert(Number.isFinite(ms) && ms >= 0, `latency ${ms} is a finite non-negative number`);
+    const index =
+      ms <= LATENCY_MIN_MS
+        ? 0
+        : Math.min(
+            this.counts.length - 1,
+            Math.ceil(Math.log(ms / LATENCY_MIN_MS) / this.logGrowth - 1e-9),
+          );
+    this.counts[index]! += 1;
+    this.weight += 1;
+    this.samples++;
+  }
+
+  /** Multiplies every count by `factor` (0 < factor ≤ 1); counts too small to matter become 0. */
+  decay(factor: number): void {
+    assert(factor > 0 && factor <= 1, 'a decay factor is in (0, 1]');
+    let weight = 0;
+    for (let i = 0; i < this.counts.length; i++) {
+      const next = this.counts[i]! * factor;
+      this.counts[i] = next < 1e-6 ? 0 : next;
+      weight += this.counts[i]!;
+    }
+    this.weight = weight;
+  }
+
+  snapshot(): HistogramSnapshot {
+    const buckets: [number, number][] = [];
+    for (let i = 0; i < this.counts.length; i++) {
+      const count = this.counts[i]!;
+      if (count > 0) buckets.push([i, count]);
+    }
+    return {
+      minMs: LATENCY_MIN_MS,
+      growth: LATENCY_GROWTH,
+      buckets,
+      weight: this.weight,
+      samples: this.samples,
+    };
+  }
+}
+
+interface Sent {
+  readonly kind: 'put' | 'get';
+  readonly atMs: number;
+}
+
+export class LatencyMeter {
+  private readonly histograms: Record<LatencyClass, DecayingHistogram> = {
+    w: new DecayingHistogram(),
+    a: new DecayingHistogram(),
+    r: new DecayingHistogram(),
+    s: new DecayingHistogram(),
+  };
+  /**
+   * Send time per operation id; insertion order is age order (the oldest goes first). Kept past
+   * the operation's quorum on purpose: the replies after the R-th / acks after the W-th are the
+   * slow ones, and dropping them would bias every class fast. Bounded by eviction instead.
+   */
+  private readonly sent = new Map<number, Sent>();
+  private lastDecayMs: number;
+
+  constructor(
+    private readonly clock: () => number,
+    readonly halfLifeMs: number,
+  ) {
+    assert(halfLifeMs > 0, 'a half-life is positive');
+    this.lastDecayMs = clock();
+  }
+
+  /** The clock replicas stamp `receivedAtMs` with. */
+  now(): number {
+    return this.clock();
+  }
+
+  /** Operation `opId` sent its requests to the replicas now. */
+  sentOp(opId: number, kind: 'put' | 'get'): void {
+    if (this.sent.size >= LATENCY_PENDING_OPS_MAX) {
+      const oldest = this.sent.keys().next().value as number;
+      this.sent.delete(oldest);
+    }
+    this.sent.set(opId, { kind, atMs: this.clock() });
+    assert(this.sent.size <= LATENCY_PENDING_OPS_MAX, 'remembered operations are bounded');
+  }
+
+  /**
+   * A replica answered operation `opId` (an ack or a read reply), stamped with when the request
+   * reached it (its clock), or undefined without a stamp. Unknown operations are ignored.
+   */
+  answered(opId: number, kind: 'put' | 'get', receivedAtMs: number | undefined): void {
+    const sent = this.sent.get(opId);
+    if (sent === undefined || sent.kind !== kind) return;
+    const roundTripMs = Math.max(0, this.clock() - sent.atMs);
+    const stamped = receivedAtMs !== undefined && Number.isFinite(receivedAtMs);
+    const outMs = stamped
+      ? Math.min(roundTripMs, Math.max(0, receivedAtMs - sent.atMs))
+      : roundTripMs / 2;
+    const [request, reply] = kind === 'put' ? (['w', 'a'] as const) : (['r', 's'] as const);
+    this.histograms[request].record(outMs);
+    this.histograms[reply].record(roundTripMs - outMs);
+  }
+
+  /** Halves every count once per half-life elapsed (called on the node's tick). */
+  tick(): void {
+    const elapsedMs = this.clock() - this.lastDecayMs;
+    if (elapsedMs < this.halfLifeMs) return;
+    const halvings = Math.min(64, Math.floor(elapsedMs / this.halfLifeMs));
+    for (const name of LATENCY_CLASSES) this.histograms[name].decay(0.5 ** halvings);
+    this.lastDecayMs += halvings * this.halfLifeMs;
+    if (this.clock() - this.lastDecayMs >= this.halfLifeMs) this.lastDecayMs = this.clock();
+  }
+
+  snapshot(): WarsLatencies {
+    const { w, a, r, s } = this.histograms;
+    return {
+      halfLifeMs: this.halfLifeMs,
+      w: w.snapshot(),
+      a: a.snapshot(),
+      r: r.snapshot(),
+      s: s.snapshot(),
+    };
+  }
+}
+
+/** The value at quantile q (0..1) of a snapshot: its bucket's upper edge; NaN when empty. */
+export function quantileOf(histogram: HistogramSnapshot, q: number): number {
+  assert(q >= 0 && q <= 1, `quantile ${q} is in 0..1`);
+  if (histogram.weight <= 0 || histogram.buckets.length === 0) return Number.NaN;
+  const rank = q * histogram.weight;
+  let seen = 0;
+  for (const [index, count] of histogram.buckets) {
+    seen += count;
+    if (seen >= rank) return bucketBounds(histogram.minMs, histogram.growth, index)[1];
+  }
+  const last = histogram.buckets[histogram.buckets.length - 1]![0];
+  return bucketBounds(histogram.minMs, histogram.growth, last)[1];
+}
