@@ -35,6 +35,7 @@ import type { RequestEnvelope, WorkerStats } from './control.js';
 import { DataDirLock } from './data-dir-lock.js';
 import { createLogger, type Logger, NodeLog } from './log.js';
 import type { NetworkView } from './network-state.js';
+import { parseNodeFaults, transportFaults } from './node-faults.js';
 import { NodeHost } from './node-host.js';
 import { claimIdentity, formatHostPort } from './node-identity.js';
 import { type PendingCall, WorkerRequests } from './worker-requests.js';
@@ -199,6 +200,14 @@ export class ProcessNode {
       transport: tcp.stats(),
       faults: transport.faultStats(),
     };
+  }
+
+  /**
+   * Replaces the node's injected network faults (posted by `ringkv up --processes` to the node's
+   * control route): checked first, so bad input is a ValidationError and changes nothing.
+   */
+  applyFaults(input: unknown): void {
+    this.parts.transport.setFaults(transportFaults(parseNodeFaults(input), this.id));
   }
 
   /** Transport counters with the TCP extras (connections, refusals, queues). */
