@@ -2,7 +2,7 @@
  * The `ringkv node` command's options (see node.ts for what it runs). Kept apart from node.ts so
  * that building the program loads no node, transport or server code.
  */
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import {
   CLUSTER_NAME_DEFAULT,
   DEFAULT_CONFIG,
@@ -11,7 +11,21 @@ import {
   TIMEOUT_MS_MAX,
 } from '../config.js';
 import type { NodeFlags } from './node.js';
-import { integerIn, logLevelArg, nonEmpty, quorumOption } from './up-options.js';
+import {
+  ADMIN_TOKEN_LENGTH_MIN,
+  integerIn,
+  logLevelArg,
+  nonEmpty,
+  quorumOption,
+  usageError,
+} from './up-options.js';
+
+function controlToken(value: string): string {
+  if (value.length < ADMIN_TOKEN_LENGTH_MIN) {
+    throw usageError(`Must be at least ${ADMIN_TOKEN_LENGTH_MIN} characters long.`);
+  }
+  return value;
+}
 
 export function addNodeCommand(program: Command): void {
   program
@@ -49,6 +63,15 @@ export function addNodeCommand(program: Command): void {
       integerIn(0, TIMEOUT_MS_MAX),
       NODE_DRAIN_MS_DEFAULT,
     )
+    .addOption(
+      new Option(
+        '--control-token <token>',
+        `serve the /control routes for a supervisor (ringkv up --processes), with this token (${ADMIN_TOKEN_LENGTH_MIN}+ characters)`,
+      )
+        .env('RINGKV_CONTROL_TOKEN')
+        .argParser(controlToken),
+    )
+    .option('--exit-with-stdin', 'drain and exit when stdin closes (the supervisor died)')
     .option(
       '--log-level <level>',
       `JSON logs on stderr from this level up: ${LOG_LEVELS.join(', ')} (default: info)`,
@@ -60,5 +83,11 @@ export function addNodeCommand(program: Command): void {
       const { installShutdown, processIo } = await import('./up.js');
       const running = await runNode(flags);
       installShutdown({ ...running, shutdown: () => running.shutdown() }, processIo);
+      if (flags.exitWithStdin === true) {
+        // The supervisor holds the other end: EOF means it exited, even by SIGKILL.
+        process.stdin.on('end', () => process.kill(process.pid, 'SIGTERM'));
+        process.stdin.on('error', () => process.kill(process.pid, 'SIGTERM'));
+        process.stdin.resume();
+      }
     });
 }

@@ -27,6 +27,7 @@ import { createLogger } from '../runtime/log.js';
 import { formatHostPort, parseHostPort, parseInitialCluster } from '../runtime/node-identity.js';
 import { ProcessNode, type TransportInfo } from '../runtime/process-node.js';
 import { createHttpServer } from '../server/http.js';
+import type { NodeControl } from '../server/control-settings.js';
 import { StartupError } from './exit-codes.js';
 import { closeServer, httpTimeoutMs, processIo, readHttpsFiles, type UpIo } from './up.js';
 import { httpsOf, USAGE_EXIT_CODE } from './up-options.js';
@@ -49,6 +50,10 @@ export interface NodeFlags {
   readonly logLevel?: LogLevel;
   readonly httpCert?: string;
   readonly httpKey?: string;
+  /** Serves the /control routes for a supervisor with this token (node-control.ts). */
+  readonly controlToken?: string;
+  /** Drain and exit when stdin closes: the supervisor that started the node died. */
+  readonly exitWithStdin?: boolean;
 }
 
 /** `/status` of a node process: the cluster status as this node sees it, and its transport. */
@@ -90,6 +95,9 @@ export async function runNode(flags: NodeFlags, io: UpIo = processIo): Promise<R
       log: io.err,
       stats: cluster,
       ...(tls === null ? {} : { tls }),
+      ...(flags.controlToken === undefined
+        ? {}
+        : { control: { node: controlOf(node), token: flags.controlToken } }),
     });
     const bound = await listen(server, plan.http);
     const scheme = tls === null ? 'http' : 'https';
@@ -162,6 +170,16 @@ function withTransport(cluster: ClusterClient, transport: TransportInfo): KvClie
     get: (key, options) => cluster.get(key, options),
     delete: (key, options) => cluster.delete(key, options),
     status: async (): Promise<NodeProcessStatus> => ({ ...(await cluster.status()), transport }),
+  };
+}
+
+/** What the node's supervisor reaches through the /control routes. */
+function controlOf(node: ProcessNode): NodeControl {
+  return {
+    request: (request) => node.link.send(node.id, request),
+    stats: () => node.stats(),
+    inspect: (key) => node.link.inspect(node.id, key),
+    applyFaults: (faults) => node.applyFaults(faults),
   };
 }
 

@@ -10,6 +10,7 @@ import { raceAbort } from './abort.js';
 import { handleAdmin } from './admin.js';
 import { readBody } from './body.js';
 import { HttpError } from './http-error.js';
+import { CONTROL_PREFIX, handleControl } from './node-control.js';
 import { parseQuery, type RequestQuery } from './query.js';
 import { CONTEXT_HEADER, getReply, jsonReply, type Reply, writeReply } from './replies.js';
 import type { RequestContext } from './request-context.js';
@@ -21,6 +22,7 @@ import { assetReply } from './static-assets.js';
 export async function handleRequest(ctx: RequestContext): Promise<Reply | null> {
   const { client, signal } = ctx;
   const { path, query } = splitUrl(ctx.req.url ?? '/');
+  if (path.startsWith(CONTROL_PREFIX)) return handleControl(path, ctx.control, ctx);
   const route = resolveRoute(ctx.req.method ?? '', path);
   guardRequest(ctx.req, route.kind.startsWith('admin-') && ctx.admin !== null, ctx);
   switch (route.kind) {
