@@ -37,6 +37,13 @@ export interface LinkCall {
   cancel(): void;
 }
 
+/** Where a node that is its own OS process serves clients itself. */
+export interface NodeEndpoint {
+  /** The node's own HTTP API, e.g. `http://127.0.0.1:43121`. */
+  readonly url: string;
+  readonly pid: number;
+}
+
 export interface NodeLink {
   /** Whether `node` runs and takes requests now. */
   isUp(node: string): boolean;
@@ -50,4 +57,6 @@ export interface NodeLink {
   stats(node: string): Promise<NodeCountersSnapshot | null>;
   /** The node's local record for `key`; null when it holds none, is down or does not answer. */
   inspect(node: string, key: string): Promise<KeyRecord | null>;
+  /** Where the node serves HTTP itself, for runtimes whose nodes do (processes). @default none */
+  endpoint?(node: string): NodeEndpoint | null;
 }
