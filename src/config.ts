@@ -442,3 +442,20 @@ export const REMOTE_CONNECT_TIMEOUT_MS_DEFAULT = 2_000;
 export const REMOTE_NODE_COOLDOWN_MS = 1_000;
 /** Largest reply body the remote client reads (a get's siblings, base64): 4/3 × 2 × the value limit. */
 export const REMOTE_REPLY_SIZE_MAX_BYTES = Math.ceil((VALUE_SIZE_LIMIT_BYTES * 8) / 3);
+
+/**
+ * `ringkv up --processes` (src/runtime/process-cluster.ts): each node a `ringkv node` child
+ * process on loopback. Every value is an integer in its stated range.
+ */
+/** How long a node process may take from spawn to serving HTTP before it is killed, in ms (1..TIMEOUT_MS_MAX). */
+export const PROCESS_START_TIMEOUT_MS = 30_000;
+/** On close, how long a node process may drain after SIGTERM before it is SIGKILLed, in ms (1..TIMEOUT_MS_MAX). */
+export const PROCESS_STOP_TIMEOUT_MS = 15_000;
+/** How long a SIGKILLed node process may take to be reaped, in ms (1..TIMEOUT_MS_MAX). */
+export const PROCESS_KILL_TIMEOUT_MS = 5_000;
+/** How long a control call to a node process (faults, stats, inspect) may take, in ms (1..TIMEOUT_MS_MAX). */
+export const PROCESS_CONTROL_TIMEOUT_MS = 2_000;
+/** Time a request to a node process may take on top of its coordinator budget (the HTTP hop), in ms (0..TIMEOUT_MS_MAX). */
+export const PROCESS_LINK_ALLOWANCE_MS = 2_000;
+/** Banner bytes read from a starting node process's stdout at most before it counts as broken (1..1 MiB). */
+export const PROCESS_BANNER_BYTES_MAX = 64 * 1024;
