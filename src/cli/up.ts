@@ -159,8 +159,13 @@ export function readHttpsFiles(files: { certFile: string; keyFile: string }): {
 export function formatSummary(url: string, status: ClusterStatus, config: RingkvConfig): string {
   const { n, r, w } = status.config;
   const perNode = status.nodes.map((node) => `${node.id}:${node.partitions}`).join(' ');
+  const processes = status.nodes.some((node) => node.process);
   const storage =
-    config.dataDir === null ? 'in memory (lost on exit)' : `lmdb under ${config.dataDir}`;
+    config.dataDir !== null
+      ? `lmdb under ${config.dataDir}`
+      : processes
+        ? 'lmdb in a temporary directory (removed on exit)'
+        : 'in memory (lost on exit)';
   return [
     `ringkv is up at ${url}`,
     `  dashboard   ${url}/`,
