@@ -115,7 +115,7 @@ export function toUpPlan(flags: UpFlags): UpPlan {
     port: flags.port,
     adminToken,
     https: httpsOf(flags),
-    runtime: flags.processes ? 'processes' : 'threads',
+    ...(flags.processes ? { runtime: 'processes' as const } : {}),
   };
 }
 
