@@ -40,6 +40,7 @@ import { Replica } from './replica.js';
 import type { Ring } from './ring.js';
 import type { RingState } from './ring-state.js';
 import { RingView, startingRingState } from './ring-view.js';
+import type { MemberRecord } from './swim.js';
 import { type TimerOwner, Timers } from './timers.js';
 import type { ActorId, KeyRecord, NodeId, StorageReader } from './types.js';
 
@@ -411,13 +412,9 @@ export class NodeCore {
     return this.view.state;
   }
 
-  /** Member id → address, for every member whose record carries one (this node included). */
-  memberAddresses(): Map<NodeId, string> {
-    const addresses = new Map<NodeId, string>();
-    for (const record of this.swim?.members() ?? []) {
-      if (record.address !== undefined) addresses.set(record.id, record.address);
-    }
-    return addresses;
+  /** Every member this node's membership view knows (none without SWIM), sorted by id. */
+  members(): readonly MemberRecord[] {
+    return this.swim?.members() ?? [];
   }
 
   /** Whether this node's failure detection holds `peer` down (reported, suspected or dead). */
