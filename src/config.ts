@@ -422,6 +422,12 @@ export const CLUSTER_NAME_DEFAULT = 'ringkv';
 export const NODE_DRAIN_MS_DEFAULT = 10_000;
 /** After the drain, how long closing the transport and flushing storage may take before the process exits 1, in ms (1..TIMEOUT_MS_MAX). */
 export const NODE_CLOSE_TIMEOUT_MS = 10_000;
+/** One ask over the peer port (a joiner asking a member for the ring, or to be let in), dial to answer, either side, in ms (100..TIMEOUT_MS_MAX). */
+export const NODE_ASK_TIMEOUT_MS = 10_000;
+/** `ringkv node --join`: how long the join may take, from the first ask until this node owns its partitions, in ms (1000..MEMBERSHIP_CHANGE_TIMEOUT_MS_MAX). */
+export const NODE_JOIN_TIMEOUT_MS_DEFAULT = 300_000;
+/** How often a node process checks whether its join committed or its leave finished, in ms (10..10000). */
+export const NODE_MEMBERSHIP_POLL_MS = 100;
 
 /** Node URLs one `connect()` accepts (1..NODES_MAX): a client of a bigger cluster names a few. */
 export const REMOTE_NODES_MAX = NODES_MAX;

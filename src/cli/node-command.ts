@@ -7,7 +7,9 @@ import {
   CLUSTER_NAME_DEFAULT,
   DEFAULT_CONFIG,
   LOG_LEVELS,
+  MEMBERSHIP_CHANGE_TIMEOUT_MS_MAX,
   NODE_DRAIN_MS_DEFAULT,
+  NODE_JOIN_TIMEOUT_MS_DEFAULT,
   TIMEOUT_MS_MAX,
 } from '../config.js';
 import type { NodeFlags } from './node.js';
@@ -39,10 +41,27 @@ export function addNodeCommand(program: Command): void {
       nonEmpty,
     )
     .requiredOption('--data-dir <dir>', 'where the node keeps its data and identity', nonEmpty)
-    .requiredOption(
+    .option(
       '--initial-cluster <list>',
-      'every node of the first cluster, this one included: n1=HOST:PORT,n2=HOST:PORT,…',
+      'every node of the first cluster, this one included: n1=HOST:PORT,n2=HOST:PORT,… (or --join)',
       nonEmpty,
+    )
+    .option(
+      '--join <host:port>',
+      'join a running cluster: the peer address (--listen/--advertise) of any member (or --initial-cluster)',
+      nonEmpty,
+    )
+    .option(
+      '--join-timeout <ms>',
+      `how long --join may take until this node owns its partitions (1000..${MEMBERSHIP_CHANGE_TIMEOUT_MS_MAX})`,
+      integerIn(1000, MEMBERSHIP_CHANGE_TIMEOUT_MS_MAX),
+      NODE_JOIN_TIMEOUT_MS_DEFAULT,
+    )
+    .addOption(
+      new Option(
+        '--token <token>',
+        'admin token required on /admin (remove-node); without one /admin is served only on a loopback --http',
+      ).env('RINGKV_ADMIN_TOKEN'),
     )
     .option('--tls-dir <dir>', 'ca.crt, <id>.crt and <id>.key (made by `ringkv certs`)', nonEmpty)
     .option('--insecure', 'plain TCP between nodes, no authentication (excludes --tls-dir)')

@@ -40,6 +40,7 @@ import { Replica } from './replica.js';
 import type { Ring } from './ring.js';
 import type { RingState } from './ring-state.js';
 import { RingView, startingRingState } from './ring-view.js';
+import type { MemberRecord } from './swim.js';
 import { type TimerOwner, Timers } from './timers.js';
 import type { ActorId, KeyRecord, NodeId, StorageReader } from './types.js';
 
@@ -70,6 +71,13 @@ export interface NodeCoreOptions {
    */
   readonly now?: () => number;
   readonly random?: () => number;
+  /**
+   * Where peers reach this node, gossiped in its membership record (opaque here; the TCP runtime
+   * passes host:port). Peers learn it, and any change, through `peer-address` effects.
+   */
+  readonly address?: string;
+  /** The membership incarnation to start at (swim.ts OwnRecord). @default 0 */
+  readonly incarnation?: number;
 }
 
 export type Input =
@@ -169,6 +177,10 @@ export class NodeCore {
     const { now, random, limits } = opts;
     if (now === undefined || random === undefined || limits.swim === null) return null;
     const seeds = this.view.nodes;
+    const own = {
+      ...(opts.address === undefined ? {} : { address: opts.address }),
+      ...(opts.incarnation === undefined ? {} : { incarnation: opts.incarnation }),
+    };
     return new MemberView({
       self: opts.id,
       seeds,
@@ -176,6 +188,7 @@ export class NodeCore {
       now,
       random,
       timers: this.timers,
+      own,
     });
   }
 
@@ -392,6 +405,21 @@ export class NodeCore {
   /** Peer messages dropped as malformed so far (cheaper than stats(); the host logs growth). */
   get malformedMessages(): number {
     return this.malformed;
+  }
+
+  /** The ring state this node routes by (the newest it adopted). */
+  get ringState(): RingState {
+    return this.view.state;
+  }
+
+  /** Every member this node's membership view knows (none without SWIM), sorted by id. */
+  members(): readonly MemberRecord[] {
+    return this.swim?.members() ?? [];
+  }
+
+  /** Whether this node's failure detection holds `peer` down (reported, suspected or dead). */
+  isPeerDown(peer: NodeId): boolean {
+    return this.peers.isDown(peer);
   }
 
   /** The local record for a key, including writes not yet durable. */
