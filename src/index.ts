@@ -124,6 +124,8 @@ async function startProcesses(
   const processes = await ProcessCluster.start(
     {
       nodeIds: shape.nodeIds,
+      initial: shape.initial,
+      joinTimeoutMs: config.membershipChangeTimeoutMs,
       n: config.n,
       r: config.r,
       w: config.w,

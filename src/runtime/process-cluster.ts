@@ -26,7 +26,8 @@ import {
   PROCESS_START_TIMEOUT_MS,
   PROCESS_STOP_TIMEOUT_MS,
 } from '../config.js';
-import { UnavailableError } from '../errors.js';
+import type { RingState } from '../core/ring-state.js';
+import { UnavailableError, ValidationError } from '../errors.js';
 import { CA_CERT_FILE, createCerts, nodeCertFile, nodeKeyFile } from './certs.js';
 import { ChildNode } from './child-node.js';
 import type { MessageDelays } from './control.js';
@@ -41,6 +42,13 @@ const TLS_DIR = 'tls';
 export interface ProcessClusterOptions {
   /** The nodes to run, in order of creation. */
   readonly nodeIds: readonly string[];
+  /**
+   * The nodes the cluster was first formed with: they start with `--initial-cluster` of these
+   * (the list their data dirs were formed with); the others joined later and start with `--join`.
+   */
+  readonly initial: readonly string[];
+  /** How long a node added with `--join` may take until its join committed, in ms. */
+  readonly joinTimeoutMs: number;
   readonly n: number;
   readonly r: number;
   readonly w: number;
@@ -64,10 +72,14 @@ export type ControlCall = (
 interface NodeSlot {
   readonly peerPort: number;
   readonly httpPort: number;
+  /** The node's command line, fixed at its first start: a restart runs the same one. */
+  args: readonly string[] | null;
   child: ChildNode | null;
 }
 
 export class ProcessCluster {
+  /** A node addNode starts joins by itself (`ringkv node --join`) before it serves. */
+  readonly joinsItself = true;
   /** Who runs and where, for the client's process link. */
   readonly directory: {
     isUp(node: string): boolean;
@@ -110,16 +122,20 @@ export class ProcessCluster {
     let cluster: ProcessCluster | null = null;
     try {
       await ensureCerts(path.join(root, TLS_DIR), options.nodeIds);
-      const ports = await freePorts(options.nodeIds.length * 2);
+      // Initial nodes that left keep a slot: --initial-cluster must list every initial id.
+      const all = [...new Set([...options.initial, ...options.nodeIds])];
+      const ports = await freePorts(all.length * 2);
       const slots = new Map<string, NodeSlot>(
-        options.nodeIds.map((id, i) => [
-          id,
-          { peerPort: ports[2 * i] as number, httpPort: ports[2 * i + 1] as number, child: null },
-        ]),
+        all.map((id, i) => [id, slotOn(ports[2 * i] as number, ports[2 * i + 1] as number)]),
       );
       cluster = new ProcessCluster(options, root, lock, slots, call);
       const startedAt = Date.now();
-      const spawning = await Promise.allSettled(options.nodeIds.map((id) => cluster?.spawn(id)));
+      const spawn = (ids: readonly string[]) =>
+        Promise.allSettled(ids.map((id) => cluster?.spawn(id, PROCESS_START_TIMEOUT_MS)));
+      const initial = options.nodeIds.filter((id) => options.initial.includes(id));
+      const joined = options.nodeIds.filter((id) => !options.initial.includes(id));
+      // Nodes that joined later start once the initial ones run: their --join names one of them.
+      const spawning = [...(await spawn(initial)), ...(await spawn(joined))];
       const failure = spawning.find((s) => s.status === 'rejected');
       if (failure !== undefined) throw failure.reason;
       cluster.log.info(
@@ -155,8 +171,8 @@ export class ProcessCluster {
   async restart(id: string): Promise<boolean> {
     if (this.closing) throw new UnavailableError('the cluster is closing');
     const slot = this.slots.get(id);
-    if (slot === undefined || this.running(id) !== null) return false;
-    await this.spawn(id);
+    if (slot === undefined || slot.args === null || this.running(id) !== null) return false;
+    await this.spawn(id, PROCESS_START_TIMEOUT_MS);
     this.log.info({ node: id, pid: slot.child?.pid }, 'node process restarted');
     return true;
   }
@@ -189,16 +205,48 @@ export class ProcessCluster {
     return this.faults.groupOf(id);
   }
 
-  addNode(): Promise<void> {
-    return Promise.reject(
-      new UnavailableError('adding a node is not supported with --processes yet'),
-    );
+  /**
+   * Starts node `id` with `--join` naming a running member of `ringState`, and resolves once its
+   * join committed (it serves HTTP only then). Its certificate is made with the cluster's CA.
+   * A start that fails leaves no slot and no data dir behind.
+   */
+  async addNode(id: string, ringState: RingState): Promise<void> {
+    if (this.closing) throw new UnavailableError('the cluster is closing');
+    if (this.slots.has(id)) throw new ValidationError(`node ${id} exists already`);
+    const seed = ringState.owners.find((owner) => this.running(owner) !== null);
+    if (seed === undefined) throw new UnavailableError('no running member to join through');
+    await ensureCerts(path.join(this.root, TLS_DIR), [id]);
+    const [peerPort, httpPort] = (await freePorts(2)) as [number, number];
+    this.slots.set(id, slotOn(peerPort, httpPort));
+    this.faults.addNode(id);
+    try {
+      // Under a partition the peers' blocked lists now name the new node: in force before it runs.
+      if (this.faults.view().groups !== null) await this.applyFaults();
+      await this.spawn(id, this.options.joinTimeoutMs + PROCESS_START_TIMEOUT_MS, seed);
+    } catch (error) {
+      this.slots.delete(id);
+      this.faults.removeNode(id);
+      rmSync(path.join(this.root, id), { recursive: true, force: true });
+      throw error;
+    }
+    this.log.info({ node: id, seed, pid: this.running(id)?.pid }, 'node process joined');
   }
 
-  forget(): Promise<void> {
-    return Promise.reject(
-      new UnavailableError('removing a node is not supported with --processes yet'),
-    );
+  /**
+   * Stops a node for good: it is never restarted (a leaver exits by itself once it handed its
+   * data over; one still running gets SIGTERM). Its data dir stays, as with threads.
+   */
+  async forget(id: string): Promise<void> {
+    const slot = this.slots.get(id);
+    if (slot === undefined) return;
+    this.stopping.add(id);
+    await slot.child?.stop(PROCESS_STOP_TIMEOUT_MS, PROCESS_KILL_TIMEOUT_MS).catch(() => {});
+    // An initial node keeps its slot (its address stays in --initial-cluster), without a command.
+    if (this.options.initial.includes(id)) slot.args = null;
+    else this.slots.delete(id);
+    this.faults.removeNode(id);
+    if (this.faults.view().groups !== null) await this.applyFaults();
+    this.log.info({ node: id }, 'node forgotten');
   }
 
   /** Each node process keeps its ring state in its own storage: nothing to remember here. */
@@ -251,14 +299,18 @@ export class ProcessCluster {
     }
   }
 
-  /** Starts node `id` and waits until it serves, with the faults in force. */
-  private async spawn(id: string): Promise<void> {
+  /**
+   * Starts node `id` and waits until it serves, with the faults in force. Its first start fixes
+   * its command: with `--join` through `seed` when given, else with `--initial-cluster`.
+   */
+  private async spawn(id: string, timeoutMs: number, seed?: string): Promise<void> {
     const slot = this.slots.get(id);
     if (slot === undefined) throw new Error(`no node ${id}`);
+    slot.args ??= this.argsOf(id, seed ?? this.seedFor(id));
     const child = await ChildNode.start(
       id,
-      { args: this.argsOf(id), env: { RINGKV_CONTROL_TOKEN: this.options.controlToken } },
-      PROCESS_START_TIMEOUT_MS,
+      { args: slot.args, env: { RINGKV_CONTROL_TOKEN: this.options.controlToken } },
+      timeoutMs,
       (reason) => this.onExit(id, reason),
     );
     this.stopping.delete(id);
@@ -275,16 +327,30 @@ export class ProcessCluster {
   private onExit(id: string, reason: string): void {
     if (this.closing || this.stopping.delete(id))
       this.log.info({ node: id, reason }, 'node stopped');
+    else if (reason === 'exited with code 0') this.log.info({ node: id }, 'node exited by itself');
     else this.log.error({ node: id, reason }, 'node process stopped unexpectedly');
   }
 
+  /** For a node that joined in an earlier run: a running initial node to join through. */
+  private seedFor(id: string): string | null {
+    if (this.options.initial.includes(id)) return null;
+    const seed = this.options.initial.find((other) => this.running(other) !== null);
+    if (seed === undefined) throw new UnavailableError(`no running node for ${id} to join through`);
+    return seed;
+  }
+
   /** The node's command line: the same on every start, so a restart is the operator's restart. */
-  private argsOf(id: string): string[] {
+  private argsOf(id: string, seed: string | null): string[] {
     const { n, r, w, logLevel } = this.options;
     const slot = this.slots.get(id) as NodeSlot;
-    const initial = [...this.slots.entries()]
-      .map(([peer, { peerPort }]) => `${peer}=${LOOPBACK}:${peerPort}`)
-      .join(',');
+    const peerAddress = (peer: string) => `${LOOPBACK}:${this.slots.get(peer)?.peerPort}`;
+    const initial = this.options.initial.map((peer) => `${peer}=${peerAddress(peer)}`).join(',');
+    // --join-timeout takes 1000 ms at least; the supervisor's own wait is what bounds it then.
+    const joinTimeoutMs = String(Math.max(1_000, this.options.joinTimeoutMs));
+    const cluster =
+      seed === null
+        ? ['--initial-cluster', initial]
+        : ['--join', peerAddress(seed), '--join-timeout', joinTimeoutMs];
     return [
       binPath(),
       'node',
@@ -298,8 +364,7 @@ export class ProcessCluster {
       path.join(this.root, id),
       '--tls-dir',
       path.join(this.root, TLS_DIR),
-      '--initial-cluster',
-      initial,
+      ...cluster,
       '--n',
       String(n),
       '--r',
@@ -311,6 +376,10 @@ export class ProcessCluster {
       '--exit-with-stdin',
     ];
   }
+}
+
+function slotOn(peerPort: number, httpPort: number): NodeSlot {
+  return { peerPort, httpPort, args: null, child: null };
 }
 
 /** Makes the CA (if missing) and the certificates of nodes that have none yet. */
