@@ -4,7 +4,8 @@
  * gone) and writes continue; `restart` brings the node back and its hints are delivered; a
  * partition made and healed through the admin API shows in /status and cuts traffic between
  * the groups; the control routes refuse a caller without the token; Ctrl-C leaves no child
- * behind, and neither does a SIGKILL of the supervisor (its children see stdin close).
+ * behind. add-node starts a process with `--join`, remove-node's leaver exits by itself, and a
+ * SIGKILL of the supervisor leaves no child behind either (its children see stdin close).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
@@ -77,7 +78,7 @@ afterAll(async () => {
 });
 
 describe('ringkv up --processes', () => {
-  it('serves one URL over node processes: SIGKILL, hints, partitions, Ctrl-C', async () => {
+  it.concurrent('serves one URL over node processes: SIGKILL, hints, partitions, Ctrl-C', async () => {
     const { child, url, tmp } = await up(5);
     const ids = ['n1', 'n2', 'n3', 'n4', 'n5'];
     const ring = Ring.create(ids.map(nodeId), DEFAULT_CONFIG.partitionCount);
@@ -187,15 +188,49 @@ describe('ringkv up --processes', () => {
     expect((await readdir(tmp)).filter((name) => name.startsWith('ringkv-up-'))).toEqual([]);
   }, 60_000);
 
-  it('leaves no node process behind when the supervisor is SIGKILLed', async () => {
+  it.concurrent('adds a node with --join and removes one; a SIGKILLed supervisor leaves no node behind', async () => {
     const { child, url } = await up(3);
-    const pids = (await nodesOf(url)).map((node) => node.process?.pid as number);
+    const before = await nodesOf(url);
+    const pids = before.map((node) => node.process?.pid as number);
     expect(pids.every(alive)).toBe(true);
+    const keys = Array.from({ length: 20 }, (_, i) => `j${i}`);
+    for (const key of keys) expect((await put(url, key, `v-${key}`, '?w=3')).status).toBe(200);
+
+    // add-node: a fourth process joins through the add-node protocol and takes its share.
+    const added = await http(`${url}/admin/nodes`, { method: 'POST', headers: ADMIN, body: '{}' });
+    expect(added.status).toBe(201);
+    expect(JSON.parse(added.text)).toMatchObject({ id: 'n4', kind: 'join' });
+    const four = await nodesOf(url);
+    expect(four.map((node) => [node.id, node.state])).toEqual([
+      ['n1', 'up'],
+      ['n2', 'up'],
+      ['n3', 'up'],
+      ['n4', 'up'],
+    ]);
+    expect(four[3]?.keys).toBeGreaterThan(0);
+    expect(four.reduce((sum, node) => sum + (node.keys ?? 0), 0)).toBe(keys.length * 3);
+
+    // remove-node: n1 hands its data over and its process exits.
+    const removed = await http(`${url}/admin/nodes/n1`, { method: 'DELETE', headers: ADMIN });
+    expect(removed.status).toBe(200);
+    expect(JSON.parse(removed.text)).toMatchObject({ id: 'n1', kind: 'leave' });
+    await waitFor(
+      'n1 process gone',
+      async () => (alive(pids[0] as number) ? undefined : true),
+      15_000,
+    );
+    const after = await nodesOf(url);
+    expect(after.map((node) => node.id)).toEqual(['n2', 'n3', 'n4']);
+    expect(after.reduce((sum, node) => sum + (node.keys ?? 0), 0)).toBe(keys.length * 3);
+    for (const key of keys) expect((await http(`${url}/kv/${key}?r=3`)).text).toBe(`v-${key}`);
+
+    // The supervisor dies without a word: every node sees its stdin close and exits.
+    const running = after.map((node) => node.process?.pid as number);
     child.kill('SIGKILL');
     await exitOf(child);
     await waitFor(
       'every node process gone',
-      async () => (pids.some(alive) ? undefined : true),
+      async () => (running.some(alive) ? undefined : true),
       20_000,
     );
   }, 60_000);
