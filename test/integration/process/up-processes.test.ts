@@ -15,6 +15,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../../../src/config.js';
 import { Ring } from '../../../src/core/ring.js';
 import { nodeId } from '../../../src/core/types.js';
+import { startCluster, ValidationError } from '../../../src/index.js';
 import { awaitUrl } from '../up-url.js';
 import { BIN, http, ROOT, waitFor } from './helpers.js';
 
@@ -234,4 +235,16 @@ describe('ringkv up --processes', () => {
       20_000,
     );
   }, 60_000);
+
+  it('refuses, before starting anything, settings node processes would not follow', async () => {
+    const refuse = (options: Parameters<typeof startCluster>[0], runtime: unknown) =>
+      startCluster(options, { runtime } as Parameters<typeof startCluster>[1]);
+    await expect(refuse({ nodes: 3, tickIntervalMs: 7 }, 'processes')).rejects.toThrow(
+      /core limit cannot be changed/,
+    );
+    await expect(refuse({ nodes: 3, partitionCount: 64 }, 'processes')).rejects.toThrow(
+      /partitionCount/,
+    );
+    await expect(refuse({ nodes: 3 }, 'fibers')).rejects.toThrow(ValidationError);
+  });
 });
