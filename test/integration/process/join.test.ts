@@ -228,6 +228,27 @@ describe('--join of a sixth node process under load, then a leave (5 nodes, N=3)
     const owners = views[0]?.owners as string[];
     expect(new Set(owners)).toEqual(new Set(remaining));
 
+    // An id in the ring, and the id that left, are refused (fresh data dirs, so no restart).
+    const refused = await Promise.all(
+      [
+        ['n4', 'taken'],
+        [LEAVER, 'gone'],
+      ].map(async ([id, dir]) => {
+        const args = await joinerArgs(spec, id as string, seed, [
+          '--data-dir',
+          join(spec.root, `${dir}-${id}`),
+        ]);
+        const attempt = new NodeProcess(args);
+        all.add(attempt);
+        const { code } = await attempt.finished(30_000);
+        return { code, stderr: attempt.stderr };
+      }),
+    );
+    expect(refused[0]?.code, refused[0]?.stderr).toBe(2);
+    expect(refused[0]?.stderr).toMatch(/node n4 is already in the ring/);
+    expect(refused[1]?.code, refused[1]?.stderr).toBe(2);
+    expect(refused[1]?.stderr).toMatch(/node n2 was removed from the cluster/);
+
     for (const id of remaining) {
       expect(await readBack(urls.get(id) as string, load.acked), `through ${id}`).toEqual([]);
     }
@@ -257,4 +278,45 @@ describe('--join of a sixth node process under load, then a leave (5 nodes, N=3)
     expect(misplaced.slice(0, 10)).toEqual([]);
     expect(await keysOnDisk(spec, JOINER).then((keys) => keys.size)).toBeGreaterThan(0);
   }, 120_000);
+});
+
+describe('--join over mutual TLS (3 nodes)', () => {
+  let spec: ClusterSpec;
+  const all = new Set<NodeProcess>();
+  let urls: Map<string, string>;
+
+  beforeAll(async () => {
+    const started = await startCluster(['n1', 'n2', 'n3']);
+    spec = started.spec;
+    urls = started.urls;
+    for (const process of started.processes.values()) all.add(process);
+  }, 60_000);
+
+  afterAll(async () => {
+    await cleanup(all, spec ?? null);
+  }, 30_000);
+
+  it('a node with a certificate of the cluster CA joins; one of another CA is refused', async () => {
+    const tlsDir = spec.tlsDir as string;
+    await makeCerts(tlsDir, ['n4']); // the same CA: `ringkv certs` reuses it for new nodes
+    const strangerDir = join(spec.root, 'other-ca');
+    await makeCerts(strangerDir, ['n5']);
+    const seed = spec.nodes[0]?.peerPort as number;
+    const joiner = new NodeProcess(await joinerArgs(spec, 'n4', seed));
+    const strangerArgs = await joinerArgs(spec, 'n5', seed, ['--tls-dir', strangerDir]);
+    const stranger = new NodeProcess(strangerArgs);
+    all.add(joiner);
+    all.add(stranger);
+    const url4 = await joiner.up();
+    const put = await http(`${url4}/kv/over-tls`, { method: 'PUT', body: 'yes' });
+    expect(put.status, put.text).toBe(200);
+    const got = await http(`${urls.get('n1')}/kv/over-tls?r=${N}`);
+    expect(got).toEqual({ status: 200, text: 'yes' });
+    const status = JSON.parse((await http(`${url4}/status`)).text);
+    expect(status.transport.tls).toBe(true);
+    expect(Object.keys(status.transport.peers).sort()).toEqual(['n1', 'n2', 'n3']);
+    const { code } = await stranger.finished(30_000);
+    expect(code).not.toBe(0);
+    expect(stranger.stderr).toMatch(/cannot ask the member/);
+  }, 90_000);
 });
