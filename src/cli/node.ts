@@ -212,10 +212,11 @@ function withTransport(cluster: ClusterClient, node: ProcessNode): KvClient {
     put: (key, value, options) => cluster.put(key, value, options),
     get: (key, options) => cluster.get(key, options),
     delete: (key, options) => cluster.delete(key, options),
-    status: async (): Promise<NodeProcessStatus> => ({
-      ...(await cluster.status()),
-      transport: node.transportInfo,
-    }),
+    status: async (): Promise<NodeProcessStatus> => {
+      // The ring changes under the client (joins, leaves): take this node's newest first.
+      await cluster.syncMembership();
+      return { ...(await cluster.status()), transport: node.transportInfo };
+    },
   };
 }
 

@@ -91,7 +91,13 @@ export type Input =
   /** The persist effect with this token is durable. */
   | { readonly kind: 'persisted'; readonly token: number }
   /** The runtime learned that a peer stopped or started. */
-  | { readonly kind: 'peer-status'; readonly peer: NodeId; readonly up: boolean };
+  | { readonly kind: 'peer-status'; readonly peer: NodeId; readonly up: boolean }
+  /**
+   * This node is out of the ring for good (it left, or was removed) and its process stops: it
+   * gossips a final `left` membership record, so peers stop probing it and never take its id
+   * back (swim.ts: `left` is final).
+   */
+  | { readonly kind: 'leave-membership' };
 
 /** How many self-addressed messages one step may process; bounds the local delivery loop. */
 const LOCAL_DELIVERIES_MAX = 4096;
@@ -284,6 +290,8 @@ export class NodeCore {
         return this.afterPersist(this.local.onPersisted(input.token), out);
       case 'peer-status':
         return this.peers.onStatus(input.peer, input.up);
+      case 'leave-membership':
+        return this.swim?.leave(out);
     }
   }
 

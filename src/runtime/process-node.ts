@@ -379,7 +379,10 @@ export class ProcessNode {
     if (!this.wasMember || state.next !== null) return;
     clearInterval(this.membershipTimer);
     this.parts.log.info({ ringVersion: state.version }, 'this node is out of the ring: it left');
-    this.events.left?.();
+    // A final `left` record for the peers, given one gossip interval to go out before the stop.
+    this.host.input({ kind: 'leave-membership' });
+    const gossipMs = this.options.limits.swim?.gossipIntervalMs ?? 0;
+    setTimeout(() => this.events.left?.(), Math.min(gossipMs, LEFT_GOSSIP_WAIT_MS_MAX)).unref();
   }
 
   /** A peer asks over the ask lane (join-protocol.ts): the ring, or to be let in. */
@@ -661,6 +664,9 @@ async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promi
     clearTimeout(timer);
   }
 }
+
+/** Longest wait for the final `left` record to go out before a node that left stops. */
+const LEFT_GOSSIP_WAIT_MS_MAX = 1000;
 
 /** Pause before asking again when the member is busy with another change. */
 const JOIN_RETRY_MS = 500;
