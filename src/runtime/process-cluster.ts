@@ -334,8 +334,11 @@ export class ProcessCluster {
   /** For a node that joined in an earlier run: a running initial node to join through. */
   private seedFor(id: string): string | null {
     if (this.options.initial.includes(id)) return null;
-    const seed = this.options.initial.find((other) => this.running(other) !== null);
-    if (seed === undefined) throw new UnavailableError(`no running node for ${id} to join through`);
+    // A running member if there is one; else any other member (a node already in its stored
+    // ring does not join again: the seed only refreshes the peer addresses it knows).
+    const others = this.options.nodeIds.filter((other) => other !== id && this.slots.has(other));
+    const seed = others.find((other) => this.running(other) !== null) ?? others[0];
+    if (seed === undefined) throw new UnavailableError(`no other node for ${id} to join through`);
     return seed;
   }
 
