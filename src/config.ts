@@ -422,6 +422,12 @@ export const CLUSTER_NAME_DEFAULT = 'ringkv';
 export const NODE_DRAIN_MS_DEFAULT = 10_000;
 /** After the drain, how long closing the transport and flushing storage may take before the process exits 1, in ms (1..TIMEOUT_MS_MAX). */
 export const NODE_CLOSE_TIMEOUT_MS = 10_000;
+/** One ask over the peer port (a joiner asking a member for the ring, or to be let in), dial to answer, either side, in ms (100..TIMEOUT_MS_MAX). */
+export const NODE_ASK_TIMEOUT_MS = 10_000;
+/** `ringkv node --join`: how long the join may take, from the first ask until this node owns its partitions, in ms (1000..MEMBERSHIP_CHANGE_TIMEOUT_MS_MAX). */
+export const NODE_JOIN_TIMEOUT_MS_DEFAULT = 300_000;
+/** How often a node process checks whether its join committed or its leave finished, in ms (10..10000). */
+export const NODE_MEMBERSHIP_POLL_MS = 100;
 
 /** Node URLs one `connect()` accepts (1..NODES_MAX): a client of a bigger cluster names a few. */
 export const REMOTE_NODES_MAX = NODES_MAX;
@@ -601,3 +607,19 @@ export const HTTP_HEADERS_TIMEOUT_MS = 10_000;
  */
 export const HTTP_LISTEN_BACKLOG = 4096;
 export const HTTP_CONNECTIONS_MAX = 8_192;
+/**
+ * `ringkv up --processes` (src/runtime/process-cluster.ts): each node a `ringkv node` child
+ * process on loopback. Every value is an integer in its stated range.
+ */
+/** How long a node process may take from spawn to serving HTTP before it is killed, in ms (1..TIMEOUT_MS_MAX). */
+export const PROCESS_START_TIMEOUT_MS = 30_000;
+/** On close, how long a node process may drain after SIGTERM before it is SIGKILLed, in ms (1..TIMEOUT_MS_MAX). */
+export const PROCESS_STOP_TIMEOUT_MS = 15_000;
+/** How long a SIGKILLed node process may take to be reaped, in ms (1..TIMEOUT_MS_MAX). */
+export const PROCESS_KILL_TIMEOUT_MS = 5_000;
+/** How long a control call to a node process (faults, stats, inspect) may take, in ms (1..TIMEOUT_MS_MAX). */
+export const PROCESS_CONTROL_TIMEOUT_MS = 2_000;
+/** Time a request to a node process may take on top of its coordinator budget (the HTTP hop), in ms (0..TIMEOUT_MS_MAX). */
+export const PROCESS_LINK_ALLOWANCE_MS = 2_000;
+/** Banner bytes read from a starting node process's stdout at most before it counts as broken (1..1 MiB). */
+export const PROCESS_BANNER_BYTES_MAX = 64 * 1024;

@@ -131,6 +131,10 @@ function addUpCommand(program: Command, start: (plan: UpPlan) => Promise<unknown
     )
     .option('--memory', 'keep data in memory only, lost on exit (excludes --data-dir)')
     .option(
+      '--processes',
+      'run each node as its own OS process (TCP + mutual TLS between nodes; kill is SIGKILL)',
+    )
+    .option(
       '--log-level <level>',
       `JSON logs on stderr from this level up: ${LOG_LEVELS.join(', ')} (default: ${DEFAULT_CONFIG.logLevel})`,
       logLevelArg,

@@ -5,13 +5,18 @@
  * does not replicate to a replica. Peers are reached over TCP with mutual TLS (or plain TCP with
  * --insecure, said at start-up and in `/status`). On SIGTERM/SIGINT it stops accepting HTTP,
  * lets requests in flight finish within --drain-ms, closes the transport, flushes and closes
- * storage, and exits 0. The admin routes (kill, partition, …) belong to `ringkv up` and answer
- * 404 here; `--join` is not implemented yet.
+ * storage, and exits 0.
+ *
+ * `--join HOST:PORT` (instead of --initial-cluster) asks the member at that peer address to add
+ * this node (runtime/process-node.ts); the HTTP API starts once the join committed. Of the
+ * admin routes only DELETE /admin/nodes/:id (`ringkv remove-node`) is served (node-admin.ts):
+ * this node runs the leave (or remove) as claimant; a node that left exits 0. The others (kill,
+ * partition, …) belong to `ringkv up` and answer 503 here.
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ClusterClient } from '../client/cluster-client.js';
-import type { ClusterStatus, KvClient } from '../client/types.js';
+import type { ClusterAdmin, ClusterStatus, KvClient } from '../client/types.js';
 import {
   coreLimits,
   DEFAULT_CONFIG,
@@ -22,15 +27,16 @@ import {
   validateConfig,
 } from '../config.js';
 import { Ring } from '../core/ring.js';
-import { nodeId } from '../core/types.js';
 import { ValidationError } from '../errors.js';
 import { createLogger } from '../runtime/log.js';
 import { formatHostPort, parseHostPort, parseInitialCluster } from '../runtime/node-identity.js';
 import { ProcessNode, type TransportInfo } from '../runtime/process-node.js';
+import type { NodeControl } from '../server/control-settings.js';
 import { createHttpServer } from '../server/http.js';
 import { StartupError } from './exit-codes.js';
+import { NodeAdmin } from './node-admin.js';
 import { closeServer, httpTimeoutMs, processIo, readHttpsFiles, type UpIo } from './up.js';
-import { httpsOf, USAGE_EXIT_CODE } from './up-options.js';
+import { httpsOf, isLoopback, USAGE_EXIT_CODE } from './up-options.js';
 
 /** The flags as commander hands them to the action. */
 export interface NodeFlags {
@@ -39,7 +45,10 @@ export interface NodeFlags {
   readonly http: string;
   readonly dataDir: string;
   readonly tlsDir?: string;
-  readonly initialCluster: string;
+  readonly initialCluster?: string;
+  readonly join?: string;
+  readonly joinTimeout?: number;
+  readonly token?: string;
   readonly advertise?: string;
   readonly n: number;
   readonly r: number;
@@ -50,6 +59,10 @@ export interface NodeFlags {
   readonly logLevel?: LogLevel;
   readonly httpCert?: string;
   readonly httpKey?: string;
+  /** Serves the /control routes for a supervisor with this token (node-control.ts). */
+  readonly controlToken?: string;
+  /** Drain and exit when stdin closes: the supervisor that started the node died. */
+  readonly exitWithStdin?: boolean;
 }
 
 /** `/status` of a node process: the cluster status as this node sees it, and its transport. */
@@ -74,24 +87,41 @@ export async function runNode(flags: NodeFlags, io: UpIo = processIo): Promise<R
   const tls = https === null ? null : readHttpsFiles(https);
   const log = createLogger({ level: plan.config.logLevel, node: flags.id });
   let node: ProcessNode;
+  let running: RunningNode | null = null;
+  const left = (): void => {
+    io.out(`ringkv node ${flags.id} left the cluster: stopping`);
+    const stop = running === null ? Promise.resolve() : running.shutdown();
+    stop.then(
+      () => io.exit(0),
+      () => io.exit(1),
+    );
+  };
   try {
-    node = await ProcessNode.start(plan.node, { fatal: () => io.exit(1) }, log);
+    node = await ProcessNode.start(plan.node, { fatal: () => io.exit(1), left }, log);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const code = error instanceof ValidationError ? USAGE_EXIT_CODE : 1;
     throw new StartupError(`could not start node ${flags.id}: ${message}`, code);
   }
-  const shape = { ring: plan.ring, nodeIds: [flags.id], initial: plan.ids };
+  // A joiner learns the ring from the cluster: route by the one its node started from.
+  const ring = Ring.fromOwners(node.ringState.owners);
+  const shape = { ring, nodeIds: [flags.id], initial: plan.ids.length > 0 ? plan.ids : [flags.id] };
   const cluster = new ClusterClient(plan.config, shape, node.link, node);
   try {
     await cluster.syncMembership();
-    const server = createHttpServer(withTransport(cluster, node.transportInfo), {
+    const admin = adminOf(flags, plan, node);
+    const server = createHttpServer(withTransport(cluster, node), {
       bodySizeMaxBytes: plan.config.valueSizeMaxBytes,
       requestTimeoutMs: httpTimeoutMs(plan.config),
       log: io.err,
       stats: cluster,
       explainer: cluster,
+      ...(admin === null ? {} : { admin }),
+      ...(flags.token ? { adminToken: flags.token } : {}),
       ...(tls === null ? {} : { tls }),
+      ...(flags.controlToken === undefined
+        ? {}
+        : { control: { node: controlOf(node), token: flags.controlToken } }),
     });
     const bound = await listen(server, plan.http);
     const scheme = tls === null ? 'http' : 'https';
@@ -101,7 +131,8 @@ export async function runNode(flags: NodeFlags, io: UpIo = processIo): Promise<R
       await closeServer(server, flags.drainMs);
       await withTimeout(cluster.close(), NODE_CLOSE_TIMEOUT_MS, 'closing the node');
     };
-    return { url, server, cluster, node, shutdown };
+    running = { url, server, cluster, node, shutdown };
+    return running;
   } catch (error) {
     await cluster.close().catch(() => {});
     throw error;
@@ -110,8 +141,8 @@ export async function runNode(flags: NodeFlags, io: UpIo = processIo): Promise<R
 
 interface NodePlan {
   readonly config: RingkvConfig;
+  /** The --initial-cluster ids, sorted (none for --join). */
   readonly ids: readonly string[];
-  readonly ring: Ring;
   readonly http: { host: string; port: number };
   readonly node: Parameters<typeof ProcessNode.start>[0];
 }
@@ -119,11 +150,21 @@ interface NodePlan {
 /** Checks the flags against each other; a StartupError with the usage code names the problem. */
 function toPlan(flags: NodeFlags): NodePlan {
   try {
-    const initialCluster = parseInitialCluster(flags.initialCluster);
+    if ((flags.initialCluster === undefined) === (flags.join === undefined)) {
+      throw new ValidationError(
+        'give exactly one of --initial-cluster (form a new cluster) and --join (join a running one)',
+      );
+    }
+    const initialCluster =
+      flags.initialCluster === undefined
+        ? new Map<string, { host: string; port: number }>()
+        : parseInitialCluster(flags.initialCluster);
+    const join = flags.join === undefined ? undefined : parseHostPort(flags.join, '--join');
     const ids = [...initialCluster.keys()].sort();
     const config: RingkvConfig = {
       ...DEFAULT_CONFIG,
-      nodes: ids.length,
+      // A joiner does not know the cluster's size before it asks; n replicas need n nodes.
+      nodes: ids.length > 0 ? ids.length : Math.max(flags.n, 1),
       n: flags.n,
       r: flags.r,
       w: flags.w,
@@ -140,6 +181,8 @@ function toPlan(flags: NodeFlags): NodePlan {
         ? {}
         : { advertise: parseHostPort(flags.advertise, '--advertise') }),
       initialCluster,
+      ...(join === undefined ? {} : { join }),
+      ...(flags.joinTimeout === undefined ? {} : { joinTimeoutMs: flags.joinTimeout }),
       dataDir: flags.dataDir,
       tlsDir: flags.tlsDir ?? null,
       insecure: flags.insecure === true,
@@ -149,21 +192,44 @@ function toPlan(flags: NodeFlags): NodePlan {
       limits: coreLimits(config),
       logLevel: config.logLevel,
     };
-    const ring = Ring.create(ids.map(nodeId), config.partitionCount);
-    return { config, ids, ring, http: parseHostPort(flags.http, '--http', true), node };
+    return { config, ids, http: parseHostPort(flags.http, '--http', true), node };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     throw new StartupError(message, USAGE_EXIT_CODE);
   }
 }
 
+/**
+ * The admin API of a node process (remove-node), or null: beyond a loopback --http it is
+ * served only with --token, as `ringkv up` requires for its admin routes.
+ */
+function adminOf(flags: NodeFlags, plan: NodePlan, node: ProcessNode): ClusterAdmin | null {
+  if (!flags.token && !isLoopback(plan.http.host)) return null;
+  return new NodeAdmin(node, plan.config);
+}
+
 /** The client the HTTP server serves, its `/status` extended with the node's transport. */
-function withTransport(cluster: ClusterClient, transport: TransportInfo): KvClient {
+function withTransport(cluster: ClusterClient, node: ProcessNode): KvClient {
   return {
     put: (key, value, options) => cluster.put(key, value, options),
     get: (key, options) => cluster.get(key, options),
     delete: (key, options) => cluster.delete(key, options),
-    status: async (): Promise<NodeProcessStatus> => ({ ...(await cluster.status()), transport }),
+    status: async (): Promise<NodeProcessStatus> => {
+      // The ring changes under the client (joins, leaves): take this node's newest first.
+      await cluster.syncMembership();
+      return { ...(await cluster.status()), transport: node.transportInfo };
+    },
+  };
+}
+
+/** What the node's supervisor reaches through the /control routes. */
+function controlOf(node: ProcessNode): NodeControl {
+  return {
+    request: (request) => node.link.send(node.id, request),
+    stats: () => node.stats(),
+    inspect: (key) => node.link.inspect(node.id, key),
+    explain: (key) => node.link.explain(node.id, key),
+    applyFaults: (faults) => node.applyFaults(faults),
   };
 }
 

@@ -22,6 +22,8 @@ export interface UpFlags {
   readonly host: string;
   readonly dataDir?: string;
   readonly memory?: boolean;
+  /** Each node a `ringkv node` child process rather than a worker thread. */
+  readonly processes?: boolean;
   readonly logLevel?: LogLevel;
   readonly token?: string;
   readonly httpCert?: string;
@@ -40,6 +42,8 @@ export interface UpPlan {
   readonly adminToken?: string | null;
   /** PEM files of the HTTPS certificate and key. @default none: plain HTTP */
   readonly https?: { readonly certFile: string; readonly keyFile: string } | null;
+  /** How nodes run. @default 'threads' */
+  readonly runtime?: 'threads' | 'processes';
 }
 
 /** Shortest admin token accepted: a guessable token protects nothing. */
@@ -111,6 +115,7 @@ export function toUpPlan(flags: UpFlags): UpPlan {
     port: flags.port,
     adminToken,
     https: httpsOf(flags),
+    ...(flags.processes ? { runtime: 'processes' as const } : {}),
   };
 }
 

@@ -56,7 +56,7 @@ export async function startUp(plan: UpPlan, io: UpIo): Promise<RunningUp> {
   // A start that fails after the cluster made a new data directory removes it again.
   const dataDir = plan.config.dataDir ?? null;
   const fresh = dataDir !== null && !existsSync(dataDir);
-  const cluster = await startClusterOrFail(plan.config);
+  const cluster = await startClusterOrFail(plan.config, plan.runtime ?? 'threads');
   try {
     // One admission bound for the process: every front (HTTP now, RESP too) takes this one.
     const admission = new AdmissionController();
@@ -91,10 +91,13 @@ export function httpTimeoutMs(config: RingkvConfig): number {
   return config.requestTimeoutMs + config.clientTimeoutSlackMs + BODY_READ_ALLOWANCE_MS;
 }
 
-async function startClusterOrFail(options: Partial<RingkvConfig>): Promise<Cluster> {
+async function startClusterOrFail(
+  options: Partial<RingkvConfig>,
+  runtime: 'threads' | 'processes',
+): Promise<Cluster> {
   const { startCluster } = await import('../index.js');
   try {
-    return await startCluster(options);
+    return await startCluster(options, { runtime });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const code = error instanceof ValidationError ? USAGE_EXIT_CODE : 1;
@@ -161,8 +164,13 @@ export function readHttpsFiles(files: { certFile: string; keyFile: string }): {
 export function formatSummary(url: string, status: ClusterStatus, config: RingkvConfig): string {
   const { n, r, w } = status.config;
   const perNode = status.nodes.map((node) => `${node.id}:${node.partitions}`).join(' ');
+  const processes = status.nodes.some((node) => node.process);
   const storage =
-    config.dataDir === null ? 'in memory (lost on exit)' : `lmdb under ${config.dataDir}`;
+    config.dataDir !== null
+      ? `lmdb under ${config.dataDir}`
+      : processes
+        ? 'lmdb in a temporary directory (removed on exit)'
+        : 'in memory (lost on exit)';
   return [
     `ringkv is up at ${url}`,
     `  dashboard   ${url}/`,
@@ -172,12 +180,22 @@ export function formatSummary(url: string, status: ClusterStatus, config: Ringkv
     // Not a link: /admin/ itself is no route (it answered 404), only its POST routes are.
     '  admin       POST /admin/nodes/:id/kill|restart, /admin/partition, /admin/heal, /admin/network',
     `  nodes       ${status.nodes.length}`,
+    ...processLines(status),
     `  partitions  ${status.ring.partitionCount} (per node ${perNode})`,
     `  quorum      N=${n} R=${r} W=${w}`,
     `  storage     ${storage}`,
     `  try         curl -X PUT --data-binary hello ${url}/kv/greeting && curl ${url}/kv/greeting`,
     'Press Ctrl-C to stop.',
   ].join('\n');
+}
+
+/** With `--processes`: each node's own HTTP URL and pid (nothing for worker threads). */
+function processLines(status: ClusterStatus): string[] {
+  const lines = status.nodes.flatMap((node) =>
+    node.process ? [`    ${node.id}  ${node.process.url}  pid ${node.process.pid}`] : [],
+  );
+  if (lines.length === 0) return [];
+  return ['  processes   one OS process per node, TCP + mutual TLS between them:', ...lines];
 }
 
 /** How often a draining server closes the keep-alive connections that went idle. */

@@ -297,6 +297,7 @@ export class ClusterClient implements Cluster {
             },
       partitionGroup: this.control.partitionGroupOf(id),
       messagesDropped: stats?.transport.dropped ?? null,
+      ...(this.link.endpoint === undefined ? {} : { process: this.link.endpoint(id) }),
     };
   }
 

@@ -21,6 +21,11 @@ export interface MembershipRecord {
 export interface NodeProcesses {
   /** Starts a node with a fresh id from `ringState` (it is not in the ring yet) and wires it. */
   addNode(id: string, ringState: RingState): Promise<void>;
+  /**
+   * The node addNode starts runs its join change itself (`ringkv node --join`) and addNode
+   * resolves once it committed: the client then only waits for it to settle. @default false
+   */
+  readonly joinsItself?: boolean;
   /** Stops a node for good: it is never restarted and leaves the cluster. */
   forget(id: string): Promise<void>;
   /** The newest committed ring state: a node (re)started from now on starts from it. */

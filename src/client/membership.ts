@@ -17,6 +17,7 @@ import { MEMBERSHIP_CHANGE_TIMEOUT_MS_MAX } from '../config.js';
 import { Ring } from '../core/ring.js';
 import {
   initialRingState,
+  nodesOf,
   type RingChange,
   type RingState,
   supersedesRing,
@@ -178,6 +179,9 @@ export class ClusterMembership {
     this.ids.push(id);
     this.used.add(id);
     this.save();
+    if (this.processes.joinsItself === true) {
+      return this.joined({ id, claimant, before, startedMs, deadlineMs });
+    }
     let begun: RingState;
     try {
       begun = await startChange(host, claimant, { kind: 'join', node: nodeId(id) });
@@ -190,6 +194,19 @@ export class ClusterMembership {
     this.adopt(begun);
     const version = begun.version + 1;
     return this.finish({ kind: 'join', id, claimant, version, before, startedMs, deadlineMs });
+  }
+
+  /** A node that ran its own join (joinsItself): waits for the committed change to settle. */
+  private async joined(begun: Omit<Begun, 'kind' | 'version'>): Promise<MembershipChangeResult> {
+    const statuses = await askAll(this.host, [begun.claimant]);
+    const state = statuses.get(begun.claimant)?.state;
+    if (state === undefined) throw new UnavailableError(`node ${begun.claimant} did not answer`);
+    this.adopt(state);
+    if (!nodesOf(state).includes(nodeId(begun.id))) {
+      throw new UnavailableError(`node ${begun.id} started but is not in ${begun.claimant}'s ring`);
+    }
+    const version = state.next === null ? state.version : state.version + 1;
+    return this.finish({ ...begun, kind: 'join', version });
   }
 
   private async leave(id: string, options: RemoveNodeOptions): Promise<MembershipChangeResult> {

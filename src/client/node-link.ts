@@ -42,6 +42,13 @@ export interface LinkCall {
   cancel(): void;
 }
 
+/** Where a node that is its own OS process serves clients itself. */
+export interface NodeEndpoint {
+  /** The node's own HTTP API, e.g. `http://127.0.0.1:43121`. */
+  readonly url: string;
+  readonly pid: number;
+}
+
 export interface NodeLink {
   /** Whether `node` runs and takes requests now. */
   isUp(node: string): boolean;
@@ -57,4 +64,6 @@ export interface NodeLink {
   inspect(node: string, key: string): Promise<KeyRecord | null>;
   /** What `node` knows about `key` (core/explain.ts); null when it is down or does not answer. */
   explain(node: string, key: string): Promise<NodeKeyView | null>;
+  /** Where the node serves HTTP itself, for runtimes whose nodes do (processes). @default none */
+  endpoint?(node: string): NodeEndpoint | null;
 }

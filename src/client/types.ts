@@ -127,6 +127,8 @@ export interface NodeStatus {
    * faults, a peer gone, malformed input), when it is up.
    */
   readonly messagesDropped: number | null;
+  /** The node's own HTTP API and pid, when each node is an OS process (`up --processes`). */
+  readonly process?: { readonly url: string; readonly pid: number } | null;
 }
 
 /** Conditions injected on node-to-node messages (see Cluster.setNetwork). */

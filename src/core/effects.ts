@@ -16,7 +16,12 @@ export type Effect =
   /** The timer is no longer needed; firing it anyway is harmless. */
   | { readonly kind: 'cancel-timer'; readonly timerId: number }
   /** Write these records durably, in order after earlier persists, then feed back `persisted`. */
-  | { readonly kind: 'persist'; readonly token: number; readonly writes: readonly PersistWrite[] };
+  | { readonly kind: 'persist'; readonly token: number; readonly writes: readonly PersistWrite[] }
+  /**
+   * Membership gossip says `peer` is now reached at `address` (opaque to the core; the TCP
+   * runtime validates it as host:port). Comes before any send to that peer in the same step.
+   */
+  | { readonly kind: 'peer-address'; readonly peer: NodeId; readonly address: string };
 
 /** Distributes a peer message without its version field (added by `Effects.send`). */
 export type Unversioned<M> = M extends PeerMessage ? Omit<M, 'v'> : never;
@@ -47,5 +52,9 @@ export class Effects {
 
   persist(token: number, writes: readonly PersistWrite[]): void {
     this.list.push({ kind: 'persist', token, writes });
+  }
+
+  peerAddress(peer: NodeId, address: string): void {
+    this.list.push({ kind: 'peer-address', peer, address });
   }
 }

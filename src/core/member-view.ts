@@ -15,6 +15,8 @@
 import { assert } from './assert.js';
 import type { Effects } from './effects.js';
 import {
+  type MemberRecord,
+  type OwnRecord,
   pickWith,
   Swim,
   type SwimConfig,
@@ -35,6 +37,8 @@ export interface MemberViewOptions {
   /** Uniform in [0, 1). */
   readonly random: () => number;
   readonly timers: Timers;
+  /** This node's own record: its address and starting incarnation (swim.ts OwnRecord). */
+  readonly own?: OwnRecord;
 }
 
 /** Bound on membership timers pending at once (probes, indirect probes, suspicions). */
@@ -49,7 +53,7 @@ export class MemberView implements TimerOwner {
   changes = 0;
 
   constructor(private readonly opts: MemberViewOptions) {
-    this.swim = new Swim(opts.self, opts.seeds, opts.random, opts.config);
+    this.swim = new Swim(opts.self, opts.seeds, opts.random, opts.config, opts.own);
   }
 
   /** Arms the periodic gossip and probe timers (once). */
@@ -62,6 +66,11 @@ export class MemberView implements TimerOwner {
   isDead(peer: NodeId): boolean {
     const status = this.swim.statusOf(peer);
     return status === 'dead' || status === 'left';
+  }
+
+  /** Every member this view knows, sorted by id (with its address, where it has one). */
+  members(): MemberRecord[] {
+    return this.swim.view();
   }
 
   /** Members this view holds suspect, dead or left (for stats). */
@@ -117,6 +126,8 @@ export class MemberView implements TimerOwner {
   }
 
   private apply(output: SwimOutput, out: Effects): void {
+    // Addresses first: a send below may go to the peer just learned (the pull answer to a joiner).
+    for (const { id, address } of output.addresses) out.peerAddress(id, address);
     for (const { to, message } of output.sends) out.send(to, { type: 'member', m: message });
     for (const { timer, delayMs } of output.timers) {
       if (this.timers.size >= TIMERS_MAX) break; // stale timers are harmless; bound the map

@@ -42,6 +42,7 @@ import { Replica } from './replica.js';
 import type { Ring } from './ring.js';
 import type { RingState } from './ring-state.js';
 import { RingView, startingRingState } from './ring-view.js';
+import type { MemberRecord } from './swim.js';
 import { type TimerOwner, Timers } from './timers.js';
 import { type ActorId, hintKey, type KeyRecord, type NodeId, type StorageReader } from './types.js';
 
@@ -78,6 +79,13 @@ export interface NodeCoreOptions {
    * sub-millisecond resolution); counts halve every `halfLifeMs`. Absent: nothing is measured.
    */
   readonly latency?: { readonly clock: () => number; readonly halfLifeMs: number };
+  /**
+   * Where peers reach this node, gossiped in its membership record (opaque here; the TCP runtime
+   * passes host:port). Peers learn it, and any change, through `peer-address` effects.
+   */
+  readonly address?: string;
+  /** The membership incarnation to start at (swim.ts OwnRecord). @default 0 */
+  readonly incarnation?: number;
 }
 
 export type Input =
@@ -91,7 +99,13 @@ export type Input =
   /** The persist effect with this token is durable. */
   | { readonly kind: 'persisted'; readonly token: number }
   /** The runtime learned that a peer stopped or started. */
-  | { readonly kind: 'peer-status'; readonly peer: NodeId; readonly up: boolean };
+  | { readonly kind: 'peer-status'; readonly peer: NodeId; readonly up: boolean }
+  /**
+   * This node is out of the ring for good (it left, or was removed) and its process stops: it
+   * gossips a final `left` membership record, so peers stop probing it and never take its id
+   * back (swim.ts: `left` is final).
+   */
+  | { readonly kind: 'leave-membership' };
 
 /** How many self-addressed messages one step may process; bounds the local delivery loop. */
 const LOCAL_DELIVERIES_MAX = 4096;
@@ -186,6 +200,10 @@ export class NodeCore {
     const { now, random, limits } = opts;
     if (now === undefined || random === undefined || limits.swim === null) return null;
     const seeds = this.view.nodes;
+    const own = {
+      ...(opts.address === undefined ? {} : { address: opts.address }),
+      ...(opts.incarnation === undefined ? {} : { incarnation: opts.incarnation }),
+    };
     return new MemberView({
       self: opts.id,
       seeds,
@@ -193,6 +211,7 @@ export class NodeCore {
       now,
       random,
       timers: this.timers,
+      own,
     });
   }
 
@@ -290,6 +309,8 @@ export class NodeCore {
         return this.afterPersist(this.local.onPersisted(input.token), out);
       case 'peer-status':
         return this.peers.onStatus(input.peer, input.up);
+      case 'leave-membership':
+        return this.swim?.leave(out);
     }
   }
 
@@ -439,6 +460,21 @@ export class NodeCore {
   /** Peer messages dropped as malformed so far (cheaper than stats(); the host logs growth). */
   get malformedMessages(): number {
     return this.malformed;
+  }
+
+  /** The ring state this node routes by (the newest it adopted). */
+  get ringState(): RingState {
+    return this.view.state;
+  }
+
+  /** Every member this node's membership view knows (none without SWIM), sorted by id. */
+  members(): readonly MemberRecord[] {
+    return this.swim?.members() ?? [];
+  }
+
+  /** Whether this node's failure detection holds `peer` down (reported, suspected or dead). */
+  isPeerDown(peer: NodeId): boolean {
+    return this.peers.isDown(peer);
   }
 
   /** The local record for a key, including writes not yet durable. */

@@ -7,8 +7,11 @@
  *
  * Record merge: higher incarnation wins; at equal incarnation the more severe status wins
  * (alive < suspect < dead); `left` is final. At equal incarnation and status the higher
- * heartbeat wins. A node that hears it is suspected or dead refutes by taking an incarnation
- * above the accusation; only the node itself ever raises its incarnation.
+ * heartbeat wins, and at an equal heartbeat a record with an address beats one without. A node
+ * that hears it is suspected or dead refutes by taking an incarnation above the accusation;
+ * only the node itself ever raises its incarnation. Its address (opaque here) travels in its
+ * record, so the newest record's address wins; a node that hears its record with an address it
+ * no longer has refutes the same way.
  *
  * Inputs: `gossipTick` (every gossipIntervalMs: push the full digest to one peer),
  * `probeTick` (every probeIntervalMs: ping the next peer of a shuffled round robin),
@@ -28,6 +31,12 @@ export interface MemberRecord {
   readonly heartbeat?: number;
   /** Ring tokens, opaque here. */
   readonly tokens?: unknown;
+  /**
+   * Where peers reach the member (`host:port` for the TCP runtime), opaque here: only the
+   * member itself sets it, so it travels with the member's incarnation and the newest record's
+   * address wins. Absent where the runtime needs none (worker threads, the simulator).
+   */
+  readonly address?: string;
   /** Who first suspected this member at this incarnation (Lifeguard counts distinct accusers). */
   readonly suspectedBy?: NodeId;
 }
@@ -72,6 +81,25 @@ export interface SwimOutput {
   readonly timers: Array<{ readonly timer: SwimTimer; readonly delayMs: number }>;
   /** Status changes in this node's view, in order (for routing and logs). */
   readonly changes: MemberChange[];
+  /**
+   * Peers whose address this view learned or saw change, in order. The host must point its
+   * transport there before it carries out `sends` (a pull answer goes to a joiner at once).
+   */
+  readonly addresses: Array<{ readonly id: NodeId; readonly address: string }>;
+}
+
+/** How this node starts its own record. */
+export interface OwnRecord {
+  /** Where peers reach this node (opaque). @default none */
+  readonly address?: string;
+  /**
+   * The incarnation to start at. A restarted process passes one above any it can have reached
+   * before (the TCP runtime uses its start time in seconds, as Cassandra's gossip generation),
+   * so its record, and a changed address in it, supersedes the copies peers still hold.
+   * @default 0
+   */
+  readonly incarnation?: number;
+  readonly tokens?: unknown;
 }
 
 /** SWIM's settings; their defaults and formulas live in src/config.ts (`membershipConfig`). */
@@ -112,7 +140,10 @@ export function supersedes(incoming: MemberRecord, current: MemberRecord | undef
   }
   const severity = SEVERITY[incoming.status] - SEVERITY[current.status];
   if (severity !== 0) return severity > 0;
-  return (incoming.heartbeat ?? 0) > (current.heartbeat ?? 0);
+  const beats = (incoming.heartbeat ?? 0) - (current.heartbeat ?? 0);
+  if (beats !== 0) return beats > 0;
+  // Otherwise equal: the member's own record (with its address) beats a bare seed entry.
+  return incoming.address !== undefined && current.address === undefined;
 }
 
 /** A peer picker from a [0, 1) source. */
@@ -137,7 +168,7 @@ interface Probe {
 }
 
 function emptyOutput(): SwimOutput {
-  return { sends: [], timers: [], changes: [] };
+  return { sends: [], timers: [], changes: [], addresses: [] };
 }
 
 export class Swim {
@@ -161,15 +192,24 @@ export class Swim {
     seeds: readonly NodeId[],
     random: () => number,
     config: SwimConfig,
-    tokens?: unknown,
+    start: OwnRecord = {},
   ) {
     this.self = self;
     this.config = config;
     this.random = random;
     assert(this.config.probeTimeoutMs < this.config.probeIntervalMs, 'probe timeout < interval');
     assert(seeds.length < MEMBERS_MAX, 'seed list fits the cluster bound');
-    const own: MemberRecord = { id: self, incarnation: 0, status: 'alive', heartbeat: 0 };
-    this.records.set(self, tokens === undefined ? own : { ...own, tokens });
+    const incarnation = start.incarnation ?? 0;
+    assert(Number.isSafeInteger(incarnation) && incarnation >= 0, 'an incarnation is a count');
+    const own: MemberRecord = {
+      id: self,
+      incarnation,
+      status: 'alive',
+      heartbeat: 0,
+      ...(start.address === undefined ? {} : { address: start.address }),
+      ...(start.tokens === undefined ? {} : { tokens: start.tokens }),
+    };
+    this.records.set(self, own);
     for (const seed of seeds) {
       if (seed !== self) this.records.set(seed, { id: seed, incarnation: 0, status: 'alive' });
     }
@@ -294,9 +334,18 @@ export class Swim {
   }
 
   /** Installs a record and keeps suspicion state and change notifications in step. */
-  private apply(next: MemberRecord, nowMs: number, out: SwimOutput): void {
-    const previous = this.records.get(next.id);
+  private apply(incoming: MemberRecord, nowMs: number, out: SwimOutput): void {
+    const previous = this.records.get(incoming.id);
+    // A record that names no address (an accusation built from an old copy, a seed) keeps the
+    // one this view has: an address is only ever replaced by a newer one.
+    const next =
+      incoming.address === undefined && previous?.address !== undefined
+        ? { ...incoming, address: previous.address }
+        : incoming;
     this.records.set(next.id, next);
+    if (next.address !== undefined && next.address !== previous?.address) {
+      out.addresses.push({ id: next.id, address: next.address });
+    }
     if (previous?.status !== next.status) {
       out.changes.push({ id: next.id, status: next.status, incarnation: next.incarnation });
     }
@@ -304,11 +353,16 @@ export class Swim {
     else this.suspicions.delete(next.id);
   }
 
-  /** Someone says we are suspect, dead or at a newer incarnation: take a higher one. */
+  /**
+   * Someone says we are suspect, dead or at a newer incarnation, or holds our record with an
+   * address we no longer have (we restarted elsewhere): take a higher incarnation.
+   */
   private refuteIfAccused(incoming: MemberRecord, out: SwimOutput): void {
     const own = this.own();
     if (own.status === 'left') return;
-    const accused = incoming.status !== 'alive' && incoming.incarnation >= own.incarnation;
+    const stale = incoming.address !== undefined && incoming.address !== own.address;
+    const accused =
+      (incoming.status !== 'alive' || stale) && incoming.incarnation >= own.incarnation;
     if (!accused && incoming.incarnation <= own.incarnation) return;
     const incarnation = Math.max(own.incarnation, incoming.incarnation) + 1;
     this.records.set(this.self, { ...own, incarnation, status: 'alive' });

@@ -171,7 +171,8 @@ function checkGroups(groups: unknown, nodeIds: readonly string[]): string[][] {
   });
 }
 
-function checkMessageDelays(delays: unknown): MessageDelays {
+/** Checks per-message-type delays (each a distribution); a ValidationError names the problem. */
+export function checkMessageDelays(delays: unknown): MessageDelays {
   if (typeof delays !== 'object' || delays === null || Array.isArray(delays)) {
     throw new ValidationError('message delays must be an object of message type → distribution');
   }

@@ -6,6 +6,7 @@
 import type { Effect } from '../core/effects.js';
 import type { ClientResult } from '../core/messages.js';
 import type { Input, NodeCore } from '../core/node.js';
+import type { NodeId } from '../core/types.js';
 import type { StorageEngine } from '../storage/engine.js';
 import type { Transport } from '../transport/transport.js';
 import { NodeLog, silentLogger } from './log.js';
@@ -15,6 +16,11 @@ export interface NodeHostEvents {
   reply(reqId: number, result: ClientResult): void;
   /** The node cannot go on (storage failed, or a core invariant broke); the host stopped. */
   fatal(error: unknown): void;
+  /**
+   * Gossip says `peer` is reached at `address` now (opaque: the runtime checks it). Called
+   * before any later send of the same step. @default ignored (worker threads need no address)
+   */
+  peerAddress?(peer: NodeId, address: string): void;
 }
 
 export class NodeHost {
@@ -79,6 +85,8 @@ export class NodeHost {
           (error: unknown) => this.fail(error, 'storage write failed'),
         );
         return;
+      case 'peer-address':
+        return this.events.peerAddress?.(effect.peer, effect.address);
     }
   }
 

@@ -23,6 +23,8 @@ export interface NodeIdentity {
   readonly advertise: string;
   /** id → HOST:PORT of every node the cluster was first formed from (this one included). */
   readonly initialCluster: Readonly<Record<string, string>>;
+  /** The member a node started with --join asked (empty initialCluster then). */
+  readonly join?: string;
 }
 
 /** `HOST:PORT` (IPv6 as `[::1]:PORT`); port 0 only where `portZeroOk`. */
@@ -75,12 +77,15 @@ export function parseInitialCluster(text: string): Map<string, PeerAddress> {
  * address changed. Returns what changed (for the log). Throws a ValidationError when the data
  * dir belongs to another node or cluster.
  */
-export function claimIdentity(dataDir: string, wanted: NodeIdentity): { changed: string[] } {
+export function claimIdentity(
+  dataDir: string,
+  wanted: NodeIdentity,
+): { changed: string[]; created: boolean } {
   const file = path.join(dataDir, IDENTITY_FILE);
   const stored = readIdentity(file);
   if (stored === null) {
     writeIdentity(file, wanted);
-    return { changed: [] };
+    return { changed: [], created: true };
   }
   if (stored.id !== wanted.id) {
     throw new ValidationError(
@@ -94,6 +99,7 @@ export function claimIdentity(dataDir: string, wanted: NodeIdentity): { changed:
         `not ${JSON.stringify(wanted.clusterName)}: pass --cluster-name ${stored.clusterName}`,
     );
   }
+  checkSameStart(dataDir, file, stored, wanted);
   const storedIds = Object.keys(stored.initialCluster).sort().join(',');
   const wantedIds = Object.keys(wanted.initialCluster).sort().join(',');
   if (storedIds !== wantedIds) {
@@ -104,7 +110,18 @@ export function claimIdentity(dataDir: string, wanted: NodeIdentity): { changed:
   }
   const changed = changedFields(stored, wanted);
   if (changed.length > 0) writeIdentity(file, wanted);
-  return { changed };
+  return { changed, created: false };
+}
+
+/** A node formed with --initial-cluster restarts with it; one that joined restarts with --join. */
+function checkSameStart(dataDir: string, file: string, stored: NodeIdentity, wanted: NodeIdentity) {
+  const joined = stored.join !== undefined;
+  if (joined === (wanted.join !== undefined)) return;
+  throw new ValidationError(
+    joined
+      ? `${dataDir} holds a node that joined with --join ${stored.join} (${file}): restart it with --join, not --initial-cluster`
+      : `${dataDir} holds a node formed with --initial-cluster (${file}): restart it with the same --initial-cluster, not --join`,
+  );
 }
 
 function changedFields(stored: NodeIdentity, wanted: NodeIdentity): string[] {
@@ -113,6 +130,7 @@ function changedFields(stored: NodeIdentity, wanted: NodeIdentity): string[] {
   if (stored.advertise !== wanted.advertise) {
     changed.push(`advertise ${stored.advertise} -> ${wanted.advertise}`);
   }
+  if (stored.join !== wanted.join) changed.push(`join ${stored.join} -> ${wanted.join}`);
   for (const [id, address] of Object.entries(wanted.initialCluster)) {
     const before = stored.initialCluster[id];
     if (before !== address) changed.push(`${id} ${before} -> ${address}`);
@@ -131,6 +149,7 @@ function readIdentity(file: string): NodeIdentity | null {
     typeof record.clusterName === 'string' &&
     typeof record.listen === 'string' &&
     typeof record.advertise === 'string' &&
+    (record.join === undefined || typeof record.join === 'string') &&
     typeof members === 'object' &&
     members !== null &&
     Object.entries(members).every(([id, a]) => isNodeIdText(id) && typeof a === 'string');

@@ -13,13 +13,21 @@
 import { mkdirSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import path from 'node:path';
-import { LATENCY_HALF_LIFE_MS, type LogLevel } from '../config.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  LATENCY_HALF_LIFE_MS,
+  type LogLevel,
+  NODE_ASK_TIMEOUT_MS,
+  NODE_JOIN_TIMEOUT_MS_DEFAULT,
+  NODE_MEMBERSHIP_POLL_MS,
+} from '../config.js';
 import type { NodeKeyView } from '../core/explain.js';
-import type { ClientRequest } from '../core/messages.js';
-import { type CoreLimits, NodeCore } from '../core/node.js';
+import type { ClientRequest, ClientResult } from '../core/messages.js';
+import { type CoreLimits, NodeCore, RING_META } from '../core/node.js';
 import { Ring } from '../core/ring.js';
-import { type KeyRecord, nodeId } from '../core/types.js';
-import { UnavailableError, ValidationError } from '../errors.js';
+import { isRingState, nodesOf, type RingState } from '../core/ring-state.js';
+import { type KeyRecord, type NodeId, nodeId } from '../core/types.js';
+import { TimeoutError, UnavailableError, ValidationError } from '../errors.js';
 import { openStorage, type StorageEngine } from '../storage/index.js';
 import { FaultyTransport } from '../transport/faulty.js';
 import { isClusterName } from '../transport/handshake.js';
@@ -30,14 +38,25 @@ import {
   type TlsMaterial,
   type TransportEvent,
 } from '../transport/tcp.js';
+import { isNodeIdText } from '../util/node-id.js';
 import { loadOrCreateActor } from './actor.js';
 import { CA_CERT_FILE, loadNodeTls, nodeCertFile, nodeKeyFile } from './certs.js';
 import type { RequestEnvelope, WorkerStats } from './control.js';
 import { DataDirLock } from './data-dir-lock.js';
+import {
+  type InfoAnswer,
+  isInfoAnswer,
+  isJoinAnswer,
+  type JoinAnswer,
+  parseJoinAsk,
+  refusalOf,
+} from './join-protocol.js';
 import { createLogger, type Logger, NodeLog } from './log.js';
 import type { NetworkView } from './network-state.js';
+import { parseNodeFaults, transportFaults } from './node-faults.js';
 import { NodeHost } from './node-host.js';
 import { claimIdentity, formatHostPort } from './node-identity.js';
+import { PeerBook } from './peer-book.js';
 import { type PendingCall, WorkerRequests } from './worker-requests.js';
 
 export interface ProcessNodeOptions {
@@ -47,8 +66,15 @@ export interface ProcessNodeOptions {
   readonly listen: PeerAddress;
   /** The address peers dial; @default listen */
   readonly advertise?: PeerAddress;
-  /** Every node of the first cluster, this one included: the first ring is made from its ids. */
+  /**
+   * Every node of the first cluster, this one included: the first ring is made from its ids.
+   * Empty when the node joins a running cluster (`join`).
+   */
   readonly initialCluster: ReadonlyMap<string, PeerAddress>;
+  /** A member's peer address: ask it to add this node (excludes initialCluster). */
+  readonly join?: PeerAddress;
+  /** How long a join may take, from the first ask to owning its partitions. */
+  readonly joinTimeoutMs?: number;
   readonly dataDir: string;
   /** Where ca.crt, <id>.crt and <id>.key are; null only with `insecure`. */
   readonly tlsDir: string | null;
@@ -63,6 +89,11 @@ export interface ProcessNodeOptions {
 export interface ProcessNodeEvents {
   /** The node cannot go on (storage failed, a core invariant broke); it has stopped serving. */
   fatal(error: unknown): void;
+  /**
+   * The node was in the ring and is no longer: it left (its departure ended once it handed
+   * everything over) or it was removed. The process should stop.
+   */
+  left?(): void;
 }
 
 /** What `/status` shows of the node's transport. */
@@ -84,6 +115,16 @@ interface Parts {
   readonly actor: string;
   readonly log: Logger;
   readonly watch: PeerWatch;
+  readonly book: PeerBook;
+  /** The address this node gossips (null: it listens on a wildcard and advertises nothing). */
+  readonly address: string | null;
+}
+
+/** How the core starts: from which ring, and whether it must still ask to join. */
+interface StartPlan {
+  readonly ring: Ring;
+  readonly state?: RingState;
+  readonly mustJoin: boolean;
 }
 
 export class ProcessNode {
@@ -96,17 +137,19 @@ export class ProcessNode {
     /** Only this node's own view: a process node reaches its peers' data only through them. */
     explain(node: string, key: string): Promise<NodeKeyView | null>;
   };
-  readonly transportInfo: TransportInfo;
   private readonly requests: WorkerRequests;
   private readonly host: NodeHost;
   private closing: Promise<void> | null = null;
+  /** Whether this node has been in the ring (its leaving or removal then ends the process). */
+  private wasMember = false;
+  private readonly membershipTimer: NodeJS.Timeout;
 
   private constructor(
     readonly id: string,
     private readonly parts: Parts,
     requests: WorkerRequests,
-    options: ProcessNodeOptions,
-    events: ProcessNodeEvents,
+    private readonly options: ProcessNodeOptions,
+    private readonly events: ProcessNodeEvents,
   ) {
     this.requests = requests;
     const { core, storage, transport } = parts;
@@ -120,9 +163,13 @@ export class ProcessNode {
           requests.nodeDown(id, 'failed');
           events.fatal(error);
         },
+        peerAddress: (peer, address) => this.learnAddress(peer, address),
       },
       new NodeLog(parts.log),
     );
+    parts.tcp.onAsk((from, request) => this.answerAsk(from, request));
+    this.membershipTimer = setInterval(() => this.checkMembership(), NODE_MEMBERSHIP_POLL_MS);
+    this.membershipTimer.unref();
     this.link = {
       isUp: (node) => node === id && this.isRunning,
       send: (node, request) => requests.send(node, node === id ? this : undefined, request),
@@ -131,8 +178,12 @@ export class ProcessNode {
         node === id && this.isRunning ? (core.read(key) ?? null) : null,
       explain: async (node, key) => (node === id && this.isRunning ? core.explain(key) : null),
     };
-    this.transportInfo = transportInfoOf(options, parts.tcp);
     parts.watch.attach(this.host, parts.tcp);
+  }
+
+  /** What `/status` shows of the transport (peers as this node knows them now). */
+  get transportInfo(): TransportInfo {
+    return transportInfoOf(this.options, this.parts.tcp, this.parts.book);
   }
 
   /**
@@ -149,29 +200,35 @@ export class ProcessNode {
     mkdirSync(options.dataDir, { recursive: true });
     const lock = DataDirLock.acquire(options.dataDir);
     const undo: (() => Promise<void> | void)[] = [() => lock.release()];
+    let node: ProcessNode | null = null;
     try {
       const advertise = options.advertise ?? options.listen;
       const tls = options.insecure ? undefined : await readTls(options);
-      const { changed } = claimIdentity(options.dataDir, identityOf(options, advertise));
+      const { changed, created } = claimIdentity(options.dataDir, identityOf(options, advertise));
       if (changed.length > 0) log.info({ changed }, 'addresses changed since the last start');
       const storage = await openStorage({ dataDir: options.dataDir, nodeId: options.id });
       undo.unshift(() => storage.close());
       const actor = await loadOrCreateActor(options.id, storage);
-      const watch = new PeerWatch(options.initialCluster, log);
-      const tcp = await startTransport(options, tls, log, watch);
+      const book = loadBook(options);
+      const watch = new PeerWatch(book, log);
+      const tcp = await startTransport(options, tls, log, watch, book);
       undo.unshift(() => tcp.closeAndWait());
-      const core = makeCore(options, actor, storage);
+      const address = gossipAddress(options, tcp);
+      const plan = await planStart(options, { tcp, storage, book, created, log, address });
+      const core = makeCore(options, actor, storage, plan, address);
       const transport = new FaultyTransport(tcp);
-      const parts = { lock, storage, tcp, transport, core, actor, log, watch };
-      const node = new ProcessNode(options.id, parts, new WorkerRequests(), options, events);
+      const parts = { lock, storage, tcp, transport, core, actor, log, watch, book, address };
+      node = new ProcessNode(options.id, parts, new WorkerRequests(), options, events);
       node.host.input({ kind: 'start' });
+      if (plan.mustJoin) await node.joinCluster(options.join as PeerAddress);
       log.info(
         { actor, keys: storage.count(), listen: node.transportInfo.listen, tls: tls !== undefined },
         'node started',
       );
       return node;
     } catch (error) {
-      for (const step of undo) await Promise.resolve(step()).catch(() => {});
+      if (node !== null) await node.close().catch(() => {});
+      else for (const step of undo) await Promise.resolve(step()).catch(() => {});
       throw error;
     }
   }
@@ -206,6 +263,14 @@ export class ProcessNode {
     };
   }
 
+  /**
+   * Replaces the node's injected network faults (posted by `ringkv up --processes` to the node's
+   * control route): checked first, so bad input is a ValidationError and changes nothing.
+   */
+  applyFaults(input: unknown): void {
+    this.parts.transport.setFaults(transportFaults(parseNodeFaults(input), this.id));
+  }
+
   /** Transport counters with the TCP extras (connections, refusals, queues). */
   transportStats(): TcpTransportStats {
     return this.parts.tcp.stats();
@@ -219,6 +284,7 @@ export class ProcessNode {
     if (this.closing !== null) return this.closing;
     const { tcp, storage, lock, log } = this.parts;
     this.closing = (async () => {
+      clearInterval(this.membershipTimer);
       this.host.stop();
       this.requests.nodeDown(this.id, 'is shutting down');
       await tcp.closeAndWait();
@@ -264,11 +330,150 @@ export class ProcessNode {
   }
 
   addNode(): Promise<void> {
-    return unsupported('add nodes (--join is not implemented yet)');
+    return unsupported('start other nodes (start one with `ringkv node --join`)');
   }
 
   forget(): Promise<void> {
     return unsupported('remove nodes');
+  }
+
+  // --- membership -----------------------------------------------------------------------------
+
+  /** The ring state this node routes by. */
+  get ringState(): RingState {
+    return this.parts.core.ringState;
+  }
+
+  /** Whether this node's failure detection holds `peer` down. */
+  isPeerDown(peer: string): boolean {
+    return this.parts.core.isPeerDown(nodeId(peer));
+  }
+
+  /** An operator request to this node's own core (ring-change, ring-status), bounded in time. */
+  async ask(request: ClientRequest): Promise<ClientResult> {
+    const call = this.requests.send(this.id, this, request);
+    const outcome = await withTimeout(call.reply, request.timeoutMs, `${request.op} on ${this.id}`);
+    if (outcome.kind === 'down') throw new UnavailableError(`node ${this.id} ${outcome.reason}`);
+    return outcome.result;
+  }
+
+  /** Gossip told the core where `peer` is now: checked, then the transport dials there. */
+  private learnAddress(peer: NodeId, text: string): void {
+    const { book, tcp, log } = this.parts;
+    let address: PeerAddress | null;
+    try {
+      address = book.set(peer, text);
+    } catch (error) {
+      log.warn({ peer, reason: (error as Error).message }, 'gossiped address refused');
+      return;
+    }
+    if (address === null) return;
+    log.info({ peer, address: text }, 'peer address learned');
+    tcp.setPeerAddress(peer, address);
+    saveBook(book, log);
+  }
+
+  /** A node that left the ring (or was removed) once it had been in it: tell the host, once. */
+  private checkMembership(): void {
+    if (!this.isRunning) return;
+    const state = this.parts.core.ringState;
+    const inRing = nodesOf(state).includes(nodeId(this.id));
+    if (inRing) {
+      this.wasMember = true;
+      return;
+    }
+    if (!this.wasMember || state.next !== null) return;
+    clearInterval(this.membershipTimer);
+    this.parts.log.info({ ringVersion: state.version }, 'this node is out of the ring: it left');
+    // A final `left` record for the peers, given one gossip interval to go out before the stop.
+    this.host.input({ kind: 'leave-membership' });
+    const gossipMs = this.options.limits.swim?.gossipIntervalMs ?? 0;
+    setTimeout(() => this.events.left?.(), Math.min(gossipMs, LEFT_GOSSIP_WAIT_MS_MAX)).unref();
+  }
+
+  /** A peer asks over the ask lane (join-protocol.ts): the ring, or to be let in. */
+  private async answerAsk(from: NodeId, request: unknown): Promise<InfoAnswer | JoinAnswer> {
+    const ask = parseJoinAsk(request);
+    const refuse = (error: string, message: string) => ({ ok: false, error, message }) as const;
+    if (ask === null) return refuse('invalid', 'malformed ask');
+    if (!this.isRunning) return refuse('unavailable', `node ${this.id} is shutting down`);
+    const { core, book, address, log, tcp } = this.parts;
+    const state = core.ringState;
+    if (ask.op === 'info') {
+      const members: Record<string, string> = {};
+      for (const [id, peer] of book.entries()) members[id] = formatHostPort(peer);
+      if (address !== null) members[this.id] = address;
+      const inRing = new Set(nodesOf(state));
+      const gone = core
+        .members()
+        .filter((r) => (r.status === 'left' || r.status === 'dead') && !inRing.has(r.id))
+        .map((r) => r.id);
+      return { ok: true, state, members, gone, n: this.options.n };
+    }
+    let peer: PeerAddress | null;
+    try {
+      peer = book.set(from, ask.address);
+    } catch (error) {
+      return refuse('invalid', (error as Error).message);
+    }
+    if (peer !== null) {
+      tcp.setPeerAddress(from, peer);
+      saveBook(book, log);
+    }
+    log.info({ joiner: from, address: ask.address }, 'a node asks to join');
+    const change = { kind: 'join', node: from } as const;
+    const result = await this.ask({ op: 'ring-change', change, timeoutMs: NODE_ASK_TIMEOUT_MS });
+    if (!result.ok)
+      return refuse(result.error, 'message' in result ? result.message : result.error);
+    if (result.op !== 'ring-change') return refuse('internal', `answered ${result.op}`);
+    return { ok: true, state: result.state };
+  }
+
+  /**
+   * Asks the member at `seed` to add this node, again while another change runs, then waits
+   * until the change committed with this node in the ring (its partitions have arrived: the
+   * claimant commits only once every sender is done). Bounded by joinTimeoutMs.
+   */
+  private async joinCluster(seed: PeerAddress): Promise<void> {
+    const { tcp, address, core, log } = this.parts;
+    const where = formatHostPort(seed);
+    const deadline = Date.now() + (this.options.joinTimeoutMs ?? NODE_JOIN_TIMEOUT_MS_DEFAULT);
+    const self = nodeId(this.id);
+    let accepted: RingState | null = null;
+    for (let attempt = 1; accepted === null; attempt++) {
+      const { answer } = await tcp.ask(seed, { op: 'join', address }).catch((error: Error) => {
+        throw new UnavailableError(`join: ${where} did not answer: ${error.message}`);
+      });
+      if (!isJoinAnswer(answer, this.options.partitionCount)) {
+        throw new UnavailableError(`join: ${where} gave an answer this node does not understand`);
+      }
+      if (answer.ok) accepted = answer.state;
+      else if (answer.error !== 'busy') {
+        throw new ValidationError(`join refused by ${where}: ${answer.message}`);
+      } else if (Date.now() + JOIN_RETRY_MS >= deadline) {
+        throw new TimeoutError(`join: ${where} stayed busy (${answer.message})`);
+      } else {
+        log.info({ attempt, reason: answer.message }, 'join: another change runs, asking again');
+        await sleep(JOIN_RETRY_MS);
+      }
+    }
+    log.info({ version: accepted.version, claimant: accepted.claimant }, 'join accepted');
+    for (;;) {
+      const state = core.ringState;
+      if (state.next === null && state.owners.includes(self)) return;
+      if (state.version > accepted.version && !nodesOf(state).includes(self)) {
+        throw new UnavailableError(`join: the cluster called the join off (ring ${state.version})`);
+      }
+      if (Date.now() >= deadline) {
+        const running =
+          state.next === null ? 'no change running' : `change ${state.version} still running`;
+        throw new TimeoutError(
+          `join did not commit in time: ring version ${state.version} (${running}, claimant ` +
+            `${state.claimant}); restart with the same command to keep waiting`,
+        );
+      }
+      await sleep(NODE_MEMBERSHIP_POLL_MS);
+    }
   }
 
   /** The core keeps its ring state in storage and starts from it: nothing to remember here. */
@@ -283,14 +488,24 @@ function unsupported(what: string): Promise<never> {
 }
 
 function checkOptions(options: ProcessNodeOptions): void {
-  if (!options.initialCluster.has(options.id)) {
+  const joining = options.join !== undefined;
+  if (joining && options.initialCluster.size > 0) {
+    throw new ValidationError('give exactly one of --initial-cluster and --join');
+  }
+  if (!joining && !options.initialCluster.has(options.id)) {
     throw new ValidationError(
       `--initial-cluster must list this node (${options.id}) with its peer address`,
     );
   }
-  if (options.n > options.initialCluster.size) {
+  if (!joining && options.n > options.initialCluster.size) {
     throw new ValidationError(
       `--n ${options.n} needs at least ${options.n} nodes in --initial-cluster, it lists ${options.initialCluster.size}`,
+    );
+  }
+  if (joining && isWildcard((options.advertise ?? options.listen).host)) {
+    throw new ValidationError(
+      `--join: peers must be able to dial this node, and --listen ${options.listen.host} names no ` +
+        'single address: give --advertise HOST:PORT',
     );
   }
   // Checked here as well as by the transport: node.json must never record a name it refuses.
@@ -302,6 +517,10 @@ function checkOptions(options: ProcessNodeOptions): void {
   }
 }
 
+function isWildcard(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '';
+}
+
 function identityOf(options: ProcessNodeOptions, advertise: PeerAddress) {
   const initialCluster: Record<string, string> = {};
   for (const [id, address] of options.initialCluster) initialCluster[id] = formatHostPort(address);
@@ -311,14 +530,160 @@ function identityOf(options: ProcessNodeOptions, advertise: PeerAddress) {
     listen: formatHostPort(options.listen),
     advertise: formatHostPort(advertise),
     initialCluster,
+    ...(options.join === undefined ? {} : { join: formatHostPort(options.join) }),
   };
 }
 
-function transportInfoOf(options: ProcessNodeOptions, tcp: TcpTransport): TransportInfo {
-  const peers: Record<string, string> = {};
-  for (const [id, address] of options.initialCluster) {
-    if (id !== options.id) peers[id] = formatHostPort(address);
+/**
+ * The address this node gossips: --advertise, else --listen (with the port actually bound);
+ * null when that is a wildcard (0.0.0.0, ::), which no peer can dial — peers then keep the
+ * address their --initial-cluster gives.
+ */
+function gossipAddress(options: ProcessNodeOptions, tcp: TcpTransport): string | null {
+  const chosen = options.advertise ?? options.listen;
+  if (isWildcard(chosen.host)) return null;
+  const port = chosen.port === 0 ? tcp.address().port : chosen.port;
+  return formatHostPort({ host: chosen.host, port });
+}
+
+/** peers.json, with the addresses --initial-cluster gives now taking precedence. */
+function loadBook(options: ProcessNodeOptions): PeerBook {
+  const book = PeerBook.load(options.dataDir, nodeId(options.id));
+  for (const [id, address] of options.initialCluster) book.set(id, formatHostPort(address));
+  book.save();
+  return book;
+}
+
+function saveBook(book: PeerBook, log: Logger): void {
+  try {
+    book.save();
+  } catch (error) {
+    // The transport already dials the new address; only a restart would miss it.
+    log.warn({ reason: (error as Error).message }, 'could not save peers.json');
   }
+}
+
+interface PlanInputs {
+  readonly tcp: TcpTransport;
+  readonly storage: StorageEngine;
+  readonly book: PeerBook;
+  /** node.json was written just now: this data dir never ran before. */
+  readonly created: boolean;
+  readonly log: Logger;
+  readonly address: string | null;
+}
+
+/**
+ * The ring the core starts from. --initial-cluster: the ring of its ids. --join: the ring this
+ * node stored if it is in it (a restart: it is itself again and does not join twice), else the
+ * member's, with a join still to ask for — unless the member's ring already has this node,
+ * which is an error for a fresh data dir (the id is taken) and, for this node's own data dir,
+ * a join asked for before a crash: it goes on.
+ */
+async function planStart(options: ProcessNodeOptions, inputs: PlanInputs): Promise<StartPlan> {
+  if (options.join === undefined) {
+    const ids = [...options.initialCluster.keys()].sort();
+    // The sorted ids, so the order the list was written in does not matter.
+    return { ring: Ring.create(ids.map(nodeId), options.partitionCount), mustJoin: false };
+  }
+  const self = nodeId(options.id);
+  const where = formatHostPort(options.join);
+  const stored = inputs.storage.getMeta(RING_META);
+  const mine = isRingState(stored, options.partitionCount) ? stored : null;
+  const member = mine !== null && nodesOf(mine).includes(self);
+  let info: InfoAnswer | null = null;
+  try {
+    info = await askInfo(options, inputs);
+  } catch (error) {
+    if (!member || error instanceof ValidationError) throw error;
+    inputs.log.warn({ seed: where, reason: (error as Error).message }, 'join seed unreachable');
+  }
+  if (member) {
+    inputs.log.info({ ringVersion: mine.version }, 'a member already: not joining again');
+    const state = info?.state;
+    return { ring: Ring.fromOwners(mine.owners), ...(state ? { state } : {}), mustJoin: false };
+  }
+  const state = (info as InfoAnswer).state;
+  const ring = Ring.fromOwners(state.owners);
+  if (nodesOf(state).includes(self)) {
+    if (inputs.created) {
+      throw new ValidationError(
+        `node ${options.id} is already in the ring of the cluster at ${where}: a node joins ` +
+          `once; restart it with its own --data-dir, or remove it first and join with a fresh id`,
+      );
+    }
+    return { ring, state, mustJoin: false };
+  }
+  if ((info as InfoAnswer).gone.includes(self)) {
+    throw new ValidationError(
+      `node ${options.id} was removed from the cluster at ${where}: an id is never reused; ` +
+        'join with a fresh --id and --data-dir',
+    );
+  }
+  return { ring, state, mustJoin: true };
+}
+
+/** The member's ring and addresses; the addresses go into the book and the transport. */
+async function askInfo(options: ProcessNodeOptions, inputs: PlanInputs): Promise<InfoAnswer> {
+  const where = formatHostPort(options.join as PeerAddress);
+  const { tcp, book, log } = inputs;
+  const { node, answer } = await tcp
+    .ask(options.join as PeerAddress, { op: 'info' })
+    .catch((error: Error) => {
+      throw new UnavailableError(`--join ${where}: cannot ask the member: ${error.message}`);
+    });
+  const refusal = refusalOf(answer);
+  if (refusal !== null) throw new ValidationError(`--join ${where} refused: ${refusal}`);
+  if (!isInfoAnswer(answer)) {
+    throw new UnavailableError(`--join ${where}: ${node} gave an answer this node cannot read`);
+  }
+  if (answer.state.owners.length !== options.partitionCount) {
+    throw new ValidationError(
+      `--join ${where}: the cluster has ${answer.state.owners.length} partitions, this node ${options.partitionCount}`,
+    );
+  }
+  if (answer.n !== options.n) {
+    throw new ValidationError(
+      `--join ${where}: the cluster runs n=${answer.n}; pass --n ${answer.n}`,
+    );
+  }
+  for (const [id, text] of Object.entries(answer.members)) {
+    try {
+      const address = book.set(id, text);
+      if (address !== null) tcp.setPeerAddress(nodeId(id), address);
+    } catch (error) {
+      log.warn({ peer: id, reason: (error as Error).message }, 'member address refused');
+    }
+  }
+  saveBook(book, log);
+  return answer;
+}
+
+async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TimeoutError(`${what} took longer than ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Longest wait for the final `left` record to go out before a node that left stops. */
+const LEFT_GOSSIP_WAIT_MS_MAX = 1000;
+
+/** Pause before asking again when the member is busy with another change. */
+const JOIN_RETRY_MS = 500;
+
+function transportInfoOf(
+  options: ProcessNodeOptions,
+  tcp: TcpTransport,
+  book: PeerBook,
+): TransportInfo {
+  const peers: Record<string, string> = {};
+  for (const [id, address] of book.entries()) peers[id] = formatHostPort(address);
   const bound = { host: options.listen.host, port: tcp.address().port };
   return {
     tls: !options.insecure,
@@ -332,7 +697,7 @@ function transportInfoOf(options: ProcessNodeOptions, tcp: TcpTransport): Transp
 /** The node's TLS files; a missing one is an error naming it and the command that makes it. */
 async function readTls(options: ProcessNodeOptions): Promise<TlsMaterial> {
   const dir = options.tlsDir ?? '';
-  const ids = [...options.initialCluster.keys()].join(',');
+  const ids = [...options.initialCluster.keys()].join(',') || options.id;
   for (const name of [CA_CERT_FILE, nodeCertFile(options.id), nodeKeyFile(options.id)]) {
     const file = path.join(dir, name);
     try {
@@ -354,12 +719,9 @@ async function startTransport(
   tls: TlsMaterial | undefined,
   log: Logger,
   watch: PeerWatch,
+  book: PeerBook,
 ): Promise<TcpTransport> {
-  const peers = new Map(
-    [...options.initialCluster]
-      .filter(([id]) => id !== options.id)
-      .map(([id, address]) => [nodeId(id), address] as const),
-  );
+  const peers = new Map(book.entries());
   if (tls === undefined) {
     log.warn(
       { tls: false },
@@ -385,13 +747,24 @@ async function startTransport(
 }
 
 /** The core over the ring every node started with the same --initial-cluster agrees on. */
-function makeCore(options: ProcessNodeOptions, actor: string, storage: StorageEngine): NodeCore {
-  const ids = [...options.initialCluster.keys()].sort();
+/**
+ * The core over the plan's ring (every node started with the same --initial-cluster agrees on
+ * it; a joiner starts from the member's). It gossips `address` in its membership record, at an
+ * incarnation from the wall clock in seconds: above any it reached in an earlier life (it takes
+ * one more only per refutation), so its record, and a changed address, win over old copies.
+ */
+function makeCore(
+  options: ProcessNodeOptions,
+  actor: string,
+  storage: StorageEngine,
+  plan: StartPlan,
+  address: string | null,
+): NodeCore {
   return new NodeCore({
     id: nodeId(options.id),
     actor,
-    // The sorted ids, so the order the list was written in does not matter.
-    ring: Ring.create(ids.map(nodeId), options.partitionCount),
+    ring: plan.ring,
+    ...(plan.state === undefined ? {} : { ringState: plan.state }),
     n: options.n,
     forwardSlackMs: options.forwardSlackMs,
     limits: options.limits,
@@ -404,6 +777,8 @@ function makeCore(options: ProcessNodeOptions, actor: string, storage: StorageEn
       clock: () => performance.timeOrigin + performance.now(),
       halfLifeMs: LATENCY_HALF_LIFE_MS,
     },
+    ...(address === null ? {} : { address }),
+    incarnation: Math.floor(Date.now() / 1000),
   });
 }
 
@@ -423,7 +798,7 @@ class PeerWatch {
   private tcp: TcpTransport | null = null;
 
   constructor(
-    private readonly addresses: ReadonlyMap<string, PeerAddress>,
+    private readonly addresses: PeerBook,
     private readonly log: Logger,
   ) {}
 
@@ -434,7 +809,8 @@ class PeerWatch {
 
   onEvent(event: TransportEvent): void {
     const peer = event.peer;
-    if (peer === undefined || !this.addresses.has(peer) || this.host === null) return;
+    if (peer === undefined || this.host === null || !isNodeIdText(peer)) return;
+    if (!this.addresses.has(nodeId(peer))) return;
     if (event.kind === 'connect-failed' && /ECONNREFUSED/.test(event.reason)) {
       if (this.down.has(peer)) return;
       this.down.add(peer);
@@ -445,7 +821,7 @@ class PeerWatch {
       if (event.direction === 'in') {
         // It dialed us: our own links to it may sit in backoff. (An outbound 'connected' is one
         // of those links, just open: nothing to redo.)
-        const address = this.addresses.get(peer) as PeerAddress;
+        const address = this.addresses.get(nodeId(peer)) as PeerAddress;
         this.tcp?.removePeer(nodeId(peer));
         this.tcp?.setPeerAddress(nodeId(peer), address);
       }

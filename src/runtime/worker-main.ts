@@ -9,14 +9,12 @@ import { NodeCore } from '../core/node.js';
 import { Ring } from '../core/ring.js';
 import { nodeId } from '../core/types.js';
 import { openStorage } from '../storage/index.js';
-import type { TransportFaults } from '../transport/faults.js';
 import { FaultyTransport } from '../transport/faulty.js';
 import { MessageChannelTransport } from '../transport/message-channel.js';
-import { sampleDist } from '../util/distributions.js';
-import { Prng } from '../util/prng.js';
 import { loadOrCreateActor } from './actor.js';
-import type { FromWorker, ReplyEnvelope, ToWorker, WorkerFaults, WorkerInit } from './control.js';
+import type { FromWorker, ReplyEnvelope, ToWorker, WorkerInit } from './control.js';
 import { createLogger, type Logger, NodeLog } from './log.js';
+import { transportFaults } from './node-faults.js';
 import { NodeHost } from './node-host.js';
 
 async function main(
@@ -117,28 +115,6 @@ async function main(
   const kind = init.dataDir === null ? 'memory' : 'lmdb';
   log.info({ actor, storage: kind, keys: storage.count() }, 'node started');
   post({ type: 'ready', actor });
-}
-
-/**
- * The node's faults as its transport takes them: with message delays set, a `delayFor` hook
- * adds a fresh sample of the message type's distribution to `delayMs` (other types get
- * `delayMs` alone). The sampler is seeded from `delaySeed` and the node id.
- */
-function transportFaults(faults: WorkerFaults, id: string): TransportFaults {
-  const { messageDelays, delaySeed, ...network } = faults;
-  if (messageDelays === undefined || messageDelays === null) return network;
-  const delays = new Map(Object.entries(messageDelays));
-  let seed = (delaySeed ?? 0) >>> 0;
-  for (let i = 0; i < id.length; i++) seed = Math.imul(seed ^ id.charCodeAt(i), 0x01000193) >>> 0;
-  const prng = new Prng(seed);
-  const base = network.delayMs;
-  return {
-    ...network,
-    delayFor: (message) => {
-      const dist = delays.get(message.type);
-      return dist === undefined ? base : base + sampleDist(dist, prng);
-    },
-  };
 }
 
 /** Collects replies made in one tick into a single post to the main thread. */

@@ -12,6 +12,7 @@ import { recordAdmin } from './admin-activity.js';
 import type { AdminRoute } from './admin-routes.js';
 import { readBody } from './body.js';
 import { HttpError } from './http-error.js';
+import { CONTROL_PREFIX, handleControl } from './node-control.js';
 import { parseQuery, type RequestQuery } from './query.js';
 import { CONTEXT_HEADER, getReply, jsonReply, type Reply, writeReply } from './replies.js';
 import type { RequestContext } from './request-context.js';
@@ -23,6 +24,7 @@ import { assetReply } from './static-assets.js';
 export async function handleRequest(ctx: RequestContext): Promise<Reply | null> {
   const { client, signal } = ctx;
   const { path, query } = splitUrl(ctx.req.url ?? '/');
+  if (path.startsWith(CONTROL_PREFIX)) return handleControl(path, ctx.control, ctx);
   const route = resolveRoute(ctx.req.method ?? '', path);
   if (route.kind.startsWith('admin-') && ctx.admin !== null) {
     const admin = route as AdminRoute;

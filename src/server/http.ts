@@ -65,6 +65,7 @@ import { assert } from '../core/assert.js';
 import { TimeoutError, ValidationError } from '../errors.js';
 import { AdmissionController, type AdmissionOutcome, type Permit } from './admission.js';
 import { outcomeOf } from './admitted-client.js';
+import type { ControlSettings } from './control-settings.js';
 import { errorToHttp } from './errors-to-http.js';
 import { handleRequest } from './handlers.js';
 import { ClientGoneError } from './http-error.js';
@@ -110,6 +111,11 @@ export interface HttpServerOptions {
    * every other respect (https.Server extends it). @default plain HTTP
    */
   readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
+  /**
+   * A node process's control routes for its supervisor (`/control/*`, node-control.ts), each
+   * requiring the token. @default none: they answer 404
+   */
+  readonly control?: ControlSettings;
   /** Per-node counters for /metrics and the dashboard (a local Cluster). @default none */
   readonly stats?: NodeStatsSource;
   /** Explains keys for GET /explain/:key (a local Cluster). @default none (404) */
@@ -139,6 +145,7 @@ interface ServerSettings {
   readonly client: KvClient;
   readonly admin: ClusterAdmin | null;
   readonly adminToken: string | null;
+  readonly control: ControlSettings | null;
   readonly bodySizeMaxBytes: number;
   readonly requestTimeoutMs: number;
   readonly metrics: ServerMetrics;
@@ -164,6 +171,7 @@ export function createHttpServer(client: KvClient, options: HttpServerOptions): 
   assert(options.bodySizeMaxBytes >= 0, 'bodySizeMaxBytes must not be negative');
   assert(Number.isSafeInteger(options.requestTimeoutMs), 'requestTimeoutMs must be an integer');
   assert(options.requestTimeoutMs > 0, 'requestTimeoutMs must be positive');
+  assert(options.control === undefined || options.control.token !== '', 'control needs a token');
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const statsTimeoutMs = options.statsTimeoutMs ?? STATS_TIMEOUT_MS_DEFAULT;
   const snapshots = new SnapshotTaker(client, options.stats ?? null, statsTimeoutMs);
@@ -185,6 +193,7 @@ export function createHttpServer(client: KvClient, options: HttpServerOptions): 
     client: instrumented,
     admin: options.admin ?? null,
     adminToken: options.adminToken ?? null,
+    control: options.control ?? null,
     bodySizeMaxBytes: options.bodySizeMaxBytes,
     requestTimeoutMs: options.requestTimeoutMs,
     metrics,

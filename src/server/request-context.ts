@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KeyExplanation } from '../client/key-explain.js';
 import type { ClusterAdmin, KvClient } from '../client/types.js';
+import type { ControlSettings } from './control-settings.js';
 import type { ActivityLog } from './monitor/activity-log.js';
 import type { Advisor } from './monitor/advisor.js';
 import type { EventStream } from './monitor/event-stream.js';
@@ -18,6 +19,8 @@ export interface RequestContext {
   readonly admin: ClusterAdmin | null;
   /** Required on /admin routes when set (request-guard.ts). */
   readonly adminToken: string | null;
+  /** A node process's control routes for its supervisor (node-control.ts), or null. */
+  readonly control: ControlSettings | null;
   readonly bodySizeMaxBytes: number;
   readonly requestTimeoutMs: number;
   readonly metrics: ServerMetrics;

@@ -189,6 +189,8 @@ export class SimNode {
         return;
       case 'persist':
         return this.persist(effect, incarnation);
+      case 'peer-address':
+        return; // simulated nodes carry no addresses: the network reaches them by id
     }
   }
 

@@ -12,6 +12,14 @@ import { isNodeIdText } from '../util/node-id.js';
 export type Lane = 'quorum' | 'bulk';
 export const LANES: readonly Lane[] = ['quorum', 'bulk'];
 
+/**
+ * A one-shot request and its answer (ask.ts): a node not yet in the cluster asks a member for
+ * the ring and to be let in. The dialer need not know whom it reaches, so it names ANY_NODE.
+ */
+export const ASK_LANE = 'ask';
+export const ANY_NODE = '*';
+export type HelloLane = Lane | typeof ASK_LANE;
+
 /** Longest cluster name, in characters. */
 export const CLUSTER_NAME_LENGTH_MAX = 128;
 /** Printable ASCII without spaces: a cluster name shows up in logs and command lines. */
@@ -40,7 +48,7 @@ export interface Hello {
   readonly cluster: string;
   readonly from: string;
   readonly to: string;
-  readonly lane: Lane;
+  readonly lane: HelloLane;
   /** The dialer's incarnation. */
   readonly incarnation: string;
 }
@@ -81,15 +89,25 @@ export function checkHello(x: unknown, expected: Expected): Checked<Hello & { fr
   if (x.cluster !== expected.cluster) return refuse('cluster name does not match');
   if (!isNodeIdText(x.from)) return refuse('the sender id is not a valid node id');
   if (x.from === expected.self) return refuse('a node does not dial itself');
-  if (x.to !== expected.self)
+  if (x.lane !== 'quorum' && x.lane !== 'bulk' && x.lane !== ASK_LANE) {
+    return refuse('unknown lane');
+  }
+  const anyone = x.lane === ASK_LANE && x.to === ANY_NODE;
+  if (x.to !== expected.self && !anyone)
     return refuse(`dialed ${String(x.to).slice(0, 80)}, reached ${expected.self}`);
-  if (x.lane !== 'quorum' && x.lane !== 'bulk') return refuse('unknown lane');
   if (!isIncarnation(x.incarnation)) return refuse('the hello names no incarnation');
   return { ok: true, value: { ...(x as unknown as Hello), from: nodeId(x.from) } };
 }
 
-/** The dialer's check of the acceptor's answer, having dialed `peer`: its incarnation. */
-export function checkAnswer(x: unknown, expected: Expected, peer: NodeId): Checked<string> {
+/**
+ * The dialer's check of the acceptor's answer, having dialed `peer` (ANY_NODE on the ask lane:
+ * any valid node id; under TLS the caller checks it against the certificate): its incarnation.
+ */
+export function checkAnswer(
+  x: unknown,
+  expected: Expected,
+  peer: NodeId | typeof ANY_NODE,
+): Checked<string> {
   if (!isRecord(x)) return refuse('the answer is not a handshake frame');
   if (x.ringkv === 'refused') {
     return refuse(`refused by the peer: ${String(x.reason).slice(0, REASON_CHARS_MAX)}`);
@@ -98,7 +116,8 @@ export function checkAnswer(x: unknown, expected: Expected, peer: NodeId): Check
   if (x.version !== expected.version) {
     return refuse(`protocol version ${String(x.version)} is not ${expected.version}`);
   }
-  if (x.node !== peer) return refuse(`dialed ${peer}, reached ${String(x.node).slice(0, 80)}`);
+  const reached = peer === ANY_NODE ? isNodeIdText(x.node) : x.node === peer;
+  if (!reached) return refuse(`dialed ${peer}, reached ${String(x.node).slice(0, 80)}`);
   if (!isIncarnation(x.incarnation)) return refuse('the welcome names no incarnation');
   return { ok: true, value: x.incarnation };
 }

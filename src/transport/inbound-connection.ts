@@ -9,7 +9,7 @@ import type { Socket } from 'node:net';
 import type { NodeId } from '../core/types.js';
 import { decodeValue, encodeValue } from './codec.js';
 import { FrameDecoder, frameHeader } from './frame.js';
-import type { Answer, Checked, Hello } from './handshake.js';
+import { type Answer, ASK_LANE, type Checked, type Hello } from './handshake.js';
 import type { TcpCounters, TransportEventHandler } from './tcp-stats.js';
 
 /** Largest hello accepted, in bytes: a stranger cannot make us buffer a big first frame. */
@@ -27,6 +27,13 @@ export interface InboundDeps {
   readonly deliver: (from: NodeId, batch: unknown) => void;
   /** Called once when the connection is gone, whatever the reason. */
   readonly onClose: (connection: InboundConnection) => void;
+  /**
+   * The one request of an ask-lane connection (handshake.ts ASK_LANE); what it resolves to is
+   * written back as the one answer frame, then the connection ends. Absent: asks are refused.
+   */
+  readonly onAsk?: (from: NodeId, request: unknown) => Promise<unknown>;
+  /** How long an ask may take, from its hello to its answer. */
+  readonly askTimeoutMs: number;
 }
 
 export class InboundConnection {
@@ -36,6 +43,8 @@ export class InboundConnection {
   private closed = false;
   /** A refusal was written: whatever else arrives is ignored until the socket is gone. */
   private refused = false;
+  /** An ask-lane connection: one request, one answer. */
+  private ask: 'none' | 'waiting' | 'answering' = 'none';
 
   constructor(
     private readonly socket: Socket,
@@ -68,6 +77,8 @@ export class InboundConnection {
     for (const body of bodies) {
       if (this.closed || this.refused) return;
       if (this.peer === null) this.onHello(body);
+      else if (this.ask === 'waiting') this.onAsk(this.peer, body);
+      else if (this.ask === 'answering') return this.protocolError('a second request on an ask');
       else this.onBatch(this.peer, body);
     }
     const error = this.decoder.error;
@@ -101,6 +112,10 @@ export class InboundConnection {
     }
     this.stopTimer();
     this.peer = checked.value.from;
+    if (checked.value.lane === ASK_LANE) {
+      this.ask = 'waiting';
+      this.timer = setTimeout(() => this.askTimedOut(), this.deps.askTimeoutMs);
+    }
     const welcome = encodeValue(this.deps.welcome);
     this.socket.write(Buffer.concat([frameHeader(welcome.length), welcome]));
     this.deps.onEvent({
@@ -119,6 +134,47 @@ export class InboundConnection {
       return this.protocolError('a frame is not msgpack');
     }
     this.deps.deliver(from, batch);
+  }
+
+  /** The request of an ask: handed to onAsk, its answer written back, then the end. */
+  private onAsk(from: NodeId, body: Buffer): void {
+    this.ask = 'answering';
+    let request: unknown;
+    try {
+      request = decodeValue(body);
+    } catch {
+      return this.protocolError('an ask is not msgpack');
+    }
+    const handler = this.deps.onAsk;
+    const answering =
+      handler === undefined
+        ? Promise.resolve({ ok: false, error: 'this node answers no asks' })
+        : handler(from, request);
+    answering
+      .catch((error: unknown) => ({ ok: false, error: String(error).slice(0, 200) }))
+      .then((answer) => {
+        if (this.closed) return;
+        let encoded: Buffer;
+        try {
+          encoded = encodeValue(answer);
+        } catch {
+          return this.protocolError('the answer to an ask cannot be encoded');
+        }
+        this.stopTimer();
+        this.socket.end(Buffer.concat([frameHeader(encoded.length), encoded]));
+      });
+  }
+
+  private askTimedOut(): void {
+    this.timer = null;
+    if (this.closed) return;
+    this.deps.onEvent({
+      kind: 'handshake-timeout',
+      direction: 'in',
+      reason: `an ask was not answered within ${this.deps.askTimeoutMs} ms`,
+      ...(this.peer ? { peer: this.peer } : {}),
+    });
+    this.close();
   }
 
   private timedOut(): void {

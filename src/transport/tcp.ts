@@ -34,6 +34,7 @@ import {
 } from 'node:tls';
 import {
   DEFAULT_TRANSPORT_CONFIG,
+  NODE_ASK_TIMEOUT_MS,
   type TransportConfig,
   validateTransportConfig,
 } from '../config.js';
@@ -42,10 +43,13 @@ import { type PeerMessage, PROTOCOL_VERSION } from '../core/messages.js';
 import type { NodeId } from '../core/types.js';
 import { ValidationError } from '../errors.js';
 import { isNodeIdText } from '../util/node-id.js';
+import { type AskAnswer, askOnce } from './ask.js';
 import { nodeIdOfCertificate } from './cert-identity.js';
 import { ARRAY_HEADER_BYTES_MAX, encodeValue } from './codec.js';
 import {
+  ANY_NODE,
   type Answer,
+  ASK_LANE,
   type Checked,
   checkAnswer,
   checkHello,
@@ -66,6 +70,7 @@ import {
 } from './tcp-stats.js';
 import { deliverBatch, type MessageHandler, type Transport } from './transport.js';
 
+export type { AskAnswer } from './ask.js';
 export type { TcpTransportStats, TransportEvent } from './tcp-stats.js';
 
 /** Message types that travel on the bulk lane; every other type is quorum traffic. */
@@ -101,7 +106,12 @@ export interface TcpTransportOptions {
   /** Plain TCP, no authentication: only when asked. The caller logs it at start. @default false */
   readonly insecure?: boolean;
   readonly config?: Partial<TransportConfig>;
+  /** How long one ask (ask()) may take, either side. @default NODE_ASK_TIMEOUT_MS */
+  readonly askTimeoutMs?: number;
 }
+
+/** Answers the one request of an ask-lane connection (see handshake.ts ASK_LANE). */
+export type AskHandler = (from: NodeId, request: unknown) => Promise<unknown>;
 
 export interface TcpTransportDeps {
   /** Uniform draws in [0, 1) for backoff jitter. @default Math.random */
@@ -133,6 +143,7 @@ export class TcpTransport implements Transport {
   /** Made once from the TLS material (checked at start), shared by every dial. */
   private readonly secureContext: SecureContext | null;
   private handler: MessageHandler = () => {};
+  private askHandler: AskHandler | undefined;
   private closed = false;
   private closing: Promise<void> | null = null;
 
@@ -240,6 +251,41 @@ export class TcpTransport implements Transport {
     this.handler = handler;
   }
 
+  /** Sets who answers asks from peers; until then an ask is answered with a refusal. */
+  onAsk(handler: AskHandler): void {
+    this.askHandler = handler;
+  }
+
+  /**
+   * One request to whichever node listens at `address` (its id unknown to us), under the same
+   * TLS and handshake as any connection; resolves with its id and answer. Rejects with a reason
+   * when it cannot be reached, refuses us, or does not answer within askTimeoutMs.
+   */
+  ask(address: PeerAddress, request: unknown): Promise<AskAnswer> {
+    checkAddress(address, 'ask address');
+    const hello: Hello = {
+      ringkv: 'hello',
+      version: this.expected.version,
+      cluster: this.expected.cluster,
+      from: this.options.self,
+      to: ANY_NODE,
+      lane: ASK_LANE,
+      incarnation: this.incarnation,
+    };
+    return askOnce({
+      socket: this.dialAddress(address, null),
+      hello: encodeValue(hello),
+      request,
+      timeoutMs: this.askTimeoutMs,
+      frameBytesMax: this.config.frameBytesMax,
+      checkAnswer: (answer) => checkAnswer(answer, this.expected, ANY_NODE),
+    });
+  }
+
+  private get askTimeoutMs(): number {
+    return this.options.askTimeoutMs ?? NODE_ASK_TIMEOUT_MS;
+  }
+
   /** Stops listening and drops every connection; later sends are dropped. Idempotent. */
   close(): void {
     void this.closeAndWait();
@@ -319,6 +365,11 @@ export class TcpTransport implements Transport {
   private dial(peer: NodeId): Socket | null {
     const address = this.peers.get(peer);
     if (address === undefined || this.closed) return null;
+    return this.dialAddress(address, peer);
+  }
+
+  /** A socket to `address`; under TLS its certificate must name `peer` (null: any node). */
+  private dialAddress(address: PeerAddress, peer: NodeId | null): Socket {
     const { tls } = this.options;
     if (tls === undefined)
       return netConnect({ host: address.host, port: address.port, noDelay: true });
@@ -331,7 +382,7 @@ export class TcpTransport implements Transport {
       // The peer is identified by the node id in its certificate, not by a host name.
       checkServerIdentity: (_host, cert) => {
         const id = cert.raw === undefined ? null : idOfRaw(cert.raw);
-        return id === peer
+        return id === peer || (peer === null && id !== null)
           ? undefined
           : new PeerIdentityError(`dialed ${peer}, its certificate names ${id ?? 'no node'}`);
       },
@@ -370,6 +421,8 @@ export class TcpTransport implements Transport {
       onEvent: this.onEvent,
       deliver: (from, batch) => this.receive(from, batch),
       onClose: (c) => this.inbound.delete(c),
+      ...(this.askHandler === undefined ? {} : { onAsk: this.askHandler }),
+      askTimeoutMs: this.askTimeoutMs,
     });
     this.inbound.add(connection);
   }

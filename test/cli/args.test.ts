@@ -80,6 +80,13 @@ describe('ringkv up arguments', () => {
     });
   });
 
+  it('--processes runs each node as a process; without it the plan names no runtime', async () => {
+    const { plans, error } = await parse(['up', '--processes', '--memory']);
+    expect(error).toBeNull();
+    expect(plans[0]?.runtime).toBe('processes');
+    expect((await parse(['up'])).plans[0]?.runtime).toBeUndefined();
+  });
+
   it('--http-cert and --http-key together serve HTTPS', async () => {
     const { plans, error } = await parse(['up', '--http-cert', 'c.pem', '--http-key', 'k.pem']);
     expect(error).toBeNull();

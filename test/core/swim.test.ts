@@ -184,3 +184,57 @@ describe('Membership', () => {
     expect(other.record(a)?.status).toBe('left');
   });
 });
+
+describe('Member addresses', () => {
+  it('a joiner unknown to a member is learnt with its address before the pull answer', () => {
+    const joiner = new Swim(c, [a], first, config, { address: '10.0.0.3:7000' });
+    const member = new Swim(a, [b], first, config, { address: '10.0.0.1:7000' });
+    const push = joiner.gossipTick(0, (peers) => peers[0]!);
+    const reply = member.onMessage(push.sends[0]!.message, 1);
+    expect(reply.addresses).toEqual([{ id: c, address: '10.0.0.3:7000' }]);
+    expect(peerOf(reply)).toEqual([[c, 'm-gossip']]);
+    const back = joiner.onMessage(reply.sends[0]!.message, 2);
+    expect(back.addresses).toEqual([{ id: a, address: '10.0.0.1:7000' }]);
+    // Already known and unchanged: nothing new to report.
+    expect(member.onMessage(joiner.gossipTick(3, () => a).sends[0]!.message, 4).addresses).toEqual(
+      [],
+    );
+  });
+
+  it('a restart at a new address with a higher incarnation replaces the old address', () => {
+    const member = new Swim(a, [c], first, config);
+    member.onGossip(
+      c,
+      [{ id: c, incarnation: 5, status: 'alive', heartbeat: 90, address: 'old:1' }],
+      0,
+    );
+    const restarted = new Swim(c, [a], first, config, { address: 'new:2', incarnation: 6 });
+    const out = member.onMessage(restarted.gossipTick(1, () => a).sends[0]!.message, 2);
+    expect(out.addresses).toEqual([{ id: c, address: 'new:2' }]);
+    expect(member.record(c)?.address).toBe('new:2');
+  });
+
+  it('a node that hears its old address at its own incarnation refutes with a higher one', () => {
+    const restarted = new Swim(c, [a], first, config, { address: 'new:2' });
+    const stale: MemberRecord = {
+      id: c,
+      incarnation: 0,
+      status: 'alive',
+      heartbeat: 90,
+      address: 'old:1',
+    };
+    const out = restarted.onGossip(a, [stale], 0);
+    expect(out.changes).toEqual([{ id: c, status: 'alive', incarnation: 1 }]);
+    expect(restarted.record(c)).toMatchObject({ incarnation: 1, address: 'new:2' });
+    // The refutation wins over the stale copy everywhere.
+    expect(supersedes(restarted.record(c)!, stale)).toBe(true);
+  });
+
+  it('an accusation without an address keeps the address the view has', () => {
+    const member = new Swim(a, [c], first, config);
+    member.onGossip(c, [{ id: c, incarnation: 1, status: 'alive', address: 'x:1' }], 0);
+    const out = member.onGossip(b, [{ id: c, incarnation: 1, status: 'suspect' }], 1);
+    expect(out.addresses).toEqual([]);
+    expect(member.record(c)).toMatchObject({ status: 'suspect', address: 'x:1' });
+  });
+});

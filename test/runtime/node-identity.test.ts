@@ -60,9 +60,9 @@ describe('node.json and node.lock in a data dir', () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('writes the identity on first start and accepts the same one again', () => {
-    expect(claimIdentity(dir, identity)).toEqual({ changed: [] });
+    expect(claimIdentity(dir, identity)).toEqual({ changed: [], created: true });
     expect(JSON.parse(readFileSync(join(dir, IDENTITY_FILE), 'utf8'))).toMatchObject(identity);
-    expect(claimIdentity(dir, identity)).toEqual({ changed: [] });
+    expect(claimIdentity(dir, identity)).toEqual({ changed: [], created: false });
   });
 
   it('refuses another id, cluster name or set of initial ids, and keeps the file', () => {
@@ -83,7 +83,18 @@ describe('node.json and node.lock in a data dir', () => {
     expect(claimIdentity(dir, moved).changed).toEqual([
       'advertise 127.0.0.1:7001 -> 10.0.0.1:7001',
     ]);
-    expect(claimIdentity(dir, moved)).toEqual({ changed: [] });
+    expect(claimIdentity(dir, moved)).toEqual({ changed: [], created: false });
+  });
+
+  it('a joined node restarts with --join, a formed one with --initial-cluster', () => {
+    const joined = { ...identity, initialCluster: {}, join: '127.0.0.1:7002' };
+    claimIdentity(dir, joined);
+    expect(() => claimIdentity(dir, identity)).toThrow(/joined with --join 127.0.0.1:7002/);
+    const seed = { ...joined, join: '127.0.0.1:7003' };
+    expect(claimIdentity(dir, seed).changed).toEqual(['join 127.0.0.1:7002 -> 127.0.0.1:7003']);
+    rmSync(join(dir, IDENTITY_FILE));
+    claimIdentity(dir, identity);
+    expect(() => claimIdentity(dir, joined)).toThrow(/formed with --initial-cluster/);
   });
 
   it('refuses a damaged identity file', () => {

@@ -352,6 +352,8 @@ export class TraceCluster {
         const name = this.names.name('p', node, effect.token);
         return visible('persist', `persist ${name} ${describePersist(effect.writes)}`);
       }
+      case 'peer-address':
+        return visible('address', `address ${effect.peer} ${effect.address}`);
     }
   }
 
