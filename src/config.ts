@@ -442,3 +442,10 @@ export const REMOTE_CONNECT_TIMEOUT_MS_DEFAULT = 2_000;
 export const REMOTE_NODE_COOLDOWN_MS = 1_000;
 /** Largest reply body the remote client reads (a get's siblings, base64): 4/3 × 2 × the value limit. */
 export const REMOTE_REPLY_SIZE_MAX_BYTES = Math.ceil((VALUE_SIZE_LIMIT_BYTES * 8) / 3);
+
+/**
+ * Worker threads of the pools that run independent CPU-bound jobs (simulator seeds, core
+ * staleness chunks), 1..POOL_THREADS_MAX; 1 runs them in the calling thread. Default: the
+ * machine's available parallelism (util/task-pool.ts).
+ */
+export const POOL_THREADS_MAX = 256;

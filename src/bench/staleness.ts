@@ -13,8 +13,9 @@
  * The result (staleness-result.ts) adds the closed-form k-staleness of (N, R, W).
  */
 import { performance } from 'node:perf_hooks';
+import { defaultPoolThreads } from '../util/task-pool.js';
 import type { LatencyProfile } from './profile.js';
-import { runCoreStaleness } from './staleness-core.js';
+import { runCoreStalenessPooled } from './staleness-core.js';
 import { runRealStaleness } from './staleness-real.js';
 import {
   type StalenessMeasured,
@@ -44,6 +45,8 @@ export interface StalenessOptions {
   readonly seed: number;
   /** core and real: nodes in the cluster (≥ n + 1). @default n + 1 */
   readonly nodes?: number;
+  /** core: worker threads the trials run on (1: this thread). @default one per core */
+  readonly threads?: number;
   /** real: trials in flight at once. */
   readonly concurrency?: number;
   /** real: no trial starts after this much wall time. */
@@ -112,7 +115,10 @@ async function measure(options: StalenessOptions): Promise<Omit<StalenessMeasure
   const nodes = options.nodes === undefined ? {} : { nodes: options.nodes };
   const run =
     options.mode === 'core'
-      ? runCoreStaleness({ ...common, ...nodes })
+      ? await runCoreStalenessPooled(
+          { ...common, ...nodes },
+          options.threads ?? defaultPoolThreads(),
+        )
       : await runRealStaleness({
           ...common,
           ...nodes,
