@@ -122,7 +122,7 @@ export function addBenchStalenessCommand(bench: Command, io: CliIo): void {
     .option('--concurrency <count>', 'real: trials in flight at once', integerIn(1, 256), 8)
     .option(
       '--threads <count>',
-      'core: worker threads the trials run on (default one per core; 1: this thread only)',
+      'core: worker threads the trials run on (default 1: this thread; pays off for long runs)',
       integerIn(1, POOL_THREADS_MAX),
     )
     .option(

@@ -62,6 +62,8 @@ export async function mapInOrder<I, O>(
   }
   const pool = new Piscina({
     ...workerFile(options.taskModule),
+    // The bootstrap registers tsx itself: an inherited `--import tsx` would add a second loader.
+    ...(import.meta.url.endsWith('.ts') ? { execArgv: [] } : {}),
     minThreads: threads,
     maxThreads: threads,
     maxQueue: threads * (1 + QUEUED_PER_THREAD),
