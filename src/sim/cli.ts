@@ -1,7 +1,8 @@
 /**
  * `npm run sim -- --seed 42`: one run with a verbose summary; exit 1 on a violation.
  * `npm run sim -- --seeds 10000 [--from 1]`: a sweep with a progress bar on stderr and a
- * summary. The only file of src/sim that prints, reads argv or reads a clock.
+ * summary. The only file of src/sim that prints or reads argv; it and sweep-task.ts (the seed as
+ * a pool job) read a wall clock, for the report only.
  */
 
 import { POOL_THREADS_MAX } from '../config.js';
