@@ -15,6 +15,10 @@
 // and the machine's load average before and after.
 //
 //   node bench/peers/etcd-vs-ringkv.mjs [--seconds 5] [--rounds 1] [--connections 50] [--threads 2]
+//                                       [--baseline <checkout>]
+//
+// --baseline adds the default durable `up` of another checkout (e.g. a `git worktree` of the
+// commit before a change) as a fourth column, interleaved with the rest: a before/after in one run.
 //
 // etcd is addressed at its leader (its best case: a follower forwards writes and linearizable
 // reads to the leader). GET rows read a prefilled set of 1 000 keys; PUT writes 100 000 keys.
@@ -42,6 +46,7 @@ const { values: flags } = parseArgs({
     rounds: { type: 'string', default: '1' },
     connections: { type: 'string', default: '50' },
     threads: { type: 'string', default: '2' },
+    baseline: { type: 'string' },
   },
 });
 function positiveInt(name, max) {
@@ -111,8 +116,8 @@ async function waitUntil(what, probe, child) {
   throw new Error(`${what} not ready within ${READY_TIMEOUT_MS / 1000} s`);
 }
 
-function start(name, command, args) {
-  const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+function start(name, command, args, cwd = ROOT) {
+  const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   const keep = (d) => {
     log = (log + d).slice(-8192); // the tail, for an error message
@@ -188,12 +193,12 @@ async function startEtcd() {
   throw new Error('etcd: no member reports itself as the leader');
 }
 
-async function startRingkv(memory) {
+async function startRingkv(memory, checkout = ROOT) {
   const dir = mkdtempSync(join(tmpdir(), 'peers-ringkv-'));
   tempDirs.push(dir);
-  const args = ['bin/ringkv.mjs', 'up', '--port', '0', '--host', '127.0.0.1'];
+  const args = [join(checkout, 'bin/ringkv.mjs'), 'up', '--port', '0', '--host', '127.0.0.1'];
   args.push(...(memory ? ['--memory'] : ['--data-dir', join(dir, 'data')]));
-  const child = start(memory ? 'ringkv --memory' : 'ringkv', process.execPath, args);
+  const child = start(memory ? 'ringkv --memory' : 'ringkv', process.execPath, args, checkout);
   let url = null;
   child.stdout.on('data', () => {
     url ??= /ringkv is up at (\S+)/.exec(child.logTail())?.[1] ?? null;
@@ -282,15 +287,19 @@ async function main() {
   const etcd = await startEtcd();
   const lmdb = await startRingkv(false);
   const memory = await startRingkv(true);
+  const baseline = flags.baseline === undefined ? null : await startRingkv(false, flags.baseline);
   console.log(`started etcd ×3 (leader ${etcd}), ringkv ${lmdb}, ringkv --memory ${memory}`);
+  if (baseline !== null) console.log(`baseline: ${flags.baseline} (lmdb) at ${baseline}`);
   await prefill(etcdPut(etcd));
   await prefill(ringkvPut(lmdb));
   await prefill(ringkvPut(memory));
+  if (baseline !== null) await prefill(ringkvPut(baseline));
 
   const systems = [
     { name: 'ringkv (lmdb)', base: lmdb, kind: 'ringkv' },
     { name: 'ringkv --memory', base: memory, kind: 'ringkv' },
     { name: 'etcd 3.4 × 3', base: etcd, kind: 'etcd' },
+    ...(baseline === null ? [] : [{ name: 'baseline (lmdb)', base: baseline, kind: 'ringkv' }]),
   ];
   const getEnv = { PEERS_KEYS: String(GET_KEYS), PEERS_PREFIX: 'wrk-get-' };
   const rows = [
@@ -341,19 +350,18 @@ async function main() {
       `load average after ${loadavg()}`,
   );
   const header = ['', ...systems.map((s) => s.name), 'lmdb / etcd', 'memory / etcd'];
+  if (baseline !== null) header.push('lmdb / baseline');
   const lines = [header];
   for (const row of rows) {
-    const [l, m, e] = systems.map((s) => cell(row, s));
+    const [l, m, e, b] = systems.map((s) => cell(row, s));
     const show = (c) =>
       `${fmt(c.rps)} req/s, p50 ${fmt(c.p50, 1)} p99 ${fmt(c.p99, 1)} ms${c.errors ? `, ${c.errors} errors` : ''}`;
-    lines.push([
-      row.name,
-      show(l),
-      show(m),
-      show(e),
-      `${fmt(l.rps / e.rps, 2)}× (p99 ${fmt(l.p99 / e.p99, 2)}×)`,
-      `${fmt(m.rps / e.rps, 2)}× (p99 ${fmt(m.p99 / e.p99, 2)}×)`,
-    ]);
+    const line = [row.name, show(l), show(m), show(e)];
+    if (b !== undefined) line.push(show(b));
+    line.push(`${fmt(l.rps / e.rps, 2)}× (p99 ${fmt(l.p99 / e.p99, 2)}×)`);
+    line.push(`${fmt(m.rps / e.rps, 2)}× (p99 ${fmt(m.p99 / e.p99, 2)}×)`);
+    if (b !== undefined) line.push(`${fmt(l.rps / b.rps, 2)}× (p99 ${fmt(l.p99 / b.p99, 2)}×)`);
+    lines.push(line);
   }
   const widths = header.map((_, i) => Math.max(...lines.map((line) => line[i].length)));
   for (const line of lines) console.log(line.map((c, i) => c.padEnd(widths[i])).join(' | '));
