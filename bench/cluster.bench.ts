@@ -4,6 +4,10 @@
  * message rate of a mesh of as many workers, so the ratio ops/s ÷ (msgs/s ÷ msgs per op) shows
  * how close the protocol gets to the transport's ceiling.
  *
+ * The ceiling is measured at 16 and at 64 messages per post (the per-post cost dominates small
+ * messages, so it depends on the batch size); the table also shows how many messages the
+ * cluster's own peer transport put in one post during the run.
+ *
  * Options: --nodes 5 --n 3 --r 2 --w 2 --value-size 1024 --seconds 5 --concurrency 256 --keys 10000
  */
 
@@ -39,6 +43,8 @@ interface Run {
   readonly opsPerSec: number;
   readonly p50: number;
   readonly p99: number;
+  /** CPU time of the whole process (every thread) per op, in µs. */
+  readonly cpuUsPerOp: number;
 }
 
 function percentile(sorted: Float64Array, p: number): number {
@@ -65,7 +71,9 @@ async function closedLoop(op: (i: number) => Promise<unknown>): Promise<Run> {
     }
   };
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   await Promise.all(Array.from({ length: concurrency }, caller));
+  const cpu = process.cpuUsage(cpuBefore);
   const elapsed = (performance.now() - started) / 1000;
   const sorted = Float64Array.from(latencies).sort();
   return {
@@ -74,10 +82,35 @@ async function closedLoop(op: (i: number) => Promise<unknown>): Promise<Run> {
     opsPerSec: latencies.length / elapsed,
     p50: percentile(sorted, 50),
     p99: percentile(sorted, 99),
+    cpuUsPerOp: (cpu.user + cpu.system) / latencies.length,
   };
 }
 
-async function benchCluster(): Promise<{ put: Run; get: Run }> {
+/** Peer messages per post, summed over the nodes' transports (messages sent ÷ posts). */
+async function messagesPerPost(db: Cluster): Promise<{ sent: number; batches: number }> {
+  const counters = await db.nodeStats();
+  let sent = 0;
+  let batches = 0;
+  for (const { stats } of counters) {
+    sent += stats?.transport.sent ?? 0;
+    batches += stats?.transport.batches ?? 0;
+  }
+  return { sent, batches };
+}
+
+interface Phase extends Run {
+  /** Peer messages per post during the phase. */
+  readonly perPost: number;
+}
+
+async function measured(db: Cluster, op: (i: number) => Promise<unknown>): Promise<Phase> {
+  const before = await messagesPerPost(db);
+  const run = await closedLoop(op);
+  const after = await messagesPerPost(db);
+  return { ...run, perPost: (after.sent - before.sent) / (after.batches - before.batches) };
+}
+
+async function benchCluster(): Promise<{ put: Phase; get: Phase }> {
   const db: Cluster = await startCluster({ nodes, n, r, w });
   try {
     const value = new Uint8Array(valueBytes).fill(7);
@@ -92,8 +125,8 @@ async function benchCluster(): Promise<{ put: Run; get: Run }> {
     }
     // Each put writes a fresh key: blind writes to existing keys would pile up siblings, and
     // the phase would measure sibling growth (every put ships and merges all of them).
-    const put = await closedLoop((i) => db.put(`bench-put-${i}`, value));
-    const get = await closedLoop((i) => db.get(key(i)));
+    const put = await measured(db, (i) => db.put(`bench-put-${i}`, value));
+    const get = await measured(db, (i) => db.get(key(i)));
     return { put, get };
   } finally {
     await db.close();
@@ -101,7 +134,7 @@ async function benchCluster(): Promise<{ put: Run; get: Run }> {
 }
 
 /** The raw mesh: every worker floods every peer with batched messages for `seconds`. */
-async function benchMesh(batchSize: number): Promise<number> {
+async function benchMesh(batchSize: number): Promise<{ rate: number; cpuUsPerMsg: number }> {
   const script = new URL('./mesh-worker.mjs', import.meta.url);
   const workers = Array.from(
     { length: nodes },
@@ -117,6 +150,7 @@ async function benchMesh(batchSize: number): Promise<number> {
   });
   for (const wk of workers) wk.postMessage({ type: 'start' });
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   await new Promise((res) => setTimeout(res, seconds * 1000));
   const counts = workers.map(
     (wk) =>
@@ -128,9 +162,10 @@ async function benchMesh(batchSize: number): Promise<number> {
   );
   for (const wk of workers) wk.postMessage({ type: 'stop' });
   const received = (await Promise.all(counts)).reduce((a, b) => a + b, 0);
+  const cpu = process.cpuUsage(cpuBefore);
   const elapsed = (performance.now() - started) / 1000;
   await Promise.all(workers.map((wk) => wk.terminate()));
-  return received / elapsed;
+  return { rate: received / elapsed, cpuUsPerMsg: (cpu.user + cpu.system) / received };
 }
 
 const fmt = (x: number, digits = 0) => x.toLocaleString('en-US', { maximumFractionDigits: digits });
@@ -141,7 +176,9 @@ async function main(): Promise<void> {
       `${concurrency} concurrent callers, ${seconds} s per phase, ${keyCount} keys`,
   );
   const { put, get } = await benchCluster();
-  const meshRate = await benchMesh(16);
+  const mesh16 = await benchMesh(16);
+  const mesh64 = await benchMesh(64);
+  const meshRate = mesh16.rate;
   // Messages per operation: to each of the N-1 remote replicas a request and a reply, plus the
   // client's request to the coordinator and its reply.
   const msgsPerPut = 2 * (n - 1) + 2;
@@ -160,11 +197,18 @@ async function main(): Promise<void> {
       'msgs/op': msgsPerOp,
       'ceiling ops/s': fmt(ceiling),
       'of ceiling': `${fmt((100 * run.opsPerSec) / ceiling, 1)} %`,
+      'of ceiling@64': `${fmt((100 * run.opsPerSec * msgsPerOp) / mesh64.rate, 1)} %`,
+      'CPU µs/op': fmt(run.cpuUsPerOp),
+      // Load-proof: the mesh's CPU per message × messages per op, over the op's CPU.
+      'of CPU ceiling@64': `${fmt((100 * mesh64.cpuUsPerMsg * msgsPerOp) / run.cpuUsPerOp, 1)} %`,
+      'peer msgs/post': fmt(run.perPost, 1),
     };
   });
   console.table(rows);
   console.log(
-    `raw MessageChannel mesh (${nodes} workers, 16 msgs per post): ${fmt(meshRate)} msgs/s`,
+    `raw MessageChannel mesh (${nodes} workers): ${fmt(mesh16.rate)} msgs/s ` +
+      `(${fmt(mesh16.cpuUsPerMsg, 2)} CPU µs/msg) at 16 msgs per post, ` +
+      `${fmt(mesh64.rate)} msgs/s (${fmt(mesh64.cpuUsPerMsg, 2)} CPU µs/msg) at 64`,
   );
 }
 

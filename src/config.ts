@@ -623,3 +623,10 @@ export const PROCESS_CONTROL_TIMEOUT_MS = 2_000;
 export const PROCESS_LINK_ALLOWANCE_MS = 2_000;
 /** Banner bytes read from a starting node process's stdout at most before it counts as broken (1..1 MiB). */
 export const PROCESS_BANNER_BYTES_MAX = 64 * 1024;
+
+/**
+ * Worker threads of the pools that run independent CPU-bound jobs (simulator seeds, core
+ * staleness chunks), 1..POOL_THREADS_MAX; 1 runs them in the calling thread. Default: the
+ * machine's available parallelism (util/task-pool.ts).
+ */
+export const POOL_THREADS_MAX = 256;

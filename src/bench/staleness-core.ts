@@ -29,7 +29,8 @@ import { EventQueue } from '../sim/event-queue.js';
 import { type NodeEnv, SimNode } from '../sim/sim-node.js';
 import { SimStorage } from '../sim/sim-storage.js';
 import { type Dist, sampleDist } from '../util/distributions.js';
-import { Prng } from '../util/prng.js';
+import { Prng, SEED_MAX } from '../util/prng.js';
+import { mapInOrder } from '../util/task-pool.js';
 import { type LatencyProfile, MESSAGE_OF_CLASS, WARS_CLASSES } from './profile.js';
 import type { ConsistencyPoint } from './staleness-result.js';
 import { checkQuorums } from './wars.js';
@@ -193,25 +194,44 @@ class CoreBench {
   }
 }
 
-/** Runs `trialsPerT` trials at every t, interleaved (t1, t2, …, t1, t2, …). */
-export function runCoreStaleness(options: CoreStalenessOptions): CoreStalenessRun {
-  const { n, r, w, tMs, trialsPerT } = options;
-  checkQuorums(n, r, w);
-  const nodeCount = options.nodes ?? n + 1;
-  assert(nodeCount > n, 'a node outside the replica set exists to coordinate reads');
-  assert(tMs.length > 0, 'at least one t');
-  assert(
-    tMs.every((t) => Number.isFinite(t) && t >= 0),
-    't values are finite and ≥ 0',
-  );
-  assert(trialsPerT >= 1 && trialsPerT <= CORE_TRIALS_MAX, `trials in 1..${CORE_TRIALS_MAX}`);
-  const bench = new CoreBench(nodeCount, n, options.profile, new Prng(options.seed));
-  const fresh = tMs.map(() => ({ consistent: 0, finished: 0 }));
+/** Rounds (one trial per t value each) of one chunk: the unit a pool thread runs. */
+export const CORE_CHUNK_ROUNDS = 250;
+
+/** One chunk: `rounds` rounds on a fresh cluster seeded with `seed`. Plain data both ways. */
+export interface CoreChunkTask {
+  readonly n: number;
+  readonly r: number;
+  readonly w: number;
+  readonly nodes: number;
+  readonly profile: LatencyProfile;
+  readonly tMs: readonly number[];
+  readonly rounds: number;
+  readonly seed: number;
+  /** Index of the chunk's first trial (keys stay unique across chunks). */
+  readonly firstTrial: number;
+}
+
+export interface CoreChunkResult {
+  /** Per t value: trials that finished, and of those the consistent ones. */
+  readonly finished: readonly number[];
+  readonly consistent: readonly number[];
+  readonly readLatencyMs: Float64Array;
+  readonly writeLatencyMs: Float64Array;
+  readonly failures: number;
+  readonly coreFaults: readonly string[];
+}
+
+/** Runs one chunk's rounds, every t interleaved (t1, t2, …, t1, t2, …). */
+export function runCoreChunk(task: CoreChunkTask): CoreChunkResult {
+  const { tMs, r, w } = task;
+  const bench = new CoreBench(task.nodes, task.n, task.profile, new Prng(task.seed));
+  const finished = tMs.map(() => 0);
+  const consistent = tMs.map(() => 0);
   const reads: number[] = [];
   const writes: number[] = [];
   let failures = 0;
-  let index = 0;
-  for (let round = 0; round < trialsPerT; round++) {
+  let index = task.firstTrial;
+  for (let round = 0; round < task.rounds; round++) {
     tMs.forEach((t, i) => {
       const outcome = bench.trial(index++, t, r, w);
       writes.push(outcome.writeMs);
@@ -220,20 +240,133 @@ export function runCoreStaleness(options: CoreStalenessOptions): CoreStalenessRu
         return;
       }
       reads.push(outcome.readMs);
-      fresh[i]!.finished++;
-      if (outcome.consistent) fresh[i]!.consistent++;
+      finished[i]!++;
+      if (outcome.consistent) consistent[i]!++;
     });
   }
-  const consistency = tMs.map((t, i) => {
-    const { consistent, finished } = fresh[i]!;
-    return { t, p: finished === 0 ? 0 : consistent / finished, trials: finished };
-  });
   return {
-    consistency,
-    readLatencyMs: Float64Array.from(reads).sort(),
-    writeLatencyMs: Float64Array.from(writes).sort(),
+    finished,
+    consistent,
+    readLatencyMs: Float64Array.from(reads),
+    writeLatencyMs: Float64Array.from(writes),
     failures,
-    nodes: nodeCount,
     coreFaults: bench.coreFaults,
   };
+}
+
+/**
+ * The run as chunks of CORE_CHUNK_ROUNDS rounds, each on its own cluster with a seed drawn from
+ * the run's seed: the chunks are independent, so a pool may run them in any thread and the run
+ * still depends on the seed alone.
+ */
+export function coreChunks(options: CoreStalenessOptions): CoreChunkTask[] {
+  const { n, r, w, tMs, trialsPerT } = options;
+  checkQuorums(n, r, w);
+  const nodes = options.nodes ?? n + 1;
+  assert(nodes > n, 'a node outside the replica set exists to coordinate reads');
+  assert(tMs.length > 0, 'at least one t');
+  assert(
+    tMs.every((t) => Number.isFinite(t) && t >= 0),
+    't values are finite and ≥ 0',
+  );
+  assert(trialsPerT >= 1 && trialsPerT <= CORE_TRIALS_MAX, `trials in 1..${CORE_TRIALS_MAX}`);
+  const seeds = new Prng(options.seed);
+  const chunks: CoreChunkTask[] = [];
+  for (let done = 0; done < trialsPerT; done += CORE_CHUNK_ROUNDS) {
+    const rounds = Math.min(CORE_CHUNK_ROUNDS, trialsPerT - done);
+    const seed = seeds.int(0, SEED_MAX);
+    chunks.push({
+      n,
+      r,
+      w,
+      nodes,
+      profile: options.profile,
+      tMs,
+      rounds,
+      seed,
+      firstTrial: done * tMs.length,
+    });
+  }
+  return chunks;
+}
+
+/** Folds chunk results, in chunk order, into the run's figures. */
+export class CoreRunTotals {
+  private readonly finished: number[];
+  private readonly consistent: number[];
+  private readonly reads: Float64Array[] = [];
+  private readonly writes: Float64Array[] = [];
+  private failures = 0;
+  private readonly coreFaults: string[] = [];
+
+  constructor(
+    private readonly tMs: readonly number[],
+    private readonly nodes: number,
+  ) {
+    this.finished = tMs.map(() => 0);
+    this.consistent = tMs.map(() => 0);
+  }
+
+  add(chunk: CoreChunkResult): void {
+    this.tMs.forEach((_, i) => {
+      this.finished[i]! += chunk.finished[i]!;
+      this.consistent[i]! += chunk.consistent[i]!;
+    });
+    this.reads.push(chunk.readLatencyMs);
+    this.writes.push(chunk.writeLatencyMs);
+    this.failures += chunk.failures;
+    this.coreFaults.push(...chunk.coreFaults);
+  }
+
+  result(): CoreStalenessRun {
+    const sorted = (parts: Float64Array[]) => {
+      const all = new Float64Array(parts.reduce((sum, p) => sum + p.length, 0));
+      let at = 0;
+      for (const part of parts) {
+        all.set(part, at);
+        at += part.length;
+      }
+      return all.sort();
+    };
+    const consistency = this.tMs.map((t, i) => {
+      const finished = this.finished[i]!;
+      const p = finished === 0 ? 0 : this.consistent[i]! / finished;
+      return { t, p, trials: finished };
+    });
+    return {
+      consistency,
+      readLatencyMs: sorted(this.reads),
+      writeLatencyMs: sorted(this.writes),
+      failures: this.failures,
+      nodes: this.nodes,
+      coreFaults: this.coreFaults,
+    };
+  }
+}
+
+/** Runs `trialsPerT` trials at every t in this thread, chunk after chunk (see coreChunks). */
+export function runCoreStaleness(options: CoreStalenessOptions): CoreStalenessRun {
+  const chunks = coreChunks(options);
+  const totals = new CoreRunTotals(options.tMs, chunks[0]!.nodes);
+  for (const chunk of chunks) totals.add(runCoreChunk(chunk));
+  return totals.result();
+}
+
+/**
+ * The same run with its chunks spread over `threads` worker threads (util/task-pool.ts): the
+ * chunks and the order they are folded in are the serial run's, so the figures are identical.
+ */
+export async function runCoreStalenessPooled(
+  options: CoreStalenessOptions,
+  threads: number,
+): Promise<CoreStalenessRun> {
+  const chunks = coreChunks(options);
+  const totals = new CoreRunTotals(options.tMs, chunks[0]!.nodes);
+  await mapInOrder(chunks, {
+    taskModule: new URL('./staleness-core-task.js', import.meta.url),
+    serial: runCoreChunk,
+    threads,
+    onResult: (chunk) => totals.add(chunk),
+  });
+  return totals.result();
 }

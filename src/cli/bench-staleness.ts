@@ -3,7 +3,7 @@ import { type Command, Option } from 'commander';
 import { ProgressBar } from '../bench/progress.js';
 import type { StalenessMode } from '../bench/staleness-result.js';
 import type { Topology } from '../bench/wars.js';
-import { NODES_MAX } from '../config.js';
+import { NODES_MAX, POOL_THREADS_MAX } from '../config.js';
 import { CliError, EXIT_USAGE } from './exit-codes.js';
 import type { CliIo } from './io.js';
 import { checkWritable } from './output-path.js';
@@ -35,6 +35,7 @@ export interface StalenessFlags {
   readonly nodes?: number;
   readonly seed: number;
   readonly concurrency: number;
+  readonly threads?: number;
   readonly timeLimit: number;
   readonly json?: string;
   readonly progress?: boolean;
@@ -120,6 +121,11 @@ export function addBenchStalenessCommand(bench: Command, io: CliIo): void {
     .option('--seed <n>', 'seed of every random draw', integerIn(0, 0xffff_ffff), 1)
     .option('--concurrency <count>', 'real: trials in flight at once', integerIn(1, 256), 8)
     .option(
+      '--threads <count>',
+      'core: worker threads the trials run on (default 1: this thread; pays off for long runs)',
+      integerIn(1, POOL_THREADS_MAX),
+    )
+    .option(
       '--time-limit <duration>',
       'real: start no trial after this long, e.g. 60s',
       durationMs(TIME_LIMIT_MS_MAX),
@@ -158,6 +164,7 @@ export async function runStalenessCommand(flags: StalenessFlags, io: CliIo): Pro
     concurrency: flags.concurrency,
     timeLimitMs: flags.timeLimit,
     ...(flags.nodes === undefined ? {} : { nodes: flags.nodes }),
+    ...(flags.threads === undefined ? {} : { threads: flags.threads }),
     ...(flags.progress !== false && mode === 'real' ? { onProgress } : {}),
   } as const;
   let result: Awaited<ReturnType<typeof runStaleness>>;

@@ -29,12 +29,17 @@ export function targetsFor(
 ): { primaries: readonly NodeId[]; targets: Target[] } {
   const { ring, n, peers } = ctx;
   const primaries = ring.preferenceList(key, n);
-  const walk = ring.preferenceListForPartition(ring.partitionOf(key), ring.nodes().length);
-  const standIns = walk.slice(primaries.length).filter((node) => !peers.isDown(node));
   const targets: Target[] = [];
+  // The walk past the preference list is needed only when a primary is down: most requests
+  // find every primary up, and walking the whole ring for them was ~1 % of a node's CPU.
+  let standIns: NodeId[] | null = null;
   for (const node of primaries) {
     if (!peers.isDown(node)) targets.push({ node, hintFor: null });
     else {
+      standIns ??= ring
+        .preferenceListForPartition(ring.partitionOf(key), ring.nodes().length)
+        .slice(primaries.length)
+        .filter((other) => !peers.isDown(other));
       const standIn = standIns.shift();
       if (standIn !== undefined) targets.push({ node: standIn, hintFor: node });
     }

@@ -1,0 +1,387 @@
+#!/usr/bin/env node
+// ringkv against a 3-member etcd on the same machine, in one run (`npm run bench:peers`).
+//
+// Installs nothing: uses the `etcd` and `wrk` binaries when they are on PATH (Debian: apt-get
+// install etcd-server wrk) and says so and exits 0 when one is missing. Starts, on loopback with
+// free ports and temporary directories:
+//   - etcd × 3 (one Raft group), spoken to through its v3 HTTP gateway (JSON, base64 keys);
+//   - `ringkv up` with its defaults (durable lmdb), and `ringkv up --memory`.
+// Then runs `wrk -t2 -c50 --latency` for a few seconds per cell, 1 KiB values:
+//   PUT                      ringkv PUT /kv/:key        vs etcd POST /v3/kv/put
+//   GET R=2 / linearizable   ringkv GET /kv/:key        vs etcd POST /v3/kv/range
+//   GET R=1 / serializable   ringkv GET /kv/:key?r=1    vs etcd range with serializable: true
+// The systems take turns within each row (interleaved, order rotated per round), so a noisy
+// neighbour hurts all of them alike. Prints a table with req/s, p50/p99, the ratios against etcd
+// and the machine's load average before and after.
+//
+//   node bench/peers/etcd-vs-ringkv.mjs [--seconds 5] [--rounds 1] [--connections 50] [--threads 2]
+//                                       [--baseline <checkout>]
+//
+// --baseline adds the default durable `up` of another checkout (e.g. a `git worktree` of the
+// commit before a change) as a fourth column, interleaved with the rest: a before/after in one run.
+//
+// etcd is addressed at its leader (its best case: a follower forwards writes and linearizable
+// reads to the leader). GET rows read a prefilled set of 1 000 keys; PUT writes 100 000 keys.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const HERE = fileURLToPath(new URL('.', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const READY_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 30_000;
+const REQUEST_TIMEOUT_MS = 10_000;
+const GET_KEYS = 1000;
+const PUT_KEYS = 100_000;
+const VALUE = Buffer.alloc(1024, 'v');
+
+const { values: flags } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '1' },
+    connections: { type: 'string', default: '50' },
+    threads: { type: 'string', default: '2' },
+    baseline: { type: 'string' },
+  },
+});
+function positiveInt(name, max) {
+  const n = Number(flags[name]);
+  if (!Number.isSafeInteger(n) || n < 1 || n > max) {
+    console.error(`--${name} needs an integer in 1..${max}`);
+    process.exit(2);
+  }
+  return n;
+}
+const seconds = positiveInt('seconds', 600);
+const rounds = positiveInt('rounds', 20);
+const connections = positiveInt('connections', 10_000);
+const threads = positiveInt('threads', 64);
+
+function onPath(binary, versionArg) {
+  const r = spawnSync(binary, [versionArg], { encoding: 'utf8' });
+  return r.error === undefined ? `${r.stdout}${r.stderr}`.split('\n')[0].trim() : null;
+}
+const etcdVersion = onPath('etcd', '--version');
+const wrkVersion = onPath('wrk', '-v');
+if (etcdVersion === null || wrkVersion === null) {
+  const missing = [etcdVersion === null ? 'etcd' : null, wrkVersion === null ? 'wrk' : null];
+  console.log(
+    `peer comparison skipped: ${missing.filter(Boolean).join(' and ')} not on PATH ` +
+      '(Debian: apt-get install etcd-server wrk). This script installs nothing.',
+  );
+  process.exit(0);
+}
+
+const children = new Set();
+const tempDirs = [];
+
+/** A port the kernel just handed out: free unless someone takes it before the child binds it. */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function request(url, { method = 'GET', body } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, timeout: REQUEST_TIMEOUT_MS });
+    req.on('response', (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks) }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`${method} ${url}: no reply in 10 s`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function waitUntil(what, probe, child) {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}`);
+    if (await probe().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${what} not ready within ${READY_TIMEOUT_MS / 1000} s`);
+}
+
+function start(name, command, args, cwd = ROOT) {
+  const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  const keep = (d) => {
+    log = (log + d).slice(-8192); // the tail, for an error message
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  child.logTail = () => log;
+  child.label = name;
+  return child;
+}
+
+async function stopAll() {
+  await Promise.all(
+    [...children].map(
+      (child) =>
+        new Promise((resolve) => {
+          const force = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+          child.once('exit', () => {
+            clearTimeout(force);
+            resolve();
+          });
+          child.kill('SIGTERM');
+        }),
+    ),
+  );
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+}
+
+async function startEtcd() {
+  const dir = mkdtempSync(join(tmpdir(), 'peers-etcd-'));
+  tempDirs.push(dir);
+  const members = [];
+  for (const name of ['e1', 'e2', 'e3']) {
+    members.push({ name, client: await freePort(), peer: await freePort() });
+  }
+  const cluster = members.map((m) => `${m.name}=http://127.0.0.1:${m.peer}`).join(',');
+  const procs = members.map((m) =>
+    start(`etcd ${m.name}`, 'etcd', [
+      `--name=${m.name}`,
+      `--data-dir=${join(dir, m.name)}`,
+      `--listen-client-urls=http://127.0.0.1:${m.client}`,
+      `--advertise-client-urls=http://127.0.0.1:${m.client}`,
+      `--listen-peer-urls=http://127.0.0.1:${m.peer}`,
+      `--initial-advertise-peer-urls=http://127.0.0.1:${m.peer}`,
+      `--initial-cluster=${cluster}`,
+      '--initial-cluster-state=new',
+      '--initial-cluster-token=ringkv-peers-bench',
+      '--logger=zap',
+      '--log-level=error',
+    ]),
+  );
+  for (const [i, m] of members.entries()) {
+    await waitUntil(
+      `etcd ${m.name}`,
+      async () => {
+        const r = await request(`http://127.0.0.1:${m.client}/health`);
+        return r.status === 200 && JSON.parse(r.body).health === 'true';
+      },
+      procs[i],
+    );
+  }
+  // The leader's client URL: each member's status names the leader's id and its own.
+  for (const m of members) {
+    const r = await request(`http://127.0.0.1:${m.client}/v3/maintenance/status`, {
+      method: 'POST',
+      body: '{}',
+    });
+    const status = JSON.parse(r.body);
+    if (status.leader === status.header.member_id) return `http://127.0.0.1:${m.client}`;
+  }
+  throw new Error('etcd: no member reports itself as the leader');
+}
+
+async function startRingkv(memory, checkout = ROOT) {
+  const dir = mkdtempSync(join(tmpdir(), 'peers-ringkv-'));
+  tempDirs.push(dir);
+  const args = [join(checkout, 'bin/ringkv.mjs'), 'up', '--port', '0', '--host', '127.0.0.1'];
+  args.push(...(memory ? ['--memory'] : ['--data-dir', join(dir, 'data')]));
+  const child = start(memory ? 'ringkv --memory' : 'ringkv', process.execPath, args, checkout);
+  let url = null;
+  child.stdout.on('data', () => {
+    url ??= /ringkv is up at (\S+)/.exec(child.logTail())?.[1] ?? null;
+  });
+  await waitUntil('ringkv up', async () => url !== null, child);
+  return url;
+}
+
+/** Writes the GET keys (1 KiB each) with 64 requests in flight. */
+async function prefill(put) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 64 }, async () => {
+      while (next < GET_KEYS) {
+        const i = next++;
+        const r = await put(`wrk-get-${i}`);
+        if (r.status !== 200) throw new Error(`prefill wrk-get-${i}: HTTP ${r.status}`);
+      }
+    }),
+  );
+}
+const b64 = (s) => Buffer.from(s).toString('base64');
+const etcdPut = (base) => (key) =>
+  request(`${base}/v3/kv/put`, {
+    method: 'POST',
+    body: JSON.stringify({ key: b64(key), value: VALUE.toString('base64') }),
+  });
+const ringkvPut = (base) => (key) => request(`${base}/kv/${key}`, { method: 'PUT', body: VALUE });
+
+/** wrk's latency figure ("812.00us", "1.20ms", "2.01s") in ms. */
+function toMs(text) {
+  const m = /^([0-9.]+)(us|ms|s|m)$/.exec(text);
+  if (m === null) return Number.NaN;
+  const scale = { us: 0.001, ms: 1, s: 1000, m: 60_000 }[m[2]];
+  return Number(m[1]) * scale;
+}
+
+function parseWrk(out) {
+  const pct = (p) => toMs(new RegExp(`^\\s*${p}%\\s+(\\S+)`, 'm').exec(out)?.[1] ?? '');
+  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
+  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const socketErrors = socket === null ? 0 : socket.slice(1).reduce((s, n) => s + Number(n), 0);
+  return {
+    rps: Number(/Requests\/sec:\s+([0-9.]+)/.exec(out)?.[1] ?? Number.NaN),
+    p50: pct(50),
+    p99: pct(99),
+    errors: non2xx + socketErrors,
+  };
+}
+
+function runWrk(base, script, env) {
+  return new Promise((resolve, reject) => {
+    const args = [`-t${threads}`, `-c${connections}`, `-d${seconds}s`, '--timeout', '10s'];
+    args.push('--latency', '-s', join(HERE, script), base);
+    const child = spawn('wrk', args, {
+      env: { ...process.env, PEERS_LUA_DIR: HERE, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.add(child);
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      out += d;
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      children.delete(child);
+      if (code !== 0) reject(new Error(`wrk exited with ${code}:\n${out}`));
+      else resolve(parseWrk(out));
+    });
+  });
+}
+
+const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function main() {
+  console.log(
+    `${etcdVersion}; ${wrkVersion.replace(/\s+Copyright.*/, '')}; node ${process.version}`,
+  );
+  console.log(
+    `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), load average ${loadavg()}`,
+  );
+  const etcd = await startEtcd();
+  const lmdb = await startRingkv(false);
+  const memory = await startRingkv(true);
+  const baseline = flags.baseline === undefined ? null : await startRingkv(false, flags.baseline);
+  console.log(`started etcd ×3 (leader ${etcd}), ringkv ${lmdb}, ringkv --memory ${memory}`);
+  if (baseline !== null) console.log(`baseline: ${flags.baseline} (lmdb) at ${baseline}`);
+  await prefill(etcdPut(etcd));
+  await prefill(ringkvPut(lmdb));
+  await prefill(ringkvPut(memory));
+  if (baseline !== null) await prefill(ringkvPut(baseline));
+
+  const systems = [
+    { name: 'ringkv (lmdb)', base: lmdb, kind: 'ringkv' },
+    { name: 'ringkv --memory', base: memory, kind: 'ringkv' },
+    { name: 'etcd 3.4 × 3', base: etcd, kind: 'etcd' },
+    ...(baseline === null ? [] : [{ name: 'baseline (lmdb)', base: baseline, kind: 'ringkv' }]),
+  ];
+  const getEnv = { PEERS_KEYS: String(GET_KEYS), PEERS_PREFIX: 'wrk-get-' };
+  const rows = [
+    {
+      name: 'PUT',
+      ringkv: ['ringkv-put.lua', { PEERS_KEYS: String(PUT_KEYS), PEERS_PREFIX: 'wrk-put-' }],
+      etcd: ['etcd-put.lua', { PEERS_KEYS: String(PUT_KEYS), PEERS_PREFIX: 'wrk-put-' }],
+    },
+    {
+      name: 'GET R=2 / linearizable',
+      ringkv: ['ringkv-get.lua', { ...getEnv, PEERS_QUERY: '' }],
+      etcd: ['etcd-get.lua', { ...getEnv, PEERS_SERIALIZABLE: '0' }],
+    },
+    {
+      name: 'GET R=1 / serializable',
+      ringkv: ['ringkv-get.lua', { ...getEnv, PEERS_QUERY: '?r=1' }],
+      etcd: ['etcd-get.lua', { ...getEnv, PEERS_SERIALIZABLE: '1' }],
+    },
+  ];
+  const results = new Map(); // `${row}|${system}` -> runs
+  for (let round = 0; round < rounds; round++) {
+    for (const row of rows) {
+      for (let i = 0; i < systems.length; i++) {
+        const system = systems[(i + round) % systems.length];
+        const [script, env] = row[system.kind];
+        const r = await runWrk(system.base, script, env);
+        const key = `${row.name}|${system.name}`;
+        results.set(key, [...(results.get(key) ?? []), r]);
+        process.stderr.write(
+          `round ${round + 1} ${row.name.padEnd(24)} ${system.name.padEnd(16)} ${r.rps.toFixed(0)} req/s p99 ${r.p99} ms\n`,
+        );
+      }
+    }
+  }
+
+  const cell = (row, system) => {
+    const runs = results.get(`${row.name}|${system.name}`);
+    return {
+      rps: median(runs.map((r) => r.rps)),
+      p50: median(runs.map((r) => r.p50)),
+      p99: median(runs.map((r) => r.p99)),
+      errors: runs.reduce((s, r) => s + r.errors, 0),
+    };
+  };
+  const fmt = (n, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '?');
+  console.log(
+    `\nwrk -t${threads} -c${connections} -d${seconds}s, 1 KiB values, ${rounds} round(s) (median), ` +
+      `load average after ${loadavg()}`,
+  );
+  const header = ['', ...systems.map((s) => s.name), 'lmdb / etcd', 'memory / etcd'];
+  if (baseline !== null) header.push('lmdb / baseline');
+  const lines = [header];
+  for (const row of rows) {
+    const [l, m, e, b] = systems.map((s) => cell(row, s));
+    const show = (c) =>
+      `${fmt(c.rps)} req/s, p50 ${fmt(c.p50, 1)} p99 ${fmt(c.p99, 1)} ms${c.errors ? `, ${c.errors} errors` : ''}`;
+    const line = [row.name, show(l), show(m), show(e)];
+    if (b !== undefined) line.push(show(b));
+    line.push(`${fmt(l.rps / e.rps, 2)}× (p99 ${fmt(l.p99 / e.p99, 2)}×)`);
+    line.push(`${fmt(m.rps / e.rps, 2)}× (p99 ${fmt(m.p99 / e.p99, 2)}×)`);
+    if (b !== undefined) line.push(`${fmt(l.rps / b.rps, 2)}× (p99 ${fmt(l.p99 / b.p99, 2)}×)`);
+    lines.push(line);
+  }
+  const widths = header.map((_, i) => Math.max(...lines.map((line) => line[i].length)));
+  for (const line of lines) console.log(line.map((c, i) => c.padEnd(widths[i])).join(' | '));
+}
+
+let failed = false;
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    stopAll().finally(() => process.exit(130));
+  });
+}
+try {
+  await main();
+} catch (error) {
+  failed = true;
+  console.error(error instanceof Error ? error.message : String(error));
+  for (const child of children) {
+    if (child.logTail) console.error(`--- ${child.label} (last output):\n${child.logTail()}`);
+  }
+} finally {
+  await stopAll();
+}
+process.exitCode = failed ? 1 : 0;
