@@ -280,7 +280,7 @@ describe('--join of a sixth node process under load, then a leave (5 nodes, N=3)
   }, 120_000);
 });
 
-describe('--join over mutual TLS (3 nodes)', () => {
+describe('--join over mutual TLS (3 nodes), then a restart at a new address', () => {
   let spec: ClusterSpec;
   const all = new Set<NodeProcess>();
   let urls: Map<string, string>;
@@ -296,7 +296,7 @@ describe('--join over mutual TLS (3 nodes)', () => {
     await cleanup(all, spec ?? null);
   }, 30_000);
 
-  it('a node with a certificate of the cluster CA joins; one of another CA is refused', async () => {
+  it('a node of the cluster CA joins, one of another CA is refused; a restart moves n4', async () => {
     const tlsDir = spec.tlsDir as string;
     await makeCerts(tlsDir, ['n4']); // the same CA: `ringkv certs` reuses it for new nodes
     const strangerDir = join(spec.root, 'other-ca');
@@ -318,5 +318,29 @@ describe('--join over mutual TLS (3 nodes)', () => {
     const { code } = await stranger.finished(30_000);
     expect(code).not.toBe(0);
     expect(stranger.stderr).toMatch(/cannot ask the member/);
-  }, 90_000);
+
+    // kill -9, then the same command on new ports: it is n4 again, does not join twice, and
+    // gossip takes its new address to the others.
+    await joiner.stop('SIGKILL');
+    const moved = await joinerArgs(spec, 'n4', seed);
+    const again = new NodeProcess(moved);
+    all.add(again);
+    const url4again = await again.up();
+    expect(again.stderr).toMatch(/a member already: not joining again/);
+    expect(again.stderr).not.toMatch(/join accepted/);
+    const listen = moved[moved.indexOf('--listen') + 1];
+    await waitFor(
+      'n1 dials n4 at its new address',
+      async () => {
+        const peers = JSON.parse((await http(`${urls.get('n1')}/status`)).text).transport.peers;
+        return peers.n4 === listen ? true : undefined;
+      },
+      20_000,
+    );
+    const after = await http(`${url4again}/kv/over-tls?r=${N}`);
+    expect(after).toEqual({ status: 200, text: 'yes' });
+    const put2 = await http(`${urls.get('n2')}/kv/after-move`, { method: 'PUT', body: 'moved' });
+    expect(put2.status, put2.text).toBe(200);
+    expect(await http(`${url4again}/kv/after-move?r=${N}`)).toEqual({ status: 200, text: 'moved' });
+  }, 120_000);
 });
