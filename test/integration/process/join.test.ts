@@ -2,8 +2,8 @@
  * A sixth `ringkv node` process joins a 5-node cluster with --join while writers load it, then
  * a node leaves through the admin API of another. Afterwards every acknowledged write reads back
  * at r=N through every remaining node's HTTP, and what each node holds on disk is exactly the
- * keys whose preference list (in the final ring) contains it. Plus: a join over mutual TLS, the
- * refusals (an id in the ring, an id that left), and the CLI's validation of --join.
+ * keys whose preference list (in the final ring) contains it. Plus the refusals: an id in the
+ * ring, an id that left. (join-tls.test.ts: over mutual TLS; test/cli: the --join flag checks.)
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,13 +11,10 @@ import { Ring } from '../../../src/core/ring.js';
 import { nodeId } from '../../../src/core/types.js';
 import { openStorage } from '../../../src/storage/index.js';
 import {
-  BIN,
   type ClusterSpec,
   cleanup,
-  freePorts,
   http,
-  LOOPBACK,
-  makeCerts,
+  joinerArgs,
   NodeProcess,
   pause,
   startCluster,
@@ -69,36 +66,6 @@ class WriteLoad {
       }
     }
   }
-}
-
-/** The command of a node that joins through the member listening on `seedPort`. */
-async function joinerArgs(
-  spec: ClusterSpec,
-  id: string,
-  seedPort: number,
-  extra: readonly string[] = [],
-): Promise<string[]> {
-  const [peerPort, httpPort] = (await freePorts(2)) as [number, number];
-  return [
-    BIN,
-    'node',
-    '--id',
-    id,
-    '--listen',
-    `${LOOPBACK}:${peerPort}`,
-    '--http',
-    `${LOOPBACK}:${httpPort}`,
-    '--data-dir',
-    join(spec.root, id),
-    '--join',
-    `${LOOPBACK}:${seedPort}`,
-    '--n',
-    String(N),
-    ...(spec.tlsDir === null ? ['--insecure'] : ['--tls-dir', spec.tlsDir]),
-    '--log-level',
-    'info',
-    ...extra,
-  ];
 }
 
 interface NodeView {
@@ -277,70 +244,5 @@ describe('--join of a sixth node process under load, then a leave (5 nodes, N=3)
     }
     expect(misplaced.slice(0, 10)).toEqual([]);
     expect(await keysOnDisk(spec, JOINER).then((keys) => keys.size)).toBeGreaterThan(0);
-  }, 120_000);
-});
-
-describe('--join over mutual TLS (3 nodes), then a restart at a new address', () => {
-  let spec: ClusterSpec;
-  const all = new Set<NodeProcess>();
-  let urls: Map<string, string>;
-
-  beforeAll(async () => {
-    const started = await startCluster(['n1', 'n2', 'n3']);
-    spec = started.spec;
-    urls = started.urls;
-    for (const process of started.processes.values()) all.add(process);
-  }, 60_000);
-
-  afterAll(async () => {
-    await cleanup(all, spec ?? null);
-  }, 30_000);
-
-  it('a node of the cluster CA joins, one of another CA is refused; a restart moves n4', async () => {
-    const tlsDir = spec.tlsDir as string;
-    await makeCerts(tlsDir, ['n4']); // the same CA: `ringkv certs` reuses it for new nodes
-    const strangerDir = join(spec.root, 'other-ca');
-    await makeCerts(strangerDir, ['n5']);
-    const seed = spec.nodes[0]?.peerPort as number;
-    const joiner = new NodeProcess(await joinerArgs(spec, 'n4', seed));
-    const strangerArgs = await joinerArgs(spec, 'n5', seed, ['--tls-dir', strangerDir]);
-    const stranger = new NodeProcess(strangerArgs);
-    all.add(joiner);
-    all.add(stranger);
-    const url4 = await joiner.up();
-    const put = await http(`${url4}/kv/over-tls`, { method: 'PUT', body: 'yes' });
-    expect(put.status, put.text).toBe(200);
-    const got = await http(`${urls.get('n1')}/kv/over-tls?r=${N}`);
-    expect(got).toEqual({ status: 200, text: 'yes' });
-    const status = JSON.parse((await http(`${url4}/status`)).text);
-    expect(status.transport.tls).toBe(true);
-    expect(Object.keys(status.transport.peers).sort()).toEqual(['n1', 'n2', 'n3']);
-    const { code } = await stranger.finished(30_000);
-    expect(code).not.toBe(0);
-    expect(stranger.stderr).toMatch(/cannot ask the member/);
-
-    // kill -9, then the same command on new ports: it is n4 again, does not join twice, and
-    // gossip takes its new address to the others.
-    await joiner.stop('SIGKILL');
-    const moved = await joinerArgs(spec, 'n4', seed);
-    const again = new NodeProcess(moved);
-    all.add(again);
-    const url4again = await again.up();
-    expect(again.stderr).toMatch(/a member already: not joining again/);
-    expect(again.stderr).not.toMatch(/join accepted/);
-    const listen = moved[moved.indexOf('--listen') + 1];
-    await waitFor(
-      'n1 dials n4 at its new address',
-      async () => {
-        const peers = JSON.parse((await http(`${urls.get('n1')}/status`)).text).transport.peers;
-        return peers.n4 === listen ? true : undefined;
-      },
-      20_000,
-    );
-    const after = await http(`${url4again}/kv/over-tls?r=${N}`);
-    expect(after).toEqual({ status: 200, text: 'yes' });
-    const put2 = await http(`${urls.get('n2')}/kv/after-move`, { method: 'PUT', body: 'moved' });
-    expect(put2.status, put2.text).toBe(200);
-    expect(await http(`${url4again}/kv/after-move?r=${N}`)).toEqual({ status: 200, text: 'moved' });
   }, 120_000);
 });
