@@ -1,6 +1,6 @@
 /**
  * A sixth `ringkv node` process joins a 5-node cluster with --join while writers load it, then
- * a node leaves through the admin API of another. Afterwards every acknowledged write reads back
+ * a node leaves through the admin API of another, and one killed with -9 is removed. Afterwards every acknowledged write reads back
  * at r=N through every remaining node's HTTP, and what each node holds on disk is exactly the
  * keys whose preference list (in the final ring) contains it. Plus the refusals: an id in the
  * ring, an id that left. (join-tls.test.ts: over mutual TLS; test/cli: the --join flag checks.)
@@ -24,6 +24,7 @@ import {
 const IDS = ['n1', 'n2', 'n3', 'n4', 'n5'];
 const JOINER = 'n6';
 const LEAVER = 'n2';
+const CRASHED = 'n5';
 const N = 3;
 const WRITERS = 6;
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -136,7 +137,7 @@ async function keysOnDisk(spec: ClusterSpec, id: string): Promise<Set<string>> {
   }
 }
 
-describe('--join of a sixth node process under load, then a leave (5 nodes, N=3)', () => {
+describe('--join of a sixth node process under load, a leave, a remove (5 nodes, N=3)', () => {
   let spec: ClusterSpec;
   const urls = new Map<string, string>();
   const processes = new Map<string, NodeProcess>();
@@ -186,6 +187,18 @@ describe('--join of a sixth node process under load, then a leave (5 nodes, N=3)
     const leaver = processes.get(LEAVER) as NodeProcess;
     expect(await leaver.finished(15_000)).toEqual({ code: 0, signal: null });
     expect(leaver.stdout).toMatch(/left the cluster/);
+
+    // A node that is down is removed: the others re-replicate its keys among themselves.
+    live.delete(CRASHED);
+    await (processes.get(CRASHED) as NodeProcess).stop('SIGKILL');
+    await pause(1_500); // its address refuses connections: n1 holds it down
+    const remove = await http(
+      `${url1}/admin/nodes/${CRASHED}`,
+      { method: 'DELETE', headers: ADMIN_HEADERS },
+      60_000,
+    );
+    expect(remove.status, remove.text).toBe(200);
+    expect(JSON.parse(remove.text)).toMatchObject({ id: CRASHED, kind: 'remove' });
     await pause(500);
     await load.stop();
     expect(load.acked.size).toBeGreaterThan(100);
