@@ -5,7 +5,15 @@
  * coordinator of every key and the core forwards a key it does not replicate to a replica).
  *
  * The data dir holds `node.lock` (one process at a time, data-dir-lock.ts), `node.json` (who the
- * node is, node-identity.ts) and `<id>/` (the lmdb environment: data, hints, actor, ring state).
+ * node is, node-identity.ts), `peers.json` (where its peers are, peer-book.ts) and `<id>/` (the
+ * lmdb environment: data, hints, actor, ring state).
+ *
+ * Membership: a node formed with --initial-cluster starts from the ring of those ids; one started
+ * with --join asks a member over the transport's ask lane (join-protocol.ts) for the ring and the
+ * members' addresses, then to run a `join` change, and waits for its commit. Members answer such
+ * asks. Its address travels in its membership record; addresses gossip reports are checked and
+ * re-point the transport. A node that was in the ring and is no longer (it left or was removed)
+ * gossips a final `left` record and tells its host to stop.
  * Peer liveness comes from the core's own failure detection (SWIM over the transport): there is
  * no launcher here to report that a peer stopped. Like local-cluster.ts, it satisfies the
  * client's NodeLink and ClusterControl shapes without importing client/.
