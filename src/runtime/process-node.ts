@@ -5,7 +5,15 @@
  * coordinator of every key and the core forwards a key it does not replicate to a replica).
  *
  * The data dir holds `node.lock` (one process at a time, data-dir-lock.ts), `node.json` (who the
- * node is, node-identity.ts) and `<id>/` (the lmdb environment: data, hints, actor, ring state).
+ * node is, node-identity.ts), `peers.json` (where its peers are, peer-book.ts) and `<id>/` (the
+ * lmdb environment: data, hints, actor, ring state).
+ *
+ * Membership: a node formed with --initial-cluster starts from the ring of those ids; one started
+ * with --join asks a member over the transport's ask lane (join-protocol.ts) for the ring and the
+ * members' addresses, then to run a `join` change, and waits for its commit. Members answer such
+ * asks. Its address travels in its membership record; addresses gossip reports are checked and
+ * re-point the transport. A node that was in the ring and is no longer (it left or was removed)
+ * gossips a final `left` record and tells its host to stop.
  * Peer liveness comes from the core's own failure detection (SWIM over the transport): there is
  * no launcher here to report that a peer stopped. Like local-cluster.ts, it satisfies the
  * client's NodeLink and ClusterControl shapes without importing client/.
@@ -352,7 +360,11 @@ export class ProcessNode {
   /** An operator request to this node's own core (ring-change, ring-status), bounded in time. */
   async ask(request: ClientRequest): Promise<ClientResult> {
     const call = this.requests.send(this.id, this, request);
-    const outcome = await withTimeout(call.reply, request.timeoutMs, `${request.op} on ${this.id}`);
+    const what = `${request.op} on ${this.id}`;
+    const outcome = await withTimeout(call.reply, request.timeoutMs, what).catch((error) => {
+      call.cancel(); // the table keeps only requests someone still waits for
+      throw error;
+    });
     if (outcome.kind === 'down') throw new UnavailableError(`node ${this.id} ${outcome.reason}`);
     return outcome.result;
   }
@@ -391,6 +403,16 @@ export class ProcessNode {
     setTimeout(() => this.events.left?.(), Math.min(gossipMs, LEFT_GOSSIP_WAIT_MS_MAX)).unref();
   }
 
+  /** Ids membership holds left or dead that are out of the ring: never to be taken again. */
+  private goneIds(): NodeId[] {
+    const { core } = this.parts;
+    const inRing = new Set(nodesOf(core.ringState));
+    return core
+      .members()
+      .filter((r) => (r.status === 'left' || r.status === 'dead') && !inRing.has(r.id))
+      .map((r) => r.id);
+  }
+
   /** A peer asks over the ask lane (join-protocol.ts): the ring, or to be let in. */
   private async answerAsk(from: NodeId, request: unknown): Promise<InfoAnswer | JoinAnswer> {
     const ask = parseJoinAsk(request);
@@ -403,12 +425,15 @@ export class ProcessNode {
       const members: Record<string, string> = {};
       for (const [id, peer] of book.entries()) members[id] = formatHostPort(peer);
       if (address !== null) members[this.id] = address;
-      const inRing = new Set(nodesOf(state));
-      const gone = core
-        .members()
-        .filter((r) => (r.status === 'left' || r.status === 'dead') && !inRing.has(r.id))
-        .map((r) => r.id);
-      return { ok: true, state, members, gone, n: this.options.n };
+      return { ok: true, state, members, gone: this.goneIds(), n: this.options.n };
+    }
+    // Refused before its address is taken: a stray process with a member's id (a wiped data dir
+    // on another machine) must not re-point the member's links.
+    if (nodesOf(state).includes(from)) {
+      return refuse('invalid', `node ${from} is already in the ring`);
+    }
+    if (this.goneIds().includes(from)) {
+      return refuse('invalid', `node ${from} left or was removed: an id is never reused`);
     }
     let peer: PeerAddress | null;
     try {

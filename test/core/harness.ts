@@ -44,6 +44,8 @@ export class TestNet {
     partitionCount = 64,
     /** Run gossip membership (a virtual clock and a seeded random source are injected). */
     readonly membership = false,
+    /** Each node's address and starting incarnation (none: no address, incarnation 0). */
+    public own: (id: NodeId) => { address?: string; incarnation?: number } = () => ({}),
   ) {
     this.ids = Array.from({ length: nodes }, (_, i) => nodeId(`n${i + 1}`));
     this.ring = Ring.create(this.ids, partitionCount);
@@ -63,6 +65,7 @@ export class TestNet {
       ring: this.ring,
       ...(ringState === undefined ? {} : { ringState }),
       ...(this.membership ? { now: () => this.nowMs, random: () => this.random() } : {}),
+      ...this.own(id),
       n: this.n,
       forwardSlackMs: 100,
       limits: all,
@@ -88,6 +91,9 @@ export class TestNet {
   core(id: NodeId): NodeCore {
     return this.cores.get(id)!;
   }
+
+  /** Every `peer-address` effect so far, in order. */
+  readonly learned: { node: NodeId; peer: NodeId; address: string }[] = [];
 
   /** Feeds an input to a node and queues the effects. */
   input(node: NodeId, input: Input): void {
@@ -185,6 +191,9 @@ export class TestNet {
       }
       case 'persist':
         this.persists.push({ node, token: effect.token, writes: effect });
+        return;
+      case 'peer-address':
+        this.learned.push({ node, peer: effect.peer, address: effect.address });
         return;
     }
   }

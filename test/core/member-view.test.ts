@@ -47,3 +47,48 @@ describe('gossip membership in NodeCore', () => {
     expect(unhealthy(net)).toEqual([0, 0, 0, 0, 0]);
   });
 });
+
+describe('member addresses in NodeCore', () => {
+  it('gossip tells every node each peer address, and a restart at a new one replaces it', () => {
+    let generation = 1;
+    const own = (id: string) => ({ address: `${id}-${generation}:7000`, incarnation: generation });
+    const net = new TestNet(3, 3, 64, true, own);
+    for (const id of net.ids) net.input(id, { kind: 'start' });
+    net.advance(5_000);
+    const heard = (node: string, peer: string) =>
+      net.learned.filter((l) => l.node === node && l.peer === peer).map((l) => l.address);
+    for (const node of net.ids) {
+      for (const peer of net.ids) {
+        if (peer !== node)
+          expect(heard(node, peer), `${node} of ${peer}`).toEqual([`${peer}-1:7000`]);
+      }
+    }
+    generation = 2;
+    net.restart(nodeId('n3'));
+    net.input(nodeId('n3'), { kind: 'start' });
+    net.advance(5_000);
+    expect(heard('n1', 'n3')).toEqual(['n3-1:7000', 'n3-2:7000']);
+    expect(heard('n2', 'n3')).toEqual(['n3-1:7000', 'n3-2:7000']);
+    const record = net
+      .core(nodeId('n1'))
+      .members()
+      .find((r) => r.id === 'n3');
+    expect(record).toMatchObject({ address: 'n3-2:7000', status: 'alive' });
+    expect(record?.incarnation).toBeGreaterThanOrEqual(2);
+  });
+
+  it('a node that left gossips a final left record', () => {
+    const net = new TestNet(3, 3, 64, true);
+    for (const id of net.ids) net.input(id, { kind: 'start' });
+    net.advance(2_000);
+    net.input(nodeId('n3'), { kind: 'leave-membership' });
+    net.advance(3_000);
+    for (const id of ['n1', 'n2']) {
+      const record = net
+        .core(nodeId(id))
+        .members()
+        .find((r) => r.id === 'n3');
+      expect(record?.status, id).toBe('left');
+    }
+  });
+});

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_TRANSPORT_CONFIG, validateTransportConfig } from '../../src/config.js';
 import { nodeId } from '../../src/core/types.js';
 import {
+  ANY_NODE,
+  ASK_LANE,
   checkAnswer,
   checkHello,
   type Expected,
@@ -23,6 +25,29 @@ const hello: Hello = {
 describe('checkHello', () => {
   it('accepts a matching hello', () => {
     expect(checkHello(hello, expected)).toEqual({ ok: true, value: hello });
+  });
+
+  it('accepts an ask to any node, and to this one, only on the ask lane', () => {
+    const ask = { ...hello, lane: ASK_LANE, to: ANY_NODE };
+    expect(checkHello(ask, expected)).toEqual({ ok: true, value: ask });
+    expect(checkHello({ ...ask, to: 'b' }, expected).ok).toBe(true);
+    expect(checkHello({ ...ask, to: 'c' }, expected)).toEqual({
+      ok: false,
+      reason: 'dialed c, reached b',
+    });
+    expect(checkHello({ ...hello, to: ANY_NODE }, expected)).toEqual({
+      ok: false,
+      reason: 'dialed *, reached b',
+    });
+  });
+
+  it('an asker takes the welcome of whichever valid node answers', () => {
+    const welcome = { ringkv: 'welcome', version: 1, node: 'n9', incarnation: '0123456789abcdef' };
+    expect(checkAnswer(welcome, expected, ANY_NODE)).toEqual({
+      ok: true,
+      value: '0123456789abcdef',
+    });
+    expect(checkAnswer({ ...welcome, node: '../x' }, expected, ANY_NODE).ok).toBe(false);
   });
 
   it.each([

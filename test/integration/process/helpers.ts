@@ -138,3 +138,33 @@ export async function cleanup(
   await Promise.all([...processes].map((p) => p.stop('SIGKILL', 5_000)));
   if (spec !== null) await rm(spec.root, { recursive: true, force: true });
 }
+
+/** The command of a node that joins through the member listening on `seedPort`. */
+export async function joinerArgs(
+  spec: ClusterSpec,
+  id: string,
+  seedPort: number,
+  extra: readonly string[] = [],
+): Promise<string[]> {
+  const [peerPort, httpPort] = (await freePorts(2)) as [number, number];
+  return [
+    BIN,
+    'node',
+    '--id',
+    id,
+    '--listen',
+    `${LOOPBACK}:${peerPort}`,
+    '--http',
+    `${LOOPBACK}:${httpPort}`,
+    '--data-dir',
+    join(spec.root, id),
+    '--join',
+    `${LOOPBACK}:${seedPort}`,
+    '--n',
+    String(spec.n),
+    ...(spec.tlsDir === null ? ['--insecure'] : ['--tls-dir', spec.tlsDir]),
+    '--log-level',
+    'info',
+    ...extra,
+  ];
+}
