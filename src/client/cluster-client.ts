@@ -216,6 +216,7 @@ export class ClusterClient implements Cluster {
       // One id for every attempt: a retry of a write that did land creates no second sibling.
       rid: randomUUID(),
       trace: traceIdOf(options.traceId),
+      ...supersedeOf(options.supersede),
     };
     const label = `${what} ${JSON.stringify(key)}`;
     const result = await this.driver.run({
@@ -286,6 +287,13 @@ export class ClusterClient implements Cluster {
     }
     return id;
   }
+}
+
+/** PutOptions.supersede, checked, as the request field. */
+function supersedeOf(supersede: unknown): { supersede?: 'local' } {
+  if (supersede === undefined) return {};
+  if (supersede !== 'local') throw new ValidationError("supersede must be 'local' or left out");
+  return { supersede };
 }
 
 /** The caller's trace id, checked, or a fresh one; every retry of the request keeps it. */

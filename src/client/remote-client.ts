@@ -214,6 +214,9 @@ class HttpKvClient implements RemoteClient {
     const timeoutMs = validateTimeout(options.timeoutMs, this.defaultTimeoutMs());
     validateContext(options.context);
     traceIdOf(options.traceId);
+    if (options.supersede !== undefined) {
+      throw new ValidationError('supersede is not available over HTTP: pass a context instead');
+    }
     const headers: Record<string, string> = {};
     if (options.context !== undefined && options.context !== '') {
       headers[CONTEXT_HEADER] = options.context;

@@ -28,6 +28,14 @@ export interface PutOptions {
    * printable ASCII characters, e.g. an HTTP request id. @default a random UUID
    */
   readonly traceId?: string;
+  /**
+   * `'local'`: the write also supersedes every version the coordinating replica holds for the
+   * key, as if `context` had included them — a blind overwrite (Redis SET) with no read round
+   * trip and no sibling for sequential writes. Versions only other replicas hold (written
+   * through another coordinator) still become siblings. Not available over HTTP.
+   * @default none: only `context` decides what the write supersedes
+   */
+  readonly supersede?: 'local';
 }
 
 export type DeleteOptions = PutOptions;

@@ -17,7 +17,7 @@ import { type GetOutcome, QuorumRounds } from './quorum.js';
 import type { Reaper } from './reaper.js';
 import type { TimerOwner } from './timers.js';
 import type { KeyRecord, NodeId } from './types.js';
-import { siblingByRid, update } from './version.js';
+import { contextOf, siblingByRid, update, vvMerge } from './version.js';
 
 export class Coordinator implements TimerOwner {
   private readonly rounds: QuorumRounds;
@@ -106,7 +106,9 @@ export class Coordinator implements TimerOwner {
   /**
    * The record a put leaves on this coordinator: the local record again if it already holds
    * this request's write (a retry whose first attempt got this far), else the update with a
-   * new dot. Null when the key has too many siblings (the client was answered).
+   * new dot. With `supersede: 'local'` the new version's past also covers every version held
+   * here, so sequential writes through one coordinator never pile up siblings. Null when the
+   * key has too many siblings (the client was answered).
    */
   private recordForPut(request: PutRequest, origin: Origin, out: Effects): KeyRecord | null {
     const { local, limits, actor } = this.ctx;
@@ -115,7 +117,11 @@ export class Coordinator implements TimerOwner {
       this.rounds.stats.retriesDeduplicated++;
       return current;
     }
-    const { record, sibling } = update(current, request.context, actor, request.value, {
+    const context =
+      request.supersede === 'local' && current !== undefined
+        ? vvMerge(request.context, contextOf(current))
+        : request.context;
+    const { record, sibling } = update(current, context, actor, request.value, {
       counterMin: local.counterFloor(),
       pastEntriesMax: limits.vvEntriesMax,
       ...(request.rid === undefined ? {} : { rid: request.rid }),

@@ -318,6 +318,12 @@ export interface PutRequest {
    * isTraceId); the coordinator copies it into the messages it sends for the request.
    */
   readonly trace?: string;
+  /**
+   * `local`: the coordinating replica adds its own record's context to `context`, so the write
+   * supersedes every version it holds for the key without a read round trip (a Redis SET).
+   * Versions only other replicas hold stay siblings. A forward carries it to the replica.
+   */
+  readonly supersede?: 'local';
 }
 
 export interface GetRequest {
@@ -472,6 +478,7 @@ function isClientRequest(x: unknown): x is ClientRequest {
   if (!isOptionalCount(x.pw)) return false;
   if (x.op !== 'put' || !isCount(x.w) || !isVersionVector(x.context)) return false;
   if (x.rid !== undefined && typeof x.rid !== 'string') return false;
+  if (x.supersede !== undefined && x.supersede !== 'local') return false;
   return x.value === null || x.value instanceof Uint8Array;
 }
 
