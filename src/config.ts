@@ -442,3 +442,63 @@ export const REMOTE_CONNECT_TIMEOUT_MS_DEFAULT = 2_000;
 export const REMOTE_NODE_COOLDOWN_MS = 1_000;
 /** Largest reply body the remote client reads (a get's siblings, base64): 4/3 × 2 × the value limit. */
 export const REMOTE_REPLY_SIZE_MAX_BYTES = Math.ceil((VALUE_SIZE_LIMIT_BYTES * 8) / 3);
+
+/** Bounds of the Redis-protocol (RESP) front end (src/server/resp/); ranges in RESP_CONFIG_RANGES. */
+export interface RespConfig {
+  /** Connections served at once; one more is answered `-ERR max number of clients reached` and closed (1..100000). @default 10000 */
+  readonly clientsMax: number;
+  /**
+   * Replies written to a connection that the socket has not flushed yet; past it the client is
+   * treated as one that does not read, cut off and counted (1..1000000). @default 100000
+   */
+  readonly pendingRepliesMax: number;
+  /** Commands parsed and waiting to run per connection; reading pauses at this many (1..100000). @default 1024 */
+  readonly queuedCommandsMax: number;
+  /** A connection with no request for this long is closed (1000..86400000 ms). @default 300000 */
+  readonly idleTimeoutMs: number;
+  /** Arguments in one command, its name included; more closes the connection (1..1048576). @default 65536 */
+  readonly argsMax: number;
+  /**
+   * Longest bulk string the parser accepts at all; a longer length prefix closes the connection
+   * without reading it (Redis's proto-max-bulk-len). Bulks over the value limit but under this
+   * are skipped unbuffered and the command refused (1 KiB..4 GiB). @default 512 MiB
+   */
+  readonly bulkBytesMax: number;
+  /** Bytes of arguments one command may hold in memory; past it the command is refused (1 KiB..1 GiB). @default 128 MiB */
+  readonly commandBytesMax: number;
+}
+
+export const DEFAULT_RESP_CONFIG: RespConfig = Object.freeze({
+  clientsMax: 10_000,
+  pendingRepliesMax: 100_000,
+  queuedCommandsMax: 1024,
+  idleTimeoutMs: 300_000,
+  argsMax: 65_536,
+  bulkBytesMax: 512 * 1024 * 1024,
+  commandBytesMax: 128 * 1024 * 1024,
+});
+
+export const RESP_CONFIG_RANGES: {
+  readonly [K in keyof RespConfig]: readonly [min: number, max: number];
+} = Object.freeze({
+  clientsMax: [1, 100_000],
+  pendingRepliesMax: [1, 1_000_000],
+  queuedCommandsMax: [1, 100_000],
+  idleTimeoutMs: [1000, 86_400_000],
+  argsMax: [1, 1_048_576],
+  bulkBytesMax: [1024, 4 * 1024 * 1024 * 1024],
+  commandBytesMax: [1024, 1024 * 1024 * 1024],
+});
+
+/** Checks a RESP configuration; throws a ValidationError naming the first bad field. */
+export function validateRespConfig(config: RespConfig): void {
+  for (const name of Object.keys(RESP_CONFIG_RANGES) as (keyof RespConfig)[]) {
+    const [low, high] = RESP_CONFIG_RANGES[name];
+    const value: unknown = config[name];
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < low || value > high) {
+      throw new ValidationError(
+        `resp.${name} must be an integer between ${low} and ${high}, got ${String(value)}`,
+      );
+    }
+  }
+}
