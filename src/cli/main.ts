@@ -129,6 +129,11 @@ function addUpCommand(program: Command, start: (plan: UpPlan) => Promise<unknown
     )
     .option('--memory', 'keep data in memory only, lost on exit (excludes --data-dir)')
     .option(
+      '--resp <port>',
+      `also serve the Redis protocol (RESP2/3) on this port at --host (0..${PORT_MAX}, 0 = any free port; default: off)`,
+      integerIn(0, PORT_MAX),
+    )
+    .option(
       '--log-level <level>',
       `JSON logs on stderr from this level up: ${LOG_LEVELS.join(', ')} (default: ${DEFAULT_CONFIG.logLevel})`,
       logLevelArg,

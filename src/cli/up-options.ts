@@ -26,6 +26,7 @@ export interface UpFlags {
   readonly token?: string;
   readonly httpCert?: string;
   readonly httpKey?: string;
+  readonly resp?: number;
 }
 
 /** Where `up` keeps data unless told otherwise: durable by default, as Riak and Cassandra are. */
@@ -40,6 +41,8 @@ export interface UpPlan {
   readonly adminToken?: string | null;
   /** PEM files of the HTTPS certificate and key. @default none: plain HTTP */
   readonly https?: { readonly certFile: string; readonly keyFile: string } | null;
+  /** Port of the Redis-protocol server, at `host` (0: any free one). @default none: off */
+  readonly resp?: number | null;
 }
 
 /** Shortest admin token accepted: a guessable token protects nothing. */
@@ -111,6 +114,7 @@ export function toUpPlan(flags: UpFlags): UpPlan {
     port: flags.port,
     adminToken,
     https: httpsOf(flags),
+    resp: flags.resp ?? null,
   };
 }
 
