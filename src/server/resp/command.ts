@@ -7,6 +7,7 @@
 import type { KvClient } from '../../client/types.js';
 import type { Reply } from './reply.js';
 import type { Session } from './session.js';
+import type { RespStats } from './stats.js';
 
 /** What every handler can reach: the cluster, its connection's session, the server. */
 export interface RespEnv {
@@ -27,6 +28,8 @@ export interface ServerFacts {
   clients(): number;
   /** The command table, for COMMAND. */
   readonly commands: ReadonlyMap<string, CommandSpec>;
+  /** The server's counters, for INFO stats. */
+  readonly stats: RespStats;
 }
 
 export type Handler = (args: readonly Buffer[], env: RespEnv) => Reply | Promise<Reply>;

@@ -195,6 +195,7 @@ export const info: Handler = (args, env) => {
     ],
     ['clients', [`connected_clients:${env.server.clients()}`]],
     ['persistence', ['loading:0']],
+    ['stats', statsLines(env)],
     ['replication', ['role:master', 'connected_slaves:0']],
     [
       'ringkv',
@@ -213,3 +214,17 @@ export const info: Handler = (args, env) => {
     .join('\r\n');
   return bulk(text);
 };
+
+function statsLines(env: RespEnv): string[] {
+  const stats = env.server.stats;
+  return [
+    `total_connections_received:${stats.connectionsAccepted}`,
+    `total_commands_processed:${stats.commands}`,
+    `rejected_connections:${stats.connectionsRejected}`,
+    `total_error_replies:${stats.errors}`,
+    `ringkv_refused_commands:${stats.refused}`,
+    `ringkv_protocol_errors:${stats.protocolErrors}`,
+    `client_output_buffer_limit_disconnections:${stats.slowReadersCutOff}`,
+    `ringkv_idle_closed:${stats.idleClosed}`,
+  ];
+}

@@ -59,6 +59,7 @@ export class RespServer {
       startedAtMs: Date.now(),
       clients: () => this.connections.size,
       commands: commandTable(),
+      stats: this.stats,
     };
     const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
     const settings = {
