@@ -38,6 +38,8 @@ export function coreStats(overrides: Partial<NodeStats> = {}): NodeStats {
     hintsStored: 0,
     hintsRefused: 0,
     hintsDelivered: 0,
+    valuesExpired: 0,
+    expiringKeys: 0,
     repairsApplied: 0,
     tombstonesReaped: 0,
     aeExchanges: 0,
