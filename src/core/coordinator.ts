@@ -97,7 +97,7 @@ export class Coordinator implements TimerOwner {
     if (request.ttlMs === undefined) return undefined;
     const nowMs = this.ctx.wallNowMs();
     assert(nowMs !== null, 'validate refuses a ttlMs without a wall clock');
-    const deadline = nowMs + request.ttlMs;
+    const deadline = Math.floor(nowMs) + request.ttlMs; // whole ms, like every stored deadline
     assert(Number.isSafeInteger(deadline), 'a deadline is a safe integer');
     return deadline;
   }

@@ -101,6 +101,7 @@ export class FakeCluster implements KvClient {
       found,
       values,
       context: found ? 'ctx' : '',
+      expiresAtMs: values.map(() => null),
       replies: 2,
       r: 2,
       sloppy: false,
