@@ -154,7 +154,11 @@ export class Expiry {
     const record = this.host.read(key);
     if (record === undefined) return undefined;
     const now = this.asOfNow(record);
-    if (now === record) return record;
+    if (now === record) {
+      this.queue.set(key, earliestExpiry(record)); // a clock that stepped back: keep its deadline
+      return record;
+    }
+    this.countExpired(record, now);
     this.host.write(key, now, out);
     if (isDeleted(now)) this.host.considerTombstones(key, now, out);
     return now;
