@@ -40,6 +40,14 @@ export const INDIRECT_CHECKS = 3;
  */
 export const SUSPICION_MAX_TIMEOUT_MULT = 6;
 
+// --- Expiry (TTL): a write's deadline; see README "Expiry (TTL)" ---------------------------
+/** Longest TTL a write may carry (PutOptions.ttlMs 1..TTL_MS_MAX, ms): about 100 years. */
+export const TTL_MS_MAX = 100 * 365 * 86_400_000;
+/** Latest absolute deadline (PutOptions.expiresAtMs 1..EXPIRES_AT_MS_MAX, Unix ms): year 9999. */
+export const EXPIRES_AT_MS_MAX = 253_402_300_799_999;
+/** Keys whose deadline passed that one node tick stores as tombstones (1..1_000_000). @default 1000 */
+export const EXPIRY_SWEEP_KEYS_MAX = 1000;
+
 /** Log levels from most to least verbose; `silent` logs nothing. */
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -321,6 +329,7 @@ export function coreLimits(config: RingkvConfig) {
     changeSenderWaitMs: config.changeSenderWaitMs,
     swim: membershipConfig(config),
     transferBatchesMax: config.transferBatchesMax,
+    expirySweepKeysMax: EXPIRY_SWEEP_KEYS_MAX,
   };
 }
 

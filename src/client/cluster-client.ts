@@ -38,6 +38,7 @@ import type {
 } from './types.js';
 import {
   validateContext,
+  validateExpiry,
   validateKey,
   validatePrimaries,
   validateQuorum,
@@ -212,6 +213,7 @@ export class ClusterClient implements Cluster {
       context: validateContext(options.context),
       w,
       pw: validatePrimaries('pw', options.pw, w),
+      ...writeExpiry(options, value),
       timeoutMs,
       // One id for every attempt: a retry of a write that did land creates no second sibling.
       rid: randomUUID(),
@@ -305,4 +307,13 @@ export function traceIdOf(traceId: unknown): string {
     );
   }
   return traceId;
+}
+
+/** A put's expiry fields; a delete with one is refused (a tombstone does not expire). */
+function writeExpiry(options: PutOptions, value: Uint8Array | null) {
+  const expiry = validateExpiry(options);
+  if (value === null && Object.keys(expiry).length > 0) {
+    throw new ValidationError('a delete cannot carry ttlMs or expiresAtMs');
+  }
+  return expiry;
 }

@@ -36,8 +36,19 @@ export interface PutOptions {
    * @default none: only `context` decides what the write supersedes
    */
   readonly supersede?: 'local';
+  /**
+   * The value expires this many ms after the write (1..TTL_MS_MAX in config.ts), by the wall
+   * clock of the node that coordinates it; not with expiresAtMs. @default never
+   */
+  readonly ttlMs?: number;
+  /**
+   * The value expires at this Unix time in ms (1..EXPIRES_AT_MS_MAX; a time already past makes
+   * the write a delete in effect); not with ttlMs. @default never
+   */
+  readonly expiresAtMs?: number;
 }
 
+/** A delete: PutOptions without an expiry (giving one is a ValidationError). */
 export type DeleteOptions = PutOptions;
 
 export interface GetOptions {
@@ -95,6 +106,11 @@ export interface GetResult {
   readonly sloppy: boolean;
   /** Versions reconciled, tombstones included (values.length counts only live ones). */
   readonly siblings: number;
+  /**
+   * When each value expires (Unix ms), index for index with `values`; null: that value does
+   * not expire. An expired value is never returned.
+   */
+  readonly expiresAtMs: readonly (number | null)[];
   /** The values decoded as UTF-8. */
   strings(): string[];
   /** The values parsed as JSON. */

@@ -313,6 +313,10 @@ export interface PutRequest {
    * sibling with this id already written reuses it instead of creating a second one.
    */
   readonly rid?: string;
+  /** The value expires this many ms after the coordinator's clock at the write (not with expiresAtMs). */
+  readonly ttlMs?: number;
+  /** The value expires at this Unix time in ms (not with ttlMs). Absent, with ttlMs: never. */
+  readonly expiresAtMs?: number;
   /**
    * Follows the request into every log line it causes, on every node it reaches (see
    * isTraceId); the coordinator copies it into the messages it sends for the request.
@@ -436,6 +440,7 @@ function isVersionVector(x: unknown): x is VersionVector {
 function isSibling(x: unknown): x is Sibling {
   if (!isObject(x) || !isDot(x.dot) || !isVersionVector(x.past)) return false;
   if (x.rid !== undefined && typeof x.rid !== 'string') return false;
+  if (!isOptionalCount(x.expiresAtMs)) return false;
   return x.value === null || x.value instanceof Uint8Array;
 }
 
@@ -479,6 +484,7 @@ function isClientRequest(x: unknown): x is ClientRequest {
   if (x.op !== 'put' || !isCount(x.w) || !isVersionVector(x.context)) return false;
   if (x.rid !== undefined && typeof x.rid !== 'string') return false;
   if (x.supersede !== undefined && x.supersede !== 'local') return false;
+  if (!isOptionalCount(x.ttlMs) || !isOptionalCount(x.expiresAtMs)) return false;
   return x.value === null || x.value instanceof Uint8Array;
 }
 

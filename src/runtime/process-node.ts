@@ -394,6 +394,8 @@ function makeCore(options: ProcessNodeOptions, actor: string, storage: StorageEn
     // Gossip membership and SWIM failure detection run on the real clock and randomness.
     now: () => performance.now(),
     random: Math.random,
+    // Expiry deadlines (TTL) are Unix times: set and judged by this host's wall clock.
+    wallClockMs: () => Date.now(),
   });
 }
 

@@ -41,6 +41,8 @@ async function main(
     // Gossip membership and SWIM failure detection run on the real clock and randomness.
     now: () => performance.now(),
     random: Math.random,
+    // Expiry deadlines (TTL) are Unix times: set and judged by this host's wall clock.
+    wallClockMs: () => Date.now(),
   });
   const replies = new ReplyBatcher(post);
   const host = new NodeHost(

@@ -8,13 +8,16 @@ import { SEED_MAX } from '../util/prng.js';
 import type { MembershipMode } from './change-plan.js';
 import { formatReport, SweepTotals } from './report.js';
 import { runSeed, SWARM_MODE_DEFAULTS, type SwarmModes } from './swarm.js';
+import type { TtlMode } from './ttl-plan.js';
 
 const USAGE =
   'usage: npm run sim -- --seed <n> [--trace <key>] | --seeds <count> [--from <n>] [--verbose]\n' +
   '       [--no-probes]  liveness without reads: replicas must converge by anti-entropy alone\n' +
   '       [--membership off|sometimes|always]  membership changes (default: on about half the seeds)\n' +
-  '       [--no-gossip]  nodes run without gossip membership and SWIM failure detection (default: with)';
+  '       [--no-gossip]  nodes run without gossip membership and SWIM failure detection (default: with)\n' +
+  '       [--ttl off|sometimes|always]  puts with TTLs and skewed wall clocks (default: on about half the seeds)';
 const MEMBERSHIP_MODES: readonly MembershipMode[] = ['off', 'sometimes', 'always'];
+const TTL_MODES: readonly TtlMode[] = ['off', 'sometimes', 'always'];
 const BAR_WIDTH = 30;
 
 function intArg(args: string[], name: string): number | undefined {
@@ -40,6 +43,13 @@ function membershipArg(args: string[]): MembershipMode {
   const mode = MEMBERSHIP_MODES.find((m) => m === value);
   if (mode === undefined)
     throw new Error(`--membership needs one of ${MEMBERSHIP_MODES.join(', ')}\n${USAGE}`);
+  return mode;
+}
+
+function ttlArg(args: string[]): TtlMode {
+  const value = stringArg(args, '--ttl') ?? SWARM_MODE_DEFAULTS.ttl;
+  const mode = TTL_MODES.find((m) => m === value);
+  if (mode === undefined) throw new Error(`--ttl needs one of ${TTL_MODES.join(', ')}\n${USAGE}`);
   return mode;
 }
 
@@ -110,6 +120,7 @@ function main(args: string[]): number {
     livenessProbes: !args.includes('--no-probes'),
     membership: membershipArg(args),
     gossip: gossipArg(args),
+    ttl: ttlArg(args),
   };
   if (seed !== undefined) return one(seed, stringArg(args, '--trace'), modes);
   if (seeds !== undefined)

@@ -14,6 +14,7 @@ import { type Dist, sampleDist } from '../util/distributions.js';
 import type { Prng } from '../util/prng.js';
 import type { OpHandle, SimClient } from './client.js';
 import type { Simulator } from './simulator.js';
+import type { TtlPlan } from './ttl-plan.js';
 
 export interface WorkloadMix {
   readonly readModifyWrite: number;
@@ -31,6 +32,12 @@ export interface WorkloadOptions {
   readonly thinkTime: Dist;
   /** Probability that an operation targets keys[0], concentrating conflicts on it. */
   readonly hotKeyRate: number;
+}
+
+/** TTL writes: which puts carry one and how long, drawn from a stream of their own. */
+export interface WorkloadTtl {
+  readonly plan: TtlPlan;
+  readonly prng: Prng;
 }
 
 type OpName = keyof WorkloadMix;
@@ -62,6 +69,7 @@ export class Workload {
     private readonly sim: Simulator,
     private readonly prng: Prng,
     private readonly options: WorkloadOptions,
+    private readonly ttl: WorkloadTtl | null = null,
   ) {
     assert(options.keys.length >= 1, 'a workload has keys');
     assert(
@@ -117,9 +125,11 @@ export class Workload {
     const seenKey = `${client.name}\u0000${key}`;
     switch (name) {
       case 'blindPut':
-        return then(client.put(key), finish);
-      case 'staleWrite':
-        return then(client.put(key, { context: this.seen.get(seenKey) ?? [] }), finish);
+        return then(client.put(key, this.ttlOption()), finish);
+      case 'staleWrite': {
+        const context = this.seen.get(seenKey) ?? [];
+        return then(client.put(key, { context, ...this.ttlOption() }), finish);
+      }
       case 'read':
         return then(client.get(key), (get) => {
           this.remember(seenKey, get);
@@ -131,11 +141,21 @@ export class Workload {
           const context = this.remember(seenKey, get);
           if (context === null) return finish();
           const record = get.result?.ok && get.result.op === 'get' ? get.result.record : null;
-          if (name === 'readModifyWrite') return then(client.put(key, { context }), finish);
+          if (name === 'readModifyWrite') {
+            return then(client.put(key, { context, ...this.ttlOption() }), finish);
+          }
           if (record === null || isDeleted(record)) return finish();
           then(client.delete(key, { context }), finish);
         });
     }
+  }
+
+  /** A TTL for the next put, when the plan draws one (from the TTL stream only). */
+  private ttlOption(): { ttlMs?: number } {
+    if (this.ttl === null) return {};
+    const { plan, prng } = this.ttl;
+    if (!prng.chance(plan.putRate)) return {};
+    return { ttlMs: prng.int(plan.ttlMsMin, plan.ttlMsMax) };
   }
 
   /** Keeps a successful get's context for later stale writes; null when the get failed. */

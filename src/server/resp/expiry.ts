@@ -9,18 +9,6 @@ import { integerOf } from './args.js';
 import { RespError } from './reply.js';
 import { chosenIndex } from './siblings.js';
 
-// TEMPORARY until the `ttl` branch is merged: its shared interface (issue 13), declared here so
-// this front end compiles against it before. Removed by the merge.
-declare module '../../client/types.js' {
-  interface PutOptions {
-    readonly ttlMs?: number;
-    readonly expiresAtMs?: number;
-  }
-  interface GetResult {
-    readonly expiresAtMs?: readonly (number | null)[];
-  }
-}
-
 export type Expiry =
   | { readonly kind: 'none' }
   /** Relative, in ms from now (EX, PX, SETEX, PSETEX, EXPIRE, PEXPIRE). */
@@ -58,7 +46,7 @@ export function isExpiryWord(option: string): option is 'EX' | 'PX' | 'EXAT' | '
 export function expiresAtOf(result: GetResult): number | null {
   const index = chosenIndex(result);
   if (index < 0) return null;
-  return result.expiresAtMs?.[index] ?? null;
+  return result.expiresAtMs[index] ?? null;
 }
 
 /**

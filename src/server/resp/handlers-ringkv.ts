@@ -65,7 +65,7 @@ function quorumValue(env: RespEnv, name: QuorumName, text: string): number | nul
 export const siblings: Handler = async (args, env) => {
   const result = await env.client.get(keyOf(args[1]!), env.session.readOptions());
   const expires: Reply[] = result.values.map((_, i) => {
-    const at = result.expiresAtMs?.[i] ?? null;
+    const at = result.expiresAtMs[i] ?? null;
     return at === null ? NULL : int(at);
   });
   return map([

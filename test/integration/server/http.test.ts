@@ -22,8 +22,13 @@ import { createHttpServer } from '../../../src/server/http.js';
 
 interface Entry {
   values: Uint8Array[];
+  /** Each value's deadline, aligned with values (absent: none expire). */
+  expires?: (number | null)[];
   context: string;
 }
+
+/** The fake's "now" for turning a ttlMs into a deadline. */
+const FAKE_NOW_MS = 1_700_000_000_000;
 
 interface Call {
   op: 'put' | 'get' | 'delete' | 'status';
@@ -69,8 +74,15 @@ class FakeClient implements KvClient {
     await this.enter({ op: 'put', key, options }, options.signal);
     const bytes = typeof value === 'string' ? new TextEncoder().encode(value) : value;
     const entry = this.store.get(key);
-    const kept = entry !== undefined && entry.context !== options.context ? entry.values : [];
-    this.store.set(key, { values: [...kept, new Uint8Array(bytes)], context: this.nextContext() });
+    const keep = entry !== undefined && entry.context !== options.context;
+    const kept = keep ? entry.values : [];
+    const expiry =
+      options.expiresAtMs ?? (options.ttlMs === undefined ? null : FAKE_NOW_MS + options.ttlMs);
+    this.store.set(key, {
+      values: [...kept, new Uint8Array(bytes)],
+      expires: [...(keep ? (entry.expires ?? []) : []), expiry],
+      context: this.nextContext(),
+    });
     return {
       acked: options.w ?? 2,
       w: options.w ?? 2,
@@ -92,6 +104,7 @@ class FakeClient implements KvClient {
       r: options.r ?? 2,
       sloppy: false,
       siblings: values.length,
+      expiresAtMs: entry?.expires ?? values.map(() => null),
       strings: () => values.map((v) => new TextDecoder().decode(v)),
       json: <T>() => values.map((v) => JSON.parse(new TextDecoder().decode(v)) as T),
     };
