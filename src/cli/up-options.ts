@@ -114,7 +114,7 @@ export function toUpPlan(flags: UpFlags): UpPlan {
     port: flags.port,
     adminToken,
     https: httpsOf(flags),
-    resp: flags.resp ?? null,
+    ...(flags.resp === undefined ? {} : { resp: flags.resp }),
   };
 }
 
