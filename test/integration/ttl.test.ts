@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TTL_MS_MAX } from '../../src/config.js';
-import { type Cluster, startCluster, ValidationError } from '../../src/index.js';
+import { type Cluster, connect, startCluster, ValidationError } from '../../src/index.js';
 import { createHttpServer } from '../../src/server/http.js';
 
 /** Long enough for a put and a get on a loaded 2-core machine, short enough to wait out. */
@@ -101,6 +101,26 @@ describe('expiry on a real cluster', () => {
 
   it('a delete with an expiry is a ValidationError', async () => {
     await expect(db.delete('k', { ttlMs: 100 })).rejects.toBeInstanceOf(ValidationError);
+  });
+
+  it('the remote client sends ttlMs and expiresAtMs and reads deadlines back, siblings too', async () => {
+    const remote = await connect({ nodes: [base] });
+    try {
+      const expiresAtMs = Date.now() + 60_000;
+      await remote.put('remote', 'a', { expiresAtMs, w: 3 });
+      expect((await remote.get('remote', { r: 3 })).expiresAtMs).toEqual([expiresAtMs]);
+      await remote.put('remote', 'b', { ttlMs: 60_000, w: 3 });
+      const both = await remote.get('remote', { r: 3 });
+      expect(both.values).toHaveLength(2);
+      const deadlines = both.expiresAtMs;
+      expect(deadlines).toContain(expiresAtMs);
+      expect(deadlines.every((d) => typeof d === 'number' && d > Date.now())).toBe(true);
+      await expect(remote.put('remote', 'c', { ttlMs: 1, expiresAtMs })).rejects.toBeInstanceOf(
+        ValidationError,
+      );
+    } finally {
+      await remote.close();
+    }
   });
 
   it('over HTTP: PUT ?ttl_ms= answers the deadline on GET, then 404 once it passed', async () => {
