@@ -244,7 +244,12 @@ export class ClusterClient implements Cluster {
     return Promise.all(
       this.nodeIds.map(async (id) => {
         const record = await this.link.inspect(id, key);
-        const versions = record?.siblings.map((s) => ({ dot: s.dot, value: s.value })) ?? null;
+        const versions =
+          record?.siblings.map((s) => ({
+            dot: s.dot,
+            value: s.value,
+            ...(s.expiresAtMs === undefined ? {} : { expiresAtMs: s.expiresAtMs }),
+          })) ?? null;
         const state = this.link.isUp(id) ? 'up' : 'down';
         return { node: id, primary: primaries.includes(id), state, versions } as const;
       }),

@@ -183,6 +183,8 @@ export interface ReplicaView {
   readonly versions: ReadonlyArray<{
     readonly dot: readonly [string, number];
     readonly value: Uint8Array | null;
+    /** The version's deadline (Unix ms), when it has one; expired versions read as null. */
+    readonly expiresAtMs?: number;
   }> | null;
 }
 

@@ -12,8 +12,7 @@ import { SIM_DEFAULTS } from './defaults.js';
 import type { FaultOptions } from './faults.js';
 import type { ChangePlan } from './ring-changer.js';
 import type { SimOptions } from './simulator.js';
-import type { TtlPlan } from './ttl-plan.js';
-import type { WorkloadOptions } from './workload.js';
+import type { TtlPlan, WorkloadOptions } from './workload.js';
 
 export interface Scenario {
   readonly sim: SimOptions;

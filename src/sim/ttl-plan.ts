@@ -9,19 +9,12 @@
  */
 import { Prng } from '../util/prng.js';
 import type { Scenario } from './scenario.js';
+import type { TtlPlan } from './workload.js';
+
+export type { TtlPlan } from './workload.js';
 
 /** Whether runs write with TTLs: never, on about half the seeds, or on every seed. */
 export type TtlMode = 'off' | 'sometimes' | 'always';
-
-export interface TtlPlan {
-  /** Share of puts that carry a TTL. */
-  readonly putRate: number;
-  /** TTLs are drawn uniformly from this range, in ms. */
-  readonly ttlMsMin: number;
-  readonly ttlMsMax: number;
-  /** Each node's wall clock minus true time, in ms (index = node index). */
-  readonly clockOffsetsMs: readonly number[];
-}
 
 /** Share of seeds with TTL writes in mode 'sometimes'. */
 const TTL_RATE = 0.5;

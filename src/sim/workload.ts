@@ -14,7 +14,6 @@ import { type Dist, sampleDist } from '../util/distributions.js';
 import type { Prng } from '../util/prng.js';
 import type { OpHandle, SimClient } from './client.js';
 import type { Simulator } from './simulator.js';
-import type { TtlPlan } from './ttl-plan.js';
 
 export interface WorkloadMix {
   readonly readModifyWrite: number;
@@ -32,6 +31,17 @@ export interface WorkloadOptions {
   readonly thinkTime: Dist;
   /** Probability that an operation targets keys[0], concentrating conflicts on it. */
   readonly hotKeyRate: number;
+}
+
+/** A run's TTL writes and wall-clock offsets (picked by ttl-plan.ts). */
+export interface TtlPlan {
+  /** Share of puts that carry a TTL. */
+  readonly putRate: number;
+  /** TTLs are drawn uniformly from this range, in ms. */
+  readonly ttlMsMin: number;
+  readonly ttlMsMax: number;
+  /** Each node's wall clock minus true time, in ms (index = node index). */
+  readonly clockOffsetsMs: readonly number[];
 }
 
 /** TTL writes: which puts carry one and how long, drawn from a stream of their own. */
