@@ -1,13 +1,12 @@
 /**
  * Expiry as Redis commands state it (SET EX/PX/EXAT/PXAT/KEEPTTL, SETEX, PSETEX, EXPIRE, …)
  * turned into ringkv's put options (`ttlMs`, `expiresAtMs`), and read back from a GetResult
- * (`expiresAtMs`, aligned with `values`) for TTL, PTTL and KEEPTTL. The value a read answers
- * with (siblings.ts) is also the one whose expiry TTL reports.
+ * (`expiresAtMs`, aligned with `values`) for TTL, PTTL and KEEPTTL: the key's expiry, when its
+ * last live value expires.
  */
 import type { GetResult, PutOptions } from '../../client/types.js';
 import { integerOf } from './args.js';
 import { RespError } from './reply.js';
-import { chosenIndex } from './siblings.js';
 
 export type Expiry =
   | { readonly kind: 'none' }
@@ -42,11 +41,19 @@ export function isExpiryWord(option: string): option is 'EX' | 'PX' | 'EXAT' | '
   return option === 'EX' || option === 'PX' || option === 'EXAT' || option === 'PXAT';
 }
 
-/** The expiry (absolute ms) of the value a read answers with; null: it does not expire. */
+/**
+ * When the key disappears by itself (absolute ms), or null when it does not: some live value has
+ * no deadline. Each sibling expires on its own and the key exists while any is live, so this is
+ * the latest deadline among the live values (the README's TTL rule, shared with the HTTP API).
+ */
 export function expiresAtOf(result: GetResult): number | null {
-  const index = chosenIndex(result);
-  if (index < 0) return null;
-  return result.expiresAtMs[index] ?? null;
+  if (!result.found) return null;
+  let latest = 0;
+  for (const at of result.expiresAtMs) {
+    if (at === null) return null;
+    latest = Math.max(latest, at);
+  }
+  return latest;
 }
 
 /**

@@ -2,7 +2,8 @@
  * EXPIRE, PEXPIRE, TTL, PTTL, PERSIST. ringkv keeps an expiry per stored value, so changing a
  * key's expiry rewrites its value: a read, then a put of the chosen value with the read's
  * context and the new expiry (a concurrent write in between becomes a sibling, never lost).
- * TTL and PTTL report the expiry of the value GET answers with (siblings.ts).
+ * TTL and PTTL report when the key disappears: -1 while any live sibling has no expiry, else
+ * the latest expiry among the live siblings (expiry.ts).
  */
 import { integerOf, keyOf, word } from './args.js';
 import type { Handler } from './command.js';

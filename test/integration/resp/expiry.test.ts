@@ -99,6 +99,19 @@ describe('RESP expiry', () => {
     expect(await redis.get('e:past')).toBeNull();
   });
 
+  it('with siblings, TTL is when the last live one expires; -1 while one never does', async () => {
+    await h.cluster.put('e:sibs', 'a', { ttlMs: 100_000 });
+    await h.cluster.put('e:sibs', 'b', { ttlMs: 200_000 });
+    expect((await h.cluster.get('e:sibs')).values).toHaveLength(2);
+    expect(await redis.ttl('e:sibs')).toBeGreaterThan(190);
+    await h.cluster.put('e:sibs', 'c');
+    expect(await redis.ttl('e:sibs')).toBe(-1);
+    expect(await redis.persist('e:sibs')).toBe(0);
+    expect(await redis.expire('e:sibs', 50)).toBe(1); // rewrites GET's value, resolving them
+    expect((await h.cluster.get('e:sibs')).values).toHaveLength(1);
+    expect(await redis.ttl('e:sibs')).toBeLessThanOrEqual(50);
+  });
+
   it('RINGKV.SIBLINGS reports each value expiry', async () => {
     const at = Date.now() + 60_000;
     await redis.set('e:sib', 'v', 'PXAT', at);
