@@ -40,6 +40,14 @@ export const INDIRECT_CHECKS = 3;
  */
 export const SUSPICION_MAX_TIMEOUT_MULT = 6;
 
+// --- Expiry (TTL): a write's deadline; see README "Expiry (TTL)" ---------------------------
+/** Longest TTL a write may carry (PutOptions.ttlMs 1..TTL_MS_MAX, ms): about 100 years. */
+export const TTL_MS_MAX = 100 * 365 * 86_400_000;
+/** Latest absolute deadline (PutOptions.expiresAtMs 1..EXPIRES_AT_MS_MAX, Unix ms): year 9999. */
+export const EXPIRES_AT_MS_MAX = 253_402_300_799_999;
+/** Keys whose deadline passed that one node tick stores as tombstones (1..1_000_000). @default 1000 */
+export const EXPIRY_SWEEP_KEYS_MAX = 1000;
+
 /** Log levels from most to least verbose; `silent` logs nothing. */
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -321,6 +329,7 @@ export function coreLimits(config: RingkvConfig) {
     changeSenderWaitMs: config.changeSenderWaitMs,
     swim: membershipConfig(config),
     transferBatchesMax: config.transferBatchesMax,
+    expirySweepKeysMax: EXPIRY_SWEEP_KEYS_MAX,
   };
 }
 
@@ -630,3 +639,63 @@ export const PROCESS_BANNER_BYTES_MAX = 64 * 1024;
  * machine's available parallelism (util/task-pool.ts).
  */
 export const POOL_THREADS_MAX = 256;
+
+/** Bounds of the Redis-protocol (RESP) front end (src/server/resp/); ranges in RESP_CONFIG_RANGES. */
+export interface RespConfig {
+  /** Connections served at once; one more is answered `-ERR max number of clients reached` and closed (1..100000). @default 10000 */
+  readonly clientsMax: number;
+  /**
+   * Replies written to a connection that the socket has not flushed yet; past it the client is
+   * treated as one that does not read, cut off and counted (1..1000000). @default 100000
+   */
+  readonly pendingRepliesMax: number;
+  /** Commands parsed and waiting to run per connection; reading pauses at this many (1..100000). @default 1024 */
+  readonly queuedCommandsMax: number;
+  /** A connection with no request for this long is closed (1000..86400000 ms). @default 300000 */
+  readonly idleTimeoutMs: number;
+  /** Arguments in one command, its name included; more closes the connection (1..1048576). @default 65536 */
+  readonly argsMax: number;
+  /**
+   * Longest bulk string the parser accepts at all; a longer length prefix closes the connection
+   * without reading it (Redis's proto-max-bulk-len). Bulks over the value limit but under this
+   * are skipped unbuffered and the command refused (1 KiB..4 GiB). @default 512 MiB
+   */
+  readonly bulkBytesMax: number;
+  /** Bytes of arguments one command may hold in memory; past it the command is refused (1 KiB..1 GiB). @default 128 MiB */
+  readonly commandBytesMax: number;
+}
+
+export const DEFAULT_RESP_CONFIG: RespConfig = Object.freeze({
+  clientsMax: 10_000,
+  pendingRepliesMax: 100_000,
+  queuedCommandsMax: 1024,
+  idleTimeoutMs: 300_000,
+  argsMax: 65_536,
+  bulkBytesMax: 512 * 1024 * 1024,
+  commandBytesMax: 128 * 1024 * 1024,
+});
+
+export const RESP_CONFIG_RANGES: {
+  readonly [K in keyof RespConfig]: readonly [min: number, max: number];
+} = Object.freeze({
+  clientsMax: [1, 100_000],
+  pendingRepliesMax: [1, 1_000_000],
+  queuedCommandsMax: [1, 100_000],
+  idleTimeoutMs: [1000, 86_400_000],
+  argsMax: [1, 1_048_576],
+  bulkBytesMax: [1024, 4 * 1024 * 1024 * 1024],
+  commandBytesMax: [1024, 1024 * 1024 * 1024],
+});
+
+/** Checks a RESP configuration; throws a ValidationError naming the first bad field. */
+export function validateRespConfig(config: RespConfig): void {
+  for (const name of Object.keys(RESP_CONFIG_RANGES) as (keyof RespConfig)[]) {
+    const [low, high] = RESP_CONFIG_RANGES[name];
+    const value: unknown = config[name];
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < low || value > high) {
+      throw new ValidationError(
+        `resp.${name} must be an integer between ${low} and ${high}, got ${String(value)}`,
+      );
+    }
+  }
+}

@@ -3,7 +3,7 @@
  *
  * - put KEY VALUE | --file F (`-` reads stdin): a write without `--context` is blind, so over
  *   an existing value it makes a sibling (nothing is silently lost); pass the context from `get`
- *   to replace what that read saw.
+ *   to replace what that read saw. `--ttl 30s` makes the value expire (README "Expiry (TTL)").
  * - get KEY: one value is written to stdout as is; siblings are listed numbered; the context
  *   goes to stderr (`--context-only` prints just the context, to stdout, for scripts).
  *   Exit 4 when the key is not found.
@@ -12,7 +12,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { NODES_MAX, TIMEOUT_MS_MAX, VALUE_SIZE_LIMIT_BYTES } from '../config.js';
+import { NODES_MAX, TIMEOUT_MS_MAX, TTL_MS_MAX, VALUE_SIZE_LIMIT_BYTES } from '../config.js';
 import { addClientOptions, type ClientFlags, targetOf } from './client-options.js';
 import { CliError, EXIT_NOT_FOUND, EXIT_UNREACHABLE, EXIT_USAGE } from './exit-codes.js';
 import {
@@ -26,9 +26,10 @@ import {
 import type { CliIo, StdinSource } from './io.js';
 import { formatSiblings } from './siblings.js';
 import { durationMs } from './units.js';
-import { integerIn } from './up-options.js';
+import { integerIn, usageError } from './up-options.js';
 
 const CONTEXT_HEADER = 'x-ringkv-context';
+const EXPIRES_AT_HEADER = 'x-ringkv-expires-at-ms';
 
 /** Longest coordinator timeout a request may ask for (the server caps it lower). */
 
@@ -38,6 +39,8 @@ interface WriteFlags extends ClientFlags {
   readonly w?: number;
   readonly pw?: number;
   readonly file?: string;
+  /** put: the value's TTL in ms. */
+  readonly ttl?: number;
 }
 
 interface GetFlags extends ClientFlags {
@@ -60,6 +63,7 @@ export function addKvCommands(program: Command, io: CliIo): void {
   const quorum = integerIn(1, NODES_MAX);
   const primaries = integerIn(0, NODES_MAX);
   const requestTimeout = durationMs(TIMEOUT_MS_MAX);
+  const ttlMs = positiveDurationMs(TTL_MS_MAX);
   const timeoutHelp = "the coordinator's deadline (default: the cluster's)";
   addClientOptions(
     program
@@ -71,6 +75,7 @@ export function addKvCommands(program: Command, io: CliIo): void {
       .option('--context <context>', 'the context from `ringkv get`: replace what it saw')
       .option('--w <count>', 'acks to wait for (default: the cluster W)', quorum)
       .option('--pw <count>', "of those, acks from the key's own replicas", primaries)
+      .option('--ttl <duration>', 'the value expires after this long (e.g. 30s, 5m)', ttlMs)
       .option('--request-timeout <duration>', timeoutHelp, requestTimeout),
   ).action(async (key: string, value: string | undefined, flags: WriteFlags) => {
     const body = await valueToStore(value, flags.file, io.stdin);
@@ -131,7 +136,9 @@ async function put(
   body: Uint8Array,
   flags: WriteFlags,
 ): Promise<void> {
-  const reply = await callApi(target, 'PUT', keyPath(key, writeQuery(flags)), {
+  const query = writeQuery(flags);
+  if (flags.ttl !== undefined) query.set('ttl_ms', String(Math.ceil(flags.ttl)));
+  const reply = await callApi(target, 'PUT', keyPath(key, query), {
     body,
     headers: contextHeader(flags.context),
   });
@@ -149,6 +156,8 @@ async function get(target: ApiTarget, io: CliIo, key: string, flags: GetFlags): 
   } else if (reply.status === 200) {
     io.out(reply.body);
     if (io.isTty) io.out('\n');
+    const deadline = Number(reply.headers.get(EXPIRES_AT_HEADER) ?? Number.NaN);
+    if (Number.isSafeInteger(deadline)) io.err(`expires: ${new Date(deadline).toISOString()}\n`);
   } else if (reply.status === 300) {
     io.out(formatSiblings(jsonOf<{ siblings: { value: string }[] }>(reply).siblings));
   }
@@ -192,6 +201,16 @@ function reportWrite(io: CliIo, verb: string, key: string, result: WriteReply): 
       `siblings ${result.siblings}${sloppy}\n`,
   );
   if (result.warning !== undefined) io.err(`warning: ${result.warning}\n`);
+}
+
+/** A duration of at least 1 ms (a TTL of 0 would mean "already expired"). */
+function positiveDurationMs(maxMs: number): (value: string) => number {
+  const parse = durationMs(maxMs);
+  return (value: string): number => {
+    const ms = parse(value);
+    if (ms < 1) throw usageError('A TTL must be at least 1ms (e.g. 500ms, 30s, 1h).');
+    return ms;
+  };
 }
 
 function writeQuery(flags: WriteFlags): URLSearchParams {

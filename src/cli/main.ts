@@ -135,6 +135,11 @@ function addUpCommand(program: Command, start: (plan: UpPlan) => Promise<unknown
       'run each node as its own OS process (TCP + mutual TLS between nodes; kill is SIGKILL)',
     )
     .option(
+      '--resp <port>',
+      `also serve the Redis protocol (RESP2/3) on this port at --host (0..${PORT_MAX}, 0 = any free port; default: off)`,
+      integerIn(0, PORT_MAX),
+    )
+    .option(
       '--log-level <level>',
       `JSON logs on stderr from this level up: ${LOG_LEVELS.join(', ')} (default: ${DEFAULT_CONFIG.logLevel})`,
       logLevelArg,

@@ -72,6 +72,11 @@ export function addNodeCommand(program: Command): void {
     )
     .option('--http-key <file>', 'the PEM private key of --http-cert', nonEmpty)
     .option('--advertise <host:port>', 'address peers dial (default: --listen)', nonEmpty)
+    .option(
+      '--resp <host:port>',
+      'also serve the Redis protocol (RESP2/3) here (port 0: any free one; default: off; AUTH with RINGKV_ADMIN_TOKEN when set)',
+      nonEmpty,
+    )
     .addOption(quorumOption('n', 'replicas per key', DEFAULT_CONFIG.n))
     .addOption(quorumOption('r', 'replies a read waits for (1..n)', DEFAULT_CONFIG.r))
     .addOption(quorumOption('w', 'acks a write waits for (1..n)', DEFAULT_CONFIG.w))

@@ -35,6 +35,7 @@ import type { NodeControl } from '../server/control-settings.js';
 import { createHttpServer } from '../server/http.js';
 import { StartupError } from './exit-codes.js';
 import { NodeAdmin } from './node-admin.js';
+import { type RunningResp, startResp } from './resp-serve.js';
 import { closeServer, httpTimeoutMs, processIo, readHttpsFiles, type UpIo } from './up.js';
 import { httpsOf, isLoopback, USAGE_EXIT_CODE } from './up-options.js';
 
@@ -63,6 +64,8 @@ export interface NodeFlags {
   readonly controlToken?: string;
   /** Drain and exit when stdin closes: the supervisor that started the node died. */
   readonly exitWithStdin?: boolean;
+  /** Serve RESP there too (`--resp HOST:PORT`). @default off */
+  readonly resp?: string;
 }
 
 /** `/status` of a node process: the cluster status as this node sees it, and its transport. */
@@ -75,6 +78,8 @@ export interface RunningNode {
   readonly server: Server;
   readonly cluster: ClusterClient;
   readonly node: ProcessNode;
+  /** The Redis-protocol server, when `--resp` was given. */
+  readonly resp: RunningResp | null;
   /** Drains HTTP, then closes the node (transport, storage, data dir lock). */
   shutdown(): Promise<void>;
 }
@@ -126,12 +131,23 @@ export async function runNode(flags: NodeFlags, io: UpIo = processIo): Promise<R
     const bound = await listen(server, plan.http);
     const scheme = tls === null ? 'http' : 'https';
     const url = `${scheme}://${formatHostPort({ host: bound.address, port: bound.port })}`;
-    io.out(banner(url, node, plan.config));
+    let resp: RunningResp | null = null;
+    if (plan.resp !== null) {
+      // The admin token, when the environment sets one, guards RESP with AUTH.
+      const token = process.env.RINGKV_ADMIN_TOKEN || null;
+      resp = await startResp(cluster, plan.resp, plan.config, token, io.err).catch(
+        (error: unknown) => {
+          server.close();
+          throw error;
+        },
+      );
+    }
+    io.out(banner(url, node, plan.config, resp?.url ?? null));
     const shutdown = async (): Promise<void> => {
-      await closeServer(server, flags.drainMs);
+      await Promise.all([closeServer(server, flags.drainMs), resp?.server.close()]);
       await withTimeout(cluster.close(), NODE_CLOSE_TIMEOUT_MS, 'closing the node');
     };
-    running = { url, server, cluster, node, shutdown };
+    running = { url, server, cluster, node, resp, shutdown };
     return running;
   } catch (error) {
     await cluster.close().catch(() => {});
@@ -144,6 +160,7 @@ interface NodePlan {
   /** The --initial-cluster ids, sorted (none for --join). */
   readonly ids: readonly string[];
   readonly http: { host: string; port: number };
+  readonly resp: { host: string; port: number } | null;
   readonly node: Parameters<typeof ProcessNode.start>[0];
 }
 
@@ -192,7 +209,9 @@ function toPlan(flags: NodeFlags): NodePlan {
       limits: coreLimits(config),
       logLevel: config.logLevel,
     };
-    return { config, ids, http: parseHostPort(flags.http, '--http', true), node };
+    const http = parseHostPort(flags.http, '--http', true);
+    const resp = flags.resp === undefined ? null : parseHostPort(flags.resp, '--resp', true);
+    return { config, ids, http, resp, node };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     throw new StartupError(message, USAGE_EXIT_CODE);
@@ -245,7 +264,12 @@ function listen(server: Server, at: { host: string; port: number }): Promise<Add
 }
 
 /** The first line, `ringkv node <id> is up at <url>`, carries the bound address for scripts. */
-function banner(url: string, node: ProcessNode, config: RingkvConfig): string {
+function banner(
+  url: string,
+  node: ProcessNode,
+  config: RingkvConfig,
+  respUrl: string | null,
+): string {
   const info = node.transportInfo;
   const peers = Object.entries(info.peers)
     .map(([id, address]) => `${id}=${address}`)
@@ -253,6 +277,7 @@ function banner(url: string, node: ProcessNode, config: RingkvConfig): string {
   return [
     `ringkv node ${node.id} is up at ${url}`,
     `  api         ${url}/kv/:key (PUT, GET, DELETE); ${url}/status, /metrics, /health`,
+    ...(respUrl === null ? [] : [`  redis       ${respUrl} (RESP2/RESP3)`]),
     `  peers       listening on ${info.listen} (${info.tls ? 'mutual TLS' : 'INSECURE: plain TCP'})`,
     `  cluster     ${info.clusterName}: ${peers}`,
     `  quorum      N=${config.n} R=${config.r} W=${config.w}`,

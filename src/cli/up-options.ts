@@ -28,6 +28,7 @@ export interface UpFlags {
   readonly token?: string;
   readonly httpCert?: string;
   readonly httpKey?: string;
+  readonly resp?: number;
 }
 
 /** Where `up` keeps data unless told otherwise: durable by default, as Riak and Cassandra are. */
@@ -44,6 +45,8 @@ export interface UpPlan {
   readonly https?: { readonly certFile: string; readonly keyFile: string } | null;
   /** How nodes run. @default 'threads' */
   readonly runtime?: 'threads' | 'processes';
+  /** Port of the Redis-protocol server, at `host` (0: any free one). @default none: off */
+  readonly resp?: number | null;
 }
 
 /** Shortest admin token accepted: a guessable token protects nothing. */
@@ -116,6 +119,7 @@ export function toUpPlan(flags: UpFlags): UpPlan {
     adminToken,
     https: httpsOf(flags),
     ...(flags.processes ? { runtime: 'processes' as const } : {}),
+    ...(flags.resp === undefined ? {} : { resp: flags.resp }),
   };
 }
 

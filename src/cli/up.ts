@@ -12,6 +12,7 @@ import { ValidationError } from '../errors.js';
 import { AdmissionController } from '../server/admission.js';
 import { createHttpServer } from '../server/http.js';
 import { StartupError } from './exit-codes.js';
+import { type RunningResp, startResp } from './resp-serve.js';
 import { type UpPlan, USAGE_EXIT_CODE } from './up-options.js';
 
 /** Time on top of the cluster's own deadlines for the HTTP layer to read a request body. */
@@ -28,7 +29,9 @@ export interface RunningUp {
   readonly url: string;
   readonly server: Server;
   readonly cluster: Cluster;
-  /** Closes the HTTP server, then the cluster. */
+  /** The Redis-protocol server, when `--resp` was given. */
+  readonly resp?: RunningResp | null;
+  /** Closes the HTTP (and RESP) server, then the cluster. */
   shutdown(): Promise<void>;
 }
 
@@ -73,12 +76,22 @@ export async function startUp(plan: UpPlan, io: UpIo): Promise<RunningUp> {
     });
     const address = await listen(server, plan);
     const url = formatUrl(address, plan.https ? 'https' : 'http');
-    io.out(formatSummary(url, await cluster.status(), config));
+    let resp: RunningResp | null = null;
+    if (plan.resp !== undefined && plan.resp !== null) {
+      const at = { host: plan.host, port: plan.resp };
+      resp = await startResp(cluster, at, config, plan.adminToken ?? null, io.err).catch(
+        async (error: unknown) => {
+          server.close();
+          throw error;
+        },
+      );
+    }
+    io.out(formatSummary(url, await cluster.status(), config, resp?.url ?? null));
     const shutdown = async (): Promise<void> => {
-      await closeServer(server, httpTimeoutMs(config));
+      await Promise.all([closeServer(server, httpTimeoutMs(config)), resp?.server.close()]);
       await cluster.close();
     };
-    return { url, server, cluster, shutdown };
+    return { url, server, cluster, resp, shutdown };
   } catch (error) {
     await cluster.close().catch(() => {});
     if (fresh) rmSync(dataDir, { recursive: true, force: true });
@@ -161,7 +174,12 @@ export function readHttpsFiles(files: { certFile: string; keyFile: string }): {
  * bound address (the real port when `--port 0`), for scripts and tests to parse. It lists only
  * routes that exist.
  */
-export function formatSummary(url: string, status: ClusterStatus, config: RingkvConfig): string {
+export function formatSummary(
+  url: string,
+  status: ClusterStatus,
+  config: RingkvConfig,
+  respUrl: string | null = null,
+): string {
   const { n, r, w } = status.config;
   const perNode = status.nodes.map((node) => `${node.id}:${node.partitions}`).join(' ');
   const processes = status.nodes.some((node) => node.process);
@@ -177,6 +195,9 @@ export function formatSummary(url: string, status: ClusterStatus, config: Ringkv
     `  metrics     ${url}/metrics`,
     `  api         ${url}/kv/:key (PUT, GET, DELETE)`,
     `  status      ${url}/status`,
+    ...(respUrl === null
+      ? []
+      : [`  redis       ${respUrl} (RESP2/RESP3: redis-cli -u ${respUrl})`]),
     // Not a link: /admin/ itself is no route (it answered 404), only its POST routes are.
     '  admin       POST /admin/nodes/:id/kill|restart, /admin/partition, /admin/heal, /admin/network',
     `  nodes       ${status.nodes.length}`,

@@ -40,6 +40,7 @@ import type {
 } from './types.js';
 import {
   validateContext,
+  validateExpiry,
   validateKey,
   validatePrimaries,
   validateQuorum,
@@ -214,10 +215,12 @@ export class ClusterClient implements Cluster {
       context: validateContext(options.context),
       w,
       pw: validatePrimaries('pw', options.pw, w),
+      ...writeExpiry(options, value),
       timeoutMs,
       // One id for every attempt: a retry of a write that did land creates no second sibling.
       rid: randomUUID(),
       trace: traceIdOf(options.traceId),
+      ...supersedeOf(options.supersede),
     };
     const label = `${what} ${JSON.stringify(key)}`;
     const result = await this.driver.run({
@@ -243,7 +246,12 @@ export class ClusterClient implements Cluster {
     return Promise.all(
       this.nodeIds.map(async (id) => {
         const record = await this.link.inspect(id, key);
-        const versions = record?.siblings.map((s) => ({ dot: s.dot, value: s.value })) ?? null;
+        const versions =
+          record?.siblings.map((s) => ({
+            dot: s.dot,
+            value: s.value,
+            ...(s.expiresAtMs === undefined ? {} : { expiresAtMs: s.expiresAtMs }),
+          })) ?? null;
         const state = this.link.isUp(id) ? 'up' : 'down';
         return { node: id, primary: primaries.includes(id), state, versions } as const;
       }),
@@ -317,6 +325,13 @@ export class ClusterClient implements Cluster {
   }
 }
 
+/** PutOptions.supersede, checked, as the request field. */
+function supersedeOf(supersede: unknown): { supersede?: 'local' } {
+  if (supersede === undefined) return {};
+  if (supersede !== 'local') throw new ValidationError("supersede must be 'local' or left out");
+  return { supersede };
+}
+
 /** The caller's trace id, checked, or a fresh one; every retry of the request keeps it. */
 export function traceIdOf(traceId: unknown): string {
   if (traceId === undefined) return randomUUID();
@@ -343,4 +358,13 @@ function withDeadline<T>(promise: Promise<T>, timeoutMs: number): Promise<T | nu
       },
     );
   });
+}
+
+/** A put's expiry fields; a delete with one is refused (a tombstone does not expire). */
+function writeExpiry(options: PutOptions, value: Uint8Array | null) {
+  const expiry = validateExpiry(options);
+  if (value === null && Object.keys(expiry).length > 0) {
+    throw new ValidationError('a delete cannot carry ttlMs or expiresAtMs');
+  }
+  return expiry;
 }

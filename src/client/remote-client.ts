@@ -56,6 +56,7 @@ import type {
 } from './types.js';
 import {
   validateContext,
+  validateExpiry,
   validateKey,
   validatePrimaries,
   validateQuorum,
@@ -66,6 +67,8 @@ import {
 export type { ConnectOptions } from './remote-options.js';
 
 const CONTEXT_HEADER = 'x-ringkv-context';
+/** A single value's deadline on a 200 get (server/replies.ts). */
+const EXPIRES_AT_HEADER = 'x-ringkv-expires-at-ms';
 
 /** A KvClient over HTTP; `close()` ends the pool and fails calls still waiting. */
 export interface RemoteClient extends KvClient {
@@ -214,12 +217,21 @@ class HttpKvClient implements RemoteClient {
     const timeoutMs = validateTimeout(options.timeoutMs, this.defaultTimeoutMs());
     validateContext(options.context);
     traceIdOf(options.traceId);
+    if (options.supersede !== undefined) {
+      throw new ValidationError('supersede is not available over HTTP: pass a context instead');
+    }
     const headers: Record<string, string> = {};
     if (options.context !== undefined && options.context !== '') {
       headers[CONTEXT_HEADER] = options.context;
     }
     if (value !== null) headers['content-type'] = 'application/octet-stream';
+    const expiry = validateExpiry(options);
+    if (value === null && Object.keys(expiry).length > 0) {
+      throw new ValidationError('a delete cannot carry ttlMs or expiresAtMs');
+    }
     const query = new URLSearchParams({ w: String(w), pw: String(pw) });
+    if (expiry.ttlMs !== undefined) query.set('ttl_ms', String(expiry.ttlMs));
+    if (expiry.expiresAtMs !== undefined) query.set('expires_at_ms', String(expiry.expiresAtMs));
     return this.run({
       what: `${op} ${JSON.stringify(key)}`,
       method: op === 'put' ? 'PUT' : 'DELETE',
@@ -410,11 +422,30 @@ function decodeGet(answer: HttpAnswer, node: string, r: number): GetResult {
   const header = answer.headers[CONTEXT_HEADER];
   const context = typeof header === 'string' ? header : '';
   let values: Uint8Array[];
-  if (answer.status === 200) values = [new Uint8Array(answer.body)];
-  else if (answer.status === 300) values = siblingsOf(parseJson(answer, node), node);
-  else if (answer.status === 404 && codeOf(answer) === 'NOT_FOUND') values = [];
-  else throw errorFromHttp(answer.status, text(answer), node);
-  return getResultOf(values, context, { replies: r, r, sloppy: false, siblings: values.length });
+  let expiresAtMs: Array<number | null>;
+  if (answer.status === 200) {
+    values = [new Uint8Array(answer.body)];
+    expiresAtMs = [expiryFrom(answer.headers[EXPIRES_AT_HEADER] ?? null, node)];
+  } else if (answer.status === 300) {
+    const siblings = siblingsOf(parseJson(answer, node), node);
+    values = siblings.map((s) => s.value);
+    expiresAtMs = siblings.map((s) => s.expiresAtMs);
+  } else if (answer.status === 404 && codeOf(answer) === 'NOT_FOUND') {
+    values = [];
+    expiresAtMs = [];
+  } else throw errorFromHttp(answer.status, text(answer), node);
+  const meta = { replies: r, r, sloppy: false, siblings: values.length, expiresAtMs };
+  return getResultOf(values, context, meta);
+}
+
+/** A deadline a node sent (header text or JSON): a positive safe integer, or null for none. */
+function expiryFrom(raw: unknown, node: string): number | null {
+  if (raw === null || raw === undefined) return null;
+  const parsed = typeof raw === 'string' && /^[0-9]+$/.test(raw) ? Number(raw) : raw;
+  if (typeof parsed !== 'number' || !Number.isSafeInteger(parsed) || parsed < 1) {
+    throw new RingkvError(`node ${node} sent a malformed expiry`);
+  }
+  return parsed;
 }
 
 function decodeWrite(answer: HttpAnswer, node: string): PutResult {
@@ -434,13 +465,19 @@ function decodeWrite(answer: HttpAnswer, node: string): PutResult {
   return typeof warning === 'string' ? { ...result, warning } : result;
 }
 
-function siblingsOf(body: unknown, node: string): Uint8Array[] {
+function siblingsOf(
+  body: unknown,
+  node: string,
+): Array<{ value: Uint8Array; expiresAtMs: number | null }> {
   const list = (body as { siblings?: unknown } | null)?.siblings;
   if (!Array.isArray(list)) throw new RingkvError(`node ${node} sent a 300 without siblings`);
   return list.map((entry: unknown) => {
-    const value = (entry as { value?: unknown } | null)?.value;
+    const { value, expiresAtMs } = (entry ?? {}) as { value?: unknown; expiresAtMs?: unknown };
     if (typeof value !== 'string') throw new RingkvError(`node ${node} sent a malformed sibling`);
-    return new Uint8Array(Buffer.from(value, 'base64'));
+    return {
+      value: new Uint8Array(Buffer.from(value, 'base64')),
+      expiresAtMs: expiryFrom(expiresAtMs, node),
+    };
   });
 }
 

@@ -4,7 +4,7 @@
 import { encodeContext } from '../core/context.js';
 import type { ClientResult } from '../core/messages.js';
 import type { KeyRecord } from '../core/types.js';
-import { contextOf, liveValues } from '../core/version.js';
+import { contextOf, liveExpiries, liveValues } from '../core/version.js';
 import {
   BusyError,
   OverloadError,
@@ -95,6 +95,7 @@ export function makeGetResult(
     r,
     sloppy,
     siblings: record?.siblings.length ?? 0,
+    expiresAtMs: record === null ? [] : liveExpiries(record),
   });
 }
 
@@ -104,6 +105,8 @@ export interface GetResultMeta {
   readonly r: number;
   readonly sloppy: boolean;
   readonly siblings: number;
+  /** Each value's deadline (Unix ms), aligned with the values; null: never. @default all null */
+  readonly expiresAtMs?: readonly (number | null)[];
 }
 
 /**
@@ -115,11 +118,16 @@ export function getResultOf(
   context: string,
   meta: GetResultMeta,
 ): GetResult {
+  const expiresAtMs = meta.expiresAtMs ?? values.map(() => null);
+  if (expiresAtMs.length !== values.length) {
+    throw new Error(`${expiresAtMs.length} deadlines for ${values.length} values`);
+  }
   return {
     found: values.length > 0,
     values,
     context,
     ...meta,
+    expiresAtMs,
     strings: () => values.map((v) => decoder.decode(v)),
     json: <T>() => values.map((v) => JSON.parse(decoder.decode(v)) as T),
   };

@@ -29,8 +29,27 @@ export interface PutOptions {
    * printable ASCII characters, e.g. an HTTP request id. @default a random UUID
    */
   readonly traceId?: string;
+  /**
+   * `'local'`: the write also supersedes every version the coordinating replica holds for the
+   * key, as if `context` had included them — a blind overwrite (Redis SET) with no read round
+   * trip and no sibling for sequential writes. Versions only other replicas hold (written
+   * through another coordinator) still become siblings. Not available over HTTP.
+   * @default none: only `context` decides what the write supersedes
+   */
+  readonly supersede?: 'local';
+  /**
+   * The value expires this many ms after the write (1..TTL_MS_MAX in config.ts), by the wall
+   * clock of the node that coordinates it; not with expiresAtMs. @default never
+   */
+  readonly ttlMs?: number;
+  /**
+   * The value expires at this Unix time in ms (1..EXPIRES_AT_MS_MAX; a time already past makes
+   * the write a delete in effect); not with ttlMs. @default never
+   */
+  readonly expiresAtMs?: number;
 }
 
+/** A delete: PutOptions without an expiry (giving one is a ValidationError). */
 export type DeleteOptions = PutOptions;
 
 export interface GetOptions {
@@ -88,6 +107,11 @@ export interface GetResult {
   readonly sloppy: boolean;
   /** Versions reconciled, tombstones included (values.length counts only live ones). */
   readonly siblings: number;
+  /**
+   * When each value expires (Unix ms), index for index with `values`; null: that value does
+   * not expire. An expired value is never returned.
+   */
+  readonly expiresAtMs: readonly (number | null)[];
   /** The values decoded as UTF-8. */
   strings(): string[];
   /** The values parsed as JSON. */
@@ -162,6 +186,8 @@ export interface ReplicaView {
   readonly versions: ReadonlyArray<{
     readonly dot: readonly [string, number];
     readonly value: Uint8Array | null;
+    /** The version's deadline (Unix ms), when it has one; expired versions read as null. */
+    readonly expiresAtMs?: number;
   }> | null;
 }
 

@@ -2,7 +2,14 @@
  * Input checks every front end shares. Bad input is rejected with a ValidationError before any
  * message is sent; nothing about the cluster changes.
  */
-import { PRIMARIES_MIN, QUORUM_MIN, TIMEOUT_MS_MAX, TIMEOUT_MS_MIN } from '../config.js';
+import {
+  EXPIRES_AT_MS_MAX,
+  PRIMARIES_MIN,
+  QUORUM_MIN,
+  TIMEOUT_MS_MAX,
+  TIMEOUT_MS_MIN,
+  TTL_MS_MAX,
+} from '../config.js';
 import { ContextError, decodeContext } from '../core/context.js';
 import type { VersionVector } from '../core/types.js';
 import { ValidationError } from '../errors.js';
@@ -71,6 +78,25 @@ export function validatePrimaries(name: string, value: unknown, quorum: number):
 export function validateTimeout(value: unknown, fallback: number, max = TIMEOUT_MS_MAX): number {
   if (value === undefined) return fallback;
   return validateIntegerIn('timeoutMs', value, TIMEOUT_MS_MIN, max);
+}
+
+/**
+ * A write's expiry: `ttlMs` (1..TTL_MS_MAX) or `expiresAtMs` (Unix ms, 1..EXPIRES_AT_MS_MAX),
+ * never both; neither: the value does not expire. Returns the fields to put on the request.
+ */
+export function validateExpiry(options: {
+  readonly ttlMs?: unknown;
+  readonly expiresAtMs?: unknown;
+}): { ttlMs?: number; expiresAtMs?: number } {
+  const { ttlMs, expiresAtMs } = options;
+  if (ttlMs !== undefined && expiresAtMs !== undefined) {
+    throw new ValidationError('give ttlMs or expiresAtMs, not both');
+  }
+  if (ttlMs !== undefined) return { ttlMs: validateIntegerIn('ttlMs', ttlMs, 1, TTL_MS_MAX) };
+  if (expiresAtMs !== undefined) {
+    return { expiresAtMs: validateIntegerIn('expiresAtMs', expiresAtMs, 1, EXPIRES_AT_MS_MAX) };
+  }
+  return {};
 }
 
 export function validateContext(context: unknown): VersionVector {

@@ -7,6 +7,7 @@
  * durable (etcd-raft's Ready rule; see fanOut). A get answers after R replies, then finishes
  * read repair and reports a key that is only tombstones everywhere to the reaper.
  */
+import { assert } from './assert.js';
 import type { Effects } from './effects.js';
 import type { Forwarder } from './forward.js';
 import { targetsFor } from './handoff.js';
@@ -17,7 +18,7 @@ import { type GetOutcome, QuorumRounds } from './quorum.js';
 import type { Reaper } from './reaper.js';
 import type { TimerOwner } from './timers.js';
 import type { KeyRecord, NodeId } from './types.js';
-import { siblingByRid, update } from './version.js';
+import { contextOf, siblingByRid, update, vvMerge } from './version.js';
 
 export class Coordinator implements TimerOwner {
   private readonly rounds: QuorumRounds;
@@ -29,7 +30,7 @@ export class Coordinator implements TimerOwner {
     private readonly forwarder: Forwarder,
     private readonly reaper: Reaper,
   ) {
-    this.rounds = new QuorumRounds(ctx.self, ctx.timers);
+    this.rounds = new QuorumRounds(ctx.self, ctx.timers, (record) => ctx.asOfNow(record));
   }
 
   get roundStats() {
@@ -71,7 +72,34 @@ export class Coordinator implements TimerOwner {
     if (quorum < 1 || quorum > n) return `${name} must be between 1 and n=${n}`;
     if (primaries > quorum) return `p${name} must be between 0 and ${name}=${quorum}`;
     if (request.timeoutMs < 1) return 'timeoutMs must be at least 1';
+    if (request.op === 'put') return this.validateExpiry(request);
     return null;
+  }
+
+  private validateExpiry(request: PutRequest): string | null {
+    const { ttlMs, expiresAtMs } = request;
+    if (ttlMs === undefined && expiresAtMs === undefined) return null;
+    if (ttlMs !== undefined && expiresAtMs !== undefined) {
+      return 'give ttlMs or expiresAtMs, not both';
+    }
+    if (request.value === null) return 'a delete cannot carry an expiry';
+    if (ttlMs !== undefined && ttlMs < 1) return 'ttlMs must be a positive integer';
+    if (expiresAtMs !== undefined && expiresAtMs < 1) return 'expiresAtMs must be positive';
+    if (ttlMs !== undefined && this.ctx.wallNowMs() === null) {
+      return `node ${this.ctx.self} has no wall clock to set a ttlMs deadline by`;
+    }
+    return null;
+  }
+
+  /** The write's deadline: ttlMs from this node's clock, or the absolute expiresAtMs. */
+  private deadlineOf(request: PutRequest): number | undefined {
+    if (request.expiresAtMs !== undefined) return request.expiresAtMs;
+    if (request.ttlMs === undefined) return undefined;
+    const nowMs = this.ctx.wallNowMs();
+    assert(nowMs !== null, 'validate refuses a ttlMs without a wall clock');
+    const deadline = Math.floor(nowMs) + request.ttlMs; // whole ms, like every stored deadline
+    assert(Number.isSafeInteger(deadline), 'a deadline is a safe integer');
+    return deadline;
   }
 
   private put(request: PutRequest, origin: Origin, out: Effects): void {
@@ -106,19 +134,29 @@ export class Coordinator implements TimerOwner {
   /**
    * The record a put leaves on this coordinator: the local record again if it already holds
    * this request's write (a retry whose first attempt got this far), else the update with a
-   * new dot. Null when the key has too many siblings (the client was answered).
+   * new dot. With `supersede: 'local'` the new version's past also covers every version held
+   * here, so sequential writes through one coordinator never pile up siblings. Null when the
+   * key has too many siblings (the client was answered).
    */
   private recordForPut(request: PutRequest, origin: Origin, out: Effects): KeyRecord | null {
     const { local, limits, actor } = this.ctx;
-    const current = local.read(request.key);
+    const stored = local.read(request.key);
+    // Values already past their deadline count as the tombstones they are (expiry.ts).
+    const current = stored === undefined ? undefined : this.ctx.asOfNow(stored);
     if (request.rid !== undefined && current !== undefined && siblingByRid(current, request.rid)) {
       this.rounds.stats.retriesDeduplicated++;
       return current;
     }
-    const { record, sibling } = update(current, request.context, actor, request.value, {
+    const context =
+      request.supersede === 'local' && current !== undefined
+        ? vvMerge(request.context, contextOf(current))
+        : request.context;
+    const expiresAtMs = this.deadlineOf(request);
+    const { record, sibling } = update(current, context, actor, request.value, {
       counterMin: local.counterFloor(),
       pastEntriesMax: limits.vvEntriesMax,
       ...(request.rid === undefined ? {} : { rid: request.rid }),
+      ...(expiresAtMs === undefined ? {} : { expiresAtMs }),
     });
     if (record.siblings.length > limits.siblingsMax) {
       const message =

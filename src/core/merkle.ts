@@ -131,7 +131,8 @@ function sortedDots(record: KeyRecord): Dot[] {
  * A stable 32-bit hash of a record's version set: murmur3 (seed VERSION_SEED) over its sorted
  * dots, each as (ring hash of the actor, counter low 32 bits, counter high bits). Values, pasts
  * and request ids are left out, and siblings are taken in dot order, so two replicas holding the
- * same writes hash equal. Tombstones are versions like any other and count.
+ * same writes hash equal. Tombstones are versions like any other and count; so does a value
+ * that expired into a tombstone (its dot is hashed once more).
  */
 export function versionHash(record: KeyRecord): number {
   const dots = sortedDots(record);
@@ -143,7 +144,18 @@ export function versionHash(record: KeyRecord): number {
     h = mixWord(h, counter >>> 0);
     h = mixWord(h, Math.floor(counter / HASH_SPACE_SIZE));
   }
-  return finalize(h, dots.length * 12);
+  // A write with a deadline is live on one replica and a tombstone on another until both
+  // expired it: the hash tells the two apart so anti-entropy carries the expiry over. Records
+  // without deadlines hash exactly as before deadlines existed.
+  let words = dots.length * 3;
+  const expired = record.siblings.filter((s) => s.expiresAtMs !== undefined && s.value === null);
+  if (expired.length > 1) expired.sort((x, y) => compareDots(x.dot, y.dot));
+  for (const { dot } of expired) {
+    h = mixWord(h, hashKey(dot[0]));
+    h = mixWord(h, dot[1] >>> 0);
+    words += 2;
+  }
+  return finalize(h, words * 4);
 }
 
 // ---------------------------------------------------------------------------------------------

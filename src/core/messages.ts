@@ -317,11 +317,21 @@ export interface PutRequest {
    * sibling with this id already written reuses it instead of creating a second one.
    */
   readonly rid?: string;
+  /** The value expires this many ms after the coordinator's clock at the write (not with expiresAtMs). */
+  readonly ttlMs?: number;
+  /** The value expires at this Unix time in ms (not with ttlMs). Absent, with ttlMs: never. */
+  readonly expiresAtMs?: number;
   /**
    * Follows the request into every log line it causes, on every node it reaches (see
    * isTraceId); the coordinator copies it into the messages it sends for the request.
    */
   readonly trace?: string;
+  /**
+   * `local`: the coordinating replica adds its own record's context to `context`, so the write
+   * supersedes every version it holds for the key without a read round trip (a Redis SET).
+   * Versions only other replicas hold stay siblings. A forward carries it to the replica.
+   */
+  readonly supersede?: 'local';
 }
 
 export interface GetRequest {
@@ -434,6 +444,7 @@ function isVersionVector(x: unknown): x is VersionVector {
 function isSibling(x: unknown): x is Sibling {
   if (!isObject(x) || !isDot(x.dot) || !isVersionVector(x.past)) return false;
   if (x.rid !== undefined && typeof x.rid !== 'string') return false;
+  if (!isOptionalCount(x.expiresAtMs)) return false;
   return x.value === null || x.value instanceof Uint8Array;
 }
 
@@ -481,6 +492,8 @@ function isClientRequest(x: unknown): x is ClientRequest {
   if (!isOptionalCount(x.pw)) return false;
   if (x.op !== 'put' || !isCount(x.w) || !isVersionVector(x.context)) return false;
   if (x.rid !== undefined && typeof x.rid !== 'string') return false;
+  if (x.supersede !== undefined && x.supersede !== 'local') return false;
+  if (!isOptionalCount(x.ttlMs) || !isOptionalCount(x.expiresAtMs)) return false;
   return x.value === null || x.value instanceof Uint8Array;
 }
 

@@ -34,6 +34,8 @@ export interface CoreLimits extends AntiEntropyLimits, TransferLimits {
   readonly changeSenderWaitMs: number;
   readonly siblingsMax: number;
   readonly vvEntriesMax: number;
+  /** Keys whose deadline passed that one tick stores as expired (expiry.ts). @default 1000 */
+  readonly expirySweepKeysMax?: number;
 }
 
 /** Who is waiting for an operation's result: a local client, or a peer that forwarded it. */
@@ -114,6 +116,12 @@ export interface NodeContext {
   replicates(key: string): boolean;
   /** Writes a key's own-replica record; every data write goes here so the Merkle trees match. */
   writeData(key: string, record: KeyRecord | null, then: AfterPersist, out: Effects): void;
+  /** This node's wall clock in Unix ms (expiry deadlines), or null when it was given none. */
+  wallNowMs(): number | null;
+  /** `record` as it stands at this node's time: values past their deadline as tombstones. */
+  asOfNow(record: KeyRecord): KeyRecord;
+  /** The local record of `key` as it stands now; stores it expired if a value expired. */
+  current(key: string, out: Effects): KeyRecord | undefined;
   /** Merges a record from a peer (repair, anti-entropy, rehomed hint); whether it changed. */
   mergeData(key: string, record: KeyRecord, out: Effects): boolean;
   allocateId(): number;

@@ -32,6 +32,10 @@ export interface NodeStats extends CoordinatorStats {
   reapsPending: number;
   reapsSent: number;
   reapChecksFailed: number;
+  /** Values this node stored as tombstones because their deadline (TTL) passed. */
+  valuesExpired: number;
+  /** Keys here holding a value with a deadline still ahead, now. */
+  expiringKeys: number;
   /** Peers currently suspected down (timed out, not heard from since). */
   suspected: number;
   /** Version of the ring state this node routes by. */

@@ -20,6 +20,7 @@ import { AntiEntropy } from './anti-entropy.js';
 import { assert } from './assert.js';
 import { Coordinator } from './coordinator.js';
 import { type Effect, Effects } from './effects.js';
+import { Expiry } from './expiry.js';
 import { explainKey, type NodeKeyView } from './explain.js';
 import { Forwarder } from './forward.js';
 import { Handoff } from './handoff.js';
@@ -32,6 +33,7 @@ import {
   type CoreLimits,
   contextOver,
   failure,
+  NOTHING_AFTER,
   type NodeContext,
 } from './node-context.js';
 import type { NodeStats } from './node-stats.js';
@@ -86,6 +88,11 @@ export interface NodeCoreOptions {
   readonly address?: string;
   /** The membership incarnation to start at (swim.ts OwnRecord). @default 0 */
   readonly incarnation?: number;
+  /**
+   * This node's wall clock, Unix ms: it turns a put's ttlMs into a deadline and judges which
+   * values expired (expiry.ts). Without it, a put with ttlMs is refused and nothing expires.
+   */
+  readonly wallClockMs?: () => number;
 }
 
 export type Input =
@@ -106,6 +113,9 @@ export type Input =
    * back (swim.ts: `left` is final).
    */
   | { readonly kind: 'leave-membership' };
+
+/** Expired keys one tick stores as tombstones when the limits name no other bound. */
+const EXPIRY_SWEEP_KEYS_DEFAULT = 1000;
 
 /** How many self-addressed messages one step may process; bounds the local delivery loop. */
 const LOCAL_DELIVERIES_MAX = 4096;
@@ -133,6 +143,7 @@ export class NodeCore {
   private readonly forwarder: Forwarder;
   private readonly handoff: Handoff;
   private readonly reaper: Reaper;
+  private readonly expiry: Expiry;
   private readonly replica: Replica;
   private readonly coordinator: Coordinator;
   private readonly antiEntropy: AntiEntropy;
@@ -161,13 +172,16 @@ export class NodeCore {
     this.timers = new Timers(allocateId);
     this.swim = this.swimView(opts);
     this.peers = new Peers(opts.id, this.swim);
+    this.expiry = this.expiryOf(opts);
     this.ctx = this.context(opts);
     this.forwarder = new Forwarder(this.ctx, opts.forwardSlackMs);
     this.handoff = new Handoff(this.ctx, opts.store);
     this.reaper = new Reaper(this.ctx, (key) => this.mayHoldOlder(key));
     this.replica = new Replica(this.ctx, this.handoff, this.reaper);
     this.coordinator = new Coordinator(this.ctx, this.peers, this.forwarder, this.reaper);
-    const scan = scanLocalData(this.view, this.ctx, opts.store);
+    const scan = scanLocalData(this.view, this.ctx, opts.store, (key, record) =>
+      this.expiry.track(key, record),
+    );
     this.antiEntropy = new AntiEntropy(this.antiEntropyHost(), scan.index, opts.limits);
     const { view, antiEntropy, replica, handoff } = this;
     const parts = { view, store: opts.store, antiEntropy, replica, handoff };
@@ -185,15 +199,31 @@ export class NodeCore {
         peers,
         timers,
         writeData: (key, record, then, out) => {
-          this.antiEntropy.index.update(key, record);
-          local.write('data', key, record, then, out);
+          const stored = this.expiry.beforeWrite(key, record);
+          this.antiEntropy.index.update(key, stored);
+          local.write('data', key, stored, then, out);
         },
+        wallNowMs: () => opts.wallClockMs?.() ?? null,
+        asOfNow: (record) => this.expiry.asOfNow(record),
+        current: (key, out) => this.expiry.current(key, out),
         mergeData: (key, record, out) => this.replica.merge(key, record, out),
         allocateId: () => this.allocateId(),
         latency: this.latency,
       },
       view,
     );
+  }
+
+  private expiryOf(opts: NodeCoreOptions): Expiry {
+    const host = {
+      wallNowMs: () => opts.wallClockMs?.() ?? null,
+      read: (key: string) => this.local.read(key),
+      write: (key: string, record: KeyRecord, out: Effects) =>
+        this.ctx.writeData(key, record, NOTHING_AFTER, out),
+      considerTombstones: (key: string, record: KeyRecord, out: Effects) =>
+        this.reaper.considerTombstones(key, record, out),
+    };
+    return new Expiry(host, opts.limits.expirySweepKeysMax ?? EXPIRY_SWEEP_KEYS_DEFAULT);
   }
 
   private swimView(opts: NodeCoreOptions): MemberView | null {
@@ -226,7 +256,10 @@ export class NodeCore {
       allocateId: () => ctx.allocateId(),
       isDown: (peer: NodeId) => ctx.peers.isDown(peer),
       ...(this.clock === undefined ? {} : { now: this.clock }),
-      read: (key: string) => ctx.local.read(key),
+      read: (key: string) => {
+        const record = ctx.local.read(key);
+        return record === undefined ? undefined : ctx.asOfNow(record);
+      },
       merge: (key: string, record: KeyRecord, out: Effects) => ctx.mergeData(key, record, out),
     };
   }
@@ -385,6 +418,7 @@ export class NodeCore {
     this.handoff.tick();
     this.peers.onTick(out);
     this.handoff.deliver(out);
+    this.expiry.sweep(out);
   }
 
   // --- persists ------------------------------------------------------------------------------
@@ -420,6 +454,8 @@ export class NodeCore {
       ...this.coordinator.stats,
       ...this.handoff.stats,
       ...this.reaper.stats,
+      ...this.expiry.stats,
+      expiringKeys: this.expiry.tracked,
       ...this.antiEntropy.stats,
       ...this.rebalance.stats,
       reapsPending: this.reaper.pending,
@@ -477,9 +513,10 @@ export class NodeCore {
     return this.peers.isDown(peer);
   }
 
-  /** The local record for a key, including writes not yet durable. */
+  /** The local record for a key, including writes not yet durable, as it stands now (expired values as tombstones). */
   read(key: string): KeyRecord | undefined {
-    return this.local.read(key);
+    const record = this.local.read(key);
+    return record === undefined ? undefined : this.expiry.asOfNow(record);
   }
 
   private allocateId(): number {

@@ -91,7 +91,15 @@ export class QuorumRounds {
   constructor(
     private readonly self: NodeId,
     private readonly timers: Timers,
+    /** A record as it stands at the node's time (expired values as tombstones). */
+    private readonly asOfNow: (record: KeyRecord) => KeyRecord = (record) => record,
   ) {}
+
+  /** The replies merged, as they stand now: an expired value is never answered or repaired back. */
+  private merged(op: GetOp): KeyRecord | null {
+    const merged = reconcile(op.replies.values());
+    return merged === null ? null : this.asOfNow(merged);
+  }
 
   /** Operations still waiting for replies. */
   get inFlight(): number {
@@ -244,7 +252,7 @@ export class QuorumRounds {
     const result: ClientResult = {
       ok: true,
       op: 'get',
-      record: reconcile(op.replies.values()),
+      record: this.merged(op),
       replies: op.replies.size,
       coordinator: this.self,
       sloppy,
@@ -259,7 +267,7 @@ export class QuorumRounds {
    */
   private complete(opId: number, op: GetOp, out: Effects): GetOutcome {
     this.forget(opId, op, out);
-    const merged = reconcile(op.replies.values());
+    const merged = this.merged(op);
     let allPrimaries = true;
     for (const node of op.primaries) {
       const target = op.targets.get(node);

@@ -89,7 +89,7 @@ export class Reaper implements TimerOwner {
 
   /** May `key` be reaped? Not while anything here could still carry an older version of it. */
   onCheck(from: NodeId, checkId: number, key: string, dots: readonly Dot[], out: Effects): void {
-    const local = this.ctx.local.read(key);
+    const local = this.ctx.current(key, out); // a value past its deadline counts as a tombstone
     const primary = this.ctx.ring.preferenceList(key, this.ctx.n).includes(this.ctx.self);
     const holdsExactly =
       local !== undefined && isDeleted(local) && sameDots(local, tombstones(dots));
@@ -101,7 +101,7 @@ export class Reaper implements TimerOwner {
 
   /** Phase 2 at a primary: remove the tombstones, unless something newer arrived meanwhile. */
   onReap(key: string, dots: readonly Dot[], out: Effects): void {
-    const local = this.ctx.local.read(key);
+    const local = this.ctx.current(key, out);
     if (local === undefined || !isDeleted(local)) return;
     if (!sameDots(local, tombstones(dots))) return; // something newer arrived: keep it
     this.stats.tombstonesReaped++;

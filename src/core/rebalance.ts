@@ -436,6 +436,8 @@ export function scanLocalData(
   view: RingView,
   ctx: { readonly self: NodeId; readonly n: number; readonly local: LocalStore<unknown> },
   store: StorageReader,
+  /** Called with every local record found (the constructor's scan feeds expiry deadlines). */
+  onRecord?: (key: string, record: KeyRecord) => void,
 ): { index: MerkleIndex; foreign: Foreign } {
   const { ring } = view;
   const index = new MerkleIndex(ring, ctx.self, ctx.n);
@@ -443,6 +445,7 @@ export function scanLocalData(
   const visit = (key: string, record: KeyRecord | undefined) => {
     if (record === undefined) return;
     index.update(key, record);
+    onRecord?.(key, record);
     const partition = ring.partitionOf(key);
     if (view.replicatesPartition(partition)) return;
     const keys = foreign.get(partition) ?? new Set<string>();

@@ -45,7 +45,8 @@ export class Replica {
       return this.handoff.holdForeignPut(from, opId, key, incoming, out);
     const { local } = this.ctx;
     const current = local.read(key);
-    const merged = sync(current ?? EMPTY_RECORD, incoming); // also normalizes a peer's record
+    // sync also normalizes a peer's record; asOfNow stores values past their deadline expired.
+    const merged = this.ctx.asOfNow(sync(current ?? EMPTY_RECORD, incoming));
     const unchanged = current !== undefined && sameDots(current, merged) && !local.isPending(key);
     const stamp = this.receivedStamp();
     if (unchanged) return out.send(from, { type: 'replica-put-ack', opId, ...stamp });
@@ -55,8 +56,9 @@ export class Replica {
   onGet(from: NodeId, opId: number, key: string, hintFor: NodeId | undefined, out: Effects): void {
     this.stats.replicaGets++;
     const { local } = this.ctx;
+    const hint = hintFor === undefined ? undefined : local.read(hintKey(hintFor, key), 'hints');
     const record =
-      hintFor === undefined ? local.read(key) : local.read(hintKey(hintFor, key), 'hints');
+      hintFor === undefined ? this.ctx.current(key, out) : hint && this.ctx.asOfNow(hint);
     out.send(from, {
       type: 'replica-get-reply',
       opId,
@@ -86,7 +88,7 @@ export class Replica {
       return true;
     }
     const local = this.ctx.local.read(key);
-    const merged = sync(local ?? EMPTY_RECORD, incoming);
+    const merged = this.ctx.asOfNow(sync(local ?? EMPTY_RECORD, incoming));
     if (local !== undefined && sameDots(local, merged)) return false;
     this.ctx.writeData(key, merged, NOTHING_AFTER, out);
     if (merged.siblings.length > 0 && isDeleted(merged)) {
@@ -117,7 +119,7 @@ export class Replica {
         continue;
       }
       const current = local.read(key);
-      const merged = sync(current ?? EMPTY_RECORD, record);
+      const merged = this.ctx.asOfNow(sync(current ?? EMPTY_RECORD, record));
       if (current !== undefined && sameDots(current, merged) && !local.isPending(key)) continue;
       receipt.remaining++;
       this.ctx.writeData(key, merged, then, out);

@@ -41,6 +41,14 @@ export interface Sibling {
    * of the same request is recognised by it and creates no second sibling.
    */
   readonly rid?: string;
+  /**
+   * When the value expires, in Unix ms by the clock of the node judging it (absent: never). The
+   * deadline is part of the write, so every replica, hint and transfer carries it. A live
+   * sibling whose deadline passed reads as a tombstone and is stored as one (same dot, same
+   * past, same deadline, value null): the conversion depends on the version alone, so two
+   * nodes can only disagree on *when* it happens, never on its result (see version.ts expire).
+   */
+  readonly expiresAtMs?: number;
 }
 
 /** Everything a replica stores for one key: its current siblings, none superseding another. */

@@ -136,9 +136,42 @@ export function bytesEqual(a: Uint8Array | null, b: Uint8Array | null): boolean 
   return true;
 }
 
-/** Whether two siblings are the same write: same dot, same past, same bytes. */
+/** Whether two siblings are the same write: same dot, past, bytes and expiry. */
 export function siblingsEqual(a: Sibling, b: Sibling): boolean {
-  return compareDots(a.dot, b.dot) === 0 && vvEqual(a.past, b.past) && bytesEqual(a.value, b.value);
+  return (
+    compareDots(a.dot, b.dot) === 0 &&
+    vvEqual(a.past, b.past) &&
+    bytesEqual(a.value, b.value) &&
+    a.expiresAtMs === b.expiresAtMs
+  );
+}
+
+/**
+ * Whether `tombstone` is `live` after its expiry: the same write (dot, past, request id,
+ * deadline) with the value dropped. Only a write with a deadline can expire.
+ */
+function isExpiredFormOf(tombstone: Sibling, live: Sibling): boolean {
+  return (
+    tombstone.value === null &&
+    live.value !== null &&
+    live.expiresAtMs !== undefined &&
+    tombstone.expiresAtMs === live.expiresAtMs &&
+    tombstone.rid === live.rid &&
+    compareDots(tombstone.dot, live.dot) === 0 &&
+    vvEqual(tombstone.past, live.past)
+  );
+}
+
+/**
+ * The one sibling two copies of the same dot merge to: the copies themselves when equal, the
+ * expired form when one copy expired on its node and the other did not yet (expiry only ever
+ * turns a value into a tombstone, so the merge is a join and cannot bring the value back).
+ */
+function mergeSameDot(a: Sibling, b: Sibling): Sibling {
+  if (isExpiredFormOf(a, b)) return a;
+  if (isExpiredFormOf(b, a)) return b;
+  assert(siblingsEqual(a, b), `two different writes carry the dot ${dotKey(a.dot)}`);
+  return a;
 }
 
 function checkSibling(sibling: Sibling): void {
@@ -160,13 +193,13 @@ export function sync(a: KeyRecord, b: KeyRecord): KeyRecord {
   if (a === b) return a;
   if (supersedesAll(b, a)) return b;
   if (supersedesAll(a, b)) return a;
-  if (isNormalizedRecord(a) && sameDotSequence(a, b)) {
-    a.siblings.forEach((s, i) => {
-      assert(
-        sameWriteSampled(s, b.siblings[i]!),
-        `two different writes carry the dot ${dotKey(s.dot)}`,
-      );
-    });
+  // A pair that differs (one copy expired, or two different writes under one dot) takes the
+  // full path below, which merges the expiry and asserts on anything else.
+  if (
+    isNormalizedRecord(a) &&
+    sameDotSequence(a, b) &&
+    a.siblings.every((s, i) => sameWriteSampled(s, b.siblings[i]!))
+  ) {
     return a;
   }
   const byDot = new Map<string, Sibling>();
@@ -174,8 +207,7 @@ export function sync(a: KeyRecord, b: KeyRecord): KeyRecord {
     checkSibling(sibling);
     const key = dotKey(sibling.dot);
     const known = byDot.get(key);
-    if (known === undefined) byDot.set(key, sibling);
-    else assert(siblingsEqual(known, sibling), `two different writes carry the dot ${key}`);
+    byDot.set(key, known === undefined ? sibling : mergeSameDot(known, sibling));
   }
   const union = [...byDot.values()];
   const kept = union.filter((s) => !union.some((t) => t !== s && vvCovers(t.past, s.dot)));
@@ -190,7 +222,7 @@ const SAMPLED_BYTES = 16;
 
 /** Same past, request id and value length, and the same bytes at SAMPLED_BYTES places. */
 function sameWriteSampled(a: Sibling, b: Sibling): boolean {
-  if (!vvEqual(a.past, b.past) || a.rid !== b.rid) return false;
+  if (!vvEqual(a.past, b.past) || a.rid !== b.rid || a.expiresAtMs !== b.expiresAtMs) return false;
   if (a.value === null || b.value === null) return a.value === b.value;
   const length = a.value.length;
   if (length !== b.value.length) return false;
@@ -259,6 +291,8 @@ export interface UpdateOptions {
   readonly rid?: string;
   /** Keep at most this many entries of the context as the sibling's past (see vvPrune). */
   readonly pastEntriesMax?: number;
+  /** When the new value expires (Unix ms); only for a value, never for a tombstone. */
+  readonly expiresAtMs?: number;
 }
 
 /**
@@ -282,10 +316,14 @@ export function update(
   const known = Math.max(vvCounter(contextOf(current), actor), vvCounter(normalized, actor));
   const counter = Math.max(1 + known, options.counterMin ?? 1);
   assert(Number.isSafeInteger(counter), `the counter of actor ${actor} overflowed`);
-  const sibling: Sibling =
-    options.rid === undefined
-      ? { dot: [actor, counter], past, value }
-      : { dot: [actor, counter], past, value, rid: options.rid };
+  assert(options.expiresAtMs === undefined || value !== null, 'a tombstone does not expire');
+  const sibling: Sibling = {
+    dot: [actor, counter],
+    past,
+    value,
+    ...(options.rid === undefined ? {} : { rid: options.rid }),
+    ...(options.expiresAtMs === undefined ? {} : { expiresAtMs: options.expiresAtMs }),
+  };
   const next = sync(current, { siblings: [sibling] });
   assert(next.siblings.includes(sibling), 'a new write must survive its own update');
   return { record: next, sibling };
@@ -345,13 +383,61 @@ export function reconcile(records: Iterable<KeyRecord | null>): KeyRecord | null
   return merged;
 }
 
-/** True when both records hold the same set of dots (records are kept sorted by dot). */
+/**
+ * True when both records hold the same set of dots, each live in both or a tombstone in both
+ * (records are kept sorted by dot). A dot names one write, so the only way one dot can be live
+ * in one record and a tombstone in the other is expiry: the two are then not the same state.
+ */
 export function sameDots(a: KeyRecord, b: KeyRecord): boolean {
   if (a.siblings.length !== b.siblings.length) return false;
   return a.siblings.every((s, i) => {
     const t = b.siblings[i]!;
-    return s.dot[0] === t.dot[0] && s.dot[1] === t.dot[1];
+    return (
+      s.dot[0] === t.dot[0] && s.dot[1] === t.dot[1] && (s.value === null) === (t.value === null)
+    );
   });
+}
+
+/** Whether `sibling` is a value whose deadline is at or before `nowMs`. */
+export function isExpired(sibling: Sibling, nowMs: number): boolean {
+  return (
+    sibling.value !== null && sibling.expiresAtMs !== undefined && sibling.expiresAtMs <= nowMs
+  );
+}
+
+/**
+ * The record as it stands at `nowMs`: every value whose deadline passed becomes a tombstone
+ * with the same dot, past, request id and deadline. Returns `record` itself when nothing
+ * expired. Deterministic from the versions and `nowMs` alone, and monotone in `nowMs`: a later
+ * time only turns more values into tombstones.
+ */
+export function expire(record: KeyRecord, nowMs: number): KeyRecord {
+  if (!record.siblings.some((s) => isExpired(s, nowMs))) return record;
+  const siblings = record.siblings.map(
+    (s): Sibling => (isExpired(s, nowMs) ? { ...s, value: null } : s),
+  );
+  assert(siblings.length === record.siblings.length, 'expiry keeps every dot');
+  assert(!siblings.some((s) => isExpired(s, nowMs)), 'nothing expired is left live');
+  return { siblings };
+}
+
+/** The earliest deadline among the record's live values (null: no live value expires). */
+export function earliestExpiry(record: KeyRecord): number | null {
+  let earliest: number | null = null;
+  for (const s of record.siblings) {
+    if (s.value === null || s.expiresAtMs === undefined) continue;
+    if (earliest === null || s.expiresAtMs < earliest) earliest = s.expiresAtMs;
+  }
+  return earliest;
+}
+
+/** The deadlines of the record's live siblings, aligned with liveValues (null: never expires). */
+export function liveExpiries(record: KeyRecord): Array<number | null> {
+  const expiries: Array<number | null> = [];
+  for (const sibling of record.siblings) {
+    if (sibling.value !== null) expiries.push(sibling.expiresAtMs ?? null);
+  }
+  return expiries;
 }
 
 /** Bytes a dot and a causal past cost a sibling on the wire, roughly (for batch budgets). */

@@ -804,6 +804,8 @@ function makeCore(
     },
     ...(address === null ? {} : { address }),
     incarnation: Math.floor(Date.now() / 1000),
+    // Expiry deadlines (TTL) are Unix times: set and judged by this host's wall clock.
+    wallClockMs: () => Date.now(),
   });
 }
 

@@ -45,6 +45,8 @@ async function main(
       clock: () => performance.timeOrigin + performance.now(),
       halfLifeMs: LATENCY_HALF_LIFE_MS,
     },
+    // Expiry deadlines (TTL) are Unix times: set and judged by this host's wall clock.
+    wallClockMs: () => Date.now(),
   });
   const replies = new ReplyBatcher(post);
   const host = new NodeHost(

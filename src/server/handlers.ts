@@ -5,6 +5,8 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { PutOptions } from '../client/types.js';
+import { validateIntegerIn } from '../client/validate.js';
+import { EXPIRES_AT_MS_MAX, TTL_MS_MAX } from '../config.js';
 import { ValidationError } from '../errors.js';
 import { raceAbort } from './abort.js';
 import { handleAdmin } from './admin.js';
@@ -14,7 +16,15 @@ import { readBody } from './body.js';
 import { HttpError } from './http-error.js';
 import { CONTROL_PREFIX, handleControl } from './node-control.js';
 import { parseQuery, type RequestQuery } from './query.js';
-import { CONTEXT_HEADER, getReply, jsonReply, type Reply, writeReply } from './replies.js';
+import {
+  CONTEXT_HEADER,
+  EXPIRES_AT_HEADER,
+  getReply,
+  jsonReply,
+  type Reply,
+  TTL_HEADER,
+  writeReply,
+} from './replies.js';
 import type { RequestContext } from './request-context.js';
 import { guardRequest } from './request-guard.js';
 import { resolveRoute, splitUrl } from './routes.js';
@@ -78,10 +88,9 @@ export async function handleRequest(ctx: RequestContext): Promise<Reply | null> 
       return getReply(await raceAbort(client.get(route.key, options), signal));
     }
     case 'put': {
-      const options = writeOptions(
-        ctx,
-        parseQuery(query, ['w', 'pw', 'timeout_ms'], ctx.requestTimeoutMs),
-      );
+      const names = ['w', 'pw', 'timeout_ms', 'ttl_ms', 'expires_at_ms'] as const;
+      const parsed = parseQuery(query, names, ctx.requestTimeoutMs);
+      const options = { ...writeOptions(ctx, parsed), ...expiryOptions(ctx.req, parsed) };
       const value = await readBody(ctx.req, {
         limitBytes: ctx.bodySizeMaxBytes,
         signal,
@@ -117,6 +126,45 @@ function writeOptions(ctx: RequestContext, query: RequestQuery): PutOptions {
   const context = requestContext(ctx.req);
   const { w, pw, timeoutMs } = query;
   return { ...defined({ w, pw, timeoutMs, context }), signal: ctx.signal };
+}
+
+/**
+ * A put's expiry: `?ttl_ms=` / `X-Ringkv-Ttl-Ms` or `?expires_at_ms=` / `X-Ringkv-Expires-At-Ms`,
+ * given once in all (two sources are a 400, so a typo never picks one silently).
+ */
+function expiryOptions(
+  req: IncomingMessage,
+  query: RequestQuery,
+): Pick<PutOptions, 'ttlMs' | 'expiresAtMs'> {
+  const ttlHeader = integerHeader(req, TTL_HEADER, [1, TTL_MS_MAX]);
+  const atHeader = integerHeader(req, EXPIRES_AT_HEADER, [1, EXPIRES_AT_MS_MAX]);
+  const given = [query.ttlMs, query.expiresAtMs, ttlHeader, atHeader].filter(
+    (v) => v !== undefined,
+  );
+  if (given.length > 1) {
+    throw new ValidationError(
+      'give one expiry: ttl_ms, expires_at_ms, X-Ringkv-Ttl-Ms or X-Ringkv-Expires-At-Ms',
+    );
+  }
+  const ttlMs = query.ttlMs ?? ttlHeader;
+  const expiresAtMs = query.expiresAtMs ?? atHeader;
+  return defined({ ttlMs, expiresAtMs });
+}
+
+/** A header holding one plain decimal integer in `range`, or undefined when absent. */
+function integerHeader(
+  req: IncomingMessage,
+  name: string,
+  [min, max]: readonly [number, number],
+): number | undefined {
+  const header = req.headers[name];
+  if (header === undefined) return undefined;
+  if (typeof header !== 'string') throw new ValidationError(`${name} given more than once`);
+  const parsed = /^[0-9]+$/.test(header) ? Number(header) : Number.NaN;
+  if (!Number.isSafeInteger(parsed)) {
+    throw new ValidationError(`header ${name} must be a decimal integer, got '${header}'`);
+  }
+  return validateIntegerIn(`header ${name}`, parsed, min, max);
 }
 
 /** The `X-Ringkv-Context` request header, or undefined when absent or empty. */

@@ -2,7 +2,9 @@
  * The ringkv HTTP API on node:http. Routes (see routes.ts, replies.ts, errors-to-http.ts):
  *
  *   PUT    /kv/:key   body = value bytes; `X-Ringkv-Context`; ?w= &timeout_ms=  → 200 {acked,w,coordinator}
- *   GET    /kv/:key   ?r= &timeout_ms=  → 200 bytes | 300 {siblings:[{value:base64}]} | 404
+ *                      expiry: ?ttl_ms= | ?expires_at_ms= | `X-Ringkv-Ttl-Ms` | `X-Ringkv-Expires-At-Ms` (one)
+ *   GET    /kv/:key   ?r= &timeout_ms=  → 200 bytes (+`X-Ringkv-Expires-At-Ms`) |
+ *                      300 {siblings:[{value:base64,expiresAtMs}]} | 404
  *   DELETE /kv/:key   `X-Ringkv-Context`; ?w= &timeout_ms=                    → 200 {acked,w,coordinator}
  *   GET    /status    → 200 ClusterStatus JSON (nodes with partitionGroup, ring, config, network)
  *   GET    /health    → 200 {ok:true}

@@ -5,10 +5,17 @@
  * parameters are rejected too, so a typo (`?W=3`) never silently falls back to a default.
  */
 import { validateIntegerIn } from '../client/validate.js';
-import { NODES_MAX, PRIMARIES_MIN, QUORUM_MIN, TIMEOUT_MS_MIN } from '../config.js';
+import {
+  EXPIRES_AT_MS_MAX,
+  NODES_MAX,
+  PRIMARIES_MIN,
+  QUORUM_MIN,
+  TIMEOUT_MS_MIN,
+  TTL_MS_MAX,
+} from '../config.js';
 import { ValidationError } from '../errors.js';
 
-export type QueryName = 'r' | 'w' | 'pr' | 'pw' | 'timeout_ms';
+export type QueryName = 'r' | 'w' | 'pr' | 'pw' | 'timeout_ms' | 'ttl_ms' | 'expires_at_ms';
 
 export interface RequestQuery {
   readonly r?: number;
@@ -17,7 +24,17 @@ export interface RequestQuery {
   readonly pr?: number;
   readonly pw?: number;
   readonly timeoutMs?: number;
+  /** A put's TTL in ms (1..TTL_MS_MAX), or its absolute deadline in Unix ms. */
+  readonly ttlMs?: number;
+  readonly expiresAtMs?: number;
 }
+
+/** Query names that differ from their RequestQuery field. */
+const FIELD_OF: Readonly<Record<string, keyof RequestQuery>> = {
+  timeout_ms: 'timeoutMs',
+  ttl_ms: 'ttlMs',
+  expires_at_ms: 'expiresAtMs',
+};
 
 const DECIMAL = /^[0-9]+$/;
 
@@ -45,8 +62,12 @@ export function parseQuery(
     seen.add(name);
     const label = `query parameter '${name}'`;
     const [min, max] = rangeOf(name as QueryName, timeoutMsMax);
-    result[name === 'timeout_ms' ? 'timeoutMs' : (name as 'r' | 'w' | 'pr' | 'pw')] =
-      validateIntegerIn(label, parseDecimal(label, value), min, max);
+    result[FIELD_OF[name] ?? (name as 'r' | 'w' | 'pr' | 'pw')] = validateIntegerIn(
+      label,
+      parseDecimal(label, value),
+      min,
+      max,
+    );
   }
   return result;
 }
@@ -54,6 +75,8 @@ export function parseQuery(
 /** A parameter's range: the client's own lower bounds; NODES_MAX bounds every cluster's n. */
 function rangeOf(name: QueryName, timeoutMsMax: number): readonly [number, number] {
   if (name === 'timeout_ms') return [TIMEOUT_MS_MIN, timeoutMsMax];
+  if (name === 'ttl_ms') return [1, TTL_MS_MAX];
+  if (name === 'expires_at_ms') return [1, EXPIRES_AT_MS_MAX];
   return [name === 'r' || name === 'w' ? QUORUM_MIN : PRIMARIES_MIN, NODES_MAX];
 }
 

@@ -1,7 +1,8 @@
 /**
  * Builds HTTP replies from client results. A Reply is plain data; http.ts writes it.
  *
- * - get: one value → 200 raw bytes; several (siblings) → 300 JSON with base64 values; none
+ * - get: one value → 200 raw bytes (`X-Ringkv-Expires-At-Ms` when it expires); several
+ *   (siblings) → 300 JSON `{siblings:[{value: base64, expiresAtMs: number|null}]}`; none
  *   (never written, or deleted) → 404 JSON. `X-Ringkv-Context` is set whenever the key has a
  *   context — also on a 404 after a delete, so a client can write over the tombstone.
  * - put / delete: 200 JSON `{ acked, w, coordinator, sloppy, siblings, warning? }`.
@@ -9,6 +10,10 @@
 import type { GetResult, PutResult } from '../client/types.js';
 
 export const CONTEXT_HEADER = 'x-ringkv-context';
+/** Request: a put's TTL in ms. Response (200): the value's deadline is in EXPIRES_AT_HEADER. */
+export const TTL_HEADER = 'x-ringkv-ttl-ms';
+/** Request: a put's absolute deadline (Unix ms). Response: the one value's deadline, if any. */
+export const EXPIRES_AT_HEADER = 'x-ringkv-expires-at-ms';
 
 export interface Reply {
   readonly status: number;
@@ -32,8 +37,15 @@ export function getReply(result: GetResult): Reply {
   if (!result.found || first === undefined) {
     return jsonReply(404, { error: 'not found', code: 'NOT_FOUND' }, headers);
   }
-  if (rest.length === 0) return { status: 200, headers, body: first };
-  const siblings = result.values.map((value) => ({ value: toBase64(value) }));
+  if (rest.length === 0) {
+    const deadline = result.expiresAtMs[0];
+    if (deadline !== undefined && deadline !== null) headers[EXPIRES_AT_HEADER] = String(deadline);
+    return { status: 200, headers, body: first };
+  }
+  const siblings = result.values.map((value, i) => ({
+    value: toBase64(value),
+    expiresAtMs: result.expiresAtMs[i] ?? null,
+  }));
   return jsonReply(300, { siblings }, headers);
 }
 

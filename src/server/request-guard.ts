@@ -14,8 +14,8 @@
  *   `Authorization: Bearer <token>`. It is compared in constant time and never logged. A server
  *   listening beyond loopback must have one (cli/up.ts refuses to start without it).
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { tokenMatches } from '../util/token.js';
 import { HttpError } from './http-error.js';
 
 /** The header a non-browser caller or the dashboard sets on admin POSTs without a JSON body. */
@@ -72,17 +72,11 @@ function isJson(req: IncomingMessage): boolean {
 function checkToken(req: IncomingMessage, token: string): void {
   const header = req.headers.authorization ?? '';
   const given = header.startsWith('Bearer ') ? header.slice('Bearer '.length) : '';
-  // Digests of equal length make the comparison constant-time whatever the lengths given.
-  const same = timingSafeEqual(digest(given), digest(token));
-  if (given.length > 0 && same) return;
+  if (tokenMatches(given, token)) return;
   throw new HttpError(
     401,
     'UNAUTHORIZED',
     'admin routes need Authorization: Bearer <token> (ringkv --token or RINGKV_ADMIN_TOKEN)',
     { 'WWW-Authenticate': 'Bearer realm="ringkv admin"' },
   );
-}
-
-function digest(text: string): Buffer {
-  return createHash('sha256').update(text, 'utf8').digest();
 }

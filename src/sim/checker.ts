@@ -18,6 +18,12 @@
  * 5. ownership — after the liveness phase a key's data lives on its preference-list nodes only:
  *    a node outside the list (one that left the ring, or lost the key's partition in a
  *    membership change) holds no record of it. `ring` is the final, committed ring.
+ * 6. expired-returned — no resurrection of an expired value: a successful get invoked at or
+ *    after a value's deadline plus the tolerated clock skew returns that value (the deadline is
+ *    the coordinator's wall clock at the write plus the TTL; a reader whose clock is behind by
+ *    up to the skew may still see it). After the liveness phase no node stores a value live past
+ *    its deadline plus skew plus the sweep's slack. A put with a TTL whose value expired and was
+ *    reaped is accounted (rule 1) like a reaped delete.
  */
 import type { Dot, KeyRecord, NodeId } from '../core/types.js';
 import { reconcile, vvCovers } from '../core/version.js';
@@ -35,7 +41,8 @@ export type Rule =
   /** Reported by the swarm, not the checker: a read or operation never finished in time. */
   | 'liveness'
   /** Reported by the swarm: the core threw (an assertion failed) on some node. */
-  | 'core-fault';
+  | 'core-fault'
+  | 'expired-returned';
 
 export interface Violation {
   readonly rule: Rule;
@@ -55,6 +62,31 @@ export interface CheckInput {
   readonly reaped?: ReadonlyMap<string, readonly Dot[]>;
   /** Skip rules 4 and 5 (for checks in the middle of a run). @default true */
   readonly convergence?: boolean;
+  /** What rule 6 needs; absent: rule 6 is not checked. */
+  readonly expiry?: ExpiryCheck;
+}
+
+export interface ExpiryCheck {
+  /** The history's operations; gets carry the deadlines of the live values they returned. */
+  readonly reads: ReadonlyArray<{
+    readonly id: number;
+    readonly kind: string;
+    readonly key: string;
+    readonly outcome: string;
+    readonly invokeMs: number;
+    readonly readExpiries: ReadonlyArray<{
+      readonly dot: Dot;
+      readonly expiresAtMs: number;
+    }> | null;
+  }>;
+  /** The Unix ms that virtual time 0 stands for (deadlines are Unix ms). */
+  readonly wallEpochMs: number;
+  /** Virtual time the run ended at (when `data` was taken). */
+  readonly endMs: number;
+  /** The largest |wall clock − true time| of any node. */
+  readonly skewMs: number;
+  /** How long after its deadline (and skew) a value may still be stored live at the end. */
+  readonly sweepSlackMs: number;
 }
 
 /** Violations reported per rule and key at most; the rest are counted in the message. */
@@ -121,9 +153,12 @@ class KeyView {
     return result;
   }
 
-  /** A delete whose tombstone was reaped (seen removed, or the key is gone everywhere). */
+  /**
+   * A delete whose tombstone was reaped (seen removed, or the key is gone everywhere); or a put
+   * with a TTL, whose value expired into a tombstone that was reaped the same way.
+   */
   private reapedDelete(w: WriteFact): boolean {
-    if (w.kind !== 'delete' || w.dots.length === 0) return false;
+    if ((w.kind !== 'delete' && w.expires !== true) || w.dots.length === 0) return false;
     return !this.present || w.dots.some((dot) => this.reaped.has(dotKey(dot)));
   }
 
@@ -230,6 +265,34 @@ function owned(view: KeyView, input: CheckInput): Violation[] {
   return out;
 }
 
+/** Rule 6: gets and the final state against each value's deadline (see the file comment). */
+function expiredReturned(input: CheckInput, expiry: ExpiryCheck): Violation[] {
+  const out: Violation[] = [];
+  for (const op of expiry.reads) {
+    if (op.kind !== 'get' || op.outcome !== 'ok' || op.readExpiries === null) continue;
+    const invokedWallMs = expiry.wallEpochMs + op.invokeMs;
+    for (const { dot, expiresAtMs } of op.readExpiries) {
+      if (expiresAtMs + expiry.skewMs > invokedWallMs) continue;
+      const late = invokedWallMs - expiresAtMs;
+      const message = `get #${op.id} returned ${dotKey(dot)} ${late} ms after its deadline (skew tolerated: ${expiry.skewMs} ms)`;
+      out.push({ rule: 'expired-returned', key: op.key, message, ops: [op.id] });
+    }
+  }
+  const endWallMs = expiry.wallEpochMs + expiry.endMs;
+  const slackMs = expiry.skewMs + expiry.sweepSlackMs;
+  for (const [node, records] of input.data) {
+    for (const [key, record] of records) {
+      for (const s of record.siblings) {
+        if (s.value === null || s.expiresAtMs === undefined) continue;
+        if (s.expiresAtMs + slackMs > endWallMs) continue;
+        const message = `${node} still stores ${dotKey(s.dot)} live ${endWallMs - s.expiresAtMs} ms after its deadline`;
+        out.push({ rule: 'expired-returned', key, message, ops: [] });
+      }
+    }
+  }
+  return out;
+}
+
 /** Caps one rule's reports for one key, noting how many were left out. */
 function capped(found: Violation[]): Violation[] {
   if (found.length <= PER_KEY_RULE_MAX) return found;
@@ -268,5 +331,6 @@ export function check(input: CheckInput): Violation[] {
     if (input.convergence === false) continue;
     violations.push(...converged(view, input), ...capped(owned(view, input)));
   }
+  if (input.expiry !== undefined) violations.push(...capped(expiredReturned(input, input.expiry)));
   return violations;
 }

@@ -12,14 +12,17 @@ import type { MembershipMode } from './change-plan.js';
 import { formatReport, SweepTotals } from './report.js';
 import { runSeed, SWARM_MODE_DEFAULTS, type SwarmModes } from './swarm.js';
 import runSeedTask from './sweep-task.js';
+import type { TtlMode } from './ttl-plan.js';
 
 const USAGE =
   'usage: npm run sim -- --seed <n> [--trace <key>] | --seeds <count> [--from <n>] [--verbose]\n' +
   '       [--no-probes]  liveness without reads: replicas must converge by anti-entropy alone\n' +
   '       [--membership off|sometimes|always]  membership changes (default: on about half the seeds)\n' +
   '       [--no-gossip]  nodes run without gossip membership and SWIM failure detection (default: with)\n' +
-  `       [--threads <n>]  worker threads of a sweep, 1..${POOL_THREADS_MAX} (default: one per core; 1: serial)`;
+  `       [--threads <n>]  worker threads of a sweep, 1..${POOL_THREADS_MAX} (default: one per core; 1: serial)` +
+  '       [--ttl off|sometimes|always]  puts with TTLs and skewed wall clocks (default: on about half the seeds)';
 const MEMBERSHIP_MODES: readonly MembershipMode[] = ['off', 'sometimes', 'always'];
+const TTL_MODES: readonly TtlMode[] = ['off', 'sometimes', 'always'];
 const BAR_WIDTH = 30;
 
 function intArg(args: string[], name: string): number | undefined {
@@ -45,6 +48,13 @@ function membershipArg(args: string[]): MembershipMode {
   const mode = MEMBERSHIP_MODES.find((m) => m === value);
   if (mode === undefined)
     throw new Error(`--membership needs one of ${MEMBERSHIP_MODES.join(', ')}\n${USAGE}`);
+  return mode;
+}
+
+function ttlArg(args: string[]): TtlMode {
+  const value = stringArg(args, '--ttl') ?? SWARM_MODE_DEFAULTS.ttl;
+  const mode = TTL_MODES.find((m) => m === value);
+  if (mode === undefined) throw new Error(`--ttl needs one of ${TTL_MODES.join(', ')}\n${USAGE}`);
   return mode;
 }
 
@@ -137,6 +147,7 @@ async function main(args: string[]): Promise<number> {
     livenessProbes: !args.includes('--no-probes'),
     membership: membershipArg(args),
     gossip: gossipArg(args),
+    ttl: ttlArg(args),
   };
   if (seed !== undefined) return one(seed, stringArg(args, '--trace'), modes);
   if (seeds !== undefined)

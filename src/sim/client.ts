@@ -44,6 +44,8 @@ export interface ClientEnv {
 export interface WriteOptions {
   readonly context?: VersionVector;
   readonly w?: number;
+  /** A put's TTL: the coordinator sets the deadline by its own wall clock. */
+  readonly ttlMs?: number;
 }
 
 export interface GetOptions {
@@ -143,11 +145,13 @@ export class SimClient {
       rid,
       context,
       invokeMs: this.env.nowMs(),
+      ttlMs: options.ttlMs ?? null,
     });
     const value = kind === 'put' ? new TextEncoder().encode(op.value!) : null;
     const w = options.w ?? this.defaults.w;
     const timeoutMs = this.env.requestTimeoutMs;
-    return this.begin(op, { op: 'put', key, value, context, w, timeoutMs, rid });
+    const ttl = options.ttlMs === undefined ? {} : { ttlMs: options.ttlMs };
+    return this.begin(op, { op: 'put', key, value, context, w, timeoutMs, rid, ...ttl });
   }
 
   private begin(op: HistoryOp, request: ClientRequest): OpHandle {

@@ -36,6 +36,10 @@ export interface HistoryOp {
   error: string | null;
   /** A successful get's returned dots (sorted); null otherwise. */
   readDots: Dot[] | null;
+  /** A put's TTL (null: none, and for deletes and gets). */
+  readonly ttlMs: number | null;
+  /** A successful get's live values that carry a deadline: their dot and deadline (Unix ms). */
+  readExpiries: Array<{ readonly dot: Dot; readonly expiresAtMs: number }> | null;
 }
 
 /** What the checker needs to know about one put or delete. */
@@ -47,6 +51,8 @@ export interface WriteFact {
   readonly outcome: Outcome;
   /** Every dot observed durable for this write. */
   readonly dots: readonly Dot[];
+  /** A put with a TTL: its value may expire into a tombstone and be reaped. */
+  readonly expires?: boolean;
 }
 
 /** Most operations one history records; a run past it has a runaway workload. */
@@ -81,7 +87,8 @@ export class History {
   }
 
   invoke(
-    fields: Pick<HistoryOp, 'client' | 'kind' | 'key' | 'rid' | 'context' | 'invokeMs'>,
+    fields: Pick<HistoryOp, 'client' | 'kind' | 'key' | 'rid' | 'context' | 'invokeMs'> &
+      Partial<Pick<HistoryOp, 'ttlMs'>>,
   ): HistoryOp {
     assert(this.ops.length < HISTORY_OPS_MAX, `a history holds at most ${HISTORY_OPS_MAX} ops`);
     const id = this.nextOpId;
@@ -94,6 +101,8 @@ export class History {
       attempts: 0,
       error: null,
       readDots: null,
+      ttlMs: fields.ttlMs ?? null,
+      readExpiries: null,
     };
     this.ops.push(op);
     return op;
@@ -111,6 +120,11 @@ export class History {
     op.completeMs = nowMs;
     if (op.kind === 'get' && outcome === 'ok') {
       op.readDots = (read?.siblings ?? []).map((s) => s.dot).sort(compareDots);
+      op.readExpiries = [];
+      for (const s of read?.siblings ?? []) {
+        if (s.value === null || s.expiresAtMs === undefined) continue;
+        op.readExpiries.push({ dot: s.dot, expiresAtMs: s.expiresAtMs });
+      }
     }
   }
 
@@ -162,6 +176,7 @@ export class History {
         context: op.context,
         outcome: op.outcome,
         dots: this.dotsOf(op),
+        expires: op.ttlMs !== null,
       });
     }
     return facts;
@@ -188,6 +203,7 @@ export class History {
     if (op.rid !== null) parts.push(`rid=${op.rid}`);
     if (op.context !== null) parts.push(`ctx=${formatDots(op.context)}`);
     if (op.value !== null) parts.push(`val=${op.value}`);
+    if (op.ttlMs !== null) parts.push(`ttl=${op.ttlMs}`);
     parts.push(`t=${formatMs(op.invokeMs)}..${formatMs(op.completeMs)}`, op.outcome);
     parts.push(`attempts=${op.attempts}`);
     if (op.error !== null) parts.push(`err=${op.error}`);

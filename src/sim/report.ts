@@ -10,6 +10,7 @@ import {
   SWARM_MODE_DEFAULTS,
   type SwarmModes,
 } from './swarm.js';
+import type { TtlPlan } from './ttl-plan.js';
 
 /** Violations listed per run in a report; the rest are counted. */
 const VIOLATIONS_LISTED_MAX = 20;
@@ -20,7 +21,9 @@ export function reproduceLine(seed: number, modes: SwarmModes = SWARM_MODE_DEFAU
     modes.membership === SWARM_MODE_DEFAULTS.membership ? '' : ` --membership ${modes.membership}`;
   const gossip =
     modes.gossip === SWARM_MODE_DEFAULTS.gossip ? '' : modes.gossip ? ' --gossip' : ' --no-gossip';
-  return `reproduce with: npm run sim -- --seed ${seed}${membership}${gossip}`;
+  const ttlMode = modes.ttl ?? SWARM_MODE_DEFAULTS.ttl;
+  const ttl = ttlMode === SWARM_MODE_DEFAULTS.ttl ? '' : ` --ttl ${ttlMode}`;
+  return `reproduce with: npm run sim -- --seed ${seed}${membership}${gossip}${ttl}`;
 }
 
 function pairs(record: object): string {
@@ -41,7 +44,13 @@ export function describeParameters(report: RunReport): string[] {
     `faults: ${kinds.length === 0 ? 'none' : kinds.join(', ')} every ${describeDist(faults.intervalMs)}, at most ${faults.downMax} down, ${faults.wipesMax ?? 0} disk wipes; clock skew ${skewed ? 'on' : 'off'}`,
     `limits: tick every ${sim.tunables.limits.tickIntervalMs}ms, tombstone grace ${sim.tunables.limits.tombstoneGraceMs}ms, in-flight max ${sim.tunables.limits.inFlightMax}; safety phase ${safetyMs}ms`,
     ...(report.change === undefined ? [] : [describeChange(report.change)]),
+    ...(report.scenario.ttl === undefined ? [] : [describeTtl(report.scenario.ttl)]),
   ];
+}
+
+function describeTtl(plan: TtlPlan): string {
+  const offsets = plan.clockOffsetsMs.map((ms) => `${ms}`).join(', ');
+  return `ttl: ${(plan.putRate * 100).toFixed(0)}% of puts, ${plan.ttlMsMin}..${plan.ttlMsMax}ms; wall clock offsets [${offsets}]ms`;
 }
 
 function describeChange(change: ChangeReport): string {
@@ -88,7 +97,7 @@ export class SweepTotals {
     this.opsChecked += report.ops.ok + report.ops.fail + report.ops.unknown + report.ops.pending;
     this.faults += Object.values(report.faults).reduce((sum, n) => sum + n, 0);
     this.wallMs += report.wallMs;
-    this.modes = { membership: report.membership, gossip: report.gossip };
+    this.modes = { membership: report.membership, gossip: report.gossip, ttl: report.ttl };
     if (report.violations.length === 0) return;
     this.violations += report.violations.length;
     this.failingSeeds.push(report.seed);

@@ -12,7 +12,7 @@ import { SIM_DEFAULTS } from './defaults.js';
 import type { FaultOptions } from './faults.js';
 import type { ChangePlan } from './ring-changer.js';
 import type { SimOptions } from './simulator.js';
-import type { WorkloadOptions } from './workload.js';
+import type { TtlPlan, WorkloadOptions } from './workload.js';
 
 export interface Scenario {
   readonly sim: SimOptions;
@@ -24,6 +24,8 @@ export interface Scenario {
   readonly safetyMs: number;
   /** A membership change during the safety phase (change-plan.ts); absent: none. */
   readonly change?: ChangePlan;
+  /** TTL writes and wall-clock offsets (ttl-plan.ts); absent: no TTLs, clocks agree. */
+  readonly ttl?: TtlPlan;
 }
 
 const expMean = (meanMs: number): Dist => ({ exp: { rate: 1 / meanMs } });

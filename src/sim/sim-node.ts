@@ -17,6 +17,8 @@
  *
  * Clock skew: the core reads no clock — timers are relative delays — so skew is modelled as a
  * per-node timer rate: a timer of d ms fires after d × timerRate virtual ms (0.9–1.1 in swarms).
+ * The wall clock the core is given for expiry deadlines is virtual time plus a per-node offset
+ * (`clockOffsetMs`, from the scenario's TTL plan).
  */
 import { assert } from '../core/assert.js';
 import type { Effect } from '../core/effects.js';
@@ -46,6 +48,12 @@ export interface NodeEnv {
 
 export type NodeState = 'up' | 'paused' | 'down';
 
+/**
+ * The Unix time (ms) virtual time 0 stands for on a node's wall clock: expiry deadlines are
+ * Unix times, and a realistic magnitude keeps them honest. The checker converts with it too.
+ */
+export const SIM_WALL_EPOCH_MS = 1_700_000_000_000;
+
 /** Messages held for a paused node beyond this are dropped (a full socket buffer). */
 export const HELD_MESSAGES_MAX = 50_000;
 const ACTOR_META = 'actor';
@@ -63,6 +71,8 @@ export class SimNode {
   private diskFreeAtMs = 0;
   /** Timer delays are multiplied by this (clock skew). */
   timerRate = 1;
+  /** This node's wall clock (expiry deadlines) minus true time, in ms (clock skew). */
+  clockOffsetMs = 0;
   actor = '';
   readonly counters = { steps: 0, heldDropped: 0, persists: 0 };
 
@@ -101,6 +111,7 @@ export class SimNode {
       ring: this.env.ring,
       ...(this.bootState === null ? {} : { ringState: this.bootState }),
       store: this.storage,
+      wallClockMs: () => SIM_WALL_EPOCH_MS + this.env.nowMs() + this.clockOffsetMs,
     });
     this.input({ kind: 'start' });
     for (const input of initial) this.input(input);

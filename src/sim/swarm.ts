@@ -13,7 +13,9 @@ import { type LivenessReport, runLiveness } from './liveness.js';
 import { RingChanger } from './ring-changer.js';
 import { checkRing } from './ring-check.js';
 import { pickScenario, type Scenario } from './scenario.js';
+import { SIM_WALL_EPOCH_MS } from './sim-node.js';
 import { SimBudgetError, Simulator, type Tracer } from './simulator.js';
+import { clockSkewMs, type TtlMode, ttlPrng, withTtl } from './ttl-plan.js';
 import { Workload } from './workload.js';
 
 export interface RunOptions {
@@ -31,6 +33,8 @@ export interface RunOptions {
   readonly tracer?: Tracer;
   /** Membership changes: none, on about half the seeds, or on every seed. @default 'sometimes' */
   readonly membership?: MembershipMode;
+  /** TTL writes with skewed wall clocks: none, on about half the seeds, or on every seed. @default 'sometimes' */
+  readonly ttl?: TtlMode;
   /**
    * Nodes run gossip membership and SWIM failure detection (SimOptions.gossip), as in
    * production. Off: the simulator's failure detector alone (the mode older seeds were found in).
@@ -43,12 +47,15 @@ export interface RunOptions {
 export interface SwarmModes {
   readonly membership: MembershipMode;
   readonly gossip: boolean;
+  /** @default SWARM_MODE_DEFAULTS.ttl */
+  readonly ttl?: TtlMode;
 }
 
 /** The modes of `runSeed` and `npm run sim` when none are given. */
-export const SWARM_MODE_DEFAULTS: SwarmModes = Object.freeze({
+export const SWARM_MODE_DEFAULTS: Required<SwarmModes> = Object.freeze({
   membership: 'sometimes',
   gossip: true,
+  ttl: 'sometimes',
 });
 
 /** What the run's membership change did. */
@@ -84,6 +91,8 @@ export interface RunReport {
   readonly membership: MembershipMode;
   /** Whether the nodes ran gossip membership (RunOptions.gossip). */
   readonly gossip: boolean;
+  /** The TTL mode the run was made in (it decides whether the seed writes with TTLs). */
+  readonly ttl: TtlMode;
   /** The membership change, when the run made one. */
   readonly change?: ChangeReport;
   readonly virtualMs: number;
@@ -112,8 +121,13 @@ function simulate(
   scenario: Scenario,
   changer: RingChanger | null,
   options: RunOptions,
+  ttlStream: Prng,
 ): { violations: Violation[]; safetyOps: number } {
-  const workload = new Workload(sim, sim.prng, scenario.workload);
+  const ttl = scenario.ttl === undefined ? null : { plan: scenario.ttl, prng: ttlStream };
+  const workload = new Workload(sim, sim.prng, scenario.workload, ttl);
+  scenario.ttl?.clockOffsetsMs.forEach((offset, i) => {
+    sim.node(sim.ids[i]!).clockOffsetMs = offset;
+  });
   const faults = new FaultInjector(sim, sim.prng, scenario.faults);
   scenario.timerRates.forEach((rate, i) => {
     sim.node(sim.ids[i]!).timerRate = rate;
@@ -141,6 +155,13 @@ function simulate(
     ring: sim.ring,
     n: sim.options.n,
     reaped: sim.history.reaped(),
+    expiry: {
+      reads: sim.history.ops,
+      wallEpochMs: SIM_WALL_EPOCH_MS,
+      endMs: sim.nowMs(),
+      skewMs: clockSkewMs(scenario.ttl),
+      sweepSlackMs: sweepSlackMs(scenario),
+    },
   });
   const change = changer?.change;
   violations.push(...checkRing(sim, change == null ? [] : [change]));
@@ -150,6 +171,16 @@ function simulate(
   }
   violations.push(...livenessViolations(liveness));
   return { violations, safetyOps };
+}
+
+/**
+ * How long after its deadline a value may still be stored live at the end of a run: the sweep
+ * runs every tick (stretched by the timer rate), so two ticks at the slowest rate, plus the
+ * clock skew the checker already allows for.
+ */
+function sweepSlackMs(scenario: Scenario): number {
+  const rateMax = Math.max(1, ...scenario.timerRates);
+  return Math.ceil(2 * scenario.sim.tunables.limits.tickIntervalMs * rateMax);
 }
 
 function livenessViolations(liveness: LivenessReport): Violation[] {
@@ -196,7 +227,9 @@ export function runSeed(seed: number, options: RunOptions = {}): RunReport {
   const changes = changePrng(seed);
   const membership = options.membership ?? SWARM_MODE_DEFAULTS.membership;
   const gossip = options.gossip ?? SWARM_MODE_DEFAULTS.gossip;
-  const picked = withChange(pickScenario(prng), changes, membership);
+  const ttlMode = options.ttl ?? SWARM_MODE_DEFAULTS.ttl;
+  const ttlStream = ttlPrng(seed);
+  const picked = withTtl(withChange(pickScenario(prng), changes, membership), ttlStream, ttlMode);
   const scenario = options.tweak === undefined ? picked : options.tweak(picked);
   const sim = new Simulator(gossip ? { ...scenario.sim, gossip: true } : scenario.sim, prng);
   sim.tracer = options.tracer ?? null;
@@ -205,7 +238,7 @@ export function runSeed(seed: number, options: RunOptions = {}): RunReport {
   let violations: Violation[];
   let safetyOps = sim.history.ops.length;
   try {
-    ({ violations, safetyOps } = simulate(sim, scenario, changer, options));
+    ({ violations, safetyOps } = simulate(sim, scenario, changer, options, ttlStream));
   } catch (error) {
     if (!(error instanceof SimBudgetError)) throw error;
     violations = [{ rule: 'liveness', key: '', message: error.message, ops: [] }];
@@ -220,6 +253,7 @@ export function runSeed(seed: number, options: RunOptions = {}): RunReport {
     violations,
     membership,
     gossip,
+    ttl: ttlMode,
     ...(changer === null ? {} : { change: changeReport(changer) }),
     virtualMs: sim.nowMs(),
     wallMs: (options.clock?.() ?? 0) - wallStartMs,

@@ -33,6 +33,23 @@ export interface WorkloadOptions {
   readonly hotKeyRate: number;
 }
 
+/** A run's TTL writes and wall-clock offsets (picked by ttl-plan.ts). */
+export interface TtlPlan {
+  /** Share of puts that carry a TTL. */
+  readonly putRate: number;
+  /** TTLs are drawn uniformly from this range, in ms. */
+  readonly ttlMsMin: number;
+  readonly ttlMsMax: number;
+  /** Each node's wall clock minus true time, in ms (index = node index). */
+  readonly clockOffsetsMs: readonly number[];
+}
+
+/** TTL writes: which puts carry one and how long, drawn from a stream of their own. */
+export interface WorkloadTtl {
+  readonly plan: TtlPlan;
+  readonly prng: Prng;
+}
+
 type OpName = keyof WorkloadMix;
 const OP_NAMES: readonly OpName[] = [
   'readModifyWrite',
@@ -62,6 +79,7 @@ export class Workload {
     private readonly sim: Simulator,
     private readonly prng: Prng,
     private readonly options: WorkloadOptions,
+    private readonly ttl: WorkloadTtl | null = null,
   ) {
     assert(options.keys.length >= 1, 'a workload has keys');
     assert(
@@ -117,9 +135,11 @@ export class Workload {
     const seenKey = `${client.name}\u0000${key}`;
     switch (name) {
       case 'blindPut':
-        return then(client.put(key), finish);
-      case 'staleWrite':
-        return then(client.put(key, { context: this.seen.get(seenKey) ?? [] }), finish);
+        return then(client.put(key, this.ttlOption()), finish);
+      case 'staleWrite': {
+        const context = this.seen.get(seenKey) ?? [];
+        return then(client.put(key, { context, ...this.ttlOption() }), finish);
+      }
       case 'read':
         return then(client.get(key), (get) => {
           this.remember(seenKey, get);
@@ -131,11 +151,21 @@ export class Workload {
           const context = this.remember(seenKey, get);
           if (context === null) return finish();
           const record = get.result?.ok && get.result.op === 'get' ? get.result.record : null;
-          if (name === 'readModifyWrite') return then(client.put(key, { context }), finish);
+          if (name === 'readModifyWrite') {
+            return then(client.put(key, { context, ...this.ttlOption() }), finish);
+          }
           if (record === null || isDeleted(record)) return finish();
           then(client.delete(key, { context }), finish);
         });
     }
+  }
+
+  /** A TTL for the next put, when the plan draws one (from the TTL stream only). */
+  private ttlOption(): { ttlMs?: number } {
+    if (this.ttl === null) return {};
+    const { plan, prng } = this.ttl;
+    if (!prng.chance(plan.putRate)) return {};
+    return { ttlMs: prng.int(plan.ttlMsMin, plan.ttlMsMax) };
   }
 
   /** Keeps a successful get's context for later stale writes; null when the get failed. */

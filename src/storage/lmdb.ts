@@ -238,7 +238,8 @@ function encodeValue(value: unknown, what: string): Buffer {
 
 /**
  * Unpacks a stored record, rebuilding siblings so every value is a plain Uint8Array (msgpackr
- * hands out Node Buffers), a tombstone stays `null` and `rid` is present only when stored.
+ * hands out Node Buffers), a tombstone stays `null`, and `rid` and `expiresAtMs` are present only
+ * when stored (records from before expiry existed decode unchanged, as never expiring).
  */
 function decodeRecord(bytes: Uint8Array, key: string): KeyRecord {
   const raw = packr.unpack(bytes) as { siblings?: unknown };
@@ -247,11 +248,21 @@ function decodeRecord(bytes: Uint8Array, key: string): KeyRecord {
   }
   const siblings = (raw.siblings as Sibling[]).map((sibling): Sibling => {
     const value = sibling.value === null ? null : plainBytes(sibling.value);
-    if (sibling.rid === undefined) return { dot: sibling.dot, past: sibling.past, value };
-    if (typeof sibling.rid !== 'string') {
+    const { rid, expiresAtMs } = sibling;
+    if (rid !== undefined && typeof rid !== 'string') {
       throw new StorageError(`stored record for key ${JSON.stringify(key)} has a corrupt rid`);
     }
-    return { dot: sibling.dot, past: sibling.past, value, rid: sibling.rid };
+    // Records written before expiry existed have no expiresAtMs: they never expire.
+    if (expiresAtMs !== undefined && !Number.isSafeInteger(expiresAtMs)) {
+      throw new StorageError(`stored record for key ${JSON.stringify(key)} has a corrupt expiry`);
+    }
+    return {
+      dot: sibling.dot,
+      past: sibling.past,
+      value,
+      ...(rid === undefined ? {} : { rid }),
+      ...(expiresAtMs === undefined ? {} : { expiresAtMs }),
+    };
   });
   return { siblings };
 }

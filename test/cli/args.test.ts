@@ -44,6 +44,14 @@ describe('ringkv up arguments', () => {
     ]);
   });
 
+  it('--resp PORT serves RESP too (off by default); a bad port is a usage error', async () => {
+    expect((await parse(['up', '--resp', '6380'])).plans[0]?.resp).toBe(6380);
+    expect((await parse(['up', '--resp', '0'])).plans[0]?.resp).toBe(0);
+    const bad = await parse(['up', '--resp', '70000']);
+    expect(bad.plans).toEqual([]);
+    expect(exitCodeFor(bad.error)).toBe(2);
+  });
+
   it('--memory keeps data in memory', async () => {
     const { plans, error } = await parse(['up', '--memory']);
     expect(error).toBeNull();

@@ -234,6 +234,43 @@ describe('Coordinator: puts', () => {
   });
 });
 
+describe("Coordinator: supersede: 'local'", () => {
+  /** The record a put leaves on this node, given what the node held before. */
+  function putOver(held: ReturnType<typeof valueRecord> | null, extra: Partial<PutRequest>) {
+    const t = setup();
+    if (held !== null) t.node.store.apply([{ ns: 'data', key: t.mine, record: held }]);
+    const { fanOut } = fanOutPut(t, putOf(t.mine, extra));
+    return fanOut.record;
+  }
+
+  it('supersedes every version the coordinator holds, with no context from the client', () => {
+    const held = sync(valueRecord('a', 'x', 4), valueRecord('b', 'y', 2));
+    expect(held.siblings).toHaveLength(2);
+    const record = putOver(held, { supersede: 'local' });
+    expect(record.siblings).toHaveLength(1);
+    expect(record.siblings[0]!.dot[0]).toBe(`${self}.a`);
+    expect(record.siblings[0]!.past).toEqual([
+      ['x', 4],
+      ['y', 2],
+    ]);
+  });
+
+  it('without it, a blind put is a sibling of what the coordinator holds', () => {
+    const record = putOver(valueRecord('a', 'x', 4), {});
+    expect(record.siblings.map((s) => s.dot[0]).sort()).toEqual([`${self}.a`, 'x']);
+  });
+
+  it('merges the local context with the one the client sent, and keeps working on a new key', () => {
+    const record = putOver(valueRecord('a', 'x', 4), { supersede: 'local', context: [['z', 9]] });
+    expect(record.siblings).toHaveLength(1);
+    expect(record.siblings[0]!.past).toEqual([
+      ['x', 4],
+      ['z', 9],
+    ]);
+    expect(putOver(null, { supersede: 'local' }).siblings).toHaveLength(1);
+  });
+});
+
 describe('Coordinator: gets', () => {
   it('answers after R replies, then repairs a primary that answered stale', () => {
     const t = setup();

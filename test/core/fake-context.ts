@@ -109,6 +109,10 @@ export function fakeContext(options: FakeOptions = {}): FakeNode {
         merges.push({ key, record });
         return true;
       },
+      // No wall clock: nothing expires unless a test passes records through `expire` itself.
+      wallNowMs: () => null,
+      asOfNow: (record) => record,
+      current: (key) => local.read(key),
       allocateId,
     },
     view,

@@ -34,6 +34,8 @@ export class TestNet {
   /** Virtual time, for nodes with gossip membership (`advance` moves it). */
   nowMs = 0;
   private randomState = 1;
+  /** Each node's wall clock minus WALL_EPOCH_MS + nowMs (expiry deadlines); absent: 0. */
+  readonly clockOffsetsMs = new Map<NodeId, number>();
   /** Messages to or from these nodes are dropped. */
   readonly isolated = new Set<NodeId>();
   private nextReqId = 1;
@@ -70,7 +72,13 @@ export class TestNet {
       forwardSlackMs: 100,
       limits: all,
       store,
+      wallClockMs: () => this.wallMs(id),
     });
+  }
+
+  /** A node's wall clock (Unix ms): expiry deadlines are set and judged by it. */
+  wallMs(id: NodeId): number {
+    return WALL_EPOCH_MS + this.nowMs + (this.clockOffsetsMs.get(id) ?? 0);
   }
 
   /** Starts a node that is not in the ring yet, from the cluster's current ring state. */
@@ -198,6 +206,9 @@ export class TestNet {
     }
   }
 }
+
+/** The Unix ms a TestNet's virtual time 0 stands for. */
+export const WALL_EPOCH_MS = 1_700_000_000_000;
 
 export function text(bytes: Uint8Array): string {
   return new TextDecoder().decode(bytes);

@@ -173,3 +173,70 @@ describe('checker', () => {
     expect(rules(run({ writes, data: everywhere(null) }))).toEqual(['lost-write', 'lost-write']);
   });
 });
+
+describe('expired-returned', () => {
+  const epoch = 1_700_000_000_000;
+  const expiring = (dot: Dot, expiresAtMs: number, value: string | null = 'v'): Sibling => ({
+    ...sibling(dot, [], value),
+    expiresAtMs,
+  });
+  function read(id: number, invokeMs: number, dot: Dot, expiresAtMs: number) {
+    return {
+      id,
+      kind: 'get',
+      key: 'k',
+      outcome: 'ok',
+      invokeMs,
+      readExpiries: [{ dot, expiresAtMs }],
+    };
+  }
+  function input(
+    reads: ReturnType<typeof read>[],
+    data: KeyRecord | null,
+    endMs = 10_000,
+  ): CheckInput {
+    return {
+      writes: [{ ...write(1, 'put', [], [['a', 1]]), expires: true }],
+      data: everywhere(data),
+      ring,
+      n: 3,
+      expiry: { reads, wallEpochMs: epoch, endMs, skewMs: 100, sweepSlackMs: 500 },
+    };
+  }
+
+  it('flags a get invoked past the deadline plus the skew that returned the value', () => {
+    const late = check(
+      input(
+        [read(2, 1_100, ['a', 1], epoch + 1_000)],
+        record(expiring(['a', 1], epoch + 1_000, null)),
+      ),
+    );
+    expect(late.map((v) => [v.rule, v.ops])).toEqual([['expired-returned', [2]]]);
+  });
+
+  it('allows a read within the tolerated skew of the deadline', () => {
+    const within = check(
+      input(
+        [read(2, 1_099, ['a', 1], epoch + 1_000)],
+        record(expiring(['a', 1], epoch + 1_000, null)),
+      ),
+    );
+    expect(within).toEqual([]);
+  });
+
+  it('flags a value still stored live past its deadline, skew and sweep slack at the end', () => {
+    const stored = record(expiring(['a', 1], epoch + 1_000));
+    expect(check(input([], stored, 1_600)).map((v) => v.rule)).toEqual([
+      'expired-returned',
+      'expired-returned',
+      'expired-returned',
+    ]);
+    expect(check(input([], stored, 1_599))).toEqual([]);
+  });
+
+  it('accounts an acknowledged TTL put whose expired tombstone was reaped everywhere', () => {
+    expect(check(input([], null))).toEqual([]);
+    const plain = { ...input([], null), writes: [write(1, 'put', [], [['a', 1]])] };
+    expect(check(plain).map((v) => v.rule)).toEqual(['lost-write']);
+  });
+});

@@ -15,11 +15,11 @@ const SEEDS = Array.from({ length: SWARM_SEEDS }, (_, i) => SEED_FIRST + i);
 
 /**
  * These seeds and the regression seeds were found and are replayed without membership changes
- * and without gossip membership (`--membership off --no-gossip`), so they play out exactly as
- * they did before either existed; test/sim/membership-swarm.test.ts sweeps seeds with a change,
+ * and without gossip membership or TTL writes (`--membership off --no-gossip --ttl off`), so they
+ * play out exactly as they did before any of these existed (test/sim/ttl.test.ts covers TTLs); test/sim/membership-swarm.test.ts sweeps seeds with a change,
  * and the default-mode seeds below cover the swarm as `npm run sim` runs it.
  */
-const NO_CHANGES = { membership: 'off', gossip: false } as const;
+const NO_CHANGES = { membership: 'off', gossip: false, ttl: 'off' } as const;
 
 describe(`swarm: ${SWARM_SEEDS} seeds`, () => {
   it.each(SEEDS)('seed %i holds every invariant', (seed) => {
@@ -117,7 +117,7 @@ describe('runSeed', () => {
   it('names every non-default mode in the reproduce line', () => {
     expect(reproduceLine(5)).toBe('reproduce with: npm run sim -- --seed 5');
     expect(reproduceLine(5, NO_CHANGES)).toBe(
-      'reproduce with: npm run sim -- --seed 5 --membership off --no-gossip',
+      'reproduce with: npm run sim -- --seed 5 --membership off --no-gossip --ttl off',
     );
     expect(reproduceLine(5, { membership: 'sometimes', gossip: false })).toBe(
       'reproduce with: npm run sim -- --seed 5 --no-gossip',

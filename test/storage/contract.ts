@@ -80,6 +80,7 @@ function expectSameRecord(actual: KeyRecord | undefined, expected: KeyRecord): v
     expect(got.dot).toEqual(want.dot);
     expect(got.past).toEqual(want.past);
     expect(got.rid).toBe(want.rid);
+    expect(got.expiresAtMs).toBe(want.expiresAtMs);
     if (want.value === null) {
       expect(got.value).toBeNull();
     } else {
@@ -469,6 +470,42 @@ export function runStorageContract(name: string, factory: StorageContractFactory
             '',
           ]);
           expect(read!.siblings[1]!.rid).toBeUndefined();
+        }
+      });
+
+      it('round-trips expiresAtMs, and a sibling written without one (as before expiry existed) has none', async () => {
+        const engine = await open();
+        const expiring: Sibling = {
+          dot: ['n1', 1],
+          past: [],
+          value: bytes(1),
+          expiresAtMs: 1_700_000_000_123,
+        };
+        const expired: Sibling = {
+          dot: ['n2', 2],
+          past: [],
+          value: null,
+          rid: 'r',
+          expiresAtMs: 5,
+        };
+        const plain: Sibling = { dot: ['n3', 3], past: [['n1', 1]], value: bytes(3) };
+        const stored: KeyRecord = { siblings: [expiring, expired, plain] };
+        await engine.write([
+          { ns: 'data', key: 'k', record: stored },
+          { ns: 'hints', key: hintKey(nodeId('n9'), 'k'), record: stored },
+        ]);
+        for (const read of [
+          engine.get('k'),
+          engine.get(hintKey(nodeId('n9'), 'k'), 'hints'),
+          [...engine.entries()][0]?.[1],
+        ]) {
+          expectSameRecord(read, stored);
+          expect(read!.siblings.map((got) => got.expiresAtMs)).toEqual([
+            1_700_000_000_123,
+            5,
+            undefined,
+          ]);
+          expect('expiresAtMs' in read!.siblings[2]!).toBe(false);
         }
       });
 

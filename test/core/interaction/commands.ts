@@ -5,7 +5,7 @@
  *
  *   cluster nodes=5 n=3 partitions=16 gossip=off [<limit>=<number> ...]
  *       limits: numeric CoreLimits fields, and with gossip=on the SWIM config's fields
- *   put <node> <key> <value> [w=2] [pw=0] [ctx=reqN] [rid=<id>] [timeout=1000]
+ *   put <node> <key> <value> [w=2] [pw=0] [ctx=reqN] [rid=<id>] [supersede=local] [timeout=1000]
  *   delete <node> <key> [w=2] [pw=0] [ctx=reqN] [rid=<id>] [timeout=1000]
  *   get <node> <key> [r=2] [pr=0] [timeout=1000]
  *   add-node <new node> via=<node>           boot the node and ask `via` to join it
@@ -261,6 +261,8 @@ export class Scenario {
     const node = this.node(c.arg(0, 'node'));
     const pw = c.number('pw');
     const rid = c.option('rid');
+    const supersede = c.option('supersede');
+    if (supersede !== undefined && supersede !== 'local') throw new Error('supersede=local only');
     const request: ClientRequest = {
       op: 'put',
       key: c.arg(1, 'key'),
@@ -269,6 +271,7 @@ export class Scenario {
       w: c.number('w', 2),
       ...(pw === undefined ? {} : { pw }),
       ...(rid === undefined ? {} : { rid }),
+      ...(supersede === undefined ? {} : { supersede }),
       timeoutMs: c.number('timeout', 1000),
     };
     this.net.request(node, request);

@@ -244,6 +244,7 @@ export function describeRequest(r: {
   pr?: number;
   rid?: string;
   context?: VersionVector;
+  supersede?: string;
   change?: { kind: string; node: NodeId };
 }): string {
   const parts: string[] = [r.op];
@@ -260,5 +261,6 @@ export function describeRequest(r: {
   if (r.context !== undefined && r.context.length > 0)
     parts.push(`ctx=${describeVector(r.context)}`);
   if (r.rid !== undefined) parts.push(`rid=${r.rid}`);
+  if (r.supersede !== undefined) parts.push(`supersede=${r.supersede}`);
   return parts.join(' ');
 }

@@ -153,6 +153,28 @@ describe('put', () => {
     expect(result.err).toContain('warning: W!');
   });
 
+  it('sends --ttl as ttl_ms, parsed by ms', async () => {
+    replies = [
+      { status: 200, body: written },
+      { status: 200, body: written },
+    ];
+    expect((await run(['put', 'k', 'v', '--ttl', '30s'])).code).toBe(0);
+    expect((await run(['put', 'k', 'v', '--ttl', '1.5h', '--w', '2'])).code).toBe(0);
+    expect(seen.map((s) => s.url)).toEqual(['/kv/k?ttl_ms=30000', '/kv/k?w=2&ttl_ms=5400000']);
+  });
+
+  it.each([
+    [['put', 'k', 'v', '--ttl', '0'], /at least 1ms/],
+    [['put', 'k', 'v', '--ttl', '30'], /no unit/],
+    [['put', 'k', 'v', '--ttl', 'soon'], /--ttl/],
+    [['put', 'k', 'v', '--ttl', '200y'], /--ttl/],
+  ])('%j is a usage error (2) and sends nothing', async (args, message) => {
+    const result = await run(args);
+    expect(result.code).toBe(2);
+    expect(result.err).toMatch(message);
+    expect(seen).toEqual([]);
+  });
+
   it.each([
     [['put', 'k'], /missing value/],
     [['put', 'k', 'v', '--file', 'f'], /not both/],
@@ -176,6 +198,17 @@ describe('get', () => {
     const result = await run(['get', 'k', '--r', '3', '--pr', '0']);
     expect(result).toEqual({ code: 0, out: 'raw\nbytes', err: 'context: C1\n' });
     expect(seen[0]).toMatchObject({ method: 'GET', url: '/kv/k?r=3&pr=0' });
+  });
+
+  it('reports when the one value expires, on stderr', async () => {
+    const headers = { 'x-ringkv-context': 'C1', 'x-ringkv-expires-at-ms': '1700000030000' };
+    replies = [{ status: 200, body: 'v', headers }];
+    const result = await run(['get', 'k']);
+    expect(result).toEqual({
+      code: 0,
+      out: 'v',
+      err: 'expires: 2023-11-14T22:13:50.000Z\ncontext: C1\n',
+    });
   });
 
   it('numbers siblings', async () => {

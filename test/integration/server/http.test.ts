@@ -22,8 +22,13 @@ import { createHttpServer } from '../../../src/server/http.js';
 
 interface Entry {
   values: Uint8Array[];
+  /** Each value's deadline, aligned with values (absent: none expire). */
+  expires?: (number | null)[];
   context: string;
 }
+
+/** The fake's "now" for turning a ttlMs into a deadline. */
+const FAKE_NOW_MS = 1_700_000_000_000;
 
 interface Call {
   op: 'put' | 'get' | 'delete' | 'status';
@@ -69,8 +74,15 @@ class FakeClient implements KvClient {
     await this.enter({ op: 'put', key, options }, options.signal);
     const bytes = typeof value === 'string' ? new TextEncoder().encode(value) : value;
     const entry = this.store.get(key);
-    const kept = entry !== undefined && entry.context !== options.context ? entry.values : [];
-    this.store.set(key, { values: [...kept, new Uint8Array(bytes)], context: this.nextContext() });
+    const keep = entry !== undefined && entry.context !== options.context;
+    const kept = keep ? entry.values : [];
+    const expiry =
+      options.expiresAtMs ?? (options.ttlMs === undefined ? null : FAKE_NOW_MS + options.ttlMs);
+    this.store.set(key, {
+      values: [...kept, new Uint8Array(bytes)],
+      expires: [...(keep ? (entry.expires ?? []) : []), expiry],
+      context: this.nextContext(),
+    });
     return {
       acked: options.w ?? 2,
       w: options.w ?? 2,
@@ -92,6 +104,7 @@ class FakeClient implements KvClient {
       r: options.r ?? 2,
       sloppy: false,
       siblings: values.length,
+      expiresAtMs: entry?.expires ?? values.map(() => null),
       strings: () => values.map((v) => new TextDecoder().decode(v)),
       json: <T>() => values.map((v) => JSON.parse(new TextDecoder().decode(v)) as T),
     };
@@ -384,6 +397,59 @@ describe('HTTP API', () => {
 
     it.each([['?w=abc'], ['?r=2'], ['?timeout_ms=0']])('PUT %s is a 400', async (query) => {
       const res = await fetch(kv('k', query), { method: 'PUT', body: 'x' });
+      expect(res.status).toBe(400);
+      expect(client.calls).toEqual([]);
+    });
+  });
+
+  describe('expiry (TTL)', () => {
+    it('passes ?ttl_ms= and ?expires_at_ms= to the client and reports the deadline on GET', async () => {
+      const put = await fetch(kv('k', '?ttl_ms=30000'), { method: 'PUT', body: 'v' });
+      expect(put.status).toBe(200);
+      expect(client.calls[0]?.options).toMatchObject({ ttlMs: 30_000 });
+      const res = await fetch(kv('k'));
+      expect(res.headers.get('x-ringkv-expires-at-ms')).toBe(String(FAKE_NOW_MS + 30_000));
+      await fetch(kv('at', '?expires_at_ms=1800000000000'), { method: 'PUT', body: 'v' });
+      expect(client.calls[2]?.options).toMatchObject({ expiresAtMs: 1_800_000_000_000 });
+    });
+
+    it('takes the X-Ringkv-Ttl-Ms and X-Ringkv-Expires-At-Ms headers too', async () => {
+      await fetch(kv('k'), { method: 'PUT', body: 'v', headers: { 'X-Ringkv-Ttl-Ms': '500' } });
+      const headers = { 'X-Ringkv-Expires-At-Ms': '1800000000000' };
+      await fetch(kv('k2'), { method: 'PUT', body: 'v', headers });
+      expect(client.calls.map((c) => c.options)).toMatchObject([
+        { ttlMs: 500 },
+        { expiresAtMs: 1_800_000_000_000 },
+      ]);
+    });
+
+    it('lists each sibling with its deadline (null: none) on a 300', async () => {
+      await fetch(kv('k', '?ttl_ms=1000'), { method: 'PUT', body: 'one' });
+      await fetch(kv('k'), { method: 'PUT', body: 'two' });
+      const res = await fetch(kv('k'));
+      expect(res.status).toBe(300);
+      const body = (await res.json()) as { siblings: { expiresAtMs: number | null }[] };
+      expect(body.siblings.map((s) => s.expiresAtMs)).toEqual([FAKE_NOW_MS + 1000, null]);
+    });
+
+    it.each([
+      ['?ttl_ms=0', {}],
+      ['?ttl_ms=1.5', {}],
+      ['?ttl_ms=99999999999999', {}],
+      ['?expires_at_ms=-5', {}],
+      ['?ttl_ms=5&expires_at_ms=5', {}],
+      ['?ttl_ms=5', { 'X-Ringkv-Ttl-Ms': '5' }],
+      ['', { 'X-Ringkv-Ttl-Ms': 'soon' }],
+      ['', { 'X-Ringkv-Ttl-Ms': '5', 'X-Ringkv-Expires-At-Ms': '5' }],
+    ])('PUT %s with headers %j is a 400 and never reaches the client', async (query, headers) => {
+      const res = await fetch(kv('k', query), { method: 'PUT', body: 'x', headers });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ code: 'VALIDATION' });
+      expect(client.calls).toEqual([]);
+    });
+
+    it('DELETE refuses ttl_ms (a tombstone does not expire)', async () => {
+      const res = await fetch(kv('k', '?ttl_ms=5'), { method: 'DELETE' });
       expect(res.status).toBe(400);
       expect(client.calls).toEqual([]);
     });

@@ -1,0 +1,40 @@
+/**
+ * Starting the Redis-protocol server next to the HTTP API, for `ringkv up --resp PORT` and
+ * `ringkv node --resp HOST:PORT`: the same client, the cluster's value limit and quorums, the
+ * admin token (AUTH) when one is set. A port that cannot be bound is a StartupError.
+ */
+import type { KvClient } from '../client/types.js';
+import type { RingkvConfig } from '../config.js';
+import { formatHostPort } from '../runtime/node-identity.js';
+import { RespServer } from '../server/resp/server.js';
+import { StartupError } from './exit-codes.js';
+import { packageVersion } from './version.js';
+
+export interface RunningResp {
+  readonly server: RespServer;
+  /** `redis://host:port`, with the bound port. */
+  readonly url: string;
+}
+
+export async function startResp(
+  client: KvClient,
+  at: { readonly host: string; readonly port: number },
+  config: RingkvConfig,
+  adminToken: string | null,
+  log: (line: string) => void,
+): Promise<RunningResp> {
+  const server = new RespServer(client, {
+    valueSizeMaxBytes: config.valueSizeMaxBytes,
+    defaults: { n: config.n, r: config.r, w: config.w },
+    version: packageVersion(),
+    adminToken,
+    log,
+  });
+  try {
+    const bound = await server.listen(at.port, at.host);
+    return { server, url: `redis://${formatHostPort({ host: bound.address, port: bound.port })}` };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new StartupError(`cannot serve RESP on ${formatHostPort(at)} (--resp): ${message}`, 1);
+  }
+}
