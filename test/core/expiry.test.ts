@@ -4,6 +4,7 @@
  * return an expired value, expired data becomes tombstones the reaper removes, and a replica
  * whose clock is behind cannot bring the value back.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DeadlineQueue } from '../../src/core/expiry.js';
 import { versionHash } from '../../src/core/merkle.js';
@@ -88,6 +89,68 @@ describe('a deadline in the version', () => {
     expect(versionHash(expire(fresh, 100))).not.toBe(versionHash(fresh));
     const deleted: KeyRecord = { siblings: [{ ...live(1), value: null }, live(2)] };
     expect(versionHash(expire(fresh, 100))).not.toBe(versionHash(deleted));
+  });
+});
+
+describe('sync with expiry, property-tested', () => {
+  // A history of writes (some with deadlines); each replica holds a subset, expired at its own
+  // time. Merging must stay a join: commutative, associative, idempotent, and expiry monotone.
+  const writeArb = fc.record({
+    deadline: fc.option(fc.integer({ min: 1, max: 100 }), { nil: undefined }),
+    coversPrevious: fc.boolean(),
+  });
+  const replicaArb = fc.record({
+    mask: fc.integer({ min: 0, max: 255 }),
+    nowMs: fc.integer({ min: 0, max: 120 }),
+  });
+
+  function history(writes: ReadonlyArray<{ deadline?: number; coversPrevious: boolean }>) {
+    let record: KeyRecord = { siblings: [] };
+    const all: Sibling[] = [];
+    writes.forEach((w, i) => {
+      const context = w.coversPrevious && i > 0 ? [['a', i] as const] : [];
+      const opts = w.deadline === undefined ? {} : { expiresAtMs: w.deadline };
+      const next = update(record, context, 'a', bytes(`v${i}`), opts);
+      record = next.record;
+      all.push(next.sibling);
+    });
+    return all;
+  }
+
+  function replica(all: readonly Sibling[], mask: number, nowMs: number): KeyRecord {
+    let record: KeyRecord = { siblings: [] };
+    all.forEach((s, i) => {
+      if ((mask >> i) & 1) record = sync(record, { siblings: [s] });
+    });
+    return expire(record, nowMs);
+  }
+
+  it('is commutative, associative and idempotent, and an expired copy always wins', () => {
+    fc.assert(
+      fc.property(
+        fc.array(writeArb, { minLength: 1, maxLength: 8 }),
+        fc.tuple(replicaArb, replicaArb, replicaArb),
+        (writes, [ra, rb, rc]) => {
+          const all = history(writes);
+          const [a, b, c] = [ra, rb, rc].map((r) => replica(all, r.mask, r.nowMs)) as [
+            KeyRecord,
+            KeyRecord,
+            KeyRecord,
+          ];
+          expect(sync(a, b)).toEqual(sync(b, a));
+          expect(sync(sync(a, b), c)).toEqual(sync(a, sync(b, c)));
+          expect(sync(a, a)).toEqual(a);
+          const merged = sync(a, b);
+          for (const s of merged.siblings) {
+            const expiredSomewhere = [...a.siblings, ...b.siblings].some(
+              (t) => t.dot[1] === s.dot[1] && t.value === null,
+            );
+            if (expiredSomewhere) expect(s.value).toBeNull();
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });
 

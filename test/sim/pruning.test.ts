@@ -17,6 +17,7 @@ describe('version pruning in the simulator', () => {
       const report = runSeed(seed, {
         membership: 'off',
         gossip: false,
+        ttl: 'off', // the seeds replay as they did before TTLs (test/sim/ttl.test.ts covers those)
         tweak: (scenario) => ({
           ...scenario,
           sim: {

@@ -75,6 +75,11 @@ const NODE_COUNTERS: readonly CounterSpec[] = [
     value: (s) => s.core.tombstonesReaped,
   },
   {
+    name: 'ringkv_node_values_expired_total',
+    help: `Values this node stored as tombstones because their TTL deadline passed, ${SINCE}.`,
+    value: (s) => s.core.valuesExpired,
+  },
+  {
     name: 'ringkv_node_anti_entropy_exchanges_total',
     help: `Anti-entropy (Merkle tree) exchanges this node started with a peer, ${SINCE}.`,
     value: (s) => s.core.aeExchanges,

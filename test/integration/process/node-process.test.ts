@@ -49,6 +49,18 @@ describe('ringkv node processes (insecure, 3 nodes)', () => {
     expect(get).toEqual({ status: 200, text: 'hello' });
   });
 
+  it('a PUT with ttl_ms carries its deadline over TCP; after it no node returns the value', async () => {
+    const before = Date.now();
+    const put = await fetch(`${url('n1')}/kv/session?ttl_ms=500&w=3`, { method: 'PUT', body: 't' });
+    expect(put.status).toBe(200);
+    const live = await fetch(`${url('n3')}/kv/session?r=3`);
+    expect(live.status).toBe(200);
+    const deadline = Number(live.headers.get('x-ringkv-expires-at-ms'));
+    expect(deadline).toBeGreaterThanOrEqual(before + 500);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now()) + 5));
+    for (const id of IDS) expect((await fetch(`${url(id)}/kv/session?r=1`)).status).toBe(404);
+  });
+
   it('says it runs without TLS, at start-up and in /status', async () => {
     expect(processes.get('n1')?.stderr).toContain('WITHOUT TLS');
     expect(processes.get('n1')?.stdout).toContain('INSECURE');
