@@ -143,7 +143,7 @@ describe('the npm package', () => {
   it('holds the build, its assets, README and LICENSE, and nothing else', () => {
     const allowed = [
       /^dist\/src\/.+\.(js|d\.ts)$/,
-      /^dist\/src\/server\/dashboard\/(index\.html|dashboard\.css)$/,
+      /^dist\/src\/server\/dashboard\/[a-z-]+\.(html|css)$/,
       /^dist\/bench\/profiles\/[a-z0-9-]+\.json$/,
       /^(bin\/ringkv\.mjs|package\.json|README\.md|LICENSE)$/,
     ];
@@ -154,7 +154,8 @@ describe('the npm package', () => {
       .map((path) => path.replaceAll('\\', '/').replace(/\.ts$/, ''));
     const expected = [
       ...sources.flatMap((path) => [`dist/src/${path}.js`, `dist/src/${path}.d.ts`]),
-      ...['index.html', 'dashboard.js', 'dashboard.css'].map(
+      // Every file the dashboard is made of (the static-asset routes serve them from dist/).
+      ...readdirSync(join(ROOT, 'src/server/dashboard')).map(
         (f) => `dist/src/server/dashboard/${f}`,
       ),
       ...readdirSync(join(ROOT, 'bench/profiles')).map((f) => `dist/bench/profiles/${f}`),
