@@ -9,6 +9,8 @@
  * cluster's own peer transport put in one post during the run.
  *
  * Options: --nodes 5 --n 3 --r 2 --w 2 --value-size 1024 --seconds 5 --concurrency 256 --keys 10000
+ *          --runtime threads|processes (processes: each node a `ringkv node` child over TCP + mTLS;
+ *          the ceiling printed is still the MessageChannel one: see `npm run bench:transport`)
  */
 
 import { parseArgs } from 'node:util';
@@ -26,6 +28,7 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '5' },
     concurrency: { type: 'string', default: '256' },
     keys: { type: 'string', default: '10000' },
+    runtime: { type: 'string', default: 'threads' },
   },
 });
 const nodes = Number(args.nodes);
@@ -36,6 +39,10 @@ const valueBytes = Number(args['value-size']);
 const seconds = Number(args.seconds);
 const concurrency = Number(args.concurrency);
 const keyCount = Number(args.keys);
+if (args.runtime !== 'threads' && args.runtime !== 'processes') {
+  throw new Error(`--runtime must be threads or processes, got ${args.runtime}`);
+}
+const runtime: 'threads' | 'processes' = args.runtime;
 
 interface Run {
   readonly ops: number;
@@ -111,7 +118,7 @@ async function measured(db: Cluster, op: (i: number) => Promise<unknown>): Promi
 }
 
 async function benchCluster(): Promise<{ put: Phase; get: Phase }> {
-  const db: Cluster = await startCluster({ nodes, n, r, w });
+  const db: Cluster = await startCluster({ nodes, n, r, w }, { runtime });
   try {
     const value = new Uint8Array(valueBytes).fill(7);
     const key = (i: number) => `bench-${i % keyCount}`;

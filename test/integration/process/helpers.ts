@@ -21,22 +21,37 @@ export {
 } from '../node-processes.js';
 export const LOOPBACK = '127.0.0.1';
 
-/** `count` distinct ports the kernel handed out as free (listened on, then released). */
+/**
+ * Below Linux's ephemeral range (32768..60999 by default), so an outgoing connection of some
+ * other process can never take a port between our check and the node's bind.
+ */
+const PORT_RANGE = [20_000, 32_000] as const;
+/** Random ports tried before giving up (each is checked by listening on it). */
+const PORT_TRIES_MAX = 1_000;
+
+/** Whether nothing listens on `port` at LOOPBACK right now (listened on, then released). */
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, LOOPBACK, () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * `count` distinct free ports, picked at random below the ephemeral range: test files run in
+ * parallel and their nodes open many outgoing connections, which take ephemeral ports — a port
+ * the kernel handed out as free (port 0) could be taken by one before the node binds it.
+ */
 export async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<import('node:net').Server>((resolve, reject) => {
-          const server = createServer();
-          server.once('error', reject);
-          server.listen(0, LOOPBACK, () => resolve(server));
-        }),
-    ),
-  );
-  const ports = servers.map((server) => (server.address() as import('node:net').AddressInfo).port);
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  return ports;
+  const ports = new Set<number>();
+  for (let tries = 0; ports.size < count; tries++) {
+    if (tries >= PORT_TRIES_MAX) throw new Error(`no ${count} free ports found in ${PORT_RANGE}`);
+    const [low, high] = PORT_RANGE;
+    const port = low + Math.floor(Math.random() * (high - low));
+    if (!ports.has(port) && (await bindable(port))) ports.add(port);
+  }
+  return [...ports];
 }
 
 export interface NodeSpec {

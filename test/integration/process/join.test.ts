@@ -230,7 +230,8 @@ describe('--join of a sixth node process under load, a leave, a remove (5 nodes,
     expect(refused[1]?.stderr).toMatch(/node n2 was removed from the cluster/);
 
     for (const id of remaining) {
-      expect(await readBack(urls.get(id) as string, load.acked), `through ${id}`).toEqual([]);
+      const wrong = await readBack(urls.get(id) as string, load.acked);
+      expect(wrong, `through ${id}: ${wrong.join('; ')}`).toEqual([]);
     }
 
     // Stop them (SIGTERM drains, exit 0), then look at what each one keeps on disk.

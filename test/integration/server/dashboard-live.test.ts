@@ -264,6 +264,9 @@ describe('dashboard at 1280 px in Chromium', () => {
       dialogs.push(dialog.message());
       void dialog.accept();
     });
+    // Node-to-node delay makes the join last seconds rather than a fraction of an event tick,
+    // so the pages get to show it running however fast the machine is.
+    await running!.cluster.setNetwork({ delayMs: 100 });
     await page.locator('#add-node-id').fill('n6');
     await page.getByRole('button', { name: 'add node' }).click();
     // While the join runs, the other tab shows n6 joining and the add-node as running.
@@ -280,6 +283,7 @@ describe('dashboard at 1280 px in Chromium', () => {
       if (/add-node\s*ok/.test(log)) break;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
+    await running!.cluster.setNetwork({ delayMs: 0 });
     expect([...seen]).toContain('joining');
     expect([...seen]).toContain('running');
     await expect
