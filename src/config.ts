@@ -504,9 +504,13 @@ export const ACTIVITY_ENTRIES_PER_EVENT = 50;
  * then gets a 503 with `Retry-After: retryAfterSeconds`.
  */
 export interface AdmissionConfig {
-  /** Concurrent requests admitted at start, before anything is measured (limitMin..limitMax). @default 64 */
+  /** Concurrent requests admitted at start, before anything is measured (limitMin..limitMax). @default 256 */
   readonly limitInitial: number;
-  /** The limit never goes below this (1..limitMax). @default 4 */
+  /**
+   * The limit never goes below this (1..limitMax): what a modest client (a pool of connections,
+   * a benchmark at 64) asks for is never refused however latency moves; only floods are shed.
+   * @default 128
+   */
   readonly limitMin: number;
   /** The limit never goes above this (limitMin..1000000). @default 4096 */
   readonly limitMax: number;
@@ -536,8 +540,8 @@ export interface AdmissionConfig {
 export const ADMISSION_LATENCY_FLOOR_MS = 1;
 
 export const DEFAULT_ADMISSION_CONFIG: AdmissionConfig = Object.freeze({
-  limitInitial: 64,
-  limitMin: 4,
+  limitInitial: 256,
+  limitMin: 128,
   limitMax: 4096,
   queueMax: 256,
   queueWaitMsMax: 20,

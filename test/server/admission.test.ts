@@ -66,7 +66,8 @@ class FakeClock implements AdmissionClock {
 
 function controller(config: Partial<AdmissionConfig> = {}) {
   const clock = new FakeClock();
-  return { clock, admission: new AdmissionController(config, clock) };
+  // The maths is tested from small limits up; the default floor (128) is for real clients.
+  return { clock, admission: new AdmissionController({ limitMin: 4, ...config }, clock) };
 }
 
 /** Lets settled promises run their callbacks. */

@@ -55,7 +55,7 @@ describe('admitClient', () => {
 
   it("counts a coordinator's overload as dropped and backs off", async () => {
     const admission = new AdmissionController(
-      { limitInitial: 20, windowSamplesMin: 1, smoothing: 1, backoffRatio: 0.5 },
+      { limitInitial: 20, limitMin: 4, windowSamplesMin: 1, smoothing: 1, backoffRatio: 0.5 },
       clock,
     );
     const { client, finishers } = fakeClient();
