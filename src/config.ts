@@ -437,6 +437,10 @@ export const NODE_ASK_TIMEOUT_MS = 10_000;
 export const NODE_JOIN_TIMEOUT_MS_DEFAULT = 300_000;
 /** How often a node process checks whether its join committed or its leave finished, in ms (10..10000). */
 export const NODE_MEMBERSHIP_POLL_MS = 100;
+/** `--join`: the pause before asking again while the member is busy with another change, in ms (10..NODE_JOIN_TIMEOUT_MS_DEFAULT). */
+export const NODE_JOIN_RETRY_MS = 500;
+/** A node that left waits at most this long for its final `left` record to go out before it stops, in ms (0..10000). */
+export const NODE_LEFT_GOSSIP_WAIT_MS_MAX = 1_000;
 
 /** Node URLs one `connect()` accepts (1..NODES_MAX): a client of a bigger cluster names a few. */
 export const REMOTE_NODES_MAX = NODES_MAX;

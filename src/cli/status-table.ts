@@ -1,7 +1,8 @@
 /**
  * `ringkv status` as text: one row per node (state, with `joining` or `leaving` while a
  * membership change runs, partitions, keys, hints pending, anti-entropy, partition group,
- * messages dropped), then the network faults, ring version, quorum and storage.
+ * messages dropped; with node processes, each one's own URL and pid), then the network faults,
+ * ring version, quorum and storage.
  */
 import type { ClusterStatus, NetworkStatus, NodeStatus } from '../client/types.js';
 import { formatRate } from './units.js';
@@ -18,6 +19,9 @@ const HEADERS = [
 ];
 
 export function formatStatus(status: ClusterStatus): string {
+  const processes = status.nodes.some(
+    (node) => node.process !== undefined && node.process !== null,
+  );
   const rows = status.nodes.map((node) => [
     node.id,
     node.membership === undefined || node.membership === 'member'
@@ -29,10 +33,11 @@ export function formatStatus(status: ClusterStatus): string {
     antiEntropy(node.antiEntropy),
     orDash(node.partitionGroup),
     orDash(node.messagesDropped),
+    ...(processes ? [node.process ? `${node.process.url} (pid ${node.process.pid})` : '-'] : []),
   ]);
   const { n, r, w, durable } = status.config;
   return [
-    ...table([HEADERS, ...rows]),
+    ...table([processes ? [...HEADERS, 'process'] : HEADERS, ...rows]),
     '',
     `network  ${formatNetwork(status.network)}`,
     `ring     version ${status.ring.version ?? 0}, ${status.ring.partitionCount} partitions`,

@@ -26,7 +26,9 @@ import {
   LATENCY_HALF_LIFE_MS,
   type LogLevel,
   NODE_ASK_TIMEOUT_MS,
+  NODE_JOIN_RETRY_MS,
   NODE_JOIN_TIMEOUT_MS_DEFAULT,
+  NODE_LEFT_GOSSIP_WAIT_MS_MAX,
   NODE_MEMBERSHIP_POLL_MS,
 } from '../config.js';
 import type { NodeKeyView } from '../core/explain.js';
@@ -400,7 +402,10 @@ export class ProcessNode {
     // A final `left` record for the peers, given one gossip interval to go out before the stop.
     this.host.input({ kind: 'leave-membership' });
     const gossipMs = this.options.limits.swim?.gossipIntervalMs ?? 0;
-    setTimeout(() => this.events.left?.(), Math.min(gossipMs, LEFT_GOSSIP_WAIT_MS_MAX)).unref();
+    setTimeout(
+      () => this.events.left?.(),
+      Math.min(gossipMs, NODE_LEFT_GOSSIP_WAIT_MS_MAX),
+    ).unref();
   }
 
   /** Ids membership holds left or dead that are out of the ring: never to be taken again. */
@@ -475,11 +480,11 @@ export class ProcessNode {
       if (answer.ok) accepted = answer.state;
       else if (answer.error !== 'busy') {
         throw new ValidationError(`join refused by ${where}: ${answer.message}`);
-      } else if (Date.now() + JOIN_RETRY_MS >= deadline) {
+      } else if (Date.now() + NODE_JOIN_RETRY_MS >= deadline) {
         throw new TimeoutError(`join: ${where} stayed busy (${answer.message})`);
       } else {
         log.info({ attempt, reason: answer.message }, 'join: another change runs, asking again');
-        await sleep(JOIN_RETRY_MS);
+        await sleep(NODE_JOIN_RETRY_MS);
       }
     }
     log.info({ version: accepted.version, claimant: accepted.claimant }, 'join accepted');
@@ -695,12 +700,6 @@ async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promi
     clearTimeout(timer);
   }
 }
-
-/** Longest wait for the final `left` record to go out before a node that left stops. */
-const LEFT_GOSSIP_WAIT_MS_MAX = 1000;
-
-/** Pause before asking again when the member is busy with another change. */
-const JOIN_RETRY_MS = 500;
 
 function transportInfoOf(
   options: ProcessNodeOptions,

@@ -136,4 +136,27 @@ describe('output', () => {
       'no partition; delay 0 ms, jitter 0 ms, loss 0%',
     );
   });
+
+  it("status of node processes names each node's own URL and pid", () => {
+    const node = {
+      partitions: 512,
+      keys: 1,
+      hintsPending: 0,
+      partitionGroup: null,
+      messagesDropped: 0,
+    } as const;
+    const status: ClusterStatus = {
+      nodes: [
+        { ...node, id: 'n1', state: 'up', process: { url: 'http://127.0.0.1:4001', pid: 11 } },
+        { ...node, id: 'n2', state: 'down', process: null },
+      ],
+      ring: { partitionCount: 1024, owners: [], version: 0 },
+      config: { n: 2, r: 1, w: 1, requestTimeoutMs: 1, valueSizeMaxBytes: 1, durable: true },
+      network: { delayMs: 0, jitterMs: 0, lossRate: 0, groups: null },
+    };
+    const [header, n1, n2] = formatStatus(status).split('\n');
+    expect(header).toMatch(/dropped {2}process$/);
+    expect(n1).toMatch(/ {2}http:\/\/127\.0\.0\.1:4001 \(pid 11\)$/);
+    expect(n2).toMatch(/ {2}-$/);
+  });
 });
