@@ -216,15 +216,7 @@ class OpenSsl {
       'keyUsage = critical, keyCertSign, cRLSign',
       'subjectKeyIdentifier = hash',
     ]);
-    await this.run([
-      'genpkey',
-      '-algorithm',
-      'EC',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-out',
-      CA_KEY_FILE,
-    ]);
+    await this.makeKey(CA_KEY_FILE);
     await this.run([
       'req',
       '-x509',
@@ -242,6 +234,19 @@ class OpenSsl {
       serial(),
       '-out',
       CA_CERT_FILE,
+    ]);
+  }
+
+  /** A new EC P-256 private key (the CA's and every node's) in `file`. */
+  private async makeKey(file: string): Promise<void> {
+    await this.run([
+      'genpkey',
+      '-algorithm',
+      'EC',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-out',
+      file,
     ]);
   }
 
@@ -265,15 +270,7 @@ class OpenSsl {
       'authorityKeyIdentifier = keyid',
     ]);
     const key = nodeKeyFile(id);
-    await this.run([
-      'genpkey',
-      '-algorithm',
-      'EC',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-out',
-      key,
-    ]);
+    await this.makeKey(key);
     await this.run([
       'req',
       '-new',
