@@ -13,6 +13,7 @@ import type { NodeKeyView } from '../core/explain.js';
 import { type DataRequest, isTraceId, TRACE_ID_LENGTH_MAX } from '../core/messages.js';
 import type { Ring } from '../core/ring.js';
 import { UnavailableError, ValidationError } from '../errors.js';
+import { valueWithin } from '../util/deadline.js';
 import type { ClusterControl } from './cluster-control.js';
 import { explainFrom, type KeyExplanation } from './key-explain.js';
 import { ClusterMembership } from './membership.js';
@@ -270,7 +271,7 @@ export class ClusterClient implements Cluster {
     const views = await Promise.all(
       this.nodeIds.map(async (id) => {
         if (!this.link.isUp(id)) return [id, 'down'] as const;
-        const view = await withDeadline(this.link.explain(id, key), timeoutMs);
+        const view = await valueWithin(this.link.explain(id, key), timeoutMs);
         return [id, view ?? 'silent'] as const;
       }),
     );
@@ -341,23 +342,6 @@ export function traceIdOf(traceId: unknown): string {
     );
   }
   return traceId;
-}
-
-/** `promise`'s value, or null when it does not settle within `timeoutMs` (or rejects). */
-function withDeadline<T>(promise: Promise<T>, timeoutMs: number): Promise<T | null> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(null), timeoutMs);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      () => {
-        clearTimeout(timer);
-        resolve(null);
-      },
-    );
-  });
 }
 
 /** A put's expiry fields; a delete with one is refused (a tombstone does not expire). */

@@ -5,8 +5,8 @@
  */
 import type { ClusterStatus, KvClient, NodeCounters } from '../../client/types.js';
 import { assert } from '../../core/assert.js';
-import { TimeoutError } from '../../errors.js';
 import type { WorkerStats } from '../../runtime/control.js';
+import { withTimeout } from '../../util/deadline.js';
 
 /** Where per-node counters come from (a local Cluster); see Cluster.nodeStats. */
 export interface NodeStatsSource {
@@ -36,7 +36,11 @@ export class SnapshotTaker {
   /** A fresh snapshot (or the one being taken); rejects with a TimeoutError past the timeout. */
   take(): Promise<ClusterSnapshot> {
     if (this.inFlight !== null) return this.inFlight;
-    const taking = withTimeout(this.look(), this.timeoutMs).finally(() => {
+    const taking = withTimeout(
+      this.look(),
+      this.timeoutMs,
+      `cluster stats did not arrive within ${this.timeoutMs} ms`,
+    ).finally(() => {
       this.inFlight = null;
     });
     this.inFlight = taking;
@@ -54,22 +58,4 @@ export class SnapshotTaker {
       counters: new Map(counters.map((node) => [node.id, node.stats])),
     };
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new TimeoutError(`cluster stats did not arrive within ${timeoutMs} ms`));
-    }, timeoutMs);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
 }
