@@ -6,13 +6,13 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildProgram, exitCodeFor } from '../../../src/cli/main.js';
 import type { KeyExplanation } from '../../../src/client/key-explain.js';
 import { Ring } from '../../../src/core/ring.js';
 import { nodeId } from '../../../src/core/types.js';
 import { type Cluster, startCluster } from '../../../src/index.js';
 import { createHttpServer } from '../../../src/server/http.js';
 import type { AdvisorAnswer } from '../../../src/server/monitor/advisor.js';
+import { runCli } from '../../cli/run-cli.js';
 
 let db: Cluster;
 let server: Server;
@@ -45,29 +45,8 @@ afterAll(async () => {
   await db?.close();
 });
 
-async function cli(args: string[]) {
-  let out = '';
-  let err = '';
-  const program = buildProgram({
-    io: {
-      out: (data) => {
-        out += typeof data === 'string' ? data : Buffer.from(data).toString();
-      },
-      err: (text) => {
-        err += text;
-      },
-      isTty: false,
-    },
-    output: { writeOut: (text) => (out += text), writeErr: (text) => (err += text) },
-  });
-  let code = 0;
-  try {
-    await program.parseAsync([...args, '--url', base], { from: 'user' });
-  } catch (error) {
-    code = exitCodeFor(error);
-    if (error instanceof Error) err += error.message;
-  }
-  return { code, out, err };
+function cli(args: string[]) {
+  return runCli([...args, '--url', base], { errors: 'all' });
 }
 
 async function advice(): Promise<AdvisorAnswer> {
