@@ -4,7 +4,6 @@
  * commands (`ringkv advise`, `ringkv explain`) against them.
  */
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KeyExplanation } from '../../../src/client/key-explain.js';
 import { Ring } from '../../../src/core/ring.js';
@@ -13,17 +12,13 @@ import { type Cluster, startCluster } from '../../../src/index.js';
 import { createHttpServer } from '../../../src/server/http.js';
 import type { AdvisorAnswer } from '../../../src/server/monitor/advisor.js';
 import { runCli } from '../../cli/run-cli.js';
+import { listen } from './monitor-fakes.js';
 
 let db: Cluster;
 let server: Server;
 let bare: Server;
 let base = '';
 let bareBase = '';
-
-async function listen(s: Server): Promise<string> {
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
-}
 
 beforeAll(async () => {
   db = await startCluster({ nodes: 4, n: 3, r: 2, w: 2, requestTimeoutMs: 1000, dataDir: null });
