@@ -302,20 +302,25 @@ async function main() {
     ...(baseline === null ? [] : [{ name: 'baseline (lmdb)', base: baseline, kind: 'ringkv' }]),
   ];
   const getEnv = { PEERS_KEYS: String(GET_KEYS), PEERS_PREFIX: 'wrk-get-' };
+  // ringkv's side runs bench/wrk's own scripts (the same requests the single-system runs make).
+  const ringkvGetEnv = { RINGKV_WRK_KEYS: String(GET_KEYS), RINGKV_WRK_PREFIX: 'wrk-get-' };
   const rows = [
     {
       name: 'PUT',
-      ringkv: ['ringkv-put.lua', { PEERS_KEYS: String(PUT_KEYS), PEERS_PREFIX: 'wrk-put-' }],
+      ringkv: [
+        '../wrk/put.lua',
+        { RINGKV_WRK_KEYS: String(PUT_KEYS), RINGKV_WRK_PREFIX: 'wrk-put-' },
+      ],
       etcd: ['etcd-put.lua', { PEERS_KEYS: String(PUT_KEYS), PEERS_PREFIX: 'wrk-put-' }],
     },
     {
       name: 'GET R=2 / linearizable',
-      ringkv: ['ringkv-get.lua', { ...getEnv, PEERS_QUERY: '' }],
+      ringkv: ['../wrk/get.lua', { ...ringkvGetEnv, RINGKV_WRK_QUERY: '' }],
       etcd: ['etcd-get.lua', { ...getEnv, PEERS_SERIALIZABLE: '0' }],
     },
     {
       name: 'GET R=1 / serializable',
-      ringkv: ['ringkv-get.lua', { ...getEnv, PEERS_QUERY: '?r=1' }],
+      ringkv: ['../wrk/get.lua', { ...ringkvGetEnv, RINGKV_WRK_QUERY: '?r=1' }],
       etcd: ['etcd-get.lua', { ...getEnv, PEERS_SERIALIZABLE: '1' }],
     },
   ];

@@ -2,9 +2,11 @@
 --
 --   RINGKV_WRK_KEYS    size of the key set (default 1000)
 --   RINGKV_WRK_PREFIX  key prefix (default "wrk-get-")
+--   RINGKV_WRK_QUERY   appended to the path, e.g. "?r=1" (default none: the cluster's R)
 
 local keys = tonumber(os.getenv("RINGKV_WRK_KEYS") or "1000")
 local prefix = os.getenv("RINGKV_WRK_PREFIX") or "wrk-get-"
+local query = os.getenv("RINGKV_WRK_QUERY") or ""
 local counter = 0
 
 function setup(thread)
@@ -17,5 +19,5 @@ function init(args)
 end
 
 function request()
-  return wrk.format("GET", "/kv/" .. prefix .. math.random(0, keys - 1))
+  return wrk.format("GET", "/kv/" .. prefix .. math.random(0, keys - 1) .. query)
 end

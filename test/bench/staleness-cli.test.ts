@@ -6,34 +6,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildProgram, exitCodeFor } from '../../src/cli/main.js';
+import { runCli } from '../cli/run-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ringkv-staleness-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function run(args: string[]) {
-  let out = '';
-  let err = '';
-  const program = buildProgram({
-    io: {
-      out: (data) => {
-        out += typeof data === 'string' ? data : Buffer.from(data).toString();
-      },
-      err: (text) => {
-        err += text;
-      },
-      isTty: false,
-    },
-    output: { writeOut: (text) => (out += text), writeErr: (text) => (err += text) },
-  });
-  let code = 0;
-  try {
-    await program.parseAsync(['bench', 'staleness', ...args], { from: 'user' });
-  } catch (error) {
-    code = exitCodeFor(error);
-    if (error instanceof Error && error.name === 'CliError') err += error.message;
-  }
-  return { code, out, err };
+function run(args: string[]) {
+  return runCli(['bench', 'staleness', ...args]);
 }
 
 describe('ringkv bench staleness', () => {

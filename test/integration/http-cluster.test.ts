@@ -3,12 +3,12 @@
  * client; these prove the wiring end to end, including a 503 from real dead replicas).
  */
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ring } from '../../src/core/ring.js';
 import { nodeId } from '../../src/core/types.js';
 import { type Cluster, startCluster } from '../../src/index.js';
 import { createHttpServer } from '../../src/server/http.js';
+import { listen } from './server/monitor-fakes.js';
 
 describe('HTTP API on a real cluster', () => {
   let db: Cluster;
@@ -18,8 +18,7 @@ describe('HTTP API on a real cluster', () => {
   beforeAll(async () => {
     db = await startCluster({ nodes: 5, n: 3, r: 2, w: 2, requestTimeoutMs: 800 });
     server = createHttpServer(db, { bodySizeMaxBytes: 1024 * 1024, requestTimeoutMs: 5000 });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    base = await listen(server);
   });
 
   afterAll(async () => {

@@ -5,7 +5,6 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TTL_MS_MAX } from '../../src/config.js';
 import { type Cluster, connect, startCluster, ValidationError } from '../../src/index.js';
 import { createHttpServer } from '../../src/server/http.js';
+import { listen } from './server/monitor-fakes.js';
 
 /** Long enough for a put and a get on a loaded 2-core machine, short enough to wait out. */
 const TTL_MS = 500;
@@ -36,8 +36,7 @@ describe('expiry on a real cluster', () => {
     // Short ticks and grace so the sweep and the reap happen within the test.
     db = await startCluster({ nodes: 3, n: 3, tickIntervalMs: 50, tombstoneGraceMs: 100 });
     server = createHttpServer(db, { bodySizeMaxBytes: 1024 * 1024, requestTimeoutMs: 5000 });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    base = await listen(server);
   });
 
   afterAll(async () => {

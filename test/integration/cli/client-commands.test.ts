@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { buildProgram, exitCodeFor } from '../../../src/cli/main.js';
+import { runCli } from '../../cli/run-cli.js';
 
 interface Seen {
   method: string;
@@ -69,32 +69,11 @@ afterEach(() => {
 });
 
 /** Runs `ringkv <args> --url <fake>`; returns the exit code and what was printed. */
-async function run(args: string[], withUrl = true, piped?: string) {
-  let out = '';
-  let err = '';
-  const program = buildProgram({
-    io: {
-      out: (data) => {
-        out += typeof data === 'string' ? data : Buffer.from(data).toString();
-      },
-      err: (text) => {
-        err += text;
-      },
-      isTty: false,
-      ...(piped === undefined
-        ? {}
-        : { stdin: { isTty: false, read: async () => Buffer.from(piped, 'utf8') } }),
-    },
-    output: { writeOut: (text) => (out += text), writeErr: (text) => (err += text) },
-  });
-  let code = 0;
-  try {
-    await program.parseAsync(withUrl ? [...args, '--url', base] : args, { from: 'user' });
-  } catch (error) {
-    code = exitCodeFor(error);
-    if (error instanceof Error && error.name === 'CliError') err += error.message;
-  }
-  return { code, out, err };
+function run(args: string[], withUrl = true, piped?: string) {
+  return runCli(
+    withUrl ? [...args, '--url', base] : args,
+    piped === undefined ? {} : { stdin: piped },
+  );
 }
 
 const written = JSON.stringify({ acked: 2, w: 2, coordinator: 'n1', sloppy: false, siblings: 1 });

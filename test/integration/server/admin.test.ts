@@ -3,7 +3,6 @@
  * limits, and error mapping. The real-cluster behaviour is in test/integration/admin.test.ts.
  */
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type {
   AddNodeOptions,
@@ -16,6 +15,7 @@ import type {
 } from '../../../src/client/types.js';
 import { BusyError, TimeoutError, ValidationError } from '../../../src/errors.js';
 import { createHttpServer, type HttpServerOptions } from '../../../src/server/http.js';
+import { listen } from './monitor-fakes.js';
 
 /** Admin POSTs carry this (request-guard.ts refuses what a cross-site form could send). */
 const NOT_A_FORM = { 'x-ringkv-request': 'test' };
@@ -79,11 +79,6 @@ class FakeAdmin implements ClusterAdmin {
     this.network = { ...this.network, ...options };
     return this.network;
   }
-}
-
-async function listen(server: Server): Promise<string> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
 async function stop(server: Server): Promise<void> {

@@ -5,14 +5,12 @@
  * artifacts/dashboard-advisor.png. Chromium missing is a failure, as in dashboard.test.ts.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type BrowserContext, chromium } from 'playwright-core';
+import { mkdir } from 'node:fs/promises';
+import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningUp, startUp } from '../../../src/cli/up.js';
+import { type Chromium, launchChromium } from './chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = new URL('../../../artifacts/', import.meta.url);
 const SCREENSHOT = new URL('dashboard-advisor.png', ARTIFACTS);
 /** The panel polls every 5 s; the first answer comes at load. */
@@ -20,31 +18,21 @@ const UI_WAIT_MS = 15_000;
 
 describe('advisor panel and key box in Chromium', () => {
   let running: RunningUp | null = null;
+  let browser: Chromium | null = null;
   let context: BrowserContext | null = null;
-  let profileDir = '';
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`${CHROMIUM} not found: apt-get install chromium (.ci/run installs it)`);
-    }
     running = await startUp(
       { config: { nodes: 4, n: 3, r: 2, w: 2, dataDir: null }, host: '127.0.0.1', port: 0 },
       { out: () => {}, err: () => {}, exit: () => {}, onSignal: () => {} },
     );
-    profileDir = await mkdtemp(join(tmpdir(), 'ringkv-chromium-'));
-    context = await chromium.launchPersistentContext(profileDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-sync'],
-      viewport: { width: 1280, height: 1000 },
-      timeout: 15_000,
-    });
+    browser = await launchChromium({ width: 1280, height: 1000 });
+    context = browser.context;
   });
 
   afterAll(async () => {
-    await context?.close().catch(() => {});
+    await browser?.close();
     await running?.shutdown();
-    if (profileDir !== '') await rm(profileDir, { recursive: true, force: true });
   });
 
   it('shows the advice with R=2 W=2 marked, and explains a key', async () => {

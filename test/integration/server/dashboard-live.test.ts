@@ -15,24 +15,18 @@
  * Chromium missing is a failure, not a skip: CI installs it.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { mkdir } from 'node:fs/promises';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildProgram } from '../../../src/cli/main.js';
 import { type RunningUp, startUp } from '../../../src/cli/up.js';
+import {
+  type Chromium,
+  launchChromium,
+  waitForState as waitForNodeState,
+  writeKeys,
+} from './chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-  '--disable-sync',
-];
 const SHOTS = new URL('../../../artifacts/dashboard/', import.meta.url);
 const WIDTH = 1280;
 /** Deadline for each wait on the page (the dashboard updates every ~500 ms). */
@@ -40,26 +34,8 @@ const UI_WAIT_MS = 10_000;
 /** An add-node moves ~1/6 of the keys: seconds on a busy machine. */
 const ADD_NODE_WAIT_MS = 60_000;
 
-async function waitForState(page: Page, node: string, state: string, timeout = UI_WAIT_MS) {
-  await expect
-    .poll(() => page.locator(`[data-node="${node}"]`).getAttribute('data-state', { timeout }), {
-      timeout,
-      interval: 100,
-      message: `${node} should show ${state}`,
-    })
-    .toBe(state);
-}
-
-async function writeKeys(url: string, prefix: string, count: number): Promise<void> {
-  const batch = 20;
-  for (let start = 0; start < count; start += batch) {
-    const puts = [];
-    for (let i = start; i < Math.min(count, start + batch); i++) {
-      const signal = AbortSignal.timeout(5_000);
-      puts.push(fetch(`${url}/kv/${prefix}${i}`, { method: 'PUT', body: `v${i}`, signal }));
-    }
-    for (const res of await Promise.all(puts)) expect(res.status).toBe(200);
-  }
+function waitForState(page: Page, node: string, state: string, timeout = UI_WAIT_MS) {
+  return waitForNodeState(page, node, state, timeout);
 }
 
 /**
@@ -122,34 +98,22 @@ function rgb(hex: string): string {
 
 describe('dashboard at 1280 px in Chromium', () => {
   let running: RunningUp | null = null;
+  let browser: Chromium | null = null;
   let context: BrowserContext | null = null;
-  let profileDir = '';
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(
-        `${CHROMIUM} not found: the dashboard test needs Debian's chromium (apt-get install chromium; .ci/run installs it)`,
-      );
-    }
     running = await startUp(
       { config: { nodes: 5, n: 3, r: 2, w: 2, dataDir: null }, host: '127.0.0.1', port: 0 },
       { out: () => {}, err: () => {}, exit: () => {}, onSignal: () => {} },
     );
-    profileDir = await mkdtemp(join(tmpdir(), 'ringkv-chromium-'));
-    context = await chromium.launchPersistentContext(profileDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: CHROMIUM_ARGS,
-      viewport: { width: WIDTH, height: 900 },
-      timeout: 15_000,
-    });
+    browser = await launchChromium({ width: WIDTH, height: 900 });
+    context = browser.context;
   });
 
   afterAll(async () => {
-    await context?.close().catch(() => {});
+    await browser?.close();
     await running?.shutdown();
-    if (profileDir !== '') await rm(profileDir, { recursive: true, force: true });
   });
 
   async function open(): Promise<Page> {

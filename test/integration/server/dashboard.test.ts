@@ -5,84 +5,46 @@
  * button and watch it come back up. Chromium missing is a failure, not a skip: CI installs it.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { mkdir } from 'node:fs/promises';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningUp, startUp } from '../../../src/cli/up.js';
+import {
+  type Chromium,
+  launchChromium,
+  waitForState as waitForNodeState,
+  writeKeys,
+} from './chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-  '--disable-sync',
-];
 const ARTIFACTS = new URL('../../../artifacts/', import.meta.url);
 const SCREENSHOT = new URL('dashboard.png', ARTIFACTS);
 /** Deadline for each wait on the page (the dashboard updates every ~500 ms). */
 const UI_WAIT_MS = 8_000;
 
 /** Waits until the state element of `node` shows `state`, polling the DOM up to UI_WAIT_MS. */
-async function waitForState(page: Page, node: string, state: string): Promise<void> {
-  const element = page.locator(`[data-node="${node}"]`);
-  await expect
-    .poll(() => element.getAttribute('data-state', { timeout: UI_WAIT_MS }), {
-      timeout: UI_WAIT_MS,
-      interval: 100,
-      message: `${node} should show ${state}`,
-    })
-    .toBe(state);
-}
-
-/** Writes `count` keys through the HTTP API, a few at a time, so the dashboard has figures. */
-async function writeKeys(url: string, prefix: string, count: number): Promise<void> {
-  const batch = 20;
-  for (let start = 0; start < count; start += batch) {
-    const puts = [];
-    for (let i = start; i < Math.min(count, start + batch); i++) {
-      const signal = AbortSignal.timeout(5_000);
-      puts.push(fetch(`${url}/kv/${prefix}${i}`, { method: 'PUT', body: `v${i}`, signal }));
-    }
-    for (const res of await Promise.all(puts)) expect(res.status).toBe(200);
-  }
+function waitForState(page: Page, node: string, state: string): Promise<void> {
+  return waitForNodeState(page, node, state, UI_WAIT_MS);
 }
 
 describe('dashboard in Chromium', () => {
   let running: RunningUp | null = null;
+  let browser: Chromium | null = null;
   let context: BrowserContext | null = null;
-  let profileDir = '';
   const printed: string[] = [];
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(
-        `${CHROMIUM} not found: the dashboard test needs Debian's chromium (apt-get install chromium; .ci/run installs it)`,
-      );
-    }
     running = await startUp(
       { config: { nodes: 5, n: 3, r: 2, w: 2, dataDir: null }, host: '127.0.0.1', port: 0 },
       { out: (line) => printed.push(line), err: () => {}, exit: () => {}, onSignal: () => {} },
     );
-    profileDir = await mkdtemp(join(tmpdir(), 'ringkv-chromium-'));
-    context = await chromium.launchPersistentContext(profileDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: CHROMIUM_ARGS,
-      viewport: { width: 1440, height: 1000 },
-      timeout: 15_000,
-    });
+    browser = await launchChromium({ width: 1440, height: 1000 });
+    context = browser.context;
   });
 
   afterAll(async () => {
-    await context?.close().catch(() => {});
+    await browser?.close();
     await running?.shutdown();
-    if (profileDir !== '') await rm(profileDir, { recursive: true, force: true });
   });
 
   it('ringkv up prints the dashboard and metrics URLs', () => {

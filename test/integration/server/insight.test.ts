@@ -4,26 +4,21 @@
  * commands (`ringkv advise`, `ringkv explain`) against them.
  */
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildProgram, exitCodeFor } from '../../../src/cli/main.js';
 import type { KeyExplanation } from '../../../src/client/key-explain.js';
 import { Ring } from '../../../src/core/ring.js';
 import { nodeId } from '../../../src/core/types.js';
 import { type Cluster, startCluster } from '../../../src/index.js';
 import { createHttpServer } from '../../../src/server/http.js';
 import type { AdvisorAnswer } from '../../../src/server/monitor/advisor.js';
+import { runCli } from '../../cli/run-cli.js';
+import { listen } from './monitor-fakes.js';
 
 let db: Cluster;
 let server: Server;
 let bare: Server;
 let base = '';
 let bareBase = '';
-
-async function listen(s: Server): Promise<string> {
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
-}
 
 beforeAll(async () => {
   db = await startCluster({ nodes: 4, n: 3, r: 2, w: 2, requestTimeoutMs: 1000, dataDir: null });
@@ -45,29 +40,8 @@ afterAll(async () => {
   await db?.close();
 });
 
-async function cli(args: string[]) {
-  let out = '';
-  let err = '';
-  const program = buildProgram({
-    io: {
-      out: (data) => {
-        out += typeof data === 'string' ? data : Buffer.from(data).toString();
-      },
-      err: (text) => {
-        err += text;
-      },
-      isTty: false,
-    },
-    output: { writeOut: (text) => (out += text), writeErr: (text) => (err += text) },
-  });
-  let code = 0;
-  try {
-    await program.parseAsync([...args, '--url', base], { from: 'user' });
-  } catch (error) {
-    code = exitCodeFor(error);
-    if (error instanceof Error) err += error.message;
-  }
-  return { code, out, err };
+function cli(args: string[]) {
+  return runCli([...args, '--url', base], { errors: 'all' });
 }
 
 async function advice(): Promise<AdvisorAnswer> {

@@ -5,7 +5,6 @@
  * node and a cancelled call come back as the process link expects.
  */
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlCaller, ProcessLink } from '../../../src/client/process-link.js';
 import type { KvClient } from '../../../src/client/types.js';
@@ -14,6 +13,7 @@ import { ValidationError } from '../../../src/errors.js';
 import { parseNodeFaults } from '../../../src/runtime/node-faults.js';
 import type { NodeControl } from '../../../src/server/control-settings.js';
 import { createHttpServer } from '../../../src/server/http.js';
+import { listen } from './monitor-fakes.js';
 
 const TOKEN = 'a-control-token-of-32-characters';
 const unused = (): never => {
@@ -63,11 +63,6 @@ describe('node control routes', () => {
   let url: string;
   let bareUrl: string;
   const caller = new ControlCaller(TOKEN);
-
-  const listen = async (s: Server) => {
-    await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
-  };
 
   beforeAll(async () => {
     const options = { bodySizeMaxBytes: 1024, requestTimeoutMs: 2_000, log: () => {} };
