@@ -6,10 +6,10 @@
  * value siblings.ts chooses. Nothing spans keys atomically: MSET writes each key on its own.
  */
 import type { GetResult, KvClient, PutOptions } from '../../client/types.js';
-import { keyOf, syntaxError, word } from './args.js';
+import { keyOf, syntaxError, word, wrongArity } from './args.js';
 import type { Handler, RespEnv } from './command.js';
 import { type Expiry, expiryArg, expiryOptions, isExpiryWord, NO_EXPIRY } from './expiry.js';
-import { array, bulk, int, NULL, OK, type Reply, RespError, simple } from './reply.js';
+import { array, bulk, int, NULL, OK, type Reply, simple } from './reply.js';
 import { chosenValue } from './siblings.js';
 
 /** The options every write passes: the session's quorum, supersede, the read's context. */
@@ -136,8 +136,7 @@ export const mget: Handler = async (args, env) => {
  * write fails the reply is its error and the others may have been written.
  */
 export const mset: Handler = async (args, env) => {
-  if (args.length % 2 !== 1)
-    throw new RespError('ERR', "wrong number of arguments for 'mset' command");
+  if (args.length % 2 !== 1) throw wrongArity('mset');
   const last = new Map<string, Buffer>(); // a key named twice: the last value wins, as in Redis
   for (let i = 1; i < args.length; i += 2) last.set(keyOf(args[i]!), args[i + 1]!);
   await Promise.all([...last].map(([key, value]) => env.client.put(key, value, writeOptions(env))));
