@@ -46,6 +46,7 @@ import {
 } from '../config.js';
 import { assert } from '../core/assert.js';
 import { OverloadError } from '../errors.js';
+import type { AdmissionStats as ScrapedAdmissionStats } from './monitor/admission-metrics.js';
 
 /** How an admitted request ended, as the controller learns from it. */
 export type AdmissionOutcome =
@@ -125,18 +126,11 @@ export function realClock(): AdmissionClock {
   };
 }
 
-export interface AdmissionStats {
-  /** The current concurrency limit (whole requests). */
-  readonly limit: number;
-  readonly inFlight: number;
-  readonly queued: number;
-  /** The baseline (unloaded) latency estimate in ms (null before the first window closes). */
-  readonly baselineMs: number | null;
-  readonly admitted: number;
-  readonly refusedQueueFull: number;
-  readonly refusedWaitExpired: number;
-  /** Admitted requests released as dropped downstream. */
-  readonly dropped: number;
+/**
+ * What the controller reports: the series /metrics scrapes (declared beside them, since a
+ * subfolder may not import its parent) and its limit moves.
+ */
+export interface AdmissionStats extends ScrapedAdmissionStats {
   readonly increases: number;
   readonly decreases: number;
 }

@@ -9,14 +9,18 @@ export interface AdmissionSource {
   stats(): AdmissionStats;
 }
 
+/** The controller's state the series read; server/admission.ts's AdmissionStats extends it. */
 export interface AdmissionStats {
+  /** The current concurrency limit (whole requests). */
   readonly limit: number;
   readonly inFlight: number;
   readonly queued: number;
+  /** The baseline (unloaded) latency estimate in ms (null before the first window closes). */
   readonly baselineMs: number | null;
   readonly admitted: number;
   readonly refusedQueueFull: number;
   readonly refusedWaitExpired: number;
+  /** Admitted requests released as dropped downstream. */
   readonly dropped: number;
 }
 

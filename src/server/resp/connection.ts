@@ -5,8 +5,10 @@
  *
  * - parsed commands waiting to run: at queuedCommandsMax the socket stops being read until the
  *   queue is half empty (TCP backpressure to the client);
- * - replies written but not flushed: past pendingRepliesMax the client is one that does not
- *   read; it is cut off and counted;
+ * - replies written but not flushed: past pendingRepliesMax of them, or past
+ *   PENDING_REPLY_BYTES_MAX of their bytes (a count alone lets a pipeline of GETs of large values
+ *   buffer pendingRepliesMax × the value limit), the client is one that does not read; it is
+ *   cut off and counted;
  * - no request for idleTimeoutMs (and none running): closed and counted;
  * - a protocol error: answered `-ERR Protocol error: …`, then closed; a command too large to
  *   serve: answered with an error, the connection goes on.
@@ -36,6 +38,8 @@ export interface ConnectionSettings {
 /** Arguments of an unknown command quoted back in its error, each cut to this many characters. */
 const ECHOED_ARGS_MAX = 4;
 const ECHOED_CHARS_MAX = 64;
+/** Reply bytes a connection may leave unflushed before it counts as not reading (Redis's pubsub class cuts at 32 MiB). */
+export const PENDING_REPLY_BYTES_MAX = 64 * 1024 * 1024;
 
 export class RespConnection {
   private readonly parser: RespRequestParser;
@@ -172,10 +176,12 @@ export class RespConnection {
     this.socket.write(bytes, () => {
       this.pendingReplies--;
     });
-    if (this.pendingReplies > this.settings.limits.pendingRepliesMax) {
+    const { pendingRepliesMax } = this.settings.limits;
+    const pendingBytes = this.socket.writableLength;
+    if (this.pendingReplies > pendingRepliesMax || pendingBytes > PENDING_REPLY_BYTES_MAX) {
       this.settings.stats.slowReadersCutOff++;
       this.settings.log(
-        `ringkv resp: connection ${this.id} cut off: ${this.pendingReplies} replies not read (limit ${this.settings.limits.pendingRepliesMax})`,
+        `ringkv resp: connection ${this.id} cut off: ${this.pendingReplies} replies (${pendingBytes} bytes) not read (limits ${pendingRepliesMax} replies, ${PENDING_REPLY_BYTES_MAX} bytes)`,
       );
       this.closed = true;
       this.socket.destroy();

@@ -5,7 +5,7 @@
  * TTL and PTTL report when the key disappears: -1 while any live sibling has no expiry, else
  * the latest expiry among the live siblings (expiry.ts).
  */
-import { integerOf, keyOf, word } from './args.js';
+import { integerOf, keyOf, word, wrongArity } from './args.js';
 import type { Handler } from './command.js';
 import { expireConditionHolds, expiresAtOf } from './expiry.js';
 import { read, writeOptions } from './handlers-strings.js';
@@ -15,8 +15,7 @@ import { chosenValue } from './siblings.js';
 /** EXPIRE key seconds [NX|XX|GT|LT]; PEXPIRE key ms [NX|XX|GT|LT]. 1 when set, else 0. */
 function expire(unitMs: number, name: string): Handler {
   return async (args, env) => {
-    if (args.length > 4)
-      throw new RespError('ERR', `wrong number of arguments for '${name}' command`);
+    if (args.length > 4) throw wrongArity(name);
     const amount = integerOf(args[2]!);
     const ttlMs = amount * unitMs;
     if (!Number.isSafeInteger(ttlMs)) {

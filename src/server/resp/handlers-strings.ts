@@ -6,10 +6,10 @@
  * value siblings.ts chooses. Nothing spans keys atomically: MSET writes each key on its own.
  */
 import type { GetResult, KvClient, PutOptions } from '../../client/types.js';
-import { keyOf, syntaxError, word } from './args.js';
+import { keyOf, syntaxError, word, wrongArity } from './args.js';
 import type { Handler, RespEnv } from './command.js';
 import { type Expiry, expiryArg, expiryOptions, isExpiryWord, NO_EXPIRY } from './expiry.js';
-import { array, bulk, int, NULL, OK, type Reply, RespError, simple } from './reply.js';
+import { array, bulk, int, NULL, OK, type Reply, simple } from './reply.js';
 import { chosenValue } from './siblings.js';
 
 /** The options every write passes: the session's quorum, supersede, the read's context. */
@@ -19,6 +19,35 @@ export function writeOptions(env: RespEnv, read: GetResult | null = null): PutOp
     supersede: 'local',
     ...(read === null || read.context === '' ? {} : { context: read.context }),
   };
+}
+
+/**
+ * Key operations one multi-key command (MGET, MSET, DEL, EXISTS) runs at once. Each takes an
+ * admission permit: launched all together, a command naming more keys than the limit plus its
+ * queue (512 by default) was refused OVERLOAD on an idle cluster, whatever the client retried,
+ * and one command could take every slot of the process.
+ */
+export const KEYS_IN_FLIGHT_MAX = 16;
+
+/** `fn` of every item, at most KEYS_IN_FLIGHT_MAX at once, results in order; the first failure rejects (and no further item starts). */
+export async function perKey<T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  let failed = false;
+  const worker = async (): Promise<void> => {
+    while (!failed && next < items.length) {
+      const index = next++;
+      try {
+        results[index] = await fn(items[index]!);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
+  };
+  const workers = Math.min(KEYS_IN_FLIGHT_MAX, items.length);
+  await Promise.all(Array.from({ length: workers }, worker));
+  return results;
 }
 
 export function read(env: RespEnv, key: string): Promise<GetResult> {
@@ -105,14 +134,12 @@ export const getdel: Handler = async (args, env) => {
 /** DEL / UNLINK key…: how many of the keys existed (each read, then deleted with its context). */
 export const del: Handler = async (args, env) => {
   const keys = [...new Set(args.slice(1).map(keyOf))];
-  const deleted = await Promise.all(
-    keys.map(async (key) => {
-      const previous = await read(env, key);
-      if (!previous.found) return 0;
-      await env.client.delete(key, writeOptions(env, previous));
-      return 1;
-    }),
-  );
+  const deleted = await perKey(keys, async (key) => {
+    const previous = await read(env, key);
+    if (!previous.found) return 0;
+    await env.client.delete(key, writeOptions(env, previous));
+    return 1;
+  });
   return int(sum(deleted));
 };
 
@@ -121,13 +148,13 @@ export const exists: Handler = async (args, env) => {
   const keys = args.slice(1).map(keyOf);
   const distinct = [...new Set(keys)];
   const found = new Map(
-    await Promise.all(distinct.map(async (key) => [key, (await read(env, key)).found] as const)),
+    await perKey(distinct, async (key) => [key, (await read(env, key)).found] as const),
   );
   return int(keys.filter((key) => found.get(key)).length);
 };
 
 export const mget: Handler = async (args, env) => {
-  const results = await Promise.all(args.slice(1).map((arg) => read(env, keyOf(arg))));
+  const results = await perKey(args.slice(1), (arg) => read(env, keyOf(arg)));
   return array(results.map((result) => valueReply(chosenValue(result))));
 };
 
@@ -136,11 +163,10 @@ export const mget: Handler = async (args, env) => {
  * write fails the reply is its error and the others may have been written.
  */
 export const mset: Handler = async (args, env) => {
-  if (args.length % 2 !== 1)
-    throw new RespError('ERR', "wrong number of arguments for 'mset' command");
+  if (args.length % 2 !== 1) throw wrongArity('mset');
   const last = new Map<string, Buffer>(); // a key named twice: the last value wins, as in Redis
   for (let i = 1; i < args.length; i += 2) last.set(keyOf(args[i]!), args[i + 1]!);
-  await Promise.all([...last].map(([key, value]) => env.client.put(key, value, writeOptions(env))));
+  await perKey([...last], ([key, value]) => env.client.put(key, value, writeOptions(env)));
   return OK;
 };
 

@@ -47,4 +47,13 @@ describe('RESP behind the admission controller', () => {
     expect(await redis!.ping()).toBe('PONG'); // no key operation: not admitted
     expect((await admitted(running!.url)) - before).toBeGreaterThanOrEqual(2);
   });
+
+  it('serves an MGET naming more keys than the admission limit plus its queue', async () => {
+    const keys = Array.from({ length: 600 }, (_, i) => `admitted:many:${i}`);
+    await redis!.set(keys[599]!, 'last');
+    const values = await redis!.mget(...keys);
+    expect(values).toHaveLength(600);
+    expect(values[599]).toBe('last');
+    expect(values.slice(0, 599).every((value) => value === null)).toBe(true);
+  });
 });

@@ -7,6 +7,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Cluster, startCluster } from '../../../src/index.js';
+import { PENDING_REPLY_BYTES_MAX } from '../../../src/server/resp/connection.js';
 import { command, RawClient, type RespHarness, startRespHarness } from './harness.js';
 
 let cluster: Cluster;
@@ -65,6 +66,21 @@ describe('RESP bounds', () => {
     await eventually(() => h.server.stats.slowReadersCutOff === 1, 20_000);
     await eventually(() => h.server.clients === 1);
     expect(await reader.ping()).toBe('PONG');
+    slow.destroy();
+  });
+
+  it('cuts off a client whose unread replies pass PENDING_REPLY_BYTES_MAX, below pendingRepliesMax', async () => {
+    const h = await serve({ limits: { pendingRepliesMax: 1_000_000 } });
+    const value = Buffer.alloc(512 * 1024, 121);
+    await cluster.put('bounds:bytes', value);
+    const slow = new RawClient(h.port);
+    await slow.connected();
+    slow.socket.pause(); // never reads
+    const count = Math.ceil((2 * PENDING_REPLY_BYTES_MAX) / value.length);
+    const request = command('GET', 'bounds:bytes');
+    slow.send(Buffer.concat(Array.from({ length: count }, () => request)));
+    await eventually(() => h.server.stats.slowReadersCutOff === 1, 30_000);
+    await eventually(() => h.server.clients === 0);
     slow.destroy();
   });
 
