@@ -655,6 +655,7 @@ export interface RespConfig {
   /**
    * Replies written to a connection that the socket has not flushed yet; past it the client is
    * treated as one that does not read, cut off and counted (1..1000000). @default 100000
+   * (RESP_PENDING_REPLY_BYTES_MAX bounds the same backlog in bytes.)
    */
   readonly pendingRepliesMax: number;
   /** Commands parsed and waiting to run per connection; reading pauses at this many (1..100000). @default 1024 */
@@ -707,3 +708,17 @@ export function validateRespConfig(config: RespConfig): void {
     }
   }
 }
+
+/**
+ * Reply bytes a RESP connection may leave unflushed before it counts as a client that does not
+ * read and is cut off, whatever pendingRepliesMax says (a count alone let a pipeline of GETs of
+ * 1 MiB values buffer ~100 GB). Redis's pubsub output class cuts at 32 MiB. @default 64 MiB
+ */
+export const RESP_PENDING_REPLY_BYTES_MAX = 64 * 1024 * 1024;
+/**
+ * Key operations one multi-key RESP command (MGET, MSET, DEL, EXISTS) runs at once (1..256).
+ * Each takes an admission permit: launched all together, a command naming more keys than the
+ * limit plus its queue was refused OVERLOAD on an idle cluster, and one command could take every
+ * slot of the process. @default 16
+ */
+export const RESP_KEYS_IN_FLIGHT_MAX = 16;

@@ -6,7 +6,7 @@
  * - parsed commands waiting to run: at queuedCommandsMax the socket stops being read until the
  *   queue is half empty (TCP backpressure to the client);
  * - replies written but not flushed: past pendingRepliesMax of them, or past
- *   PENDING_REPLY_BYTES_MAX of their bytes (a count alone lets a pipeline of GETs of large values
+ *   RESP_PENDING_REPLY_BYTES_MAX of their bytes (a count alone lets a pipeline of GETs of large values
  *   buffer pendingRepliesMax × the value limit), the client is one that does not read; it is
  *   cut off and counted;
  * - no request for idleTimeoutMs (and none running): closed and counted;
@@ -17,7 +17,7 @@
  */
 import type { Socket } from 'node:net';
 import type { KvClient } from '../../client/types.js';
-import type { RespConfig } from '../../config.js';
+import { RESP_PENDING_REPLY_BYTES_MAX, type RespConfig } from '../../config.js';
 import { arityFits, type RespEnv, type ServerFacts } from './command.js';
 import { errorReply } from './errors.js';
 import { type ParseEvent, type ParserLimits, RespRequestParser } from './parser.js';
@@ -38,8 +38,6 @@ export interface ConnectionSettings {
 /** Arguments of an unknown command quoted back in its error, each cut to this many characters. */
 const ECHOED_ARGS_MAX = 4;
 const ECHOED_CHARS_MAX = 64;
-/** Reply bytes a connection may leave unflushed before it counts as not reading (Redis's pubsub class cuts at 32 MiB). */
-export const PENDING_REPLY_BYTES_MAX = 64 * 1024 * 1024;
 
 export class RespConnection {
   private readonly parser: RespRequestParser;
@@ -178,10 +176,10 @@ export class RespConnection {
     });
     const { pendingRepliesMax } = this.settings.limits;
     const pendingBytes = this.socket.writableLength;
-    if (this.pendingReplies > pendingRepliesMax || pendingBytes > PENDING_REPLY_BYTES_MAX) {
+    if (this.pendingReplies > pendingRepliesMax || pendingBytes > RESP_PENDING_REPLY_BYTES_MAX) {
       this.settings.stats.slowReadersCutOff++;
       this.settings.log(
-        `ringkv resp: connection ${this.id} cut off: ${this.pendingReplies} replies (${pendingBytes} bytes) not read (limits ${pendingRepliesMax} replies, ${PENDING_REPLY_BYTES_MAX} bytes)`,
+        `ringkv resp: connection ${this.id} cut off: ${this.pendingReplies} replies (${pendingBytes} bytes) not read (limits ${pendingRepliesMax} replies, ${RESP_PENDING_REPLY_BYTES_MAX} bytes)`,
       );
       this.closed = true;
       this.socket.destroy();

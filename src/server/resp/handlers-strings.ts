@@ -6,6 +6,7 @@
  * value siblings.ts chooses. Nothing spans keys atomically: MSET writes each key on its own.
  */
 import type { GetResult, KvClient, PutOptions } from '../../client/types.js';
+import { RESP_KEYS_IN_FLIGHT_MAX } from '../../config.js';
 import { keyOf, syntaxError, word, wrongArity } from './args.js';
 import type { Handler, RespEnv } from './command.js';
 import { type Expiry, expiryArg, expiryOptions, isExpiryWord, NO_EXPIRY } from './expiry.js';
@@ -21,15 +22,7 @@ export function writeOptions(env: RespEnv, read: GetResult | null = null): PutOp
   };
 }
 
-/**
- * Key operations one multi-key command (MGET, MSET, DEL, EXISTS) runs at once. Each takes an
- * admission permit: launched all together, a command naming more keys than the limit plus its
- * queue (512 by default) was refused OVERLOAD on an idle cluster, whatever the client retried,
- * and one command could take every slot of the process.
- */
-export const KEYS_IN_FLIGHT_MAX = 16;
-
-/** `fn` of every item, at most KEYS_IN_FLIGHT_MAX at once, results in order; the first failure rejects (and no further item starts). */
+/** `fn` of every item, at most RESP_KEYS_IN_FLIGHT_MAX at once, results in order; the first failure rejects (and no further item starts). */
 export async function perKey<T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let next = 0;
@@ -45,7 +38,7 @@ export async function perKey<T, R>(items: readonly T[], fn: (item: T) => Promise
       }
     }
   };
-  const workers = Math.min(KEYS_IN_FLIGHT_MAX, items.length);
+  const workers = Math.min(RESP_KEYS_IN_FLIGHT_MAX, items.length);
   await Promise.all(Array.from({ length: workers }, worker));
   return results;
 }

@@ -6,8 +6,8 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RESP_PENDING_REPLY_BYTES_MAX as PENDING_REPLY_BYTES_MAX } from '../../../src/config.js';
 import { type Cluster, startCluster } from '../../../src/index.js';
-import { PENDING_REPLY_BYTES_MAX } from '../../../src/server/resp/connection.js';
 import { command, RawClient, type RespHarness, startRespHarness } from './harness.js';
 
 let cluster: Cluster;
