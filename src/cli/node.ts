@@ -32,7 +32,6 @@ import { createLogger } from '../runtime/log.js';
 import { formatHostPort, parseHostPort, parseInitialCluster } from '../runtime/node-identity.js';
 import { ProcessNode, type TransportInfo } from '../runtime/process-node.js';
 import { AdmissionController } from '../server/admission.js';
-import { admitClient } from '../server/admitted-client.js';
 import type { NodeControl } from '../server/control-settings.js';
 import { createHttpServer } from '../server/http.js';
 import { StartupError } from './exit-codes.js';
@@ -140,16 +139,12 @@ export async function runNode(flags: NodeFlags, io: UpIo = processIo): Promise<R
     if (plan.resp !== null) {
       // The admin token, when the environment sets one, guards RESP with AUTH.
       const token = process.env.RINGKV_ADMIN_TOKEN || null;
-      resp = await startResp(
-        admitClient(cluster, admission),
-        plan.resp,
-        plan.config,
-        token,
-        io.err,
-      ).catch((error: unknown) => {
-        server.close();
-        throw error;
-      });
+      resp = await startResp(cluster, admission, plan.resp, plan.config, token, io.err).catch(
+        (error: unknown) => {
+          server.close();
+          throw error;
+        },
+      );
     }
     io.out(banner(url, node, plan.config, resp?.url ?? null));
     const shutdown = async (): Promise<void> => {

@@ -1,11 +1,14 @@
 /**
  * Starting the Redis-protocol server next to the HTTP API, for `ringkv up --resp PORT` and
  * `ringkv node --resp HOST:PORT`: the same client, the cluster's value limit and quorums, the
- * admin token (AUTH) when one is set. A port that cannot be bound is a StartupError.
+ * admin token (AUTH) when one is set, and the process's admission bound (every key operation of
+ * a command takes a permit, as an HTTP request does). A port that cannot be bound is a StartupError.
  */
 import type { KvClient } from '../client/types.js';
 import type { RingkvConfig } from '../config.js';
 import { formatHostPort } from '../runtime/node-identity.js';
+import type { AdmissionController } from '../server/admission.js';
+import { admitClient } from '../server/admitted-client.js';
 import { RespServer } from '../server/resp/server.js';
 import { StartupError } from './exit-codes.js';
 import { packageVersion } from './version.js';
@@ -18,12 +21,13 @@ export interface RunningResp {
 
 export async function startResp(
   client: KvClient,
+  admission: AdmissionController,
   at: { readonly host: string; readonly port: number },
   config: RingkvConfig,
   adminToken: string | null,
   log: (line: string) => void,
 ): Promise<RunningResp> {
-  const server = new RespServer(client, {
+  const server = new RespServer(admitClient(client, admission), {
     valueSizeMaxBytes: config.valueSizeMaxBytes,
     defaults: { n: config.n, r: config.r, w: config.w },
     version: packageVersion(),

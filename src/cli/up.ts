@@ -10,7 +10,6 @@ import type { Cluster, ClusterStatus } from '../client/types.js';
 import { DEFAULT_CONFIG, HTTP_LISTEN_BACKLOG, type RingkvConfig } from '../config.js';
 import { ValidationError } from '../errors.js';
 import { AdmissionController } from '../server/admission.js';
-import { admitClient } from '../server/admitted-client.js';
 import { createHttpServer } from '../server/http.js';
 import { StartupError } from './exit-codes.js';
 import { type RunningResp, startResp } from './resp-serve.js';
@@ -80,9 +79,7 @@ export async function startUp(plan: UpPlan, io: UpIo): Promise<RunningUp> {
     let resp: RunningResp | null = null;
     if (plan.resp !== undefined && plan.resp !== null) {
       const at = { host: plan.host, port: plan.resp };
-      // RESP commands take the same admission bound as HTTP requests (one per process).
-      const admitted = admitClient(cluster, admission);
-      resp = await startResp(admitted, at, config, plan.adminToken ?? null, io.err).catch(
+      resp = await startResp(cluster, admission, at, config, plan.adminToken ?? null, io.err).catch(
         async (error: unknown) => {
           server.close();
           throw error;
