@@ -118,10 +118,11 @@ export interface PartitionComparison {
 /** Peers whose last comparison is remembered (more than any cluster has nodes). */
 const COMPARED_PEERS_MAX = 1024;
 
+/** Kept as the exchange's own arrays: only an explanation (rare) searches them. */
 interface Comparison {
   readonly atMs: number;
-  readonly partitions: ReadonlySet<number>;
-  readonly differing: ReadonlySet<number>;
+  readonly partitions: readonly number[];
+  readonly differing: readonly number[];
 }
 
 export class AntiEntropy implements TimerOwner {
@@ -348,20 +349,15 @@ export class AntiEntropy implements TimerOwner {
     if (!this.compared.has(peer) && this.compared.size >= COMPARED_PEERS_MAX) {
       this.compared.clear(); // departed peers piled up; what matters is re-learned each interval
     }
-    const atMs = now();
-    this.compared.set(peer, {
-      atMs,
-      partitions: new Set(partitions),
-      differing: new Set(differing),
-    });
+    this.compared.set(peer, { atMs: now(), partitions, differing });
   }
 
   /** The last comparison of `partition` with each peer, as far as remembered. */
   comparisonsOf(partition: number): PartitionComparison[] {
     const found: PartitionComparison[] = [];
     for (const [peer, c] of this.compared) {
-      if (!c.partitions.has(partition)) continue;
-      found.push({ peer, atMs: c.atMs, differed: c.differing.has(partition) });
+      if (!c.partitions.includes(partition)) continue;
+      found.push({ peer, atMs: c.atMs, differed: c.differing.includes(partition) });
     }
     return found;
   }
