@@ -26,7 +26,7 @@ import {
   type WarsLatencies,
 } from '../core/latency-meter.js';
 import { Prng } from '../util/prng.js';
-import { consistencyAt, tAtConsistency, type WarsRun } from './wars.js';
+import { type ClassSampler, consistencyAt, Trial, tAtConsistency, type WarsRun } from './wars.js';
 
 /** The read delays (ms after the write's ack) every answer reports P(consistent) at. */
 export const ADVISOR_T_MS: readonly number[] = [0, 1, 10, 100];
@@ -145,17 +145,18 @@ export function fitWars(
   const tStar = Array.from({ length: n * n }, () => new Float64Array(trials));
   const readMs = Array.from({ length: n }, () => new Float64Array(trials));
   const writeMs = Array.from({ length: n }, () => new Float64Array(trials));
-  const draw = new Draw(n);
+  const trial = new Trial(n);
+  const sample: ClassSampler = (c) => samplers[c].sample(prng);
   for (let k = 0; k < trials; k++) {
-    draw.fill(samplers, prng);
-    for (let w = 1; w <= n; w++) writeMs[w - 1]![k] = draw.commit[w - 1]!;
-    for (let r = 1; r <= n; r++) readMs[r - 1]![k] = draw.replyAt(r - 1);
+    trial.draw(sample, prng, true);
+    for (let w = 1; w <= n; w++) writeMs[w - 1]![k] = trial.commit[w - 1]!;
+    for (let r = 1; r <= n; r++) readMs[r - 1]![k] = trial.replyAt(r - 1);
     for (let w = 1; w <= n; w++) {
-      const commitMs = draw.commit[w - 1]!;
+      const commitMs = trial.commit[w - 1]!;
       let best = Number.POSITIVE_INFINITY;
       for (let r = 1; r <= n; r++) {
-        const i = draw.order[r - 1]!;
-        best = Math.min(best, draw.write[i]! - commitMs - draw.readReq[i]!);
+        const i = trial.order[r - 1]!;
+        best = Math.min(best, trial.write[i]! - commitMs - trial.readReq[i]!);
         tStar[(r - 1) * n + (w - 1)]![k] = best;
       }
     }
@@ -197,47 +198,4 @@ function rows(
 function quantile(sorted: Float64Array, q: number): number {
   const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
   return sorted[index]!;
-}
-
-/** One trial's draws for N replicas, replica 0 being the write's coordinator. */
-class Draw {
-  readonly write: Float64Array;
-  readonly ack: Float64Array;
-  readonly readReq: Float64Array;
-  readonly reply: Float64Array;
-  private readonly tie: Float64Array;
-  /** Sorted acks: commit[w-1] is when a W=w write commits. */
-  readonly commit: Float64Array;
-  /** Replica indices by reply arrival (r_i + s_i), ties broken by a random key. */
-  readonly order: number[];
-
-  constructor(readonly n: number) {
-    this.write = new Float64Array(n);
-    this.ack = new Float64Array(n);
-    this.readReq = new Float64Array(n);
-    this.reply = new Float64Array(n);
-    this.tie = new Float64Array(n);
-    this.commit = new Float64Array(n);
-    this.order = Array.from({ length: n }, (_, i) => i);
-  }
-
-  fill(samplers: Record<LatencyClass, BucketSampler>, prng: Prng): void {
-    for (let i = 0; i < this.n; i++) {
-      this.write[i] = i === 0 ? 0 : samplers.w.sample(prng);
-      this.ack[i] = i === 0 ? 0 : samplers.a.sample(prng);
-      this.readReq[i] = samplers.r.sample(prng);
-      this.reply[i] = samplers.s.sample(prng);
-      this.tie[i] = prng.next01();
-      this.commit[i] = this.write[i]! + this.ack[i]!;
-    }
-    this.commit.sort();
-    const at = (i: number) => this.readReq[i]! + this.reply[i]!;
-    this.order.sort((x, y) => at(x) - at(y) || this.tie[x]! - this.tie[y]!);
-  }
-
-  /** When the (j+1)-th fastest reply arrives. */
-  replyAt(j: number): number {
-    const i = this.order[j]!;
-    return this.readReq[i]! + this.reply[i]!;
-  }
 }

@@ -26,9 +26,9 @@
  *   src/core, where self-addressed messages are delivered within the step.
  */
 import { assert } from '../core/assert.js';
-import { type Dist, sampleDist } from '../util/distributions.js';
+import { sampleDist } from '../util/distributions.js';
 import { Prng } from '../util/prng.js';
-import type { LatencyProfile } from './profile.js';
+import type { LatencyProfile, WarsClass } from './profile.js';
 
 export type Topology = 'pbs' | 'local-write';
 
@@ -64,15 +64,23 @@ export function checkQuorums(n: number, r: number, w: number): void {
   assert(Number.isInteger(w) && w >= 1 && w <= n, `w ${w} is in 1..n`);
 }
 
-/** Per-trial scratch space, allocated once per run. */
-class Trial {
+/** Draws one delay of a class (ms, at least 0). */
+export type ClassSampler = (latencyClass: WarsClass) => number;
+
+/**
+ * One trial's draws for N replicas, replica 0 being the write's coordinator; scratch space
+ * allocated once per run and refilled by `draw` (also the advisor's fit, wars-fit.ts).
+ */
+export class Trial {
   readonly write: Float64Array;
   readonly ack: Float64Array;
   readonly readReq: Float64Array;
   readonly reply: Float64Array;
-  readonly tie: Float64Array;
+  private readonly tie: Float64Array;
+  /** Sorted w_i + a_i: commit[w-1] is when a W=w write commits. */
+  readonly commit: Float64Array;
+  /** Replica indices by reply arrival (r_i + s_i), ties broken by a random key. */
   readonly order: number[];
-  readonly scratch: Float64Array;
 
   constructor(readonly n: number) {
     this.write = new Float64Array(n);
@@ -80,8 +88,51 @@ class Trial {
     this.readReq = new Float64Array(n);
     this.reply = new Float64Array(n);
     this.tie = new Float64Array(n);
+    this.commit = new Float64Array(n);
     this.order = Array.from({ length: n }, (_, i) => i);
-    this.scratch = new Float64Array(n);
+  }
+
+  /** Draws every replica's delays (w_0 = a_0 = 0 with localWrite), then commits and order. */
+  draw(sample: ClassSampler, prng: Prng, localWrite: boolean): void {
+    for (let i = 0; i < this.n; i++) {
+      const local = localWrite && i === 0;
+      this.write[i] = local ? 0 : sample('w');
+      this.ack[i] = local ? 0 : sample('a');
+      this.readReq[i] = sample('r');
+      this.reply[i] = sample('s');
+      this.tie[i] = prng.next01();
+      this.commit[i] = this.write[i]! + this.ack[i]!;
+    }
+    this.commit.sort();
+    this.orderReplies();
+  }
+
+  /** When the (j+1)-th fastest reply arrives. */
+  replyAt(j: number): number {
+    const i = this.order[j]!;
+    return this.readReq[i]! + this.reply[i]!;
+  }
+
+  /** Sorts replica indices by reply arrival (r_i + s_i), ties by the random tie key. */
+  private orderReplies(): void {
+    const { order, tie } = this;
+    for (let i = 1; i < order.length; i++) {
+      const item = order[i]!;
+      const itemAt = this.replyAtReplica(item);
+      let j = i - 1;
+      while (j >= 0) {
+        const other = order[j]!;
+        const otherAt = this.replyAtReplica(other);
+        if (otherAt < itemAt || (otherAt === itemAt && tie[other]! <= tie[item]!)) break;
+        order[j + 1] = other;
+        j--;
+      }
+      order[j + 1] = item;
+    }
+  }
+
+  private replyAtReplica(i: number): number {
+    return this.readReq[i]! + this.reply[i]!;
   }
 }
 
@@ -94,13 +145,13 @@ export function runWars(options: WarsOptions): WarsRun {
   const prng = new Prng(options.seed);
   const localWrite = options.topology === 'local-write';
   const trial = new Trial(n);
+  const sample: ClassSampler = (c) => Math.max(0, sampleDist(profile[c], prng));
   const tConsistentMs = new Float64Array(trials);
   const readLatencyMs = new Float64Array(trials);
   const writeLatencyMs = new Float64Array(trials);
   for (let k = 0; k < trials; k++) {
-    draw(trial, profile, prng, localWrite);
-    const commitMs = kthSmallestSum(trial, trial.write, trial.ack, w);
-    orderReplies(trial);
+    trial.draw(sample, prng, localWrite);
+    const commitMs = trial.commit[w - 1]!;
     let tStar = Number.POSITIVE_INFINITY;
     for (let j = 0; j < r; j++) {
       const i = trial.order[j]!;
@@ -108,55 +159,12 @@ export function runWars(options: WarsOptions): WarsRun {
     }
     tConsistentMs[k] = tStar;
     writeLatencyMs[k] = commitMs;
-    const last = trial.order[r - 1]!;
-    readLatencyMs[k] = trial.readReq[last]! + trial.reply[last]!;
+    readLatencyMs[k] = trial.replyAt(r - 1);
   }
   tConsistentMs.sort();
   readLatencyMs.sort();
   writeLatencyMs.sort();
   return { tConsistentMs, readLatencyMs, writeLatencyMs };
-}
-
-function sample(dist: Dist, prng: Prng): number {
-  return Math.max(0, sampleDist(dist, prng));
-}
-
-function draw(trial: Trial, profile: LatencyProfile, prng: Prng, localWrite: boolean): void {
-  for (let i = 0; i < trial.n; i++) {
-    const local = localWrite && i === 0;
-    trial.write[i] = local ? 0 : sample(profile.w, prng);
-    trial.ack[i] = local ? 0 : sample(profile.a, prng);
-    trial.readReq[i] = sample(profile.r, prng);
-    trial.reply[i] = sample(profile.s, prng);
-    trial.tie[i] = prng.next01();
-  }
-}
-
-/** The k-th smallest (1-based) of a_i + b_i. */
-function kthSmallestSum(trial: Trial, a: Float64Array, b: Float64Array, k: number): number {
-  const sums = trial.scratch;
-  for (let i = 0; i < trial.n; i++) sums[i] = a[i]! + b[i]!;
-  sums.sort();
-  return sums[k - 1]!;
-}
-
-/** Sorts replica indices by reply arrival (r_i + s_i), ties by the random tie key. */
-function orderReplies(trial: Trial): void {
-  const { order, readReq, reply, tie } = trial;
-  const at = (i: number) => readReq[i]! + reply[i]!;
-  for (let i = 1; i < order.length; i++) {
-    const item = order[i]!;
-    const itemAt = at(item);
-    let j = i - 1;
-    while (j >= 0) {
-      const other = order[j]!;
-      const otherAt = at(other);
-      if (otherAt < itemAt || (otherAt === itemAt && tie[other]! <= tie[item]!)) break;
-      order[j + 1] = other;
-      j--;
-    }
-    order[j + 1] = item;
-  }
 }
 
 /** P(a read issued t ms after the commit returns the committed version). */

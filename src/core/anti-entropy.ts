@@ -102,6 +102,8 @@ interface Exchange {
   keysLeft: number;
   /** Differing keys found in the current partition, to push and pull. */
   readonly keys: string[];
+  /** The partitions whose roots went out, until the roots reply says which differ. */
+  readonly offered: readonly number[];
 }
 
 /** When this node last compared a partition with a peer, for key explanations (explain.ts). */
@@ -116,10 +118,11 @@ export interface PartitionComparison {
 /** Peers whose last comparison is remembered (more than any cluster has nodes). */
 const COMPARED_PEERS_MAX = 1024;
 
+/** Kept as the exchange's own arrays: only an explanation (rare) searches them. */
 interface Comparison {
   readonly atMs: number;
-  readonly partitions: ReadonlySet<number>;
-  readonly differing: ReadonlySet<number>;
+  readonly partitions: readonly number[];
+  readonly differing: readonly number[];
 }
 
 export class AntiEntropy implements TimerOwner {
@@ -127,8 +130,6 @@ export class AntiEntropy implements TimerOwner {
   private peerCursor = 0;
   /** The last root comparison with each peer (either side started it); one entry per peer. */
   private readonly compared = new Map<NodeId, Comparison>();
-  /** The exchange's partitions, kept until its roots reply says which differ. */
-  private offered: readonly number[] = [];
   readonly stats = {
     aeExchanges: 0,
     aeExchangesInSync: 0,
@@ -166,9 +167,9 @@ export class AntiEntropy implements TimerOwner {
     const xid = this.host.allocateId();
     const timerId = this.host.allocateId();
     const keysLeft = this.limits.antiEntropyKeysMax;
-    this.exchange = { xid, peer, timerId, queue: [], partition: null, keysLeft, keys: [] };
+    const offered = partitions;
+    this.exchange = { xid, peer, timerId, queue: [], partition: null, keysLeft, keys: [], offered };
     this.stats.aeExchanges++;
-    this.offered = partitions;
     this.host.timers.arm(timerId, this, this.limits.antiEntropyIntervalMs * 5, out);
     out.send(peer, { type: 'ae-roots', xid, partitions, roots });
   }
@@ -233,7 +234,7 @@ export class AntiEntropy implements TimerOwner {
   onRootsReply(from: NodeId, xid: number, differing: readonly number[], out: Effects): void {
     const exchange = this.current(from, xid);
     if (exchange === null) return;
-    this.remember(from, this.offered, differing);
+    this.remember(from, exchange.offered, differing);
     if (differing.length === 0) {
       this.stats.aeExchangesInSync++;
       return this.finish(out);
@@ -348,20 +349,15 @@ export class AntiEntropy implements TimerOwner {
     if (!this.compared.has(peer) && this.compared.size >= COMPARED_PEERS_MAX) {
       this.compared.clear(); // departed peers piled up; what matters is re-learned each interval
     }
-    const atMs = now();
-    this.compared.set(peer, {
-      atMs,
-      partitions: new Set(partitions),
-      differing: new Set(differing),
-    });
+    this.compared.set(peer, { atMs: now(), partitions, differing });
   }
 
   /** The last comparison of `partition` with each peer, as far as remembered. */
   comparisonsOf(partition: number): PartitionComparison[] {
     const found: PartitionComparison[] = [];
     for (const [peer, c] of this.compared) {
-      if (!c.partitions.has(partition)) continue;
-      found.push({ peer, atMs: c.atMs, differed: c.differing.has(partition) });
+      if (!c.partitions.includes(partition)) continue;
+      found.push({ peer, atMs: c.atMs, differed: c.differing.includes(partition) });
     }
     return found;
   }
