@@ -23,7 +23,6 @@ import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  LATENCY_HALF_LIFE_MS,
   type LogLevel,
   NODE_ASK_TIMEOUT_MS,
   NODE_JOIN_RETRY_MS,
@@ -53,6 +52,7 @@ import { loadOrCreateActor } from './actor.js';
 import { CA_CERT_FILE, loadNodeTls, nodeCertFile, nodeKeyFile } from './certs.js';
 import type { RequestEnvelope, WorkerStats } from './control.js';
 import { DataDirLock } from './data-dir-lock.js';
+import { hostClocks } from './host-clocks.js';
 import {
   type InfoAnswer,
   isInfoAnswer,
@@ -770,7 +770,6 @@ async function startTransport(
   );
 }
 
-/** The core over the ring every node started with the same --initial-cluster agrees on. */
 /**
  * The core over the plan's ring (every node started with the same --initial-cluster agrees on
  * it; a joiner starts from the member's). It gossips `address` in its membership record, at an
@@ -793,18 +792,9 @@ function makeCore(
     forwardSlackMs: options.forwardSlackMs,
     limits: options.limits,
     store: storage,
-    // Gossip membership and SWIM failure detection run on the real clock and randomness.
-    now: () => performance.now(),
-    random: Math.random,
-    // The system clock at sub-ms resolution: one clock for every node of this host.
-    latency: {
-      clock: () => performance.timeOrigin + performance.now(),
-      halfLifeMs: LATENCY_HALF_LIFE_MS,
-    },
+    ...hostClocks(),
     ...(address === null ? {} : { address }),
     incarnation: Math.floor(Date.now() / 1000),
-    // Expiry deadlines (TTL) are Unix times: set and judged by this host's wall clock.
-    wallClockMs: () => Date.now(),
   });
 }
 
