@@ -35,6 +35,7 @@ import { AdmissionController } from '../server/admission.js';
 import { admitClient } from '../server/admitted-client.js';
 import type { NodeControl } from '../server/control-settings.js';
 import { createHttpServer } from '../server/http.js';
+import { withTimeout } from '../util/time-limit.js';
 import { StartupError } from './exit-codes.js';
 import { NodeAdmin } from './node-admin.js';
 import { type RunningResp, startResp } from './resp-serve.js';
@@ -154,7 +155,11 @@ export async function runNode(flags: NodeFlags, io: UpIo = processIo): Promise<R
     io.out(banner(url, node, plan.config, resp?.url ?? null));
     const shutdown = async (): Promise<void> => {
       await Promise.all([closeServer(server, flags.drainMs), resp?.server.close()]);
-      await withTimeout(cluster.close(), NODE_CLOSE_TIMEOUT_MS, 'closing the node');
+      await withTimeout(
+        cluster.close(),
+        NODE_CLOSE_TIMEOUT_MS,
+        () => new Error(`closing the node took longer than ${NODE_CLOSE_TIMEOUT_MS} ms`),
+      );
     };
     running = { url, server, cluster, node, resp, shutdown };
     return running;
@@ -293,16 +298,4 @@ function banner(
     `  storage     lmdb under ${config.dataDir}`,
     `  actor       ${node.actor}`,
   ].join('\n');
-}
-
-async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([work, late]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -48,6 +48,7 @@ import {
   type TransportEvent,
 } from '../transport/tcp.js';
 import { isNodeIdText } from '../util/node-id.js';
+import { withTimeout } from '../util/time-limit.js';
 import { loadOrCreateActor } from './actor.js';
 import { CA_CERT_FILE, loadNodeTls, nodeCertFile, nodeKeyFile } from './certs.js';
 import type { RequestEnvelope, WorkerStats } from './control.js';
@@ -363,7 +364,11 @@ export class ProcessNode {
   async ask(request: ClientRequest): Promise<ClientResult> {
     const call = this.requests.send(this.id, this, request);
     const what = `${request.op} on ${this.id}`;
-    const outcome = await withTimeout(call.reply, request.timeoutMs, what).catch((error) => {
+    const outcome = await withTimeout(
+      call.reply,
+      request.timeoutMs,
+      () => new TimeoutError(`${what} took longer than ${request.timeoutMs} ms`),
+    ).catch((error) => {
       call.cancel(); // the table keeps only requests someone still waits for
       throw error;
     });
@@ -687,18 +692,6 @@ async function askInfo(options: ProcessNodeOptions, inputs: PlanInputs): Promise
   }
   saveBook(book, log);
   return answer;
-}
-
-async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TimeoutError(`${what} took longer than ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([work, late]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 function transportInfoOf(
