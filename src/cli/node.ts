@@ -27,6 +27,7 @@ import {
   validateConfig,
 } from '../config.js';
 import { Ring } from '../core/ring.js';
+import type { RingState } from '../core/ring-state.js';
 import { ValidationError } from '../errors.js';
 import { createLogger } from '../runtime/log.js';
 import { formatHostPort, parseHostPort, parseInitialCluster } from '../runtime/node-identity.js';
@@ -243,13 +244,21 @@ function adminOf(flags: NodeFlags, plan: NodePlan, node: ProcessNode): ClusterAd
 
 /** The client the HTTP server serves, its `/status` extended with the node's transport. */
 function withTransport(cluster: ClusterClient, node: ProcessNode): KvClient {
+  // The ring state the client last synced from. The client's only node is this one, so a sync
+  // adopts exactly node.ringState: while that is the same object, a sync would change nothing.
+  let synced: RingState | null = null;
   return {
     put: (key, value, options) => cluster.put(key, value, options),
     get: (key, options) => cluster.get(key, options),
     delete: (key, options) => cluster.delete(key, options),
     status: async (): Promise<NodeProcessStatus> => {
-      // The ring changes under the client (joins, leaves): take this node's newest first.
-      await cluster.syncMembership();
+      // The ring changes under the client (joins, leaves): take this node's newest first, with
+      // a ring-status request to the core only when its ring state changed since the last one.
+      const state = node.ringState;
+      if (state !== synced) {
+        await cluster.syncMembership();
+        synced = state;
+      }
       return { ...(await cluster.status()), transport: node.transportInfo };
     },
   };
