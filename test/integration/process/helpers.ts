@@ -83,6 +83,18 @@ export async function clusterSpec(
   return { nodes, root, tlsDir: options.tlsDir ?? null, n: options.n ?? 3 };
 }
 
+/** The flags every node of `spec` takes, founder or joiner, then `extra`. */
+function clusterFlags(spec: ClusterSpec, extra: readonly string[]): string[] {
+  return [
+    '--n',
+    String(spec.n),
+    ...(spec.tlsDir === null ? ['--insecure'] : ['--tls-dir', spec.tlsDir]),
+    '--log-level',
+    'info',
+    ...extra,
+  ];
+}
+
 /** The exact command line of node `id` (the same on every start). */
 export function nodeArgs(spec: ClusterSpec, id: string, extra: readonly string[] = []): string[] {
   const node = spec.nodes.find((n) => n.id === id);
@@ -101,12 +113,7 @@ export function nodeArgs(spec: ClusterSpec, id: string, extra: readonly string[]
     join(spec.root, id),
     '--initial-cluster',
     initial,
-    '--n',
-    String(spec.n),
-    ...(spec.tlsDir === null ? ['--insecure'] : ['--tls-dir', spec.tlsDir]),
-    '--log-level',
-    'info',
-    ...extra,
+    ...clusterFlags(spec, extra),
   ];
 }
 
@@ -175,11 +182,6 @@ export async function joinerArgs(
     join(spec.root, id),
     '--join',
     `${LOOPBACK}:${seedPort}`,
-    '--n',
-    String(spec.n),
-    ...(spec.tlsDir === null ? ['--insecure'] : ['--tls-dir', spec.tlsDir]),
-    '--log-level',
-    'info',
-    ...extra,
+    ...clusterFlags(spec, extra),
   ];
 }
