@@ -30,12 +30,11 @@ import {
   NODE_LEFT_GOSSIP_WAIT_MS_MAX,
   NODE_MEMBERSHIP_POLL_MS,
 } from '../config.js';
-import type { NodeKeyView } from '../core/explain.js';
 import type { ClientRequest, ClientResult } from '../core/messages.js';
 import { type CoreLimits, NodeCore, RING_META } from '../core/node.js';
 import { Ring } from '../core/ring.js';
 import { isRingState, nodesOf, type RingState } from '../core/ring-state.js';
-import { type KeyRecord, type NodeId, nodeId } from '../core/types.js';
+import { type NodeId, nodeId } from '../core/types.js';
 import { TimeoutError, UnavailableError, ValidationError } from '../errors.js';
 import { openStorage, type StorageEngine } from '../storage/index.js';
 import { FaultyTransport } from '../transport/faulty.js';
@@ -68,7 +67,7 @@ import { parseNodeFaults, transportFaults } from './node-faults.js';
 import { NodeHost } from './node-host.js';
 import { claimIdentity, formatHostPort } from './node-identity.js';
 import { PeerBook } from './peer-book.js';
-import { type PendingCall, WorkerRequests } from './worker-requests.js';
+import { type RuntimeLink, WorkerRequests } from './worker-requests.js';
 
 export interface ProcessNodeOptions {
   readonly id: string;
@@ -139,15 +138,11 @@ interface StartPlan {
 }
 
 export class ProcessNode {
-  /** What the client sends through: requests to this node only; every peer reads as down. */
-  readonly link: {
-    isUp(node: string): boolean;
-    send(node: string, request: ClientRequest): PendingCall;
-    stats(node: string): Promise<WorkerStats | null>;
-    inspect(node: string, key: string): Promise<KeyRecord | null>;
-    /** Only this node's own view: a process node reaches its peers' data only through them. */
-    explain(node: string, key: string): Promise<NodeKeyView | null>;
-  };
+  /**
+   * What the client sends through: requests to this node only; every peer reads as down.
+   * explain gives only this node's own view: it reaches its peers' data only through them.
+   */
+  readonly link: RuntimeLink;
   private readonly requests: WorkerRequests;
   private readonly host: NodeHost;
   private closing: Promise<void> | null = null;
