@@ -27,6 +27,7 @@ import {
   validateConfig,
 } from '../config.js';
 import { Ring } from '../core/ring.js';
+import type { RingState } from '../core/ring-state.js';
 import { ValidationError } from '../errors.js';
 import { createLogger } from '../runtime/log.js';
 import { formatHostPort, parseHostPort, parseInitialCluster } from '../runtime/node-identity.js';
@@ -34,6 +35,7 @@ import { ProcessNode, type TransportInfo } from '../runtime/process-node.js';
 import { AdmissionController } from '../server/admission.js';
 import type { NodeControl } from '../server/control-settings.js';
 import { createHttpServer } from '../server/http.js';
+import { withTimeout } from '../util/time-limit.js';
 import { StartupError } from './exit-codes.js';
 import { NodeAdmin } from './node-admin.js';
 import { type RunningResp, startResp } from './resp-serve.js';
@@ -149,7 +151,11 @@ export async function runNode(flags: NodeFlags, io: UpIo = processIo): Promise<R
     io.out(banner(url, node, plan.config, resp?.url ?? null));
     const shutdown = async (): Promise<void> => {
       await Promise.all([closeServer(server, flags.drainMs), resp?.server.close()]);
-      await withTimeout(cluster.close(), NODE_CLOSE_TIMEOUT_MS, 'closing the node');
+      await withTimeout(
+        cluster.close(),
+        NODE_CLOSE_TIMEOUT_MS,
+        () => new Error(`closing the node took longer than ${NODE_CLOSE_TIMEOUT_MS} ms`),
+      );
     };
     running = { url, server, cluster, node, resp, shutdown };
     return running;
@@ -233,13 +239,21 @@ function adminOf(flags: NodeFlags, plan: NodePlan, node: ProcessNode): ClusterAd
 
 /** The client the HTTP server serves, its `/status` extended with the node's transport. */
 function withTransport(cluster: ClusterClient, node: ProcessNode): KvClient {
+  // The ring state the client last synced from. The client's only node is this one, so a sync
+  // adopts exactly node.ringState: while that is the same object, a sync would change nothing.
+  let synced: RingState | null = null;
   return {
     put: (key, value, options) => cluster.put(key, value, options),
     get: (key, options) => cluster.get(key, options),
     delete: (key, options) => cluster.delete(key, options),
     status: async (): Promise<NodeProcessStatus> => {
-      // The ring changes under the client (joins, leaves): take this node's newest first.
-      await cluster.syncMembership();
+      // The ring changes under the client (joins, leaves): take this node's newest first, with
+      // a ring-status request to the core only when its ring state changed since the last one.
+      const state = node.ringState;
+      if (state !== synced) {
+        await cluster.syncMembership();
+        synced = state;
+      }
       return { ...(await cluster.status()), transport: node.transportInfo };
     },
   };
@@ -288,16 +302,4 @@ function banner(
     `  storage     lmdb under ${config.dataDir}`,
     `  actor       ${node.actor}`,
   ].join('\n');
-}
-
-async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([work, late]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -8,6 +8,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { PROCESS_BANNER_BYTES_MAX } from '../config.js';
+import { withTimeout } from '../util/time-limit.js';
 
 export interface ChildCommand {
   readonly args: readonly string[];
@@ -90,7 +91,11 @@ export class ChildNode {
   /** SIGKILL, as a crash; resolves once the process is gone (or rejects past `timeoutMs`). */
   async kill(timeoutMs: number): Promise<ExitReason> {
     if (this.isRunning) this.child.kill('SIGKILL');
-    return withDeadline(this.exited, timeoutMs, `node ${this.id} survived SIGKILL`);
+    return withTimeout(
+      this.exited,
+      timeoutMs,
+      () => new Error(`node ${this.id} survived SIGKILL for ${timeoutMs} ms`),
+    );
   }
 
   /** SIGTERM (the node drains and exits 0); SIGKILL past `graceMs`. */
@@ -105,17 +110,5 @@ export class ChildNode {
     clearTimeout(timer);
     if (first !== 'late') return first;
     return this.kill(killTimeoutMs);
-  }
-}
-
-async function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} for ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([work, late]);
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -10,26 +10,17 @@
  */
 
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import type { NodeKeyView } from '../core/explain.js';
-import type { ClientRequest } from '../core/messages.js';
 import type { RingState } from '../core/ring-state.js';
-import type { KeyRecord } from '../core/types.js';
-import type { MessageDelays, WorkerStats } from './control.js';
+import type { MessageDelays } from './control.js';
 import { DataDirLock } from './data-dir-lock.js';
 import { Launcher, type LauncherOptions } from './launcher.js';
 import { type MembershipRecord, writeMembership } from './membership-file.js';
 import type { NetworkSettings, NetworkView } from './network-state.js';
-import { type PendingCall, WorkerRequests } from './worker-requests.js';
+import { type RuntimeLink, WorkerRequests } from './worker-requests.js';
 
 export class LocalCluster {
   /** What the client sends through: one request to one named node, and who is up. */
-  readonly link: {
-    isUp(node: string): boolean;
-    send(node: string, request: ClientRequest): PendingCall;
-    stats(node: string): Promise<WorkerStats | null>;
-    inspect(node: string, key: string): Promise<KeyRecord | null>;
-    explain(node: string, key: string): Promise<NodeKeyView | null>;
-  };
+  readonly link: RuntimeLink;
 
   private constructor(
     private readonly launcher: Launcher,

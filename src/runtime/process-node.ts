@@ -23,7 +23,6 @@ import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  LATENCY_HALF_LIFE_MS,
   type LogLevel,
   NODE_ASK_TIMEOUT_MS,
   NODE_JOIN_RETRY_MS,
@@ -31,12 +30,11 @@ import {
   NODE_LEFT_GOSSIP_WAIT_MS_MAX,
   NODE_MEMBERSHIP_POLL_MS,
 } from '../config.js';
-import type { NodeKeyView } from '../core/explain.js';
 import type { ClientRequest, ClientResult } from '../core/messages.js';
 import { type CoreLimits, NodeCore, RING_META } from '../core/node.js';
 import { Ring } from '../core/ring.js';
 import { isRingState, nodesOf, type RingState } from '../core/ring-state.js';
-import { type KeyRecord, type NodeId, nodeId } from '../core/types.js';
+import { type NodeId, nodeId } from '../core/types.js';
 import { TimeoutError, UnavailableError, ValidationError } from '../errors.js';
 import { openStorage, type StorageEngine } from '../storage/index.js';
 import { FaultyTransport } from '../transport/faulty.js';
@@ -46,13 +44,13 @@ import {
   TcpTransport,
   type TcpTransportStats,
   type TlsMaterial,
-  type TransportEvent,
 } from '../transport/tcp.js';
-import { isNodeIdText } from '../util/node-id.js';
+import { withTimeout } from '../util/time-limit.js';
 import { loadOrCreateActor } from './actor.js';
 import { CA_CERT_FILE, loadNodeTls, nodeCertFile, nodeKeyFile } from './certs.js';
 import type { RequestEnvelope, WorkerStats } from './control.js';
 import { DataDirLock } from './data-dir-lock.js';
+import { hostClocks } from './host-clocks.js';
 import {
   type InfoAnswer,
   isInfoAnswer,
@@ -67,7 +65,8 @@ import { parseNodeFaults, transportFaults } from './node-faults.js';
 import { NodeHost } from './node-host.js';
 import { claimIdentity, formatHostPort } from './node-identity.js';
 import { PeerBook } from './peer-book.js';
-import { type PendingCall, WorkerRequests } from './worker-requests.js';
+import { PeerWatch } from './peer-watch.js';
+import { type RuntimeLink, WorkerRequests } from './worker-requests.js';
 
 export interface ProcessNodeOptions {
   readonly id: string;
@@ -138,15 +137,11 @@ interface StartPlan {
 }
 
 export class ProcessNode {
-  /** What the client sends through: requests to this node only; every peer reads as down. */
-  readonly link: {
-    isUp(node: string): boolean;
-    send(node: string, request: ClientRequest): PendingCall;
-    stats(node: string): Promise<WorkerStats | null>;
-    inspect(node: string, key: string): Promise<KeyRecord | null>;
-    /** Only this node's own view: a process node reaches its peers' data only through them. */
-    explain(node: string, key: string): Promise<NodeKeyView | null>;
-  };
+  /**
+   * What the client sends through: requests to this node only; every peer reads as down.
+   * explain gives only this node's own view: it reaches its peers' data only through them.
+   */
+  readonly link: RuntimeLink;
   private readonly requests: WorkerRequests;
   private readonly host: NodeHost;
   private closing: Promise<void> | null = null;
@@ -363,7 +358,11 @@ export class ProcessNode {
   async ask(request: ClientRequest): Promise<ClientResult> {
     const call = this.requests.send(this.id, this, request);
     const what = `${request.op} on ${this.id}`;
-    const outcome = await withTimeout(call.reply, request.timeoutMs, what).catch((error) => {
+    const outcome = await withTimeout(
+      call.reply,
+      request.timeoutMs,
+      () => new TimeoutError(`${what} took longer than ${request.timeoutMs} ms`),
+    ).catch((error) => {
       call.cancel(); // the table keeps only requests someone still waits for
       throw error;
     });
@@ -689,18 +688,6 @@ async function askInfo(options: ProcessNodeOptions, inputs: PlanInputs): Promise
   return answer;
 }
 
-async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TimeoutError(`${what} took longer than ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([work, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 function transportInfoOf(
   options: ProcessNodeOptions,
   tcp: TcpTransport,
@@ -770,7 +757,6 @@ async function startTransport(
   );
 }
 
-/** The core over the ring every node started with the same --initial-cluster agrees on. */
 /**
  * The core over the plan's ring (every node started with the same --initial-cluster agrees on
  * it; a joiner starts from the member's). It gossips `address` in its membership record, at an
@@ -793,65 +779,8 @@ function makeCore(
     forwardSlackMs: options.forwardSlackMs,
     limits: options.limits,
     store: storage,
-    // Gossip membership and SWIM failure detection run on the real clock and randomness.
-    now: () => performance.now(),
-    random: Math.random,
-    // The system clock at sub-ms resolution: one clock for every node of this host.
-    latency: {
-      clock: () => performance.timeOrigin + performance.now(),
-      halfLifeMs: LATENCY_HALF_LIFE_MS,
-    },
+    ...hostClocks(),
     ...(address === null ? {} : { address }),
     incarnation: Math.floor(Date.now() / 1000),
-    // Expiry deadlines (TTL) are Unix times: set and judged by this host's wall clock.
-    wallClockMs: () => Date.now(),
   });
-}
-
-/**
- * What the transport learns about peers, fed to the core as `peer-status` — the process
- * runtime's counterpart of the worker launcher reporting that a worker exited or started:
- * - a dial refused (ECONNREFUSED) means no process listens at the peer's address: it is down;
- * - a completed handshake, either way, means it runs again. When it dialed us, our links to it
- *   are made afresh, so messages to it go out now rather than after a reconnect backoff grown
- *   while it was down (what they held was addressed to its previous life).
- * Timeouts and resets prove nothing (a slow or partitioned peer looks the same) and are left to
- * the core's own suspicion and SWIM.
- */
-class PeerWatch {
-  private readonly down = new Set<string>();
-  private host: NodeHost | null = null;
-  private tcp: TcpTransport | null = null;
-
-  constructor(
-    private readonly addresses: PeerBook,
-    private readonly log: Logger,
-  ) {}
-
-  attach(host: NodeHost, tcp: TcpTransport): void {
-    this.host = host;
-    this.tcp = tcp;
-  }
-
-  onEvent(event: TransportEvent): void {
-    const peer = event.peer;
-    if (peer === undefined || this.host === null || !isNodeIdText(peer)) return;
-    if (!this.addresses.has(nodeId(peer))) return;
-    if (event.kind === 'connect-failed' && /ECONNREFUSED/.test(event.reason)) {
-      if (this.down.has(peer)) return;
-      this.down.add(peer);
-      this.log.info({ peer }, 'peer down: its address refuses connections');
-      this.host.input({ kind: 'peer-status', peer: nodeId(peer), up: false });
-    } else if (event.kind === 'connected' && this.down.delete(peer)) {
-      this.log.info({ peer, direction: event.direction }, 'peer up again');
-      if (event.direction === 'in') {
-        // It dialed us: our own links to it may sit in backoff. (An outbound 'connected' is one
-        // of those links, just open: nothing to redo.)
-        const address = this.addresses.get(nodeId(peer)) as PeerAddress;
-        this.tcp?.removePeer(nodeId(peer));
-        this.tcp?.setPeerAddress(nodeId(peer), address);
-      }
-      this.host.input({ kind: 'peer-status', peer: nodeId(peer), up: true });
-    }
-  }
 }

@@ -4,7 +4,6 @@
  * through a FaultyTransport over the MessageChannel mesh, so injected faults apply to it.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { LATENCY_HALF_LIFE_MS } from '../config.js';
 import { NodeCore } from '../core/node.js';
 import { Ring } from '../core/ring.js';
 import { nodeId } from '../core/types.js';
@@ -13,6 +12,7 @@ import { FaultyTransport } from '../transport/faulty.js';
 import { MessageChannelTransport } from '../transport/message-channel.js';
 import { loadOrCreateActor } from './actor.js';
 import type { FromWorker, ReplyEnvelope, ToWorker, WorkerInit } from './control.js';
+import { hostClocks } from './host-clocks.js';
 import { createLogger, type Logger, NodeLog } from './log.js';
 import { transportFaults } from './node-faults.js';
 import { NodeHost } from './node-host.js';
@@ -37,16 +37,7 @@ async function main(
     forwardSlackMs: init.forwardSlackMs,
     limits: init.limits,
     store: storage,
-    // Gossip membership and SWIM failure detection run on the real clock and randomness.
-    now: () => performance.now(),
-    random: Math.random,
-    // The system clock at sub-ms resolution: one clock for every node of this host.
-    latency: {
-      clock: () => performance.timeOrigin + performance.now(),
-      halfLifeMs: LATENCY_HALF_LIFE_MS,
-    },
-    // Expiry deadlines (TTL) are Unix times: set and judged by this host's wall clock.
-    wallClockMs: () => Date.now(),
+    ...hostClocks(),
   });
   const replies = new ReplyBatcher(post);
   const host = new NodeHost(

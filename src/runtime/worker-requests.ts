@@ -5,8 +5,10 @@
  * Together with the launcher's node lookup this is the worker runtime's side of the client's
  * NodeLink (local-cluster.ts assembles it).
  */
+import type { NodeKeyView } from '../core/explain.js';
 import type { ClientRequest, ClientResult } from '../core/messages.js';
-import type { RequestEnvelope } from './control.js';
+import type { KeyRecord } from '../core/types.js';
+import type { RequestEnvelope, WorkerStats } from './control.js';
 
 /** What came of a request: the node's answer, or it stopped first. */
 export type RequestOutcome =
@@ -23,6 +25,18 @@ export interface RequestTarget {
 export interface PendingCall {
   readonly reply: Promise<RequestOutcome>;
   cancel(): void;
+}
+
+/**
+ * What a runtime hands the client to send through (the client's NodeLink, by shape): one
+ * request to one named node, who is up, and a node's stats, stored record and view of a key.
+ */
+export interface RuntimeLink {
+  isUp(node: string): boolean;
+  send(node: string, request: ClientRequest): PendingCall;
+  stats(node: string): Promise<WorkerStats | null>;
+  inspect(node: string, key: string): Promise<KeyRecord | null>;
+  explain(node: string, key: string): Promise<NodeKeyView | null>;
 }
 
 interface Pending {

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BIN, makeCerts, NodeProcess } from '../node-processes.js';
+import { BIN, http, makeCerts, NodeProcess } from '../node-processes.js';
 
 export {
   BIN,
@@ -83,6 +83,18 @@ export async function clusterSpec(
   return { nodes, root, tlsDir: options.tlsDir ?? null, n: options.n ?? 3 };
 }
 
+/** The flags every node of `spec` takes, founder or joiner, then `extra`. */
+function clusterFlags(spec: ClusterSpec, extra: readonly string[]): string[] {
+  return [
+    '--n',
+    String(spec.n),
+    ...(spec.tlsDir === null ? ['--insecure'] : ['--tls-dir', spec.tlsDir]),
+    '--log-level',
+    'info',
+    ...extra,
+  ];
+}
+
 /** The exact command line of node `id` (the same on every start). */
 export function nodeArgs(spec: ClusterSpec, id: string, extra: readonly string[] = []): string[] {
   const node = spec.nodes.find((n) => n.id === id);
@@ -101,12 +113,7 @@ export function nodeArgs(spec: ClusterSpec, id: string, extra: readonly string[]
     join(spec.root, id),
     '--initial-cluster',
     initial,
-    '--n',
-    String(spec.n),
-    ...(spec.tlsDir === null ? ['--insecure'] : ['--tls-dir', spec.tlsDir]),
-    '--log-level',
-    'info',
-    ...extra,
+    ...clusterFlags(spec, extra),
   ];
 }
 
@@ -175,11 +182,61 @@ export async function joinerArgs(
     join(spec.root, id),
     '--join',
     `${LOOPBACK}:${seedPort}`,
-    '--n',
-    String(spec.n),
-    ...(spec.tlsDir === null ? ['--insecure'] : ['--tls-dir', spec.tlsDir]),
-    '--log-level',
-    'info',
-    ...extra,
+    ...clusterFlags(spec, extra),
   ];
+}
+
+/** Per write of a WriteLoad, well past the cluster's own 2 s deadline and retries. */
+const WRITE_TIMEOUT_MS = 10_000;
+
+/** Writers that each PUT fresh keys through a random live node until stopped. */
+export class WriteLoad {
+  readonly acked = new Map<string, string>();
+  failures = 0;
+  sloppy = 0;
+  /** Each write's latency in ms, in the order they ended (for the report, not asserted). */
+  readonly latenciesMs: number[] = [];
+  private seq = 0;
+  private stopped = false;
+  private readonly runs: Promise<void>[];
+
+  constructor(
+    writers: number,
+    private readonly live: () => string[],
+  ) {
+    this.runs = Array.from({ length: writers }, () => this.run());
+  }
+
+  get attempts(): number {
+    return this.acked.size + this.failures;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.all(this.runs);
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      const urls = this.live();
+      const url = urls[Math.floor(Math.random() * urls.length)] as string;
+      const key = `key-${this.seq++}`;
+      const value = `value of ${key}`;
+      const startMs = performance.now();
+      try {
+        const put = await http(
+          `${url}/kv/${key}`,
+          { method: 'PUT', body: value },
+          WRITE_TIMEOUT_MS,
+        );
+        if (put.status === 200) {
+          this.acked.set(key, value);
+          if (JSON.parse(put.text).sloppy === true) this.sloppy++;
+        } else this.failures++;
+      } catch {
+        this.failures++;
+      }
+      this.latenciesMs.push(performance.now() - startMs);
+    }
+  }
 }

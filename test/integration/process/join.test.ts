@@ -18,6 +18,7 @@ import {
   NodeProcess,
   pause,
   startCluster,
+  WriteLoad,
   waitFor,
 } from './helpers.js';
 
@@ -27,47 +28,8 @@ const LEAVER = 'n2';
 const CRASHED = 'n5';
 const N = 3;
 const WRITERS = 6;
-const REQUEST_TIMEOUT_MS = 10_000;
 /** Admin routes refuse a state change without it (cross-site protection). */
 const ADMIN_HEADERS = { 'x-ringkv-request': '1' };
-
-/** Writers that PUT fresh keys through a random live node until stopped. */
-class WriteLoad {
-  readonly acked = new Map<string, string>();
-  failures = 0;
-  private seq = 0;
-  private stopped = false;
-  private readonly runs: Promise<void>[];
-
-  constructor(private readonly live: () => string[]) {
-    this.runs = Array.from({ length: WRITERS }, () => this.run());
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    await Promise.all(this.runs);
-  }
-
-  private async run(): Promise<void> {
-    while (!this.stopped) {
-      const urls = this.live();
-      const url = urls[Math.floor(Math.random() * urls.length)] as string;
-      const key = `key-${this.seq++}`;
-      const value = `value of ${key}`;
-      try {
-        const put = await http(
-          `${url}/kv/${key}`,
-          { method: 'PUT', body: value },
-          REQUEST_TIMEOUT_MS,
-        );
-        if (put.status === 200) this.acked.set(key, value);
-        else this.failures++;
-      } catch {
-        this.failures++;
-      }
-    }
-  }
-}
 
 interface NodeView {
   readonly ringVersion: number;
@@ -159,7 +121,7 @@ describe('--join of a sixth node process under load, a leave, a remove (5 nodes,
 
   it('joins, leaves, and every acked write reads back; each node holds exactly its keys', async () => {
     const live = new Set(IDS);
-    const load = new WriteLoad(() => [...live].map((id) => urls.get(id) as string));
+    const load = new WriteLoad(WRITERS, () => [...live].map((id) => urls.get(id) as string));
     await pause(1_000);
 
     // The joiner asks n3 (any member will do) and serves once its partitions have arrived.

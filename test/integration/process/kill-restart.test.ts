@@ -11,6 +11,7 @@ import {
   pause,
   startCluster,
   startNode,
+  WriteLoad,
   waitFor,
 } from './helpers.js';
 
@@ -19,55 +20,6 @@ const VICTIM = 'n3';
 const WRITERS = 8;
 /** Per request, well past the cluster's own 2 s deadline and retries. */
 const REQUEST_TIMEOUT_MS = 10_000;
-
-/** Writers that each PUT fresh keys through a random live node until stopped. */
-class WriteLoad {
-  readonly acked = new Map<string, string>();
-  failures = 0;
-  sloppy = 0;
-  /** Each write's latency in ms, in the order they ended (for the report, not asserted). */
-  readonly latenciesMs: number[] = [];
-  private seq = 0;
-  private stopped = false;
-  private readonly runs: Promise<void>[];
-
-  constructor(private readonly live: () => string[]) {
-    this.runs = Array.from({ length: WRITERS }, () => this.run());
-  }
-
-  get attempts(): number {
-    return this.acked.size + this.failures;
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    await Promise.all(this.runs);
-  }
-
-  private async run(): Promise<void> {
-    while (!this.stopped) {
-      const urls = this.live();
-      const url = urls[Math.floor(Math.random() * urls.length)] as string;
-      const key = `key-${this.seq++}`;
-      const value = `value of ${key}`;
-      const startMs = performance.now();
-      try {
-        const put = await http(
-          `${url}/kv/${key}`,
-          { method: 'PUT', body: value },
-          REQUEST_TIMEOUT_MS,
-        );
-        if (put.status === 200) {
-          this.acked.set(key, value);
-          if (JSON.parse(put.text).sloppy === true) this.sloppy++;
-        } else this.failures++;
-      } catch {
-        this.failures++;
-      }
-      this.latenciesMs.push(performance.now() - startMs);
-    }
-  }
-}
 
 describe('kill -9 of one node process under load (5 nodes, N=3)', () => {
   let spec: ClusterSpec;
@@ -106,7 +58,7 @@ describe('kill -9 of one node process under load (5 nodes, N=3)', () => {
 
   it('keeps every acknowledged write through the kill, the restart and hinted handoff', async () => {
     let down: string | null = null;
-    const load = new WriteLoad(() =>
+    const load = new WriteLoad(WRITERS, () =>
       IDS.filter((id) => id !== down).map((id) => urls.get(id) as string),
     );
     await pause(1_000);
