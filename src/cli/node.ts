@@ -35,7 +35,7 @@ import { ProcessNode, type TransportInfo } from '../runtime/process-node.js';
 import { AdmissionController } from '../server/admission.js';
 import type { NodeControl } from '../server/control-settings.js';
 import { createHttpServer } from '../server/http.js';
-import { withTimeout } from '../util/time-limit.js';
+import { withTimeout } from '../util/deadline.js';
 import { StartupError } from './exit-codes.js';
 import { NodeAdmin } from './node-admin.js';
 import { type RunningResp, startResp } from './resp-serve.js';

@@ -8,7 +8,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { PROCESS_BANNER_BYTES_MAX } from '../config.js';
-import { withTimeout } from '../util/time-limit.js';
+import { withTimeout } from '../util/deadline.js';
 
 export interface ChildCommand {
   readonly args: readonly string[];

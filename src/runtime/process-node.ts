@@ -45,7 +45,7 @@ import {
   type TcpTransportStats,
   type TlsMaterial,
 } from '../transport/tcp.js';
-import { withTimeout } from '../util/time-limit.js';
+import { withTimeout } from '../util/deadline.js';
 import { loadOrCreateActor } from './actor.js';
 import { CA_CERT_FILE, loadNodeTls, nodeCertFile, nodeKeyFile } from './certs.js';
 import type { RequestEnvelope, WorkerStats } from './control.js';

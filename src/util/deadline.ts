@@ -1,14 +1,14 @@
 /**
  * Bounding a wait on a promise: every network or process wait in ringkv has a timeout, and these
- * are the two shapes it takes. The timer never outlives the race (it is cleared as soon as the
- * work settles), so a bounded wait keeps no process alive.
+ * are the two shapes it takes (the one race of a promise against a timer the runtimes, the
+ * client, the monitor and the CLI share). The timer is cleared as soon as the work settles, so a
+ * bounded wait never holds the process open.
  */
-import { TimeoutError } from '../errors.js';
 
-/** `work`'s outcome, or a TimeoutError with `message` if `ms` pass first. */
-export function withTimeout<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
+/** `work`'s outcome, or a rejection with `late()` once `ms` have passed first. */
+export function withTimeout<T>(work: Promise<T>, ms: number, late: () => Error): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new TimeoutError(message)), ms);
+    const timer = setTimeout(() => reject(late()), ms);
     work.then(
       (value) => {
         clearTimeout(timer);
@@ -24,5 +24,5 @@ export function withTimeout<T>(work: Promise<T>, ms: number, message: string): P
 
 /** `work`'s value, or null when it rejects or does not settle within `ms`. */
 export function valueWithin<T>(work: Promise<T>, ms: number): Promise<T | null> {
-  return withTimeout(work, ms, '').catch(() => null);
+  return withTimeout(work, ms, () => new Error('late')).catch(() => null);
 }

@@ -5,6 +5,7 @@
  */
 import type { ClusterStatus, KvClient, NodeCounters } from '../../client/types.js';
 import { assert } from '../../core/assert.js';
+import { TimeoutError } from '../../errors.js';
 import type { WorkerStats } from '../../runtime/control.js';
 import { withTimeout } from '../../util/deadline.js';
 
@@ -39,7 +40,7 @@ export class SnapshotTaker {
     const taking = withTimeout(
       this.look(),
       this.timeoutMs,
-      `cluster stats did not arrive within ${this.timeoutMs} ms`,
+      () => new TimeoutError(`cluster stats did not arrive within ${this.timeoutMs} ms`),
     ).finally(() => {
       this.inFlight = null;
     });
