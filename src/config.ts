@@ -628,6 +628,14 @@ export const HTTP_CONNECTIONS_MAX = 8_192;
  * `ringkv up --processes` (src/runtime/process-cluster.ts): each node a `ringkv node` child
  * process on loopback. Every value is an integer in its stated range.
  */
+/**
+ * Ports `ringkv up --processes` assigns to its nodes: picked at random in this range, below the
+ * kernel's ephemeral ports so no outgoing connection can take one before the node binds it
+ * (runtime/free-ports.ts).
+ */
+export const FREE_PORT_RANGE = [20_000, 32_000] as const;
+/** Random ports tried (each checked by listening on it) before giving up (1..100000). @default 1000 */
+export const FREE_PORT_TRIES_MAX = 1_000;
 /** How long a node process may take from spawn to serving HTTP before it is killed, in ms (1..TIMEOUT_MS_MAX). */
 export const PROCESS_START_TIMEOUT_MS = 30_000;
 /** On close, how long a node process may drain after SIGTERM before it is SIGKILLed, in ms (1..TIMEOUT_MS_MAX). */

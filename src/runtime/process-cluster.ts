@@ -15,7 +15,6 @@
  * nothing outlives the run.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { type AddressInfo, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +31,7 @@ import { CA_CERT_FILE, createCerts, nodeCertFile, nodeKeyFile } from './certs.js
 import { ChildNode } from './child-node.js';
 import type { MessageDelays } from './control.js';
 import { DataDirLock } from './data-dir-lock.js';
+import { freePorts } from './free-ports.js';
 import { createLogger, type Logger } from './log.js';
 import { type MembershipRecord, writeMembership } from './membership-file.js';
 import { type NetworkSettings, NetworkState, type NetworkView } from './network-state.js';
@@ -124,7 +124,7 @@ export class ProcessCluster {
       await ensureCerts(path.join(root, TLS_DIR), options.nodeIds);
       // Initial nodes that left keep a slot: --initial-cluster must list every initial id.
       const all = [...new Set([...options.initial, ...options.nodeIds])];
-      const ports = await freePorts(all.length * 2);
+      const ports = await freePorts(all.length * 2, LOOPBACK);
       const slots = new Map<string, NodeSlot>(
         all.map((id, i) => [id, slotOn(ports[2 * i] as number, ports[2 * i + 1] as number)]),
       );
@@ -216,7 +216,7 @@ export class ProcessCluster {
     const seed = ringState.owners.find((owner) => this.running(owner) !== null);
     if (seed === undefined) throw new UnavailableError('no running member to join through');
     await ensureCerts(path.join(this.root, TLS_DIR), [id]);
-    const [peerPort, httpPort] = (await freePorts(2)) as [number, number];
+    const [peerPort, httpPort] = (await freePorts(2, LOOPBACK)) as [number, number];
     this.slots.set(id, slotOn(peerPort, httpPort));
     this.faults.addNode(id);
     try {
@@ -392,24 +392,6 @@ async function ensureCerts(dir: string, ids: readonly string[]): Promise<void> {
     ? ids.filter((id) => !has(nodeCertFile(id)) || !has(nodeKeyFile(id)))
     : [...ids];
   if (missing.length > 0) await createCerts({ dir, nodes: missing, force: !has(CA_CERT_FILE) });
-}
-
-/** `count` distinct ports the kernel handed out as free (listened on, then released). */
-async function freePorts(count: number): Promise<number[]> {
-  const servers: Server[] = [];
-  try {
-    for (let i = 0; i < count; i++) {
-      const server = createServer();
-      servers.push(server);
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(0, LOOPBACK, () => resolve());
-      });
-    }
-    return servers.map((server) => (server.address() as AddressInfo).port);
-  } finally {
-    await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-  }
 }
 
 /** The `ringkv` launcher script, from the sources (src/runtime/) or the build (dist/src/runtime/). */

@@ -4,9 +4,9 @@
  * still runs. Spawning, bounded waits and certificates are shared (../node-processes.ts).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePorts as freePortsAt } from '../../../src/runtime/free-ports.js';
 import { BIN, http, makeCerts, NodeProcess } from '../node-processes.js';
 
 export {
@@ -21,37 +21,9 @@ export {
 } from '../node-processes.js';
 export const LOOPBACK = '127.0.0.1';
 
-/**
- * Below Linux's ephemeral range (32768..60999 by default), so an outgoing connection of some
- * other process can never take a port between our check and the node's bind.
- */
-const PORT_RANGE = [20_000, 32_000] as const;
-/** Random ports tried before giving up (each is checked by listening on it). */
-const PORT_TRIES_MAX = 1_000;
-
-/** Whether nothing listens on `port` at LOOPBACK right now (listened on, then released). */
-function bindable(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, LOOPBACK, () => server.close(() => resolve(true)));
-  });
-}
-
-/**
- * `count` distinct free ports, picked at random below the ephemeral range: test files run in
- * parallel and their nodes open many outgoing connections, which take ephemeral ports — a port
- * the kernel handed out as free (port 0) could be taken by one before the node binds it.
- */
-export async function freePorts(count: number): Promise<number[]> {
-  const ports = new Set<number>();
-  for (let tries = 0; ports.size < count; tries++) {
-    if (tries >= PORT_TRIES_MAX) throw new Error(`no ${count} free ports found in ${PORT_RANGE}`);
-    const [low, high] = PORT_RANGE;
-    const port = low + Math.floor(Math.random() * (high - low));
-    if (!ports.has(port) && (await bindable(port))) ports.add(port);
-  }
-  return [...ports];
+/** `count` distinct free loopback ports, below the ephemeral range (runtime/free-ports.ts). */
+export function freePorts(count: number): Promise<number[]> {
+  return freePortsAt(count, LOOPBACK);
 }
 
 export interface NodeSpec {
