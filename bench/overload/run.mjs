@@ -104,10 +104,14 @@ function listenOverflows() {
   return Number(values[names.indexOf('ListenOverflows')] ?? 'NaN');
 }
 
+/**
+ * Resident memory of `pid` in MB: all of it, and the anonymous part (heaps, buffers) apart from
+ * the file-backed part (lmdb's memory map of the data it holds, which the kernel can drop).
+ */
 function rssMb(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 'NaN');
-  return kb / 1024;
+  const mb = (name) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? 'NaN') / 1024;
+  return { total: mb('VmRSS'), anon: mb('RssAnon'), file: mb('RssFile') };
 }
 
 /** Bounded latency samples of one class. */
@@ -309,10 +313,12 @@ async function measure(root) {
     // Warm up (JIT, lmdb maps) so the unloaded figure is not a cold start.
     await probe(url, PROBE, performance.now() + 3_000);
     const unloaded = summary(await probe(url, PROBE, performance.now() + SECONDS * 1000), SECONDS);
-    const rssBeforeMb = rssMb(child.pid);
-    let rssMaxMb = rssBeforeMb;
+    const rssBefore = rssMb(child.pid);
+    const rssMax = { ...rssBefore };
     const sampler = setInterval(() => {
-      rssMaxMb = Math.max(rssMaxMb, rssMb(child.pid));
+      const now = rssMb(child.pid);
+      for (const part of ['total', 'anon', 'file'])
+        rssMax[part] = Math.max(rssMax[part], now[part]);
     }, 100);
     const overflowsBefore = listenOverflows();
     const loadBefore = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
@@ -339,9 +345,11 @@ async function measure(root) {
       wrk: { ...flood, raw: undefined },
       admission,
       listenOverflows: overflows,
-      rssBeforeMb: Math.round(rssBeforeMb),
-      rssMaxMb: Math.round(rssMaxMb),
-      rssGrowthMb: Math.round(rssMaxMb - rssBeforeMb),
+      rssBeforeMb: Math.round(rssBefore.total),
+      rssMaxMb: Math.round(rssMax.total),
+      rssGrowthMb: Math.round(rssMax.total - rssBefore.total),
+      anonGrowthMb: Math.round(rssMax.anon - rssBefore.anon),
+      fileGrowthMb: Math.round(rssMax.file - rssBefore.file),
       p99Ratio:
         overload.okP99Ms === null || unloaded.okP99Ms === null
           ? null
@@ -390,6 +398,10 @@ function print(r) {
   line(
     'RSS before → max (growth)',
     `${r.rssBeforeMb} → ${r.rssMaxMb} MB (+${r.rssGrowthMb}, goal < 200)`,
+  );
+  line(
+    '  of which anonymous (heaps) / file (lmdb map)',
+    `+${r.anonGrowthMb} / +${r.fileGrowthMb} MB`,
   );
   console.log(JSON.stringify(r));
 }
