@@ -222,7 +222,7 @@ function positiveDurationMs(maxMs: number): (value: string) => number {
   };
 }
 
-/** `--supersede`: `local` is the only mode (README "Supersede"). */
+/** `--supersede`: `local` is the only mode (README "HTTP API", PUT). */
 function supersedeMode(value: string): 'local' {
   if (value === 'local') return value;
   throw usageError(`The only supersede mode is 'local', got '${value}'.`);
