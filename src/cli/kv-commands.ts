@@ -3,7 +3,8 @@
  *
  * - put KEY VALUE | --file F (`-` reads stdin): a write without `--context` is blind, so over
  *   an existing value it makes a sibling (nothing is silently lost); pass the context from `get`
- *   to replace what that read saw. `--ttl 30s` makes the value expire (README "Expiry (TTL)").
+ *   to replace what that read saw. `--ttl 30s` makes the value expire (README "Expiry (TTL)");
+ *   `--supersede local` replaces what the coordinating node holds, with no read first.
  * - get KEY: one value is written to stdout as is; siblings are listed numbered; the context
  *   goes to stderr (`--context-only` prints just the context, to stdout, for scripts).
  *   Exit 4 when the key is not found.
@@ -41,6 +42,8 @@ interface WriteFlags extends ClientFlags {
   readonly file?: string;
   /** put: the value's TTL in ms. */
   readonly ttl?: number;
+  /** put: `local` supersedes what the coordinator holds for the key (no sibling). */
+  readonly supersede?: 'local';
 }
 
 interface GetFlags extends ClientFlags {
@@ -76,6 +79,11 @@ export function addKvCommands(program: Command, io: CliIo): void {
       .option('--w <count>', 'acks to wait for (default: the cluster W)', quorum)
       .option('--pw <count>', "of those, acks from the key's own replicas", primaries)
       .option('--ttl <duration>', 'the value expires after this long (e.g. 30s, 5m)', ttlMs)
+      .option(
+        '--supersede <mode>',
+        "'local': replace what the coordinator holds for the key, without --context",
+        supersedeMode,
+      )
       .option('--request-timeout <duration>', timeoutHelp, requestTimeout),
   ).action(async (key: string, value: string | undefined, flags: WriteFlags) => {
     const body = await valueToStore(value, flags.file, io.stdin);
@@ -138,6 +146,7 @@ async function put(
 ): Promise<void> {
   const query = writeQuery(flags);
   if (flags.ttl !== undefined) query.set('ttl_ms', String(Math.ceil(flags.ttl)));
+  if (flags.supersede !== undefined) query.set('supersede', flags.supersede);
   const reply = await callApi(target, 'PUT', keyPath(key, query), {
     body,
     headers: contextHeader(flags.context),
@@ -211,6 +220,12 @@ function positiveDurationMs(maxMs: number): (value: string) => number {
     if (ms < 1) throw usageError('A TTL must be at least 1ms (e.g. 500ms, 30s, 1h).');
     return ms;
   };
+}
+
+/** `--supersede`: `local` is the only mode (README "HTTP API", PUT). */
+function supersedeMode(value: string): 'local' {
+  if (value === 'local') return value;
+  throw usageError(`The only supersede mode is 'local', got '${value}'.`);
 }
 
 function writeQuery(flags: WriteFlags): URLSearchParams {

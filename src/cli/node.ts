@@ -38,7 +38,7 @@ import { createHttpServer } from '../server/http.js';
 import { withTimeout } from '../util/deadline.js';
 import { StartupError } from './exit-codes.js';
 import { NodeAdmin } from './node-admin.js';
-import { type RunningResp, startResp } from './resp-serve.js';
+import { createResp, type RunningResp, startResp } from './resp-serve.js';
 import { closeServer, httpTimeoutMs, processIo, readHttpsFiles, type UpIo } from './up.js';
 import { httpsOf, isLoopback, USAGE_EXIT_CODE } from './up-options.js';
 
@@ -120,8 +120,20 @@ export async function runNode(flags: NodeFlags, io: UpIo = processIo): Promise<R
     const admin = adminOf(flags, plan, node);
     // One admission bound for the process: HTTP requests and RESP commands both take it.
     const admission = new AdmissionController();
+    // The admin token, when the environment sets one, guards RESP with AUTH.
+    const respServer =
+      plan.resp === null
+        ? null
+        : createResp(
+            cluster,
+            admission,
+            plan.config,
+            process.env.RINGKV_ADMIN_TOKEN || null,
+            io.err,
+          );
     const server = createHttpServer(withTransport(cluster, node), {
       admission,
+      ...(respServer === null ? {} : { resp: respServer }),
       bodySizeMaxBytes: plan.config.valueSizeMaxBytes,
       requestTimeoutMs: httpTimeoutMs(plan.config),
       log: io.err,
@@ -138,15 +150,11 @@ export async function runNode(flags: NodeFlags, io: UpIo = processIo): Promise<R
     const scheme = tls === null ? 'http' : 'https';
     const url = `${scheme}://${formatHostPort({ host: bound.address, port: bound.port })}`;
     let resp: RunningResp | null = null;
-    if (plan.resp !== null) {
-      // The admin token, when the environment sets one, guards RESP with AUTH.
-      const token = process.env.RINGKV_ADMIN_TOKEN || null;
-      resp = await startResp(cluster, admission, plan.resp, plan.config, token, io.err).catch(
-        (error: unknown) => {
-          server.close();
-          throw error;
-        },
-      );
+    if (respServer !== null && plan.resp !== null) {
+      resp = await startResp(respServer, plan.resp).catch((error: unknown) => {
+        server.close();
+        throw error;
+      });
     }
     io.out(banner(url, node, plan.config, resp?.url ?? null));
     const shutdown = async (): Promise<void> => {

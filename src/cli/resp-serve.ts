@@ -3,6 +3,7 @@
  * `ringkv node --resp HOST:PORT`: the same client, the cluster's value limit and quorums, the
  * admin token (AUTH) when one is set, and the process's admission bound (every key operation of
  * a command takes a permit, as an HTTP request does). A port that cannot be bound is a StartupError.
+ * Made in two steps (createResp, startResp) so the HTTP server's /metrics can read its counters.
  */
 import type { KvClient } from '../client/types.js';
 import type { RingkvConfig } from '../config.js';
@@ -19,21 +20,31 @@ export interface RunningResp {
   readonly url: string;
 }
 
-export async function startResp(
+/**
+ * The RESP server, made but not yet listening: made before the HTTP server, so /metrics can
+ * export its counters (HttpServerOptions.resp); startResp then binds it.
+ */
+export function createResp(
   client: KvClient,
   admission: AdmissionController,
-  at: { readonly host: string; readonly port: number },
   config: RingkvConfig,
   adminToken: string | null,
   log: (line: string) => void,
-): Promise<RunningResp> {
-  const server = new RespServer(admitClient(client, admission), {
+): RespServer {
+  return new RespServer(admitClient(client, admission), {
     valueSizeMaxBytes: config.valueSizeMaxBytes,
     defaults: { n: config.n, r: config.r, w: config.w },
     version: packageVersion(),
     adminToken,
     log,
   });
+}
+
+/** Binds `server` (from createResp) to `at`. */
+export async function startResp(
+  server: RespServer,
+  at: { readonly host: string; readonly port: number },
+): Promise<RunningResp> {
   try {
     const bound = await server.listen(at.port, at.host);
     return { server, url: `redis://${formatHostPort({ host: bound.address, port: bound.port })}` };

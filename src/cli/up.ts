@@ -12,7 +12,7 @@ import { ValidationError } from '../errors.js';
 import { AdmissionController } from '../server/admission.js';
 import { createHttpServer } from '../server/http.js';
 import { StartupError } from './exit-codes.js';
-import { type RunningResp, startResp } from './resp-serve.js';
+import { createResp, type RunningResp, startResp } from './resp-serve.js';
 import { type UpPlan, USAGE_EXIT_CODE } from './up-options.js';
 
 /** Time on top of the cluster's own deadlines for the HTTP layer to read a request body. */
@@ -63,8 +63,13 @@ export async function startUp(plan: UpPlan, io: UpIo): Promise<RunningUp> {
   try {
     // One admission bound for the process: every front (HTTP now, RESP too) takes this one.
     const admission = new AdmissionController();
+    const respServer =
+      plan.resp === undefined || plan.resp === null
+        ? null
+        : createResp(cluster, admission, config, plan.adminToken ?? null, io.err);
     const server = createHttpServer(cluster, {
       admission,
+      ...(respServer === null ? {} : { resp: respServer }),
       bodySizeMaxBytes: config.valueSizeMaxBytes,
       requestTimeoutMs: httpTimeoutMs(config),
       log: io.err,
@@ -77,14 +82,12 @@ export async function startUp(plan: UpPlan, io: UpIo): Promise<RunningUp> {
     const address = await listen(server, plan);
     const url = formatUrl(address, plan.https ? 'https' : 'http');
     let resp: RunningResp | null = null;
-    if (plan.resp !== undefined && plan.resp !== null) {
+    if (respServer !== null && plan.resp !== undefined && plan.resp !== null) {
       const at = { host: plan.host, port: plan.resp };
-      resp = await startResp(cluster, admission, at, config, plan.adminToken ?? null, io.err).catch(
-        async (error: unknown) => {
-          server.close();
-          throw error;
-        },
-      );
+      resp = await startResp(respServer, at).catch(async (error: unknown) => {
+        server.close();
+        throw error;
+      });
     }
     io.out(formatSummary(url, await cluster.status(), config, resp?.url ?? null));
     const shutdown = async (): Promise<void> => {

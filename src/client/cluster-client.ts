@@ -327,7 +327,7 @@ export class ClusterClient implements Cluster {
 }
 
 /** PutOptions.supersede, checked, as the request field. */
-function supersedeOf(supersede: unknown): { supersede?: 'local' } {
+export function supersedeOf(supersede: unknown): { supersede?: 'local' } {
   if (supersede === undefined) return {};
   if (supersede !== 'local') throw new ValidationError("supersede must be 'local' or left out");
   return { supersede };

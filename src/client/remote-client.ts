@@ -31,7 +31,7 @@ import {
   REMOTE_SOCKETS_PER_NODE_MAX,
 } from '../config.js';
 import { RingkvError, TimeoutError, UnavailableError, ValidationError } from '../errors.js';
-import { traceIdOf } from './cluster-client.js';
+import { supersedeOf, traceIdOf } from './cluster-client.js';
 import { errorFromHttp } from './http-errors.js';
 import { exchange, type HttpAnswer, LinkError } from './http-exchange.js';
 import {
@@ -69,6 +69,8 @@ export type { ConnectOptions } from './remote-options.js';
 const CONTEXT_HEADER = 'x-ringkv-context';
 /** A single value's deadline on a 200 get (server/replies.ts). */
 const EXPIRES_AT_HEADER = 'x-ringkv-expires-at-ms';
+/** A put's supersede mode (server/replies.ts). */
+const SUPERSEDE_HEADER = 'x-ringkv-supersede';
 
 /** A KvClient over HTTP; `close()` ends the pool and fails calls still waiting. */
 export interface RemoteClient extends KvClient {
@@ -217,13 +219,15 @@ class HttpKvClient implements RemoteClient {
     const timeoutMs = validateTimeout(options.timeoutMs, this.defaultTimeoutMs());
     validateContext(options.context);
     traceIdOf(options.traceId);
-    if (options.supersede !== undefined) {
-      throw new ValidationError('supersede is not available over HTTP: pass a context instead');
+    const { supersede } = supersedeOf(options.supersede);
+    if (value === null && supersede !== undefined) {
+      throw new ValidationError('supersede applies to put only over HTTP: pass a context instead');
     }
     const headers: Record<string, string> = {};
     if (options.context !== undefined && options.context !== '') {
       headers[CONTEXT_HEADER] = options.context;
     }
+    if (supersede !== undefined) headers[SUPERSEDE_HEADER] = supersede;
     if (value !== null) headers['content-type'] = 'application/octet-stream';
     const expiry = validateExpiry(options);
     if (value === null && Object.keys(expiry).length > 0) {

@@ -33,7 +33,8 @@ export interface PutOptions {
    * `'local'`: the write also supersedes every version the coordinating replica holds for the
    * key, as if `context` had included them — a blind overwrite (Redis SET) with no read round
    * trip and no sibling for sequential writes. Versions only other replicas hold (written
-   * through another coordinator) still become siblings. Not available over HTTP.
+   * through another coordinator) still become siblings. Over HTTP (connect()): puts only, sent
+   * as `X-Ringkv-Supersede: local`.
    * @default none: only `context` decides what the write supersedes
    */
   readonly supersede?: 'local';

@@ -15,13 +15,14 @@ import type { AdminRoute } from './admin-routes.js';
 import { readBody } from './body.js';
 import { HttpError } from './http-error.js';
 import { CONTROL_PREFIX, handleControl } from './node-control.js';
-import { parseQuery, type RequestQuery } from './query.js';
+import { parseQuery, parseSupersede, type RequestQuery } from './query.js';
 import {
   CONTEXT_HEADER,
   EXPIRES_AT_HEADER,
   getReply,
   jsonReply,
   type Reply,
+  SUPERSEDE_HEADER,
   TTL_HEADER,
   writeReply,
 } from './replies.js';
@@ -88,9 +89,13 @@ export async function handleRequest(ctx: RequestContext): Promise<Reply | null> 
       return getReply(await raceAbort(client.get(route.key, options), signal));
     }
     case 'put': {
-      const names = ['w', 'pw', 'timeout_ms', 'ttl_ms', 'expires_at_ms'] as const;
+      const names = ['w', 'pw', 'timeout_ms', 'ttl_ms', 'expires_at_ms', 'supersede'] as const;
       const parsed = parseQuery(query, names, ctx.requestTimeoutMs);
-      const options = { ...writeOptions(ctx, parsed), ...expiryOptions(ctx.req, parsed) };
+      const options = {
+        ...writeOptions(ctx, parsed),
+        ...expiryOptions(ctx.req, parsed),
+        ...supersedeOption(ctx.req, parsed),
+      };
       const value = await readBody(ctx.req, {
         limitBytes: ctx.bodySizeMaxBytes,
         signal,
@@ -101,6 +106,9 @@ export async function handleRequest(ctx: RequestContext): Promise<Reply | null> 
       return writeReply(await raceAbort(client.put(route.key, value, options), signal));
     }
     case 'delete': {
+      if (ctx.req.headers[SUPERSEDE_HEADER] !== undefined) {
+        throw new ValidationError('X-Ringkv-Supersede applies to PUT only');
+      }
       const options = writeOptions(
         ctx,
         parseQuery(query, ['w', 'pw', 'timeout_ms'], ctx.requestTimeoutMs),
@@ -149,6 +157,21 @@ function expiryOptions(
   const ttlMs = query.ttlMs ?? ttlHeader;
   const expiresAtMs = query.expiresAtMs ?? atHeader;
   return defined({ ttlMs, expiresAtMs });
+}
+
+/**
+ * A put's supersede mode: `?supersede=local` or `X-Ringkv-Supersede: local`, given once in all
+ * (as the expiry); any other value is a 400.
+ */
+function supersedeOption(req: IncomingMessage, query: RequestQuery): Pick<PutOptions, 'supersede'> {
+  const header = req.headers[SUPERSEDE_HEADER];
+  if (header === undefined) return defined({ supersede: query.supersede });
+  if (typeof header !== 'string')
+    throw new ValidationError(`${SUPERSEDE_HEADER} given more than once`);
+  if (query.supersede !== undefined) {
+    throw new ValidationError('give supersede once: ?supersede= or X-Ringkv-Supersede, not both');
+  }
+  return { supersede: parseSupersede(`header ${SUPERSEDE_HEADER}`, header) };
 }
 
 /** A header holding one plain decimal integer in `range`, or undefined when absent. */

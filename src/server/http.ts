@@ -3,6 +3,8 @@
  *
  *   PUT    /kv/:key   body = value bytes; `X-Ringkv-Context`; ?w= &timeout_ms=  → 200 {acked,w,coordinator}
  *                      expiry: ?ttl_ms= | ?expires_at_ms= | `X-Ringkv-Ttl-Ms` | `X-Ringkv-Expires-At-Ms` (one)
+ *                      ?supersede=local | `X-Ringkv-Supersede: local` (one): also supersede what the
+ *                      coordinator holds for the key, so a blind write replaces instead of adding a sibling
  *   GET    /kv/:key   ?r= &timeout_ms=  → 200 bytes (+`X-Ringkv-Expires-At-Ms`) |
  *                      300 {siblings:[{value:base64,expiresAtMs}]} | 404
  *   DELETE /kv/:key   `X-Ringkv-Context`; ?w= &timeout_ms=                    → 200 {acked,w,coordinator}
@@ -84,6 +86,7 @@ import {
 } from './monitor/event-stream.js';
 import { History, type HistoryOptions } from './monitor/history.js';
 import { ServerMetrics } from './monitor/metrics.js';
+import type { RespSource } from './monitor/resp-metrics.js';
 import type { Reply } from './replies.js';
 import type { KeyExplainer } from './request-context.js';
 import { sendReply } from './send.js';
@@ -120,6 +123,11 @@ export interface HttpServerOptions {
   readonly control?: ControlSettings;
   /** Per-node counters for /metrics and the dashboard (a local Cluster). @default none */
   readonly stats?: NodeStatsSource;
+  /**
+   * The process's RESP server (a RespServer), whose connections and counters /metrics exports
+   * as ringkv_resp_*. @default none: no RESP series
+   */
+  readonly resp?: RespSource;
   /** Explains keys for GET /explain/:key (a local Cluster). @default none (404) */
   readonly explainer?: KeyExplainer;
   /** Staleness advisor tuning (GET /advisor). @default ADVISOR_DEFAULTS */
@@ -188,6 +196,7 @@ export function createHttpServer(client: KvClient, options: HttpServerOptions): 
   );
   const admission = options.admission === undefined ? new AdmissionController() : options.admission;
   if (admission !== null) metrics.watchAdmission(admission);
+  if (options.resp !== undefined) metrics.watchResp(options.resp);
   const instrumented = instrumentClient(client, metrics);
   const connections = { open: 0, max: options.connectionsMax ?? HTTP_CONNECTIONS_MAX };
   assert(Number.isSafeInteger(connections.max) && connections.max > 0, 'connectionsMax > 0');

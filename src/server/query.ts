@@ -3,6 +3,7 @@
  * called: `r`, `w` and `timeout_ms` must be plain positive decimal integers, `pr` and `pw`
  * non-negative ones, in the client's own ranges (client/validate.ts). Unknown or repeated
  * parameters are rejected too, so a typo (`?W=3`) never silently falls back to a default.
+ * `supersede` is the one word-valued parameter: its only value is `local`.
  */
 import { validateIntegerIn } from '../client/validate.js';
 import {
@@ -15,7 +16,18 @@ import {
 } from '../config.js';
 import { ValidationError } from '../errors.js';
 
-export type QueryName = 'r' | 'w' | 'pr' | 'pw' | 'timeout_ms' | 'ttl_ms' | 'expires_at_ms';
+export type QueryName =
+  | 'r'
+  | 'w'
+  | 'pr'
+  | 'pw'
+  | 'timeout_ms'
+  | 'ttl_ms'
+  | 'expires_at_ms'
+  | 'supersede';
+
+/** A put's supersede modes (PutOptions.supersede): `local` is the only one. */
+export type SupersedeMode = 'local';
 
 export interface RequestQuery {
   readonly r?: number;
@@ -27,10 +39,12 @@ export interface RequestQuery {
   /** A put's TTL in ms (1..TTL_MS_MAX), or its absolute deadline in Unix ms. */
   readonly ttlMs?: number;
   readonly expiresAtMs?: number;
+  /** A put also supersedes what its coordinator holds for the key (PutOptions.supersede). */
+  readonly supersede?: SupersedeMode;
 }
 
 /** Query names that differ from their RequestQuery field. */
-const FIELD_OF: Readonly<Record<string, keyof RequestQuery>> = {
+const FIELD_OF: Readonly<Record<string, Exclude<keyof RequestQuery, 'supersede'>>> = {
   timeout_ms: 'timeoutMs',
   ttl_ms: 'ttlMs',
   expires_at_ms: 'expiresAtMs',
@@ -61,6 +75,10 @@ export function parseQuery(
     if (seen.has(name)) throw new ValidationError(`query parameter '${name}' given more than once`);
     seen.add(name);
     const label = `query parameter '${name}'`;
+    if (name === 'supersede') {
+      result.supersede = parseSupersede(label, value);
+      continue;
+    }
     const [min, max] = rangeOf(name as QueryName, timeoutMsMax);
     result[FIELD_OF[name] ?? (name as 'r' | 'w' | 'pr' | 'pw')] = validateIntegerIn(
       label,
@@ -78,6 +96,12 @@ function rangeOf(name: QueryName, timeoutMsMax: number): readonly [number, numbe
   if (name === 'ttl_ms') return [1, TTL_MS_MAX];
   if (name === 'expires_at_ms') return [1, EXPIRES_AT_MS_MAX];
   return [name === 'r' || name === 'w' ? QUORUM_MIN : PRIMARIES_MIN, NODES_MAX];
+}
+
+/** A supersede mode (`label` names where it came from, for the error), or a ValidationError. */
+export function parseSupersede(label: string, value: string): SupersedeMode {
+  if (value === 'local') return value;
+  throw new ValidationError(`${label} must be 'local' (the only supersede mode), got '${value}'`);
 }
 
 /** Plain decimal digits as a number (the range is checked by the caller), or a ValidationError. */

@@ -14,6 +14,8 @@ export const CONTEXT_HEADER = 'x-ringkv-context';
 export const TTL_HEADER = 'x-ringkv-ttl-ms';
 /** Request: a put's absolute deadline (Unix ms). Response: the one value's deadline, if any. */
 export const EXPIRES_AT_HEADER = 'x-ringkv-expires-at-ms';
+/** Request: `local` makes a put supersede what its coordinator holds (as `?supersede=local`). */
+export const SUPERSEDE_HEADER = 'x-ringkv-supersede';
 
 export interface Reply {
   readonly status: number;

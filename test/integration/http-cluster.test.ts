@@ -62,6 +62,38 @@ describe('HTTP API on a real cluster', () => {
     expect(gone.headers.get('x-ringkv-context')).toBeTruthy();
   });
 
+  it('PUT with supersede=local (parameter or header) replaces instead of adding a sibling', async () => {
+    // w=3: every replica holds each write, so whichever one coordinates the next holds it too.
+    const put = (key: string, value: string, query = '', headers: Record<string, string> = {}) =>
+      fetch(`${base}/kv/${key}?w=3${query}`, { method: 'PUT', body: value, headers });
+    const read = (key: string) => fetch(`${base}/kv/${key}?r=3`);
+
+    expect((await put('blind', 'one')).status).toBe(200);
+    expect((await put('blind', 'two')).status).toBe(200);
+    const siblings = await read('blind');
+    expect(siblings.status).toBe(300);
+    expect(((await siblings.json()) as { siblings: unknown[] }).siblings).toHaveLength(2);
+
+    expect((await put('local', 'one', '&supersede=local')).status).toBe(200);
+    const second = await put('local', 'two', '&supersede=local');
+    expect(await second.json()).toMatchObject({ siblings: 1 });
+    const one = await read('local');
+    expect(one.status).toBe(200);
+    expect(await one.text()).toBe('two');
+
+    // Over the two siblings of a blind pair too, by the header this time.
+    const header = { 'X-Ringkv-Supersede': 'local' };
+    expect((await put('blind', 'three', '', header)).status).toBe(200);
+    const resolved = await read('blind');
+    expect(resolved.status).toBe(200);
+    expect(await resolved.text()).toBe('three');
+
+    const bad = await put('local', 'x', '&supersede=everywhere');
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ code: 'VALIDATION' });
+    expect(await (await read('local')).text()).toBe('two');
+  });
+
   it('answers bad input with 400 and 413 and keeps serving', async () => {
     expect((await fetch(`${base}/kv/k?r=9`)).status).toBe(400);
     expect(

@@ -13,6 +13,10 @@
  *   ringkv_admission_refused_total{reason}           counter, 503s: queue_full, wait_expired
  *   ringkv_admission_dropped_total                   counter, admitted requests a coordinator
  *                                                    refused or that timed out
+ *   ringkv_resp_clients                              gauge, RESP connections open (only with a RESP server)
+ *   ringkv_resp_connections_accepted_total / _connections_rejected_total / _commands_total /
+ *     _error_replies_total / _commands_refused_total / _protocol_errors_total /
+ *     _slow_readers_cut_off_total / _idle_closed_total   RESP counters (resp-metrics.ts)
  *   ringkv_node_* , ringkv_network_* , ringkv_cluster_stats_up   from the cluster (node-metrics.ts)
  *   ringkv_node_wars_*                                 WARS latency histograms (latency-metrics.ts)
  *   ringkv_process_* , ringkv_nodejs_*                prom-client's default process metrics
@@ -27,6 +31,7 @@ import { type AdmissionSource, watchAdmission } from './admission-metrics.js';
 import type { SnapshotTaker } from './cluster-snapshot.js';
 import { LatencyMetrics } from './latency-metrics.js';
 import { NodeMetrics } from './node-metrics.js';
+import { type RespSource, watchResp } from './resp-metrics.js';
 
 /** 0.5 ms to 5 s: a local in-memory op takes well under a millisecond, a timeout seconds. */
 export const LATENCY_BUCKETS_SECONDS: readonly number[] = [
@@ -98,6 +103,11 @@ export class ServerMetrics {
   /** Exposes `admission`'s limit, load and counters, read at each scrape. */
   watchAdmission(admission: AdmissionSource): void {
     watchAdmission(this.registry, admission);
+  }
+
+  /** Exposes the RESP server's connections and counters, read at each scrape. */
+  watchResp(resp: RespSource): void {
+    watchResp(this.registry, resp);
   }
 
   /** One HTTP request; `seconds` null for a long-lived event stream (counted, not timed). */

@@ -142,7 +142,14 @@ describe('put', () => {
     expect(seen.map((s) => s.url)).toEqual(['/kv/k?ttl_ms=30000', '/kv/k?w=2&ttl_ms=5400000']);
   });
 
+  it('sends --supersede local as supersede=local', async () => {
+    replies = [{ status: 200, body: written }];
+    expect((await run(['put', 'k', 'v', '--supersede', 'local', '--w', '2'])).code).toBe(0);
+    expect(seen.map((s) => s.url)).toEqual(['/kv/k?w=2&supersede=local']);
+  });
+
   it.each([
+    [['put', 'k', 'v', '--supersede', 'global'], /only supersede mode is 'local'/],
     [['put', 'k', 'v', '--ttl', '0'], /at least 1ms/],
     [['put', 'k', 'v', '--ttl', '30'], /no unit/],
     [['put', 'k', 'v', '--ttl', 'soon'], /--ttl/],

@@ -43,4 +43,21 @@ describe('a failed ringkv up', () => {
     await failToStart(dataDir);
     expect(existsSync(dataDir)).toBe(true);
   });
+
+  it('fails with a StartupError naming --resp when the RESP port is taken', async () => {
+    const taken: Server = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const resp = (taken.address() as { port: number }).port;
+    try {
+      const plan = {
+        config: { nodes: 1, n: 1, r: 1, w: 1, dataDir: null },
+        host: '127.0.0.1',
+        port: 0,
+        resp,
+      };
+      await expect(startUp(plan, quietIo)).rejects.toThrow(/cannot serve RESP on .*\(--resp\)/);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+  });
 });

@@ -2,7 +2,8 @@
  * `ringkv node --resp HOST:PORT`: two node processes (N=1, so half the keys live on the other
  * node and a SET through this one is forwarded), RESP served by one of them: the banner names
  * the redis:// address, commands work, and sequential SETs of a key the other node owns still
- * make no sibling (the forward carries `supersede: 'local'` to the key's replica).
+ * make no sibling (the forward carries `supersede: 'local'` to the key's replica). Its /metrics
+ * counts the commands (ringkv_resp_*); the other node's has no RESP series.
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +13,7 @@ describe('ringkv node --resp', () => {
   let spec: ClusterSpec;
   const all = new Set<NodeProcess>();
   let redis: Redis;
+  let urls: { readonly resp: string; readonly plain: string };
 
   beforeAll(async () => {
     spec = await clusterSpec(['n1', 'n2'], { n: 1 });
@@ -22,6 +24,7 @@ describe('ringkv node --resp', () => {
     ]);
     all.add(first.process);
     all.add(second.process);
+    urls = { resp: first.url, plain: second.url };
     const match = /redis:\/\/127\.0\.0\.1:(\d+)/.exec(first.process.stdout);
     if (match === null) throw new Error(`no redis:// line in the banner:\n${first.process.stdout}`);
     redis = new Redis({ port: Number(match[1]), host: '127.0.0.1', maxRetriesPerRequest: 0 });
@@ -45,5 +48,16 @@ describe('ringkv node --resp', () => {
       expect(await redis.get(`proc:${k}`)).toBe('v4');
     }
     expect(await redis.dbsize()).toBeGreaterThanOrEqual(1);
+  });
+
+  it('exports its RESP counters in /metrics; a node without RESP has none', async () => {
+    const metrics = async (url: string) => (await fetch(`${url}/metrics`)).text();
+    const text = await metrics(urls.resp);
+    const commands = /^ringkv_resp_commands_total (\d+)$/m.exec(text);
+    // PING, 40 SETs, 8 RINGKV.SIBLINGS, 8 GETs, DBSIZE above, plus what ioredis sends itself.
+    expect(Number(commands?.[1])).toBeGreaterThanOrEqual(58);
+    expect(text).toMatch(/^ringkv_resp_clients 1$/m);
+    expect(text).toMatch(/^ringkv_resp_connections_accepted_total 1$/m);
+    expect(await metrics(urls.plain)).not.toContain('ringkv_resp_');
   });
 });

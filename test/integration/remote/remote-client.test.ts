@@ -98,6 +98,21 @@ describe('connect(): the remote client over HTTP', () => {
     expect((await remote.get('cart', { r: 3 })).strings()).toEqual(['apples+pears']);
   });
 
+  it("sends supersede: 'local' as X-Ringkv-Supersede: a blind put then replaces, no sibling", async () => {
+    await remote.put('menu', 'soup', { w: 3 });
+    await remote.put('menu', 'salad', { w: 3 });
+    expect((await remote.get('menu', { r: 3 })).siblings).toBe(2);
+    const put = await remote.put('menu', 'stew', { w: 3, supersede: 'local' });
+    expect(put.siblings).toBe(1);
+    const after = await remote.get('menu', { r: 3 });
+    expect(after.strings()).toEqual(['stew']);
+    const before = live.requests.length;
+    const wrong = { supersede: 'global' } as unknown as { supersede: 'local' };
+    await expect(remote.put('menu', 'x', wrong)).rejects.toThrow(/supersede must be 'local'/);
+    await expect(remote.delete('menu', { supersede: 'local' })).rejects.toThrow(/put only/);
+    expect(live.requests.length).toBe(before);
+  });
+
   it('round-trips keys a URL would normalise, and bytes', async () => {
     for (const key of ['..', '.', 'a/b', 'sp ace?#%', 'ключ']) {
       await remote.put(key, `v:${key}`);

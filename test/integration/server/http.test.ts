@@ -455,6 +455,49 @@ describe('HTTP API', () => {
     });
   });
 
+  describe('supersede', () => {
+    it('passes ?supersede=local and X-Ringkv-Supersede: local to the client', async () => {
+      const query = await fetch(kv('k', '?supersede=local'), { method: 'PUT', body: 'v' });
+      expect(query.status).toBe(200);
+      const headers = { 'X-Ringkv-Supersede': 'local' };
+      await fetch(kv('k2'), { method: 'PUT', body: 'v', headers });
+      await fetch(kv('k3'), { method: 'PUT', body: 'v' });
+      expect(client.calls.map((c) => (c.options as PutOptions).supersede)).toEqual([
+        'local',
+        'local',
+        undefined,
+      ]);
+    });
+
+    it.each([
+      ['?supersede=global', {}, /query parameter 'supersede' must be 'local'.*got 'global'/],
+      ['?supersede=', {}, /must be 'local'/],
+      ['?supersede=local&supersede=local', {}, /more than once/],
+      ['', { 'X-Ringkv-Supersede': 'LOCAL' }, /header x-ringkv-supersede must be 'local'/],
+      ['', { 'X-Ringkv-Supersede': '' }, /must be 'local'/],
+      ['?supersede=local', { 'X-Ringkv-Supersede': 'local' }, /not both/],
+    ])(
+      'PUT %s with headers %j is a 400 and never reaches the client',
+      async (query, headers, message) => {
+        const res = await fetch(kv('k', query), { method: 'PUT', body: 'x', headers });
+        expect(res.status).toBe(400);
+        const body = (await res.json()) as { code: string; error: string };
+        expect(body.code).toBe('VALIDATION');
+        expect(body.error).toMatch(message);
+        expect(client.calls).toEqual([]);
+      },
+    );
+
+    it('DELETE refuses supersede, as a parameter and as a header', async () => {
+      expect((await fetch(kv('k', '?supersede=local'), { method: 'DELETE' })).status).toBe(400);
+      const headers = { 'X-Ringkv-Supersede': 'local' };
+      const res = await fetch(kv('k'), { method: 'DELETE', headers });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: string }).error).toMatch(/PUT only/);
+      expect(client.calls).toEqual([]);
+    });
+  });
+
   describe('body size', () => {
     it('accepts a body of exactly the limit', async () => {
       const res = await fetch(kv('k'), { method: 'PUT', body: new Uint8Array(BODY_MAX) });

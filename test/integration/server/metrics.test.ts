@@ -64,6 +64,10 @@ describe('GET /metrics', () => {
     }
   });
 
+  it('has no RESP series when the process serves no RESP', async () => {
+    expect(await scrape()).not.toContain('ringkv_resp_');
+  });
+
   it('counts requests by op and outcome and fills the latency histograms', async () => {
     for (let i = 0; i < 3; i++) await fetch(`${base}/kv/k${i}`, { method: 'PUT', body: 'v' });
     await fetch(`${base}/kv/k0`);
