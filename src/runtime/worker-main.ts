@@ -110,14 +110,17 @@ async function main(
   post({ type: 'ready', actor });
 }
 
-/** Collects replies made in one tick into a single post to the main thread. */
+/**
+ * Collects the replies made in one event-loop turn into a single post to the main thread, like
+ * the peer transport's outbox (a reply per microtask meant a post per incoming peer batch).
+ */
 class ReplyBatcher {
   private batch: ReplyEnvelope[] = [];
 
   constructor(private readonly post: (message: FromWorker) => void) {}
 
   push(reply: ReplyEnvelope): void {
-    if (this.batch.length === 0) queueMicrotask(() => this.flush());
+    if (this.batch.length === 0) setImmediate(() => this.flush());
     this.batch.push(reply);
   }
 
