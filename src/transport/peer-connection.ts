@@ -209,10 +209,14 @@ export class PeerConnection {
     this.scheduleFlush();
   }
 
+  /**
+   * Frames go out once per event-loop turn (setImmediate), as the MessageChannel transport's do:
+   * a flush per microtask wrote each incoming frame's answers in a frame of their own.
+   */
   private scheduleFlush(): void {
     if (this.flushScheduled || this.waitingDrain) return;
     this.flushScheduled = true;
-    queueMicrotask(() => {
+    setImmediate(() => {
       this.flushScheduled = false;
       this.flush();
     });
