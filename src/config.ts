@@ -644,8 +644,12 @@ export const PROCESS_STOP_TIMEOUT_MS = 15_000;
 export const PROCESS_KILL_TIMEOUT_MS = 5_000;
 /** How long a control call to a node process (faults, stats, inspect) may take, in ms (1..TIMEOUT_MS_MAX). */
 export const PROCESS_CONTROL_TIMEOUT_MS = 2_000;
-/** Time a request to a node process may take on top of its coordinator budget (the HTTP hop), in ms (0..TIMEOUT_MS_MAX). */
-export const PROCESS_LINK_ALLOWANCE_MS = 2_000;
+/** How long the front may take to open its request lane to a node process (connect, 101), in ms (1..TIMEOUT_MS_MAX). */
+export const PROCESS_LANE_CONNECT_TIMEOUT_MS = 2_000;
+/** Requests one lane carries at once, each side (past it a request is answered `down`), 1..1000000. */
+export const PROCESS_LANE_PENDING_MAX = 16_384;
+/** Largest frame on a lane, either way: what one control reply could carry (a get's siblings). */
+export const PROCESS_LANE_FRAME_BYTES_MAX = REMOTE_REPLY_SIZE_MAX_BYTES;
 /** Banner bytes read from a starting node process's stdout at most before it counts as broken (1..1 MiB). */
 export const PROCESS_BANNER_BYTES_MAX = 64 * 1024;
 

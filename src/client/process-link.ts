@@ -1,32 +1,31 @@
 /**
- * The NodeLink of a cluster whose nodes are OS processes (`ringkv up --processes`): one request
- * to one named node is one HTTP POST to that node's `/control/request` route (server/
- * node-control.ts) over a keep-alive pool, carrying the core's ClientRequest as msgpack and
- * bringing back its ClientResult. Routing, retries and deadlines stay in the client above, as
- * for worker threads; the node process answers exactly as its worker would have. Which nodes run
- * and where they listen comes from the runtime (runtime/process-cluster.ts) through a
- * NodeDirectory, so client/ does not import runtime/.
+ * The NodeLink of a cluster whose nodes are OS processes (`ringkv up --processes`). Client
+ * requests to a node travel on that node's request lane (process-lane.ts): one long-lived,
+ * token-authenticated connection per node, opened on the first request and again after it
+ * closes, carrying batches of the core's ClientRequests and ClientResults as msgpack frames. The
+ * node's counters, records, key explanations and network faults stay single HTTP POSTs to its
+ * other control routes (server/node-control.ts) over a keep-alive pool. Routing, retries and
+ * deadlines stay in the client above, as for worker threads; the node process answers exactly as
+ * its worker would have. Which nodes run and where they listen comes from the runtime
+ * (runtime/process-cluster.ts) through a NodeDirectory, so client/ does not import runtime/.
  */
 import http from 'node:http';
 import {
   PROCESS_CONTROL_TIMEOUT_MS,
-  PROCESS_LINK_ALLOWANCE_MS,
+  PROCESS_LANE_CONNECT_TIMEOUT_MS,
+  PROCESS_LANE_FRAME_BYTES_MAX,
+  PROCESS_LANE_PENDING_MAX,
   REMOTE_SOCKET_IDLE_MS,
   REMOTE_SOCKETS_PER_NODE_MAX,
 } from '../config.js';
 import type { NodeKeyView } from '../core/explain.js';
-import type { ClientRequest, ClientResult } from '../core/messages.js';
+import type { ClientRequest } from '../core/messages.js';
 import type { KeyRecord } from '../core/types.js';
 import { RingkvError } from '../errors.js';
 import { decodeValue, encodeValue } from '../transport/codec.js';
-import { exchange, LinkError } from './http-exchange.js';
-import type {
-  LinkCall,
-  LinkReply,
-  NodeCountersSnapshot,
-  NodeEndpoint,
-  NodeLink,
-} from './node-link.js';
+import { exchange } from './http-exchange.js';
+import type { LinkCall, NodeCountersSnapshot, NodeEndpoint, NodeLink } from './node-link.js';
+import { type LaneOptions, ProcessLane } from './process-lane.js';
 
 /** Which nodes run and where: what the process runtime tells the link. */
 export interface NodeDirectory {
@@ -37,8 +36,22 @@ export interface NodeDirectory {
 
 export type ControlRoute = 'request' | 'stats' | 'inspect' | 'explain' | 'faults';
 
-/** Calls a node process's control routes with the token its supervisor gave it. */
+/** The lane bounds that are not per node. */
+type LaneBounds = Omit<LaneOptions, 'base' | 'token'>;
+
+const LANE_BOUNDS: LaneBounds = {
+  connectTimeoutMs: PROCESS_LANE_CONNECT_TIMEOUT_MS,
+  pendingMax: PROCESS_LANE_PENDING_MAX,
+  frameBytesMax: PROCESS_LANE_FRAME_BYTES_MAX,
+};
+
+/**
+ * Calls a node process's control routes with the token its supervisor gave it, and keeps one
+ * request lane per node URL for its client requests.
+ */
 export class ControlCaller {
+  private readonly lanes = new Map<string, ProcessLane>();
+  private closed = false;
   private readonly agent = new http.Agent({
     keepAlive: true,
     maxSockets: REMOTE_SOCKETS_PER_NODE_MAX,
@@ -46,7 +59,10 @@ export class ControlCaller {
   });
   private readonly headers: Readonly<Record<string, string>>;
 
-  constructor(token: string) {
+  constructor(
+    private readonly token: string,
+    private readonly laneBounds: LaneBounds = LANE_BOUNDS,
+  ) {
     this.headers = {
       authorization: `Bearer ${token}`,
       'content-type': 'application/msgpack',
@@ -83,8 +99,30 @@ export class ControlCaller {
     }
   }
 
+  /** Hands `request` to the node at `base` on its lane, opening one when there is none. */
+  send(base: string, request: ClientRequest): LinkCall {
+    if (this.closed) {
+      return {
+        reply: Promise.resolve({ kind: 'down', reason: 'is not reachable (the link is closed)' }),
+        cancel() {},
+      };
+    }
+    let lane = this.lanes.get(base);
+    if (lane === undefined || lane.closed) {
+      lane = new ProcessLane({ ...this.laneBounds, base, token: this.token }, (gone) => {
+        if (this.lanes.get(base) === gone) this.lanes.delete(base);
+      });
+      this.lanes.set(base, lane);
+    }
+    return lane.send(request);
+  }
+
+  /** Closes the pool and every lane; calls still waiting settle `down`. */
   close(): void {
+    this.closed = true;
     this.agent.destroy();
+    for (const lane of [...this.lanes.values()]) lane.close('is not reachable (the link closed)');
+    this.lanes.clear();
   }
 }
 
@@ -107,26 +145,7 @@ export class ProcessLink implements NodeLink {
     if (at === null || !this.directory.isUp(node)) {
       return { reply: Promise.resolve({ kind: 'down', reason: 'is not running' }), cancel() {} };
     }
-    const controller = new AbortController();
-    let cancelled = false;
-    const timeoutMs = request.timeoutMs + PROCESS_LINK_ALLOWANCE_MS;
-    const reply = new Promise<LinkReply>((resolve) => {
-      this.caller.call(at.url, 'request', request, timeoutMs, controller.signal).then(
-        (answer) => {
-          if (!cancelled) resolve(toLinkReply(answer));
-        },
-        (error: unknown) => {
-          if (!cancelled) resolve({ kind: 'down', reason: downReason(error) });
-        },
-      );
-    });
-    return {
-      reply,
-      cancel: () => {
-        cancelled = true;
-        controller.abort(new RingkvError('cancelled'));
-      },
-    };
+    return this.caller.send(at.url, request);
   }
 
   async stats(node: string): Promise<NodeCountersSnapshot | null> {
@@ -150,23 +169,4 @@ export class ProcessLink implements NodeLink {
       return null; // down or slow: the caller shows the node without counters
     }
   }
-}
-
-/** The node's answer, checked for shape; anything else reads as a node that failed. */
-function toLinkReply(answer: unknown): LinkReply {
-  const x = answer as { kind?: unknown; result?: unknown; reason?: unknown } | null;
-  if (x?.kind === 'answer' && typeof x.result === 'object' && x.result !== null) {
-    return { kind: 'answer', result: x.result as ClientResult };
-  }
-  if (x?.kind === 'down' && typeof x.reason === 'string') return { kind: 'down', reason: x.reason };
-  return { kind: 'down', reason: 'answered something that is not a reply' };
-}
-
-function downReason(error: unknown): string {
-  if (error instanceof LinkError) {
-    return error.sent
-      ? `stopped before answering (${error.message})`
-      : `is not reachable (${error.message})`;
-  }
-  return error instanceof Error ? error.message : String(error);
 }

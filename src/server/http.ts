@@ -32,6 +32,10 @@
  *          (both wait for the change to finish everywhere, bounded by the cluster's
  *          membershipChangeTimeoutMs rather than requestTimeoutMs; another change running → 409)
  *
+ * With control routes (a node process under `ringkv up --processes`), `POST /control/lane` with
+ * `Upgrade: ringkv-lane` and the control token is switched (101) to a request lane
+ * (control-lane.ts); any other upgrade request gets an HTTP error and is closed.
+ *
  * State-changing requests pass request-guard.ts first: a cross-site browser request → 403
  * CROSS_SITE; an admin POST without a JSON body or an X-Ringkv-Request header → 403; a missing or
  * wrong admin token (when the server has one) → 401 UNAUTHORIZED.
@@ -64,11 +68,14 @@ import {
   DASHBOARD_HISTORY_SPAN_MS_RANGE,
   HTTP_CONNECTIONS_MAX,
   HTTP_HEADERS_TIMEOUT_MS,
+  PROCESS_LANE_FRAME_BYTES_MAX,
+  PROCESS_LANE_PENDING_MAX,
 } from '../config.js';
 import { assert } from '../core/assert.js';
 import { TimeoutError, ValidationError } from '../errors.js';
 import { AdmissionController, type AdmissionOutcome, type Permit } from './admission.js';
 import { outcomeOf } from './admitted-client.js';
+import { ControlLanes } from './control-lane.js';
 import type { ControlSettings } from './control-settings.js';
 import { errorToHttp } from './errors-to-http.js';
 import { handleRequest } from './handlers.js';
@@ -231,7 +238,8 @@ export function createHttpServer(client: KvClient, options: HttpServerOptions): 
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) =>
     rejectUnparsable(error, socket),
   );
-  endStreamsOnClose(server, events, history);
+  const lanes = serveLanes(server, options);
+  endStreamsOnClose(server, events, history, lanes);
   limitServer(server, connections, options.requestTimeoutMs);
   // Sampling asks the cluster for its status every second, page open or not: only a server
   // that fronts a cluster (a stats source: `ringkv up`, `ringkv node`) keeps a history.
@@ -256,15 +264,38 @@ function limitServer(server: Server, connections: ConnectionCount, requestTimeou
 }
 
 /**
- * `server.close()` waits for every connection to end, and an event stream never does by itself:
- * end the streams as soon as close is called, so shutting down takes no longer with a dashboard
- * open than without.
+ * A node process's request lanes for its supervisor (control-lane.ts): upgrade requests go to
+ * them when the server has control routes; otherwise Node closes such a socket itself.
  */
-function endStreamsOnClose(server: Server, events: EventStream, history: History): void {
+function serveLanes(server: Server, options: HttpServerOptions): ControlLanes | null {
+  if (options.control === undefined) return null;
+  const lanes = new ControlLanes(options.control, {
+    pendingMax: PROCESS_LANE_PENDING_MAX,
+    frameBytesMax: PROCESS_LANE_FRAME_BYTES_MAX,
+    drainMs: options.requestTimeoutMs,
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+    lanes.accept(req, socket, head),
+  );
+  return lanes;
+}
+
+/**
+ * `server.close()` waits for every connection to end, and an event stream or a request lane
+ * never does by itself: end the streams and drain the lanes as soon as close is called, so
+ * shutting down takes no longer with a dashboard or a supervisor attached than without.
+ */
+function endStreamsOnClose(
+  server: Server,
+  events: EventStream,
+  history: History,
+  lanes: ControlLanes | null,
+): void {
   const close = server.close.bind(server);
   server.close = ((callback?: (error?: Error) => void) => {
     events.close();
     history.stop();
+    lanes?.close();
     return close(callback);
   }) as Server['close'];
 }

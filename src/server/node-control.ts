@@ -12,6 +12,9 @@
  *   POST /control/inspect  {key}         → the node's record of the key, or null
  *   POST /control/explain  {key}         → what the node knows about the key (explain), or null
  *   POST /control/faults   faults        → {ok:true} once in force (bad faults → 400)
+ *   POST /control/lane     Upgrade: ringkv-lane → 101, then batches of requests and replies
+ *                          (control-lane.ts; the supervisor's client sends its requests there,
+ *                          /control/request stays for single calls)
  */
 import { parseClientRequest } from '../core/messages.js';
 import { ValidationError } from '../errors.js';
