@@ -184,6 +184,7 @@ export class ProcessLane {
     this.writer = writer;
     socket.on('data', (chunk: Buffer) => this.receive(decoder, chunk));
     socket.on('error', (error) => this.close(`stopped before answering (${error.message})`));
+    socket.on('end', () => this.close('stopped before answering (its lane ended)'));
     socket.on('close', () => this.close('stopped before answering (its lane closed)'));
     for (const entry of this.early) writer.push(entry);
     this.early = [];

@@ -131,6 +131,8 @@ class ControlLane {
     socket.setNoDelay?.(true);
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('error', () => this.close());
+    // The HTTP server's sockets allow half-open: a front that ends its side ends the lane.
+    socket.on('end', () => this.close());
     socket.on('close', () => this.close());
   }
 
