@@ -498,7 +498,8 @@ export const ACTIVITY_ENTRIES_PER_EVENT = 50;
  * clamp(latencyTolerance × baseline / windowMean, 0.5, 1), where baseline is the unloaded
  * latency (an average moving by 1/baselineWindows of the gap per window, upwards only from
  * windows nobody waited in or with the limit at its floor), and the window mean is taken
- * net of the front thread's own event-loop delay; target = 2 × limit while gradient = 1, else
+ * net of the front thread's own event-loop delay (a window of nothing else holds the limit);
+ * target = 2 × limit while gradient = 1, else
  * limit × gradient + √limit (limit × backoffRatio when a coordinator refused or a request timed
  * out in the window);
  * limit ← limit + smoothing × (target − limit), never growing when nobody waited. By Little's law
@@ -538,8 +539,8 @@ export interface AdmissionConfig {
 
 /**
  * Least window latency (ms) the admission controller reasons with, after the front's own
- * event-loop delay is taken out: below it a window says nothing about the cluster. Not a config
- * field (a property of the estimator, not a policy).
+ * event-loop delay is taken out: below it a window says nothing about the cluster and holds the
+ * limit. Not a config field (a property of the estimator, not a policy).
  */
 export const ADMISSION_LATENCY_FLOOR_MS = 1;
 

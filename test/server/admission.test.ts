@@ -22,6 +22,7 @@ import {
   AdmissionController,
   AdmissionRefusedError,
   gradientOf,
+  loopLagMs,
   type Permit,
 } from '../../src/server/admission.js';
 import { outcomeOf } from '../../src/server/admitted-client.js';
@@ -261,6 +262,42 @@ describe('admission limit maths', () => {
     clock.lag = 0;
     runWindows(clock, admission, 5, 40);
     expect(admission.limit).toBeLessThan(grown);
+  });
+
+  it("holds the limit through windows that are all the front's own delay, but still backs off on drops", () => {
+    const { clock, admission } = controller({ limitInitial: 100, smoothing: 1, backoffRatio: 0.5 });
+    runWindows(clock, admission, 3, 10);
+    const before = admission.limit;
+    clock.lag = 25; // the front is the bottleneck: requests take 20 ms, all of it waiting for it
+    runWindows(clock, admission, 20, 20);
+    expect(admission.limit).toBe(before); // read as fast, these windows doubled the limit each time
+    expect(admission.stats().baselineMs).toBeCloseTo(10, 0);
+    runWindows(clock, admission, 1, 20, { saturated: true, outcome: 'dropped' });
+    expect(admission.limit).toBe(Math.max(admission.config.limitMin, Math.floor(before * 0.5)));
+  });
+
+  it('does not learn its baseline from a flood it is refusing, even near its floor', async () => {
+    const { clock, admission } = controller({ limitInitial: 8, queueMax: 0 });
+    const round = async (latencyMs: number, flood: boolean) => {
+      const permits: Permit[] = [];
+      for (let p = admission.tryAcquire(); p !== null; p = admission.tryAcquire()) permits.push(p);
+      if (flood) await admission.acquire().catch(() => undefined); // refused: the queue is 0
+      clock.advance(latencyMs);
+      for (const p of permits) p.release('ok');
+    };
+    for (let i = 0; i < 200; i++) await round(5, false);
+    expect(admission.stats().baselineMs).toBeCloseTo(5, 0);
+    for (let i = 0; i < 2000; i++) await round(50, true);
+    expect(admission.stats().baselineMs).toBeLessThan(10); // it learned 50 ms before
+    expect(admission.limit).toBe(4); // the floor: the flood's latency is not the cluster's
+    expect(admission.stats().refusedQueueFull).toBeGreaterThan(0);
+  });
+
+  it('reads the event-loop monitor as delay past its sampling interval', () => {
+    expect(loopLagMs(10.18e6, 10)).toBeCloseTo(0.18, 5); // an idle loop
+    expect(loopLagMs(57e6, 10)).toBeCloseTo(47, 5);
+    expect(loopLagMs(9.9e6, 10)).toBe(0);
+    expect(loopLagMs(Number.NaN, 10)).toBe(0);
   });
 
   it('shrinks by backoffRatio × smoothing per window with drops downstream', () => {
