@@ -111,19 +111,25 @@ export class Coordinator implements TimerOwner {
     const pw = request.pw ?? 0;
     const live = targets.filter((t) => t.hintFor === null).length;
     if (targets.length < request.w || live < pw) return this.noQuorum(origin, request.w, out);
-    const record = this.recordForPut(request, origin, out);
-    if (record === null) return;
+    const made = this.recordForPut(request, origin, out);
+    if (made === null) return;
+    const { record, counter } = made;
     const opId = this.ctx.allocateId();
     const timerId = this.ctx.allocateId();
     this.ctx.timers.arm(timerId, this, request.timeoutMs, out);
     const { key, w, rid, trace } = request;
     const siblings = record.siblings.length;
     this.rounds.startPut(opId, origin, { key, w, pw, rid, siblings }, targets, timerId);
-    // Persist before sending (etcd-raft's Ready rule): the record carries a dot, and its counter
-    // reservation becomes durable with this write. Sent earlier, a crash before the persist let
-    // the restarted node reissue a dot its peers already held (sim seeds 41697, 44204).
+    // The record carries a dot, which may leave this node only once a durable counter
+    // reservation covers it (etcd-raft's Ready rule): sent earlier, a crash before the persist
+    // let the restarted node reissue a dot its peers already held (sim seeds 41697, 44204).
+    // Reservations come in blocks, so nearly every put is covered already and goes out at once,
+    // in parallel with its own persist: a durable put waits for one fsync round, not two. The
+    // first put of a block (or a retry's record) waits for its own persist, as before.
     const fanOut: FanOut = { opId, key, record, targets, trace };
-    this.ctx.writeData(key, record, { kind: 'self-ack', fanOut }, out);
+    const sendNow = counter !== null && this.ctx.local.counterDurable(counter);
+    if (sendNow) this.sendCopies(fanOut, out);
+    this.ctx.writeData(key, record, { kind: 'self-ack', fanOut, sent: sendNow }, out);
   }
 
   private noQuorum(origin: Origin, needed: number, out: Effects): void {
@@ -138,14 +144,18 @@ export class Coordinator implements TimerOwner {
    * here, so sequential writes through one coordinator never pile up siblings. Null when the
    * key has too many siblings (the client was answered).
    */
-  private recordForPut(request: PutRequest, origin: Origin, out: Effects): KeyRecord | null {
+  private recordForPut(
+    request: PutRequest,
+    origin: Origin,
+    out: Effects,
+  ): { record: KeyRecord; counter: number | null } | null {
     const { local, limits, actor } = this.ctx;
     const stored = local.read(request.key);
     // Values already past their deadline count as the tombstones they are (expiry.ts).
     const current = stored === undefined ? undefined : this.ctx.asOfNow(stored);
     if (request.rid !== undefined && current !== undefined && siblingByRid(current, request.rid)) {
       this.rounds.stats.retriesDeduplicated++;
-      return current;
+      return { record: current, counter: null };
     }
     const context =
       request.supersede === 'local' && current !== undefined
@@ -166,11 +176,17 @@ export class Coordinator implements TimerOwner {
       return null;
     }
     local.counterUsed(sibling.dot[1]);
-    return record;
+    return { record, counter: sibling.dot[1] };
   }
 
-  /** The coordinator's own copy is durable: send it to the other targets, and count its ack. */
-  fanOut(fanOut: FanOut, out: Effects): void {
+  /** The coordinator's own copy is durable: count its ack, sending the copies first if not yet. */
+  selfDurable(fanOut: FanOut, sent: boolean, out: Effects): void {
+    if (!sent) this.sendCopies(fanOut, out);
+    this.rounds.onPutAck(fanOut.opId, this.ctx.self, out);
+  }
+
+  /** Sends a put's record to its other targets (and to incoming replicas during a change). */
+  private sendCopies(fanOut: FanOut, out: Effects): void {
     const { opId, key, record, targets, trace } = fanOut;
     this.sendToIncoming(key, record, out);
     for (const target of targets) {
@@ -186,7 +202,6 @@ export class Coordinator implements TimerOwner {
       });
     }
     this.ctx.latency?.sentOp(opId, 'put');
-    this.rounds.onPutAck(opId, this.ctx.self, out);
   }
 
   /**

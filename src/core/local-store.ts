@@ -38,6 +38,10 @@ export class LocalStore<T> {
   private readonly pending = new Map<number, Pending<T>>();
   private counterNext: number;
   private counterReserved: number;
+  /** The highest reservation known durable: a restarted node issues no counter at or below it. */
+  private durableReservation: number;
+  /** Writes carrying a new reservation, by token, with the counter they reserve up to. */
+  private readonly reservations = new Map<number, number>();
 
   constructor(
     private readonly store: StorageReader,
@@ -48,6 +52,7 @@ export class LocalStore<T> {
       typeof reserved === 'number' && Number.isSafeInteger(reserved) ? reserved : 0;
     assert(this.counterReserved >= 0, 'a counter reservation is not negative');
     this.counterNext = this.counterReserved + 1;
+    this.durableReservation = this.counterReserved;
   }
 
   get persistsPending(): number {
@@ -78,6 +83,14 @@ export class LocalStore<T> {
     this.counterNext = counter + 1;
   }
 
+  /**
+   * Whether a dot with this counter may leave the node before the write that issued it is
+   * durable: a durable reservation covers it, so a restart cannot issue it again.
+   */
+  counterDurable(counter: number): boolean {
+    return counter <= this.durableReservation;
+  }
+
   /** Writes a record (null removes it); `then` comes back from `onPersisted` once durable. */
   write(ns: Namespace, key: string, record: KeyRecord | null, then: T, out: Effects): number {
     const token = this.allocateToken();
@@ -85,6 +98,7 @@ export class LocalStore<T> {
     if (this.counterNext > this.counterReserved) {
       this.counterReserved = this.counterNext + COUNTER_BLOCK;
       writes.push({ ns: 'meta', name: COUNTER_META, value: this.counterReserved });
+      this.reservations.set(token, this.counterReserved);
     }
     writes.push({ ns, key, record });
     const entry = this.overlay[ns].get(key);
@@ -116,6 +130,11 @@ export class LocalStore<T> {
     const pending = this.pending.get(token);
     assert(pending !== undefined, 'persisted tokens are ones this store issued');
     this.pending.delete(token);
+    const reserved = this.reservations.get(token);
+    if (reserved !== undefined) {
+      this.reservations.delete(token);
+      this.durableReservation = Math.max(this.durableReservation, reserved);
+    }
     if (pending.ns === 'meta') return pending.then;
     const overlay = this.overlay[pending.ns];
     const entry = overlay.get(pending.key);

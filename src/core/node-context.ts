@@ -69,7 +69,12 @@ export interface BatchReceipt {
 /** What to do once a persist is durable. */
 export type AfterPersist =
   | { readonly kind: 'none' }
-  | { readonly kind: 'self-ack'; readonly fanOut: FanOut }
+  | {
+      readonly kind: 'self-ack';
+      readonly fanOut: FanOut;
+      /** Whether the copies went to the other targets already, before this persist. */
+      readonly sent: boolean;
+    }
   | {
       readonly kind: 'peer-ack';
       readonly to: NodeId;

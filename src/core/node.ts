@@ -428,7 +428,7 @@ export class NodeCore {
       case 'none':
         return;
       case 'self-ack':
-        return this.coordinator.fanOut(then.fanOut, out);
+        return this.coordinator.selfDurable(then.fanOut, then.sent, out);
       case 'peer-ack': {
         const { to, opId, receivedAtMs } = then;
         const stamp = receivedAtMs === undefined ? {} : { receivedAtMs };

@@ -61,7 +61,7 @@ function fanOutPut(t: ReturnType<typeof setup>, request: PutRequest, origin = cl
   expect(then?.kind).toBe('self-ack');
   const fanOut = (then as { fanOut: FanOut }).fanOut;
   const out = new Effects();
-  t.coordinator.fanOut(fanOut, out);
+  t.coordinator.selfDurable(fanOut, (then as { sent: boolean }).sent, out);
   return { started, out, fanOut, timerId: lastTimer(started).timerId };
 }
 
@@ -124,7 +124,8 @@ describe('Coordinator: puts', () => {
 
     const [then] = makeDurable(t.node, started);
     const out = new Effects();
-    t.coordinator.fanOut((then as { fanOut: FanOut }).fanOut, out);
+    const { fanOut, sent: copiesSent } = then as { fanOut: FanOut; sent: boolean };
+    t.coordinator.selfDurable(fanOut, copiesSent, out);
     const others = t.node.ctx.ring.preferenceList(t.mine, 3).slice(1);
     const puts = sent(out, 'replica-put');
     expect(puts.map((s) => s.to)).toEqual(others);
@@ -221,7 +222,7 @@ describe('Coordinator: puts', () => {
     const [then] = makeDurable(t.node, started);
     const { fanOut } = then as { fanOut: FanOut };
     const out = new Effects();
-    t.coordinator.fanOut(fanOut, out);
+    t.coordinator.selfDurable(fanOut, (then as { sent: boolean }).sent, out);
     t.coordinator.onPutAck(fanOut.targets[1]!.node, fanOut.opId, out);
     expect(ofKind(out, 'reply').map((r) => r.reqId)).toEqual([7, 8]);
     const again = new Effects();
