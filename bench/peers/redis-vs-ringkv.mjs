@@ -1,0 +1,310 @@
+#!/usr/bin/env node
+// ringkv's RESP front against a local redis-server, in one run (`npm run bench:redis`).
+//
+// Installs nothing: uses the `redis-server` and `redis-benchmark` binaries when they are on PATH
+// (Debian: apt-get install redis-server redis-tools) and says so and exits 0 when one is missing.
+// Starts, on loopback with free ports and temporary directories:
+//   - redis-server without persistence (`--save '' --appendonly no`), as redis-benchmark figures
+//     are usually taken; with --redis-aof, `--appendonly yes --appendfsync everysec` instead;
+//   - `ringkv up --resp 0` with its defaults (durable lmdb, N=3 R=W=2), and `ringkv up --memory`.
+// Then runs `redis-benchmark -t set,get -d 1024 -c C -n N -r 100000` against each: SET writes
+// random keys of a 100 000-key space, GET reads the same space (mostly the keys SET wrote). The
+// systems take turns (order rotated per round), so a noisy neighbour hurts all of them alike.
+// Prints, per test, req/s and p50/p99 for each system, ringkv's req/s as a share of Redis's (the
+// goal is ≥ 25 %), the versions and the machine's load average before and after.
+//
+//   node bench/peers/redis-vs-ringkv.mjs [--requests 200000] [--clients 50] [--rounds 1]
+//                                        [--redis-aof]
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { parseRedisBenchmark } from './redis-benchmark-output.mjs';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const READY_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 30_000;
+/** One redis-benchmark run (both tests) may take this long before it counts as hung. */
+const RUN_TIMEOUT_MS = 20 * 60_000;
+const KEYSPACE = 100_000;
+const VALUE_BYTES = 1024;
+const TESTS = ['SET', 'GET'];
+
+const { values: flags } = parseArgs({
+  options: {
+    requests: { type: 'string', default: '200000' },
+    clients: { type: 'string', default: '50' },
+    rounds: { type: 'string', default: '1' },
+    'redis-aof': { type: 'boolean', default: false },
+  },
+});
+function positiveInt(name, max) {
+  const n = Number(flags[name]);
+  if (!Number.isSafeInteger(n) || n < 1 || n > max) {
+    console.error(`--${name} needs an integer in 1..${max}`);
+    process.exit(2);
+  }
+  return n;
+}
+const requests = positiveInt('requests', 100_000_000);
+const clients = positiveInt('clients', 10_000);
+const rounds = positiveInt('rounds', 20);
+const redisAof = flags['redis-aof'];
+
+function onPath(binary, versionArg) {
+  const r = spawnSync(binary, [versionArg], { encoding: 'utf8' });
+  return r.error === undefined ? `${r.stdout}${r.stderr}`.split('\n')[0].trim() : null;
+}
+const serverVersion = onPath('redis-server', '--version');
+const benchmarkVersion = onPath('redis-benchmark', '--version');
+if (serverVersion === null || benchmarkVersion === null) {
+  const missing = [
+    serverVersion === null ? 'redis-server' : null,
+    benchmarkVersion === null ? 'redis-benchmark' : null,
+  ];
+  console.log(
+    `Redis comparison skipped: ${missing.filter(Boolean).join(' and ')} not on PATH ` +
+      '(Debian: apt-get install redis-server redis-tools). This script installs nothing.',
+  );
+  process.exit(0);
+}
+
+const children = new Set();
+const tempDirs = [];
+
+/** A port the kernel just handed out: free unless someone takes it before the child binds it. */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** True once something on the port answers PING with +PONG. */
+function pings(port) {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let reply = '';
+    const done = (ok) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1000, () => done(false));
+    socket.on('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (d) => {
+      reply += d;
+      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
+    });
+    socket.on('error', () => done(false));
+  });
+}
+
+async function waitUntil(what, probe, child) {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}`);
+    if (await probe().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${what} not ready within ${READY_TIMEOUT_MS / 1000} s`);
+}
+
+function start(name, command, args, cwd = ROOT) {
+  const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  const keep = (d) => {
+    log = (log + d).slice(-8192); // the tail, for an error message
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  child.logTail = () => log;
+  child.label = name;
+  return child;
+}
+
+async function stopAll() {
+  await Promise.all(
+    [...children].map(
+      (child) =>
+        new Promise((resolve) => {
+          const force = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+          child.once('exit', () => {
+            clearTimeout(force);
+            resolve();
+          });
+          child.kill('SIGTERM');
+        }),
+    ),
+  );
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+}
+
+async function startRedis() {
+  const dir = mkdtempSync(join(tmpdir(), 'peers-redis-'));
+  tempDirs.push(dir);
+  const port = await freePort();
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', ''];
+  args.push(
+    ...(redisAof ? ['--appendonly', 'yes', '--appendfsync', 'everysec'] : ['--appendonly', 'no']),
+  );
+  const child = start('redis-server', 'redis-server', args);
+  await waitUntil('redis-server', () => pings(port), child);
+  return port;
+}
+
+/** `ringkv up` on loopback with its HTTP API on a free port and RESP on another; the RESP port. */
+async function startRingkv(memory) {
+  const dir = mkdtempSync(join(tmpdir(), 'peers-ringkv-'));
+  tempDirs.push(dir);
+  const args = [join(ROOT, 'bin/ringkv.mjs'), 'up', '--port', '0', '--host', '127.0.0.1'];
+  args.push('--resp', '0', ...(memory ? ['--memory'] : ['--data-dir', join(dir, 'data')]));
+  const child = start(memory ? 'ringkv --memory' : 'ringkv', process.execPath, args);
+  let port = null;
+  let quorum = null;
+  child.stdout.on('data', () => {
+    const log = child.logTail();
+    port ??= Number(/^\s*redis\s+redis:\/\/[^\s:]+:(\d+)/m.exec(log)?.[1] ?? Number.NaN) || null;
+    quorum ??= /^\s*quorum\s+(.+)$/m.exec(log)?.[1]?.trim() ?? null;
+  });
+  await waitUntil(memory ? 'ringkv up --memory' : 'ringkv up', async () => port !== null, child);
+  await waitUntil('ringkv RESP', () => pings(port), child);
+  return { port, quorum };
+}
+
+function runBenchmark(port) {
+  return new Promise((resolve, reject) => {
+    const args = ['-h', '127.0.0.1', '-p', String(port), '-t', 'set,get'];
+    args.push('-d', String(VALUE_BYTES), '-c', String(clients), '-n', String(requests));
+    args.push('-r', String(KEYSPACE));
+    const child = spawn('redis-benchmark', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      out += d;
+    });
+    const hung = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS);
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      clearTimeout(hung);
+      children.delete(child);
+      const tail = out.replace(/[^\n]*\r/g, '').slice(-2000);
+      if (code !== 0) reject(new Error(`redis-benchmark exited with ${code ?? signal}:\n${tail}`));
+      else {
+        try {
+          resolve(new Map(parseRedisBenchmark(out).map((t) => [t.test, t])));
+        } catch (error) {
+          reject(error);
+        }
+      }
+    });
+  });
+}
+
+const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function main() {
+  console.log(`${serverVersion}; ${benchmarkVersion}; node ${process.version}`);
+  console.log(
+    `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), load average ${loadavg()}`,
+  );
+  const redis = await startRedis();
+  const lmdb = await startRingkv(false);
+  const memory = await startRingkv(true);
+  console.log(
+    `started redis-server :${redis} (${redisAof ? 'AOF, appendfsync everysec' : 'no persistence: no RDB snapshots, no AOF'}), ` +
+      `ringkv :${lmdb.port} (lmdb, ${lmdb.quorum}), ringkv --memory :${memory.port} (${memory.quorum})`,
+  );
+
+  const systems = [
+    { name: 'redis', port: redis },
+    { name: 'ringkv (lmdb)', port: lmdb.port },
+    { name: 'ringkv --memory', port: memory.port },
+  ];
+  const results = new Map(); // `${test}|${system}` -> runs
+  for (let round = 0; round < rounds; round++) {
+    for (let i = 0; i < systems.length; i++) {
+      const system = systems[(i + round) % systems.length];
+      const byTest = await runBenchmark(system.port);
+      for (const test of TESTS) {
+        const r = byTest.get(test);
+        if (r === undefined) throw new Error(`redis-benchmark printed no ${test} section`);
+        const key = `${test}|${system.name}`;
+        results.set(key, [...(results.get(key) ?? []), r]);
+        process.stderr.write(
+          `round ${round + 1} ${test} ${system.name.padEnd(16)} ${r.rps.toFixed(0)} req/s p99 ${r.p99} ms\n`,
+        );
+      }
+    }
+  }
+
+  const cell = (test, system) => {
+    const runs = results.get(`${test}|${system.name}`);
+    return {
+      rps: median(runs.map((r) => r.rps)),
+      p50: median(runs.map((r) => r.p50)),
+      p99: median(runs.map((r) => r.p99)),
+    };
+  };
+  const fmt = (n, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '?');
+  const share = (c, base) =>
+    `${fmt((100 * c.rps) / base.rps, 1)} % (p99 ${fmt(c.p99 / base.p99, 1)}×)`;
+  console.log(
+    `\nredis-benchmark -t set,get -d ${VALUE_BYTES} -c ${clients} -n ${requests} -r ${KEYSPACE}, ` +
+      `${rounds} round(s) (median); Redis ${redisAof ? 'with AOF (everysec)' : 'without persistence'}; ` +
+      `load average after ${loadavg()}`,
+  );
+  const header = ['', ...systems.map((s) => s.name), 'lmdb / redis', 'memory / redis'];
+  const lines = [header];
+  for (const test of TESTS) {
+    const [r, l, m] = systems.map((s) => cell(test, s));
+    const show = (c) => `${fmt(c.rps)} req/s, p50 ${fmt(c.p50, 2)} p99 ${fmt(c.p99, 2)} ms`;
+    lines.push([test, show(r), show(l), show(m), share(l, r), share(m, r)]);
+  }
+  const widths = header.map((_, i) => Math.max(...lines.map((line) => line[i].length)));
+  for (const line of lines) {
+    console.log(
+      line
+        .map((c, i) => c.padEnd(widths[i]))
+        .join(' | ')
+        .trimEnd(),
+    );
+  }
+  console.log('req/s shares: ringkv / redis, goal ≥ 25 %');
+}
+
+let failed = false;
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    interrupted = true;
+    console.error(`${signal}: stopping redis-server, ringkv and redis-benchmark`);
+    stopAll().finally(() => process.exit(130));
+  });
+}
+try {
+  await main();
+} catch (error) {
+  failed = true;
+  // A run cut short by the signal handler's own stop fails; that is no error to report.
+  if (interrupted) await new Promise(() => {});
+  console.error(error instanceof Error ? error.message : String(error));
+  for (const child of children) {
+    if (child.logTail) console.error(`--- ${child.label} (last output):\n${child.logTail()}`);
+  }
+} finally {
+  await stopAll();
+}
+process.exitCode = failed ? 1 : 0;
