@@ -27,6 +27,7 @@ import type {
   DeleteOptions,
   GetOptions,
   GetResult,
+  LaneStats,
   MembershipChangeResult,
   MessageDelays,
   NetworkOptions,
@@ -235,6 +236,10 @@ export class ClusterClient implements Cluster {
       `${label}: the key has ${result.siblings} siblings (soft limit ${this.config.siblingsSoftMax}); ` +
       'read it and write back with its context to resolve them';
     return { ...result, warning };
+  }
+
+  laneStats(): LaneStats[] | null {
+    return this.link.laneStats?.() ?? null;
   }
 
   async nodeStats(): Promise<NodeCounters[]> {

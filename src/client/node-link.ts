@@ -13,6 +13,7 @@ import type { NodeStats } from '../core/node.js';
 import type { KeyRecord } from '../core/types.js';
 import type { FaultStats } from '../transport/faulty.js';
 import type { TransportStats } from '../transport/transport.js';
+import type { LaneStats } from './lane-counters.js';
 
 /** One node's raw counters, as its runtime reports them. */
 export interface NodeCountersSnapshot {
@@ -66,4 +67,6 @@ export interface NodeLink {
   explain(node: string, key: string): Promise<NodeKeyView | null>;
   /** Where the node serves HTTP itself, for runtimes whose nodes do (processes). @default none */
   endpoint?(node: string): NodeEndpoint | null;
+  /** Each node's request-lane counters, for runtimes that reach nodes over lanes. @default none */
+  laneStats?(): LaneStats[];
 }

@@ -13,7 +13,8 @@
  * which stops waiting for it too (as an aborted /control/request did). When the lane closes or
  * fails (the node stopped, a malformed frame, the connect timeout), every call still waiting
  * settles `down` at once and the lane is done: the owner opens a new one for the next request.
- * The lane keeps no deadline but the connect timeout: the client above bounds each call.
+ * The lane keeps no deadline but the connect timeout: the client above bounds each call. It
+ * counts what it does in the node's LaneCounters (lane-counters.ts), which outlive the lane.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -22,6 +23,7 @@ import type { ClientRequest, ClientResult } from '../core/messages.js';
 import { BatchWriter, entryFits } from '../transport/batch-writer.js';
 import { decodeValue, encodeValue } from '../transport/codec.js';
 import { FrameDecoder } from '../transport/frame.js';
+import { type LaneCloseReason, LaneCounters } from './lane-counters.js';
 import type { LinkCall, LinkReply } from './node-link.js';
 
 /** The route a lane opens on. */
@@ -55,11 +57,16 @@ export class ProcessLane {
   private timer: NodeJS.Timeout | null = null;
   private nextId = 1;
 
-  /** Starts connecting at once; `onClosed` hears when the lane is done for good. */
+  /**
+   * Starts connecting at once; `onClosed` hears when the lane is done for good; `counters` (the
+   * node's, shared by its successive lanes) count what the lane does.
+   */
   constructor(
     private readonly options: LaneOptions,
     private readonly onClosed: (lane: ProcessLane) => void = () => {},
+    private readonly counters: LaneCounters = new LaneCounters(options.base),
   ) {
+    counters.opened++;
     this.connect();
   }
 
@@ -77,6 +84,7 @@ export class ProcessLane {
   send(request: ClientRequest): LinkCall {
     if (this.state === 'closed') return downNow('is not reachable (its lane is closed)');
     if (this.pending.size >= this.options.pendingMax) {
+      this.counters.refused++;
       return downNow(`has ${this.options.pendingMax} requests in flight on its lane already`);
     }
     const id = this.nextId++;
@@ -90,13 +98,17 @@ export class ProcessLane {
       return downNow(`cannot be sent a request of ${entry.length} bytes (past the lane's frames)`);
     }
     const reply = new Promise<LinkReply>((resolve) => this.pending.set(id, resolve));
+    this.counters.sent++;
+    this.counters.inFlight++;
     this.write(entry);
     return { reply, cancel: () => this.cancel(id) };
   }
 
   /** Forgets call `id` (a late answer is dropped) and tells the node to stop waiting for it. */
   private cancel(id: number): void {
-    if (!this.pending.delete(id) || this.state === 'closed') return;
+    if (!this.pending.delete(id)) return;
+    this.counters.inFlight--;
+    if (this.state === 'closed') return;
     this.write(encodeValue([id, null]));
   }
 
@@ -105,10 +117,14 @@ export class ProcessLane {
     else this.writer.push(entry);
   }
 
-  /** Closes the lane; calls still waiting settle `down` with `reason`. Idempotent. */
-  close(reason: string): void {
+  /**
+   * Closes the lane; calls still waiting settle `down` with `reason`; `cause` is the class it
+   * is counted under. Idempotent.
+   */
+  close(reason: string, cause: LaneCloseReason = 'local'): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    this.counters.closed[cause]++;
     if (this.timer !== null) clearTimeout(this.timer);
     this.writer?.close();
     this.socket?.destroy();
@@ -116,6 +132,8 @@ export class ProcessLane {
     this.early = [];
     const calls = [...this.pending.values()];
     this.pending.clear();
+    this.counters.inFlight -= calls.length;
+    this.counters.down += calls.length;
     for (const settle of calls) settle({ kind: 'down', reason });
     this.onClosed(this);
   }
@@ -141,18 +159,24 @@ export class ProcessLane {
     });
     this.request = req;
     this.timer = setTimeout(() => {
-      this.close(`is not reachable (its lane did not open within ${connectTimeoutMs} ms)`);
+      this.close(
+        `is not reachable (its lane did not open within ${connectTimeoutMs} ms)`,
+        'timeout',
+      );
     }, connectTimeoutMs);
     req.on('upgrade', (res, socket, head) => {
       if (res.headers.upgrade?.toLowerCase() !== LANE_PROTOCOL) {
         socket.destroy();
-        this.close(`is not reachable (upgraded to ${res.headers.upgrade}, not ${LANE_PROTOCOL})`);
+        this.close(
+          `is not reachable (upgraded to ${res.headers.upgrade}, not ${LANE_PROTOCOL})`,
+          'error',
+        );
         return;
       }
       this.open(socket as Socket, head);
     });
     req.on('response', (res) => this.refused(res));
-    req.on('error', (error) => this.close(`is not reachable (${error.message})`));
+    req.on('error', (error) => this.close(`is not reachable (${error.message})`, 'error'));
     req.end();
   }
 
@@ -163,7 +187,7 @@ export class ProcessLane {
     res.on('data', (chunk: string) => {
       if (text.length < REFUSAL_TEXT_MAX) text += chunk.slice(0, REFUSAL_TEXT_MAX - text.length);
     });
-    const done = () => this.close(`refused the lane (${res.statusCode}: ${text})`);
+    const done = () => this.close(`refused the lane (${res.statusCode}: ${text})`, 'error');
     res.on('end', done);
     res.on('error', done);
   }
@@ -180,12 +204,16 @@ export class ProcessLane {
     this.socket = socket;
     socket.setNoDelay(true);
     const decoder = new FrameDecoder(this.options.frameBytesMax);
-    const writer = new BatchWriter(socket, this.options.frameBytesMax);
+    const writer = new BatchWriter(socket, this.options.frameBytesMax, () => {
+      this.counters.framesWritten++;
+    });
     this.writer = writer;
     socket.on('data', (chunk: Buffer) => this.receive(decoder, chunk));
-    socket.on('error', (error) => this.close(`stopped before answering (${error.message})`));
-    socket.on('end', () => this.close('stopped before answering (its lane ended)'));
-    socket.on('close', () => this.close('stopped before answering (its lane closed)'));
+    socket.on('error', (error) =>
+      this.close(`stopped before answering (${error.message})`, 'error'),
+    );
+    socket.on('end', () => this.close('stopped before answering (its lane ended)', 'peer'));
+    socket.on('close', () => this.close('stopped before answering (its lane closed)', 'peer'));
     for (const entry of this.early) writer.push(entry);
     this.early = [];
     if (head.length > 0) this.receive(decoder, head);
@@ -194,14 +222,18 @@ export class ProcessLane {
   private receive(decoder: FrameDecoder, chunk: Buffer): void {
     for (const body of decoder.push(chunk)) {
       if (this.state !== 'open') return;
+      this.counters.framesRead++;
       if (!this.take(body)) {
-        this.close('stopped before answering (it sent a malformed lane frame)');
+        this.close('stopped before answering (it sent a malformed lane frame)', 'malformed');
         return;
       }
     }
     const error = decoder.error;
     if (error !== null) {
-      this.close(`stopped before answering (lane frame: ${error.kind}, ${error.bytes} bytes)`);
+      this.close(
+        `stopped before answering (lane frame: ${error.kind}, ${error.bytes} bytes)`,
+        'malformed',
+      );
     }
   }
 
@@ -223,6 +255,8 @@ export class ProcessLane {
       const settle = this.pending.get(id);
       if (settle === undefined) continue; // cancelled: the late answer is dropped
       this.pending.delete(id);
+      this.counters.inFlight--;
+      this.counters.answered++;
       settle(toLinkReply(reply));
     }
     return true;

@@ -24,6 +24,7 @@ import type { KeyRecord } from '../core/types.js';
 import { RingkvError } from '../errors.js';
 import { decodeValue, encodeValue } from '../transport/codec.js';
 import { exchange } from './http-exchange.js';
+import { LaneCounters, type LaneStats } from './lane-counters.js';
 import type { LinkCall, NodeCountersSnapshot, NodeEndpoint, NodeLink } from './node-link.js';
 import { type LaneOptions, ProcessLane } from './process-lane.js';
 
@@ -47,10 +48,12 @@ const LANE_BOUNDS: LaneBounds = {
 
 /**
  * Calls a node process's control routes with the token its supervisor gave it, and keeps one
- * request lane per node URL for its client requests.
+ * request lane per node URL for its client requests, with each node's lane counters.
  */
 export class ControlCaller {
   private readonly lanes = new Map<string, ProcessLane>();
+  /** Per node name, across its lanes (and its URLs, when it restarts elsewhere). */
+  private readonly counters = new Map<string, LaneCounters>();
   private closed = false;
   private readonly agent = new http.Agent({
     keepAlive: true,
@@ -99,8 +102,11 @@ export class ControlCaller {
     }
   }
 
-  /** Hands `request` to the node at `base` on its lane, opening one when there is none. */
-  send(base: string, request: ClientRequest): LinkCall {
+  /**
+   * Hands `request` to the node at `base` on its lane, opening one when there is none; the
+   * lane counts under `node` (the node's name, or its URL when the caller knows no name).
+   */
+  send(base: string, request: ClientRequest, node: string = base): LinkCall {
     if (this.closed) {
       return {
         reply: Promise.resolve({ kind: 'down', reason: 'is not reachable (the link is closed)' }),
@@ -109,12 +115,30 @@ export class ControlCaller {
     }
     let lane = this.lanes.get(base);
     if (lane === undefined || lane.closed) {
-      lane = new ProcessLane({ ...this.laneBounds, base, token: this.token }, (gone) => {
-        if (this.lanes.get(base) === gone) this.lanes.delete(base);
-      });
+      lane = new ProcessLane(
+        { ...this.laneBounds, base, token: this.token },
+        (gone) => {
+          if (this.lanes.get(base) === gone) this.lanes.delete(base);
+        },
+        this.countersOf(node),
+      );
       this.lanes.set(base, lane);
     }
     return lane.send(request);
+  }
+
+  /** Each node's lane counters so far, in the order the nodes were first sent a request. */
+  laneStats(): LaneStats[] {
+    return [...this.counters.values()].map((counters) => counters.snapshot());
+  }
+
+  private countersOf(node: string): LaneCounters {
+    let counters = this.counters.get(node);
+    if (counters === undefined) {
+      counters = new LaneCounters(node);
+      this.counters.set(node, counters);
+    }
+    return counters;
   }
 
   /** Closes the pool and every lane; calls still waiting settle `down`. */
@@ -145,7 +169,12 @@ export class ProcessLink implements NodeLink {
     if (at === null || !this.directory.isUp(node)) {
       return { reply: Promise.resolve({ kind: 'down', reason: 'is not running' }), cancel() {} };
     }
-    return this.caller.send(at.url, request);
+    return this.caller.send(at.url, request, node);
+  }
+
+  /** Each node's request-lane counters (for /metrics). */
+  laneStats(): LaneStats[] {
+    return this.caller.laneStats();
   }
 
   async stats(node: string): Promise<NodeCountersSnapshot | null> {

@@ -5,7 +5,10 @@
 
 import type { Dist } from '../util/distributions.js';
 import type { KeyExplanation } from './key-explain.js';
+import type { LaneStats } from './lane-counters.js';
 import type { NodeCountersSnapshot } from './node-link.js';
+
+export type { LaneCloseReason, LaneStats } from './lane-counters.js';
 
 /** A value as the caller passes it: bytes, or a string stored as UTF-8. */
 export type ValueInput = Uint8Array | string;
@@ -328,6 +331,11 @@ export interface Cluster extends KvClient, ClusterAdmin {
   explain(key: string): Promise<KeyExplanation>;
   /** Every node's raw counters (read-only), for metrics and the dashboard. */
   nodeStats(): Promise<NodeCounters[]>;
+  /**
+   * The process runtime's request-lane counters, one entry per node sent a request so far; null
+   * when the nodes are worker threads (no lanes).
+   */
+  laneStats(): LaneStats[] | null;
   /**
    * Delays every node-to-node message of the given types by a fresh sample of its distribution
    * (on top of setNetwork's delay); null or `{}` removes them. For benchmarks such as

@@ -23,9 +23,11 @@ export class BatchWriter {
   private closed = false;
   private ending = false;
 
+  /** `onFrame` hears each frame as it is handed to the socket (a lane counts them). */
   constructor(
     private readonly socket: Socket,
     private readonly frameBytesMax: number,
+    private readonly onFrame: () => void = () => {},
   ) {
     assert(frameBytesMax > ARRAY_HEADER_BYTES_MAX, 'a frame holds at least an array header');
     socket.on('drain', () => {
@@ -89,6 +91,7 @@ export class BatchWriter {
       const body = header.length + bytes;
       const frame = Buffer.concat([frameHeader(body), header, ...batch], FRAME_HEADER_BYTES + body);
       start = end;
+      this.onFrame();
       if (!this.socket.write(frame)) this.waitingDrain = true;
     }
     this.queue = start === this.queue.length ? [] : this.queue.slice(start);

@@ -10,6 +10,7 @@ import http, { type Server } from 'node:http';
 import net, { type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
+import { LaneCounters } from '../../../src/client/lane-counters.js';
 import type { LinkReply } from '../../../src/client/node-link.js';
 import { type LaneOptions, ProcessLane } from '../../../src/client/process-lane.js';
 import type { ClientRequest } from '../../../src/core/messages.js';
@@ -89,9 +90,12 @@ interface Served {
 
 const servers: Server[] = [];
 const lanes: ProcessLane[] = [];
+/** Upgraded sockets of bad nodes, which closeAllConnections does not reach. */
+const upgraded: Duplex[] = [];
 
 afterEach(async () => {
   for (const lane of lanes.splice(0)) lane.close('test over');
+  for (const socket of upgraded.splice(0)) socket.destroy();
   await Promise.all(
     servers.splice(0).map((server) => {
       server.closeAllConnections();
@@ -134,15 +138,23 @@ async function watch(server: Server, node: HeldNode): Promise<Served> {
   return { server, node, upgrades, url: await listen(server) };
 }
 
-function lane(url: string, options: Partial<LaneOptions> = {}): ProcessLane {
-  const opened = new ProcessLane({
-    base: url,
-    token: TOKEN,
-    connectTimeoutMs: 2_000,
-    pendingMax: 1_000,
-    frameBytesMax: 1024 * 1024,
-    ...options,
-  });
+function lane(
+  url: string,
+  options: Partial<LaneOptions> = {},
+  counters?: LaneCounters,
+): ProcessLane {
+  const opened = new ProcessLane(
+    {
+      base: url,
+      token: TOKEN,
+      connectTimeoutMs: 2_000,
+      pendingMax: 1_000,
+      frameBytesMax: 1024 * 1024,
+      ...options,
+    },
+    undefined,
+    counters,
+  );
   lanes.push(opened);
   return opened;
 }
@@ -354,5 +366,149 @@ describe('process request lane', () => {
     await stopping;
     await until(() => front.closed, 'the front to see the lane end');
     expect(controlLanes.size).toBe(0);
+  });
+});
+
+/** A node that upgrades every lane, then sends `bytes` on it: the front must close the lane. */
+async function badNode(bytes: Buffer): Promise<string> {
+  const server = http.createServer((_req, res) => res.writeHead(404).end());
+  server.on('upgrade', (_req, socket: Duplex) => {
+    upgraded.push(socket);
+    socket.on('error', () => {});
+    const head =
+      'HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ringkv-lane\r\n\r\n';
+    socket.write(Buffer.concat([Buffer.from(head, 'latin1'), bytes]));
+  });
+  servers.push(server);
+  return listen(server);
+}
+
+const NO_CLOSES = { peer: 0, error: 0, malformed: 0, timeout: 0, local: 0 };
+
+describe('process request lane counters', () => {
+  it('counts requests, answers and frames: a turn of sends is one frame', async () => {
+    const { url, node, upgrades } = await nodeServer();
+    const { ControlCaller } = await import('../../../src/client/process-link.js');
+    const caller = new ControlCaller(TOKEN);
+    try {
+      expect(caller.laneStats()).toEqual([]);
+      const calls = Array.from({ length: 50 }, (_, i) => caller.send(url, request(`c${i}`), 'n1'));
+      expect(caller.laneStats()[0]).toMatchObject({
+        node: 'n1',
+        opened: 1,
+        sent: 50,
+        inFlight: 50,
+      });
+      await until(() => node.calls.length === 50, 'every request at the node');
+      for (const call of node.calls) call.answer();
+      await Promise.all(calls.map((call) => call.reply));
+      expect(caller.laneStats()).toEqual([
+        {
+          node: 'n1',
+          opened: 1,
+          closed: NO_CLOSES,
+          sent: 50,
+          answered: 50,
+          down: 0,
+          refused: 0,
+          framesWritten: 1, // sent in one turn: one batch
+          framesRead: expect.any(Number),
+          inFlight: 0,
+        },
+      ]);
+      const { framesRead } = caller.laneStats()[0]!;
+      expect(framesRead).toBeGreaterThanOrEqual(1);
+      expect(framesRead).toBeLessThanOrEqual(50);
+      // A cancelled call leaves flight; its late answer is not counted.
+      const cancelled = caller.send(url, request('late'), 'n1');
+      await until(() => node.calls.length === 51, 'the late request');
+      cancelled.cancel();
+      expect(caller.laneStats()[0]).toMatchObject({ sent: 51, inFlight: 0 });
+      await until(() => node.calls[50]?.cancelled === true, 'the cancel at the node');
+      node.calls[50]?.answer();
+      await sleep(20);
+      expect(caller.laneStats()[0]).toMatchObject({ answered: 50, framesWritten: 3 });
+      expect(upgrades).toHaveLength(1);
+    } finally {
+      caller.close();
+    }
+    // Closing the pool closes its lane locally.
+    expect(caller.laneStats()[0]?.closed).toEqual({ ...NO_CLOSES, local: 1 });
+  });
+
+  it('counts a lane the node closed, the calls it ended down, and the reopen', async () => {
+    const { url, node, upgrades } = await nodeServer();
+    const { ControlCaller } = await import('../../../src/client/process-link.js');
+    const caller = new ControlCaller(TOKEN);
+    try {
+      const calls = ['a', 'b', 'c'].map((trace) => caller.send(url, request(trace), 'n2'));
+      await until(() => node.calls.length === 3, 'three requests at the node');
+      upgrades[0]?.end();
+      await Promise.all(calls.map((call) => call.reply));
+      expect(caller.laneStats()[0]).toMatchObject({
+        node: 'n2',
+        opened: 1,
+        closed: { ...NO_CLOSES, peer: 1 },
+        sent: 3,
+        answered: 0,
+        down: 3,
+        inFlight: 0,
+      });
+      const again = caller.send(url, request('again'), 'n2');
+      await until(() => node.calls.length === 4, 'the request on a new lane');
+      node.calls[3]?.answer();
+      await again.reply;
+      expect(caller.laneStats()[0]).toMatchObject({ opened: 2, sent: 4, answered: 1, down: 3 });
+    } finally {
+      caller.close();
+    }
+  });
+
+  it('counts refusals past the pending bound', async () => {
+    const { url, node } = await nodeServer();
+    const counters = new LaneCounters('n3');
+    const front = lane(url, { pendingMax: 2 }, counters);
+    const calls = ['a', 'b', 'c', 'd'].map((trace) => front.send(request(trace)));
+    expect(counters.snapshot()).toMatchObject({ sent: 2, refused: 2, inFlight: 2 });
+    await until(() => node.calls.length === 2, 'two requests at the node');
+    for (const call of node.calls) call.answer();
+    await Promise.all(calls.map((call) => call.reply));
+    expect(counters.snapshot()).toMatchObject({ sent: 2, answered: 2, refused: 2, inFlight: 0 });
+  });
+
+  it('classes closes: malformed frame, bad frame header, connect timeout, refused upgrade', async () => {
+    const counters = new LaneCounters('n4');
+    const closes = async (front: ProcessLane) => {
+      expect(await front.send(request('x')).reply).toMatchObject({ kind: 'down' });
+      await until(() => front.closed, 'the lane to close');
+    };
+    await closes(lane(await badNode(frame({ not: 'a batch' })), {}, counters));
+    await closes(lane(await badNode(Buffer.from([0xff, 0xff, 0xff, 0xff])), {}, counters));
+    expect(counters.snapshot()).toMatchObject({
+      closed: { ...NO_CLOSES, malformed: 2 },
+      framesRead: 1,
+      down: 2,
+    });
+    const silent = net.createServer(() => {});
+    const held: Socket[] = [];
+    silent.on('connection', (socket) => held.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = silent.address() as net.AddressInfo;
+      await closes(lane(`http://127.0.0.1:${port}`, { connectTimeoutMs: 100 }, counters));
+    } finally {
+      for (const socket of held) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+    const { url } = await nodeServer();
+    await closes(lane(url, { token: 'another-token-of-32-characters!!' }, counters));
+    expect(counters.snapshot()).toMatchObject({
+      opened: 4,
+      closed: { ...NO_CLOSES, malformed: 2, timeout: 1, error: 1 },
+      sent: 4,
+      answered: 0,
+      down: 4,
+      inFlight: 0,
+    });
   });
 });
