@@ -70,6 +70,7 @@ export async function startUp(plan: UpPlan, io: UpIo): Promise<RunningUp> {
     const server = createHttpServer(cluster, {
       admission,
       ...(respServer === null ? {} : { resp: respServer }),
+      ...(cluster.laneStats() === null ? {} : { lanes: cluster }),
       bodySizeMaxBytes: config.valueSizeMaxBytes,
       requestTimeoutMs: httpTimeoutMs(config),
       log: io.err,

@@ -92,6 +92,7 @@ import {
   type EventStreamOptions,
 } from './monitor/event-stream.js';
 import { History, type HistoryOptions } from './monitor/history.js';
+import type { LaneSource } from './monitor/lane-metrics.js';
 import { ServerMetrics } from './monitor/metrics.js';
 import type { RespSource } from './monitor/resp-metrics.js';
 import type { Reply } from './replies.js';
@@ -135,6 +136,11 @@ export interface HttpServerOptions {
    * as ringkv_resp_*. @default none: no RESP series
    */
   readonly resp?: RespSource;
+  /**
+   * The request lanes to node processes (a Cluster of the process runtime), whose counters
+   * /metrics exports as ringkv_lane_*. @default none: no lane series
+   */
+  readonly lanes?: LaneSource;
   /** Explains keys for GET /explain/:key (a local Cluster). @default none (404) */
   readonly explainer?: KeyExplainer;
   /** Staleness advisor tuning (GET /advisor). @default ADVISOR_DEFAULTS */
@@ -204,6 +210,7 @@ export function createHttpServer(client: KvClient, options: HttpServerOptions): 
   const admission = options.admission === undefined ? new AdmissionController() : options.admission;
   if (admission !== null) metrics.watchAdmission(admission);
   if (options.resp !== undefined) metrics.watchResp(options.resp);
+  if (options.lanes !== undefined) metrics.watchLanes(options.lanes);
   const instrumented = instrumentClient(client, metrics);
   const connections = { open: 0, max: options.connectionsMax ?? HTTP_CONNECTIONS_MAX };
   assert(Number.isSafeInteger(connections.max) && connections.max > 0, 'connectionsMax > 0');

@@ -17,6 +17,10 @@
  *   ringkv_resp_connections_accepted_total / _connections_rejected_total / _commands_total /
  *     _error_replies_total / _commands_refused_total / _protocol_errors_total /
  *     _slow_readers_cut_off_total / _idle_closed_total   RESP counters (resp-metrics.ts)
+ *   ringkv_lane_opened_total{node} / _closed_total{node,reason} / _requests_total{node} /
+ *     _answers_total / _calls_down_total / _calls_refused_total / _frames_written_total /
+ *     _frames_read_total, ringkv_lane_in_flight{node}   request-lane counters, only with node
+ *                                                    processes (lane-metrics.ts)
  *   ringkv_node_* , ringkv_network_* , ringkv_cluster_stats_up   from the cluster (node-metrics.ts)
  *   ringkv_node_wars_*                                 WARS latency histograms (latency-metrics.ts)
  *   ringkv_process_* , ringkv_nodejs_*                prom-client's default process metrics
@@ -29,6 +33,7 @@
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import { type AdmissionSource, watchAdmission } from './admission-metrics.js';
 import type { SnapshotTaker } from './cluster-snapshot.js';
+import { type LaneSource, watchLanes } from './lane-metrics.js';
 import { LatencyMetrics } from './latency-metrics.js';
 import { NodeMetrics } from './node-metrics.js';
 import { type RespSource, watchResp } from './resp-metrics.js';
@@ -108,6 +113,11 @@ export class ServerMetrics {
   /** Exposes the RESP server's connections and counters, read at each scrape. */
   watchResp(resp: RespSource): void {
     watchResp(this.registry, resp);
+  }
+
+  /** Exposes the process runtime's request-lane counters per node, read at each scrape. */
+  watchLanes(lanes: LaneSource): void {
+    watchLanes(this.registry, lanes);
   }
 
   /** One HTTP request; `seconds` null for a long-lived event stream (counted, not timed). */

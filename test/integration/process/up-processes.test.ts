@@ -102,6 +102,16 @@ describe('ringkv up --processes', () => {
 
     expect((await put(url, 'greeting', 'hello', '?w=3')).status).toBe(200);
     expect((await http(`${url}/kv/greeting`)).text).toBe('hello');
+    // The front's lanes to the nodes carried them: /metrics counts requests per node.
+    const metrics = (await http(`${url}/metrics`)).text;
+    expect(metrics).toMatch(/^# HELP ringkv_lane_requests_total \S/m);
+    const sent = [...metrics.matchAll(/^ringkv_lane_requests_total\{node="(n\d)"\} (\d+)$/gm)];
+    expect(sent.every(([, node]) => ids.includes(node as string))).toBe(true);
+    expect(sent.reduce((sum, [, , count]) => sum + Number(count), 0)).toBeGreaterThanOrEqual(2);
+    const coordinators = ring.preferenceList('greeting', 3).map(String);
+    expect(sent.some(([, node, count]) => coordinators.includes(node!) && Number(count) > 0)).toBe(
+      true,
+    );
 
     // kill: a real SIGKILL of n2's process.
     const n2pid = first[1]?.process?.pid as number;

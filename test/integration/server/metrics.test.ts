@@ -68,6 +68,10 @@ describe('GET /metrics', () => {
     expect(await scrape()).not.toContain('ringkv_resp_');
   });
 
+  it('has no lane series when the nodes are not processes', async () => {
+    expect(await scrape()).not.toContain('ringkv_lane_');
+  });
+
   it('counts requests by op and outcome and fills the latency histograms', async () => {
     for (let i = 0; i < 3; i++) await fetch(`${base}/kv/k${i}`, { method: 'PUT', body: 'v' });
     await fetch(`${base}/kv/k0`);
