@@ -22,19 +22,31 @@
 //
 // etcd is addressed at its leader (its best case: a follower forwards writes and linearizable
 // reads to the leader). GET rows read a prefilled set of 1 000 keys; PUT writes 100 000 keys.
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import {
+  fmt,
+  freePort,
+  loadavg,
+  median,
+  onPath,
+  positiveInt,
+  printTable,
+  ROOT,
+  run,
+  skipUnlessFound,
+  start,
+  tempDirs,
+  track,
+  waitUntil,
+} from './harness.mjs';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const READY_TIMEOUT_MS = 60_000;
-const STOP_TIMEOUT_MS = 30_000;
 const REQUEST_TIMEOUT_MS = 10_000;
 const GET_KEYS = 1000;
 const PUT_KEYS = 100_000;
@@ -49,48 +61,14 @@ const { values: flags } = parseArgs({
     baseline: { type: 'string' },
   },
 });
-function positiveInt(name, max) {
-  const n = Number(flags[name]);
-  if (!Number.isSafeInteger(n) || n < 1 || n > max) {
-    console.error(`--${name} needs an integer in 1..${max}`);
-    process.exit(2);
-  }
-  return n;
-}
-const seconds = positiveInt('seconds', 600);
-const rounds = positiveInt('rounds', 20);
-const connections = positiveInt('connections', 10_000);
-const threads = positiveInt('threads', 64);
+const seconds = positiveInt(flags, 'seconds', 600);
+const rounds = positiveInt(flags, 'rounds', 20);
+const connections = positiveInt(flags, 'connections', 10_000);
+const threads = positiveInt(flags, 'threads', 64);
 
-function onPath(binary, versionArg) {
-  const r = spawnSync(binary, [versionArg], { encoding: 'utf8' });
-  return r.error === undefined ? `${r.stdout}${r.stderr}`.split('\n')[0].trim() : null;
-}
 const etcdVersion = onPath('etcd', '--version');
 const wrkVersion = onPath('wrk', '-v');
-if (etcdVersion === null || wrkVersion === null) {
-  const missing = [etcdVersion === null ? 'etcd' : null, wrkVersion === null ? 'wrk' : null];
-  console.log(
-    `peer comparison skipped: ${missing.filter(Boolean).join(' and ')} not on PATH ` +
-      '(Debian: apt-get install etcd-server wrk). This script installs nothing.',
-  );
-  process.exit(0);
-}
-
-const children = new Set();
-const tempDirs = [];
-
-/** A port the kernel just handed out: free unless someone takes it before the child binds it. */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
+skipUnlessFound('peer comparison', { etcd: etcdVersion, wrk: wrkVersion }, 'etcd-server wrk');
 
 function request(url, { method = 'GET', body } = {}) {
   return new Promise((resolve, reject) => {
@@ -104,48 +82,6 @@ function request(url, { method = 'GET', body } = {}) {
     req.on('error', reject);
     req.end(body);
   });
-}
-
-async function waitUntil(what, probe, child) {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}`);
-    if (await probe().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${what} not ready within ${READY_TIMEOUT_MS / 1000} s`);
-}
-
-function start(name, command, args, cwd = ROOT) {
-  const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  const keep = (d) => {
-    log = (log + d).slice(-8192); // the tail, for an error message
-  };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  child.logTail = () => log;
-  child.label = name;
-  return child;
-}
-
-async function stopAll() {
-  await Promise.all(
-    [...children].map(
-      (child) =>
-        new Promise((resolve) => {
-          const force = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-          child.once('exit', () => {
-            clearTimeout(force);
-            resolve();
-          });
-          child.kill('SIGTERM');
-        }),
-    ),
-  );
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 }
 
 async function startEtcd() {
@@ -257,7 +193,7 @@ function runWrk(base, script, env) {
       env: { ...process.env, PEERS_LUA_DIR: HERE, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    children.add(child);
+    track(child);
     let out = '';
     child.stdout.on('data', (d) => {
       out += d;
@@ -265,17 +201,16 @@ function runWrk(base, script, env) {
     child.stderr.on('data', (d) => {
       out += d;
     });
+    // wrk stops itself after --duration; one that does not is killed a minute later.
+    const hung = setTimeout(() => child.kill('SIGKILL'), (seconds + 60) * 1000);
     child.on('error', reject);
-    child.on('exit', (code) => {
-      children.delete(child);
-      if (code !== 0) reject(new Error(`wrk exited with ${code}:\n${out}`));
+    child.on('exit', (code, signal) => {
+      clearTimeout(hung);
+      if (code !== 0) reject(new Error(`wrk exited with ${code ?? signal}:\n${out}`));
       else resolve(parseWrk(out));
     });
   });
 }
-
-const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main() {
   console.log(
@@ -349,7 +284,6 @@ async function main() {
       errors: runs.reduce((s, r) => s + r.errors, 0),
     };
   };
-  const fmt = (n, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '?');
   console.log(
     `\nwrk -t${threads} -c${connections} -d${seconds}s, 1 KiB values, ${rounds} round(s) (median), ` +
       `load average after ${loadavg()}`,
@@ -368,25 +302,7 @@ async function main() {
     if (b !== undefined) line.push(`${fmt(l.rps / b.rps, 2)}× (p99 ${fmt(l.p99 / b.p99, 2)}×)`);
     lines.push(line);
   }
-  const widths = header.map((_, i) => Math.max(...lines.map((line) => line[i].length)));
-  for (const line of lines) console.log(line.map((c, i) => c.padEnd(widths[i])).join(' | '));
+  printTable(lines);
 }
 
-let failed = false;
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.once(signal, () => {
-    stopAll().finally(() => process.exit(130));
-  });
-}
-try {
-  await main();
-} catch (error) {
-  failed = true;
-  console.error(error instanceof Error ? error.message : String(error));
-  for (const child of children) {
-    if (child.logTail) console.error(`--- ${child.label} (last output):\n${child.logTail()}`);
-  }
-} finally {
-  await stopAll();
-}
-process.exitCode = failed ? 1 : 0;
+await run(main, 'etcd, ringkv and wrk');

@@ -15,18 +15,30 @@
 //
 //   node bench/peers/redis-vs-ringkv.mjs [--requests 200000] [--clients 50] [--rounds 1]
 //                                        [--redis-aof]
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import net from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import {
+  fmt,
+  freePort,
+  loadavg,
+  median,
+  onPath,
+  positiveInt,
+  printTable,
+  ROOT,
+  run,
+  skipUnlessFound,
+  start,
+  tempDirs,
+  track,
+  waitUntil,
+} from './harness.mjs';
 import { parseRedisBenchmark } from './redis-benchmark-output.mjs';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const READY_TIMEOUT_MS = 60_000;
-const STOP_TIMEOUT_MS = 30_000;
 /** One redis-benchmark run (both tests) may take this long before it counts as hung. */
 const RUN_TIMEOUT_MS = 20 * 60_000;
 const KEYSPACE = 100_000;
@@ -41,51 +53,18 @@ const { values: flags } = parseArgs({
     'redis-aof': { type: 'boolean', default: false },
   },
 });
-function positiveInt(name, max) {
-  const n = Number(flags[name]);
-  if (!Number.isSafeInteger(n) || n < 1 || n > max) {
-    console.error(`--${name} needs an integer in 1..${max}`);
-    process.exit(2);
-  }
-  return n;
-}
-const requests = positiveInt('requests', 100_000_000);
-const clients = positiveInt('clients', 10_000);
-const rounds = positiveInt('rounds', 20);
+const requests = positiveInt(flags, 'requests', 100_000_000);
+const clients = positiveInt(flags, 'clients', 10_000);
+const rounds = positiveInt(flags, 'rounds', 20);
 const redisAof = flags['redis-aof'];
 
-function onPath(binary, versionArg) {
-  const r = spawnSync(binary, [versionArg], { encoding: 'utf8' });
-  return r.error === undefined ? `${r.stdout}${r.stderr}`.split('\n')[0].trim() : null;
-}
 const serverVersion = onPath('redis-server', '--version');
 const benchmarkVersion = onPath('redis-benchmark', '--version');
-if (serverVersion === null || benchmarkVersion === null) {
-  const missing = [
-    serverVersion === null ? 'redis-server' : null,
-    benchmarkVersion === null ? 'redis-benchmark' : null,
-  ];
-  console.log(
-    `Redis comparison skipped: ${missing.filter(Boolean).join(' and ')} not on PATH ` +
-      '(Debian: apt-get install redis-server redis-tools). This script installs nothing.',
-  );
-  process.exit(0);
-}
-
-const children = new Set();
-const tempDirs = [];
-
-/** A port the kernel just handed out: free unless someone takes it before the child binds it. */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
+skipUnlessFound(
+  'Redis comparison',
+  { 'redis-server': serverVersion, 'redis-benchmark': benchmarkVersion },
+  'redis-server redis-tools',
+);
 
 /** True once something on the port answers PING with +PONG. */
 function pings(port) {
@@ -104,48 +83,6 @@ function pings(port) {
     });
     socket.on('error', () => done(false));
   });
-}
-
-async function waitUntil(what, probe, child) {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}`);
-    if (await probe().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${what} not ready within ${READY_TIMEOUT_MS / 1000} s`);
-}
-
-function start(name, command, args, cwd = ROOT) {
-  const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  const keep = (d) => {
-    log = (log + d).slice(-8192); // the tail, for an error message
-  };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  child.logTail = () => log;
-  child.label = name;
-  return child;
-}
-
-async function stopAll() {
-  await Promise.all(
-    [...children].map(
-      (child) =>
-        new Promise((resolve) => {
-          const force = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-          child.once('exit', () => {
-            clearTimeout(force);
-            resolve();
-          });
-          child.kill('SIGTERM');
-        }),
-    ),
-  );
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 }
 
 async function startRedis() {
@@ -186,7 +123,7 @@ function runBenchmark(port) {
     args.push('-d', String(VALUE_BYTES), '-c', String(clients), '-n', String(requests));
     args.push('-r', String(KEYSPACE));
     const child = spawn('redis-benchmark', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(child);
+    track(child);
     let out = '';
     child.stdout.on('data', (d) => {
       out += d;
@@ -198,7 +135,6 @@ function runBenchmark(port) {
     child.on('error', reject);
     child.on('exit', (code, signal) => {
       clearTimeout(hung);
-      children.delete(child);
       const tail = out.replace(/[^\n]*\r/g, '').slice(-2000);
       if (code !== 0) reject(new Error(`redis-benchmark exited with ${code ?? signal}:\n${tail}`));
       else {
@@ -211,9 +147,6 @@ function runBenchmark(port) {
     });
   });
 }
-
-const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main() {
   console.log(`${serverVersion}; ${benchmarkVersion}; node ${process.version}`);
@@ -258,7 +191,6 @@ async function main() {
       p99: median(runs.map((r) => r.p99)),
     };
   };
-  const fmt = (n, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '?');
   const share = (c, base) =>
     `${fmt((100 * c.rps) / base.rps, 1)} % (p99 ${fmt(c.p99 / base.p99, 1)}×)`;
   console.log(
@@ -273,38 +205,8 @@ async function main() {
     const show = (c) => `${fmt(c.rps)} req/s, p50 ${fmt(c.p50, 2)} p99 ${fmt(c.p99, 2)} ms`;
     lines.push([test, show(r), show(l), show(m), share(l, r), share(m, r)]);
   }
-  const widths = header.map((_, i) => Math.max(...lines.map((line) => line[i].length)));
-  for (const line of lines) {
-    console.log(
-      line
-        .map((c, i) => c.padEnd(widths[i]))
-        .join(' | ')
-        .trimEnd(),
-    );
-  }
+  printTable(lines);
   console.log('req/s shares: ringkv / redis, goal ≥ 25 %');
 }
 
-let failed = false;
-let interrupted = false;
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.once(signal, () => {
-    interrupted = true;
-    console.error(`${signal}: stopping redis-server, ringkv and redis-benchmark`);
-    stopAll().finally(() => process.exit(130));
-  });
-}
-try {
-  await main();
-} catch (error) {
-  failed = true;
-  // A run cut short by the signal handler's own stop fails; that is no error to report.
-  if (interrupted) await new Promise(() => {});
-  console.error(error instanceof Error ? error.message : String(error));
-  for (const child of children) {
-    if (child.logTail) console.error(`--- ${child.label} (last output):\n${child.logTail()}`);
-  }
-} finally {
-  await stopAll();
-}
-process.exitCode = failed ? 1 : 0;
+await run(main, 'redis-server, ringkv and redis-benchmark');
