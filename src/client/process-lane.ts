@@ -239,19 +239,9 @@ export class ProcessLane {
 
   /** Settles the calls a batch answers; false when the frame is not a batch of replies. */
   private take(body: Buffer): boolean {
-    let batch: unknown;
-    try {
-      batch = decodeValue(body);
-    } catch {
-      return false;
-    }
-    if (!Array.isArray(batch)) return false;
-    for (const entry of batch) {
-      if (!Array.isArray(entry) || entry.length !== 2 || !Number.isSafeInteger(entry[0])) {
-        return false;
-      }
-    }
-    for (const [id, reply] of batch as Array<[number, unknown]>) {
+    const batch = decodeIdBatch(body);
+    if (batch === null) return false;
+    for (const [id, reply] of batch) {
       const settle = this.pending.get(id);
       if (settle === undefined) continue; // cancelled: the late answer is dropped
       this.pending.delete(id);
@@ -261,6 +251,26 @@ export class ProcessLane {
     }
     return true;
   }
+}
+
+/**
+ * A lane frame's body, `[[id, payload], …]` with safe-integer ids, or null when it is anything
+ * else. Both ends read their frames with it.
+ */
+export function decodeIdBatch(body: Buffer): Array<[number, unknown]> | null {
+  let batch: unknown;
+  try {
+    batch = decodeValue(body);
+  } catch {
+    return null;
+  }
+  if (!Array.isArray(batch)) return null;
+  for (const entry of batch) {
+    if (!Array.isArray(entry) || entry.length !== 2 || !Number.isSafeInteger(entry[0])) {
+      return null;
+    }
+  }
+  return batch as Array<[number, unknown]>;
 }
 
 /** The node's answer, checked for shape; anything else reads as a node that failed. */

@@ -16,10 +16,10 @@ import type { IncomingMessage } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { LANE_PATH, LANE_PROTOCOL } from '../client/process-lane.js';
+import { decodeIdBatch, LANE_PATH, LANE_PROTOCOL } from '../client/process-lane.js';
 import { parseClientRequest } from '../core/messages.js';
 import { BatchWriter } from '../transport/batch-writer.js';
-import { decodeValue, encodeValue } from '../transport/codec.js';
+import { encodeValue } from '../transport/codec.js';
 import { FrameDecoder } from '../transport/frame.js';
 import type { ControlSettings, NodeControl } from './control-settings.js';
 import { HttpError } from './http-error.js';
@@ -227,23 +227,15 @@ class ControlLane {
  * request id repeats in it).
  */
 function parseBatch(body: Buffer): Array<[number, unknown]> | null {
-  let batch: unknown;
-  try {
-    batch = decodeValue(body);
-  } catch {
-    return null;
-  }
-  if (!Array.isArray(batch)) return null;
+  const batch = decodeIdBatch(body);
+  if (batch === null) return null;
   const ids = new Set<number>();
-  for (const entry of batch) {
-    if (!Array.isArray(entry) || entry.length !== 2) return null;
-    const id: unknown = entry[0];
-    if (typeof id !== 'number' || !Number.isSafeInteger(id)) return null;
-    if (entry[1] === null) continue; // a cancel
+  for (const [id, request] of batch) {
+    if (request === null) continue; // a cancel
     if (ids.has(id)) return null;
     ids.add(id);
   }
-  return batch as Array<[number, unknown]>;
+  return batch;
 }
 
 function down(reason: string): { kind: 'down'; reason: string } {

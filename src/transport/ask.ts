@@ -11,7 +11,7 @@ import { type NodeId, nodeId } from '../core/types.js';
 import { TimeoutError, UnavailableError } from '../errors.js';
 import { nodeIdOfCertificate } from './cert-identity.js';
 import { decodeValue, encodeValue } from './codec.js';
-import { FrameDecoder, frameHeader } from './frame.js';
+import { FrameDecoder, framed } from './frame.js';
 import type { Checked } from './handshake.js';
 
 /** What a peer answered to an ask, and who it is. */
@@ -69,7 +69,7 @@ export function askOnce(spec: AskSpec): Promise<AskAnswer> {
           if (problem !== null) return finish(new UnavailableError(problem));
           node = (value as { node: string }).node;
           const request = encodeValue(spec.request);
-          socket.write(Buffer.concat([frameHeader(request.length), request]));
+          socket.write(framed(request));
         } else {
           return finish(null, { node: nodeId(node), answer: value });
         }
@@ -78,7 +78,7 @@ export function askOnce(spec: AskSpec): Promise<AskAnswer> {
         finish(new UnavailableError(`bad frame from the peer: ${decoder.error.kind}`));
       }
     });
-    socket.write(Buffer.concat([frameHeader(spec.hello.length), spec.hello]));
+    socket.write(framed(spec.hello));
   });
 }
 

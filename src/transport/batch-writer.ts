@@ -16,6 +16,14 @@ export function entryFits(bytes: number, frameBytesMax: number): boolean {
   return bytes + ARRAY_HEADER_BYTES_MAX <= frameBytesMax;
 }
 
+/** One frame whose body is the msgpack array of the already-encoded `entries`. */
+export function batchFrame(entries: readonly Buffer[]): Buffer {
+  const header = arrayHeader(entries.length);
+  let body = header.length;
+  for (const entry of entries) body += entry.length;
+  return Buffer.concat([frameHeader(body), header, ...entries], FRAME_HEADER_BYTES + body);
+}
+
 export class BatchWriter {
   private queue: Buffer[] = [];
   private flushScheduled = false;
@@ -86,10 +94,7 @@ export class BatchWriter {
         end++;
       }
       assert(end > start, 'every queued entry fits a frame');
-      const batch = this.queue.slice(start, end);
-      const header = arrayHeader(batch.length);
-      const body = header.length + bytes;
-      const frame = Buffer.concat([frameHeader(body), header, ...batch], FRAME_HEADER_BYTES + body);
+      const frame = batchFrame(this.queue.slice(start, end));
       start = end;
       this.onFrame();
       if (!this.socket.write(frame)) this.waitingDrain = true;

@@ -26,6 +26,11 @@ export function frameHeader(bodyBytes: number): Buffer {
   return header;
 }
 
+/** `body` with its length prefix: one frame, ready to write. */
+export function framed(body: Buffer): Buffer {
+  return Buffer.concat([frameHeader(body.length), body], FRAME_HEADER_BYTES + body.length);
+}
+
 export class FrameDecoder {
   /** Chunks of the frame being assembled (the prefix included, until it is complete). */
   private parts: Buffer[] = [];

@@ -8,7 +8,7 @@
 import type { Socket } from 'node:net';
 import type { NodeId } from '../core/types.js';
 import { decodeValue, encodeValue } from './codec.js';
-import { FrameDecoder, frameHeader } from './frame.js';
+import { FrameDecoder, framed } from './frame.js';
 import { type Answer, ASK_LANE, type Checked, type Hello } from './handshake.js';
 import type { TcpCounters, TransportEventHandler } from './tcp-stats.js';
 
@@ -107,7 +107,7 @@ export class InboundConnection {
       this.refused = true;
       this.stopTimer();
       this.timer = setTimeout(() => this.close(), this.deps.handshakeTimeoutMs);
-      this.socket.end(Buffer.concat([frameHeader(refusal.length), refusal]));
+      this.socket.end(framed(refusal));
       return;
     }
     this.stopTimer();
@@ -117,7 +117,7 @@ export class InboundConnection {
       this.timer = setTimeout(() => this.askTimedOut(), this.deps.askTimeoutMs);
     }
     const welcome = encodeValue(this.deps.welcome);
-    this.socket.write(Buffer.concat([frameHeader(welcome.length), welcome]));
+    this.socket.write(framed(welcome));
     this.deps.onEvent({
       kind: 'connected',
       peer: this.peer,
@@ -161,7 +161,7 @@ export class InboundConnection {
           return this.protocolError('the answer to an ask cannot be encoded');
         }
         this.stopTimer();
-        this.socket.end(Buffer.concat([frameHeader(encoded.length), encoded]));
+        this.socket.end(framed(encoded));
       });
   }
 

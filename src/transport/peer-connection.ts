@@ -15,8 +15,9 @@ import type { Socket } from 'node:net';
 import type { TransportConfig } from '../config.js';
 import { assert } from '../core/assert.js';
 import type { NodeId } from '../core/types.js';
-import { ARRAY_HEADER_BYTES_MAX, arrayHeader, BATCH_MESSAGES_MAX, decodeValue } from './codec.js';
-import { FrameDecoder, frameHeader } from './frame.js';
+import { batchFrame } from './batch-writer.js';
+import { ARRAY_HEADER_BYTES_MAX, BATCH_MESSAGES_MAX, decodeValue } from './codec.js';
+import { FrameDecoder, framed } from './frame.js';
 import type { Checked, Lane } from './handshake.js';
 import { SendQueue } from './send-queue.js';
 import type { TcpCounters, TransportEventHandler } from './tcp-stats.js';
@@ -166,7 +167,7 @@ export class PeerConnection {
       this.waitingDrain = false;
       this.flush();
     });
-    socket.write(Buffer.concat([frameHeader(this.deps.hello.length), this.deps.hello]));
+    socket.write(framed(this.deps.hello));
   }
 
   private onData(socket: Socket, decoder: FrameDecoder, chunk: Buffer): void {
@@ -230,10 +231,7 @@ export class PeerConnection {
     while (!this.waitingDrain && this.queue.length > 0) {
       const batch = this.queue.take(BATCH_MESSAGES_MAX, bodyBytesMax);
       assert(batch.length > 0, 'every queued message fits a frame (checked at send)');
-      const header = arrayHeader(batch.length);
-      let bytes = header.length;
-      for (const part of batch) bytes += part.length;
-      const frame = Buffer.concat([frameHeader(bytes), header, ...batch], bytes + 4);
+      const frame = batchFrame(batch);
       this.deps.counters.sent += batch.length;
       this.deps.counters.batches++;
       if (!socket.write(frame)) this.waitingDrain = true;
