@@ -53,9 +53,26 @@ export class LaneCounters {
   refused = 0;
   framesWritten = 0;
   framesRead = 0;
-  inFlight = 0;
+  /** The node's lanes still open or opening; calls in flight are what they hold. */
+  private readonly live = new Set<{ readonly size: number }>();
 
   constructor(readonly node: string) {}
+
+  /** Counts `lane`'s waiting calls as in flight until `detach`. */
+  attach(lane: { readonly size: number }): void {
+    this.live.add(lane);
+  }
+
+  detach(lane: { readonly size: number }): void {
+    this.live.delete(lane);
+  }
+
+  /** Calls waiting for a reply now, on every live lane of the node. */
+  get inFlight(): number {
+    let calls = 0;
+    for (const lane of this.live) calls += lane.size;
+    return calls;
+  }
 
   /** A copy of the counters now. */
   snapshot(): LaneStats {

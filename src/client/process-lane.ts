@@ -67,6 +67,7 @@ export class ProcessLane {
     private readonly counters: LaneCounters = new LaneCounters(options.base),
   ) {
     counters.opened++;
+    counters.attach(this);
     this.connect();
   }
 
@@ -99,7 +100,6 @@ export class ProcessLane {
     }
     const reply = new Promise<LinkReply>((resolve) => this.pending.set(id, resolve));
     this.counters.sent++;
-    this.counters.inFlight++;
     this.write(entry);
     return { reply, cancel: () => this.cancel(id) };
   }
@@ -107,7 +107,6 @@ export class ProcessLane {
   /** Forgets call `id` (a late answer is dropped) and tells the node to stop waiting for it. */
   private cancel(id: number): void {
     if (!this.pending.delete(id)) return;
-    this.counters.inFlight--;
     if (this.state === 'closed') return;
     this.write(encodeValue([id, null]));
   }
@@ -132,7 +131,7 @@ export class ProcessLane {
     this.early = [];
     const calls = [...this.pending.values()];
     this.pending.clear();
-    this.counters.inFlight -= calls.length;
+    this.counters.detach(this);
     this.counters.down += calls.length;
     for (const settle of calls) settle({ kind: 'down', reason });
     this.onClosed(this);
@@ -245,7 +244,6 @@ export class ProcessLane {
       const settle = this.pending.get(id);
       if (settle === undefined) continue; // cancelled: the late answer is dropped
       this.pending.delete(id);
-      this.counters.inFlight--;
       this.counters.answered++;
       settle(toLinkReply(reply));
     }

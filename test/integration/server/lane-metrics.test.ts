@@ -55,7 +55,8 @@ describe('ringkv_lane_* in GET /metrics', () => {
     expect(sample(first, 'ringkv_lane_requests_total{node="n1"}')).toBe(0);
 
     Object.assign(n1, { opened: 2, sent: 40, answered: 37, down: 3, refused: 5 });
-    Object.assign(n1, { framesWritten: 4, framesRead: 9, inFlight: 7 });
+    Object.assign(n1, { framesWritten: 4, framesRead: 9 });
+    n1.attach({ size: 7 }); // a live lane with 7 calls waiting
     n1.closed.peer = 1;
     n2.sent = 6;
     nodes = [n1, n2];
