@@ -3,6 +3,7 @@
  * stats at each scrape: nothing is observed per request.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { scrapedCounter } from './scraped-counter.js';
 
 /** What the series read: server/admission.ts's AdmissionController has this shape. */
 export interface AdmissionSource {
@@ -46,15 +47,7 @@ export function watchAdmission(registry: Registry, admission: AdmissionSource): 
     (s) => (s.baselineMs === null ? null : s.baselineMs / 1000),
   );
   const total = (name: string, help: string, read: (stats: AdmissionStats) => number) =>
-    new Counter({
-      name,
-      help,
-      registers,
-      collect() {
-        this.reset();
-        this.inc(read(admission.stats()));
-      },
-    });
+    scrapedCounter(registry, name, help, () => read(admission.stats()));
   total('ringkv_admission_admitted_total', 'Requests admitted.', (s) => s.admitted);
   total(
     'ringkv_admission_dropped_total',

@@ -2,7 +2,8 @@
  * A RESP server's counters as Prometheus series (names in metrics.ts), read from its stats at
  * each scrape: nothing is observed per command. Registered only for a process that serves RESP.
  */
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
+import { scrapedCounter } from './scraped-counter.js';
 
 /** The counters the series read: server/resp/stats.ts's RespStats has this shape. */
 export interface RespCounters {
@@ -71,14 +72,6 @@ export function watchResp(registry: Registry, resp: RespSource): void {
     },
   });
   for (const [name, help, field] of COUNTERS) {
-    new Counter({
-      name,
-      help,
-      registers,
-      collect() {
-        this.reset();
-        this.inc(resp.stats[field]);
-      },
-    });
+    scrapedCounter(registry, name, help, () => resp.stats[field]);
   }
 }
