@@ -49,8 +49,11 @@ type Settle = (reply: LinkReply) => void;
 export class ProcessLane {
   private state: 'connecting' | 'open' | 'closed' = 'connecting';
   private readonly pending = new Map<number, Settle>();
-  /** Entries sent before the lane opened, written as soon as it does. */
-  private early: Buffer[] = [];
+  /**
+   * Requests sent before the lane opened, by id, written as soon as it does; a call cancelled
+   * meanwhile just leaves (the node never hears of it).
+   */
+  private early = new Map<number, Buffer>();
   private writer: BatchWriter | null = null;
   private socket: Socket | null = null;
   private request: http.ClientRequest | null = null;
@@ -84,7 +87,8 @@ export class ProcessLane {
   /** Hands `request` to the node; the reply settles with its answer or `down`. */
   send(request: ClientRequest): LinkCall {
     if (this.state === 'closed') return downNow('is not reachable (its lane is closed)');
-    if (this.pending.size >= this.options.pendingMax) {
+    // Entries queued for a socket that asks to wait count too: cancels are entries as well.
+    if (this.pending.size + (this.writer?.length ?? 0) >= this.options.pendingMax) {
       this.counters.refused++;
       return downNow(`has ${this.options.pendingMax} requests in flight on its lane already`);
     }
@@ -100,7 +104,8 @@ export class ProcessLane {
     }
     const reply = new Promise<LinkReply>((resolve) => this.pending.set(id, resolve));
     this.counters.sent++;
-    this.write(entry);
+    if (this.writer === null) this.early.set(id, entry);
+    else this.writer.push(entry);
     return { reply, cancel: () => this.cancel(id) };
   }
 
@@ -108,12 +113,8 @@ export class ProcessLane {
   private cancel(id: number): void {
     if (!this.pending.delete(id)) return;
     if (this.state === 'closed') return;
-    this.write(encodeValue([id, null]));
-  }
-
-  private write(entry: Buffer): void {
-    if (this.writer === null) this.early.push(entry);
-    else this.writer.push(entry);
+    if (this.writer === null) this.early.delete(id);
+    else this.writer.push(encodeValue([id, null]));
   }
 
   /**
@@ -128,7 +129,7 @@ export class ProcessLane {
     this.writer?.close();
     this.socket?.destroy();
     this.request?.destroy();
-    this.early = [];
+    this.early.clear();
     const calls = [...this.pending.values()];
     this.pending.clear();
     this.counters.detach(this);
@@ -213,8 +214,8 @@ export class ProcessLane {
     );
     socket.on('end', () => this.close('stopped before answering (its lane ended)', 'peer'));
     socket.on('close', () => this.close('stopped before answering (its lane closed)', 'peer'));
-    for (const entry of this.early) writer.push(entry);
-    this.early = [];
+    for (const entry of this.early.values()) writer.push(entry);
+    this.early.clear();
     if (head.length > 0) this.receive(decoder, head);
   }
 

@@ -221,6 +221,19 @@ describe('process request lane', () => {
     expect(front.size).toBe(0);
   });
 
+  it('never sends a call cancelled while the lane was still opening', async () => {
+    const { url, node } = await nodeServer();
+    const front = lane(url); // connecting: nothing is written yet
+    const gone = front.send(request('gone'));
+    gone.cancel();
+    const kept = front.send(request('kept'));
+    await until(() => node.calls.length === 1, 'the kept request at the node');
+    node.calls[0]?.answer();
+    expect(await kept.reply).toEqual(answerOf('kept'));
+    expect(node.calls.map((c) => c.request.trace)).toEqual(['kept']);
+    expect(front.size).toBe(0);
+  });
+
   it('settles every pending call down when the node side closes, and the pool reopens', async () => {
     const { url, node, upgrades } = await nodeServer();
     const { ControlCaller } = await import('../../../src/client/process-link.js');
