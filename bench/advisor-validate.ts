@@ -62,8 +62,10 @@ export async function validate(plan: ValidationPlan): Promise<ValidationResult> 
     dataDir: null,
     requestTimeoutMs: 5_000,
     retryAttemptsMax: 1,
-    // Only the quorum protocol spreads a write, as in the model.
+    // Only the quorum protocol spreads a write, and a get asks every replica, as in the model
+    // (which has no targeted reads: src/bench/wars.ts).
     antiEntropyIntervalMs: 3_600_000,
+    readSpeculateMs: 0,
   });
   try {
     await db.setNetwork({ delayMs: plan.delayMs, jitterMs: plan.jitterMs });

@@ -75,6 +75,18 @@ export interface RingkvConfig {
   /** How long a coordinator waits for R/W replies before answering with a QuorumError. @default 2000 */
   readonly requestTimeoutMs: number;
   /**
+   * Targeted reads with speculative retry (Cassandra's read path): a get asks only R replicas
+   * (the coordinator itself first, then primaries in preference order) and asks the rest of its
+   * targets when those have not all answered after this many ms, or when what they hold is only
+   * tombstones (so reaping still hears every primary). Read repair then covers the replicas
+   * asked. 0 asks every target at once (Riak's read path): more read repair, about twice the
+   * replica messages per get. Set it above the replicas' p99 round trip (a few ms between
+   * threads on one host; 20 ms leaves room for a loaded 2-core machine), or most gets speculate.
+   * A get's first answer never waits longer than this for a slow or dead-but-not-yet-suspected
+   * replica. @default 20
+   */
+  readonly readSpeculateMs: number;
+  /**
    * Extra time the client waits past `requestTimeoutMs` for the coordinator's own answer before
    * giving up with a TimeoutError (covers a dead or stalled coordinator). @default 1000
    */
@@ -185,6 +197,7 @@ export const DEFAULT_CONFIG: RingkvConfig = Object.freeze({
   w: 2,
   partitionCount: 1024,
   requestTimeoutMs: 2000,
+  readSpeculateMs: 20,
   clientTimeoutSlackMs: 1000,
   valueSizeMaxBytes: 1024 * 1024,
   keySizeMaxBytes: 1024,
@@ -233,6 +246,7 @@ export const CONFIG_RANGES: { readonly [K in IntegerField]: readonly [min: Bound
     w: [1, (c) => c.n],
     partitionCount: [(c) => c.nodes, 65_536], // and a power of two
     requestTimeoutMs: [1, TIMEOUT_MS_MAX],
+    readSpeculateMs: [0, TIMEOUT_MS_MAX],
     clientTimeoutSlackMs: [0, TIMEOUT_MS_MAX],
     valueSizeMaxBytes: [1, VALUE_SIZE_LIMIT_BYTES],
     keySizeMaxBytes: [1, 1024],
@@ -315,6 +329,7 @@ export function membershipConfig(config: RingkvConfig) {
 export function coreLimits(config: RingkvConfig) {
   return {
     inFlightMax: config.inFlightMax,
+    readSpeculateMs: config.readSpeculateMs,
     hintsPerTargetMax: config.hintsPerTargetMax,
     tickIntervalMs: config.tickIntervalMs,
     handoffBatchKeysMax: config.handoffBatchKeysMax,

@@ -94,11 +94,13 @@ class CoreBench {
     this.ids = Array.from({ length: nodeCount }, (_, i) => nodeId(`n${i + 1}`));
     this.ring = Ring.create(this.ids, PARTITION_COUNT);
     for (const name of WARS_CLASSES) this.delayOf.set(MESSAGE_OF_CLASS[name], profile[name]);
-    // As in the model (and in real mode), only the quorum protocol spreads a write.
+    // As in the model (and in real mode), only the quorum protocol spreads a write, and a get
+    // asks every replica at once: the model has no targeted reads (read-targets.ts).
     const limits = coreLimits({
       ...DEFAULT_CONFIG,
       tickIntervalMs: 60_000,
       antiEntropyIntervalMs: 3_600_000,
+      readSpeculateMs: 0,
     });
     const env: NodeEnv = {
       ring: this.ring,

@@ -103,6 +103,8 @@ export async function runRealStaleness(options: RealStalenessOptions): Promise<R
     requestTimeoutMs: REQUEST_TIMEOUT_MS,
     retryAttemptsMax: 1,
     antiEntropyIntervalMs: 3_600_000,
+    // Gets ask every replica at once, as the model (wars.ts) reads; it has no targeted reads.
+    readSpeculateMs: 0,
   });
   try {
     await db.setMessageDelays(messageDelaysOf(options.profile), options.seed);

@@ -24,6 +24,13 @@
  *   R.) This is the topology the real NodeCore can be checked against (staleness-core.ts) and the
  *   one `--mode real` measures: making the coordinator's own replica wait would need a change in
  *   src/core, where self-addressed messages are delivered within the step.
+ *
+ * Read fan-out: the model reads from the R fastest of all N replicas, which is ringkv's read path
+ * with readSpeculateMs = 0, and the staleness benchmarks run their clusters that way. By default
+ * ringkv asks R replicas in preference order (targeted reads, src/core/read-targets.ts): in the
+ * local-write topology replica 0, the writer, is asked first, so such a read is stale only when
+ * it speculates past a replica slower than readSpeculateMs. The model does not describe that
+ * path yet; for it, its figures are pessimistic.
  */
 import { assert } from '../core/assert.js';
 import { sampleDist } from '../util/distributions.js';

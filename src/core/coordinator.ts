@@ -4,8 +4,9 @@
  * round (quorum.ts). A put is coordinated only by a replica of its key — it issues the write's
  * dot — so a put reaching any other node is forwarded (forward.ts). The coordinator stores its
  * own copy first and sends the merged record to the other targets only once that copy is
- * durable (etcd-raft's Ready rule; see fanOut). A get answers after R replies, then finishes
- * read repair and reports a key that is only tombstones everywhere to the reaper.
+ * durable (etcd-raft's Ready rule; see fanOut). A get asks R targets first (read-targets.ts),
+ * answers after R replies, then finishes read repair and reports a key that is only tombstones
+ * everywhere to the reaper.
  */
 import { assert } from './assert.js';
 import type { Effects } from './effects.js';
@@ -15,6 +16,7 @@ import type { DataRequest, GetRequest, PutRequest } from './messages.js';
 import { answer, type FanOut, failure, type NodeContext, type Origin } from './node-context.js';
 import type { Peers } from './peers.js';
 import { type GetOutcome, QuorumRounds } from './quorum.js';
+import { planRead } from './read-targets.js';
 import type { Reaper } from './reaper.js';
 import type { TimerOwner } from './timers.js';
 import type { KeyRecord, NodeId } from './types.js';
@@ -226,21 +228,19 @@ export class Coordinator implements TimerOwner {
     const live = targets.filter((t) => t.hintFor === null).length;
     if (targets.length < request.r || live < pr) return this.noQuorum(origin, request.r, out);
     const opId = this.ctx.allocateId();
-    const timerId = this.ctx.allocateId();
-    this.ctx.timers.arm(timerId, this, request.timeoutMs, out);
+    const deadlineTimerId = this.ctx.allocateId();
+    this.ctx.timers.arm(deadlineTimerId, this, request.timeoutMs, out);
     const { key, r, trace } = request;
-    this.rounds.startGet(opId, origin, { key, r, pr, trace }, primaries, targets, timerId);
-    this.ctx.latency?.sentOp(opId, 'get');
-    for (const target of targets) {
-      const hintFor = target.hintFor ?? undefined;
-      out.send(target.node, {
-        type: 'replica-get',
-        opId,
-        key,
-        ...(hintFor ? { hintFor } : {}),
-        ...(trace === undefined ? {} : { trace }),
-      });
+    const speculateMs = this.ctx.limits.readSpeculateMs;
+    const plan = planRead(targets, this.ctx.self, { r, pr }, speculateMs);
+    let speculateTimerId: number | null = null;
+    if (plan.spares.length > 0 && speculateMs < request.timeoutMs) {
+      speculateTimerId = this.ctx.allocateId();
+      this.ctx.timers.arm(speculateTimerId, this, speculateMs, out);
     }
+    this.ctx.latency?.sentOp(opId, 'get');
+    const get = { key, r, pr, trace, primaries, targets, plan, deadlineTimerId, speculateTimerId };
+    this.rounds.startGet(opId, origin, get, out);
   }
 
   onPutAck(from: NodeId, opId: number, out: Effects, receivedAtMs?: number): void {
@@ -260,12 +260,15 @@ export class Coordinator implements TimerOwner {
     out: Effects,
     receivedAtMs?: number,
   ): void {
-    if (from !== this.ctx.self) this.ctx.latency?.answered(opId, 'get', receivedAtMs);
+    if (from !== this.ctx.self && this.rounds.askedFirst(opId, from)) {
+      this.ctx.latency?.answered(opId, 'get', receivedAtMs);
+    }
     this.afterGet(this.rounds.onGetReply(opId, from, record, out), out);
   }
 
   /** A round's deadline: it fails (or an answered get ends); targets that stayed silent are suspected. */
   onTimer(timerId: number, out: Effects): void {
+    if (this.rounds.onSpeculationTimer(timerId, out)) return;
     const expired = this.rounds.onTimer(timerId, out);
     if (expired === null) return;
     this.peers.suspect(expired.silent);

@@ -25,6 +25,8 @@ export interface CoreLimits extends AntiEntropyLimits, TransferLimits {
   /** SWIM gossip membership and failure detection; null: peers are judged by the runtime only. */
   readonly swim: SwimConfig | null;
   readonly inFlightMax: number;
+  /** A get asks R replicas, and the rest of its targets after this long (0: all at once). */
+  readonly readSpeculateMs: number;
   readonly hintsPerTargetMax: number;
   /** The node's periodic tick: hint delivery, pings, transfers, ring gossip, change checks. */
   readonly tickIntervalMs: number;

@@ -4,9 +4,11 @@
  *
  * A put waits for W durable acks (its own local write counts once persisted), of which at least
  * PW from primary replicas; a stand-in's ack (a hint) counts toward W and makes the result
- * `sloppy`. A get waits for R replies (PR from primaries), answers with their reconciliation,
- * then keeps listening until every target answered or the timer fires, and repairs primaries
- * that answered with stale or missing versions (read repair). Every operation has a timer: when
+ * `sloppy`. A get asks R targets first (read-targets.ts) and its spares when those are slow or
+ * hold only tombstones; it waits for R replies (PR from primaries), answers with their
+ * reconciliation, then keeps listening until every target it asked answered or the timer fires,
+ * and repairs primaries that answered with stale or missing versions (read repair), so read
+ * repair covers the replicas asked. Every operation has a timer: when
  * it fires before the quorum is met the client gets a QuorumError naming how many replicas
  * answered — never a hang. A quorum that can no longer be met (nacks) fails at once.
  *
@@ -16,6 +18,7 @@ import { assert } from './assert.js';
 import type { Effects } from './effects.js';
 import type { ClientResult } from './messages.js';
 import { answer, type Origin, type Target } from './node-context.js';
+import type { ReadPlan } from './read-targets.js';
 import type { Timers } from './timers.js';
 import type { KeyRecord, NodeId } from './types.js';
 import { isDeleted, reconcile, sameDots } from './version.js';
@@ -42,6 +45,14 @@ interface GetOp extends OpBase {
   /** The key's whole preference list: what read repair and reaping look at. */
   readonly primaries: readonly NodeId[];
   readonly replies: Map<NodeId, KeyRecord | null>;
+  /** Targets sent a replica-get; only their replies count. */
+  readonly asked: Set<NodeId>;
+  /** Targets not asked yet (targeted reads): asked on speculation or tombstones. */
+  spares: readonly Target[];
+  /** Spares asked after the first request went out: their round trips include the wait. */
+  readonly askedLate: Set<NodeId>;
+  /** The timer that asks the spares, while armed. */
+  speculateTimerId: number | null;
   answered: boolean;
   /** The request's trace id, carried into its read-repair messages. */
   readonly trace: string | undefined;
@@ -60,6 +71,24 @@ export interface CoordinatorStats {
   retriesDeduplicated: number;
   /** Acks or replies that arrived for an operation already finished (late or duplicated). */
   lateReplies: number;
+  /** Gets that asked their spare targets: the first asked were slow, or held only tombstones. */
+  readsWidened: number;
+}
+
+/** A get as the coordinator starts it (coordinator.ts). */
+export interface GetStart {
+  readonly key: string;
+  readonly r: number;
+  readonly pr: number;
+  readonly trace?: string | undefined;
+  /** The key's whole preference list. */
+  readonly primaries: readonly NodeId[];
+  /** Live primaries and stand-ins (handoff.ts). */
+  readonly targets: readonly Target[];
+  /** Which targets to ask at once, which later (read-targets.ts). */
+  readonly plan: ReadPlan;
+  readonly deadlineTimerId: number;
+  readonly speculateTimerId: number | null;
 }
 
 /** What a get that heard from every primary learned, for the coordinator to act on. */
@@ -75,6 +104,7 @@ const RID_RESULTS_MAX = 10_000;
 export class QuorumRounds {
   private readonly ops = new Map<number, Op>();
   private readonly opByTimer = new Map<number, number>();
+  private readonly opBySpeculation = new Map<number, number>();
   private readonly opByRid = new Map<string, number>();
   private readonly opsByKey = new Map<string, number>();
   private readonly resultByRid = new Map<string, ClientResult>();
@@ -86,6 +116,7 @@ export class QuorumRounds {
     readRepairs: 0,
     retriesDeduplicated: 0,
     lateReplies: 0,
+    readsWidened: 0,
   };
 
   constructor(
@@ -152,29 +183,57 @@ export class QuorumRounds {
     if (request.rid !== undefined) this.opByRid.set(request.rid, opId);
   }
 
-  startGet(
-    opId: number,
-    origin: Origin,
-    request: { key: string; r: number; pr: number; trace?: string | undefined },
-    primaries: readonly NodeId[],
-    targets: readonly Target[],
-    timerId: number,
-  ): void {
-    assert(request.r >= 1 && request.r <= targets.length, 'a get needs 1..targets replies');
-    assert(request.pr <= request.r, 'pr never exceeds r');
-    this.register(opId, timerId, {
+  /**
+   * Starts a get and sends its replica-gets to `plan.asked`. `speculateTimerId`, when not null,
+   * is an armed timer whose firing asks `plan.spares` if the get has not answered by then.
+   */
+  startGet(opId: number, origin: Origin, get: GetStart, out: Effects): void {
+    const { r, pr, targets, plan, speculateTimerId } = get;
+    assert(r >= 1 && r <= targets.length, 'a get needs 1..targets replies');
+    assert(pr <= r, 'pr never exceeds r');
+    assert(plan.asked.length >= r, 'a get asks at least r targets at once');
+    assert(speculateTimerId === null || plan.spares.length > 0, 'only spares are speculated on');
+    const op: GetOp = {
       kind: 'get',
       origins: [origin],
-      key: request.key,
-      needed: request.r,
-      primariesNeeded: request.pr,
+      key: get.key,
+      needed: r,
+      primariesNeeded: pr,
       targets: new Map(targets.map((t) => [t.node, t])),
-      timerId,
-      primaries,
+      timerId: get.deadlineTimerId,
+      primaries: get.primaries,
       replies: new Map(),
+      asked: new Set(),
+      spares: plan.spares,
+      askedLate: new Set(),
+      speculateTimerId,
       answered: false,
-      trace: request.trace,
-    });
+      trace: get.trace,
+    };
+    this.register(opId, get.deadlineTimerId, op);
+    if (speculateTimerId !== null) this.opBySpeculation.set(speculateTimerId, opId);
+    this.ask(opId, op, plan.asked, out);
+  }
+
+  /** Whether `from`'s reply to get `opId` measures a plain round trip (it was asked first). */
+  askedFirst(opId: number, from: NodeId): boolean {
+    const op = this.ops.get(opId);
+    return op?.kind === 'get' && op.asked.has(from) && !op.askedLate.has(from);
+  }
+
+  /**
+   * A speculation timer fired: a get that has not answered yet asks its spares. Returns whether
+   * the timer was one (the coordinator owns other timers too).
+   */
+  onSpeculationTimer(timerId: number, out: Effects): boolean {
+    const opId = this.opBySpeculation.get(timerId);
+    if (opId === undefined) return false;
+    this.opBySpeculation.delete(timerId);
+    const op = this.ops.get(opId);
+    assert(op?.kind === 'get', 'a speculation timer always has its get');
+    op.speculateTimerId = null;
+    if (!op.answered) this.widen(opId, op, out);
+    return true;
   }
 
   onPutAck(opId: number, from: NodeId, out: Effects): void {
@@ -216,14 +275,48 @@ export class QuorumRounds {
     out: Effects,
   ): GetOutcome | null {
     const op = this.ops.get(opId);
-    if (op?.kind !== 'get' || !op.targets.has(from) || op.replies.has(from)) {
+    if (op?.kind !== 'get' || !op.asked.has(from) || op.replies.has(from)) {
       this.late();
       return null;
     }
     op.replies.set(from, record);
     if (!op.answered) this.answerGetIfMet(op, out);
-    if (op.replies.size < op.targets.size) return null;
+    if (op.replies.size < op.asked.size) return null;
+    // Every target asked answered. Spares are still to ask when the answer is not met yet, or
+    // is only tombstones: a reap candidate needs every primary's word (complete()).
+    if (op.spares.length > 0 && (!op.answered || onlyTombstones(this.merged(op)))) {
+      this.widen(opId, op, out);
+      return null;
+    }
     return this.complete(opId, op, out);
+  }
+
+  /** Asks a get's spares. */
+  private widen(opId: number, op: GetOp, out: Effects): void {
+    assert(op.spares.length > 0, 'a get widens only to spares');
+    const spares = op.spares;
+    op.spares = [];
+    this.stats.readsWidened++;
+    this.disarmSpeculation(op, out);
+    for (const target of spares) op.askedLate.add(target.node);
+    this.ask(opId, op, spares, out);
+  }
+
+  private ask(opId: number, op: GetOp, targets: readonly Target[], out: Effects): void {
+    const trace = op.trace === undefined ? {} : { trace: op.trace };
+    for (const target of targets) {
+      assert(!op.asked.has(target.node), 'a get asks each target once');
+      op.asked.add(target.node);
+      const hintFor = target.hintFor === null ? {} : { hintFor: target.hintFor };
+      out.send(target.node, { type: 'replica-get', opId, key: op.key, ...hintFor, ...trace });
+    }
+  }
+
+  private disarmSpeculation(op: GetOp, out: Effects): void {
+    if (op.speculateTimerId === null) return;
+    this.opBySpeculation.delete(op.speculateTimerId);
+    this.timers.cancel(op.speculateTimerId, out);
+    op.speculateTimerId = null;
   }
 
   /**
@@ -237,7 +330,8 @@ export class QuorumRounds {
     const op = this.ops.get(opId);
     assert(op !== undefined, 'a registered timer always has its operation');
     const heard = op.kind === 'put' ? new Set([...op.acked, ...op.failed]) : op.replies;
-    const silent = [...op.targets.keys()].filter((node) => !heard.has(node));
+    const sent = op.kind === 'put' ? op.targets.keys() : op.asked;
+    const silent = [...sent].filter((node) => !heard.has(node));
     if (op.kind === 'get' && op.answered) return { silent, outcome: this.complete(opId, op, out) };
     this.fail(opId, op, out);
     return { silent, outcome: null };
@@ -281,8 +375,7 @@ export class QuorumRounds {
       const trace = op.trace === undefined ? {} : { trace: op.trace };
       out.send(node, { type: 'repair', key: op.key, record: merged, ...trace });
     }
-    const reapable =
-      allPrimaries && merged !== null && merged.siblings.length > 0 && isDeleted(merged);
+    const reapable = allPrimaries && onlyTombstones(merged);
     return { key: op.key, reapable: reapable ? merged : null };
   }
 
@@ -317,6 +410,7 @@ export class QuorumRounds {
     else this.opsByKey.set(op.key, running);
     this.opByTimer.delete(op.timerId);
     if (op.kind === 'put' && op.rid !== undefined) this.opByRid.delete(op.rid);
+    if (op.kind === 'get') this.disarmSpeculation(op, out);
     this.timers.cancel(op.timerId, out);
   }
 
@@ -329,6 +423,11 @@ export class QuorumRounds {
       this.resultByRid.delete(oldest);
     }
   }
+}
+
+/** A record of tombstones only (a deleted or expired key), as a reap candidate must be. */
+function onlyTombstones(merged: KeyRecord | null): merged is KeyRecord {
+  return merged !== null && merged.siblings.length > 0 && isDeleted(merged);
 }
 
 function countPrimaries(op: OpBase, nodes: Iterable<NodeId>): number {

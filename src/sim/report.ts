@@ -42,7 +42,7 @@ export function describeParameters(report: RunReport): string[] {
     `network: latency ${describeDist(sim.network.latency)}, loss ${pct(sim.network.lossRate)}, duplication ${pct(sim.network.duplicateRate)}`,
     `disk ${describeDist(sim.diskLatency)}, failure detection ${describeDist(sim.detectionDelay)}${report.gossip ? ' and SWIM gossip' : ''}, timeout ${sim.requestTimeoutMs}+${sim.clientTimeoutSlackMs}ms`,
     `faults: ${kinds.length === 0 ? 'none' : kinds.join(', ')} every ${describeDist(faults.intervalMs)}, at most ${faults.downMax} down, ${faults.wipesMax ?? 0} disk wipes; clock skew ${skewed ? 'on' : 'off'}`,
-    `limits: tick every ${sim.tunables.limits.tickIntervalMs}ms, tombstone grace ${sim.tunables.limits.tombstoneGraceMs}ms, in-flight max ${sim.tunables.limits.inFlightMax}; safety phase ${safetyMs}ms`,
+    `limits: tick every ${sim.tunables.limits.tickIntervalMs}ms, tombstone grace ${sim.tunables.limits.tombstoneGraceMs}ms, in-flight max ${sim.tunables.limits.inFlightMax}, read speculation ${sim.tunables.limits.readSpeculateMs}ms; safety phase ${safetyMs}ms`,
     ...(report.change === undefined ? [] : [describeChange(report.change)]),
     ...(report.scenario.ttl === undefined ? [] : [describeTtl(report.scenario.ttl)]),
   ];

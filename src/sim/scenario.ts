@@ -62,6 +62,8 @@ function pickSim(prng: Prng): SimOptions {
     inFlightMax: prng.chance(0.1) ? prng.int(2, 20) : DEFAULT_CONFIG.inFlightMax,
     tickIntervalMs: prng.pick([100, 250, 1000]),
     tombstoneGraceMs: prng.pick([1_000, 5_000, 30_000]),
+    // Asking every replica (0), speculating nearly always (2), or as configured by default.
+    readSpeculateMs: prng.pick([0, 2, DEFAULT_CONFIG.readSpeculateMs, 100]),
   };
   return {
     ...SIM_DEFAULTS,

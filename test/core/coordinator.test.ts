@@ -273,8 +273,8 @@ describe("Coordinator: supersede: 'local'", () => {
 });
 
 describe('Coordinator: gets', () => {
-  it('answers after R replies, then repairs a primary that answered stale', () => {
-    const t = setup();
+  it('asking every target (readSpeculateMs 0): answers after R, then repairs a stale primary', () => {
+    const t = setup({ readSpeculateMs: 0 });
     const primaries = t.node.ctx.ring.preferenceList(t.foreign, 3);
     const out = new Effects();
     t.coordinator.coordinate(getOf(t.foreign, { trace: 'tr' }), client, out);
@@ -319,5 +319,90 @@ describe('Coordinator: gets', () => {
     for (const p of primaries) t.coordinator.onGetReply(p, opId, dead, out);
     expect(t.reaper.pending).toBe(1);
     expect(t.coordinator.isBusy(t.foreign)).toBe(false);
+    // The first two asked held only tombstones, so the get asked the third too.
+    expect(t.coordinator.roundStats.readsWidened).toBe(1);
+  });
+});
+
+describe('Coordinator: targeted reads (readSpeculateMs > 0)', () => {
+  it('asks R targets, itself first, and answers without asking the rest', () => {
+    const t = setup({ readSpeculateMs: 20 });
+    const primaries = t.node.ctx.ring.preferenceList(t.mine, 3);
+    expect(primaries[0]).toBe(self);
+    const out = new Effects();
+    t.coordinator.coordinate(getOf(t.mine), client, out);
+    const gets = sent(out, 'replica-get');
+    expect(gets.map((s) => s.to)).toEqual(primaries.slice(0, 2));
+    const speculation = ofKind(out, 'set-timer').find((x) => x.delayMs === 20);
+    expect(speculation).toBeDefined();
+    const { opId } = gets[0]!.message;
+    const value = valueRecord('v', 'w', 1);
+    t.coordinator.onGetReply(primaries[0]!, opId, value, out);
+    t.coordinator.onGetReply(primaries[1]!, opId, value, out);
+    expect(ofKind(out, 'reply')[0]!.result).toMatchObject({ ok: true, replies: 2 });
+    expect(ofKind(out, 'cancel-timer').map((x) => x.timerId)).toContain(speculation!.timerId);
+    expect(t.coordinator.inFlight).toBe(0);
+    expect(t.coordinator.roundStats.readsWidened).toBe(0);
+    // A reply from the target never asked counts as late, never toward the quorum.
+    t.coordinator.onGetReply(primaries[2]!, opId, value, out);
+    expect(t.coordinator.roundStats.lateReplies).toBe(1);
+  });
+
+  it('asks the spare when the first asked are slower than readSpeculateMs', () => {
+    const t = setup({ readSpeculateMs: 20 });
+    const primaries = t.node.ctx.ring.preferenceList(t.foreign, 3);
+    const out = new Effects();
+    t.coordinator.coordinate(getOf(t.foreign, { r: 2 }), client, out);
+    const first = sent(out, 'replica-get');
+    expect(first.map((s) => s.to)).toEqual(primaries.slice(0, 2));
+    const { opId } = first[0]!.message;
+    const value = valueRecord('v', 'w', 1);
+    t.coordinator.onGetReply(primaries[0]!, opId, value, out);
+    const speculation = ofKind(out, 'set-timer').find((x) => x.delayMs === 20)!;
+    const fired = new Effects();
+    expect(t.node.timers.fire(speculation.timerId, fired)).toBe(true);
+    expect(sent(fired, 'replica-get').map((s) => s.to)).toEqual([primaries[2]]);
+    t.coordinator.onGetReply(primaries[2]!, opId, value, fired);
+    expect(ofKind(fired, 'reply')[0]!.result).toMatchObject({ ok: true, replies: 2 });
+    expect(t.coordinator.roundStats.readsWidened).toBe(1);
+    // The slow one still answers, stale: read repair covers every target asked.
+    t.coordinator.onGetReply(primaries[1]!, opId, null, fired);
+    expect(sent(fired, 'repair').map((s) => s.to)).toEqual([primaries[1]]);
+    expect(t.coordinator.inFlight).toBe(0);
+  });
+
+  it('does not speculate once the get has answered', () => {
+    const t = setup({ readSpeculateMs: 20 });
+    const primaries = t.node.ctx.ring.preferenceList(t.foreign, 3);
+    const out = new Effects();
+    t.coordinator.coordinate(getOf(t.foreign, { r: 1 }), client, out);
+    const first = sent(out, 'replica-get');
+    expect(first.map((s) => s.to)).toEqual(primaries.slice(0, 1));
+    t.coordinator.onGetReply(primaries[0]!, first[0]!.message.opId, valueRecord('v'), out);
+    expect(ofKind(out, 'reply')).toHaveLength(1);
+    expect(t.coordinator.inFlight).toBe(0);
+    const speculation = ofKind(out, 'set-timer').find((x) => x.delayMs === 20)!;
+    expect(ofKind(out, 'cancel-timer').map((x) => x.timerId)).toContain(speculation.timerId);
+  });
+
+  it('arms no speculation when readSpeculateMs is not below the request timeout', () => {
+    const t = setup({ readSpeculateMs: 5000 });
+    const out = new Effects();
+    t.coordinator.coordinate(getOf(t.foreign, { r: 2, timeoutMs: 1000 }), client, out);
+    expect(sent(out, 'replica-get')).toHaveLength(2);
+    expect(ofKind(out, 'set-timer').map((x) => x.delayMs)).toEqual([1000]);
+  });
+
+  it('on its deadline suspects only the targets it asked', () => {
+    const t = setup({ readSpeculateMs: 5000 });
+    const primaries = t.node.ctx.ring.preferenceList(t.foreign, 3);
+    const out = new Effects();
+    t.coordinator.coordinate(getOf(t.foreign, { r: 2, timeoutMs: 1000 }), client, out);
+    const fired = new Effects();
+    expect(t.node.timers.fire(lastTimer(out).timerId, fired)).toBe(true);
+    expect(ofKind(fired, 'reply')[0]!.result).toMatchObject({ ok: false, error: 'quorum' });
+    expect(t.peers.isDown(primaries[0]!)).toBe(true);
+    expect(t.peers.isDown(primaries[1]!)).toBe(true);
+    expect(t.peers.isDown(primaries[2]!)).toBe(false);
   });
 });

@@ -64,6 +64,7 @@ describe('trace ids through the coordinator', () => {
 
   it('a get carries its trace into every replica-get', () => {
     const { net, key, prefs, coordinator } = setup();
+    for (const id of net.ids) net.restart(id, { readSpeculateMs: 0 }); // ask every replica
     net.put(coordinator, key, 'v');
     net.settle();
     const get = net.request(coordinator, { op: 'get', key, r: 2, timeoutMs: 1000, trace: 't-get' });

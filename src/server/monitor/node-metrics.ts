@@ -60,6 +60,11 @@ const NODE_COUNTERS: readonly CounterSpec[] = [
     value: (s) => s.core.readRepairs,
   },
   {
+    name: 'ringkv_node_reads_widened_total',
+    help: `Gets that asked their spare replicas (the first asked were slower than readSpeculateMs, or held only tombstones), ${SINCE}.`,
+    value: (s) => s.core.readsWidened,
+  },
+  {
     name: 'ringkv_node_repairs_applied_total',
     help: `Repairs this node received and applied, ${SINCE}.`,
     value: (s) => s.core.repairsApplied,

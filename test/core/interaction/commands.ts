@@ -357,6 +357,7 @@ export class Scenario {
 /** The numeric CoreLimits a scenario may override on `cluster`. */
 const LIMIT_NAMES: ReadonlySet<string> = new Set([
   'inFlightMax',
+  'readSpeculateMs',
   'hintsPerTargetMax',
   'tickIntervalMs',
   'handoffBatchKeysMax',

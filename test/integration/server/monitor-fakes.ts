@@ -27,6 +27,7 @@ export function coreStats(overrides: Partial<NodeStats> = {}): NodeStats {
     readRepairs: 0,
     retriesDeduplicated: 0,
     lateReplies: 0,
+    readsWidened: 0,
     inFlight: 0,
     persistsPending: 0,
     malformedMessages: 0,
