@@ -9,13 +9,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { AdminRequest, ClientRequest, ClientResult, DataRequest } from '../core/messages.js';
 import type { Ring } from '../core/ring.js';
 import { RingkvError, TimeoutError, UnavailableError } from '../errors.js';
-import type { NodeLink } from './node-link.js';
+import type { LinkCall, LinkReply, NodeLink } from './node-link.js';
 import type { RetryPolicy } from './retry.js';
 import {
   attemptBudgetMs,
   type Deadline,
   deadlineOf,
   pickCoordinator,
+  type RouteView,
   retryAfterMs,
 } from './router.js';
 
@@ -48,11 +49,13 @@ export interface RequestPlan<T> {
 }
 
 export class RequestDriver {
-  /** Attempts waiting for an answer, by the function that ends one: close() ends them all. */
-  private readonly waiting = new Set<(error: unknown) => void>();
+  /** Attempts waiting for an answer: close() ends them all. */
+  private readonly waiting = new Set<AttemptWait>();
   private closedValue = false;
   private readonly nowMs: () => number;
   private readonly random01: () => number;
+  /** What routing reads, made once: the ring and node list are read through it per request. */
+  private readonly routeView: RouteView;
 
   constructor(
     private readonly link: NodeLink,
@@ -60,6 +63,16 @@ export class RequestDriver {
   ) {
     this.nowMs = options.nowMs ?? (() => performance.now());
     this.random01 = options.random01 ?? Math.random;
+    this.routeView = {
+      get ring() {
+        return options.ring();
+      },
+      n: options.n,
+      get nodeIds() {
+        return options.nodeIds();
+      },
+      isUp: (id: string) => link.isUp(id),
+    };
   }
 
   get closed(): boolean {
@@ -94,18 +107,12 @@ export class RequestDriver {
   close(): void {
     this.closedValue = true;
     const reason = new UnavailableError('the cluster was closed before the request finished');
-    for (const stop of [...this.waiting]) stop(reason);
+    for (const wait of [...this.waiting]) wait.stop(reason);
   }
 
   private coordinatorOf(plan: RequestPlan<unknown>): string {
     if (plan.via != null) return this.requireUp(plan.via);
-    const view = {
-      ring: this.options.ring(),
-      n: this.options.n,
-      nodeIds: this.options.nodeIds(),
-      isUp: (id: string) => this.link.isUp(id),
-    };
-    const node = pickCoordinator(view, plan.request.key);
+    const node = pickCoordinator(this.routeView, plan.request.key);
     if (node === null) throw new UnavailableError('no node of the cluster is running');
     return node;
   }
@@ -118,7 +125,8 @@ export class RequestDriver {
   /**
    * Sends `request` to `node` with the time left until `deadline` as the coordinator's
    * budget, and waits at most that plus the slack for its answer. A plain timer and a cancel
-   * rather than an AbortController per attempt: this runs for every request.
+   * rather than an AbortController per attempt, and one AttemptWait object rather than a
+   * closure per way to end: this runs for every request.
    */
   private attempt(
     node: string,
@@ -134,29 +142,72 @@ export class RequestDriver {
     }
     const waitMs = budgetMs + this.options.slackMs;
     const call = this.link.send(node, { ...request, timeoutMs: budgetMs });
-    return new Promise<ClientResult>((resolve, reject) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.waiting.delete(stop);
-        signal?.removeEventListener('abort', onAbort);
-      };
-      const stop = (error: unknown) => {
-        done();
-        call.cancel();
-        reject(error);
-      };
-      const onAbort = () => stop(signal?.reason);
-      const timer = setTimeout(() => {
-        stop(new TimeoutError(`coordinator ${node} did not answer within ${waitMs} ms`));
-      }, waitMs);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiting.add(stop);
-      call.reply.then((reply) => {
-        done();
-        if (reply.kind === 'answer') return resolve(reply.result);
-        const why = `coordinator ${node} ${reply.reason} before answering; the outcome is unknown`;
-        reject(new TimeoutError(why));
-      }, stop);
-    });
+    return new AttemptWait(this.waiting, node, call, signal, waitMs).promise;
   }
+}
+
+/**
+ * One attempt's wait for its answer, ended once: by the answer, by its timer, by the caller's
+ * signal (as the signal's listener object) or by the driver's close. Holds no closure of its
+ * own beyond the promise's settle functions.
+ */
+class AttemptWait {
+  readonly promise: Promise<ClientResult>;
+  private resolve!: (result: ClientResult) => void;
+  private reject!: (error: unknown) => void;
+  private readonly timer: ReturnType<typeof setTimeout>;
+
+  constructor(
+    private readonly waiting: Set<AttemptWait>,
+    private readonly node: string,
+    private readonly call: LinkCall,
+    private readonly signal: AbortSignal | undefined,
+    private readonly waitMs: number,
+  ) {
+    this.promise = new Promise<ClientResult>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    this.timer = setTimeout(timeOut, waitMs, this);
+    signal?.addEventListener('abort', this, { once: true });
+    waiting.add(this);
+    call.reply.then(
+      (reply) => this.answered(reply),
+      (error: unknown) => this.stop(error),
+    );
+  }
+
+  /** The caller's signal fired (EventTarget calls a listener object's handleEvent). */
+  handleEvent(): void {
+    this.stop(this.signal?.reason);
+  }
+
+  /** Stops waiting with `error`: the link forgets the call, a late answer is dropped. */
+  stop(error: unknown): void {
+    this.done();
+    this.call.cancel();
+    this.reject(error);
+  }
+
+  /** The timer ran out before the answer came. */
+  expire(): void {
+    this.stop(new TimeoutError(`coordinator ${this.node} did not answer within ${this.waitMs} ms`));
+  }
+
+  private answered(reply: LinkReply): void {
+    this.done();
+    if (reply.kind === 'answer') return this.resolve(reply.result);
+    const why = `coordinator ${this.node} ${reply.reason} before answering; the outcome is unknown`;
+    this.reject(new TimeoutError(why));
+  }
+
+  private done(): void {
+    clearTimeout(this.timer);
+    this.waiting.delete(this);
+    this.signal?.removeEventListener('abort', this);
+  }
+}
+
+function timeOut(wait: AttemptWait): void {
+  wait.expire();
 }

@@ -128,7 +128,17 @@ export function getResultOf(
     context,
     ...meta,
     expiresAtMs,
-    strings: () => values.map((v) => decoder.decode(v)),
-    json: <T>() => values.map((v) => JSON.parse(decoder.decode(v)) as T),
+    // Bound module functions, not arrow closures: under tsx (keepNames) each named arrow made per
+    // request also costs a defineProperty of its name, and this runs for every get.
+    strings: stringsOf.bind(null, values),
+    json: jsonOf.bind(null, values) as GetResult['json'],
   };
+}
+
+function stringsOf(values: readonly Uint8Array[]): string[] {
+  return values.map((v) => decoder.decode(v));
+}
+
+function jsonOf<T>(values: readonly Uint8Array[]): T[] {
+  return values.map((v) => JSON.parse(decoder.decode(v)) as T);
 }

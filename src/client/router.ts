@@ -34,11 +34,14 @@ export function pickCoordinator(
   preferred: string | null = null,
 ): NodeId | null {
   if (preferred !== null && view.isUp(preferred)) return preferred as NodeId;
-  const live = (id: string) => view.isUp(id);
-  const replica = view.ring.preferenceList(key, view.n).find(live);
-  if (replica !== undefined) return replica;
-  const any = view.nodeIds.find(live);
-  return any === undefined ? null : (any as NodeId);
+  // Plain loops, no closure: this runs for every request.
+  for (const replica of view.ring.preferenceList(key, view.n)) {
+    if (view.isUp(replica)) return replica;
+  }
+  for (const id of view.nodeIds) {
+    if (view.isUp(id)) return id as NodeId;
+  }
+  return null;
 }
 
 /**
