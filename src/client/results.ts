@@ -79,7 +79,7 @@ export function toGetResult(result: ClientResult, r: number, what: string): GetR
   if (!result.ok) throw toError(result, what, 'read');
   if (result.op !== 'get')
     throw new Error(`${what}: coordinator answered a get with a ${result.op}`);
-  return makeGetResult(result.record, result.replies, r, result.sloppy);
+  return makeGetResult(result.record, result.replies, r, result.sloppy, result.context);
 }
 
 export function makeGetResult(
@@ -87,9 +87,10 @@ export function makeGetResult(
   replies: number,
   r: number,
   sloppy: boolean,
+  encodedContext?: string,
 ): GetResult {
   const values = record === null ? [] : liveValues(record);
-  const context = record === null ? '' : encodeContext(contextOf(record));
+  const context = record === null ? '' : (encodedContext ?? encodeContext(contextOf(record)));
   return getResultOf(values, context, {
     replies,
     r,

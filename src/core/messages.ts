@@ -397,6 +397,11 @@ export type ClientResult =
       readonly op: 'get';
       /** The reconciled record of every replica that answered (null: no replica holds the key). */
       readonly record: KeyRecord | null;
+      /**
+       * The record's encoded context (core/context.ts), when the node's host made it already,
+       * off the client's thread (the worker runtime). @default computed by the client from record
+       */
+      readonly context?: string;
       readonly replies: number;
       readonly coordinator: NodeId;
       /** Some reply that counted came from a stand-in, not a primary replica. */

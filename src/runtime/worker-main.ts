@@ -16,6 +16,7 @@ import { hostClocks } from './host-clocks.js';
 import { createLogger, type Logger, NodeLog } from './log.js';
 import { transportFaults } from './node-faults.js';
 import { NodeHost } from './node-host.js';
+import { withEncodedContext } from './reply-context.js';
 
 async function main(
   port: NonNullable<typeof parentPort>,
@@ -45,7 +46,7 @@ async function main(
     storage,
     transport,
     {
-      reply: (reqId, result) => replies.push({ reqId, result }),
+      reply: (reqId, result) => replies.push({ reqId, result: withEncodedContext(result) }),
       fatal: (error) => {
         post({
           type: 'fatal',
