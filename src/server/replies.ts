@@ -8,6 +8,7 @@
  * - put / delete: 200 JSON `{ acked, w, coordinator, sloppy, siblings, warning? }`.
  */
 import type { GetResult, PutResult } from '../client/types.js';
+import { siblingsBody } from './siblings-body.js';
 
 export const CONTEXT_HEADER = 'x-ringkv-context';
 /** Request: a put's TTL in ms. Response (200): the value's deadline is in EXPIRES_AT_HEADER. */
@@ -16,6 +17,8 @@ export const TTL_HEADER = 'x-ringkv-ttl-ms';
 export const EXPIRES_AT_HEADER = 'x-ringkv-expires-at-ms';
 /** Request: `local` makes a put supersede what its coordinator holds (as `?supersede=local`). */
 export const SUPERSEDE_HEADER = 'x-ringkv-supersede';
+/** What a JSON reply says it is (send.ts sets it on object bodies; a 300's bytes say it too). */
+export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
 export interface Reply {
   readonly status: number;
@@ -44,11 +47,8 @@ export function getReply(result: GetResult): Reply {
     if (deadline !== undefined && deadline !== null) headers[EXPIRES_AT_HEADER] = String(deadline);
     return { status: 200, headers, body: first };
   }
-  const siblings = result.values.map((value, i) => ({
-    value: toBase64(value),
-    expiresAtMs: result.expiresAtMs[i] ?? null,
-  }));
-  return jsonReply(300, { siblings }, headers);
+  headers['content-type'] = JSON_CONTENT_TYPE;
+  return { status: 300, headers, body: siblingsBody(result.values, result.expiresAtMs) };
 }
 
 export function writeReply(result: PutResult): Reply {
@@ -63,6 +63,3 @@ export function writeReply(result: PutResult): Reply {
   });
 }
 
-function toBase64(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
-}

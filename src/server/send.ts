@@ -4,7 +4,7 @@
  * after the reply instead of waiting for the rest of the upload.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Reply } from './replies.js';
+import { JSON_CONTENT_TYPE, type Reply } from './replies.js';
 
 export function sendReply(req: IncomingMessage, res: ServerResponse, reply: Reply): void {
   if (res.destroyed) return;
@@ -15,7 +15,7 @@ export function sendReply(req: IncomingMessage, res: ServerResponse, reply: Repl
   const isBytes = reply.body instanceof Uint8Array;
   const payload = isBytes ? (reply.body as Uint8Array) : Buffer.from(JSON.stringify(reply.body));
   const headers: Record<string, string> = {
-    'content-type': isBytes ? 'application/octet-stream' : 'application/json; charset=utf-8',
+    'content-type': isBytes ? 'application/octet-stream' : JSON_CONTENT_TYPE,
     'content-length': String(payload.byteLength),
     ...reply.headers,
   };
