@@ -201,7 +201,10 @@ function requestContext(req: IncomingMessage): string | undefined {
 
 /** Drops undefined fields, so the client sees an option as absent rather than `undefined`. */
 function defined<T extends object>(fields: T): Partial<T> {
-  return Object.fromEntries(
-    Object.entries(fields).filter(([, value]) => value !== undefined),
-  ) as Partial<T>;
+  const kept: Record<string, unknown> = {};
+  for (const name in fields) {
+    const value = fields[name];
+    if (value !== undefined) kept[name] = value;
+  }
+  return kept as Partial<T>;
 }
