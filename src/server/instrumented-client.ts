@@ -18,14 +18,13 @@ import type { ClientOp, ServerMetrics } from './monitor/metrics.js';
 export function instrumentClient(client: KvClient, metrics: ServerMetrics): KvClient {
   const timed = async <T>(op: ClientOp, call: () => Promise<T>, outcome: (r: T) => string) => {
     const startMs = performance.now();
-    const seconds = (): number => (performance.now() - startMs) / 1000;
     try {
       const result = await call();
       const sloppy = op !== 'get' && (result as PutResult).sloppy === true;
-      metrics.observeClient(op, outcome(result), seconds(), sloppy);
+      metrics.observeClient(op, outcome(result), secondsSince(startMs), sloppy);
       return result;
     } catch (error) {
-      metrics.observeClient(op, errorOutcome(error), seconds(), false);
+      metrics.observeClient(op, errorOutcome(error), secondsSince(startMs), false);
       throw error;
     }
   };
@@ -43,4 +42,9 @@ export function instrumentClient(client: KvClient, metrics: ServerMetrics): KvCl
       ),
     status: () => client.status(),
   };
+}
+
+/** Seconds from `startMs` (performance.now) to now; a function, not a closure per call. */
+function secondsSince(startMs: number): number {
+  return (performance.now() - startMs) / 1000;
 }
