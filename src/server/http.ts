@@ -341,12 +341,11 @@ async function serveAsync(
 ): Promise<void> {
   const controller = new AbortController();
   const timeoutMs = settings.requestTimeoutMs;
-  const timer = setTimeout(() => {
-    controller.abort(new TimeoutError(`request did not complete within ${timeoutMs} ms`));
-  }, timeoutMs);
-  res.once('close', () => {
-    if (!res.writableFinished) controller.abort(new ClientGoneError());
-  });
+  // Module functions with arguments rather than closures, and `on` rather than `once` (a
+  // response closes once; once() wraps the listener in two more objects): this runs per request.
+  const timer = setTimeout(abortOnTimeout, timeoutMs, controller, timeoutMs);
+  (res as ControlledResponse)[CONTROLLER] = controller;
+  res.on('close', abortIfGone);
   const startMs = performance.now();
   let outcome = 'client_gone';
   let timed = true;
@@ -377,6 +376,20 @@ async function serveAsync(
     const seconds = timed ? (performance.now() - startMs) / 1000 : null;
     settings.metrics.observeHttp(httpOp(req.method ?? '', req.url ?? '/'), outcome, seconds);
   }
+}
+
+/** Where a response keeps its request's controller, for abortIfGone. */
+const CONTROLLER = Symbol('ringkv.requestController');
+type ControlledResponse = ServerResponse & { [CONTROLLER]?: AbortController };
+
+/** The request's deadline passed: its signal aborts with a TimeoutError (a 504). */
+function abortOnTimeout(controller: AbortController, timeoutMs: number): void {
+  controller.abort(new TimeoutError(`request did not complete within ${timeoutMs} ms`));
+}
+
+/** A response's 'close' listener: a caller gone before the reply aborts the request's signal. */
+function abortIfGone(this: ControlledResponse): void {
+  if (!this.writableFinished) this[CONTROLLER]?.abort(new ClientGoneError());
 }
 
 function replyWithError(
