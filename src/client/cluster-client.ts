@@ -10,7 +10,12 @@
 import { randomUUID } from 'node:crypto';
 import { EXPLAIN_TIMEOUT_MS, type RingkvConfig } from '../config.js';
 import type { NodeKeyView } from '../core/explain.js';
-import { type DataRequest, isTraceId, TRACE_ID_LENGTH_MAX } from '../core/messages.js';
+import {
+  type ClientResult,
+  type DataRequest,
+  isTraceId,
+  TRACE_ID_LENGTH_MAX,
+} from '../core/messages.js';
 import type { Ring } from '../core/ring.js';
 import { UnavailableError, ValidationError } from '../errors.js';
 import { valueWithin } from '../util/deadline.js';
@@ -125,7 +130,16 @@ export class ClusterClient implements Cluster {
     return this.write(key, null, options, 'delete');
   }
 
-  async get(key: string, options: GetOptions = {}): Promise<GetResult> {
+  // Not async: a rejection for bad input, else the driver's own promise (no extra hop).
+  get(key: string, options: GetOptions = {}): Promise<GetResult> {
+    try {
+      return this.runGet(key, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  private runGet(key: string, options: GetOptions): Promise<GetResult> {
     const { n } = this.config;
     const r = validateQuorum('r', options.r, this.config.r, n);
     const timeoutMs = validateTimeout(options.timeoutMs, this.config.requestTimeoutMs);
@@ -144,7 +158,8 @@ export class ClusterClient implements Cluster {
       timeoutMs,
       signal: options.signal,
       via,
-      decode: (result) => toGetResult(result, r, what),
+      // bound, not a named arrow: under tsx each named arrow also defines its name per request
+      decode: decodeGet.bind(null, r, what),
     });
   }
 
@@ -229,7 +244,7 @@ export class ClusterClient implements Cluster {
       request,
       timeoutMs,
       signal: options.signal,
-      decode: (answer) => toPutResult(answer, w, label),
+      decode: decodePut.bind(null, w, label),
     });
     if (result.siblings <= this.config.siblingsSoftMax) return result;
     const warning =
@@ -356,4 +371,14 @@ function writeExpiry(options: PutOptions, value: Uint8Array | null) {
     throw new ValidationError('a delete cannot carry ttlMs or expiresAtMs');
   }
   return expiry;
+}
+
+/** toGetResult with the answer last, to bind per request. */
+function decodeGet(r: number, what: string, answer: ClientResult): GetResult {
+  return toGetResult(answer, r, what);
+}
+
+/** toPutResult with the answer last, to bind per request. */
+function decodePut(w: number, what: string, answer: ClientResult): PutResult {
+  return toPutResult(answer, w, what);
 }
