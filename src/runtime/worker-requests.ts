@@ -41,7 +41,36 @@ export interface RuntimeLink {
 
 interface Pending {
   readonly node: string;
-  readonly settle: (outcome: RequestOutcome) => void;
+  settle(outcome: RequestOutcome): void;
+}
+
+/**
+ * One request in the table: its reply, settled once, and its cancel. An object with methods
+ * rather than closures: one is made for every request.
+ */
+class Call implements PendingCall, Pending {
+  readonly reply: Promise<RequestOutcome>;
+  private resolve!: (outcome: RequestOutcome) => void;
+
+  constructor(
+    private readonly pending: Map<number, Pending>,
+    private readonly reqId: number,
+    readonly node: string,
+  ) {
+    this.reply = new Promise<RequestOutcome>((resolve) => {
+      this.resolve = resolve;
+    });
+    pending.set(reqId, this);
+  }
+
+  settle(outcome: RequestOutcome): void {
+    this.pending.delete(this.reqId);
+    this.resolve(outcome);
+  }
+
+  cancel(): void {
+    this.pending.delete(this.reqId);
+  }
 }
 
 export class WorkerRequests {
@@ -62,15 +91,9 @@ export class WorkerRequests {
       return { reply: Promise.resolve({ kind: 'down', reason: 'was not running' }), cancel() {} };
     }
     const reqId = this.nextReqId++;
-    const reply = new Promise<RequestOutcome>((resolve) => {
-      const settle = (outcome: RequestOutcome) => {
-        this.pending.delete(reqId);
-        resolve(outcome);
-      };
-      this.pending.set(reqId, { node, settle });
-    });
+    const call = new Call(this.pending, reqId, node);
     target.request({ reqId, request });
-    return { reply, cancel: () => this.pending.delete(reqId) };
+    return call;
   }
 
   /** A node's answer; one for a request nobody waits for any more is dropped. */
