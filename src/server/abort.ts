@@ -8,17 +8,31 @@ export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<
     return Promise.reject(signal.reason);
   }
   return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
+    const race = new AbortRace(signal, reject);
+    signal.addEventListener('abort', race, ONCE);
     promise.then(
       (value) => {
-        signal.removeEventListener('abort', onAbort);
+        signal.removeEventListener('abort', race);
         resolve(value);
       },
       (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
+        signal.removeEventListener('abort', race);
         reject(error);
       },
     );
   });
+}
+
+const ONCE = { once: true } as const;
+
+/** The signal's listener (EventTarget calls handleEvent): one object, not a named closure. */
+class AbortRace {
+  constructor(
+    private readonly signal: AbortSignal,
+    private readonly reject: (reason: unknown) => void,
+  ) {}
+
+  handleEvent(): void {
+    this.reject(this.signal.reason);
+  }
 }
