@@ -62,4 +62,3 @@ export function writeReply(result: PutResult): Reply {
     ...(warning ? { warning } : {}),
   });
 }
-

@@ -9,12 +9,26 @@ import { withEncodedContext } from '../../src/runtime/reply-context.js';
 const record: KeyRecord = {
   siblings: [
     { dot: ['b.1', 3], past: [['a.1', 2]], value: new Uint8Array([1]) },
-    { dot: ['a.1', 4], past: [['a.1', 3], ['b.1', 1]], value: new Uint8Array([2]) },
+    {
+      dot: ['a.1', 4],
+      past: [
+        ['a.1', 3],
+        ['b.1', 1],
+      ],
+      value: new Uint8Array([2]),
+    },
   ],
 };
 
 function getAnswer(rec: KeyRecord | null): ClientResult {
-  return { ok: true, op: 'get', record: rec, replies: 2, coordinator: 'n1' as never, sloppy: false };
+  return {
+    ok: true,
+    op: 'get',
+    record: rec,
+    replies: 2,
+    coordinator: 'n1' as never,
+    sloppy: false,
+  };
 }
 
 describe('withEncodedContext', () => {
