@@ -14,8 +14,9 @@
  * Topology (see wars.ts): a put is coordinated by the key's first replica, which writes its own
  * copy with no message — NodeCore delivers a node's messages to itself within the step, and
  * routing them through the network would need a change in src/core. The get is coordinated by
- * a node outside the key's replica set, so all its N requests and replies are delayed. That is
- * the `local-write` topology of the model; `pbs` (every replica remote) cannot be run on
+ * a node outside the key's replica set, so every request and reply it sends is delayed; it asks
+ * the replicas as `readSpeculateMs` says (all at once for 0, else R in preference order and the
+ * rest after that many ms), as the model does. That is the `local-write` topology of the model; `pbs` (every replica remote) cannot be run on
  * NodeCore. Each trial writes a fresh key, waits until the put is acknowledged, then t ms of
  * virtual time, and reads it: the read is consistent iff it returns the value just written.
  */
@@ -33,7 +34,7 @@ import { Prng, SEED_MAX } from '../util/prng.js';
 import { mapInOrder } from '../util/task-pool.js';
 import { type LatencyProfile, MESSAGE_OF_CLASS, WARS_CLASSES } from './profile.js';
 import type { ConsistencyPoint } from './staleness-result.js';
-import { checkQuorums } from './wars.js';
+import { checkQuorums, checkSpeculateMs } from './wars.js';
 
 export interface CoreStalenessOptions {
   readonly n: number;
@@ -46,6 +47,8 @@ export interface CoreStalenessOptions {
   readonly tMs: readonly number[];
   readonly trialsPerT: number;
   readonly seed: number;
+  /** The nodes' readSpeculateMs: how a get fans out (wars.ts models both paths). @default 0 */
+  readonly readSpeculateMs?: number;
 }
 
 export interface CoreStalenessRun {
@@ -89,18 +92,19 @@ class CoreBench {
     nodeCount: number,
     readonly n: number,
     profile: LatencyProfile,
+    readSpeculateMs: number,
     private readonly prng: Prng,
   ) {
     this.ids = Array.from({ length: nodeCount }, (_, i) => nodeId(`n${i + 1}`));
     this.ring = Ring.create(this.ids, PARTITION_COUNT);
     for (const name of WARS_CLASSES) this.delayOf.set(MESSAGE_OF_CLASS[name], profile[name]);
-    // As in the model (and in real mode), only the quorum protocol spreads a write, and a get
-    // asks every replica at once: the model has no targeted reads (read-targets.ts).
+    // As in the model (and in real mode), only the quorum protocol spreads a write; a get fans
+    // out as readSpeculateMs says, which the model follows (read-targets.ts, wars.ts).
     const limits = coreLimits({
       ...DEFAULT_CONFIG,
       tickIntervalMs: 60_000,
       antiEntropyIntervalMs: 3_600_000,
-      readSpeculateMs: 0,
+      readSpeculateMs,
     });
     const env: NodeEnv = {
       ring: this.ring,
@@ -209,6 +213,7 @@ export interface CoreChunkTask {
   readonly tMs: readonly number[];
   readonly rounds: number;
   readonly seed: number;
+  readonly readSpeculateMs: number;
   /** Index of the chunk's first trial (keys stay unique across chunks). */
   readonly firstTrial: number;
 }
@@ -226,7 +231,8 @@ export interface CoreChunkResult {
 /** Runs one chunk's rounds, every t interleaved (t1, t2, …, t1, t2, …). */
 export function runCoreChunk(task: CoreChunkTask): CoreChunkResult {
   const { tMs, r, w } = task;
-  const bench = new CoreBench(task.nodes, task.n, task.profile, new Prng(task.seed));
+  const { nodes, n, profile, readSpeculateMs, seed } = task;
+  const bench = new CoreBench(nodes, n, profile, readSpeculateMs, new Prng(seed));
   const finished = tMs.map(() => 0);
   const consistent = tMs.map(() => 0);
   const reads: number[] = [];
@@ -263,7 +269,13 @@ export function runCoreChunk(task: CoreChunkTask): CoreChunkResult {
  */
 export function coreChunks(options: CoreStalenessOptions): CoreChunkTask[] {
   const { n, r, w, tMs, trialsPerT } = options;
+  const readSpeculateMs = options.readSpeculateMs ?? 0;
   checkQuorums(n, r, w);
+  checkSpeculateMs(readSpeculateMs);
+  assert(
+    readSpeculateMs < REQUEST_TIMEOUT_MS,
+    'readSpeculateMs is below the request timeout (else gets never speculate)',
+  );
   const nodes = options.nodes ?? n + 1;
   assert(nodes > n, 'a node outside the replica set exists to coordinate reads');
   assert(tMs.length > 0, 'at least one t');
@@ -286,6 +298,7 @@ export function coreChunks(options: CoreStalenessOptions): CoreChunkTask[] {
       tMs,
       rounds,
       seed,
+      readSpeculateMs,
       firstTrial: done * tMs.length,
     });
   }

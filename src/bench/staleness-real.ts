@@ -7,7 +7,8 @@
  *
  * Topology: `local-write` (wars.ts) — the put's coordinator is the key's first replica and
  * writes its own copy without a message; the reader's N requests and replies all cross the
- * network. It needs at least N + 1 nodes.
+ * network, asked as the cluster's `readSpeculateMs` says (the model follows either read path). It
+ * needs at least N + 1 nodes.
  *
  * Limits, stated in `--help` too: delays are served by timers on whole milliseconds (a delay
  * is rounded up to the next millisecond tick and the event loop adds its own lateness, ~0.1–2
@@ -43,6 +44,8 @@ export interface RealStalenessOptions {
   /** No new trial starts after this much wall time. @default 60 000 */
   readonly timeLimitMs?: number;
   readonly seed: number;
+  /** The cluster's readSpeculateMs: how a get fans out (wars.ts models both paths). @default 0 */
+  readonly readSpeculateMs?: number;
   /** Called after every finished trial. */
   readonly onProgress?: (done: number, total: number) => void;
 }
@@ -61,7 +64,7 @@ export interface RealStalenessRun {
 export const REAL_TRIALS_MAX = 100_000;
 export const CONCURRENCY_MAX = 256;
 /** Coordinator timeout in the benchmark cluster: heavy tails must not turn into failures. */
-const REQUEST_TIMEOUT_MS = 30_000;
+export const REAL_REQUEST_TIMEOUT_MS = 30_000;
 
 interface Tally {
   consistent: number;
@@ -88,6 +91,10 @@ export async function runRealStaleness(options: RealStalenessOptions): Promise<R
   const concurrency = options.concurrency ?? 8;
   const timeLimitMs = options.timeLimitMs ?? 60_000;
   assert(nodes > n, 'a node outside the replica set exists to coordinate reads');
+  assert(
+    (options.readSpeculateMs ?? 0) < REAL_REQUEST_TIMEOUT_MS,
+    'readSpeculateMs is below the request timeout (else gets never speculate)',
+  );
   assert(tMs.length > 0, 'at least one t');
   assert(trialsPerT >= 1 && trialsPerT <= REAL_TRIALS_MAX, `trials in 1..${REAL_TRIALS_MAX}`);
   assert(
@@ -100,11 +107,10 @@ export async function runRealStaleness(options: RealStalenessOptions): Promise<R
     r,
     w,
     dataDir: null,
-    requestTimeoutMs: REQUEST_TIMEOUT_MS,
+    requestTimeoutMs: REAL_REQUEST_TIMEOUT_MS,
     retryAttemptsMax: 1,
     antiEntropyIntervalMs: 3_600_000,
-    // Gets ask every replica at once, as the model (wars.ts) reads; it has no targeted reads.
-    readSpeculateMs: 0,
+    readSpeculateMs: options.readSpeculateMs ?? 0,
   });
   try {
     await db.setMessageDelays(messageDelaysOf(options.profile), options.seed);

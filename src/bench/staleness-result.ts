@@ -16,7 +16,8 @@
  *   and `real` mode each t has `trials` trials of its own (`consistency[].trials` says how many
  *   finished, which can be fewer when `real` hits its time limit).
  *
- * Extra fields: `schema`, `topology`, `nodes`, `seed`, `profile` (name and distributions),
+ * Extra fields: `schema`, `topology`, `readSpeculateMs` (how a get fans out, see wars.ts),
+ * `nodes`, `seed`, `profile` (name and distributions),
  * `latency.*.mean`, `failures` (trials whose put or get failed; not counted in p), `elapsedMs`,
  * and for `real` mode `consistency[].tActualMs` (the mean measured gap between ack and get).
  */
@@ -48,6 +49,8 @@ export interface StalenessResult {
   readonly w: number;
   readonly mode: StalenessMode;
   readonly topology: Topology;
+  /** The read path: 0 asks every replica at once, S > 0 asks R and the rest after S ms. */
+  readonly readSpeculateMs: number;
   readonly trials: number;
   readonly consistency: readonly ConsistencyPoint[];
   readonly t999: number | null;
@@ -74,6 +77,7 @@ export interface StalenessRunInfo {
   readonly w: number;
   readonly mode: StalenessMode;
   readonly topology: Topology;
+  readonly readSpeculateMs: number;
   readonly trials: number;
   readonly nodes: number | null;
   readonly seed: number;
@@ -99,6 +103,7 @@ export function stalenessResult(info: StalenessRunInfo, measured: StalenessMeasu
     w,
     mode: info.mode,
     topology: info.topology,
+    readSpeculateMs: info.readSpeculateMs,
     trials: info.trials,
     consistency: measured.consistency,
     t999: measured.t999,

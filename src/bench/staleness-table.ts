@@ -1,7 +1,7 @@
 /**
  * The text report of one staleness run, as `ringkv bench staleness` prints it:
  *
- *   N=3 R=1 W=1  mode sim, topology pbs, 100000 trials, seed 1, profile lan-ssd
+ *   N=3 R=1 W=1  mode sim, topology pbs, read speculate 20 ms, 100000 trials, seed 1, profile lan-ssd
  *     t ms   P(consistent)
  *        0   0.812340
  *      …
@@ -40,7 +40,8 @@ function header(result: StalenessResult): string {
   const nodes = result.nodes === null ? '' : `, ${result.nodes} nodes`;
   const quorum = r + w > n ? 'R+W>N' : 'R+W<=N';
   return (
-    `N=${n} R=${r} W=${w} (${quorum})  mode ${mode}, topology ${topology}${nodes}, ` +
+    `N=${n} R=${r} W=${w} (${quorum})  mode ${mode}, topology ${topology}, ` +
+    `read speculate ${result.readSpeculateMs} ms${nodes}, ` +
     `${trials} ${per}, seed ${seed}, profile ${result.profile.name}`
   );
 }

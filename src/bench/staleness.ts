@@ -15,7 +15,7 @@
 import { performance } from 'node:perf_hooks';
 import type { LatencyProfile } from './profile.js';
 import { runCoreStalenessPooled } from './staleness-core.js';
-import { runRealStaleness } from './staleness-real.js';
+import { REAL_REQUEST_TIMEOUT_MS, runRealStaleness } from './staleness-real.js';
 import {
   type StalenessMeasured,
   type StalenessMode,
@@ -48,6 +48,8 @@ export interface StalenessOptions {
   /** sim: trials in all; core and real: trials per t. */
   readonly trials: number;
   readonly seed: number;
+  /** How a get fans out (wars.ts): 0 asks every replica, S > 0 asks R and the rest after S ms. */
+  readonly readSpeculateMs: number;
   /** core and real: nodes in the cluster (≥ n + 1). @default n + 1 */
   readonly nodes?: number;
   /** core: worker threads the trials run on (1: this thread). @default CORE_THREADS_DEFAULT */
@@ -79,6 +81,16 @@ export function stalenessProblem(options: StalenessOptions): string | null {
     return `--nodes must be at least n + 1 = ${n + 1}: reads are coordinated outside the replica set`;
   }
   if (options.tMs.length === 0) return 'give at least one t';
+  const speculateMs = options.readSpeculateMs;
+  if (!Number.isInteger(speculateMs) || speculateMs < 0) {
+    return `--read-speculate-ms must be a whole number of ms ≥ 0, not ${speculateMs}`;
+  }
+  if (mode === 'real' && speculateMs >= REAL_REQUEST_TIMEOUT_MS) {
+    return (
+      `--read-speculate-ms must be below real mode's request timeout (${REAL_REQUEST_TIMEOUT_MS} ` +
+      'ms): a get whose speculation would come later never speculates, which the model ignores'
+    );
+  }
   return null;
 }
 
@@ -87,16 +99,16 @@ export async function runStaleness(options: StalenessOptions): Promise<Staleness
   if (problem !== null) throw new StalenessOptionsError(problem);
   const started = performance.now();
   const measured = await measure(options);
-  const { n, r, w, mode, topology, trials, seed, profile, profileName } = options;
+  const { n, r, w, mode, topology, trials, seed, profile, profileName, readSpeculateMs } = options;
   const nodes = mode === 'sim' ? null : (options.nodes ?? n + 1);
   return stalenessResult(
-    { n, r, w, mode, topology, trials, nodes, seed, profile, profileName },
+    { n, r, w, mode, topology, trials, nodes, seed, profile, profileName, readSpeculateMs },
     { ...measured, elapsedMs: performance.now() - started },
   );
 }
 
 async function measure(options: StalenessOptions): Promise<Omit<StalenessMeasured, 'elapsedMs'>> {
-  const { n, r, w, profile, seed, tMs } = options;
+  const { n, r, w, profile, seed, tMs, readSpeculateMs } = options;
   if (options.mode === 'sim') {
     const run = runWars({
       n,
@@ -106,6 +118,7 @@ async function measure(options: StalenessOptions): Promise<Omit<StalenessMeasure
       topology: options.topology,
       trials: options.trials,
       seed,
+      readSpeculateMs,
     });
     options.onProgress?.(options.trials, options.trials);
     return {
@@ -116,7 +129,7 @@ async function measure(options: StalenessOptions): Promise<Omit<StalenessMeasure
       failures: 0,
     };
   }
-  const common = { n, r, w, profile, seed, tMs, trialsPerT: options.trials };
+  const common = { n, r, w, profile, seed, tMs, trialsPerT: options.trials, readSpeculateMs };
   const nodes = options.nodes === undefined ? {} : { nodes: options.nodes };
   const run =
     options.mode === 'core'

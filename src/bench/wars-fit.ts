@@ -26,7 +26,14 @@ import {
   type WarsLatencies,
 } from '../core/latency-meter.js';
 import { Prng } from '../util/prng.js';
-import { type ClassSampler, consistencyAt, Trial, tAtConsistency, type WarsRun } from './wars.js';
+import {
+  type ClassSampler,
+  checkSpeculateMs,
+  consistencyAt,
+  Trial,
+  tAtConsistency,
+  type WarsRun,
+} from './wars.js';
 
 /** The read delays (ms after the write's ack) every answer reports P(consistent) at. */
 export const ADVISOR_T_MS: readonly number[] = [0, 1, 10, 100];
@@ -41,6 +48,8 @@ export interface FitOptions {
   readonly n: number;
   readonly trials: number;
   readonly seed: number;
+  /** The cluster's readSpeculateMs: how its gets fan out (wars.ts). @default 0 */
+  readonly readSpeculateMs?: number;
   /** The read delays to answer P(consistent) at. @default ADVISOR_T_MS */
   readonly tMs?: readonly number[];
 }
@@ -131,6 +140,8 @@ export function fitWars(
   options: FitOptions,
 ): AdvisorRow[] {
   const { n, seed } = options;
+  const speculateMs = options.readSpeculateMs ?? 0;
+  checkSpeculateMs(speculateMs);
   assert(Number.isInteger(n) && n >= 1 && n <= ADVISOR_N_MAX, `n ${n} is in 1..${ADVISOR_N_MAX}`);
   assert(Number.isInteger(options.trials) && options.trials >= 1, 'at least one trial');
   const trials = trialsFor(n, options.trials);
@@ -150,14 +161,10 @@ export function fitWars(
   for (let k = 0; k < trials; k++) {
     trial.draw(sample, prng, true);
     for (let w = 1; w <= n; w++) writeMs[w - 1]![k] = trial.commit[w - 1]!;
-    for (let r = 1; r <= n; r++) readMs[r - 1]![k] = trial.replyAt(r - 1);
-    for (let w = 1; w <= n; w++) {
-      const commitMs = trial.commit[w - 1]!;
-      let best = Number.POSITIVE_INFINITY;
-      for (let r = 1; r <= n; r++) {
-        const i = trial.order[r - 1]!;
-        best = Math.min(best, trial.write[i]! - commitMs - trial.readReq[i]!);
-        tStar[(r - 1) * n + (w - 1)]![k] = best;
+    for (let r = 1; r <= n; r++) {
+      readMs[r - 1]![k] = trial.read(r, speculateMs);
+      for (let w = 1; w <= n; w++) {
+        tStar[(r - 1) * n + (w - 1)]![k] = trial.tConsistent(trial.commit[w - 1]!);
       }
     }
   }

@@ -3,7 +3,7 @@ import { type Command, Option } from 'commander';
 import { ProgressBar } from '../bench/progress.js';
 import type { StalenessMode } from '../bench/staleness-result.js';
 import type { Topology } from '../bench/wars.js';
-import { NODES_MAX, POOL_THREADS_MAX } from '../config.js';
+import { DEFAULT_CONFIG, NODES_MAX, POOL_THREADS_MAX, TIMEOUT_MS_MAX } from '../config.js';
 import { CliError, EXIT_USAGE } from './exit-codes.js';
 import type { CliIo } from './io.js';
 import { checkWritable } from './output-path.js';
@@ -34,6 +34,7 @@ export interface StalenessFlags {
   readonly topology?: Topology;
   readonly nodes?: number;
   readonly seed: number;
+  readonly readSpeculateMs: number;
   readonly concurrency: number;
   readonly threads?: number;
   readonly timeLimit: number;
@@ -59,6 +60,11 @@ Topologies (--topology):
                no message (w = a = 0 for it); the get is coordinated by a node outside the
                key's replicas. The only choice for core and real. (A get coordinated by the
                writing replica itself is always consistent: its own instant reply counts.)
+
+Read path (--read-speculate-ms S, default the cluster default ${DEFAULT_CONFIG.readSpeculateMs}): a get asks R replicas
+in preference order (in local-write the writer first) and the others only when those have not
+all answered after S ms; 0 asks every replica at once and answers with the R fastest. core and
+real run their clusters with S; sim models the same path (src/bench/wars.ts).
 
 Profiles: a JSON file { "w": DIST, "a": DIST, "r": DIST, "s": DIST } in ms (w write request,
 a its ack, r read request, s read reply), DIST one of {"constant": ms}, {"exp": {"rate": r}},
@@ -119,6 +125,12 @@ export function addBenchStalenessCommand(bench: Command, io: CliIo): void {
     )
     .option('--nodes <count>', 'core/real: cluster nodes (default n + 1)', integerIn(2, NODES_MAX))
     .option('--seed <n>', 'seed of every random draw', integerIn(0, 0xffff_ffff), 1)
+    .option(
+      '--read-speculate-ms <ms>',
+      'gets ask R replicas, the rest after this many ms (0: all at once)',
+      integerIn(0, TIMEOUT_MS_MAX), // CONFIG_RANGES.readSpeculateMs
+      DEFAULT_CONFIG.readSpeculateMs,
+    )
     .option('--concurrency <count>', 'real: trials in flight at once', integerIn(1, 256), 8)
     .option(
       '--threads <count>',
@@ -161,6 +173,7 @@ export async function runStalenessCommand(flags: StalenessFlags, io: CliIo): Pro
     tMs: flags.t,
     trials: flags.trials ?? DEFAULT_TRIALS[mode],
     seed: flags.seed,
+    readSpeculateMs: flags.readSpeculateMs,
     concurrency: flags.concurrency,
     timeLimitMs: flags.timeLimit,
     ...(flags.nodes === undefined ? {} : { nodes: flags.nodes }),

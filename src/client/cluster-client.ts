@@ -167,11 +167,13 @@ export class ClusterClient implements Cluster {
     if (!this.driver.closed) await this.membership.refresh();
     const nodes = await Promise.all(this.nodeIds.map((id) => this.nodeStatus(id)));
     const { n, r, w, requestTimeoutMs, valueSizeMaxBytes, dataDir, partitionCount } = this.config;
+    const { readSpeculateMs } = this.config;
     const version = this.membership.version;
+    const durable = dataDir !== null;
     return {
       nodes,
       ring: { partitionCount, owners: [...this.ring.owners], version },
-      config: { n, r, w, requestTimeoutMs, valueSizeMaxBytes, durable: dataDir !== null },
+      config: { n, r, w, requestTimeoutMs, valueSizeMaxBytes, durable, readSpeculateMs },
       network: this.control.network(),
     };
   }

@@ -212,6 +212,8 @@ export interface ClusterStatus {
     readonly requestTimeoutMs: number;
     readonly valueSizeMaxBytes: number;
     readonly durable: boolean;
+    /** How a get fans out (config.ts); absent from nodes older than targeted reads (then 0). */
+    readonly readSpeculateMs?: number;
   };
   /** Injected network faults in force. */
   readonly network: NetworkStatus;

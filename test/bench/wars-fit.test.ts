@@ -53,15 +53,22 @@ const PROFILES: ReadonlyArray<[string, LatencyProfile]> = [
   ],
 ];
 
+const CASES = [
+  ...PROFILES.map(([name, profile]) => [name, 0, profile] as const),
+  // r + s has mean 10 ms: a targeted read speculates past 10 ms about 40 % of the time.
+  [PROFILES[0]![0], 10, PROFILES[0]![1]] as const,
+];
+
 describe('fitWars', () => {
-  it.each(PROFILES)(
-    'reproduces the WARS model of the profile the histograms came from: %s',
-    (_name, profile) => {
+  it.each(CASES)(
+    'reproduces the WARS model of the profile the histograms came from: %s, readSpeculateMs %d',
+    (_name, readSpeculateMs, profile) => {
       const n = 3;
       const rows = fitWars(mergeLatencies([measured(profile, 40_000, 7)]), {
         n,
         trials: 40_000,
         seed: 3,
+        readSpeculateMs,
       });
       expect(rows).toHaveLength(n * n);
       for (const row of rows) {
@@ -73,6 +80,7 @@ describe('fitWars', () => {
           topology: 'local-write',
           trials: 40_000,
           seed: 11,
+          readSpeculateMs,
         });
         for (const [t, p] of row.consistency) {
           expect(Math.abs(p - consistencyAt(run, t)), `R=${row.r} W=${row.w} t=${t}`).toBeLessThan(

@@ -3,7 +3,9 @@
  * from a cluster snapshot and summed, fitted by the Monte-Carlo model (bench/wars-fit.ts), for
  * every (R, W) with R, W ≤ N; the configuration in use is marked. Bounded in CPU: a fixed trial
  * count, one computation at a time, and its answer served from cache for ADVISOR_CACHE_MS.
- * Deterministic for equal histograms (a fixed seed).
+ * Deterministic for equal histograms (a fixed seed). The model reads as the cluster does: with
+ * its readSpeculateMs from `/status` (targeted reads, or every replica at once for 0; 0 for a
+ * node too old to report it, which had only that read path).
  */
 import {
   ADVISOR_N_MAX,
@@ -62,6 +64,8 @@ export interface AdvisorAnswer {
   readonly n: number;
   /** The cluster's default R and W: the row marked `inUse`. */
   readonly inUse: { readonly r: number; readonly w: number };
+  /** The cluster's readSpeculateMs, which the model's reads follow (bench/wars.ts). */
+  readonly readSpeculateMs: number;
   readonly topology: 'local-write';
   readonly tMs: readonly number[];
   readonly targetP: number;
@@ -108,19 +112,29 @@ export class Advisor {
   private async compute(): Promise<AdvisorAnswer> {
     const snapshot = await this.snapshots.take();
     const { n, r, w } = snapshot.status.config;
+    const readSpeculateMs = snapshot.status.config.readSpeculateMs ?? 0;
     const measured = [...snapshot.counters.values()]
       .map((stats) => stats?.latency ?? null)
       .filter((latency): latency is WarsLatencies => latency !== null);
-    const answer = adviseFrom(measured, { n, r, w }, this.options, this.nowMs());
+    const config = { n, r, w, readSpeculateMs };
+    const answer = adviseFrom(measured, config, this.options, this.nowMs());
     this.cached = answer;
     return answer;
   }
 }
 
+/** What of the cluster's configuration the advisor models. */
+export interface AdvisedConfig {
+  readonly n: number;
+  readonly r: number;
+  readonly w: number;
+  readonly readSpeculateMs: number;
+}
+
 /** The advisor's answer for these nodes' histograms and configuration (pure but for the clock value). */
 export function adviseFrom(
   measured: readonly WarsLatencies[],
-  config: { readonly n: number; readonly r: number; readonly w: number },
+  config: AdvisedConfig,
   options: AdvisorOptions,
   computedAtMs: number,
 ): AdvisorAnswer {
@@ -140,6 +154,7 @@ export function adviseFrom(
     computedAtMs,
     n: config.n,
     inUse: { r: config.r, w: config.w },
+    readSpeculateMs: config.readSpeculateMs,
     topology: 'local-write' as const,
     tMs: ADVISOR_T_MS,
     targetP: ADVISOR_TARGET_P,
@@ -151,7 +166,8 @@ export function adviseFrom(
   };
   const reason = notReady(measured.length, classes, config.n, options.samplesMin);
   if (reason !== null) return { ...base, rows: null, reason };
-  const rows = fitWars(merged, { n: config.n, trials: options.trials, seed: options.seed });
+  const { n, readSpeculateMs } = config;
+  const rows = fitWars(merged, { n, trials: options.trials, seed: options.seed, readSpeculateMs });
   return {
     ...base,
     rows: rows.map((row) => ({ ...row, inUse: row.r === config.r && row.w === config.w })),

@@ -21,19 +21,19 @@ describe('adviseFrom', () => {
     ['n = 1', [node(50)], 1, /one copy per key/],
     ['n beyond the model', [node(50)], 17, /models n up to 16/],
   ])('answers no rows, with a reason, when %s', (_name, nodes, n, reason) => {
-    const answer = adviseFrom(nodes, { n, r: 1, w: 1 }, OPTIONS, 0);
+    const answer = adviseFrom(nodes, { n, r: 1, w: 1, readSpeculateMs: 0 }, OPTIONS, 0);
     expect(answer.rows).toBeNull();
     expect(answer.reason).toMatch(reason);
   });
 
   it('sums the nodes, marks the configuration in use, and is deterministic', () => {
     const nodes = [node(30), node(30, 8)];
-    const answer = adviseFrom(nodes, { n: 3, r: 2, w: 1 }, OPTIONS, 42);
+    const answer = adviseFrom(nodes, { n: 3, r: 2, w: 1, readSpeculateMs: 0 }, OPTIONS, 42);
     expect(answer.nodesMeasured).toBe(2);
     expect(answer.classes.w.samples).toBe(60);
     expect(answer.rows).toHaveLength(9);
     expect(answer.rows!.filter((row) => row.inUse).map((row) => [row.r, row.w])).toEqual([[2, 1]]);
-    expect(adviseFrom(nodes, { n: 3, r: 2, w: 1 }, OPTIONS, 42)).toEqual(answer);
+    expect(adviseFrom(nodes, { n: 3, r: 2, w: 1, readSpeculateMs: 0 }, OPTIONS, 42)).toEqual(answer);
   });
 });
 
@@ -62,5 +62,28 @@ describe('Advisor', () => {
     const c = await advisor.answer();
     expect(takes).toBe(2);
     expect(c.rows).toEqual(a.rows);
+    expect(a.readSpeculateMs).toBe(0); // a status without it: a node before targeted reads
+  });
+
+  it("models the cluster's read path: its readSpeculateMs from /status", async () => {
+    const answerFor = (config: object) => {
+      const snapshots = {
+        take: async () => ({
+          takenAtMs: 0,
+          status: { config },
+          counters: new Map([['n1', { latency: node(400, 8) }]]),
+        }),
+      } as unknown as SnapshotTaker;
+      return new Advisor(snapshots, { trials: 2_000, cacheMs: 0 }, () => 0).answer();
+    };
+    const targeted = await answerFor({ n: 3, r: 1, w: 1, readSpeculateMs: 20 });
+    const fanOut = await answerFor({ n: 3, r: 1, w: 1, readSpeculateMs: 0 });
+    expect(targeted.readSpeculateMs).toBe(20);
+    const p0 = (answer: typeof targeted) =>
+      answer.rows!.find((row) => row.r === 1 && row.w === 1)!.consistency[0]![1];
+    // R=1 W=1: the targeted read asks the writer (replies of 8..12 ms, well within 20 ms) and
+    // is always fresh; asking all three answers with the fastest, often a lagging one.
+    expect(p0(targeted)).toBe(1);
+    expect(p0(fanOut)).toBeLessThan(0.9);
   });
 });
