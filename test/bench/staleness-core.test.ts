@@ -52,6 +52,66 @@ describe('NodeCore on virtual time vs the WARS model (local-write)', () => {
     });
   }
 
+  // Targeted reads (readSpeculateMs > 0): the get asks R replicas in preference order, the
+  // writer first, and the others once S passes. With r and s of mean 10 ms each and S = 20, a
+  // read waits past S for about 40 % of its first replicas (R=1) and then often answers from a
+  // spare that has not seen the write yet (w has mean 20 ms).
+  const TARGETED: LatencyProfile = {
+    w: { exp: { rate: 0.05 } },
+    a: { exp: { rate: 0.5 } },
+    r: { exp: { rate: 0.1 } },
+    s: { exp: { rate: 0.1 } },
+  };
+  for (const [r, w] of [
+    [1, 1],
+    [2, 1],
+  ] as const) {
+    it(`agrees on P(consistent) for N=3 R=${r} W=${w} with readSpeculateMs 20`, () => {
+      const tMs = [0, 5, 15, 40];
+      const trialsPerT = 2_000;
+      const readSpeculateMs = 20;
+      const profile = TARGETED;
+      const core = runCoreStaleness({
+        n: 3,
+        r,
+        w,
+        profile,
+        tMs,
+        trialsPerT,
+        seed: 5,
+        readSpeculateMs,
+      });
+      const model = (speculateMs: number) =>
+        runWars({
+          n: 3,
+          r,
+          w,
+          profile,
+          topology: 'local-write',
+          trials: 100_000,
+          seed: 6,
+          readSpeculateMs: speculateMs,
+        });
+      const targeted = model(readSpeculateMs);
+      const fanOut = model(0);
+      expect(core.failures).toBe(0);
+      expect(core.coreFaults).toEqual([]);
+      for (const point of core.consistency) {
+        const expected = consistencyAt(targeted, point.t);
+        const sd = Math.sqrt((expected * (1 - expected)) / trialsPerT);
+        expect(point.trials).toBe(trialsPerT);
+        expect(Math.abs(point.p - expected), `t=${point.t}`).toBeLessThan(4 * sd + 0.005);
+      }
+      // The case can fail: targeted reads are stale sometimes, and much less than fan-out ones.
+      expect(consistencyAt(targeted, 0)).toBeLessThan(0.98);
+      expect(consistencyAt(targeted, 0) - consistencyAt(fanOut, 0)).toBeGreaterThan(0.1);
+      const median = (xs: Float64Array) => xs[Math.floor(xs.length / 2)]!;
+      const readMedianMs = median(targeted.readLatencyMs);
+      expect(median(fanOut.readLatencyMs)).toBeLessThan(readMedianMs - 2);
+      expect(Math.abs(median(core.readLatencyMs) - readMedianMs)).toBeLessThan(0.05 * readMedianMs);
+    });
+  }
+
   it('reads the committed value at t = 0 whenever R + W > N, with no sloppy stand-ins', () => {
     for (const [r, w] of [
       [2, 2],

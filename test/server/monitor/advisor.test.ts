@@ -33,7 +33,9 @@ describe('adviseFrom', () => {
     expect(answer.classes.w.samples).toBe(60);
     expect(answer.rows).toHaveLength(9);
     expect(answer.rows!.filter((row) => row.inUse).map((row) => [row.r, row.w])).toEqual([[2, 1]]);
-    expect(adviseFrom(nodes, { n: 3, r: 2, w: 1, readSpeculateMs: 0 }, OPTIONS, 42)).toEqual(answer);
+    expect(adviseFrom(nodes, { n: 3, r: 2, w: 1, readSpeculateMs: 0 }, OPTIONS, 42)).toEqual(
+      answer,
+    );
   });
 });
 
