@@ -25,6 +25,7 @@ describe('ringkv bench staleness', () => {
     expect(out).toContain('k-staleness');
     const result = JSON.parse(readFileSync(json, 'utf8'));
     expect(result).toMatchObject({ n: 3, r: 1, w: 1, mode: 'sim', trials: 20_000 });
+    expect(result.readSpeculateMs).toBe(20); // the config default: targeted reads
     expect(result.consistency.map((point: { t: number }) => point.t)).toEqual([0, 5, 10]);
     for (const point of result.consistency) expect(point.p).toBeGreaterThan(0);
     expect(result.t999).toBeGreaterThan(10);
@@ -45,8 +46,26 @@ describe('ringkv bench staleness', () => {
       ...['--profile', file, '--mode', 'core', '--trials', '20', '--t', '0,9', '--r', '2'],
     ]);
     expect(code).toBe(0);
-    expect(out).toContain('mode core, topology local-write, 4 nodes, 20 trials per t');
+    expect(out).toContain(
+      'mode core, topology local-write, read speculate 20 ms, 4 nodes, 20 trials per t',
+    );
     expect(out).toContain('profile slow-writes');
+  });
+
+  it('models and runs the read path --read-speculate-ms asks for', async () => {
+    // local-write R=1 W=1 on the wan profile: a get asking the writer first is far fresher
+    // than one answered by the fastest of all three.
+    const args = ['--profile', 'wan', '--topology', 'local-write', '--trials', '20000', '--t', '0'];
+    const p0 = async (speculate: string) => {
+      const json = join(dir, `speculate-${speculate}.json`);
+      const { code, out } = await run([...args, '--read-speculate-ms', speculate, '--json', json]);
+      expect(code).toBe(0);
+      expect(out).toContain(`read speculate ${speculate} ms`);
+      const result = JSON.parse(readFileSync(json, 'utf8'));
+      expect(result.readSpeculateMs).toBe(Number(speculate));
+      return result.consistency[0].p as number;
+    };
+    expect(await p0('1000')).toBeGreaterThan((await p0('0')) + 0.2);
   });
 
   it('rejects bad options with exit code 2', async () => {
@@ -57,6 +76,10 @@ describe('ringkv bench staleness', () => {
       ['--mode', 'real', '--topology', 'pbs'],
       ['--mode', 'core', '--nodes', '3'],
       ['--profile', join(dir, 'nope.json')],
+      ['--read-speculate-ms', '-1'],
+      ['--read-speculate-ms', '2.5'],
+      ['--read-speculate-ms', '600001'],
+      ['--mode', 'real', '--read-speculate-ms', '30000'],
     ];
     for (const args of bad) {
       const { code, err } = await run(args);
