@@ -129,6 +129,7 @@ async function startProcesses(
       n: config.n,
       r: config.r,
       w: config.w,
+      readSpeculateMs: config.readSpeculateMs,
       dataDir: config.dataDir,
       logLevel: config.logLevel,
       controlToken: token,
@@ -157,7 +158,13 @@ async function startProcesses(
  * would make them behave otherwise than asked is refused rather than silently ignored.
  */
 function checkProcessConfig(config: RingkvConfig): void {
-  const defaults: RingkvConfig = { ...DEFAULT_CONFIG, nodes: config.nodes, n: config.n };
+  // What each node's command line carries (process-cluster.ts) may differ; the rest may not yet.
+  const defaults: RingkvConfig = {
+    ...DEFAULT_CONFIG,
+    nodes: config.nodes,
+    n: config.n,
+    readSpeculateMs: config.readSpeculateMs,
+  };
   const differs = [
     ...(JSON.stringify(coreLimits(config)) !== JSON.stringify(coreLimits(defaults))
       ? ['a core limit']

@@ -30,6 +30,7 @@ import {
   nonEmpty,
   PORT_MAX,
   quorumOption,
+  readSpeculateOption,
   toUpPlan,
   type UpFlags,
   type UpPlan,
@@ -105,6 +106,7 @@ function addUpCommand(program: Command, start: (plan: UpPlan) => Promise<unknown
     .addOption(quorumOption('n', 'replicas per key (1..nodes)', DEFAULT_CONFIG.n))
     .addOption(quorumOption('r', 'replies a read waits for (1..n)', DEFAULT_CONFIG.r))
     .addOption(quorumOption('w', 'acks a write waits for (1..n)', DEFAULT_CONFIG.w))
+    .addOption(readSpeculateOption())
     .option(
       '--port <port>',
       `HTTP port (0..${PORT_MAX}, 0 = any free port)`,

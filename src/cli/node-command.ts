@@ -19,6 +19,7 @@ import {
   logLevelArg,
   nonEmpty,
   quorumOption,
+  readSpeculateOption,
   usageError,
 } from './up-options.js';
 
@@ -80,6 +81,7 @@ export function addNodeCommand(program: Command): void {
     .addOption(quorumOption('n', 'replicas per key', DEFAULT_CONFIG.n))
     .addOption(quorumOption('r', 'replies a read waits for (1..n)', DEFAULT_CONFIG.r))
     .addOption(quorumOption('w', 'acks a write waits for (1..n)', DEFAULT_CONFIG.w))
+    .addOption(readSpeculateOption())
     .option('--cluster-name <name>', 'label every peer must share', nonEmpty, CLUSTER_NAME_DEFAULT)
     .option(
       '--drain-ms <ms>',

@@ -57,6 +57,8 @@ export interface NodeFlags {
   readonly n: number;
   readonly r: number;
   readonly w: number;
+  /** A get asks R replicas and the rest after this many ms; 0 asks all at once. */
+  readonly readSpeculateMs?: number;
   readonly insecure?: boolean;
   readonly clusterName: string;
   readonly drainMs: number;
@@ -203,6 +205,7 @@ function toPlan(flags: NodeFlags): NodePlan {
       n: flags.n,
       r: flags.r,
       w: flags.w,
+      ...(flags.readSpeculateMs === undefined ? {} : { readSpeculateMs: flags.readSpeculateMs }),
       dataDir: flags.dataDir,
       logLevel: flags.logLevel ?? 'info',
     };

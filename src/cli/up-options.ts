@@ -5,7 +5,13 @@
  */
 import path from 'node:path';
 import { InvalidArgumentError, Option } from 'commander';
-import { type LogLevel, NODES_MAX, type RingkvConfig } from '../config.js';
+import {
+  DEFAULT_CONFIG,
+  type LogLevel,
+  NODES_MAX,
+  type RingkvConfig,
+  TIMEOUT_MS_MAX,
+} from '../config.js';
 import { parseLogLevel } from '../runtime/log.js';
 
 /** Exit code for bad command-line arguments. */
@@ -29,6 +35,8 @@ export interface UpFlags {
   readonly httpCert?: string;
   readonly httpKey?: string;
   readonly resp?: number;
+  /** A get asks R replicas and the rest after this many ms; 0 asks all at once. */
+  readonly readSpeculateMs?: number;
 }
 
 /** Where `up` keeps data unless told otherwise: durable by default, as Riak and Cassandra are. */
@@ -77,6 +85,17 @@ export function quorumOption(name: 'n' | 'r' | 'w', description: string, fallbac
     .default(fallback);
 }
 
+/**
+ * `--read-speculate-ms` (up and node): how long a get waits for the R replicas it asked before it
+ * asks the others; 0 asks every replica at once. Default: the config's.
+ */
+export function readSpeculateOption(): Option {
+  return new Option(
+    '--read-speculate-ms <ms>',
+    `a get asks R replicas, and the others after this many ms without an answer; 0 asks all at once (default: ${DEFAULT_CONFIG.readSpeculateMs})`,
+  ).argParser(integerIn(0, TIMEOUT_MS_MAX));
+}
+
 /** A commander parser for `--log-level`. */
 export function logLevelArg(value: string): LogLevel {
   try {
@@ -113,6 +132,7 @@ export function toUpPlan(flags: UpFlags): UpPlan {
       w: flags.w,
       dataDir,
       ...(flags.logLevel === undefined ? {} : { logLevel: flags.logLevel }),
+      ...(flags.readSpeculateMs === undefined ? {} : { readSpeculateMs: flags.readSpeculateMs }),
     },
     host: flags.host,
     port: flags.port,

@@ -52,6 +52,8 @@ export interface ProcessClusterOptions {
   readonly n: number;
   readonly r: number;
   readonly w: number;
+  /** A get asks R replicas, and the rest after this many ms (0: all at once). */
+  readonly readSpeculateMs: number;
   /** Where the cluster lives between runs; null: a temporary directory removed on close. */
   readonly dataDir: string | null;
   readonly logLevel: LogLevel;
@@ -344,7 +346,7 @@ export class ProcessCluster {
 
   /** The node's command line: the same on every start, so a restart is the operator's restart. */
   private argsOf(id: string, seed: string | null): string[] {
-    const { n, r, w, logLevel } = this.options;
+    const { n, r, w, readSpeculateMs, logLevel } = this.options;
     const slot = this.slots.get(id) as NodeSlot;
     const peerAddress = (peer: string) => `${LOOPBACK}:${this.slots.get(peer)?.peerPort}`;
     const initial = this.options.initial.map((peer) => `${peer}=${peerAddress(peer)}`).join(',');
@@ -374,6 +376,8 @@ export class ProcessCluster {
       String(r),
       '--w',
       String(w),
+      '--read-speculate-ms',
+      String(readSpeculateMs),
       '--log-level',
       logLevel,
       '--exit-with-stdin',

@@ -52,6 +52,21 @@ describe('ringkv up arguments', () => {
     expect(exitCodeFor(bad.error)).toBe(2);
   });
 
+  it('--read-speculate-ms sets the read path (absent: the config default); bad is a usage error', async () => {
+    expect((await parse(['up', '--read-speculate-ms', '0'])).plans[0]?.config.readSpeculateMs).toBe(
+      0,
+    );
+    expect(
+      (await parse(['up', '--read-speculate-ms', '50'])).plans[0]?.config.readSpeculateMs,
+    ).toBe(50);
+    expect((await parse(['up'])).plans[0]?.config).not.toHaveProperty('readSpeculateMs');
+    for (const bad of ['-1', 'soon', '600001']) {
+      const refused = await parse(['up', '--read-speculate-ms', bad]);
+      expect(refused.plans).toEqual([]);
+      expect(exitCodeFor(refused.error)).toBe(2);
+    }
+  });
+
   it('--memory keeps data in memory', async () => {
     const { plans, error } = await parse(['up', '--memory']);
     expect(error).toBeNull();

@@ -27,7 +27,9 @@ describe('ringkv node processes (insecure, 3 nodes)', () => {
 
   beforeAll(async () => {
     spec = await clusterSpec(IDS);
-    const started = await Promise.all(IDS.map((id) => startNode(spec, id)));
+    // n3 asks every replica on a get (Riak's read path); the others keep the default.
+    const extra = (id: string) => (id === 'n3' ? ['--read-speculate-ms', '0'] : []);
+    const started = await Promise.all(IDS.map((id) => startNode(spec, id, extra(id))));
     started.forEach(({ process, url }, i) => {
       processes.set(IDS[i] as string, process);
       urls.set(IDS[i] as string, url);
@@ -69,6 +71,18 @@ describe('ringkv node processes (insecure, 3 nodes)', () => {
     expect(Object.keys(status.transport.peers).sort()).toEqual(['n1', 'n3']);
     expect(status.nodes.map((n: { id: string }) => n.id)).toEqual(['n2']);
     expect(status.config).toMatchObject({ n: 3, durable: true });
+  });
+
+  it('--read-speculate-ms reaches the node: /status says which read path it runs', async () => {
+    const statusOf = async (id: string) => JSON.parse((await http(`${url(id)}/status`)).text);
+    expect((await statusOf('n2')).config.readSpeculateMs).toBe(20);
+    expect((await statusOf('n3')).config.readSpeculateMs).toBe(0);
+    // Both read paths answer the same.
+    expect((await http(`${url('n1')}/kv/read-path`, { method: 'PUT', body: 'v' })).status).toBe(
+      200,
+    );
+    expect(await http(`${url('n3')}/kv/read-path?r=2`)).toEqual({ status: 200, text: 'v' });
+    expect(await http(`${url('n2')}/kv/read-path?r=2`)).toEqual({ status: 200, text: 'v' });
   });
 
   it('refuses a second process on a data dir in use', async () => {
