@@ -126,10 +126,22 @@ export class Rebalance {
     for (const [partition, keys] of this.foreign) {
       const targets = ctx.ring.preferenceListForPartition(partition, ctx.n);
       assert(!targets.includes(ctx.self), 'a foreign partition is replicated elsewhere');
-      const sorted = () => [...keys].sort();
-      specs.push({ partition, targets, keys: sorted, cursorMeta: null, cursor: null });
+      const held = () => this.heldToDrain(partition, keys);
+      specs.push({ partition, targets, keys: held, cursorMeta: null, cursor: null });
     }
     return specs;
+  }
+
+  /**
+   * A drain's keys, in order, after forgetting those this node no longer holds: a departing node
+   * answers reap checks, so a reap can remove a key before it was drained. The stream skips a
+   * key it cannot read, so such a key stayed counted here for good and the departure never
+   * ended (sim seed 1000485).
+   */
+  private heldToDrain(partition: number, keys: Set<string>): string[] {
+    for (const key of keys) if (this.ctx.local.read(key) === undefined) keys.delete(key);
+    if (keys.size === 0 && this.foreign.get(partition) === keys) this.foreign.delete(partition);
+    return [...keys].sort();
   }
 
   /** A drained key every target acked: drop it here unless it changed since it was sent. */

@@ -72,6 +72,19 @@ describe('swarm regression seeds', () => {
   });
 });
 
+/** Seeds that found a bug in the default modes (gossip and a membership change on). */
+const DEFAULT_MODE_REGRESSION_SEEDS: ReadonlyArray<readonly [number, string]> = [
+  [1000485, 'a reap removed a key its departing node had yet to drain: the leave never ended'],
+];
+
+describe('swarm regression seeds in the default modes', () => {
+  it.each(DEFAULT_MODE_REGRESSION_SEEDS)('seed %i (found: %s) holds every invariant', (seed) => {
+    const report = runSeed(seed);
+    expect(report.change).toBeDefined();
+    expect(report.violations.length === 0 ? '' : formatReport(report, true)).toBe('');
+  });
+});
+
 /** Seeds in the default modes (gossip on, a membership change on about half the seeds). */
 const DEFAULT_MODE_SEEDS = Array.from({ length: 10 }, (_, i) => 301 + i);
 
