@@ -101,6 +101,7 @@ export class Rebalance {
         ctx.local.writeMeta(name, key, NOTHING_AFTER, out),
       moved: (key: string, record: KeyRecord) => this.moved.set(key, versionHash(record)),
       drained: (key: string, sent: KeyRecord, out: Effects) => this.dropDrained(key, sent, out),
+      gone: (key: string) => this.forgetForeign(ctx.ring.partitionOf(key), key),
     };
   }
 
@@ -126,22 +127,10 @@ export class Rebalance {
     for (const [partition, keys] of this.foreign) {
       const targets = ctx.ring.preferenceListForPartition(partition, ctx.n);
       assert(!targets.includes(ctx.self), 'a foreign partition is replicated elsewhere');
-      const held = () => this.heldToDrain(partition, keys);
-      specs.push({ partition, targets, keys: held, cursorMeta: null, cursor: null });
+      const sorted = () => [...keys].sort();
+      specs.push({ partition, targets, keys: sorted, cursorMeta: null, cursor: null });
     }
     return specs;
-  }
-
-  /**
-   * A drain's keys, in order, after forgetting those this node no longer holds: a departing node
-   * answers reap checks, so a reap can remove a key before it was drained. The stream skips a
-   * key it cannot read, so such a key stayed counted here for good and the departure never
-   * ended (sim seed 1000485).
-   */
-  private heldToDrain(partition: number, keys: Set<string>): string[] {
-    for (const key of keys) if (this.ctx.local.read(key) === undefined) keys.delete(key);
-    if (keys.size === 0 && this.foreign.get(partition) === keys) this.foreign.delete(partition);
-    return [...keys].sort();
   }
 
   /** A drained key every target acked: drop it here unless it changed since it was sent. */
@@ -149,9 +138,14 @@ export class Rebalance {
     const partition = this.ctx.ring.partitionOf(key);
     const current = this.ctx.local.read(key);
     if (current !== undefined && !sameDots(current, sent)) return; // changed: drained again
+    this.forgetForeign(partition, key);
+    if (current !== undefined) this.ctx.writeData(key, null, NOTHING_AFTER, out);
+  }
+
+  /** `key` is drained or gone: no longer counted in keysToDrain. */
+  private forgetForeign(partition: number, key: string): void {
     this.foreign.get(partition)?.delete(key);
     if (this.foreign.get(partition)?.size === 0) this.foreign.delete(partition);
-    if (current !== undefined) this.ctx.writeData(key, null, NOTHING_AFTER, out);
   }
 
   keysToDrain(): number {

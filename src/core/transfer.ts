@@ -42,6 +42,11 @@ export interface TransferHost {
   moved(key: string, record: KeyRecord): void;
   /** A drained key was acked by every target as `sent`: drop it if it is still that. */
   drained(key: string, sent: KeyRecord, out: Effects): void;
+  /**
+   * A key to drain that this node no longer holds (a reap removed it: a departing node answers
+   * reap checks): nothing is left to send, and the drain must stop counting it (sim seed 1000485).
+   */
+  gone(key: string): void;
 }
 
 interface Batch {
@@ -228,7 +233,10 @@ export class Transfers {
     for (const key of stream.keys()) {
       if (after !== null && key <= after) continue;
       const record = this.host.read(key);
-      if (record === undefined) continue;
+      if (record === undefined) {
+        if (stream.cursorMeta === null) this.host.gone(key);
+        continue;
+      }
       const size = key.length + recordBytes(record);
       if (entries.length > 0 && bytes + size > this.limits.batchBytesMax) break;
       entries.push({ key, record });

@@ -22,6 +22,7 @@ class FakeHost {
   readonly cursors = new Map<string, string>();
   readonly moved: string[] = [];
   readonly drained: string[] = [];
+  readonly gone: string[] = [];
   private id = 1;
 
   constructor(keys: number) {
@@ -40,6 +41,7 @@ class FakeHost {
         this.drained.push(key);
         this.data.delete(key);
       },
+      gone: (key: string) => void this.gone.push(key),
     };
   }
 
@@ -170,6 +172,21 @@ describe('Transfers', () => {
     transfers.onTick(new Effects());
     expect(fake.drained).toEqual(['k000', 'k001', 'k002']);
     expect(transfers.movesFinished()).toBe(true); // drains do not count as moves
+  });
+
+  it('a drain reports a key it can no longer read as gone; a move does not', () => {
+    const fake = new FakeHost(2);
+    const limits = { transferBatchKeysMax: 8, transferBatchesMax: 2, batchBytesMax: 1 << 30 };
+    const transfers = new Transfers(fake.host(), limits);
+    const keys = () => ['k000', 'k001', 'reaped'];
+    transfers.reset([
+      { partition: 1, targets: [a], keys, cursorMeta: null, cursor: null },
+      { partition: 2, targets: [a], keys: () => ['moved-away'], cursorMeta: 'm2', cursor: null },
+    ]);
+    const out = new Effects();
+    transfers.onTick(out);
+    expect(sent(out).flatMap((s) => s.message.entries.map((e) => e.key))).toEqual(['k000', 'k001']);
+    expect(fake.gone).toEqual(['reaped']);
   });
 
   it('sends nothing to a stream whose targets are all down', () => {
