@@ -3,30 +3,17 @@
  * `node` label value per node, read from a stats snapshot at each scrape: nothing is observed
  * per request. Registered only for a front whose nodes are processes (`ringkv up --processes`).
  */
-import { Counter, Gauge, type Registry } from 'prom-client';
-
-/** One node's lane counters: client/lane-counters.ts's LaneStats has this shape. */
-export interface LaneCountersView {
-  readonly node: string;
-  readonly opened: number;
-  /** Lanes closed, by reason class (peer, error, malformed, timeout, local). */
-  readonly closed: Readonly<Record<string, number>>;
-  readonly sent: number;
-  readonly answered: number;
-  readonly down: number;
-  readonly refused: number;
-  readonly framesWritten: number;
-  readonly framesRead: number;
-  readonly inFlight: number;
-}
+import { Gauge, type Registry } from 'prom-client';
+import type { LaneStats } from '../../client/lane-counters.js';
+import { scrapedCounterByLabel } from './scraped-counter.js';
 
 /** What the series read: a Cluster of the process runtime has this shape. */
 export interface LaneSource {
   /** Each node's counters now; null when there are no lanes. */
-  laneStats(): readonly LaneCountersView[] | null;
+  laneStats(): readonly LaneStats[] | null;
 }
 
-type NumberField = Exclude<keyof LaneCountersView, 'node' | 'closed' | 'inFlight'>;
+type NumberField = Exclude<keyof LaneStats, 'node' | 'closed' | 'inFlight'>;
 
 /** Each per-node counter series: its name, HELP text and the field it reads. */
 const COUNTERS: readonly (readonly [string, string, NumberField])[] = [
@@ -77,30 +64,21 @@ export function watchLanes(registry: Registry, source: LaneSource): void {
       for (const stats of nodes()) this.set({ node: stats.node }, stats.inFlight);
     },
   });
-  new Counter({
-    name: 'ringkv_lane_closed_total',
-    help: 'Request lanes to the node that closed, by reason: peer (the node closed it), error, malformed (a bad frame), timeout (did not open in time), local (the front closed it).',
-    labelNames: ['node', 'reason'],
-    registers,
-    collect() {
-      this.reset();
-      for (const stats of nodes()) {
-        for (const [reason, count] of Object.entries(stats.closed)) {
-          this.inc({ node: stats.node, reason }, count);
-        }
-      }
-    },
-  });
+  scrapedCounterByLabel(
+    registry,
+    'ringkv_lane_closed_total',
+    'Request lanes to the node that closed, by reason: peer (the node closed it), error, malformed (a bad frame), timeout (did not open in time), local (the front closed it).',
+    ['node', 'reason'],
+    () =>
+      nodes().flatMap((stats) =>
+        Object.entries(stats.closed).map(
+          ([reason, count]) => [{ node: stats.node, reason }, count] as const,
+        ),
+      ),
+  );
   for (const [name, help, field] of COUNTERS) {
-    new Counter({
-      name,
-      help,
-      labelNames: ['node'],
-      registers,
-      collect() {
-        this.reset();
-        for (const stats of nodes()) this.inc({ node: stats.node }, stats[field]);
-      },
-    });
+    scrapedCounterByLabel(registry, name, help, ['node'], () =>
+      nodes().map((stats) => [{ node: stats.node }, stats[field]] as const),
+    );
   }
 }
