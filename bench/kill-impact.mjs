@@ -12,10 +12,9 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { freePort, ROOT } from './peers/harness.mjs';
 
 const [beforeArg = '5', afterArg = '10', concurrencyArg = '32'] = process.argv.slice(2);
 const beforeS = Number(beforeArg);
@@ -26,24 +25,12 @@ if (![beforeS, afterS, concurrency].every((v) => Number.isInteger(v) && v > 0)) 
   process.exit(2);
 }
 
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const BIN = join(ROOT, 'bin', 'ringkv.mjs');
 const IDS = ['n1', 'n2', 'n3', 'n4', 'n5'];
 const VICTIM = 'n3';
 const REQUEST_TIMEOUT_MS = 5_000;
 const START_TIMEOUT_MS = 30_000;
 const KEYS = 2_000;
-
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const root = mkdtempSync(join(tmpdir(), 'ringkv-kill-impact-'));
 const children = new Map();
