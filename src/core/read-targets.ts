@@ -45,6 +45,9 @@ function rank(target: Target, self: NodeId): number {
   return (target.hintFor === null ? 0 : 2) + (target.node === self ? 0 : 1);
 }
 
+/** Counted in a loop, not filtered: planRead runs for every get. */
 function primariesIn(targets: readonly Target[]): number {
-  return targets.filter((t) => t.hintFor === null).length;
+  let count = 0;
+  for (const target of targets) if (target.hintFor === null) count++;
+  return count;
 }
