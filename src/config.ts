@@ -652,6 +652,11 @@ export const HTTP_CONNECTIONS_MAX = 8_192;
 export const FREE_PORT_RANGE = [20_000, 32_000] as const;
 /** Random ports tried (each checked by listening on it) before giving up (1..100000). @default 1000 */
 export const FREE_PORT_TRIES_MAX = 1_000;
+/**
+ * Starts with freshly picked ports when a node exits because one of its ports was taken in
+ * between (another program bound it after the check) (1..10). @default 3
+ */
+export const PROCESS_PORT_ATTEMPTS_MAX = 3;
 /** How long a node process may take from spawn to serving HTTP before it is killed, in ms (1..TIMEOUT_MS_MAX). */
 export const PROCESS_START_TIMEOUT_MS = 30_000;
 /** On close, how long a node process may drain after SIGTERM before it is SIGKILLed, in ms (1..TIMEOUT_MS_MAX). */

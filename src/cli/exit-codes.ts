@@ -7,12 +7,18 @@
  *   2  bad arguments: rejected by the command line or by the server (HTTP 400, 405, 413)
  *   3  cannot reach the cluster: connection refused, unknown host, or no answer in time
  *   4  not found: the key (get, delete) or the node (kill, restart) does not exist
+ *   5  `up` or `node` could not listen: an address it was given is in use
  */
+import { ValidationError } from '../errors.js';
+import { ADDRESS_IN_USE_EXIT_CODE } from '../runtime/child-node.js';
+
 export const EXIT_OK = 0;
 export const EXIT_CLUSTER = 1;
 export const EXIT_USAGE = 2;
 export const EXIT_UNREACHABLE = 3;
 export const EXIT_NOT_FOUND = 4;
+/** `ringkv up --processes` starts a node again on other ports when it exits with this code. */
+export const EXIT_ADDRESS_IN_USE = ADDRESS_IN_USE_EXIT_CODE;
 
 /** A command failure with the message to print and the exit code to leave with. */
 export class CliError extends Error {
@@ -41,4 +47,16 @@ export class StartupError extends Error {
   ) {
     super(message);
   }
+}
+
+/** The exit code for a failed start: bad arguments, an address in use, or anything else. */
+export function startupExitCode(error: unknown): number {
+  if (error instanceof ValidationError) return EXIT_USAGE;
+  if (isAddressInUse(error)) return EXIT_ADDRESS_IN_USE;
+  return EXIT_CLUSTER;
+}
+
+/** Whether `error` is a listen's EADDRINUSE. */
+export function isAddressInUse(error: unknown): boolean {
+  return error instanceof Error && (error as NodeJS.ErrnoException).code === 'EADDRINUSE';
 }

@@ -53,7 +53,8 @@ Exit codes:
   1  the cluster answered with an error (quorum not met, timeout, unavailable: HTTP 5xx)
   2  bad arguments (rejected here or by the server: HTTP 400, 405, 413)
   3  cannot reach the cluster (connection refused, no answer within --timeout)
-  4  not found (the key, or the node)`;
+  4  not found (the key, or the node)
+  5  up, node: an address to listen on is in use`;
 
 /** Builds the program. Errors throw CommanderError (exitOverride) instead of exiting. */
 export function buildProgram(deps: Partial<CliDeps> = {}): Command {

@@ -36,7 +36,7 @@ import { AdmissionController } from '../server/admission.js';
 import type { NodeControl } from '../server/control-settings.js';
 import { createHttpServer } from '../server/http.js';
 import { withTimeout } from '../util/deadline.js';
-import { StartupError } from './exit-codes.js';
+import { StartupError, startupExitCode } from './exit-codes.js';
 import { NodeAdmin } from './node-admin.js';
 import { createResp, type RunningResp, startResp } from './resp-serve.js';
 import { closeServer, httpTimeoutMs, processIo, readHttpsFiles, type UpIo } from './up.js';
@@ -110,8 +110,7 @@ export async function runNode(flags: NodeFlags, io: UpIo = processIo): Promise<R
     node = await ProcessNode.start(plan.node, { fatal: () => io.exit(1), left }, log);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    const code = error instanceof ValidationError ? USAGE_EXIT_CODE : 1;
-    throw new StartupError(`could not start node ${flags.id}: ${message}`, code);
+    throw new StartupError(`could not start node ${flags.id}: ${message}`, startupExitCode(error));
   }
   // A joiner learns the ring from the cluster: route by the one its node started from.
   const ring = Ring.fromOwners(node.ringState.owners);

@@ -11,7 +11,7 @@ import { formatHostPort } from '../runtime/node-identity.js';
 import type { AdmissionController } from '../server/admission.js';
 import { admitClient } from '../server/admitted-client.js';
 import { RespServer } from '../server/resp/server.js';
-import { StartupError } from './exit-codes.js';
+import { StartupError, startupExitCode } from './exit-codes.js';
 import { packageVersion } from './version.js';
 
 export interface RunningResp {
@@ -50,6 +50,7 @@ export async function startResp(
     return { server, url: `redis://${formatHostPort({ host: bound.address, port: bound.port })}` };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    throw new StartupError(`cannot serve RESP on ${formatHostPort(at)} (--resp): ${message}`, 1);
+    const code = startupExitCode(error);
+    throw new StartupError(`cannot serve RESP on ${formatHostPort(at)} (--resp): ${message}`, code);
   }
 }

@@ -8,10 +8,9 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Cluster, ClusterStatus } from '../client/types.js';
 import { DEFAULT_CONFIG, HTTP_LISTEN_BACKLOG, type RingkvConfig } from '../config.js';
-import { ValidationError } from '../errors.js';
 import { AdmissionController } from '../server/admission.js';
 import { createHttpServer } from '../server/http.js';
-import { StartupError } from './exit-codes.js';
+import { StartupError, startupExitCode } from './exit-codes.js';
 import { createResp, type RunningResp, startResp } from './resp-serve.js';
 import { type UpPlan, USAGE_EXIT_CODE } from './up-options.js';
 
@@ -117,15 +116,14 @@ async function startClusterOrFail(
     return await startCluster(options, { runtime });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    const code = error instanceof ValidationError ? USAGE_EXIT_CODE : 1;
-    throw new StartupError(`could not start the cluster: ${message}`, code);
+    throw new StartupError(`could not start the cluster: ${message}`, startupExitCode(error));
   }
 }
 
 function listen(server: Server, plan: UpPlan): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException): void => {
-      reject(new StartupError(listenErrorMessage(error, plan), 1));
+      reject(new StartupError(listenErrorMessage(error, plan), startupExitCode(error)));
     };
     server.once('error', onError);
     server.listen({ port: plan.port, host: plan.host, backlog: HTTP_LISTEN_BACKLOG }, () => {

@@ -19,6 +19,28 @@ export interface ChildCommand {
 /** How a child ended, for logs and errors: `exited with code 1`, `killed by SIGKILL`. */
 export type ExitReason = string;
 
+/**
+ * The exit code of a `ringkv node` (or `ringkv up`) that could not listen because its address
+ * was in use: the supervisor's cue to pick other ports and start again (cli/exit-codes.ts).
+ */
+export const ADDRESS_IN_USE_EXIT_CODE = 5;
+
+/** A child that did not come up; `exitCode` is its exit code when it exited by itself first. */
+export class ChildStartError extends Error {
+  override name = 'ChildStartError';
+  constructor(
+    message: string,
+    readonly exitCode: number | null,
+  ) {
+    super(message);
+  }
+
+  /** Whether the child exited because an address it was to listen on was taken. */
+  get addressInUse(): boolean {
+    return this.exitCode === ADDRESS_IN_USE_EXIT_CODE;
+  }
+}
+
 export class ChildNode {
   private constructor(
     readonly id: string,
@@ -59,8 +81,9 @@ export class ChildNode {
         clearTimeout(timer);
         child.stdout?.removeAllListeners('data');
         child.stdout?.resume();
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-        reject(new Error(`node ${id} did not start: ${why}`));
+        const exitCode = child.exitCode;
+        if (exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        reject(new ChildStartError(`node ${id} did not start: ${why}`, exitCode));
       };
       const timer = setTimeout(() => fail(`no banner within ${startTimeoutMs} ms`), startTimeoutMs);
       child.once('error', (error) => fail(error.message));

@@ -20,9 +20,16 @@ function bindable(port: number, host: string): Promise<boolean> {
   });
 }
 
-/** `count` distinct ports free at `host`, below the ephemeral range; bounded by FREE_PORT_TRIES_MAX. */
-export async function freePorts(count: number, host: string): Promise<number[]> {
-  const [low, high] = FREE_PORT_RANGE;
+/**
+ * `count` distinct ports free at `host`, in `range` (low inclusive, high exclusive; by default
+ * FREE_PORT_RANGE, below the ephemeral range); bounded by FREE_PORT_TRIES_MAX.
+ */
+export async function freePorts(
+  count: number,
+  host: string,
+  range: readonly [number, number] = FREE_PORT_RANGE,
+): Promise<number[]> {
+  const [low, high] = range;
   const ports = new Set<number>();
   for (let tries = 0; ports.size < count; tries++) {
     if (tries >= FREE_PORT_TRIES_MAX) {

@@ -22,13 +22,14 @@ import {
   type LogLevel,
   PROCESS_CONTROL_TIMEOUT_MS,
   PROCESS_KILL_TIMEOUT_MS,
+  PROCESS_PORT_ATTEMPTS_MAX,
   PROCESS_START_TIMEOUT_MS,
   PROCESS_STOP_TIMEOUT_MS,
 } from '../config.js';
 import type { RingState } from '../core/ring-state.js';
 import { UnavailableError, ValidationError } from '../errors.js';
 import { CA_CERT_FILE, createCerts, nodeCertFile, nodeKeyFile } from './certs.js';
-import { ChildNode } from './child-node.js';
+import { ChildNode, ChildStartError } from './child-node.js';
 import type { MessageDelays } from './control.js';
 import { DataDirLock } from './data-dir-lock.js';
 import { freePorts } from './free-ports.js';
@@ -61,6 +62,8 @@ export interface ProcessClusterOptions {
   readonly controlToken: string;
   /** Called once every node has stopped (the caller's own resources: its HTTP pool). */
   readonly onClosed?: () => void;
+  /** How `count` loopback ports are picked. @default freePorts (free-ports.ts) */
+  readonly pickPorts?: (count: number) => Promise<number[]>;
 }
 
 /** POSTs `body` to a node's control route at `url`; rejects on failure or past `timeoutMs`. */
@@ -113,7 +116,10 @@ export class ProcessCluster {
 
   /**
    * Takes the data dir, makes the certificates that are missing, and starts every node on free
-   * loopback ports. Fails (stopping what started, removing what it created) if any node fails.
+   * loopback ports. A port can be taken between its check and the node's bind (by anything on
+   * the machine): a node that exits for that makes the whole start begin again on new ports, up
+   * to PROCESS_PORT_ATTEMPTS_MAX times. Fails (stopping what started, removing what it created)
+   * if any node fails otherwise.
    */
   static async start(options: ProcessClusterOptions, call: ControlCall): Promise<ProcessCluster> {
     const temporary = options.dataDir === null;
@@ -121,19 +127,45 @@ export class ProcessCluster {
     const created = temporary || !existsSync(root);
     mkdirSync(root, { recursive: true });
     const lock = DataDirLock.acquire(root);
-    let cluster: ProcessCluster | null = null;
     try {
       await ensureCerts(path.join(root, TLS_DIR), options.nodeIds);
-      // Initial nodes that left keep a slot: --initial-cluster must list every initial id.
-      const all = [...new Set([...options.initial, ...options.nodeIds])];
-      const ports = await freePorts(all.length * 2, LOOPBACK);
-      const slots = new Map<string, NodeSlot>(
-        all.map((id, i) => [id, slotOn(ports[2 * i] as number, ports[2 * i + 1] as number)]),
-      );
-      cluster = new ProcessCluster(options, root, lock, slots, call);
+      for (let attempt = 1; ; attempt++) {
+        const cluster = await ProcessCluster.startOnce(options, root, lock, call);
+        if (cluster instanceof ProcessCluster) return cluster;
+        if (attempt >= PROCESS_PORT_ATTEMPTS_MAX) throw cluster.error;
+        cluster.log.warn(
+          { reason: cluster.error.message, attempt },
+          'a port was taken before its node bound it: starting again on other ports',
+        );
+      }
+    } catch (error) {
+      lock.release();
+      if (created) rmSync(root, { recursive: true, force: true });
+      throw error;
+    }
+  }
+
+  /**
+   * One start on freshly picked ports: the cluster, or (every node stopped again) the start
+   * error of a node whose port was taken. Any other failure stops what started and throws.
+   */
+  private static async startOnce(
+    options: ProcessClusterOptions,
+    root: string,
+    lock: DataDirLock,
+    call: ControlCall,
+  ): Promise<ProcessCluster | { error: ChildStartError; log: Logger }> {
+    // Initial nodes that left keep a slot: --initial-cluster must list every initial id.
+    const all = [...new Set([...options.initial, ...options.nodeIds])];
+    const ports = await pickPorts(options, all.length * 2);
+    const slots = new Map<string, NodeSlot>(
+      all.map((id, i) => [id, slotOn(ports[2 * i] as number, ports[2 * i + 1] as number)]),
+    );
+    const cluster = new ProcessCluster(options, root, lock, slots, call);
+    try {
       const startedAt = Date.now();
       const spawn = (ids: readonly string[]) =>
-        Promise.allSettled(ids.map((id) => cluster?.spawn(id, PROCESS_START_TIMEOUT_MS)));
+        Promise.allSettled(ids.map((id) => cluster.spawn(id, PROCESS_START_TIMEOUT_MS)));
       const initial = options.nodeIds.filter((id) => options.initial.includes(id));
       const joined = options.nodeIds.filter((id) => !options.initial.includes(id));
       // Nodes that joined later start once the initial ones run: their --join names one of them.
@@ -146,9 +178,9 @@ export class ProcessCluster {
       );
       return cluster;
     } catch (error) {
-      if (cluster !== null) await cluster.stopAll();
-      lock.release();
-      if (created) rmSync(root, { recursive: true, force: true });
+      await cluster.stopAll();
+      if (error instanceof ChildStartError && error.addressInUse)
+        return { error, log: cluster.log };
       throw error;
     }
   }
@@ -218,20 +250,40 @@ export class ProcessCluster {
     const seed = ringState.owners.find((owner) => this.running(owner) !== null);
     if (seed === undefined) throw new UnavailableError('no running member to join through');
     await ensureCerts(path.join(this.root, TLS_DIR), [id]);
-    const [peerPort, httpPort] = (await freePorts(2, LOOPBACK)) as [number, number];
-    this.slots.set(id, slotOn(peerPort, httpPort));
-    this.faults.addNode(id);
     try {
-      // Under a partition the peers' blocked lists now name the new node: in force before it runs.
-      if (this.faults.view().groups !== null) await this.applyFaults();
-      await this.spawn(id, this.options.joinTimeoutMs + PROCESS_START_TIMEOUT_MS, seed);
+      await this.spawnJoiner(id, seed);
     } catch (error) {
-      this.slots.delete(id);
-      this.faults.removeNode(id);
       rmSync(path.join(this.root, id), { recursive: true, force: true });
       throw error;
     }
     this.log.info({ node: id, seed, pid: this.running(id)?.pid }, 'node process joined');
+  }
+
+  /**
+   * addNode's start on freshly picked ports, again on new ones (its data dir kept: a node takes
+   * a changed address) while its port was taken before it bound it. A failure leaves no slot.
+   */
+  private async spawnJoiner(id: string, seed: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const [peerPort, httpPort] = (await pickPorts(this.options, 2)) as [number, number];
+      this.slots.set(id, slotOn(peerPort, httpPort));
+      this.faults.addNode(id);
+      try {
+        // Under a partition the peers' blocked lists now name the new node: in force before it runs.
+        if (this.faults.view().groups !== null) await this.applyFaults();
+        await this.spawn(id, this.options.joinTimeoutMs + PROCESS_START_TIMEOUT_MS, seed);
+        return;
+      } catch (error) {
+        this.slots.delete(id);
+        this.faults.removeNode(id);
+        const again = error instanceof ChildStartError && error.addressInUse;
+        if (!again || attempt >= PROCESS_PORT_ATTEMPTS_MAX || this.closing) throw error;
+        this.log.warn(
+          { node: id, reason: error.message, attempt },
+          'a port was taken before the node bound it: starting it again on other ports',
+        );
+      }
+    }
   }
 
   /**
@@ -383,6 +435,10 @@ export class ProcessCluster {
       '--exit-with-stdin',
     ];
   }
+}
+
+function pickPorts(options: ProcessClusterOptions, count: number): Promise<number[]> {
+  return options.pickPorts?.(count) ?? freePorts(count, LOOPBACK);
 }
 
 function slotOn(peerPort: number, httpPort: number): NodeSlot {

@@ -1,9 +1,10 @@
 import path from 'node:path';
 import { CommanderError } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { CliError, StartupError } from '../../src/cli/exit-codes.js';
+import { CliError, StartupError, startupExitCode } from '../../src/cli/exit-codes.js';
 import { buildProgram, exitCodeFor } from '../../src/cli/main.js';
 import type { UpPlan } from '../../src/cli/up-options.js';
+import { ValidationError } from '../../src/errors.js';
 
 /** Parses `ringkv <args>` with a fake `up` runner: no cluster is ever started. */
 async function parse(args: string[]): Promise<{ plans: UpPlan[]; error: unknown; stderr: string }> {
@@ -196,5 +197,14 @@ describe('exit codes', () => {
     expect(exitCodeFor(new CliError('unreachable', 3))).toBe(3);
     expect(exitCodeFor(new CliError('not found', 4))).toBe(4);
     expect(exitCodeFor(new Error('boom'))).toBe(1);
+  });
+
+  it('a failed start is 2 for bad arguments, 5 for an address in use, else 1', () => {
+    const inUse = Object.assign(new Error('listen EADDRINUSE'), { code: 'EADDRINUSE' });
+    const denied = Object.assign(new Error('listen EACCES'), { code: 'EACCES' });
+    expect(startupExitCode(new ValidationError('n must be ≥ 1'))).toBe(2);
+    expect(startupExitCode(inUse)).toBe(5);
+    expect(startupExitCode(denied)).toBe(1);
+    expect(startupExitCode('a string')).toBe(1);
   });
 });

@@ -20,12 +20,13 @@ async function failToStart(dataDir: string): Promise<void> {
   await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
   const port = (taken.address() as { port: number }).port;
   try {
-    await expect(
-      startUp(
-        { config: { nodes: 1, n: 1, r: 1, w: 1, dataDir }, host: '127.0.0.1', port },
-        quietIo,
-      ),
-    ).rejects.toThrow(/already in use/);
+    const failed = startUp(
+      { config: { nodes: 1, n: 1, r: 1, w: 1, dataDir }, host: '127.0.0.1', port },
+      quietIo,
+    );
+    // Exit code 5: an address in use, for scripts and for a supervisor to pick another port.
+    await expect(failed).rejects.toThrow(/already in use/);
+    await expect(failed).rejects.toMatchObject({ exitCode: 5 });
   } finally {
     await new Promise((resolve) => taken.close(resolve));
   }
@@ -55,7 +56,9 @@ describe('a failed ringkv up', () => {
         port: 0,
         resp,
       };
-      await expect(startUp(plan, quietIo)).rejects.toThrow(/cannot serve RESP on .*\(--resp\)/);
+      const failed = startUp(plan, quietIo);
+      await expect(failed).rejects.toThrow(/cannot serve RESP on .*\(--resp\)/);
+      await expect(failed).rejects.toMatchObject({ exitCode: 5 });
     } finally {
       await new Promise((resolve) => taken.close(resolve));
     }

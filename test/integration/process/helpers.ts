@@ -21,9 +21,21 @@ export {
 } from '../node-processes.js';
 export const LOOPBACK = '127.0.0.1';
 
-/** `count` distinct free loopback ports, below the ephemeral range (runtime/free-ports.ts). */
+/**
+ * `count` distinct free loopback ports, below the ephemeral range (runtime/free-ports.ts) and
+ * below the supervisor's FREE_PORT_RANGE, in a block of their own per vitest worker. A test holds
+ * its nodes' ports across kills and restarts without binding them: ports drawn from one shared
+ * range let another test file (or an `up --processes` it runs) take one in between.
+ */
 export function freePorts(count: number): Promise<number[]> {
-  return freePortsAt(count, LOOPBACK);
+  return freePortsAt(count, LOOPBACK, testPortRange());
+}
+
+/** 1000 ports from 10000 up per vitest worker (VITEST_POOL_ID counts from 1). */
+function testPortRange(): [number, number] {
+  const pool = Number(process.env.VITEST_POOL_ID ?? '1');
+  const low = 10_000 + ((Math.max(1, pool) - 1) % 10) * 1_000;
+  return [low, low + 1_000];
 }
 
 export interface NodeSpec {

@@ -93,6 +93,21 @@ describe('ringkv node processes (insecure, 3 nodes)', () => {
     expect(second.stderr).toMatch(/is in use by process \d+/);
   });
 
+  it('exits with code 5 when its peer port is in use, so a supervisor can pick another', async () => {
+    // n1 again on a data dir of its own, told to listen on n2's peer port.
+    const n2 = spec.nodes.find((n) => n.id === 'n2') as (typeof spec.nodes)[number];
+    const taken = {
+      ...spec,
+      root: join(spec.root, 'port-taken'),
+      nodes: spec.nodes.map((n) => (n.id === 'n1' ? { ...n, peerPort: n2.peerPort } : n)),
+    };
+    const clash = new NodeProcess(nodeArgs(taken, 'n1'));
+    all.add(clash);
+    const { code } = await clash.finished();
+    expect(code).toBe(5);
+    expect(clash.stderr).toMatch(new RegExp(`EADDRINUSE.*${n2.peerPort}`));
+  });
+
   it('drains on SIGTERM (exit 0) and comes back as itself with its data', async () => {
     const n1 = processes.get('n1') as NodeProcess;
     const actor = n1.actor;
