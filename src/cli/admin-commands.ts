@@ -1,5 +1,5 @@
 /**
- * `ringkv status`, membership changes (`add-node [--id ID]`, `remove-node NODE`: they wait
+ * `ringkv status`, membership changes (`add-node [ID]` or `--id ID`, `remove-node NODE`: they wait
  * until the data has moved, up to `--wait`) and the fault commands against a running cluster's
  * HTTP API: `kill NODE`,
  * `restart NODE`, `partition A,B C,D,E` (nodes left out form one more group together), `heal`
@@ -74,10 +74,15 @@ function addMembershipCommands(program: Command, io: CliIo): void {
     program
       .command('add-node')
       .description('start a new node and move its share of the data to it')
-      .option('--id <id>', 'the new node id (default: the next free n<k>)')
+      .argument('[node]', 'the new node id (default: the next free n<k>)')
+      .option('--id <id>', 'the new node id, as an option')
       .addOption(wait),
-  ).action(async (flags: ChangeFlags) => {
-    const body = JSON.stringify(flags.id === undefined ? {} : { id: flags.id });
+  ).action(async (node: string | undefined, flags: ChangeFlags) => {
+    if (node !== undefined && flags.id !== undefined && node !== flags.id) {
+      throw new CliError(`add-node: two ids given, ${node} and --id ${flags.id}`, EXIT_USAGE);
+    }
+    const id = node ?? flags.id;
+    const body = JSON.stringify(id === undefined ? {} : { id });
     const result = await changeMembership(flags, 'POST', '/admin/nodes', body, 'add-node');
     io.out(`${describeChange(result)}\n`);
   });

@@ -317,6 +317,19 @@ describe('admin commands', () => {
     ]);
   });
 
+  it('add-node takes the id as an argument too, and refuses two different ids', async () => {
+    const joined = { id: 'n7', kind: 'join', version: 3, ms: 100, keysSent: 1, keysDrained: 0 };
+    replies = [{ status: 201, body: JSON.stringify(joined) }];
+    expect((await run(['add-node', 'n7'])).code).toBe(0);
+    expect(seen.map((s) => `${s.method} ${s.url} ${s.body}`)).toEqual([
+      'POST /admin/nodes {"id":"n7"}',
+    ]);
+    const both = await run(['add-node', 'n7', '--id', 'n8']);
+    expect(both.code).toBe(2);
+    expect(both.err).toContain('two ids given, n7 and --id n8');
+    expect(seen).toHaveLength(1);
+  });
+
   it('remove-node --force asks the server to go below n nodes', async () => {
     const left = { id: 'n2', kind: 'leave', version: 5, ms: 900, keysSent: 80, keysDrained: 0 };
     replies = [{ status: 200, body: JSON.stringify(left) }];
