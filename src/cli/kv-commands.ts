@@ -44,6 +44,8 @@ interface WriteFlags extends ClientFlags {
   readonly ttl?: number;
   /** put: `local` supersedes what the coordinator holds for the key (no sibling). */
   readonly supersede?: 'local';
+  /** The write's Idempotency-Key: run again with the same id, it is the same write. */
+  readonly requestId?: string;
 }
 
 interface GetFlags extends ClientFlags {
@@ -68,6 +70,7 @@ export function addKvCommands(program: Command, io: CliIo): void {
   const requestTimeout = durationMs(TIMEOUT_MS_MAX);
   const ttlMs = positiveDurationMs(TTL_MS_MAX);
   const timeoutHelp = "the coordinator's deadline (default: the cluster's)";
+  const requestIdHelp = 'idempotency key: run again with the same id, it is the same write';
   addClientOptions(
     program
       .command('put')
@@ -84,6 +87,7 @@ export function addKvCommands(program: Command, io: CliIo): void {
         "'local': replace what the coordinator holds for the key, without --context",
         supersedeMode,
       )
+      .option('--request-id <id>', requestIdHelp)
       .option('--request-timeout <duration>', timeoutHelp, requestTimeout),
   ).action(async (key: string, value: string | undefined, flags: WriteFlags) => {
     const body = await valueToStore(value, flags.file, io.stdin);
@@ -107,6 +111,7 @@ export function addKvCommands(program: Command, io: CliIo): void {
       .option('--context <context>', 'delete what this context saw instead of reading first')
       .option('--w <count>', 'acks to wait for (default: the cluster W)', quorum)
       .option('--pw <count>', "of those, acks from the key's own replicas", primaries)
+      .option('--request-id <id>', requestIdHelp)
       .option('--request-timeout <duration>', timeoutHelp, requestTimeout),
   ).action(async (key: string, flags: WriteFlags) => remove(targetOf(flags), io, key, flags));
 }
@@ -149,7 +154,7 @@ async function put(
   if (flags.supersede !== undefined) query.set('supersede', flags.supersede);
   const reply = await callApi(target, 'PUT', keyPath(key, query), {
     body,
-    headers: contextHeader(flags.context),
+    headers: writeHeaders(flags.context, flags.requestId),
   });
   expectStatus(reply, [200], `put ${key}`);
   reportWrite(io, 'stored', key, jsonOf<WriteReply>(reply));
@@ -189,7 +194,7 @@ function notFound(reply: ApiReply, key: string, target: ApiTarget): CliError {
 async function remove(target: ApiTarget, io: CliIo, key: string, flags: WriteFlags): Promise<void> {
   const context = flags.context ?? (await currentContext(target, key));
   const reply = await callApi(target, 'DELETE', keyPath(key, writeQuery(flags)), {
-    headers: contextHeader(context),
+    headers: writeHeaders(context, flags.requestId),
   });
   expectStatus(reply, [200], `delete ${key}`);
   reportWrite(io, 'deleted', key, jsonOf<WriteReply>(reply));
@@ -249,4 +254,10 @@ function keyPath(key: string, query: URLSearchParams): string {
 
 function contextHeader(context: string | undefined): Record<string, string> {
   return context === undefined || context === '' ? {} : { 'X-Ringkv-Context': context };
+}
+
+/** A write's context and Idempotency-Key headers (the server checks the id: a 400 is exit 2). */
+function writeHeaders(context: string | undefined, requestId: string | undefined) {
+  const headers = contextHeader(context);
+  return requestId === undefined ? headers : { ...headers, 'Idempotency-Key': requestId };
 }

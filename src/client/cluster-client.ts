@@ -237,7 +237,7 @@ export class ClusterClient implements Cluster {
       ...writeExpiry(options, value),
       timeoutMs,
       // One id for every attempt: a retry of a write that did land creates no second sibling.
-      rid: randomUUID(),
+      rid: requestIdOf(options.requestId),
       trace: traceIdOf(options.traceId),
       ...supersedeOf(options.supersede),
     };
@@ -353,6 +353,17 @@ export function supersedeOf(supersede: unknown): { supersede?: 'local' } {
   if (supersede === undefined) return {};
   if (supersede !== 'local') throw new ValidationError("supersede must be 'local' or left out");
   return { supersede };
+}
+
+/** The caller's request id (PutOptions.requestId), checked, or a fresh one. */
+export function requestIdOf(requestId: unknown): string {
+  if (requestId === undefined) return randomUUID();
+  if (!isTraceId(requestId)) {
+    throw new ValidationError(
+      `requestId must be 1..${TRACE_ID_LENGTH_MAX} printable ASCII characters`,
+    );
+  }
+  return requestId;
 }
 
 /** The caller's trace id, checked, or a fresh one; every retry of the request keeps it. */

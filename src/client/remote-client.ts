@@ -13,10 +13,10 @@
  * - One deadline per call (router.ts `deadlineOf`): each attempt sends the time left as
  *   `timeout_ms` and waits at most that plus the client slack. Gets are retried on QUORUM,
  *   TIMEOUT and OVERLOAD answers by the config's retry policy (`retryAfterMs`), and on a
- *   connection lost mid-request. Puts and deletes are retried only when the node cannot have
- *   acted on them (refused connection, OVERLOAD): the HTTP API takes no request id, so a second
- *   try of a write that did land would add a sibling, where the embedded client's retry is
- *   idempotent.
+ *   connection lost mid-request. Puts and deletes are retried the same way: each carries one
+ *   `Idempotency-Key` (PutOptions.requestId, or a fresh UUID) on every attempt, and the key's
+ *   coordinator answers a retry of a write that did land with its first result instead of
+ *   adding a sibling, as the embedded client's retries do.
  * - Validation: client/validate.ts, as the embedded client, with the n, r, w and value limit
  *   the cluster reports on `/status` when connecting.
  */
@@ -31,7 +31,7 @@ import {
   REMOTE_SOCKETS_PER_NODE_MAX,
 } from '../config.js';
 import { RingkvError, TimeoutError, UnavailableError, ValidationError } from '../errors.js';
-import { supersedeOf, traceIdOf } from './cluster-client.js';
+import { requestIdOf, supersedeOf, traceIdOf } from './cluster-client.js';
 import { errorFromHttp } from './http-errors.js';
 import { exchange, type HttpAnswer, LinkError } from './http-exchange.js';
 import {
@@ -71,6 +71,8 @@ const CONTEXT_HEADER = 'x-ringkv-context';
 const EXPIRES_AT_HEADER = 'x-ringkv-expires-at-ms';
 /** A put's supersede mode (server/replies.ts). */
 const SUPERSEDE_HEADER = 'x-ringkv-supersede';
+/** A write's request id (server/replies.ts): its retries are recognised as the same write. */
+const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
 
 /** A KvClient over HTTP; `close()` ends the pool and fails calls still waiting. */
 export interface RemoteClient extends KvClient {
@@ -98,8 +100,6 @@ interface Call<T> {
   readonly body?: Uint8Array;
   readonly timeoutMs: number;
   readonly signal?: AbortSignal | undefined;
-  /** Safe to send twice: reads. Writes are resent only when the first try cannot have landed. */
-  readonly idempotent: boolean;
   /** Whether the server takes `timeout_ms` on this route. */
   readonly timed: boolean;
   readonly decode: (answer: HttpAnswer, node: string) => T;
@@ -187,7 +187,6 @@ class HttpKvClient implements RemoteClient {
       headers: this.headersWith({}),
       timeoutMs,
       signal: options.signal,
-      idempotent: true,
       timed: true,
       decode: (answer, node) => decodeGet(answer, node, r),
     });
@@ -223,7 +222,11 @@ class HttpKvClient implements RemoteClient {
     if (value === null && supersede !== undefined) {
       throw new ValidationError('supersede applies to put only over HTTP: pass a context instead');
     }
-    const headers: Record<string, string> = {};
+    // One id for every attempt: the coordinator answers a retry of a write that did land with
+    // its first result instead of adding a sibling, so writes are retried as gets are.
+    const headers: Record<string, string> = {
+      [IDEMPOTENCY_KEY_HEADER]: requestIdOf(options.requestId),
+    };
     if (options.context !== undefined && options.context !== '') {
       headers[CONTEXT_HEADER] = options.context;
     }
@@ -244,7 +247,6 @@ class HttpKvClient implements RemoteClient {
       ...(value === null ? {} : { body: value }),
       timeoutMs,
       signal: options.signal,
-      idempotent: false,
       timed: true,
       decode: (answer, node) => decodeWrite(answer, node),
     });
@@ -258,7 +260,6 @@ class HttpKvClient implements RemoteClient {
       path: '/status',
       headers: this.headersWith({}),
       timeoutMs,
-      idempotent: true,
       timed: false,
       decode: (answer, node) => {
         if (answer.status !== 200) throw errorFromHttp(answer.status, text(answer), node);
@@ -300,12 +301,9 @@ class HttpKvClient implements RemoteClient {
           throw new UnavailableError('the client was closed before the request finished');
         if (error instanceof LinkError) {
           this.markDown(node);
-          if (error.sent && !call.idempotent) {
-            throw new TimeoutError(
-              `${call.what}: the connection to ${node} failed after the request was sent (${error.message}); the outcome is unknown`,
-            );
-          }
-          refused.push(error.message);
+          refused.push(
+            error.sent ? `${node}: lost after sending (${error.message})` : error.message,
+          );
           if (refused.length >= this.nodes.length) {
             throw new UnavailableError(
               `${call.what}: no node could be reached: ${refused.join('; ')}`,
@@ -315,7 +313,6 @@ class HttpKvClient implements RemoteClient {
         }
         refused.length = 0;
         if (!(error instanceof RingkvError)) throw error;
-        if (!call.idempotent && error.code !== 'OVERLOAD') throw error;
         const now = performance.now();
         const delayMs = retryAfterMs(this.policy, error, attempts, Math.random, now, deadline);
         if (delayMs === null) throw error;

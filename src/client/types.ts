@@ -51,6 +51,17 @@ export interface PutOptions {
    * the write a delete in effect); not with ttlMs. @default never
    */
   readonly expiresAtMs?: number;
+  /**
+   * The write's idempotency key: a put or delete of the same key with the same id is the same
+   * write, so sending it again (after a lost connection or an unknown outcome) answers the first
+   * attempt's result and adds no sibling. 1..128 printable ASCII characters; use a fresh unique
+   * id (a UUID) per logical write: a reused id with another value is answered with the first
+   * write's result and stores nothing. Recognised by the key's coordinator (its recent writes,
+   * and every version it still holds); a retry that reaches another coordinator before the first
+   * attempt's copy did can still add a sibling. Over HTTP: the `Idempotency-Key` header.
+   * @default a random UUID per call (kept by the client's own retries)
+   */
+  readonly requestId?: string;
 }
 
 /** A delete: PutOptions without an expiry (giving one is a ValidationError). */

@@ -109,7 +109,9 @@ export class Coordinator implements TimerOwner {
     if (!primaries.includes(this.ctx.self)) {
       return this.forwarder.forwardPut(request, origin, primaries, out);
     }
-    if (request.rid !== undefined && this.rounds.joinRetry(request.rid, origin, out)) return;
+    if (request.rid !== undefined && this.rounds.joinRetry(request.rid, request.key, origin, out)) {
+      return;
+    }
     const pw = request.pw ?? 0;
     const live = targets.filter((t) => t.hintFor === null).length;
     if (targets.length < request.w || live < pw) return this.noQuorum(origin, request.w, out);

@@ -107,7 +107,10 @@ export class QuorumRounds {
   private readonly opBySpeculation = new Map<number, number>();
   private readonly opByRid = new Map<string, number>();
   private readonly opsByKey = new Map<string, number>();
-  private readonly resultByRid = new Map<string, ClientResult>();
+  private readonly resultByRid = new Map<
+    string,
+    { readonly key: string; readonly result: ClientResult }
+  >();
   readonly stats: CoordinatorStats = {
     putsOk: 0,
     getsOk: 0,
@@ -143,14 +146,17 @@ export class QuorumRounds {
   }
 
   /**
-   * A put carrying request id `rid` arrived: if the same request is in flight here, the new
-   * origin waits for its result; if it finished here, it gets the same result. Returns whether
-   * the request was handled that way.
+   * A put of `key` carrying request id `rid` arrived: if the same request is in flight here, the
+   * new origin waits for its result; if it finished here, it gets the same result. Returns
+   * whether the request was handled that way. A request id is the same write only for the same
+   * key (users may give ids: PutOptions.requestId), so one reused for another key runs anew.
    */
-  joinRetry(rid: string, origin: Origin, out: Effects): boolean {
+  joinRetry(rid: string, key: string, origin: Origin, out: Effects): boolean {
     const opId = this.opByRid.get(rid);
-    const op = opId === undefined ? undefined : this.ops.get(opId);
-    const done = this.resultByRid.get(rid);
+    const running = opId === undefined ? undefined : this.ops.get(opId);
+    const op = running?.key === key ? running : undefined;
+    const remembered = this.resultByRid.get(rid);
+    const done = remembered?.key === key ? remembered.result : undefined;
     if (op === undefined && done === undefined) return false;
     this.stats.retriesDeduplicated++;
     if (op !== undefined) op.origins.push(origin);
@@ -398,7 +404,7 @@ export class QuorumRounds {
 
   private finish(opId: number, op: Op, out: Effects, result: ClientResult): void {
     this.forget(opId, op, out);
-    if (op.kind === 'put' && op.rid !== undefined) this.remember(op.rid, result);
+    if (op.kind === 'put' && op.rid !== undefined) this.remember(op.rid, op.key, result);
     for (const origin of op.origins) answer(out, origin, result);
   }
 
@@ -409,15 +415,18 @@ export class QuorumRounds {
     if (running === 0) this.opsByKey.delete(op.key);
     else this.opsByKey.set(op.key, running);
     this.opByTimer.delete(op.timerId);
-    if (op.kind === 'put' && op.rid !== undefined) this.opByRid.delete(op.rid);
+    if (op.kind === 'put' && op.rid !== undefined && this.opByRid.get(op.rid) === opId) {
+      this.opByRid.delete(op.rid);
+    }
     if (op.kind === 'get') this.disarmSpeculation(op, out);
     this.timers.cancel(op.timerId, out);
   }
 
   /** Keeps successful outcomes only: a failed put may be retried and must then run again. */
-  private remember(rid: string, result: ClientResult): void {
+  private remember(rid: string, key: string, result: ClientResult): void {
     if (!result.ok) return;
-    this.resultByRid.set(rid, result);
+    this.resultByRid.delete(rid); // set again: the newest entry goes last, evicted last
+    this.resultByRid.set(rid, { key, result });
     if (this.resultByRid.size > RID_RESULTS_MAX) {
       const oldest = this.resultByRid.keys().next().value as string;
       this.resultByRid.delete(oldest);

@@ -7,6 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import type { PutOptions } from '../client/types.js';
 import { validateIntegerIn } from '../client/validate.js';
 import { EXPIRES_AT_MS_MAX, TTL_MS_MAX } from '../config.js';
+import { isTraceId, TRACE_ID_LENGTH_MAX } from '../core/messages.js';
 import { ValidationError } from '../errors.js';
 import { raceAbort } from './abort.js';
 import { handleAdmin } from './admin.js';
@@ -20,6 +21,7 @@ import {
   CONTEXT_HEADER,
   EXPIRES_AT_HEADER,
   getReply,
+  IDEMPOTENCY_KEY_HEADER,
   jsonReply,
   type Reply,
   SUPERSEDE_HEADER,
@@ -132,8 +134,24 @@ function attachEvents(ctx: RequestContext): null {
 
 function writeOptions(ctx: RequestContext, query: RequestQuery): PutOptions {
   const context = requestContext(ctx.req);
+  const requestId = idempotencyKey(ctx.req);
   const { w, pw, timeoutMs } = query;
-  return { ...defined({ w, pw, timeoutMs, context }), signal: ctx.signal };
+  return { ...defined({ w, pw, timeoutMs, context, requestId }), signal: ctx.signal };
+}
+
+/** A write's `Idempotency-Key` (quoted as a structured-field string, or bare), checked. */
+function idempotencyKey(req: IncomingMessage): string | undefined {
+  const header = req.headers[IDEMPOTENCY_KEY_HEADER];
+  if (header === undefined) return undefined;
+  if (typeof header !== 'string') throw new ValidationError('Idempotency-Key given more than once');
+  const quoted = header.length >= 2 && header.startsWith('"') && header.endsWith('"');
+  const key = quoted ? header.slice(1, -1) : header;
+  if (!isTraceId(key)) {
+    throw new ValidationError(
+      `Idempotency-Key must be 1..${TRACE_ID_LENGTH_MAX} printable ASCII characters`,
+    );
+  }
+  return key;
 }
 
 /**

@@ -5,6 +5,7 @@
  *                      expiry: ?ttl_ms= | ?expires_at_ms= | `X-Ringkv-Ttl-Ms` | `X-Ringkv-Expires-At-Ms` (one)
  *                      ?supersede=local | `X-Ringkv-Supersede: local` (one): also supersede what the
  *                      coordinator holds for the key, so a blind write replaces instead of adding a sibling
+ *                      `Idempotency-Key` (PUT and DELETE): sent again, the same write (PutOptions.requestId)
  *   GET    /kv/:key   ?r= &timeout_ms=  → 200 bytes (+`X-Ringkv-Expires-At-Ms`) |
  *                      300 {siblings:[{value:base64,expiresAtMs}]} | 404
  *   DELETE /kv/:key   `X-Ringkv-Context`; ?w= &timeout_ms=                    → 200 {acked,w,coordinator}

@@ -17,6 +17,11 @@ export const TTL_HEADER = 'x-ringkv-ttl-ms';
 export const EXPIRES_AT_HEADER = 'x-ringkv-expires-at-ms';
 /** Request: `local` makes a put supersede what its coordinator holds (as `?supersede=local`). */
 export const SUPERSEDE_HEADER = 'x-ringkv-supersede';
+/**
+ * Request: a put's or delete's idempotency key (PutOptions.requestId), as in the IETF draft
+ * "The Idempotency-Key HTTP Header Field": a structured-field string (`"…"`), or bare.
+ */
+export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
 /** What a JSON reply says it is (send.ts sets it on object bodies; a 300's bytes say it too). */
 export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 

@@ -233,6 +233,41 @@ describe('Coordinator: puts', () => {
     ]);
     expect(t.coordinator.roundStats.retriesDeduplicated).toBe(2);
   });
+
+  it('runs a request id reused for another key as a write of its own, in flight and done', () => {
+    const t = setup();
+    // Another key with the same preference list as `mine` (so the same peers ack it).
+    const same = t.node.ctx.ring.preferenceList(t.mine, 3).join();
+    let other = '';
+    for (let i = 0; other === '' && i < 10_000; i++) {
+      const key = `other-${i}`;
+      if (t.node.ctx.ring.preferenceList(key, 3).join() === same) other = key;
+    }
+    expect(other).not.toBe('');
+    const first = new Effects();
+    t.coordinator.coordinate(putOf(t.mine, { rid: 'shared' }), client, first);
+    const inFlight = new Effects();
+    t.coordinator.coordinate(
+      putOf(other, { rid: 'shared' }),
+      { kind: 'client', reqId: 8 },
+      inFlight,
+    );
+    expect(ofKind(inFlight, 'persist')).toHaveLength(1); // its own write, not a join
+    const [then] = makeDurable(t.node, first);
+    const { fanOut } = then as { fanOut: FanOut };
+    const out = new Effects();
+    t.coordinator.selfDurable(fanOut, (then as { sent: boolean }).sent, out);
+    t.coordinator.onPutAck(fanOut.targets[1]!.node, fanOut.opId, out);
+    expect(ofKind(out, 'reply').map((r) => r.reqId)).toEqual([7]);
+    const afterDone = new Effects();
+    t.coordinator.coordinate(
+      putOf(other, { rid: 'shared' }),
+      { kind: 'client', reqId: 9 },
+      afterDone,
+    );
+    expect(ofKind(afterDone, 'reply')).toEqual([]); // not answered with the first key's result
+    expect(t.coordinator.roundStats.retriesDeduplicated).toBe(1); // the second try of `other`
+  });
 });
 
 describe("Coordinator: supersede: 'local'", () => {

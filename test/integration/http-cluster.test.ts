@@ -26,6 +26,25 @@ describe('HTTP API on a real cluster', () => {
     await db?.close();
   });
 
+  it('a PUT sent again with its Idempotency-Key is the same write: one value, the same answer', async () => {
+    const send = (body: string, key: string) =>
+      fetch(`${base}/kv/order%2F17`, {
+        method: 'PUT',
+        body,
+        headers: { 'Idempotency-Key': key },
+      }).then(async (res) => ({ status: res.status, body: await res.json() }));
+    const first = await send('paid', 'pay-17');
+    const again = await send('paid', 'pay-17');
+    expect(first.status).toBe(200);
+    expect(again).toEqual(first);
+    const read = await fetch(`${base}/kv/order%2F17?r=3`);
+    expect(read.status).toBe(200);
+    expect(await read.text()).toBe('paid');
+    // A fresh key is a fresh write: a blind one, so a sibling.
+    expect((await send('paid', 'pay-18')).body).toMatchObject({ siblings: 2 });
+    expect((await fetch(`${base}/kv/order%2F17?r=3`)).status).toBe(300);
+  });
+
   it('PUT, GET (200, then 300 with siblings), PUT with context, DELETE, 404', async () => {
     const put = await fetch(`${base}/kv/user%2F1`, { method: 'PUT', body: 'ada' });
     expect(put.status).toBe(200);

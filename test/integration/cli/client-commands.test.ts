@@ -148,6 +148,19 @@ describe('put', () => {
     expect(seen.map((s) => s.url)).toEqual(['/kv/k?w=2&supersede=local']);
   });
 
+  it('sends --request-id as the Idempotency-Key of a put and a delete', async () => {
+    replies = [
+      { status: 200, body: written },
+      { status: 200, body: written },
+    ];
+    expect((await run(['put', 'k', 'v', '--request-id', 'job-9'])).code).toBe(0);
+    expect((await run(['delete', 'k', '--context', 'c1', '--request-id', 'job-10'])).code).toBe(0);
+    expect(seen.map((s) => s.headers['idempotency-key'])).toEqual(['job-9', 'job-10']);
+    replies = [{ status: 200, body: written }];
+    expect((await run(['put', 'k', 'v'])).code).toBe(0);
+    expect(seen[2]?.headers['idempotency-key']).toBeUndefined();
+  });
+
   it.each([
     [['put', 'k', 'v', '--supersede', 'global'], /only supersede mode is 'local'/],
     [['put', 'k', 'v', '--ttl', '0'], /at least 1ms/],

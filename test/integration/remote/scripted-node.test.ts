@@ -119,11 +119,15 @@ describe('connect() against scripted nodes', () => {
     expect(node.kv).toHaveLength(3); // DEFAULT_CONFIG.retryAttemptsMax
   });
 
-  it('does not resend a write that may have landed (503 QUORUM), but does after OVERLOAD', async () => {
+  it('resends a write after 503 QUORUM and OVERLOAD, every attempt with one Idempotency-Key', async () => {
     const node = await fakeNode(replies([503, QUORUM]));
     const db = await client([node.url]);
     await expect(db.put('k', 'v', { w: 2 })).rejects.toBeInstanceOf(QuorumError);
-    expect(node.kv).toHaveLength(1);
+    // The policy's attempts (config retryAttemptsMax: 3), each the same write to the coordinator.
+    expect(node.kv).toHaveLength(3);
+    const ids = node.headers.slice(-3).map((h) => h['idempotency-key']);
+    expect(ids[0]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(new Set(ids).size).toBe(1);
 
     node.kv.length = 0;
     node.script = replies([503, { error: 'busy node', code: 'OVERLOAD' }], [200, OK_WRITE]);
@@ -192,7 +196,7 @@ describe('connect() against scripted nodes', () => {
     );
   });
 
-  it('fails a get over to the next node when a connection drops, but not a write', async () => {
+  it('fails a get and a write over to the next node when a connection drops', async () => {
     const dropping = await fakeNode((req) => req.socket.destroy());
     const good = await fakeNode(replies([200, 'fine']));
     // connect() read /status from the first node, so the next request goes to the second.
@@ -200,11 +204,25 @@ describe('connect() against scripted nodes', () => {
     expect((await db.get('k')).strings()).toEqual(['fine']);
     expect(dropping.kv).toHaveLength(1); // it was tried first
 
+    // A write is resent with the same Idempotency-Key: the coordinator recognises it as the
+    // same write if the first attempt did land.
+    good.script = replies([200, { acked: 2, w: 2, coordinator: 'n1', sloppy: false, siblings: 1 }]);
     const writer = await client([good.url, dropping.url]);
-    const error = await writer.put('k', 'v').catch((e) => e);
-    expect(error).toBeInstanceOf(TimeoutError);
-    expect(error.message).toMatch(/outcome is unknown/);
-    expect(good.kv.filter((line) => line.startsWith('PUT'))).toHaveLength(0);
+    const result = await writer.put('k', 'v', { requestId: 'order-17' });
+    expect(result.acked).toBe(2);
+    const puts = (node: FakeNode) =>
+      node.kv.flatMap((line, i) => (line.startsWith('PUT') ? [node.headers[i]] : []));
+    expect(puts(dropping).map((h) => h?.['idempotency-key'])).toEqual(['order-17']);
+    expect(puts(good).map((h) => h?.['idempotency-key'])).toEqual(['order-17']);
+  });
+
+  it('refuses a request id that is not 1..128 printable ASCII characters, sending nothing', async () => {
+    const node = await fakeNode(replies([200, {}]));
+    const db = await client([node.url]);
+    for (const requestId of ['', 'é', 'x'.repeat(129)]) {
+      await expect(db.put('k', 'v', { requestId })).rejects.toBeInstanceOf(ValidationError);
+    }
+    expect(node.kv).toHaveLength(0);
   });
 
   it('ends a call with the caller signal', async () => {

@@ -455,6 +455,36 @@ describe('HTTP API', () => {
     });
   });
 
+  describe('Idempotency-Key', () => {
+    it("passes a write's key, bare or as a structured-field string, as its requestId", async () => {
+      await fetch(kv('a'), { method: 'PUT', body: 'v', headers: { 'Idempotency-Key': 'id-1' } });
+      await fetch(kv('b'), { method: 'PUT', body: 'v', headers: { 'Idempotency-Key': '"id-2"' } });
+      await fetch(kv('c'), { method: 'DELETE', headers: { 'Idempotency-Key': 'id-3' } });
+      await fetch(kv('d'), { method: 'PUT', body: 'v' });
+      expect(client.calls.map((c) => (c.options as PutOptions).requestId)).toEqual([
+        'id-1',
+        'id-2',
+        'id-3',
+        undefined,
+      ]);
+    });
+
+    it.each([['""'], [`"${'x'.repeat(129)}"`], ['caf\u00e9']])(
+      'refuses Idempotency-Key %j with a 400 that never reaches the client',
+      async (value) => {
+        // fetch refuses some of these header values itself: send the bytes raw.
+        const { port } = server.address() as AddressInfo;
+        const head =
+          `PUT /kv/k HTTP/1.1\r\nHost: x\r\nIdempotency-Key: ${value}\r\n` +
+          'Content-Length: 1\r\nConnection: close\r\n\r\n';
+        const reply = await rawRequest(port, head, 'v');
+        expect(reply).toMatch(/^HTTP\/1\.1 400 /);
+        expect(reply).toMatch(/Idempotency-Key must be 1\.\.128 printable ASCII/);
+        expect(client.calls).toEqual([]);
+      },
+    );
+  });
+
   describe('supersede', () => {
     it('passes ?supersede=local and X-Ringkv-Supersede: local to the client', async () => {
       const query = await fetch(kv('k', '?supersede=local'), { method: 'PUT', body: 'v' });
