@@ -11,6 +11,7 @@ import {
   cleanup,
   clusterSpec,
   http,
+  meshReady,
   NodeProcess,
   nodeArgs,
   startNode,
@@ -35,6 +36,7 @@ describe('ringkv node processes (insecure, 3 nodes)', () => {
       urls.set(IDS[i] as string, url);
       all.add(process);
     });
+    await meshReady([...urls.values()], spec.n);
   }, 60_000);
 
   afterAll(async () => {
