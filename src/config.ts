@@ -454,6 +454,12 @@ export const NODE_JOIN_TIMEOUT_MS_DEFAULT = 300_000;
 export const NODE_MEMBERSHIP_POLL_MS = 100;
 /** `--join`: the pause before asking again while the member is busy with another change, in ms (10..NODE_JOIN_TIMEOUT_MS_DEFAULT). */
 export const NODE_JOIN_RETRY_MS = 500;
+/**
+ * At start-up a node dials every peer it knows (a greeting, so those that took it for down while
+ * it was not listening learn at once that it runs) and waits at most this long for the
+ * handshakes before it serves HTTP, in ms (0..10000). @default 2000
+ */
+export const NODE_GREETING_WAIT_MS = 2_000;
 /** A node that left waits at most this long for its final `left` record to go out before it stops, in ms (0..10000). */
 export const NODE_LEFT_GOSSIP_WAIT_MS_MAX = 1_000;
 

@@ -425,7 +425,6 @@ export class QuorumRounds {
   /** Keeps successful outcomes only: a failed put may be retried and must then run again. */
   private remember(rid: string, key: string, result: ClientResult): void {
     if (!result.ok) return;
-    this.resultByRid.delete(rid); // set again: the newest entry goes last, evicted last
     this.resultByRid.set(rid, { key, result });
     if (this.resultByRid.size > RID_RESULTS_MAX) {
       const oldest = this.resultByRid.keys().next().value as string;

@@ -25,6 +25,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type LogLevel,
   NODE_ASK_TIMEOUT_MS,
+  NODE_GREETING_WAIT_MS,
   NODE_JOIN_RETRY_MS,
   NODE_JOIN_TIMEOUT_MS_DEFAULT,
   NODE_LEFT_GOSSIP_WAIT_MS_MAX,
@@ -226,6 +227,8 @@ export class ProcessNode {
       node = new ProcessNode(options.id, parts, new WorkerRequests(), options, events);
       node.host.input({ kind: 'start' });
       if (plan.mustJoin) await node.joinCluster(options.join as PeerAddress);
+      const greeted = await tcp.greet(NODE_GREETING_WAIT_MS);
+      log.info(greeted, 'greeted the peers');
       log.info(
         { actor, keys: storage.count(), listen: node.transportInfo.listen, tls: tls !== undefined },
         'node started',

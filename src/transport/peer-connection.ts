@@ -76,6 +76,8 @@ export class PeerConnection {
   private flushScheduled = false;
   private waitingDrain = false;
   private readonly queue: SendQueue;
+  /** Callers of open() waiting for the attempt under way to end: true once open. */
+  private openWaiters: ((open: boolean) => void)[] = [];
 
   constructor(private readonly deps: PeerConnectionDeps) {
     this.queue = new SendQueue(deps.config.sendQueueMessagesMax, deps.config.sendQueueBytesMax);
@@ -105,6 +107,27 @@ export class PeerConnection {
     else if (this.state === 'open') this.scheduleFlush();
   }
 
+  /**
+   * Dials now even with nothing to send (a greeting: a peer that took us for down learns from
+   * the handshake that we run), unless connected or dialing already. Resolves true once the
+   * connection is open, false when this attempt fails or the link closes; never rejects.
+   */
+  open(): Promise<boolean> {
+    if (this.state === 'open') return Promise.resolve(true);
+    if (this.state === 'closed') return Promise.resolve(false);
+    const settled = new Promise<boolean>((resolve) => this.openWaiters.push(resolve));
+    if (this.state === 'idle') this.connect();
+    return settled;
+  }
+
+  /** Ends the wait of every open() caller. */
+  private settleOpen(open: boolean): void {
+    if (this.openWaiters.length === 0) return;
+    const waiters = this.openWaiters;
+    this.openWaiters = [];
+    for (const resolve of waiters) resolve(open);
+  }
+
   /** Drops the current socket (the address changed); waiting messages go to the new one. */
   reset(): void {
     if (this.state === 'closed') return;
@@ -130,6 +153,7 @@ export class PeerConnection {
   close(): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    this.settleOpen(false);
     this.clearTimer();
     this.dropSocket();
     this.deps.counters.dropped += this.queue.clear();
@@ -201,6 +225,7 @@ export class PeerConnection {
     this.deps.onIncarnation(checked.value);
     this.state = 'open';
     this.failures = 0;
+    this.settleOpen(true);
     this.deps.onEvent({
       kind: 'connected',
       peer: this.deps.peer,
@@ -285,6 +310,7 @@ export class PeerConnection {
   private failed(reason: string, report = true): void {
     if (this.state === 'closed') return;
     this.clearTimer();
+    this.settleOpen(false);
     if (report)
       this.deps.onEvent({ kind: 'connect-failed', peer: this.deps.peer, direction: 'out', reason });
     if (this.queue.length === 0) {

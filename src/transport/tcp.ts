@@ -215,6 +215,23 @@ export class TcpTransport implements Transport {
     }
   }
 
+  /**
+   * Dials every known peer's quorum link now, with nothing to send, so a peer that took this
+   * node for down (it refused a dial while we were not listening yet) learns from the handshake
+   * that we run. Resolves with how many handshakes completed, once each attempt ended or after
+   * `timeoutMs`, whichever is first; never rejects.
+   */
+  async greet(timeoutMs: number): Promise<{ reached: number; peers: number }> {
+    const links = [...this.peers.keys()].map((peer) => this.linksOf(peer).quorum);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    await Promise.race([Promise.all(links.map((link) => link.open())), late]);
+    clearTimeout(timer);
+    return { reached: links.filter((link) => link.isOpen).length, peers: links.length };
+  }
+
   /** Forgets a peer: its links close and what they held is dropped. */
   removePeer(peer: NodeId): void {
     this.peers.delete(peer);

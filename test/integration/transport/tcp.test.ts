@@ -317,6 +317,56 @@ describe('TCP reconnect', () => {
   });
 });
 
+describe('TCP greeting', () => {
+  it('greet dials every peer with nothing to send: each sees the handshake; a dead port is not reached', async () => {
+    const a = await node({ id: 'a', tls: null });
+    const b2 = await node({ id: 'b', tls: null });
+    const c = await node({ id: 'c', tls: null });
+    introduce(a.transport, b2.transport, 'b');
+    introduce(a.transport, c.transport, 'c');
+    a.transport.setPeerAddress(nodeId('d'), { host: LOOPBACK, port: 1 });
+    const greeted = await a.transport.greet(5_000);
+    expect(greeted).toEqual({ reached: 2, peers: 3 });
+    for (const peer of [b2, c]) {
+      await until(
+        () => peer.events.some((e) => e.kind === 'connected' && e.direction === 'in'),
+        'the greeting handshake at the peer',
+      );
+    }
+    expect(a.events).toContainEqual(
+      expect.objectContaining({
+        kind: 'connect-failed',
+        peer: 'd',
+        reason: expect.stringMatching(/ECONNREFUSED/),
+      }),
+    );
+    // Nothing was sent, and a greeted peer's link is simply open for later messages.
+    expect(a.transport.stats()).toMatchObject({ sent: 0, connectionsOut: 2 });
+    expect(await a.transport.greet(5_000)).toEqual({ reached: 2, peers: 3 });
+  });
+
+  it('greet gives up waiting after its timeout', async () => {
+    // A listener that accepts and never answers the hello: the handshake hangs.
+    const held: Socket[] = [];
+    const silent = createServer((socket) => void held.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, LOOPBACK, resolve));
+    cleanups.push(() => {
+      for (const socket of held) socket.destroy();
+      return new Promise<void>((resolve) => silent.close(() => resolve()));
+    });
+    const { transport } = await node({
+      id: 'a',
+      tls: null,
+      config: { handshakeTimeoutMs: 60_000 },
+    });
+    const { port } = silent.address() as { port: number };
+    transport.setPeerAddress(b, { host: LOOPBACK, port });
+    const startMs = performance.now();
+    expect(await transport.greet(200)).toEqual({ reached: 0, peers: 1 });
+    expect(performance.now() - startMs).toBeLessThan(5_000);
+  });
+});
+
 describe('TCP lanes', () => {
   it('sends bulk messages on their own connection', async () => {
     const pair = await openTcpPair(true);
