@@ -97,7 +97,7 @@ import type { LaneSource } from './monitor/lane-metrics.js';
 import { ServerMetrics } from './monitor/metrics.js';
 import type { RespSource } from './monitor/resp-metrics.js';
 import type { Reply } from './replies.js';
-import type { KeyExplainer } from './request-context.js';
+import type { KeyExplainer, RequestContext } from './request-context.js';
 import { sendReply } from './send.js';
 
 /** A refused request's unread body up to this size is discarded to keep the connection alive. */
@@ -354,13 +354,9 @@ async function serveAsync(
   let admissionOutcome: AdmissionOutcome = 'ok';
   try {
     if (admission !== null && permit === null) permit = await admission.acquire(controller.signal);
-    const reply = await handleRequest({
-      ...settings,
-      req,
-      res,
-      signal: controller.signal,
-      expectContinue,
-    });
+    const reply = await handleRequest(
+      requestContext(settings, req, res, controller.signal, expectContinue),
+    );
     if (reply === null) {
       timed = false; // a stream: counted when it starts, its duration means nothing
       outcome = 'ok';
@@ -377,6 +373,30 @@ async function serveAsync(
     const seconds = timed ? (performance.now() - startMs) / 1000 : null;
     settings.metrics.observeHttp(httpOp(req.method ?? '', req.url ?? '/'), outcome, seconds);
   }
+}
+
+/**
+ * A request's handler context: the server's settings as its prototype, the request's own four
+ * fields on top. Not `{ ...settings, req, … }`: that spread of 19 properties per request was
+ * the front thread's largest survivor of young-generation GCs — measured under wrk GETs, the
+ * front allocated 23.7 KB and promoted 3.7 KB per request with it, 21.6 KB and 2.2 KB without,
+ * with half the mark-compacts.
+ */
+function requestContext(
+  settings: ServerSettings,
+  req: IncomingMessage,
+  res: ServerResponse,
+  signal: AbortSignal,
+  expectContinue: boolean,
+): RequestContext {
+  const ctx = Object.create(settings) as {
+    -readonly [K in keyof RequestContext]: RequestContext[K];
+  };
+  ctx.req = req;
+  ctx.res = res;
+  ctx.signal = signal;
+  ctx.expectContinue = expectContinue;
+  return ctx;
 }
 
 /** Where a response keeps its request's controller, for abortIfGone. */
