@@ -1,8 +1,10 @@
 /**
- * Races a promise against an AbortSignal, so the server answers on time even when the callee
+ * Races a promise against a request's signal (request-signal.ts), so the server answers on time even when the callee
  * ignores the signal. The abort reason (a TimeoutError or ClientGoneError) is the rejection.
  */
-export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+import type { AbortLike } from './request-signal.js';
+
+export function raceAbort<T>(promise: Promise<T>, signal: AbortLike): Promise<T> {
   if (signal.aborted) {
     promise.catch(() => {});
     return Promise.reject(signal.reason);
@@ -28,7 +30,7 @@ const ONCE = { once: true } as const;
 /** The signal's listener (EventTarget calls handleEvent): one object, not a named closure. */
 class AbortRace {
   constructor(
-    private readonly signal: AbortSignal,
+    private readonly signal: AbortLike,
     private readonly reject: (reason: unknown) => void,
   ) {}
 

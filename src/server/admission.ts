@@ -49,6 +49,7 @@ import {
 import { assert } from '../core/assert.js';
 import { OverloadError } from '../errors.js';
 import type { AdmissionStats as ScrapedAdmissionStats } from './monitor/admission-metrics.js';
+import type { AbortLike } from './request-signal.js';
 
 /** How an admitted request ended, as the controller learns from it. */
 export type AdmissionOutcome =
@@ -230,7 +231,7 @@ export class AdmissionController {
    * AdmissionRefusedError when the queue is full or the wait runs out, and with the signal's
    * reason when it aborts first.
    */
-  acquire(signal?: AbortSignal): Promise<Permit> {
+  acquire(signal?: AbortLike): Promise<Permit> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     const now = this.tryAcquire();
     if (now !== null) return Promise.resolve(now);

@@ -17,6 +17,7 @@ import type {
 } from '../client/types.js';
 import { OverloadError, TimeoutError, ValidationError } from '../errors.js';
 import type { AdmissionController, AdmissionOutcome } from './admission.js';
+import type { AbortLike } from './request-signal.js';
 
 export function admitClient(client: KvClient, admission: AdmissionController): KvClient {
   const admitted = async <T>(signal: AbortSignal | undefined, call: () => Promise<T>) => {
@@ -43,7 +44,7 @@ export function admitClient(client: KvClient, admission: AdmissionController): K
 }
 
 /** What a failed call says about capacity (see the file comment). */
-export function outcomeOf(error: unknown, signal?: AbortSignal): AdmissionOutcome {
+export function outcomeOf(error: unknown, signal?: AbortLike): AdmissionOutcome {
   if (error instanceof OverloadError || error instanceof TimeoutError) return 'dropped';
   if (error instanceof ValidationError) return 'ignore';
   if (signal?.aborted) return 'ignore';

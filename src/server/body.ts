@@ -7,11 +7,12 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { ValidationError } from '../errors.js';
+import type { AbortLike } from './request-signal.js';
 
 export interface ReadBodyOptions {
   readonly limitBytes: number;
   /** Aborts the read (request timeout, client gone); the rejection is `signal.reason`. */
-  readonly signal: AbortSignal;
+  readonly signal: AbortLike;
   /** Called once just before reading starts (used to send `100 Continue`). */
   readonly onStart?: () => void;
 }

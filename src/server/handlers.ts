@@ -1,7 +1,8 @@
 /**
  * One request, routed: parse the route and query, read the body when the route takes one, call
  * the client, and turn its result into a Reply. Every wait is raced against the request's
- * AbortSignal, which fires on the server's request timeout or when the caller goes away.
+ * signal (request-signal.ts), which fires on the server's request timeout or when the caller
+ * goes away; the client calls themselves take no signal (their own deadline bounds them).
  */
 import type { IncomingMessage } from 'node:http';
 import type { PutOptions } from '../client/types.js';
@@ -87,7 +88,7 @@ export async function handleRequest(ctx: RequestContext): Promise<Reply | null> 
         ['r', 'pr', 'timeout_ms'],
         ctx.requestTimeoutMs,
       );
-      const options = { ...defined({ r, pr, timeoutMs }), signal };
+      const options = defined({ r, pr, timeoutMs });
       return getReply(await raceAbort(client.get(route.key, options), signal));
     }
     case 'put': {
@@ -136,7 +137,7 @@ function writeOptions(ctx: RequestContext, query: RequestQuery): PutOptions {
   const context = requestContext(ctx.req);
   const requestId = idempotencyKey(ctx.req);
   const { w, pw, timeoutMs } = query;
-  return { ...defined({ w, pw, timeoutMs, context, requestId }), signal: ctx.signal };
+  return defined({ w, pw, timeoutMs, context, requestId });
 }
 
 /** A write's `Idempotency-Key` (quoted as a structured-field string, or bare), checked. */

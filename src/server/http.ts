@@ -52,7 +52,7 @@
  * met (`needed`, `acked`) or unavailable, 504 timeout, 500 anything unexpected (logged, message
  * not exposed). A request that does not finish within `requestTimeoutMs` (body read + client
  * call) gets a 504; a caller
- * that disconnects aborts the client call through its AbortSignal. No handler error can escape to crash the process.
+ * that disconnects gets its request's waits ended (request-signal.ts). No handler error can escape to crash the process.
  */
 
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -98,6 +98,7 @@ import { ServerMetrics } from './monitor/metrics.js';
 import type { RespSource } from './monitor/resp-metrics.js';
 import type { Reply } from './replies.js';
 import type { KeyExplainer, RequestContext } from './request-context.js';
+import { RequestSignal } from './request-signal.js';
 import { sendReply } from './send.js';
 
 /** A refused request's unread body up to this size is discarded to keep the connection alive. */
@@ -340,12 +341,12 @@ async function serveAsync(
   admission: AdmissionController | null,
   admitted: Permit | null,
 ): Promise<void> {
-  const controller = new AbortController();
+  const signal = new RequestSignal();
   const timeoutMs = settings.requestTimeoutMs;
   // Module functions with arguments rather than closures, and `on` rather than `once` (a
   // response closes once; once() wraps the listener in two more objects): this runs per request.
-  const timer = setTimeout(abortOnTimeout, timeoutMs, controller, timeoutMs);
-  (res as ControlledResponse)[CONTROLLER] = controller;
+  const timer = setTimeout(abortOnTimeout, timeoutMs, signal, timeoutMs);
+  (res as ControlledResponse)[SIGNAL] = signal;
   res.on('close', abortIfGone);
   const startMs = performance.now();
   let outcome = 'client_gone';
@@ -353,10 +354,8 @@ async function serveAsync(
   let permit = admitted;
   let admissionOutcome: AdmissionOutcome = 'ok';
   try {
-    if (admission !== null && permit === null) permit = await admission.acquire(controller.signal);
-    const reply = await handleRequest(
-      requestContext(settings, req, res, controller.signal, expectContinue),
-    );
+    if (admission !== null && permit === null) permit = await admission.acquire(signal);
+    const reply = await handleRequest(requestContext(settings, req, res, signal, expectContinue));
     if (reply === null) {
       timed = false; // a stream: counted when it starts, its duration means nothing
       outcome = 'ok';
@@ -365,7 +364,7 @@ async function serveAsync(
       outcome = replyOutcome(reply);
     }
   } catch (error) {
-    admissionOutcome = outcomeOf(error, controller.signal);
+    admissionOutcome = outcomeOf(error, signal);
     outcome = replyWithError(settings, req, res, error) ?? outcome;
   } finally {
     permit?.release(admissionOutcome);
@@ -386,7 +385,7 @@ function requestContext(
   settings: ServerSettings,
   req: IncomingMessage,
   res: ServerResponse,
-  signal: AbortSignal,
+  signal: RequestSignal,
   expectContinue: boolean,
 ): RequestContext {
   const ctx = Object.create(settings) as {
@@ -399,18 +398,18 @@ function requestContext(
   return ctx;
 }
 
-/** Where a response keeps its request's controller, for abortIfGone. */
-const CONTROLLER = Symbol('ringkv.requestController');
-type ControlledResponse = ServerResponse & { [CONTROLLER]?: AbortController };
+/** Where a response keeps its request's signal, for abortIfGone. */
+const SIGNAL = Symbol('ringkv.requestSignal');
+type ControlledResponse = ServerResponse & { [SIGNAL]?: RequestSignal };
 
 /** The request's deadline passed: its signal aborts with a TimeoutError (a 504). */
-function abortOnTimeout(controller: AbortController, timeoutMs: number): void {
-  controller.abort(new TimeoutError(`request did not complete within ${timeoutMs} ms`));
+function abortOnTimeout(signal: RequestSignal, timeoutMs: number): void {
+  signal.abort(new TimeoutError(`request did not complete within ${timeoutMs} ms`));
 }
 
 /** A response's 'close' listener: a caller gone before the reply aborts the request's signal. */
 function abortIfGone(this: ControlledResponse): void {
-  if (!this.writableFinished) this[CONTROLLER]?.abort(new ClientGoneError());
+  if (!this.writableFinished) this[SIGNAL]?.abort(new ClientGoneError());
 }
 
 function replyWithError(

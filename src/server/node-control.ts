@@ -26,6 +26,7 @@ import { HttpError } from './http-error.js';
 import type { Reply } from './replies.js';
 import type { RequestContext } from './request-context.js';
 import { guardRequest } from './request-guard.js';
+import type { AbortLike } from './request-signal.js';
 
 export const CONTROL_PREFIX = '/control/';
 export const CONTROL_CONTENT_TYPE = 'application/msgpack';
@@ -60,7 +61,7 @@ async function run(
   route: ControlRoute,
   input: unknown,
   node: NodeControl,
-  signal: AbortSignal,
+  signal: AbortLike,
 ): Promise<unknown> {
   switch (route) {
     case 'request': {

@@ -12,6 +12,7 @@ import type { Advisor } from './monitor/advisor.js';
 import type { EventStream } from './monitor/event-stream.js';
 import type { History } from './monitor/history.js';
 import type { ServerMetrics } from './monitor/metrics.js';
+import type { AbortLike } from './request-signal.js';
 
 export interface RequestContext {
   readonly client: KvClient;
@@ -35,7 +36,8 @@ export interface RequestContext {
   readonly activity: ActivityLog;
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
-  readonly signal: AbortSignal;
+  /** Fires on the request timeout or when the caller goes away. */
+  readonly signal: AbortLike;
   /** The request sent `Expect: 100-continue`; answer `100 Continue` before reading the body. */
   readonly expectContinue: boolean;
 }
