@@ -6,6 +6,7 @@
  * its event queue instead).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { IdTable } from '../core/id-table.js';
 import type { AdminRequest, ClientRequest, ClientResult, DataRequest } from '../core/messages.js';
 import type { Ring } from '../core/ring.js';
 import { RingkvError, TimeoutError, UnavailableError } from '../errors.js';
@@ -49,8 +50,9 @@ export interface RequestPlan<T> {
 }
 
 export class RequestDriver {
-  /** Attempts waiting for an answer: close() ends them all. */
-  private readonly waiting = new Set<AttemptWait>();
+  /** Attempts waiting for an answer, by attempt id: close() ends them all. An IdTable, not a Set: see core/id-table.ts. */
+  private readonly waiting = new IdTable<AttemptWait>();
+  private nextAttemptId = 0;
   private closedValue = false;
   private readonly nowMs: () => number;
   private readonly random01: () => number;
@@ -107,7 +109,7 @@ export class RequestDriver {
   close(): void {
     this.closedValue = true;
     const reason = new UnavailableError('the cluster was closed before the request finished');
-    for (const wait of [...this.waiting]) wait.stop(reason);
+    for (const wait of this.waiting.list()) wait.stop(reason);
   }
 
   private coordinatorOf(plan: RequestPlan<unknown>): string {
@@ -142,7 +144,8 @@ export class RequestDriver {
     }
     const waitMs = budgetMs + this.options.slackMs;
     const call = this.link.send(node, { ...request, timeoutMs: budgetMs });
-    return new AttemptWait(this.waiting, node, call, signal, waitMs).promise;
+    const id = this.nextAttemptId++;
+    return new AttemptWait(this.waiting, id, node, call, signal, waitMs).promise;
   }
 }
 
@@ -158,7 +161,8 @@ class AttemptWait {
   private readonly timer: ReturnType<typeof setTimeout>;
 
   constructor(
-    private readonly waiting: Set<AttemptWait>,
+    private readonly waiting: IdTable<AttemptWait>,
+    private readonly id: number,
     private readonly node: string,
     private readonly call: LinkCall,
     private readonly signal: AbortSignal | undefined,
@@ -170,7 +174,7 @@ class AttemptWait {
     });
     this.timer = setTimeout(timeOut, waitMs, this);
     signal?.addEventListener('abort', this, { once: true });
-    waiting.add(this);
+    waiting.set(id, this);
     call.reply.then(
       (reply) => this.answered(reply),
       (error: unknown) => this.stop(error),
@@ -203,7 +207,7 @@ class AttemptWait {
 
   private done(): void {
     clearTimeout(this.timer);
-    this.waiting.delete(this);
+    this.waiting.delete(this.id);
     this.signal?.removeEventListener('abort', this);
   }
 }

@@ -8,6 +8,7 @@
  */
 import { assert } from './assert.js';
 import type { Effects } from './effects.js';
+import { IdTable } from './id-table.js';
 import type { ClientResult, PutRequest } from './messages.js';
 import { answer, failure, type NodeContext, type Origin } from './node-context.js';
 import type { TimerOwner } from './timers.js';
@@ -19,8 +20,9 @@ interface PendingForward {
 }
 
 export class Forwarder implements TimerOwner {
-  private readonly forwards = new Map<number, PendingForward>();
-  private readonly forwardByTimer = new Map<number, number>();
+  // By id: IdTables, not Maps, for entries this short-lived (see id-table.ts).
+  private readonly forwards = new IdTable<PendingForward>();
+  private readonly forwardByTimer = new IdTable<number>();
   readonly stats = { forwarded: 0, lateForwardReplies: 0 };
 
   constructor(

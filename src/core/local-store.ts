@@ -8,6 +8,7 @@
  */
 import { assert } from './assert.js';
 import type { Effects } from './effects.js';
+import { IdTable } from './id-table.js';
 import type { KeyRecord, Namespace, PersistWrite, StorageReader } from './types.js';
 
 /** The meta entry holding the highest counter this node may have issued. */
@@ -35,7 +36,7 @@ export class LocalStore<T> {
     data: new Map<string, OverlayEntry>(),
     hints: new Map<string, OverlayEntry>(),
   };
-  private readonly pending = new Map<number, Pending<T>>();
+  private readonly pending = new IdTable<Pending<T>>();
   private counterNext: number;
   private counterReserved: number;
   /** The highest reservation known durable: a restarted node issues no counter at or below it. */

@@ -16,6 +16,7 @@
  */
 import { assert } from './assert.js';
 import type { Effects } from './effects.js';
+import { IdTable } from './id-table.js';
 import type { ClientResult } from './messages.js';
 import { answer, type Origin, type Target } from './node-context.js';
 import type { ReadPlan } from './read-targets.js';
@@ -102,9 +103,10 @@ export interface GetOutcome {
 const RID_RESULTS_MAX = 10_000;
 
 export class QuorumRounds {
-  private readonly ops = new Map<number, Op>();
-  private readonly opByTimer = new Map<number, number>();
-  private readonly opBySpeculation = new Map<number, number>();
+  // By id: IdTables, not Maps, for entries this short-lived (see id-table.ts).
+  private readonly ops = new IdTable<Op>();
+  private readonly opByTimer = new IdTable<number>();
+  private readonly opBySpeculation = new IdTable<number>();
   private readonly opByRid = new Map<string, number>();
   private readonly opsByKey = new Map<string, number>();
   private readonly resultByRid = new Map<

@@ -8,13 +8,15 @@
  */
 import { assert } from './assert.js';
 import type { Effects } from './effects.js';
+import { IdTable } from './id-table.js';
 
 export interface TimerOwner {
   onTimer(timerId: number, out: Effects): void;
 }
 
 export class Timers {
-  private readonly owners = new Map<number, TimerOwner>();
+  /** By timer id: an IdTable, not a Map (see id-table.ts). */
+  private readonly owners = new IdTable<TimerOwner>();
 
   constructor(private readonly allocateId: () => number) {}
 

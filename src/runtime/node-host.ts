@@ -4,6 +4,7 @@
  * virtual time instead; nothing protocol-specific lives here.
  */
 import type { Effect } from '../core/effects.js';
+import { IdTable } from '../core/id-table.js';
 import type { ClientResult } from '../core/messages.js';
 import type { Input, NodeCore } from '../core/node.js';
 import type { NodeId } from '../core/types.js';
@@ -24,7 +25,8 @@ export interface NodeHostEvents {
 }
 
 export class NodeHost {
-  private readonly timers = new Map<number, NodeJS.Timeout>();
+  /** By timer id (an IdTable, not a Map: see core/id-table.ts). */
+  private readonly timers = new IdTable<NodeJS.Timeout>();
   private stopped = false;
 
   constructor(
@@ -64,7 +66,7 @@ export class NodeHost {
   /** Stops timers and drops later inputs. Storage and transport belong to the caller. */
   stop(): void {
     this.stopped = true;
-    for (const timer of this.timers.values()) clearTimeout(timer);
+    for (const timer of this.timers.list()) clearTimeout(timer);
     this.timers.clear();
   }
 
@@ -91,6 +93,7 @@ export class NodeHost {
   }
 
   private setTimer(timerId: number, delayMs: number): void {
+    this.cancelTimer(timerId); // an id armed again replaces its timer, as Map.set did
     const timer = setTimeout(() => {
       this.timers.delete(timerId);
       this.input({ kind: 'timer', timerId });

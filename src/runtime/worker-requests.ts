@@ -6,6 +6,7 @@
  * NodeLink (local-cluster.ts assembles it).
  */
 import type { NodeKeyView } from '../core/explain.js';
+import { IdTable } from '../core/id-table.js';
 import type { ClientRequest, ClientResult } from '../core/messages.js';
 import type { KeyRecord } from '../core/types.js';
 import type { RequestEnvelope, WorkerStats } from './control.js';
@@ -53,7 +54,7 @@ class Call implements PendingCall, Pending {
   private resolve!: (outcome: RequestOutcome) => void;
 
   constructor(
-    private readonly pending: Map<number, Pending>,
+    private readonly pending: IdTable<Pending>,
     private readonly reqId: number,
     readonly node: string,
   ) {
@@ -74,7 +75,8 @@ class Call implements PendingCall, Pending {
 }
 
 export class WorkerRequests {
-  private readonly pending = new Map<number, Pending>();
+  /** By request id (an IdTable, not a Map: see core/id-table.ts). */
+  private readonly pending = new IdTable<Pending>();
   private nextReqId = 1;
 
   /** Requests still waiting for an answer. */
@@ -103,7 +105,7 @@ export class WorkerRequests {
 
   /** A node stopped: every request it had not answered ends now. */
   nodeDown(node: string, reason: string): void {
-    for (const pending of [...this.pending.values()]) {
+    for (const pending of this.pending.list()) {
       if (pending.node === node) pending.settle({ kind: 'down', reason });
     }
   }
