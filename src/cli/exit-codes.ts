@@ -57,6 +57,6 @@ export function startupExitCode(error: unknown): number {
 }
 
 /** Whether `error` is a listen's EADDRINUSE. */
-export function isAddressInUse(error: unknown): boolean {
+function isAddressInUse(error: unknown): boolean {
   return error instanceof Error && (error as NodeJS.ErrnoException).code === 'EADDRINUSE';
 }

@@ -357,24 +357,23 @@ export function supersedeOf(supersede: unknown): { supersede?: 'local' } {
 
 /** The caller's request id (PutOptions.requestId), checked, or a fresh one. */
 export function requestIdOf(requestId: unknown): string {
-  if (requestId === undefined) return randomUUID();
-  if (!isTraceId(requestId)) {
-    throw new ValidationError(
-      `requestId must be 1..${TRACE_ID_LENGTH_MAX} printable ASCII characters`,
-    );
-  }
-  return requestId;
+  return checkedIdOf('requestId', requestId);
 }
 
 /** The caller's trace id, checked, or a fresh one; every retry of the request keeps it. */
 export function traceIdOf(traceId: unknown): string {
-  if (traceId === undefined) return randomUUID();
-  if (!isTraceId(traceId)) {
+  return checkedIdOf('traceId', traceId);
+}
+
+/** An id option (a trace or request id): 1..TRACE_ID_LENGTH_MAX printable ASCII, else a UUID. */
+function checkedIdOf(name: string, id: unknown): string {
+  if (id === undefined) return randomUUID();
+  if (!isTraceId(id)) {
     throw new ValidationError(
-      `traceId must be 1..${TRACE_ID_LENGTH_MAX} printable ASCII characters`,
+      `${name} must be 1..${TRACE_ID_LENGTH_MAX} printable ASCII characters`,
     );
   }
-  return traceId;
+  return id;
 }
 
 /** A put's expiry fields; a delete with one is refused (a tombstone does not expire). */
