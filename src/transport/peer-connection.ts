@@ -135,7 +135,8 @@ export class PeerConnection {
     this.clearTimer();
     this.failures = 0;
     this.state = 'idle';
-    if (this.queue.length > 0) this.connect();
+    // open() callers asked for a connection too: dial the new address for them as well.
+    if (this.queue.length > 0 || this.openWaiters.length > 0) this.connect();
   }
 
   /**

@@ -345,6 +345,26 @@ describe('TCP greeting', () => {
     expect(await a.transport.greet(5_000)).toEqual({ reached: 2, peers: 3 });
   });
 
+  it('greet follows a peer whose address changes while its handshake hangs', async () => {
+    const held: Socket[] = [];
+    const silent = createServer((socket) => void held.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, LOOPBACK, resolve));
+    cleanups.push(() => {
+      for (const socket of held) socket.destroy();
+      return new Promise<void>((resolve) => silent.close(() => resolve()));
+    });
+    const a = await node({ id: 'a', tls: null, config: { handshakeTimeoutMs: 60_000 } });
+    const real = await node({ id: 'b', tls: null });
+    a.transport.setPeerAddress(b, {
+      host: LOOPBACK,
+      port: (silent.address() as { port: number }).port,
+    });
+    const greeting = a.transport.greet(10_000);
+    await until(() => held.length === 1, 'the dial to the silent address');
+    introduce(a.transport, real.transport, 'b'); // the address changes: the link resets
+    expect(await greeting).toEqual({ reached: 1, peers: 1 });
+  });
+
   it('greet gives up waiting after its timeout', async () => {
     // A listener that accepts and never answers the hello: the handshake hangs.
     const held: Socket[] = [];
