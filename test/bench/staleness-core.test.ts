@@ -14,6 +14,25 @@ const PROFILE: LatencyProfile = {
   s: { lognormal: { mu: 0, sigma: 0.5 } },
 };
 
+/**
+ * The core run had no failures, and its P(consistent) at every t is the model's within 4
+ * binomial standard deviations (plus 0.005).
+ */
+function expectCoreMatchesModel(
+  core: ReturnType<typeof runCoreStaleness>,
+  model: ReturnType<typeof runWars>,
+  trialsPerT: number,
+): void {
+  expect(core.failures).toBe(0);
+  expect(core.coreFaults).toEqual([]);
+  for (const point of core.consistency) {
+    const expected = consistencyAt(model, point.t);
+    const sd = Math.sqrt((expected * (1 - expected)) / trialsPerT);
+    expect(point.trials).toBe(trialsPerT);
+    expect(Math.abs(point.p - expected), `t=${point.t}`).toBeLessThan(4 * sd + 0.005);
+  }
+}
+
 describe('NodeCore on virtual time vs the WARS model (local-write)', () => {
   for (const [r, w] of [
     [1, 1],
@@ -33,14 +52,7 @@ describe('NodeCore on virtual time vs the WARS model (local-write)', () => {
         trials: 100_000,
         seed: 4,
       });
-      expect(core.failures).toBe(0);
-      expect(core.coreFaults).toEqual([]);
-      for (const point of core.consistency) {
-        const expected = consistencyAt(model, point.t);
-        const sd = Math.sqrt((expected * (1 - expected)) / trialsPerT);
-        expect(point.trials).toBe(trialsPerT);
-        expect(Math.abs(point.p - expected), `t=${point.t}`).toBeLessThan(4 * sd + 0.005);
-      }
+      expectCoreMatchesModel(core, model, trialsPerT);
       // Latencies agree too: W=1 commits on the coordinator's own replica at once.
       const median = (xs: Float64Array) => xs[Math.floor(xs.length / 2)]!;
       expect(Math.abs(median(core.readLatencyMs) - median(model.readLatencyMs))).toBeLessThan(0.3);
@@ -94,14 +106,7 @@ describe('NodeCore on virtual time vs the WARS model (local-write)', () => {
         });
       const targeted = model(readSpeculateMs);
       const fanOut = model(0);
-      expect(core.failures).toBe(0);
-      expect(core.coreFaults).toEqual([]);
-      for (const point of core.consistency) {
-        const expected = consistencyAt(targeted, point.t);
-        const sd = Math.sqrt((expected * (1 - expected)) / trialsPerT);
-        expect(point.trials).toBe(trialsPerT);
-        expect(Math.abs(point.p - expected), `t=${point.t}`).toBeLessThan(4 * sd + 0.005);
-      }
+      expectCoreMatchesModel(core, targeted, trialsPerT);
       // The case can fail: targeted reads are stale sometimes, and much less than fan-out ones.
       expect(consistencyAt(targeted, 0)).toBeLessThan(0.98);
       expect(consistencyAt(targeted, 0) - consistencyAt(fanOut, 0)).toBeGreaterThan(0.1);

@@ -359,6 +359,20 @@ describe('Coordinator: gets', () => {
   });
 });
 
+/**
+ * A get of a key this node does not replicate, with readSpeculateMs 20, coordinated up to its
+ * first replica-gets: they go to the first `r` primaries (the spare waits).
+ */
+function targetedGet(r: number) {
+  const t = setup({ readSpeculateMs: 20 });
+  const primaries = t.node.ctx.ring.preferenceList(t.foreign, 3);
+  const out = new Effects();
+  t.coordinator.coordinate(getOf(t.foreign, { r }), client, out);
+  const first = sent(out, 'replica-get');
+  expect(first.map((s) => s.to)).toEqual(primaries.slice(0, r));
+  return { t, primaries, out, first };
+}
+
 describe('Coordinator: targeted reads (readSpeculateMs > 0)', () => {
   it('asks R targets, itself first, and answers without asking the rest', () => {
     const t = setup({ readSpeculateMs: 20 });
@@ -384,12 +398,7 @@ describe('Coordinator: targeted reads (readSpeculateMs > 0)', () => {
   });
 
   it('asks the spare when the first asked are slower than readSpeculateMs', () => {
-    const t = setup({ readSpeculateMs: 20 });
-    const primaries = t.node.ctx.ring.preferenceList(t.foreign, 3);
-    const out = new Effects();
-    t.coordinator.coordinate(getOf(t.foreign, { r: 2 }), client, out);
-    const first = sent(out, 'replica-get');
-    expect(first.map((s) => s.to)).toEqual(primaries.slice(0, 2));
+    const { t, primaries, out, first } = targetedGet(2);
     const { opId } = first[0]!.message;
     const value = valueRecord('v', 'w', 1);
     t.coordinator.onGetReply(primaries[0]!, opId, value, out);
@@ -407,12 +416,7 @@ describe('Coordinator: targeted reads (readSpeculateMs > 0)', () => {
   });
 
   it('does not speculate once the get has answered', () => {
-    const t = setup({ readSpeculateMs: 20 });
-    const primaries = t.node.ctx.ring.preferenceList(t.foreign, 3);
-    const out = new Effects();
-    t.coordinator.coordinate(getOf(t.foreign, { r: 1 }), client, out);
-    const first = sent(out, 'replica-get');
-    expect(first.map((s) => s.to)).toEqual(primaries.slice(0, 1));
+    const { t, primaries, out, first } = targetedGet(1);
     t.coordinator.onGetReply(primaries[0]!, first[0]!.message.opId, valueRecord('v'), out);
     expect(ofKind(out, 'reply')).toHaveLength(1);
     expect(t.coordinator.inFlight).toBe(0);
