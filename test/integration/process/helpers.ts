@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePorts as freePortsAt } from '../../../src/runtime/free-ports.js';
-import { BIN, http, makeCerts, NodeProcess, waitFor } from '../node-processes.js';
+import { BIN, http, makeCerts, NodeProcess } from '../node-processes.js';
 
 export {
   BIN,
@@ -111,32 +111,6 @@ export async function startNode(
   return { process, url: await process.up() };
 }
 
-/**
- * Waits until every node reaches every replica: a read at r=n of a few absent keys through each
- * URL answers 404 (all n replicas answered), not 503. Nodes that start together dial peers not
- * yet listening, take them for down (ECONNREFUSED is proof nothing listens) and redial with
- * backoff; tests that need every replica from the first request wait for that here.
- */
-export async function meshReady(urls: readonly string[], n: number): Promise<void> {
-  const PROBE_KEYS = 8;
-  await Promise.all(
-    urls.map((url) =>
-      waitFor(
-        `${url} to reach every replica`,
-        async () => {
-          for (let i = 0; i < PROBE_KEYS; i++) {
-            const { status } = await http(`${url}/kv/mesh-ready-${i}?r=${n}`);
-            if (status !== 404) return undefined;
-          }
-          return true;
-        },
-        20_000,
-        100,
-      ),
-    ),
-  );
-}
-
 /** A running cluster of node processes: its spec, each node's URL and process. */
 export interface StartedCluster {
   readonly spec: ClusterSpec;
@@ -159,7 +133,6 @@ export async function startCluster(
     urls.set(ids[i] as string, url);
     processes.set(ids[i] as string, process);
   });
-  await meshReady([...urls.values()], Math.min(spec.n, ids.length));
   return { spec, urls, processes };
 }
 

@@ -9,7 +9,6 @@ import {
   type ClusterSpec,
   cleanup,
   clusterSpec,
-  meshReady,
   type NodeProcess,
   startNode,
   waitFor,
@@ -30,7 +29,6 @@ describe('connect() to ringkv node processes', () => {
       processes.set(IDS[i] as string, process);
       urls.push(url);
     });
-    await meshReady(urls, spec.n);
     db = await connect({ nodes: urls, timeoutMs: 5_000 });
   }, 60_000);
 
