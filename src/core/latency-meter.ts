@@ -33,8 +33,11 @@ export const LATENCY_MIN_MS = 0.01;
 export const LATENCY_MAX_MS = 60_000;
 /** Each bucket is this much wider than the one before (relative error ≤ 2 %). */
 export const LATENCY_GROWTH = 1.02;
-/** Operations whose send time is remembered at once; the oldest is forgotten beyond. */
-export const LATENCY_PENDING_OPS_MAX = 4096;
+/**
+ * Send times are remembered for operations among the last this many ids the node issued (timers
+ * take ids too, so a few thousand operations); an older one's late replies are not measured.
+ */
+export const LATENCY_PENDING_IDS = 16_384;
 
 /** A histogram as it crosses threads and HTTP: only its non-empty buckets. */
 export interface HistogramSnapshot {
@@ -118,11 +121,6 @@ export class DecayingHistogram {
   }
 }
 
-interface Sent {
-  readonly kind: 'put' | 'get';
-  readonly atMs: number;
-}
-
 export class LatencyMeter {
   private readonly histograms: Record<LatencyClass, DecayingHistogram> = {
     w: new DecayingHistogram(),
@@ -131,11 +129,15 @@ export class LatencyMeter {
     s: new DecayingHistogram(),
   };
   /**
-   * Send time per operation id; insertion order is age order (the oldest goes first). Kept past
-   * the operation's quorum on purpose: the replies after the R-th / acks after the W-th are the
-   * slow ones, and dropping them would bias every class fast. Bounded by eviction instead.
+   * Send time per operation id, in slot `id mod LATENCY_PENDING_IDS` (a newer id takes the slot
+   * over). Kept past the operation's quorum on purpose: the replies after the R-th / acks after
+   * the W-th are the slow ones, and dropping them would bias every class fast. Typed arrays, not
+   * a Map evicting its oldest key: that walked the holes of earlier deletes (1.2 µs per op).
    */
-  private readonly sent = new Map<number, Sent>();
+  private readonly sentIds = new Float64Array(LATENCY_PENDING_IDS).fill(-1);
+  private readonly sentAtMs = new Float64Array(LATENCY_PENDING_IDS);
+  /** 1 for a put, 2 for a get. */
+  private readonly sentKinds = new Uint8Array(LATENCY_PENDING_IDS);
   private lastDecayMs: number;
 
   constructor(
@@ -153,12 +155,11 @@ export class LatencyMeter {
 
   /** Operation `opId` sent its requests to the replicas now. */
   sentOp(opId: number, kind: 'put' | 'get'): void {
-    if (this.sent.size >= LATENCY_PENDING_OPS_MAX) {
-      const oldest = this.sent.keys().next().value as number;
-      this.sent.delete(oldest);
-    }
-    this.sent.set(opId, { kind, atMs: this.clock() });
-    assert(this.sent.size <= LATENCY_PENDING_OPS_MAX, 'remembered operations are bounded');
+    assert(Number.isSafeInteger(opId) && opId >= 0, 'an operation id is a non-negative integer');
+    const slot = opId % LATENCY_PENDING_IDS;
+    this.sentIds[slot] = opId;
+    this.sentAtMs[slot] = this.clock();
+    this.sentKinds[slot] = kindCode(kind);
   }
 
   /**
@@ -166,12 +167,13 @@ export class LatencyMeter {
    * reached it (its clock), or undefined without a stamp. Unknown operations are ignored.
    */
   answered(opId: number, kind: 'put' | 'get', receivedAtMs: number | undefined): void {
-    const sent = this.sent.get(opId);
-    if (sent === undefined || sent.kind !== kind) return;
-    const roundTripMs = Math.max(0, this.clock() - sent.atMs);
+    const slot = opId % LATENCY_PENDING_IDS;
+    if (this.sentIds[slot] !== opId || this.sentKinds[slot] !== kindCode(kind)) return;
+    const sentAtMs = this.sentAtMs[slot]!;
+    const roundTripMs = Math.max(0, this.clock() - sentAtMs);
     const stamped = receivedAtMs !== undefined && Number.isFinite(receivedAtMs);
     const outMs = stamped
-      ? Math.min(roundTripMs, Math.max(0, receivedAtMs - sent.atMs))
+      ? Math.min(roundTripMs, Math.max(0, receivedAtMs - sentAtMs))
       : roundTripMs / 2;
     const [request, reply] = kind === 'put' ? (['w', 'a'] as const) : (['r', 's'] as const);
     this.histograms[request].record(outMs);
@@ -212,4 +214,8 @@ export function quantileOf(histogram: HistogramSnapshot, q: number): number {
   }
   const last = histogram.buckets[histogram.buckets.length - 1]![0];
   return bucketBounds(histogram.minMs, histogram.growth, last)[1];
+}
+
+function kindCode(kind: 'put' | 'get'): number {
+  return kind === 'put' ? 1 : 2;
 }

@@ -20,6 +20,7 @@ import { IdTable } from './id-table.js';
 import type { ClientResult } from './messages.js';
 import { answer, type Origin, type Target } from './node-context.js';
 import type { ReadPlan } from './read-targets.js';
+import { RecentMap } from './recent-map.js';
 import type { Timers } from './timers.js';
 import type { KeyRecord, NodeId } from './types.js';
 import { isDeleted, reconcile, sameDots } from './version.js';
@@ -109,10 +110,10 @@ export class QuorumRounds {
   private readonly opBySpeculation = new IdTable<number>();
   private readonly opByRid = new Map<string, number>();
   private readonly opsByKey = new Map<string, number>();
-  private readonly resultByRid = new Map<
+  private readonly resultByRid = new RecentMap<
     string,
     { readonly key: string; readonly result: ClientResult }
-  >();
+  >(RID_RESULTS_MAX);
   readonly stats: CoordinatorStats = {
     putsOk: 0,
     getsOk: 0,
@@ -428,10 +429,6 @@ export class QuorumRounds {
   private remember(rid: string, key: string, result: ClientResult): void {
     if (!result.ok) return;
     this.resultByRid.set(rid, { key, result });
-    if (this.resultByRid.size > RID_RESULTS_MAX) {
-      const oldest = this.resultByRid.keys().next().value as string;
-      this.resultByRid.delete(oldest);
-    }
   }
 }
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   bucketBounds,
   DecayingHistogram,
-  LATENCY_PENDING_OPS_MAX,
+  LATENCY_PENDING_IDS,
   LatencyMeter,
   quantileOf,
 } from '../../src/core/latency-meter.js';
@@ -100,7 +100,7 @@ describe('LatencyMeter', () => {
 
   it('forgets the oldest send times beyond its bound', () => {
     const { clock, meter } = meterAt();
-    for (let op = 1; op <= LATENCY_PENDING_OPS_MAX + 1; op++) meter.sentOp(op, 'get');
+    for (let op = 1; op <= LATENCY_PENDING_IDS + 1; op++) meter.sentOp(op, 'get');
     clock.now += 1;
     meter.answered(1, 'get', undefined);
     meter.answered(2, 'get', undefined);
