@@ -73,8 +73,35 @@ export function vvCovers(vv: VersionVector, dot: Dot): boolean {
 
 /** The pointwise maximum (least upper bound) of two vectors, normalized. */
 export function vvMerge(a: VersionVector, b: VersionVector): VersionVector {
-  const merged = vvNormalize([...a, ...b]);
+  const merged =
+    isNormalized(a) && isNormalized(b) ? mergeNormalized(a, b) : vvNormalize([...a, ...b]);
   assert(merged.length <= a.length + b.length, 'a merge must not invent actors');
+  return merged;
+}
+
+/** vvMerge of two canonical vectors in one pass (no Map, no sort): the write path's common case. */
+function mergeNormalized(a: VersionVector, b: VersionVector): VersionVector {
+  if (b.length === 0) return a;
+  if (a.length === 0) return b;
+  const merged: Array<readonly [ActorId, number]> = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const x = a[i];
+    const y = b[j];
+    const order = x === undefined ? 1 : y === undefined ? -1 : compareActors(x[0], y[0]);
+    if (order < 0) {
+      merged.push(x!);
+      i++;
+    } else if (order > 0) {
+      merged.push(y!);
+      j++;
+    } else {
+      merged.push(x![1] >= y![1] ? x! : y!);
+      i++;
+      j++;
+    }
+  }
   return merged;
 }
 
@@ -267,11 +294,10 @@ function sameDotSequence(a: KeyRecord, b: KeyRecord): boolean {
  * are. This is what a get hands to the client, encoded, for its next put.
  */
 export function contextOf(record: KeyRecord): VersionVector {
-  const entries: Array<readonly [ActorId, number]> = [];
+  let context: VersionVector = [];
   for (const sibling of record.siblings) {
-    entries.push(...sibling.past, sibling.dot);
+    context = vvMerge(vvMerge(context, sibling.past), [sibling.dot]);
   }
-  const context = vvNormalize(entries);
   assert(
     record.siblings.every((s) => vvCovers(context, s.dot)),
     'a context covers its siblings',
@@ -313,7 +339,7 @@ export function update(
   const normalized = vvNormalize(context);
   const past =
     options.pastEntriesMax === undefined ? normalized : vvPrune(normalized, options.pastEntriesMax);
-  const known = Math.max(vvCounter(contextOf(current), actor), vvCounter(normalized, actor));
+  const known = Math.max(recordCounter(current, actor), vvCounter(normalized, actor));
   const counter = Math.max(1 + known, options.counterMin ?? 1);
   assert(Number.isSafeInteger(counter), `the counter of actor ${actor} overflowed`);
   assert(options.expiresAtMs === undefined || value !== null, 'a tombstone does not expire');
@@ -327,6 +353,16 @@ export function update(
   const next = sync(current, { siblings: [sibling] });
   assert(next.siblings.includes(sibling), 'a new write must survive its own update');
   return { record: next, sibling };
+}
+
+/** The highest counter of `actor` that `record` has seen or is: vvCounter(contextOf(record)). */
+function recordCounter(record: KeyRecord, actor: ActorId): number {
+  let counter = 0;
+  for (const sibling of record.siblings) {
+    counter = Math.max(counter, vvCounter(sibling.past, actor));
+    if (sibling.dot[0] === actor) counter = Math.max(counter, sibling.dot[1]);
+  }
+  return counter;
 }
 
 /**

@@ -62,6 +62,18 @@ describe('version vectors', () => {
     expect(vvNormalize(canonical)).toBe(canonical);
   });
 
+  it('merges any two vectors as normalizing their concatenation does (property)', () => {
+    const vvArb = fc.array(fc.tuple(fc.constantFrom('a', 'b', 'c', 'd'), fc.nat({ max: 5 })), {
+      maxLength: 6,
+    });
+    const canonicalArb = vvArb.map((vv) => vvNormalize(vv));
+    fc.assert(
+      fc.property(fc.oneof(vvArb, canonicalArb), fc.oneof(vvArb, canonicalArb), (a, b) => {
+        expect(vvMerge(a, b)).toEqual(vvNormalize([...a, ...b]));
+      }),
+    );
+  });
+
   it('merges pointwise and compares', () => {
     const a: VersionVector = [
       ['a', 3],
