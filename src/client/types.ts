@@ -29,7 +29,8 @@ export interface PutOptions {
   readonly signal?: AbortSignal;
   /**
    * Follows the request into the log lines of every node it reaches (`"trace":"…"`): 1..128
-   * printable ASCII characters, e.g. an HTTP request id. @default a random UUID
+   * printable ASCII characters, e.g. an HTTP request id. @default a random UUID when the cluster
+   * logs at debug or trace level (the only lines that show it), else none
    */
   readonly traceId?: string;
   /**
@@ -78,7 +79,7 @@ export interface GetOptions {
    */
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
-  /** As PutOptions.traceId. @default a random UUID */
+  /** As PutOptions.traceId (a random UUID only when the cluster logs at debug or trace). */
   readonly traceId?: string;
   /**
    * The node that coordinates this get (any node can; one outside the key's replica set asks
