@@ -175,9 +175,9 @@ export class LatencyMeter {
     const outMs = stamped
       ? Math.min(roundTripMs, Math.max(0, receivedAtMs - sentAtMs))
       : roundTripMs / 2;
-    const [request, reply] = kind === 'put' ? (['w', 'a'] as const) : (['r', 's'] as const);
-    this.histograms[request].record(outMs);
-    this.histograms[reply].record(roundTripMs - outMs);
+    const { w, a, r, s } = this.histograms;
+    (kind === 'put' ? w : r).record(outMs);
+    (kind === 'put' ? a : s).record(roundTripMs - outMs);
   }
 
   /** Halves every count once per half-life elapsed (called on the node's tick). */
