@@ -39,42 +39,49 @@ export interface AntiEntropyLimits {
 }
 
 export class MerkleIndex {
-  private readonly trees = new Map<number, MerkleTree>();
+  /**
+   * By partition; undefined for partitions this node does not replicate. An array, not a Map:
+   * every replica write looks its tree up here.
+   */
+  private readonly trees: (MerkleTree | undefined)[];
 
   constructor(
     private readonly ring: Ring,
     self: NodeId,
     private readonly n: number,
   ) {
+    this.trees = new Array<MerkleTree | undefined>(ring.partitionCount).fill(undefined);
     for (let p = 0; p < ring.partitionCount; p++) {
       if (!ring.preferenceListForPartition(p, n).includes(self)) continue;
-      this.trees.set(p, new MerkleTree({ depth: MERKLE_DEPTH, fanout: MERKLE_FANOUT }));
+      this.trees[p] = new MerkleTree({ depth: MERKLE_DEPTH, fanout: MERKLE_FANOUT });
     }
   }
 
   /** Records a key's new version set (null: the key is gone). Keys of foreign partitions are ignored. */
   update(key: string, record: KeyRecord | null): void {
-    const tree = this.trees.get(this.ring.partitionOf(key));
+    const tree = this.trees[this.ring.partitionOf(key)];
     if (tree === undefined) return;
     tree.update(key, record === null || record.siblings.length === 0 ? null : versionHash(record));
   }
 
   tree(partition: number): MerkleTree | undefined {
-    return this.trees.get(partition);
+    return Number.isInteger(partition) ? this.trees[partition] : undefined;
   }
 
   /** The keys this node holds of a partition it replicates, sorted (empty otherwise). */
   keysOf(partition: number): string[] {
-    return this.trees.get(partition)?.keys() ?? [];
+    return this.tree(partition)?.keys() ?? [];
   }
 
   /** Partitions both this node and `peer` replicate, ascending. */
   sharedWith(peer: NodeId): number[] {
     const shared: number[] = [];
-    for (const p of this.trees.keys()) {
-      if (this.ring.preferenceListForPartition(p, this.n).includes(peer)) shared.push(p);
-    }
-    return shared.sort((a, b) => a - b);
+    this.trees.forEach((tree, p) => {
+      if (tree !== undefined && this.ring.preferenceListForPartition(p, this.n).includes(peer)) {
+        shared.push(p);
+      }
+    });
+    return shared; // ascending: the index order
   }
 }
 
