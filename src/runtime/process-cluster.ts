@@ -64,6 +64,8 @@ export interface ProcessClusterOptions {
   readonly onClosed?: () => void;
   /** How `count` loopback ports are picked. @default freePorts (free-ports.ts) */
   readonly pickPorts?: (count: number) => Promise<number[]>;
+  /** Where the supervisor's own lines go (a file path or descriptor). @default stderr */
+  readonly logDestination?: string | number;
 }
 
 /** POSTs `body` to a node's control route at `url`; rejects on failure or past `timeoutMs`. */
@@ -95,6 +97,8 @@ export class ProcessCluster {
   private closing = false;
   /** Nodes being killed or stopped on purpose: their exit is expected, not an error. */
   private readonly stopping = new Set<string>();
+  /** Nodes whose spawn() waits for their start: their exits are start failures. */
+  private readonly starting = new Set<string>();
 
   private constructor(
     private readonly options: ProcessClusterOptions,
@@ -104,7 +108,11 @@ export class ProcessCluster {
     private readonly call: ControlCall,
   ) {
     this.faults = new NetworkState(options.nodeIds);
-    this.log = createLogger({ level: options.logLevel, name: 'processes' });
+    this.log = createLogger({
+      level: options.logLevel,
+      name: 'processes',
+      ...(options.logDestination === undefined ? {} : { destination: options.logDestination }),
+    });
     this.directory = {
       isUp: (node) => this.running(node) !== null,
       endpoint: (node) => {
@@ -361,12 +369,13 @@ export class ProcessCluster {
     const slot = this.slots.get(id);
     if (slot === undefined) throw new Error(`no node ${id}`);
     slot.args ??= this.argsOf(id, seed ?? this.seedFor(id));
+    this.starting.add(id);
     const child = await ChildNode.start(
       id,
       { args: slot.args, env: { RINGKV_CONTROL_TOKEN: this.options.controlToken } },
       timeoutMs,
       (reason) => this.onExit(id, reason),
-    );
+    ).finally(() => this.starting.delete(id));
     this.stopping.delete(id);
     slot.child = child;
     try {
@@ -379,7 +388,10 @@ export class ProcessCluster {
   }
 
   private onExit(id: string, reason: string): void {
-    if (this.closing || this.stopping.delete(id))
+    // A node that exits while starting fails its start, and whoever started it reports that
+    // (or, for a taken port, retries on other ports): an error line here would say it twice.
+    if (this.starting.has(id)) this.log.debug({ node: id, reason }, 'node exited while starting');
+    else if (this.closing || this.stopping.delete(id))
       this.log.info({ node: id, reason }, 'node stopped');
     else if (reason === 'exited with code 0') this.log.info({ node: id }, 'node exited by itself');
     else this.log.error({ node: id, reason }, 'node process stopped unexpectedly');

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,6 +56,7 @@ function options(
   token: string,
   pickPorts: (count: number) => Promise<number[]>,
   dataDir: string | null = null,
+  logDestination?: string,
 ): ProcessClusterOptions {
   return {
     nodeIds: IDS,
@@ -69,6 +70,7 @@ function options(
     logLevel: 'warn',
     controlToken: token,
     pickPorts,
+    ...(logDestination === undefined ? {} : { logDestination }),
   };
 }
 
@@ -90,7 +92,9 @@ describe('ringkv up --processes when a port is taken before its node binds it', 
   it('starts again on other ports, and adds a node again on other ports', async () => {
     // Pick 0 is the start's first (taken), 1 its second; 2 is addNode's first (taken), 3 its second.
     const picker = pickerTaking(stranger.port, (pick) => pick === 0 || pick === 2);
-    const cluster = await ProcessCluster.start(options(token, picker.pick), call);
+    const logDir = await mkdtemp(join(tmpdir(), 'ringkv-port-taken-log-'));
+    const logFile = join(logDir, 'supervisor.log');
+    const cluster = await ProcessCluster.start(options(token, picker.pick, null, logFile), call);
     try {
       expect(picker.picks).toHaveLength(2);
       for (const id of IDS) {
@@ -107,8 +111,18 @@ describe('ringkv up --processes when a port is taken before its node binds it', 
       const n4 = cluster.directory.endpoint('n4')?.url as string;
       expect(n4).not.toContain(`:${stranger.port}`);
       expect((await http(`${n4}/status`)).status).toBe(200);
+
+      // The retry is one warning; the exit that caused it is no error line of its own.
+      const lines = (await readFile(logFile, 'utf8'))
+        .split('\n')
+        .filter((line) => line.length > 0)
+        .map((line) => JSON.parse(line) as { level: string; msg: string });
+      const retries = lines.filter((l) => l.msg.startsWith('a port was taken'));
+      expect(retries.map((l) => l.level)).toEqual(['warn', 'warn']);
+      expect(lines.filter((l) => l.level === 'error')).toEqual([]);
     } finally {
       await cluster.close();
+      await rm(logDir, { recursive: true, force: true });
     }
   }, 90_000);
 
