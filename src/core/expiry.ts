@@ -35,7 +35,7 @@ export class DeadlineQueue {
   /** Sets `key`'s next deadline (null: nothing of it expires). */
   set(key: string, deadlineMs: number | null): void {
     if (deadlineMs === null) {
-      this.deadlines.delete(key);
+      if (this.deadlines.size > 0) this.deadlines.delete(key); // no TTL in use: no lookup
       return;
     }
     if (this.deadlines.get(key) === deadlineMs) return;
@@ -125,6 +125,7 @@ export class Expiry {
 
   /** `record` as it stands now (expired values as tombstones). */
   asOfNow(record: KeyRecord): KeyRecord {
+    if (earliestExpiry(record) === null) return record; // nothing to expire: no clock read
     const nowMs = this.host.wallNowMs();
     return nowMs === null ? record : expire(record, nowMs);
   }
