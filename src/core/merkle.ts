@@ -213,7 +213,8 @@ export class MerkleTree {
     if (previous !== undefined) delta -= entryHashOf(ringHash, previous);
     if (hash !== null) delta += entryHashOf(ringHash, hash);
     this.addAlongPath(leaf, delta);
-    this.setEntry(leaf, key, hash);
+    if (hash === null) this.removeEntry(leaf, key);
+    else this.setEntry(leaf, key, hash, previous === undefined);
   }
 
   /** Hashes of the children of the inner node at `path` (length < depth); fanout of them. */
@@ -267,14 +268,14 @@ export class MerkleTree {
     assert(index === 0, 'the walk from a leaf ends at the root');
   }
 
-  private setEntry(leaf: number, key: string, hash: number | null): void {
-    if (hash === null) return this.removeEntry(leaf, key);
+  /** Sets a key's hash in its leaf; `added`: the key was not in the tree (update looked). */
+  private setEntry(leaf: number, key: string, hash: number, added: boolean): void {
     let entries = this.leaves[leaf];
     if (entries === undefined) {
       entries = new Map();
       this.leaves[leaf] = entries;
     }
-    if (!entries.has(key)) this.keyCount++;
+    if (added) this.keyCount++;
     entries.set(key, hash);
     assert(this.keyCount >= entries.size, 'the key count covers every bucket');
   }
