@@ -36,6 +36,7 @@ export function createResp(
     defaults: { n: config.n, r: config.r, w: config.w },
     version: packageVersion(),
     adminToken,
+    durable: config.dataDir !== null,
     log,
   });
 }

@@ -30,6 +30,8 @@ export interface ServerFacts {
   readonly commands: ReadonlyMap<string, CommandSpec>;
   /** The server's counters, for INFO stats. */
   readonly stats: RespStats;
+  /** Redis configuration parameters as ringkv has them, for CONFIG GET (name, value). */
+  readonly redisParameters: ReadonlyArray<readonly [name: string, value: string]>;
 }
 
 export type Handler = (args: readonly Buffer[], env: RespEnv) => Reply | Promise<Reply>;

@@ -6,6 +6,7 @@ import type { CommandSpec, Handler } from './command.js';
 import * as connection from './handlers-connection.js';
 import * as expiry from './handlers-expiry.js';
 import * as ringkv from './handlers-ringkv.js';
+import * as serverConfig from './handlers-server-config.js';
 import * as strings from './handlers-strings.js';
 
 type Row = [
@@ -55,6 +56,14 @@ const ROWS: Row[] = [
     'Server facts (loading:0 for client ready checks).',
   ],
   ['quit', -1, 'noauth fast', NO_KEYS, connection.quit, 'Closes the connection.', 'noauth'],
+  [
+    'config',
+    -2,
+    'admin loading',
+    NO_KEYS,
+    serverConfig.config,
+    'CONFIG GET: Redis parameters as ringkv has them (read-only).',
+  ],
   [
     'get',
     2,

@@ -11,6 +11,7 @@ import { assert } from '../../core/assert.js';
 import type { ServerFacts } from './command.js';
 import { commandTable } from './commands.js';
 import { RespConnection } from './connection.js';
+import { redisParameters } from './handlers-server-config.js';
 import type { ParserLimits } from './parser.js';
 import { RespStats } from './stats.js';
 
@@ -23,6 +24,8 @@ export interface RespServerOptions {
   readonly version: string;
   /** When set, clients must AUTH with it first (the admin token). @default none */
   readonly adminToken?: string | null;
+  /** Whether writes are durable when acknowledged (CONFIG GET appendonly). @default false */
+  readonly durable?: boolean;
   /** Bounds. @default DEFAULT_RESP_CONFIG */
   readonly limits?: Partial<RespConfig>;
   /** Where unexpected errors go. @default a line on stderr */
@@ -60,6 +63,7 @@ export class RespServer {
       clients: () => this.connections.size,
       commands: commandTable(),
       stats: this.stats,
+      redisParameters: redisParameters({ ...limits, durable: options.durable ?? false }),
     };
     const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
     const settings = {

@@ -67,6 +67,41 @@ describe('RESP: connection commands', () => {
     expect(info).toContain('redis_version:');
     expect(await redis.info('clients')).toMatch(/^# Clients\r\nconnected_clients:\d+/);
   });
+
+  it('CONFIG GET answers the Redis parameters ringkv has (globs, RESP2 pairs, RESP3 map)', async () => {
+    expect(await redis.call('CONFIG', 'GET', 'save')).toEqual(['save', '']);
+    // The harness's cluster keeps data in memory: no AOF.
+    expect(await redis.call('CONFIG', 'GET', 'appendonly')).toEqual(['appendonly', 'no']);
+    expect(await redis.call('CONFIG', 'GET', 'MAXMEMORY*')).toEqual([
+      'maxmemory',
+      '0',
+      'maxmemory-policy',
+      'noeviction',
+    ]);
+    expect(await redis.call('CONFIG', 'GET', 'databases', 'timeout')).toEqual([
+      'databases',
+      '1',
+      'timeout',
+      '300',
+    ]);
+    expect(await redis.call('CONFIG', 'GET', 'no-such-parameter')).toEqual([]);
+    const all = (await redis.call('CONFIG', 'GET', '*')) as string[];
+    expect(all.filter((_, i) => i % 2 === 0)).toContain('proto-max-bulk-len');
+    expect(await resp3.call('CONFIG', 'GET', 'databases')).toEqual(['databases', '1']);
+    await expect(redis.call('CONFIG', 'SET', 'maxmemory', '1')).rejects.toThrow(
+      /CONFIG SET is not supported.*RINGKV\.CONFIG SET/,
+    );
+    await expect(redis.call('CONFIG', 'GET')).rejects.toThrow(/wrong number of arguments/);
+    const raw = new RawClient(h.port);
+    await raw.connected();
+    raw.send(command('HELLO', '3'));
+    await raw.read((t) => t.includes('modules'));
+    raw.send(command('CONFIG', 'GET', 'databases'));
+    expect(await raw.read((t) => t.endsWith('$1\r\n1\r\n'))).toMatch(
+      /%1\r\n\$9\r\ndatabases\r\n\$1\r\n1\r\n$/,
+    );
+    raw.destroy();
+  });
 });
 
 describe('RESP: strings', () => {

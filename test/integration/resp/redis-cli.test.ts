@@ -1,6 +1,7 @@
 /**
  * redis-cli (Debian redis-tools) against the RESP server on a real cluster: plain commands, RESP3
- * (`-3`), errors, AUTH (`-a`), and `--pipe` (raw pipelined protocol, as bulk loading does).
+ * (`-3`), errors, AUTH (`-a`), `--pipe` (raw pipelined protocol, as bulk loading does), and a
+ * short redis-benchmark run (from the same package) that must cause no error reply at all.
  * Skipped, with the reason, where redis-cli is not installed.
  */
 import { execFile, spawnSync } from 'node:child_process';
@@ -79,5 +80,21 @@ describe.skipIf(!HAS_REDIS_CLI)(TITLE, () => {
     const { out } = await cli(h.port, ['--pipe'], input);
     expect(out).toContain('errors: 0, replies: 2000');
     expect((await cli(h.port, ['GET', 'pipe:1999'])).out).toBe('v1999');
+  });
+
+  it('redis-benchmark SET/GET: its CONFIG GET probes and every command answer without error', async () => {
+    const errorsBefore = h.server.stats.errors;
+    const out = await new Promise<string>((resolve, reject) => {
+      execFile(
+        'redis-benchmark',
+        ['-h', '127.0.0.1', '-p', String(h.port), '-t', 'set,get', '-n', '2000', '-c', '10'],
+        { timeout: 60_000, encoding: 'utf8' },
+        (error, stdout, stderr) => (error ? reject(error) : resolve(`${stdout}${stderr}`)),
+      );
+    });
+    expect(out).toContain('====== SET ======');
+    expect(out).toContain('====== GET ======');
+    expect(out).not.toMatch(/error/i);
+    expect(h.server.stats.errors - errorsBefore).toBe(0);
   });
 });

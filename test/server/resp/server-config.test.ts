@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { globRegExp, redisParameters } from '../../../src/server/resp/handlers-server-config.js';
+
+describe('CONFIG GET globs (Redis stringmatch, case-insensitive)', () => {
+  const matches = (glob: string, name: string) => globRegExp(glob).test(name);
+
+  it('matches *, ?, sets, ranges, negation and escapes', () => {
+    expect(matches('*', 'maxmemory-policy')).toBe(true);
+    expect(matches('max*', 'maxclients')).toBe(true);
+    expect(matches('max*', 'save')).toBe(false);
+    expect(matches('sav?', 'save')).toBe(true);
+    expect(matches('sav?', 'saves')).toBe(false);
+    expect(matches('[st]ave', 'save')).toBe(true);
+    expect(matches('[a-c]ave', 'save')).toBe(false);
+    expect(matches('[^a-c]ave', 'save')).toBe(true);
+    expect(matches('MAXMEMORY', 'maxmemory')).toBe(true);
+    expect(matches('max\\*', 'max*')).toBe(true);
+    expect(matches('max\\*', 'maxclients')).toBe(false);
+  });
+
+  it('takes regex characters literally', () => {
+    expect(matches('proto-max-bulk-len', 'proto-max-bulk-len')).toBe(true);
+    expect(matches('a.c', 'abc')).toBe(false);
+    expect(matches('(x)|y', 'y')).toBe(false);
+    expect(matches('[unclosed', '[unclosed')).toBe(true);
+  });
+});
+
+describe('redisParameters', () => {
+  const limits = { clientsMax: 10_000, idleTimeoutMs: 300_000, bulkBytesMax: 512 * 1024 * 1024 };
+
+  it('reports durable storage as an always-fsynced AOF, memory as none', () => {
+    const durable = new Map(redisParameters({ ...limits, durable: true }));
+    expect(durable.get('appendonly')).toBe('yes');
+    expect(durable.get('appendfsync')).toBe('always');
+    const memory = new Map(redisParameters({ ...limits, durable: false }));
+    expect(memory.get('appendonly')).toBe('no');
+    expect(memory.get('save')).toBe('');
+  });
+
+  it('reports the RESP bounds in Redis units', () => {
+    const params = new Map(redisParameters({ ...limits, durable: false }));
+    expect(params.get('maxclients')).toBe('10000');
+    expect(params.get('timeout')).toBe('300');
+    expect(params.get('proto-max-bulk-len')).toBe(String(512 * 1024 * 1024));
+    expect(params.get('maxmemory-policy')).toBe('noeviction');
+  });
+});
