@@ -15,9 +15,12 @@
 // generator then shares the machine's cores with the server, like wrk does).
 //
 // Usage: node bench/overload/run.mjs [--memory] [--connections 2000] [--seconds 15]
-//        [--probe 16] [--keys 100000] [--before <checkout>] [--polite]
+//        [--probe 16] [--keys 100000] [--before <checkout>] [--polite] [--rounds 1]
 // --before runs the same phases first against another checkout (e.g. the main branch, built the
 // same way: its bin/ringkv.mjs), so before and after come from one run on one machine.
+// --rounds N repeats everything N times (with --before, the order alternates per round) and
+// prints the median of each figure: one overload run on a shared 2-core machine has measured
+// an admitted p99 of 312 ms and of 1 954 ms for the same code, minutes apart.
 // Needs wrk on PATH (Debian: apt-get install wrk); installs nothing. Starts and stops its own
 // cluster on a free port (SIGTERM, then SIGKILL after 30 s). Prints a table and one JSON line.
 import { spawn, spawnSync } from 'node:child_process';
@@ -37,12 +40,18 @@ const { values: args } = parseArgs({
     keys: { type: 'string', default: '100000' },
     before: { type: 'string' },
     polite: { type: 'boolean', default: false },
+    rounds: { type: 'string', default: '1' },
   },
 });
 const CONNECTIONS = Number(args.connections);
 const SECONDS = Number(args.seconds);
 const PROBE = Number(args.probe);
 const KEYS = Number(args.keys);
+const ROUNDS = Number(args.rounds);
+if (!Number.isInteger(ROUNDS) || ROUNDS < 1 || ROUNDS > 20) {
+  console.error(`--rounds must be an integer from 1 to 20, got ${args.rounds}`);
+  process.exit(2);
+}
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** Like wrk's default: a request unanswered this long counts as a client timeout. */
 const CLIENT_TIMEOUT_MS = 2_000;
@@ -283,27 +292,58 @@ function summary(result, seconds) {
 
 async function main() {
   const roots = args.before === undefined ? [ROOT] : [args.before, ROOT];
-  const reports = [];
-  for (const root of roots) {
-    const report = await measure(root);
-    print(report);
-    reports.push(report);
+  /** Reports per root, in round order. */
+  const byRoot = new Map(roots.map((root) => [root, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 === 0 ? roots : [...roots].reverse();
+    for (const root of order) {
+      if (ROUNDS > 1) console.log(`--- round ${round + 1} of ${ROUNDS}`);
+      const report = await measure(root);
+      print(report);
+      byRoot.get(root).push(report);
+    }
   }
-  if (reports.length === 2) {
-    const [before, after] = reports;
-    console.log('=== before → after');
-    const line = (label, a, b) => console.log(`${label.padEnd(44)} ${a} → ${b}`);
-    line('p99 admitted / unloaded p99', before.p99Ratio, after.p99Ratio);
-    line('p99 of 503s (ms)', before.overload.refusedP99Ms, after.overload.refusedP99Ms);
-    line('client timeouts (wrk)', before.wrk.timeouts, after.wrk.timeouts);
-    line('RSS growth (MB)', before.rssGrowthMb, after.rssGrowthMb);
-    line('wrk req/s (all replies)', before.wrk.requestsPerSecond, after.wrk.requestsPerSecond);
-    line(
-      'admitted PUT/s (wrk 2xx + probe 200s)',
-      before.admittedPerSecond,
-      after.admittedPerSecond,
-    );
+  const summaries = roots.map((root) => medianOf(byRoot.get(root)));
+  if (ROUNDS > 1) {
+    for (const [i, root] of roots.entries()) {
+      console.log(`=== median of ${ROUNDS} rounds, ${root}`);
+      for (const [label, value] of Object.entries(summaries[i])) {
+        console.log(`${label.padEnd(44)} ${value}`);
+      }
+    }
   }
+  if (roots.length === 2) {
+    const [before, after] = summaries;
+    console.log(ROUNDS > 1 ? '=== before → after (medians)' : '=== before → after');
+    for (const label of Object.keys(before)) {
+      console.log(`${label.padEnd(44)} ${before[label]} → ${after[label]}`);
+    }
+  }
+}
+
+/** The figures compared across runs, each the median over `reports`. */
+function medianOf(reports) {
+  const median = (pick) => {
+    const values = reports
+      .map(pick)
+      .filter((v) => typeof v === 'number')
+      .sort((a, b) => a - b);
+    if (values.length === 0) return null;
+    const mid = values.length >> 1;
+    const middle = values.length % 2 === 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
+    return Math.round(middle * 100) / 100;
+  };
+  return {
+    'p99 admitted / unloaded p99': median((r) => r.p99Ratio),
+    'unloaded p99 (ms)': median((r) => r.unloaded.okP99Ms),
+    'p99 of admitted (ms)': median((r) => r.overload.okP99Ms),
+    'p99 of 503s (ms)': median((r) => r.overload.refusedP99Ms),
+    'client timeouts (wrk)': median((r) => r.wrk.timeouts),
+    'RSS growth (MB)': median((r) => r.rssGrowthMb),
+    'anonymous RSS growth (MB)': median((r) => r.anonGrowthMb),
+    'wrk req/s (all replies)': median((r) => r.wrk.requestsPerSecond),
+    'admitted PUT/s (wrk 2xx + probe 200s)': median((r) => r.admittedPerSecond),
+  };
 }
 
 async function measure(root) {
