@@ -84,10 +84,13 @@ describe.skipIf(!HAS_REDIS_CLI)(TITLE, () => {
 
   it('redis-benchmark SET/GET: its CONFIG GET probes and every command answer without error', async () => {
     const errorsBefore = h.server.stats.errors;
+    // Random keys of a 1 000-key space (the issue's run uses 100 000), 64-byte values.
+    const args = ['-h', '127.0.0.1', '-p', String(h.port), '-t', 'set,get', '-n', '2000'];
+    args.push('-c', '10', '-r', '1000', '-d', '64');
     const out = await new Promise<string>((resolve, reject) => {
       execFile(
         'redis-benchmark',
-        ['-h', '127.0.0.1', '-p', String(h.port), '-t', 'set,get', '-n', '2000', '-c', '10'],
+        args,
         { timeout: 60_000, encoding: 'utf8' },
         (error, stdout, stderr) => (error ? reject(error) : resolve(`${stdout}${stderr}`)),
       );
