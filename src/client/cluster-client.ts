@@ -357,11 +357,11 @@ export function supersedeOf(supersede: unknown): { supersede?: 'local' } {
 
 /** The caller's request id (PutOptions.requestId), checked, or a fresh one. */
 export function requestIdOf(requestId: unknown): string {
-  return checkedIdOf('requestId', requestId);
+  return checkedIdOf('requestId', requestId) ?? randomUUID();
 }
 
-/** The caller's trace id, checked, or a fresh one; every retry of the request keeps it. */
-export function traceIdOf(traceId: unknown): string {
+/** The caller's trace id, checked; undefined when none was given (no id is made up here). */
+export function checkedTraceId(traceId: unknown): string | undefined {
   return checkedIdOf('traceId', traceId);
 }
 
@@ -369,16 +369,17 @@ export function traceIdOf(traceId: unknown): string {
  * The trace id a data request carries: the caller's, checked; else a fresh one only when the
  * nodes log requests (level debug or trace), since nothing but their debug lines reads it. An
  * untraced request carries none: a UUID per request cost the front ~1 % and every replica
- * message 36 more characters to clone.
+ * message 36 more characters to clone. Every retry of the request keeps it.
  */
 export function requestTraceOf(traceId: unknown, logLevel: LogLevel): string | undefined {
-  if (traceId !== undefined) return traceIdOf(traceId);
+  const given = checkedTraceId(traceId);
+  if (given !== undefined) return given;
   return logLevel === 'debug' || logLevel === 'trace' ? randomUUID() : undefined;
 }
 
-/** An id option (a trace or request id): 1..TRACE_ID_LENGTH_MAX printable ASCII, else a UUID. */
-function checkedIdOf(name: string, id: unknown): string {
-  if (id === undefined) return randomUUID();
+/** An id option (a trace or request id): 1..TRACE_ID_LENGTH_MAX printable ASCII, if given. */
+function checkedIdOf(name: string, id: unknown): string | undefined {
+  if (id === undefined) return undefined;
   if (!isTraceId(id)) {
     throw new ValidationError(
       `${name} must be 1..${TRACE_ID_LENGTH_MAX} printable ASCII characters`,

@@ -31,7 +31,7 @@ import {
   REMOTE_SOCKETS_PER_NODE_MAX,
 } from '../config.js';
 import { RingkvError, TimeoutError, UnavailableError, ValidationError } from '../errors.js';
-import { requestIdOf, supersedeOf, traceIdOf } from './cluster-client.js';
+import { checkedTraceId, requestIdOf, supersedeOf } from './cluster-client.js';
 import { errorFromHttp } from './http-errors.js';
 import { exchange, type HttpAnswer, LinkError } from './http-exchange.js';
 import {
@@ -175,7 +175,7 @@ class HttpKvClient implements RemoteClient {
     const r = validateQuorum('r', options.r, limits.r, limits.n);
     const pr = validatePrimaries('pr', options.pr, r);
     const timeoutMs = validateTimeout(options.timeoutMs, this.defaultTimeoutMs());
-    traceIdOf(options.traceId); // checked as the embedded client does; the HTTP API takes none
+    checkedTraceId(options.traceId); // checked as the embedded client does; the HTTP API takes none
     if (options.coordinator !== undefined) {
       throw new ValidationError('coordinator is not supported by connect(); nodes choose it');
     }
@@ -217,7 +217,7 @@ class HttpKvClient implements RemoteClient {
     const pw = validatePrimaries('pw', options.pw, w);
     const timeoutMs = validateTimeout(options.timeoutMs, this.defaultTimeoutMs());
     validateContext(options.context);
-    traceIdOf(options.traceId);
+    checkedTraceId(options.traceId);
     const { supersede } = supersedeOf(options.supersede);
     if (value === null && supersede !== undefined) {
       throw new ValidationError('supersede applies to put only over HTTP: pass a context instead');
