@@ -42,6 +42,7 @@ import { assert } from '../core/assert.js';
 import { type PeerMessage, PROTOCOL_VERSION } from '../core/messages.js';
 import type { NodeId } from '../core/types.js';
 import { ValidationError } from '../errors.js';
+import { valueWithin } from '../util/deadline.js';
 import { isNodeIdText } from '../util/node-id.js';
 import { type AskAnswer, askOnce } from './ask.js';
 import { nodeIdOfCertificate } from './cert-identity.js';
@@ -223,12 +224,7 @@ export class TcpTransport implements Transport {
    */
   async greet(timeoutMs: number): Promise<{ reached: number; peers: number }> {
     const links = [...this.peers.keys()].map((peer) => this.linksOf(peer).quorum);
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, timeoutMs);
-    });
-    await Promise.race([Promise.all(links.map((link) => link.open())), late]);
-    clearTimeout(timer);
+    await valueWithin(Promise.all(links.map((link) => link.open())), timeoutMs);
     return { reached: links.filter((link) => link.isOpen).length, peers: links.length };
   }
 

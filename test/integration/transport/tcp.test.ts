@@ -317,6 +317,18 @@ describe('TCP reconnect', () => {
   });
 });
 
+/** A listener that accepts and never answers the hello (the handshake hangs); closed after the test. */
+async function silentListener(): Promise<{ port: number; held: Socket[] }> {
+  const held: Socket[] = [];
+  const silent = createServer((socket) => void held.push(socket));
+  await new Promise<void>((resolve) => silent.listen(0, LOOPBACK, resolve));
+  cleanups.push(() => {
+    for (const socket of held) socket.destroy();
+    return new Promise<void>((resolve) => silent.close(() => resolve()));
+  });
+  return { port: (silent.address() as { port: number }).port, held };
+}
+
 describe('TCP greeting', () => {
   it('greet dials every peer with nothing to send: each sees the handshake; a dead port is not reached', async () => {
     const a = await node({ id: 'a', tls: null });
@@ -346,19 +358,10 @@ describe('TCP greeting', () => {
   });
 
   it('greet follows a peer whose address changes while its handshake hangs', async () => {
-    const held: Socket[] = [];
-    const silent = createServer((socket) => void held.push(socket));
-    await new Promise<void>((resolve) => silent.listen(0, LOOPBACK, resolve));
-    cleanups.push(() => {
-      for (const socket of held) socket.destroy();
-      return new Promise<void>((resolve) => silent.close(() => resolve()));
-    });
+    const { port, held } = await silentListener();
     const a = await node({ id: 'a', tls: null, config: { handshakeTimeoutMs: 60_000 } });
     const real = await node({ id: 'b', tls: null });
-    a.transport.setPeerAddress(b, {
-      host: LOOPBACK,
-      port: (silent.address() as { port: number }).port,
-    });
+    a.transport.setPeerAddress(b, { host: LOOPBACK, port });
     const greeting = a.transport.greet(10_000);
     await until(() => held.length === 1, 'the dial to the silent address');
     introduce(a.transport, real.transport, 'b'); // the address changes: the link resets
@@ -366,20 +369,12 @@ describe('TCP greeting', () => {
   });
 
   it('greet gives up waiting after its timeout', async () => {
-    // A listener that accepts and never answers the hello: the handshake hangs.
-    const held: Socket[] = [];
-    const silent = createServer((socket) => void held.push(socket));
-    await new Promise<void>((resolve) => silent.listen(0, LOOPBACK, resolve));
-    cleanups.push(() => {
-      for (const socket of held) socket.destroy();
-      return new Promise<void>((resolve) => silent.close(() => resolve()));
-    });
+    const { port } = await silentListener();
     const { transport } = await node({
       id: 'a',
       tls: null,
       config: { handshakeTimeoutMs: 60_000 },
     });
-    const { port } = silent.address() as { port: number };
     transport.setPeerAddress(b, { host: LOOPBACK, port });
     const startMs = performance.now();
     expect(await transport.greet(200)).toEqual({ reached: 0, peers: 1 });
