@@ -30,6 +30,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { median, positiveInt } from '../peers/harness.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -47,11 +48,7 @@ const CONNECTIONS = Number(args.connections);
 const SECONDS = Number(args.seconds);
 const PROBE = Number(args.probe);
 const KEYS = Number(args.keys);
-const ROUNDS = Number(args.rounds);
-if (!Number.isInteger(ROUNDS) || ROUNDS < 1 || ROUNDS > 20) {
-  console.error(`--rounds must be an integer from 1 to 20, got ${args.rounds}`);
-  process.exit(2);
-}
+const ROUNDS = positiveInt(args, 'rounds', 20);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** Like wrk's default: a request unanswered this long counts as a client timeout. */
 const CLIENT_TIMEOUT_MS = 2_000;
@@ -323,26 +320,21 @@ async function main() {
 
 /** The figures compared across runs, each the median over `reports`. */
 function medianOf(reports) {
-  const median = (pick) => {
-    const values = reports
-      .map(pick)
-      .filter((v) => typeof v === 'number')
-      .sort((a, b) => a - b);
-    if (values.length === 0) return null;
-    const mid = values.length >> 1;
-    const middle = values.length % 2 === 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
-    return Math.round(middle * 100) / 100;
+  // A figure missing from a run (no 503 seen, say) is left out; missing from all, it is null.
+  const of = (pick) => {
+    const values = reports.map(pick).filter((v) => typeof v === 'number');
+    return values.length === 0 ? null : Math.round(median(values) * 100) / 100;
   };
   return {
-    'p99 admitted / unloaded p99': median((r) => r.p99Ratio),
-    'unloaded p99 (ms)': median((r) => r.unloaded.okP99Ms),
-    'p99 of admitted (ms)': median((r) => r.overload.okP99Ms),
-    'p99 of 503s (ms)': median((r) => r.overload.refusedP99Ms),
-    'client timeouts (wrk)': median((r) => r.wrk.timeouts),
-    'RSS growth (MB)': median((r) => r.rssGrowthMb),
-    'anonymous RSS growth (MB)': median((r) => r.anonGrowthMb),
-    'wrk req/s (all replies)': median((r) => r.wrk.requestsPerSecond),
-    'admitted PUT/s (wrk 2xx + probe 200s)': median((r) => r.admittedPerSecond),
+    'p99 admitted / unloaded p99': of((r) => r.p99Ratio),
+    'unloaded p99 (ms)': of((r) => r.unloaded.okP99Ms),
+    'p99 of admitted (ms)': of((r) => r.overload.okP99Ms),
+    'p99 of 503s (ms)': of((r) => r.overload.refusedP99Ms),
+    'client timeouts (wrk)': of((r) => r.wrk.timeouts),
+    'RSS growth (MB)': of((r) => r.rssGrowthMb),
+    'anonymous RSS growth (MB)': of((r) => r.anonGrowthMb),
+    'wrk req/s (all replies)': of((r) => r.wrk.requestsPerSecond),
+    'admitted PUT/s (wrk 2xx + probe 200s)': of((r) => r.admittedPerSecond),
   };
 }
 
