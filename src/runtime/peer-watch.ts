@@ -3,13 +3,15 @@
  * runtime's counterpart of the worker launcher reporting that a worker exited or started:
  * - a dial refused (ECONNREFUSED) means no process listens at the peer's address: it is down;
  * - a completed handshake, either way, means it runs again. When it dialed us, our links to it
- *   are made afresh, so messages to it go out now rather than after a reconnect backoff grown
- *   while it was down (what they held was addressed to its previous life).
+ *   that wait out a reconnect backoff grown while it was down dial now, so what they hold goes
+ *   out at once (what was addressed to a previous life of it was already dropped when its hello
+ *   named a new incarnation). Links already dialing are left alone: cutting their handshake
+ *   short would look to the peer like a refused one (a warning in its log).
  * Timeouts and resets prove nothing (a slow or partitioned peer looks the same) and are left to
  * the core's own suspicion and SWIM.
  */
 import { nodeId } from '../core/types.js';
-import type { PeerAddress, TcpTransport, TransportEvent } from '../transport/tcp.js';
+import type { TcpTransport, TransportEvent } from '../transport/tcp.js';
 import { isNodeIdText } from '../util/node-id.js';
 import type { Logger } from './log.js';
 import type { NodeHost } from './node-host.js';
@@ -45,9 +47,7 @@ export class PeerWatch {
       if (event.direction === 'in') {
         // It dialed us: our own links to it may sit in backoff. (An outbound 'connected' is one
         // of those links, just open: nothing to redo.)
-        const address = this.addresses.get(nodeId(peer)) as PeerAddress;
-        this.tcp?.removePeer(nodeId(peer));
-        this.tcp?.setPeerAddress(nodeId(peer), address);
+        this.tcp?.redial(nodeId(peer));
       }
       this.host.input({ kind: 'peer-status', peer: nodeId(peer), up: true });
     }

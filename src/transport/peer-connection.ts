@@ -128,6 +128,20 @@ export class PeerConnection {
     for (const resolve of waiters) resolve(open);
   }
 
+  /**
+   * The peer runs again (it dialed us): a link waiting out its backoff dials now, and the next
+   * failure backs off from the start. A link that is dialing, open or idle is left alone:
+   * dropping a handshake under way would look like a refused one to the peer.
+   */
+  redialNow(): void {
+    if (this.state === 'closed') return;
+    this.failures = 0;
+    if (this.state !== 'backoff') return;
+    this.clearTimer();
+    this.deps.counters.reconnects++;
+    this.connect();
+  }
+
   /** Drops the current socket (the address changed); waiting messages go to the new one. */
   reset(): void {
     if (this.state === 'closed') return;

@@ -228,6 +228,16 @@ export class TcpTransport implements Transport {
     return { reached: links.filter((link) => link.isOpen).length, peers: links.length };
   }
 
+  /**
+   * The peer is known to run again (it dialed us): links to it waiting out a reconnect backoff
+   * dial now, so what they hold goes out at once; links dialing or open are left as they are.
+   */
+  redial(peer: NodeId): void {
+    const links = this.links.get(peer);
+    if (links === undefined) return;
+    for (const lane of LANES) links[lane].redialNow();
+  }
+
   /** Forgets a peer: its links close and what they held is dropped. */
   removePeer(peer: NodeId): void {
     this.peers.delete(peer);

@@ -268,6 +268,52 @@ describe('TCP reconnect', () => {
     expect(pair.ta.stats().staleDrops).toBe(0);
   });
 
+  it('redial cuts a reconnect backoff short: what waited goes out at once', async () => {
+    // A port where nothing listens yet: a's dial is refused, and its next one is a minute away.
+    const probe = await node({ id: 'b', tls: null });
+    const port = probe.transport.address().port;
+    await probe.transport.closeAndWait();
+    const { transport: a, events } = await node({
+      id: 'a',
+      tls: null,
+      config: { reconnectDelayBaseMs: 60_000, reconnectDelayMaxMs: 60_000 },
+    });
+    a.setPeerAddress(b, { host: LOOPBACK, port });
+    a.send(b, ack(1));
+    await until(() => events.some((e) => e.kind === 'connect-failed'), 'the refused dial');
+    const started = await node({ id: 'b', tls: null, port });
+    const atB = collect(started.transport);
+    a.redial(b);
+    await until(() => atB.length === 1, 'the waiting message, well before the backoff ends');
+    expect(atB[0]).toEqual({ from: 'a', message: ack(1) });
+    expect(a.stats().reconnects).toBe(1);
+  });
+
+  it('redial leaves a handshake under way alone', async () => {
+    const { port, held } = await silentListener();
+    const { transport: a } = await node({
+      id: 'a',
+      tls: null,
+      config: { handshakeTimeoutMs: 60_000 },
+    });
+    a.setPeerAddress(b, { host: LOOPBACK, port });
+    a.send(b, ack(1));
+    await until(() => held.length === 1, 'the dial to the silent listener');
+    const dialed = held[0] as Socket;
+    let ended = false;
+    dialed.on('end', () => {
+      ended = true;
+    });
+    a.redial(b);
+    // A close would reach the listener over loopback within microseconds; give it 100 ms.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect({ ended, dials: held.length, reconnects: a.stats().reconnects }).toEqual({
+      ended: false,
+      dials: 1,
+      reconnects: 0,
+    });
+  });
+
   it('moves to a new address given by setPeerAddress', async () => {
     const { transport: a } = await node({ id: 'a', tls: null });
     const first = await node({ id: 'b', tls: null });
