@@ -16,6 +16,11 @@
 //
 // Usage: node bench/overload/run.mjs [--memory] [--connections 2000] [--seconds 15]
 //        [--probe 16] [--keys 100000] [--before <checkout>] [--polite] [--rounds 1]
+//        [--cold] [--no-floor]
+// Each round also floods a bare node:http server that refuses everything (refuse-all.mjs): the
+// p99 of its 503s is the floor no front on Node's HTTP stack can beat on this machine (skip it
+// with --no-floor). --cold starts the flood together with the cluster, before any unloaded
+// request (a restart under load), and measures the unloaded p99 after the flood instead.
 // --before runs the same phases first against another checkout (e.g. the main branch, built the
 // same way: its bin/ringkv.mjs), so before and after come from one run on one machine.
 // --rounds N repeats everything N times (with --before, the order alternates per round) and
@@ -42,6 +47,8 @@ const { values: args } = parseArgs({
     before: { type: 'string' },
     polite: { type: 'boolean', default: false },
     rounds: { type: 'string', default: '1' },
+    'no-floor': { type: 'boolean', default: false },
+    cold: { type: 'boolean', default: false },
   },
 });
 const CONNECTIONS = Number(args.connections);
@@ -61,6 +68,61 @@ const BODY = Buffer.alloc(1024, 'v');
 if (spawnSync('wrk', ['--version']).error) {
   console.error('wrk not found (Debian: apt-get install wrk); nothing was run');
   process.exit(1);
+}
+
+/** Starts the floor server (refuse-all.mjs) on a free port; resolves with its URL. */
+function startFloor() {
+  const child = spawn(process.execPath, [join(ROOT, 'bench/overload/refuse-all.mjs')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(
+      () => reject(new Error('floor server not ready in 60 s')),
+      READY_TIMEOUT_MS,
+    );
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      const match = /listening on (\d+)/.exec(out);
+      if (match) {
+        clearTimeout(timer);
+        child.stdout.resume();
+        resolve({ child, url: `http://127.0.0.1:${match[1]}` });
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`floor server exited with ${code}: ${out}`)));
+  });
+}
+
+/**
+ * The same flood and probe against the floor server, which refuses everything and does nothing
+ * else: the p99 of its 503s is the least a front on Node's HTTP stack answers in here.
+ */
+async function measureFloor() {
+  const { child, url } = await startFloor();
+  try {
+    const cpuBefore = cpuSeconds(child.pid);
+    const [flood, probed] = await Promise.all([
+      args.polite ? politeFlood(url) : wrk(url, CONNECTIONS, SECONDS),
+      probe(url, PROBE, performance.now() + SECONDS * 1000),
+    ]);
+    const cpu = cpuSeconds(child.pid) - cpuBefore;
+    const refusals = flood.requests + probed.refused.count;
+    return {
+      refusedP99Ms: summary(probed, SECONDS).refusedP99Ms,
+      refusalsPerSecond: Math.round(refusals / SECONDS),
+      cpuUsPerRefusal: Math.round((cpu * 1e6) / Math.max(1, refusals)),
+      timeouts: flood.timeouts,
+    };
+  } finally {
+    await stop(child);
+  }
+}
+
+/** CPU seconds (user + system) `pid` has used so far. */
+function cpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime: clock ticks (USER_HZ 100)
 }
 
 /** Starts `ringkv up` on a free port; resolves with its URL and pid. */
@@ -291,6 +353,7 @@ async function main() {
   const roots = args.before === undefined ? [ROOT] : [args.before, ROOT];
   /** Reports per root, in round order. */
   const byRoot = new Map(roots.map((root) => [root, []]));
+  const floors = [];
   for (let round = 0; round < ROUNDS; round++) {
     const order = round % 2 === 0 ? roots : [...roots].reverse();
     for (const root of order) {
@@ -299,8 +362,17 @@ async function main() {
       print(report);
       byRoot.get(root).push(report);
     }
+    if (!args['no-floor']) {
+      const floor = await measureFloor();
+      printFloor(floor);
+      floors.push(floor);
+    }
   }
-  const summaries = roots.map((root) => medianOf(byRoot.get(root)));
+  const floorMedian = (pick) => (floors.length === 0 ? null : median(floors.map(pick)));
+  const summaries = roots.map((root) => ({
+    ...medianOf(byRoot.get(root)),
+    'floor: p99 of 503s, bare node:http (ms)': floorMedian((f) => f.refusedP99Ms),
+  }));
   if (ROUNDS > 1) {
     for (const [i, root] of roots.entries()) {
       console.log(`=== median of ${ROUNDS} rounds, ${root}`);
@@ -342,9 +414,14 @@ async function measure(root) {
   const dataDir = args.memory ? null : mkdtempSync(join(tmpdir(), 'ringkv-overload-'));
   const { child, url } = await startUp(root, dataDir);
   try {
-    // Warm up (JIT, lmdb maps) so the unloaded figure is not a cold start.
-    await probe(url, PROBE, performance.now() + 3_000);
-    const unloaded = summary(await probe(url, PROBE, performance.now() + SECONDS * 1000), SECONDS);
+    // Warm up (JIT, lmdb maps) so the unloaded figure is not a cold start. With --cold the
+    // flood meets the cluster as it starts (a restart under load: the admission controller has
+    // seen no unloaded request yet), and the unloaded figure is taken after it.
+    const measureUnloaded = async () => {
+      await probe(url, PROBE, performance.now() + 3_000);
+      return summary(await probe(url, PROBE, performance.now() + SECONDS * 1000), SECONDS);
+    };
+    let unloaded = args.cold ? null : await measureUnloaded();
     const rssBefore = rssMb(child.pid);
     const rssMax = { ...rssBefore };
     const sampler = setInterval(() => {
@@ -362,6 +439,7 @@ async function measure(root) {
     const overflows = listenOverflows() - overflowsBefore;
     const admission = await admissionSeries(url);
     const overload = summary(probed, SECONDS);
+    unloaded ??= await measureUnloaded();
     const loadAfter = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
     const admitted = flood.requests - flood.non2xx + probed.ok.count;
     return {
@@ -393,11 +471,21 @@ async function measure(root) {
   }
 }
 
+function printFloor(floor) {
+  const line = (label, value) => console.log(`${label.padEnd(44)} ${value}`);
+  console.log('=== floor: the same flood against a bare node:http server that refuses everything');
+  line('p99 of its 503s (probe)', `${floor.refusedP99Ms} ms`);
+  line('refusals/s, CPU per refusal', `${floor.refusalsPerSecond}, ${floor.cpuUsPerRefusal} µs`);
+  line('wrk timeouts', floor.timeouts);
+  console.log(JSON.stringify({ floor }));
+}
+
 function print(r) {
   const line = (label, value) => console.log(`${label.padEnd(44)} ${value}`);
   const flood = args.polite ? 'clients honouring Retry-After' : 'wrk';
+  const start = args.cold ? ', flood from the start (--cold)' : '';
   console.log(
-    `=== overload: ${r.connections} connections of 1 KiB PUTs (${flood}), ${r.seconds} s, ${r.storage}, ${r.root}`,
+    `=== overload: ${r.connections} connections of 1 KiB PUTs (${flood}), ${r.seconds} s, ${r.storage}${start}, ${r.root}`,
   );
   if (r.wrk.polite) line('flood itself (polite clients)', JSON.stringify(r.wrk.polite));
   line('machine', `${r.cores} cores, load ${r.loadAverage.before} → ${r.loadAverage.after}`);
