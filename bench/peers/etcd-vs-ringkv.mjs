@@ -15,10 +15,13 @@
 // and the machine's load average before and after.
 //
 //   node bench/peers/etcd-vs-ringkv.mjs [--seconds 5] [--rounds 1] [--connections 50] [--threads 2]
-//                                       [--baseline <checkout>]
+//                                       [--baseline <checkout>] [--processes]
 //
 // --baseline adds the default durable `up` of another checkout (e.g. a `git worktree` of the
-// commit before a change) as a fourth column, interleaved with the rest: a before/after in one run.
+// commit before a change) as a column, interleaved with the rest: a before/after in one run.
+// --processes adds `up --processes` (each node an OS process, mutual TLS between them, lmdb),
+// addressed at one node's own HTTP port as a client on another machine would be: that node
+// coordinates the keys it holds and forwards the others' PUTs to one of their replicas.
 //
 // etcd is addressed at its leader (its best case: a follower forwards writes and linearizable
 // reads to the leader). GET rows read a prefilled set of 1 000 keys; PUT writes 100 000 keys.
@@ -59,6 +62,7 @@ const { values: flags } = parseArgs({
     connections: { type: 'string', default: '50' },
     threads: { type: 'string', default: '2' },
     baseline: { type: 'string' },
+    processes: { type: 'boolean', default: false },
   },
 });
 const seconds = positiveInt(flags, 'seconds', 600);
@@ -129,15 +133,19 @@ async function startEtcd() {
   throw new Error('etcd: no member reports itself as the leader');
 }
 
-async function startRingkv(memory, checkout = ROOT) {
+async function startRingkv(memory, checkout = ROOT, processes = false) {
   const dir = mkdtempSync(join(tmpdir(), 'peers-ringkv-'));
   tempDirs.push(dir);
   const args = [join(checkout, 'bin/ringkv.mjs'), 'up', '--port', '0', '--host', '127.0.0.1'];
   args.push(...(memory ? ['--memory'] : ['--data-dir', join(dir, 'data')]));
-  const child = start(memory ? 'ringkv --memory' : 'ringkv', process.execPath, args, checkout);
+  if (processes) args.push('--processes');
+  const name = processes ? 'ringkv --processes' : memory ? 'ringkv --memory' : 'ringkv';
+  const child = start(name, process.execPath, args, checkout);
+  // The process runtime lists each node's own URL ("n1  http://…  pid …"): use n1's.
+  const pattern = processes ? /^\s+n1\s+(http\S+)/m : /ringkv is up at (\S+)/;
   let url = null;
   child.stdout.on('data', () => {
-    url ??= /ringkv is up at (\S+)/.exec(child.logTail())?.[1] ?? null;
+    url ??= pattern.exec(child.logTail())?.[1] ?? null;
   });
   await waitUntil('ringkv up', async () => url !== null, child);
   return url;
@@ -223,18 +231,24 @@ async function main() {
   const lmdb = await startRingkv(false);
   const memory = await startRingkv(true);
   const baseline = flags.baseline === undefined ? null : await startRingkv(false, flags.baseline);
+  const processes = flags.processes ? await startRingkv(false, ROOT, true) : null;
   console.log(`started etcd ×3 (leader ${etcd}), ringkv ${lmdb}, ringkv --memory ${memory}`);
   if (baseline !== null) console.log(`baseline: ${flags.baseline} (lmdb) at ${baseline}`);
+  if (processes !== null) console.log(`ringkv --processes: node n1 at ${processes}`);
   await prefill(etcdPut(etcd));
   await prefill(ringkvPut(lmdb));
   await prefill(ringkvPut(memory));
   if (baseline !== null) await prefill(ringkvPut(baseline));
+  if (processes !== null) await prefill(ringkvPut(processes));
 
   const systems = [
     { name: 'ringkv (lmdb)', base: lmdb, kind: 'ringkv' },
     { name: 'ringkv --memory', base: memory, kind: 'ringkv' },
     { name: 'etcd 3.4 × 3', base: etcd, kind: 'etcd' },
     ...(baseline === null ? [] : [{ name: 'baseline (lmdb)', base: baseline, kind: 'ringkv' }]),
+    ...(processes === null
+      ? []
+      : [{ name: 'ringkv --processes', base: processes, kind: 'ringkv' }]),
   ];
   const getEnv = { PEERS_KEYS: String(GET_KEYS), PEERS_PREFIX: 'wrk-get-' };
   // ringkv's side runs bench/wrk's own scripts (the same requests the single-system runs make).
@@ -288,19 +302,23 @@ async function main() {
     `\nwrk -t${threads} -c${connections} -d${seconds}s, 1 KiB values, ${rounds} round(s) (median), ` +
       `load average after ${loadavg()}`,
   );
-  const header = ['', ...systems.map((s) => s.name), 'lmdb / etcd', 'memory / etcd'];
-  if (baseline !== null) header.push('lmdb / baseline');
-  const lines = [header];
+  // Ratio columns: [label, numerator system, denominator system].
+  const ratios = [
+    ['lmdb / etcd', 'ringkv (lmdb)', 'etcd 3.4 × 3'],
+    ['memory / etcd', 'ringkv --memory', 'etcd 3.4 × 3'],
+    ...(processes === null ? [] : [['processes / etcd', 'ringkv --processes', 'etcd 3.4 × 3']]),
+    ...(baseline === null ? [] : [['lmdb / baseline', 'ringkv (lmdb)', 'baseline (lmdb)']]),
+  ];
+  const lines = [['', ...systems.map((s) => s.name), ...ratios.map(([label]) => label)]];
+  const show = (c) =>
+    `${fmt(c.rps)} req/s, p50 ${fmt(c.p50, 1)} p99 ${fmt(c.p99, 1)} ms${c.errors ? `, ${c.errors} errors` : ''}`;
   for (const row of rows) {
-    const [l, m, e, b] = systems.map((s) => cell(row, s));
-    const show = (c) =>
-      `${fmt(c.rps)} req/s, p50 ${fmt(c.p50, 1)} p99 ${fmt(c.p99, 1)} ms${c.errors ? `, ${c.errors} errors` : ''}`;
-    const line = [row.name, show(l), show(m), show(e)];
-    if (b !== undefined) line.push(show(b));
-    line.push(`${fmt(l.rps / e.rps, 2)}× (p99 ${fmt(l.p99 / e.p99, 2)}×)`);
-    line.push(`${fmt(m.rps / e.rps, 2)}× (p99 ${fmt(m.p99 / e.p99, 2)}×)`);
-    if (b !== undefined) line.push(`${fmt(l.rps / b.rps, 2)}× (p99 ${fmt(l.p99 / b.p99, 2)}×)`);
-    lines.push(line);
+    const cells = new Map(systems.map((s) => [s.name, cell(row, s)]));
+    const ratio = ([, over, under]) => {
+      const [a, b] = [cells.get(over), cells.get(under)];
+      return `${fmt(a.rps / b.rps, 2)}× (p99 ${fmt(a.p99 / b.p99, 2)}×)`;
+    };
+    lines.push([row.name, ...systems.map((s) => show(cells.get(s.name))), ...ratios.map(ratio)]);
   }
   printTable(lines);
 }
