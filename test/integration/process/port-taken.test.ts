@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -43,12 +43,19 @@ function pickerTaking(port: number, takenAt: (pick: number) => boolean) {
   return { pick, picks };
 }
 
-/** Whether nothing listens on `port` (a stopped node released it). */
+/**
+ * Whether nothing listens on `port` (a stopped node released it): a dial is refused. Not a
+ * trial bind: the stopped node's connections can leave TIME-WAIT sockets on its port, and a
+ * bind then failed now and then (seen under load) although no process held the port.
+ */
 function released(port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, LOOPBACK, () => server.close(() => resolve(true)));
+    const socket = connect(port, LOOPBACK);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED'));
   });
 }
 
