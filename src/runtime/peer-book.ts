@@ -13,6 +13,7 @@ import { ValidationError } from '../errors.js';
 import type { PeerAddress } from '../transport/tcp.js';
 import { isNodeIdText } from '../util/node-id.js';
 import { readJsonFile, writeJsonFile } from './json-file.js';
+import type { Logger } from './log.js';
 import { formatHostPort, parseHostPort } from './node-identity.js';
 
 export const PEER_BOOK_FILE = 'peers.json';
@@ -72,6 +73,18 @@ export class PeerBook {
     }
     this.addresses.set(id, address);
     return address;
+  }
+
+  /**
+   * Writes the book, logging a failure instead of throwing: the transport already dials the
+   * new address, and only a restart would miss it.
+   */
+  saveOrWarn(log: Logger): void {
+    try {
+      this.save();
+    } catch (error) {
+      log.warn({ reason: (error as Error).message }, 'could not save peers.json');
+    }
   }
 
   /** Writes the book (atomically). */

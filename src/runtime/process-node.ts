@@ -9,11 +9,11 @@
  * lmdb environment: data, hints, actor, ring state).
  *
  * Membership: a node formed with --initial-cluster starts from the ring of those ids; one started
- * with --join asks a member over the transport's ask lane (join-protocol.ts) for the ring and the
- * members' addresses, then to run a `join` change, and waits for its commit. Members answer such
- * asks. Its address travels in its membership record; addresses gossip reports are checked and
- * re-point the transport. A node that was in the ring and is no longer (it left or was removed)
- * gossips a final `left` record and tells its host to stop.
+ * with --join asks a member over the transport's ask lane for the ring and the members'
+ * addresses, then to run a `join` change, and waits for its commit; members answer such asks
+ * (both ends: node-join.ts). Its address travels in its membership record; addresses gossip
+ * reports are checked and re-point the transport. A node that was in the ring and is no longer
+ * (it left or was removed) gossips a final `left` record and tells its host to stop.
  * Peer liveness comes from the core's own failure detection (SWIM over the transport): there is
  * no launcher here to report that a peer stopped. Like local-cluster.ts, it satisfies the
  * client's NodeLink and ClusterControl shapes without importing client/.
@@ -21,20 +21,15 @@
 import { mkdirSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type LogLevel,
-  NODE_ASK_TIMEOUT_MS,
   NODE_GREETING_WAIT_MS,
-  NODE_JOIN_RETRY_MS,
-  NODE_JOIN_TIMEOUT_MS_DEFAULT,
   NODE_LEFT_GOSSIP_WAIT_MS_MAX,
   NODE_MEMBERSHIP_POLL_MS,
 } from '../config.js';
 import type { ClientRequest, ClientResult } from '../core/messages.js';
-import { type CoreLimits, NodeCore, RING_META } from '../core/node.js';
-import { Ring } from '../core/ring.js';
-import { isRingState, nodesOf, type RingState } from '../core/ring-state.js';
+import { type CoreLimits, NodeCore } from '../core/node.js';
+import { nodesOf, type RingState } from '../core/ring-state.js';
 import { type NodeId, nodeId } from '../core/types.js';
 import { TimeoutError, UnavailableError, ValidationError } from '../errors.js';
 import { openStorage, type StorageEngine } from '../storage/index.js';
@@ -52,45 +47,34 @@ import { CA_CERT_FILE, loadNodeTls, nodeCertFile, nodeKeyFile } from './certs.js
 import type { RequestEnvelope, WorkerStats } from './control.js';
 import { DataDirLock } from './data-dir-lock.js';
 import { hostClocks } from './host-clocks.js';
-import {
-  type InfoAnswer,
-  isInfoAnswer,
-  isJoinAnswer,
-  type JoinAnswer,
-  parseJoinAsk,
-  refusalOf,
-} from './join-protocol.js';
 import { createLogger, type Logger, NodeLog } from './log.js';
 import type { NetworkView } from './network-state.js';
 import { parseNodeFaults, transportFaults } from './node-faults.js';
 import { NodeHost } from './node-host.js';
 import { claimIdentity, formatHostPort } from './node-identity.js';
+import {
+  answerAsk,
+  type JoinOptions,
+  joinCluster,
+  type Member,
+  planStart,
+  type StartPlan,
+} from './node-join.js';
 import { PeerBook } from './peer-book.js';
 import { PeerWatch } from './peer-watch.js';
 import { type RuntimeLink, WorkerRequests } from './worker-requests.js';
 
-export interface ProcessNodeOptions {
-  readonly id: string;
+/** What `ringkv node` runs with; the join fields are JoinOptions (node-join.ts). */
+export interface ProcessNodeOptions extends JoinOptions {
   readonly clusterName: string;
   /** Where to listen for peers (port 0: any free port). */
   readonly listen: PeerAddress;
   /** The address peers dial; @default listen */
   readonly advertise?: PeerAddress;
-  /**
-   * Every node of the first cluster, this one included: the first ring is made from its ids.
-   * Empty when the node joins a running cluster (`join`).
-   */
-  readonly initialCluster: ReadonlyMap<string, PeerAddress>;
-  /** A member's peer address: ask it to add this node (excludes initialCluster). */
-  readonly join?: PeerAddress;
-  /** How long a join may take, from the first ask to owning its partitions. */
-  readonly joinTimeoutMs?: number;
   readonly dataDir: string;
   /** Where ca.crt, <id>.crt and <id>.key are; null only with `insecure`. */
   readonly tlsDir: string | null;
   readonly insecure: boolean;
-  readonly n: number;
-  readonly partitionCount: number;
   readonly forwardSlackMs: number;
   readonly limits: CoreLimits;
   readonly logLevel: LogLevel;
@@ -130,13 +114,6 @@ interface Parts {
   readonly address: string | null;
 }
 
-/** How the core starts: from which ring, and whether it must still ask to join. */
-interface StartPlan {
-  readonly ring: Ring;
-  readonly state?: RingState;
-  readonly mustJoin: boolean;
-}
-
 export class ProcessNode {
   /**
    * What the client sends through: requests to this node only; every peer reads as down.
@@ -173,7 +150,13 @@ export class ProcessNode {
       },
       new NodeLog(parts.log),
     );
-    parts.tcp.onAsk((from, request) => this.answerAsk(from, request));
+    const member: Member = {
+      ...parts,
+      options,
+      isRunning: () => this.isRunning,
+      ask: (request) => this.ask(request),
+    };
+    parts.tcp.onAsk((from, request) => answerAsk(member, from, request));
     this.membershipTimer = setInterval(() => this.checkMembership(), NODE_MEMBERSHIP_POLL_MS);
     this.membershipTimer.unref();
     this.link = {
@@ -226,7 +209,7 @@ export class ProcessNode {
       const parts = { lock, storage, tcp, transport, core, actor, log, watch, book, address };
       node = new ProcessNode(options.id, parts, new WorkerRequests(), options, events);
       node.host.input({ kind: 'start' });
-      if (plan.mustJoin) await node.joinCluster(options.join as PeerAddress);
+      if (plan.mustJoin) await joinCluster({ ...parts, options }, options.join as PeerAddress);
       const greeted = await tcp.greet(NODE_GREETING_WAIT_MS);
       log.info(greeted, 'greeted the peers');
       log.info(
@@ -386,7 +369,7 @@ export class ProcessNode {
     if (address === null) return;
     log.info({ peer, address: text }, 'peer address learned');
     tcp.setPeerAddress(peer, address);
-    saveBook(book, log);
+    book.saveOrWarn(log);
   }
 
   /** A node that left the ring (or was removed) once it had been in it: tell the host, once. */
@@ -408,104 +391,6 @@ export class ProcessNode {
       () => this.events.left?.(),
       Math.min(gossipMs, NODE_LEFT_GOSSIP_WAIT_MS_MAX),
     ).unref();
-  }
-
-  /** Ids membership holds left or dead that are out of the ring: never to be taken again. */
-  private goneIds(): NodeId[] {
-    const { core } = this.parts;
-    const inRing = new Set(nodesOf(core.ringState));
-    return core
-      .members()
-      .filter((r) => (r.status === 'left' || r.status === 'dead') && !inRing.has(r.id))
-      .map((r) => r.id);
-  }
-
-  /** A peer asks over the ask lane (join-protocol.ts): the ring, or to be let in. */
-  private async answerAsk(from: NodeId, request: unknown): Promise<InfoAnswer | JoinAnswer> {
-    const ask = parseJoinAsk(request);
-    const refuse = (error: string, message: string) => ({ ok: false, error, message }) as const;
-    if (ask === null) return refuse('invalid', 'malformed ask');
-    if (!this.isRunning) return refuse('unavailable', `node ${this.id} is shutting down`);
-    const { core, book, address, log, tcp } = this.parts;
-    const state = core.ringState;
-    if (ask.op === 'info') {
-      const members: Record<string, string> = {};
-      for (const [id, peer] of book.entries()) members[id] = formatHostPort(peer);
-      if (address !== null) members[this.id] = address;
-      return { ok: true, state, members, gone: this.goneIds(), n: this.options.n };
-    }
-    // Refused before its address is taken: a stray process with a member's id (a wiped data dir
-    // on another machine) must not re-point the member's links.
-    if (nodesOf(state).includes(from)) {
-      return refuse('invalid', `node ${from} is already in the ring`);
-    }
-    if (this.goneIds().includes(from)) {
-      return refuse('invalid', `node ${from} left or was removed: an id is never reused`);
-    }
-    let peer: PeerAddress | null;
-    try {
-      peer = book.set(from, ask.address);
-    } catch (error) {
-      return refuse('invalid', (error as Error).message);
-    }
-    if (peer !== null) {
-      tcp.setPeerAddress(from, peer);
-      saveBook(book, log);
-    }
-    log.info({ joiner: from, address: ask.address }, 'a node asks to join');
-    const change = { kind: 'join', node: from } as const;
-    const result = await this.ask({ op: 'ring-change', change, timeoutMs: NODE_ASK_TIMEOUT_MS });
-    if (!result.ok)
-      return refuse(result.error, 'message' in result ? result.message : result.error);
-    if (result.op !== 'ring-change') return refuse('internal', `answered ${result.op}`);
-    return { ok: true, state: result.state };
-  }
-
-  /**
-   * Asks the member at `seed` to add this node, again while another change runs, then waits
-   * until the change committed with this node in the ring (its partitions have arrived: the
-   * claimant commits only once every sender is done). Bounded by joinTimeoutMs.
-   */
-  private async joinCluster(seed: PeerAddress): Promise<void> {
-    const { tcp, address, core, log } = this.parts;
-    const where = formatHostPort(seed);
-    const deadline = Date.now() + (this.options.joinTimeoutMs ?? NODE_JOIN_TIMEOUT_MS_DEFAULT);
-    const self = nodeId(this.id);
-    let accepted: RingState | null = null;
-    for (let attempt = 1; accepted === null; attempt++) {
-      const { answer } = await tcp.ask(seed, { op: 'join', address }).catch((error: Error) => {
-        throw new UnavailableError(`join: ${where} did not answer: ${error.message}`);
-      });
-      if (!isJoinAnswer(answer, this.options.partitionCount)) {
-        throw new UnavailableError(`join: ${where} gave an answer this node does not understand`);
-      }
-      if (answer.ok) accepted = answer.state;
-      else if (answer.error !== 'busy') {
-        throw new ValidationError(`join refused by ${where}: ${answer.message}`);
-      } else if (Date.now() + NODE_JOIN_RETRY_MS >= deadline) {
-        throw new TimeoutError(`join: ${where} stayed busy (${answer.message})`);
-      } else {
-        log.info({ attempt, reason: answer.message }, 'join: another change runs, asking again');
-        await sleep(NODE_JOIN_RETRY_MS);
-      }
-    }
-    log.info({ version: accepted.version, claimant: accepted.claimant }, 'join accepted');
-    for (;;) {
-      const state = core.ringState;
-      if (state.next === null && state.owners.includes(self)) return;
-      if (state.version > accepted.version && !nodesOf(state).includes(self)) {
-        throw new UnavailableError(`join: the cluster called the join off (ring ${state.version})`);
-      }
-      if (Date.now() >= deadline) {
-        const running =
-          state.next === null ? 'no change running' : `change ${state.version} still running`;
-        throw new TimeoutError(
-          `join did not commit in time: ring version ${state.version} (${running}, claimant ` +
-            `${state.claimant}); restart with the same command to keep waiting`,
-        );
-      }
-      await sleep(NODE_MEMBERSHIP_POLL_MS);
-    }
   }
 
   /** The core keeps its ring state in storage and starts from it: nothing to remember here. */
@@ -584,111 +469,6 @@ function loadBook(options: ProcessNodeOptions): PeerBook {
   for (const [id, address] of options.initialCluster) book.set(id, formatHostPort(address));
   book.save();
   return book;
-}
-
-function saveBook(book: PeerBook, log: Logger): void {
-  try {
-    book.save();
-  } catch (error) {
-    // The transport already dials the new address; only a restart would miss it.
-    log.warn({ reason: (error as Error).message }, 'could not save peers.json');
-  }
-}
-
-interface PlanInputs {
-  readonly tcp: TcpTransport;
-  readonly storage: StorageEngine;
-  readonly book: PeerBook;
-  /** node.json was written just now: this data dir never ran before. */
-  readonly created: boolean;
-  readonly log: Logger;
-  readonly address: string | null;
-}
-
-/**
- * The ring the core starts from. --initial-cluster: the ring of its ids. --join: the ring this
- * node stored if it is in it (a restart: it is itself again and does not join twice), else the
- * member's, with a join still to ask for — unless the member's ring already has this node,
- * which is an error for a fresh data dir (the id is taken) and, for this node's own data dir,
- * a join asked for before a crash: it goes on.
- */
-async function planStart(options: ProcessNodeOptions, inputs: PlanInputs): Promise<StartPlan> {
-  if (options.join === undefined) {
-    const ids = [...options.initialCluster.keys()].sort();
-    // The sorted ids, so the order the list was written in does not matter.
-    return { ring: Ring.create(ids.map(nodeId), options.partitionCount), mustJoin: false };
-  }
-  const self = nodeId(options.id);
-  const where = formatHostPort(options.join);
-  const stored = inputs.storage.getMeta(RING_META);
-  const mine = isRingState(stored, options.partitionCount) ? stored : null;
-  const member = mine !== null && nodesOf(mine).includes(self);
-  let info: InfoAnswer | null = null;
-  try {
-    info = await askInfo(options, inputs);
-  } catch (error) {
-    if (!member || error instanceof ValidationError) throw error;
-    inputs.log.warn({ seed: where, reason: (error as Error).message }, 'join seed unreachable');
-  }
-  if (member) {
-    inputs.log.info({ ringVersion: mine.version }, 'a member already: not joining again');
-    const state = info?.state;
-    return { ring: Ring.fromOwners(mine.owners), ...(state ? { state } : {}), mustJoin: false };
-  }
-  const state = (info as InfoAnswer).state;
-  const ring = Ring.fromOwners(state.owners);
-  if (nodesOf(state).includes(self)) {
-    if (inputs.created) {
-      throw new ValidationError(
-        `node ${options.id} is already in the ring of the cluster at ${where}: a node joins ` +
-          `once; restart it with its own --data-dir, or remove it first and join with a fresh id`,
-      );
-    }
-    return { ring, state, mustJoin: false };
-  }
-  if ((info as InfoAnswer).gone.includes(self)) {
-    throw new ValidationError(
-      `node ${options.id} was removed from the cluster at ${where}: an id is never reused; ` +
-        'join with a fresh --id and --data-dir',
-    );
-  }
-  return { ring, state, mustJoin: true };
-}
-
-/** The member's ring and addresses; the addresses go into the book and the transport. */
-async function askInfo(options: ProcessNodeOptions, inputs: PlanInputs): Promise<InfoAnswer> {
-  const where = formatHostPort(options.join as PeerAddress);
-  const { tcp, book, log } = inputs;
-  const { node, answer } = await tcp
-    .ask(options.join as PeerAddress, { op: 'info' })
-    .catch((error: Error) => {
-      throw new UnavailableError(`--join ${where}: cannot ask the member: ${error.message}`);
-    });
-  const refusal = refusalOf(answer);
-  if (refusal !== null) throw new ValidationError(`--join ${where} refused: ${refusal}`);
-  if (!isInfoAnswer(answer)) {
-    throw new UnavailableError(`--join ${where}: ${node} gave an answer this node cannot read`);
-  }
-  if (answer.state.owners.length !== options.partitionCount) {
-    throw new ValidationError(
-      `--join ${where}: the cluster has ${answer.state.owners.length} partitions, this node ${options.partitionCount}`,
-    );
-  }
-  if (answer.n !== options.n) {
-    throw new ValidationError(
-      `--join ${where}: the cluster runs n=${answer.n}; pass --n ${answer.n}`,
-    );
-  }
-  for (const [id, text] of Object.entries(answer.members)) {
-    try {
-      const address = book.set(id, text);
-      if (address !== null) tcp.setPeerAddress(nodeId(id), address);
-    } catch (error) {
-      log.warn({ peer: id, reason: (error as Error).message }, 'member address refused');
-    }
-  }
-  saveBook(book, log);
-  return answer;
 }
 
 function transportInfoOf(
