@@ -61,8 +61,14 @@ describe('kill -9 of one node process under load (5 nodes, N=3)', () => {
     const load = new WriteLoad(WRITERS, () =>
       IDS.filter((id) => id !== down).map((id) => urls.get(id) as string),
     );
+    // At least a second of load before the kill, and until writes are acked: on a loaded
+    // machine (load 13, vitest running other process tests beside it) none had been in 1 s.
     await pause(1_000);
-    const before = load.acked.size;
+    const before = await waitFor(
+      'writes acked before the kill',
+      async () => (load.acked.size > 0 ? load.acked.size : undefined),
+      20_000,
+    );
     expect(before).toBeGreaterThan(0);
 
     down = VICTIM;
