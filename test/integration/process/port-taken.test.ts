@@ -45,8 +45,9 @@ function pickerTaking(port: number, takenAt: (pick: number) => boolean) {
 
 /**
  * Whether nothing listens on `port` (a stopped node released it): a dial is refused. Not a
- * trial bind: the stopped node's connections can leave TIME-WAIT sockets on its port, and a
- * bind then failed now and then (seen under load) although no process held the port.
+ * trial bind: under load one failed now and then although no process held the port (a moment
+ * later only TIME-WAIT sockets of the node's closed connections were left on it, and those
+ * alone do not block a bind: something still closing at that instant did).
  */
 function released(port: number): Promise<boolean> {
   return new Promise((resolve) => {
