@@ -356,23 +356,34 @@ async function main() {
   const floors = [];
   for (let round = 0; round < ROUNDS; round++) {
     const order = round % 2 === 0 ? roots : [...roots].reverse();
+    const reports = [];
     for (const root of order) {
       if (ROUNDS > 1) console.log(`--- round ${round + 1} of ${ROUNDS}`);
       const report = await measure(root);
       print(report);
       byRoot.get(root).push(report);
+      reports.push(report);
     }
     if (!args['no-floor']) {
       const floor = await measureFloor();
-      printFloor(floor);
+      printFloor(floor, reports);
       floors.push(floor);
     }
   }
   const floorMedian = (pick) => (floors.length === 0 ? null : median(floors.map(pick)));
-  const summaries = roots.map((root) => ({
-    ...medianOf(byRoot.get(root)),
-    'floor: p99 of 503s, bare node:http (ms)': floorMedian((f) => f.refusedP99Ms),
-  }));
+  const floorP99 = floorMedian((f) => f.refusedP99Ms);
+  const summaries = roots.map((root) => {
+    const medians = medianOf(byRoot.get(root));
+    const refusedP99 = medians['p99 of 503s (ms)'];
+    return {
+      ...medians,
+      'floor: p99 of 503s, bare node:http (ms)': floorP99,
+      'p99 of 503s / floor':
+        floorP99 === null || refusedP99 === null || floorP99 === 0
+          ? null
+          : Math.round((refusedP99 / floorP99) * 100) / 100,
+    };
+  });
   if (ROUNDS > 1) {
     for (const [i, root] of roots.entries()) {
       console.log(`=== median of ${ROUNDS} rounds, ${root}`);
@@ -471,12 +482,20 @@ async function measure(root) {
   }
 }
 
-function printFloor(floor) {
+/** The floor's figures, and each ringkv run's 503 p99 of this round against it. */
+function printFloor(floor, reports) {
   const line = (label, value) => console.log(`${label.padEnd(44)} ${value}`);
   console.log('=== floor: the same flood against a bare node:http server that refuses everything');
   line('p99 of its 503s (probe)', `${floor.refusedP99Ms} ms`);
   line('refusals/s, CPU per refusal', `${floor.refusalsPerSecond}, ${floor.cpuUsPerRefusal} µs`);
   line('wrk timeouts', floor.timeouts);
+  for (const r of reports) {
+    const ratio =
+      r.overload.refusedP99Ms === null || !floor.refusedP99Ms
+        ? null
+        : Math.round((r.overload.refusedP99Ms / floor.refusedP99Ms) * 100) / 100;
+    line(`ringkv's 503 p99 / floor (${r.root})`, ratio === null ? 'n/a' : `${ratio}×`);
+  }
   console.log(JSON.stringify({ floor }));
 }
 
