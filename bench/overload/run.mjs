@@ -35,7 +35,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { median, positiveInt } from '../peers/harness.mjs';
+import { loadavg, median, positiveInt } from '../peers/harness.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -70,28 +70,39 @@ if (spawnSync('wrk', ['--version']).error) {
   process.exit(1);
 }
 
-/** Starts the floor server (refuse-all.mjs) on a free port; resolves with its URL. */
-function startFloor() {
-  const child = spawn(process.execPath, [join(ROOT, 'bench/overload/refuse-all.mjs')], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+/**
+ * Spawns `node args…` and resolves once its stdout matches `ready`, with the child and the
+ * match; rejects if it exits first or is not ready within READY_TIMEOUT_MS.
+ */
+function spawnReady(what, args, cwd, ready) {
+  const child = spawn(process.execPath, args, { cwd, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
     const timer = setTimeout(
-      () => reject(new Error('floor server not ready in 60 s')),
+      () => reject(new Error(`${what} not ready in ${READY_TIMEOUT_MS / 1000} s`)),
       READY_TIMEOUT_MS,
     );
     child.stdout.on('data', (chunk) => {
       out += chunk;
-      const match = /listening on (\d+)/.exec(out);
+      const match = ready.exec(out);
       if (match) {
         clearTimeout(timer);
         child.stdout.resume();
-        resolve({ child, url: `http://127.0.0.1:${match[1]}` });
+        resolve({ child, match });
       }
     });
-    child.once('exit', (code) => reject(new Error(`floor server exited with ${code}: ${out}`)));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${what} exited with ${code}: ${out}`));
+    });
   });
+}
+
+/** Starts the floor server (refuse-all.mjs) on a free port; resolves with its URL. */
+async function startFloor() {
+  const script = join(ROOT, 'bench/overload/refuse-all.mjs');
+  const { child, match } = await spawnReady('floor server', [script], ROOT, /listening on (\d+)/);
+  return { child, url: `http://127.0.0.1:${match[1]}` };
 }
 
 /**
@@ -119,6 +130,12 @@ async function measureFloor() {
   }
 }
 
+/** a / b to two decimals; null when either is missing or b is 0. */
+function ratioOf(a, b) {
+  if (a === null || b === null || a === undefined || b === undefined || b === 0) return null;
+  return Math.round((a / b) * 100) / 100;
+}
+
 /** CPU seconds (user + system) `pid` has used so far. */
 function cpuSeconds(pid) {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
@@ -126,30 +143,11 @@ function cpuSeconds(pid) {
 }
 
 /** Starts `ringkv up` on a free port; resolves with its URL and pid. */
-function startUp(root, dataDir) {
+async function startUp(root, dataDir) {
   const storage = dataDir === null ? ['--memory'] : ['--data-dir', dataDir];
-  const child = spawn(
-    process.execPath,
-    ['bin/ringkv.mjs', 'up', '--port', '0', '--host', '127.0.0.1', ...storage],
-    { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(
-      () => reject(new Error('ringkv up not ready in 60 s')),
-      READY_TIMEOUT_MS,
-    );
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-      const match = /ringkv is up at (\S+)/.exec(out);
-      if (match) {
-        clearTimeout(timer);
-        child.stdout.resume();
-        resolve({ child, url: match[1] });
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`ringkv up exited with ${code}: ${out}`)));
-  });
+  const args = ['bin/ringkv.mjs', 'up', '--port', '0', '--host', '127.0.0.1', ...storage];
+  const { child, match } = await spawnReady('ringkv up', args, root, /ringkv is up at (\S+)/);
+  return { child, url: match[1] };
 }
 
 function stop(child) {
@@ -374,14 +372,10 @@ async function main() {
   const floorP99 = floorMedian((f) => f.refusedP99Ms);
   const summaries = roots.map((root) => {
     const medians = medianOf(byRoot.get(root));
-    const refusedP99 = medians['p99 of 503s (ms)'];
     return {
       ...medians,
       'floor: p99 of 503s, bare node:http (ms)': floorP99,
-      'p99 of 503s / floor':
-        floorP99 === null || refusedP99 === null || floorP99 === 0
-          ? null
-          : Math.round((refusedP99 / floorP99) * 100) / 100,
+      'p99 of 503s / floor': ratioOf(medians['p99 of 503s (ms)'], floorP99),
     };
   });
   if (ROUNDS > 1) {
@@ -441,7 +435,7 @@ async function measure(root) {
         rssMax[part] = Math.max(rssMax[part], now[part]);
     }, 100);
     const overflowsBefore = listenOverflows();
-    const loadBefore = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+    const loadBefore = loadavg();
     const [flood, probed] = await Promise.all([
       args.polite ? politeFlood(url) : wrk(url, CONNECTIONS, SECONDS),
       probe(url, PROBE, performance.now() + SECONDS * 1000),
@@ -451,7 +445,7 @@ async function measure(root) {
     const admission = await admissionSeries(url);
     const overload = summary(probed, SECONDS);
     unloaded ??= await measureUnloaded();
-    const loadAfter = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+    const loadAfter = loadavg();
     const admitted = flood.requests - flood.non2xx + probed.ok.count;
     return {
       root,
@@ -471,10 +465,7 @@ async function measure(root) {
       rssGrowthMb: Math.round(rssMax.total - rssBefore.total),
       anonGrowthMb: Math.round(rssMax.anon - rssBefore.anon),
       fileGrowthMb: Math.round(rssMax.file - rssBefore.file),
-      p99Ratio:
-        overload.okP99Ms === null || unloaded.okP99Ms === null
-          ? null
-          : Math.round((overload.okP99Ms / unloaded.okP99Ms) * 100) / 100,
+      p99Ratio: ratioOf(overload.okP99Ms, unloaded.okP99Ms),
     };
   } finally {
     await stop(child);
@@ -490,10 +481,7 @@ function printFloor(floor, reports) {
   line('refusals/s, CPU per refusal', `${floor.refusalsPerSecond}, ${floor.cpuUsPerRefusal} µs`);
   line('wrk timeouts', floor.timeouts);
   for (const r of reports) {
-    const ratio =
-      r.overload.refusedP99Ms === null || !floor.refusedP99Ms
-        ? null
-        : Math.round((r.overload.refusedP99Ms / floor.refusedP99Ms) * 100) / 100;
+    const ratio = ratioOf(r.overload.refusedP99Ms, floor.refusedP99Ms);
     line(`ringkv's 503 p99 / floor (${r.root})`, ratio === null ? 'n/a' : `${ratio}×`);
   }
   console.log(JSON.stringify({ floor }));
