@@ -6,11 +6,12 @@
  * CONFIG SET, RESETSTAT and REWRITE are refused with an error that says where they live.
  *
  *   CONFIG GET pattern [pattern …]   name/value pairs of the parameters matching any pattern
- *                                    (Redis globs, case-insensitive; an unknown name matches
- *                                    nothing, as in Redis)
+ *                                    (Redis globs, glob.ts, case-insensitive; an unknown
+ *                                    name matches nothing, as in Redis)
  */
 import { word } from './args.js';
 import type { Handler, ServerFacts } from './command.js';
+import { globMatcher } from './glob.js';
 import { bulk, map, RespError } from './reply.js';
 
 /** The Redis parameters ringkv answers, in the order CONFIG GET lists them. */
@@ -40,7 +41,7 @@ export const config: Handler = (args, env) => {
     if (args.length < 3) {
       throw new RespError('ERR', "wrong number of arguments for 'config|get' command");
     }
-    const patterns = args.slice(2).map((arg) => globRegExp(arg.toString('latin1')));
+    const patterns = args.slice(2).map((arg) => globMatcher(arg.toString('latin1')));
     return map(matching(env.server, patterns).map(([name, value]) => [name, bulk(value)]));
   }
   throw new RespError(
@@ -49,36 +50,6 @@ export const config: Handler = (args, env) => {
   );
 };
 
-function matching(server: ServerFacts, patterns: readonly RegExp[]) {
-  return server.redisParameters.filter(([name]) => patterns.some((p) => p.test(name)));
-}
-
-/**
- * A Redis glob (`*`, `?`, `[abc]`, `[^a-c]`, `\x` for a literal x) as a whole-string,
- * case-insensitive RegExp. Matched only against the few parameter names above.
- */
-export function globRegExp(glob: string): RegExp {
-  let source = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]!;
-    if (c === '*') source += '.*';
-    else if (c === '?') source += '.';
-    else if (c === '\\' && i + 1 < glob.length) source += literal(glob[++i]!);
-    else if (c === '[') {
-      const end = glob.indexOf(']', i + 2);
-      if (end === -1) source += '\\[';
-      else {
-        const body = glob.slice(i + 1, end);
-        const negated = body.startsWith('^');
-        const set = (negated ? body.slice(1) : body).replace(/[\\\]^]/g, '\\$&');
-        source += `[${negated ? '^' : ''}${set}]`;
-        i = end;
-      }
-    } else source += literal(c);
-  }
-  return new RegExp(`^${source}$`, 'is');
-}
-
-function literal(c: string): string {
-  return c.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+function matching(server: ServerFacts, patterns: readonly ((name: string) => boolean)[]) {
+  return server.redisParameters.filter(([name]) => patterns.some((matches) => matches(name)));
 }
