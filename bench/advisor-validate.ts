@@ -33,6 +33,14 @@ export interface ValidationPlan {
   readonly seed: number;
   /** The writes' W (reads are R=1). @default 1 */
   readonly w?: number;
+  /**
+   * Worker threads the nodes share (config nodeThreads). By default a thread each: the model
+   * takes every message's delay as independent, as on separate machines. With all four nodes on
+   * one thread, injected delays expire together in one event loop's timer pass, and the measured
+   * stale rate came out 4.4–6.3 points under the prediction in 3 of 3 runs (a thread each:
+   * 0.7–2.5 points either way). @default N + 1
+   */
+  readonly nodeThreads?: number;
 }
 
 export interface ValidationResult {
@@ -71,6 +79,7 @@ export async function validate(plan: ValidationPlan): Promise<ValidationResult> 
     // Only the quorum protocol spreads a write, as in the model.
     antiEntropyIntervalMs: 3_600_000,
     readSpeculateMs: READ_SPECULATE_MS,
+    nodeThreads: plan.nodeThreads ?? N + 1,
   });
   try {
     await db.setNetwork({ delayMs: plan.delayMs, jitterMs: plan.jitterMs });

@@ -14,10 +14,17 @@
  * status) over HTTP to nodes that already run (`ringkv up`).
  */
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { ClusterClient } from './client/cluster-client.js';
 import { ControlCaller, ProcessLink } from './client/process-link.js';
 import type { Cluster } from './client/types.js';
-import { coreLimits, DEFAULT_CONFIG, type RingkvConfig, validateConfig } from './config.js';
+import {
+  coreLimits,
+  DEFAULT_CONFIG,
+  nodeThreadsFor,
+  type RingkvConfig,
+  validateConfig,
+} from './config.js';
 import { Ring } from './core/ring.js';
 import { nodeId } from './core/types.js';
 import { ValidationError } from './errors.js';
@@ -65,7 +72,7 @@ export interface StartOptions {
   readonly runtime?: 'threads' | 'processes';
 }
 
-/** Starts a local cluster of `nodes` worker threads and returns a client bound to it. */
+/** Starts a local cluster of `nodes` nodes on worker threads (`nodeThreads`) and returns a client bound to it. */
 export async function startCluster(
   options: Partial<RingkvConfig> = {},
   runtime: StartOptions = {},
@@ -103,6 +110,7 @@ export async function startCluster(
     limits: coreLimits(config),
     logLevel: config.logLevel,
     logFile: logFile ?? null,
+    threads: nodeThreadsFor(config, availableParallelism()),
   });
   const shape = { ring, nodeIds: ids, removed: stored?.removed ?? [], initial };
   const client = new ClusterClient(config, shape, local.link, local);

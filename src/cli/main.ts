@@ -104,6 +104,11 @@ function addUpCommand(program: Command, start: (plan: UpPlan) => Promise<unknown
       integerIn(1, NODES_MAX),
       DEFAULT_CONFIG.nodes,
     )
+    .option(
+      '--node-threads <count>',
+      'worker threads the nodes share (1..nodes; default: one per node up to cores − 1)',
+      integerIn(1, NODES_MAX),
+    )
     .addOption(quorumOption('n', 'replicas per key (1..nodes)', DEFAULT_CONFIG.n))
     .addOption(quorumOption('r', 'replies a read waits for (1..n)', DEFAULT_CONFIG.r))
     .addOption(quorumOption('w', 'acks a write waits for (1..n)', DEFAULT_CONFIG.w))

@@ -21,6 +21,8 @@ export const PORT_MAX = 65_535;
 /** The flags as commander hands them to the action, after the per-option parsers ran. */
 export interface UpFlags {
   readonly nodes: number;
+  /** Worker threads the nodes share; absent: config's choice (nodeThreadsFor). */
+  readonly nodeThreads?: number;
   readonly n: number;
   readonly r: number;
   readonly w: number;
@@ -117,6 +119,14 @@ export function toUpPlan(flags: UpFlags): UpPlan {
       `--n ${flags.n} needs at least ${flags.n} nodes, but --nodes is ${flags.nodes}.`,
     );
   }
+  if (flags.nodeThreads !== undefined && flags.nodeThreads > flags.nodes) {
+    throw usageError(`--node-threads ${flags.nodeThreads} must not exceed --nodes ${flags.nodes}.`);
+  }
+  if (flags.nodeThreads !== undefined && flags.processes) {
+    throw usageError(
+      '--node-threads is for worker threads: with --processes each node is its own process.',
+    );
+  }
   if (flags.r > flags.n) throw usageError(`--r ${flags.r} must not exceed --n ${flags.n}.`);
   if (flags.w > flags.n) throw usageError(`--w ${flags.w} must not exceed --n ${flags.n}.`);
   if (flags.memory && flags.dataDir !== undefined) {
@@ -127,6 +137,7 @@ export function toUpPlan(flags: UpFlags): UpPlan {
   return {
     config: {
       nodes: flags.nodes,
+      ...(flags.nodeThreads === undefined ? {} : { nodeThreads: flags.nodeThreads }),
       n: flags.n,
       r: flags.r,
       w: flags.w,

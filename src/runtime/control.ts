@@ -1,7 +1,9 @@
 /**
- * The control protocol between the launcher (main thread) and a node's worker thread. Peer
- * traffic does not pass here: it flows over the MessageChannel mesh. Client requests and their
- * replies are batched per tick, like peer messages.
+ * The control protocol between the launcher (main thread) and a worker thread hosting one or
+ * more nodes (see `nodeThreads` in config.ts). Every message about a node names it. Peer traffic
+ * does not pass here: it flows over the MessageChannel mesh between threads and the thread's
+ * LocalHub within one. Client requests and their replies are batched per tick, like peer
+ * messages: one post per thread per tick, whichever of its nodes they are for.
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { LogLevel } from '../config.js';
@@ -16,7 +18,7 @@ import type { FaultStats } from '../transport/faulty.js';
 import type { TransportStats } from '../transport/transport.js';
 import type { Dist } from '../util/distributions.js';
 
-/** Passed as `workerData` when a node's worker starts. */
+/** What starting one node on a thread takes (`start` below). */
 export interface WorkerInit {
   readonly id: string;
   readonly n: number;
@@ -62,6 +64,11 @@ export interface RequestEnvelope {
   readonly request: ClientRequest;
 }
 
+/** A request on its way to a thread: the node that coordinates it, and the request. */
+export interface ThreadRequest extends RequestEnvelope {
+  readonly node: string;
+}
+
 export interface ReplyEnvelope {
   readonly reqId: number;
   readonly result: ClientResult;
@@ -78,23 +85,68 @@ export interface WorkerStats {
 }
 
 export type ToWorker =
-  | { readonly type: 'connect'; readonly peer: string; readonly port: MessagePort }
-  | { readonly type: 'disconnect'; readonly peer: string }
-  | { readonly type: 'peer-status'; readonly peer: string; readonly up: boolean }
-  | { readonly type: 'requests'; readonly batch: readonly RequestEnvelope[] }
-  | { readonly type: 'stats'; readonly queryId: number }
-  | { readonly type: 'inspect'; readonly queryId: number; readonly key: string }
-  | { readonly type: 'explain'; readonly queryId: number; readonly key: string }
+  /** Opens the node's storage and starts it on this thread; answered by `ready` or `fatal`. */
+  | { readonly type: 'start'; readonly node: string; readonly init: WorkerInit }
+  | {
+      readonly type: 'connect';
+      readonly node: string;
+      readonly peer: string;
+      readonly port: MessagePort;
+    }
+  | { readonly type: 'disconnect'; readonly node: string; readonly peer: string }
+  | {
+      readonly type: 'peer-status';
+      readonly node: string;
+      readonly peer: string;
+      readonly up: boolean;
+    }
+  | { readonly type: 'requests'; readonly batch: readonly ThreadRequest[] }
+  | { readonly type: 'stats'; readonly node: string; readonly queryId: number }
+  | {
+      readonly type: 'inspect';
+      readonly node: string;
+      readonly queryId: number;
+      readonly key: string;
+    }
+  | {
+      readonly type: 'explain';
+      readonly node: string;
+      readonly queryId: number;
+      readonly key: string;
+    }
   /** Replaces the node's network faults; answered by `faults-applied` once in force. */
-  | { readonly type: 'faults'; readonly queryId: number; readonly faults: WorkerFaults }
-  | { readonly type: 'close' };
+  | {
+      readonly type: 'faults';
+      readonly node: string;
+      readonly queryId: number;
+      readonly faults: WorkerFaults;
+    }
+  /** Stops the node: `close` cleanly, `kill` abruptly (a crash); both answered by `closed`. */
+  | { readonly type: 'close' | 'kill'; readonly node: string };
 
 export type FromWorker =
-  | { readonly type: 'ready'; readonly actor: string }
+  | { readonly type: 'ready'; readonly node: string; readonly actor: string }
   | { readonly type: 'replies'; readonly batch: readonly ReplyEnvelope[] }
-  | { readonly type: 'stats'; readonly queryId: number; readonly stats: WorkerStats }
-  | { readonly type: 'inspect'; readonly queryId: number; readonly record: KeyRecord | null }
-  | { readonly type: 'explain'; readonly queryId: number; readonly view: NodeKeyView }
-  | { readonly type: 'faults-applied'; readonly queryId: number }
-  | { readonly type: 'closed' }
-  | { readonly type: 'fatal'; readonly message: string };
+  | {
+      readonly type: 'stats';
+      readonly node: string;
+      readonly queryId: number;
+      readonly stats: WorkerStats;
+    }
+  | {
+      readonly type: 'inspect';
+      readonly node: string;
+      readonly queryId: number;
+      readonly record: KeyRecord | null;
+    }
+  | {
+      readonly type: 'explain';
+      readonly node: string;
+      readonly queryId: number;
+      readonly view: NodeKeyView;
+    }
+  | { readonly type: 'faults-applied'; readonly node: string; readonly queryId: number }
+  /** The node stopped (closed, killed, or failed after `fatal`); the thread forgets it. */
+  | { readonly type: 'closed'; readonly node: string }
+  /** The node failed (storage, a core invariant, or it could not start) and stops. */
+  | { readonly type: 'fatal'; readonly node: string; readonly message: string };

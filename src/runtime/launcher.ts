@@ -1,6 +1,7 @@
 /**
- * Starts a local cluster of worker-thread nodes and keeps their full mesh of MessageChannels
- * wired: on start, when a node is killed (its peers learn it is down), when it is restarted or
+ * Starts a local cluster of nodes on worker threads — `threads` of them, each hosting one or
+ * more nodes (nodes on one thread talk through its LocalHub) — and keeps the full mesh of
+ * MessageChannels between nodes on different threads wired: on start, when a node is killed (its peers learn it is down), when it is restarted or
  * added (it gets fresh channels to every running peer and learns which peers are down) and when
  * it is forgotten (removed from the cluster for good: never restarted). It also keeps
  * the injected network faults (network-state.ts) and gives every node its share of them: on a
@@ -15,6 +16,7 @@ import type { RingState } from '../core/ring-state.js';
 import type { WorkerInit } from './control.js';
 import { createLogger, type Logger, STDERR_FD } from './log.js';
 import { type NetworkSettings, NetworkState, type NetworkView } from './network-state.js';
+import { NodeThread } from './node-thread.js';
 import { WorkerNode } from './worker-node.js';
 
 export interface LauncherOptions {
@@ -28,6 +30,11 @@ export interface LauncherOptions {
   readonly logLevel: LogLevel;
   /** A file every log line is appended to instead of stderr (opened once, shared by the nodes). */
   readonly logFile?: string | null;
+  /**
+   * Worker threads the nodes share (config `nodeThreads`, resolved): node i of the start goes to
+   * thread i mod threads; a node added later to the thread hosting the fewest. @default one per node
+   */
+  readonly threads?: number;
 }
 
 export interface LauncherEvents {
@@ -49,6 +56,10 @@ export class Launcher {
   private readonly nodeIds: string[];
   /** The newest ring state the caller reported: every node spawned from now on starts from it. */
   private ringState: RingState | null = null;
+  /** The worker threads, by slot; a slot whose thread died gets a new one at its next spawn. */
+  private readonly threads: (NodeThread | null)[];
+  /** Each node's thread slot, kept across kills and restarts (a node restarts where it ran). */
+  private readonly slotOf = new Map<string, number>();
 
   private constructor(
     private readonly options: LauncherOptions,
@@ -58,6 +69,13 @@ export class Launcher {
     this.nodeIds = [...options.nodeIds];
     this.logFd = options.logFile ? openSync(options.logFile, 'a') : STDERR_FD;
     this.log = createLogger({ level: options.logLevel, name: 'launcher', destination: this.logFd });
+    const threads = options.threads ?? options.nodeIds.length;
+    if (!Number.isInteger(threads) || threads < 1)
+      throw new Error(`threads must be ≥ 1, got ${threads}`);
+    this.threads = Array.from({ length: threads }, () => null);
+    options.nodeIds.forEach((id, i) => {
+      this.slotOf.set(id, i % threads);
+    });
   }
 
   /** Starts every node, then wires the mesh. Fails (stopping what started) if any node fails. */
@@ -76,8 +94,9 @@ export class Launcher {
       for (const b of nodes.slice(i + 1)) connect(a, b);
     });
     const { nodeIds, n, dataDir } = options;
+    const threads = launcher.threads.length;
     launcher.log.info(
-      { nodes: nodeIds, n, durable: dataDir !== null, ms: Date.now() - startedAt },
+      { nodes: nodeIds, n, threads, durable: dataDir !== null, ms: Date.now() - startedAt },
       'cluster started',
     );
     return launcher;
@@ -152,7 +171,8 @@ export class Launcher {
       this.killing.add(id);
       await node.close(); // its exit tells the peers it is down (onExit)
     }
-    for (const peer of this.running.values()) peer.post({ type: 'disconnect', peer: id });
+    for (const peer of this.running.values())
+      peer.post({ type: 'disconnect', node: peer.id, peer: id });
     if (this.network.view().groups !== null) await this.applyFaults();
     this.log.info({ node: id }, 'node forgotten');
   }
@@ -161,6 +181,22 @@ export class Launcher {
     const index = this.nodeIds.indexOf(id);
     if (index !== -1) this.nodeIds.splice(index, 1);
     this.network.removeNode(id);
+    this.slotOf.delete(id);
+  }
+
+  /** The thread `id` runs on: its slot's (started when the slot has none or it died). */
+  private threadFor(id: string): NodeThread {
+    let slot = this.slotOf.get(id);
+    if (slot === undefined) {
+      slot = leastUsedSlot(this.threads.length, this.slotOf);
+      this.slotOf.set(id, slot);
+    }
+    let thread = this.threads[slot] ?? null;
+    if (thread === null || !thread.isAlive) {
+      thread = new NodeThread((reqId, result) => this.events.reply(reqId, result));
+      this.threads[slot] = thread;
+    }
+    return thread;
   }
 
   /** Connects a node that just started to every running peer, and each side learns the other's state. */
@@ -168,10 +204,11 @@ export class Launcher {
     for (const peer of this.running.values()) {
       if (peer === node) continue;
       connect(node, peer);
-      peer.post({ type: 'peer-status', peer: node.id, up: true });
+      peer.post({ type: 'peer-status', node: peer.id, peer: node.id, up: true });
     }
     for (const other of this.nodeIds) {
-      if (!this.running.has(other)) node.post({ type: 'peer-status', peer: other, up: false });
+      if (!this.running.has(other))
+        node.post({ type: 'peer-status', node: node.id, peer: other, up: false });
     }
   }
 
@@ -213,6 +250,7 @@ export class Launcher {
     const closing = [...this.running.values()];
     await Promise.all(closing.map((node) => node.close()));
     this.running.clear();
+    await Promise.all(this.threads.map((thread) => thread?.terminate()));
     this.log.info({ nodes: closing.map((node) => node.id) }, 'cluster closed');
     // Every worker has exited: nothing writes to the shared log file any more.
     if (this.logFd !== STDERR_FD) {
@@ -247,8 +285,7 @@ export class Launcher {
       logLevel,
       logFd,
     };
-    const node = await WorkerNode.start(init, {
-      reply: (reqId, result) => this.events.reply(reqId, result),
+    const node = await WorkerNode.start(init, this.threadFor(id), {
       exit: (nodeId, reason) => this.onExit(nodeId, reason),
     });
     this.running.set(id, node);
@@ -265,15 +302,26 @@ export class Launcher {
     else this.log.error({ node: id, reason }, 'node stopped unexpectedly');
     if (!this.closing) {
       for (const peer of this.running.values())
-        peer.post({ type: 'peer-status', peer: id, up: false });
+        peer.post({ type: 'peer-status', node: peer.id, peer: id, up: false });
     }
     this.events.nodeDown(id, reason);
   }
 }
 
-/** Gives two nodes a fresh MessageChannel to each other. */
+/**
+ * Gives two nodes on different threads a fresh MessageChannel to each other; two nodes on one
+ * thread reach each other through its LocalHub as soon as both run.
+ */
 function connect(a: WorkerNode, b: WorkerNode): void {
+  if (a.thread === b.thread) return;
   const { port1, port2 } = new MessageChannel();
-  a.post({ type: 'connect', peer: b.id, port: port1 }, [port1]);
-  b.post({ type: 'connect', peer: a.id, port: port2 }, [port2]);
+  a.post({ type: 'connect', node: a.id, peer: b.id, port: port1 }, [port1]);
+  b.post({ type: 'connect', node: b.id, peer: a.id, port: port2 }, [port2]);
+}
+
+/** The slot the fewest nodes are placed on (the lowest such). */
+function leastUsedSlot(slots: number, slotOf: ReadonlyMap<string, number>): number {
+  const counts = new Array<number>(slots).fill(0);
+  for (const slot of slotOf.values()) counts[slot] = (counts[slot] ?? 0) + 1;
+  return counts.indexOf(Math.min(...counts));
 }

@@ -1,120 +1,110 @@
 /**
- * Entry point of a node's worker thread: opens the node's storage, builds its NodeCore and
- * hosts it, then serves the control protocol (control.ts) on parentPort. Peer traffic goes
- * through a FaultyTransport over the MessageChannel mesh, so injected faults apply to it.
+ * Entry point of a worker thread that hosts one or more nodes (hosted-node.ts): serves the
+ * control protocol (control.ts) on parentPort, each message routed to the node it names. The
+ * thread's nodes reach each other through one LocalHub; nodes on other threads through the
+ * MessageChannels the launcher hands over. The replies of all its nodes made in one event-loop
+ * turn travel in one post.
  */
-import { parentPort, workerData } from 'node:worker_threads';
-import { NodeCore } from '../core/node.js';
-import { Ring } from '../core/ring.js';
-import { nodeId } from '../core/types.js';
-import { openStorage } from '../storage/index.js';
-import { FaultyTransport } from '../transport/faulty.js';
-import { MessageChannelTransport } from '../transport/message-channel.js';
-import { loadOrCreateActor } from './actor.js';
+import { parentPort } from 'node:worker_threads';
+import { LocalHub } from '../transport/local-hub.js';
 import type { FromWorker, ReplyEnvelope, ToWorker, WorkerInit } from './control.js';
-import { hostClocks } from './host-clocks.js';
-import { createLogger, type Logger, NodeLog } from './log.js';
-import { transportFaults } from './node-faults.js';
-import { NodeHost } from './node-host.js';
+import { HostedNode } from './hosted-node.js';
 import { withEncodedContext } from './reply-context.js';
 
-async function main(
-  port: NonNullable<typeof parentPort>,
-  init: WorkerInit,
-  log: Logger,
-): Promise<void> {
-  const post = (message: FromWorker) => port.postMessage(message);
-  const storage = await openStorage({ dataDir: init.dataDir, nodeId: init.id });
-  const actor = await loadOrCreateActor(init.id, storage);
-  const channels = new MessageChannelTransport();
-  const transport = new FaultyTransport(channels);
-  transport.setFaults(transportFaults(init.faults, init.id));
-  const core = new NodeCore({
-    id: nodeId(init.id),
-    actor,
-    ring: Ring.fromOwners(init.owners.map(nodeId)),
-    ...(init.ringState === undefined ? {} : { ringState: init.ringState }),
-    n: init.n,
-    forwardSlackMs: init.forwardSlackMs,
-    limits: init.limits,
-    store: storage,
-    ...hostClocks(),
-  });
-  const replies = new ReplyBatcher(post);
-  const host = new NodeHost(
-    core,
-    storage,
-    transport,
-    {
-      reply: (reqId, result) => replies.push({ reqId, result: withEncodedContext(result) }),
-      fatal: (error) => {
-        post({
-          type: 'fatal',
-          message: error instanceof Error ? (error.stack ?? error.message) : String(error),
-        });
-        process.exit(1);
-      },
-    },
-    new NodeLog(log),
-  );
+class NodeThreadMain {
+  private readonly hub = new LocalHub();
+  private readonly nodes = new Map<string, HostedNode>();
+  private readonly replies: ReplyBatcher;
 
-  port.on('message', (message: ToWorker) => {
+  constructor(private readonly post: (message: FromWorker) => void) {
+    this.replies = new ReplyBatcher(post);
+  }
+
+  receive(message: ToWorker): void {
+    if (message.type === 'start') return void this.start(message.node, message.init);
+    if (message.type === 'requests') {
+      // A request for a node that stopped is dropped: the launcher answers it `down`.
+      for (const { node, reqId, request } of message.batch)
+        this.nodes.get(node)?.request(reqId, request);
+      return;
+    }
+    const node = this.nodes.get(message.node);
+    if (node !== undefined) this.toNode(node, message);
+  }
+
+  private toNode(node: HostedNode, message: Exclude<ToWorker, { type: 'start' | 'requests' }>) {
+    const post = this.post;
     switch (message.type) {
       case 'connect':
-        return channels.connect(nodeId(message.peer), message.port);
+        return node.connect(message.peer, message.port);
       case 'disconnect':
-        return channels.disconnect(nodeId(message.peer));
+        return node.disconnect(message.peer);
       case 'peer-status':
-        return host.input({ kind: 'peer-status', peer: nodeId(message.peer), up: message.up });
-      case 'requests':
-        for (const { reqId, request } of message.batch)
-          host.input({ kind: 'request', reqId, request });
-        return;
+        return node.peerStatus(message.peer, message.up);
       case 'stats':
         return post({
           type: 'stats',
+          node: node.id,
           queryId: message.queryId,
-          stats: {
-            actor,
-            keys: storage.count(),
-            core: core.stats(),
-            latency: core.latencies(),
-            transport: transport.stats(),
-            faults: transport.faultStats(),
-          },
+          stats: node.stats(),
         });
+      case 'inspect': {
+        const record = node.inspect(message.key);
+        return post({ type: 'inspect', node: node.id, queryId: message.queryId, record });
+      }
+      case 'explain': {
+        const view = node.explain(message.key);
+        return post({ type: 'explain', node: node.id, queryId: message.queryId, view });
+      }
       case 'faults':
-        transport.setFaults(transportFaults(message.faults, init.id));
-        return post({ type: 'faults-applied', queryId: message.queryId });
-      case 'inspect':
-        return post({
-          type: 'inspect',
-          queryId: message.queryId,
-          record: core.read(message.key) ?? null,
-        });
-      case 'explain':
-        return post({ type: 'explain', queryId: message.queryId, view: core.explain(message.key) });
+        node.setFaults(message.faults);
+        return post({ type: 'faults-applied', node: node.id, queryId: message.queryId });
       case 'close':
-        log.info('node closing');
-        host.stop();
-        transport.close();
-        void storage.close().finally(() => {
-          post({ type: 'closed' });
-          port.close();
-        });
-        return;
+      case 'kill':
+        node.log.info(message.type === 'kill' ? 'node killed' : 'node closing');
+        return void this.stop(node);
     }
-  });
-  host.input({ kind: 'start' });
-  const kind = init.dataDir === null ? 'memory' : 'lmdb';
-  log.info({ actor, storage: kind, keys: storage.count() }, 'node started');
-  post({ type: 'ready', actor });
+  }
+
+  private async start(id: string, init: WorkerInit): Promise<void> {
+    if (this.nodes.has(id)) {
+      return this.post({
+        type: 'fatal',
+        node: id,
+        message: `node ${id} runs on this thread already`,
+      });
+    }
+    try {
+      const node = await HostedNode.open(init, this.hub, {
+        reply: (reqId, result) => this.replies.push({ reqId, result: withEncodedContext(result) }),
+        fatal: (message) => {
+          if (this.nodes.get(id) === node) this.nodes.delete(id);
+          this.post({ type: 'fatal', node: id, message });
+        },
+      });
+      this.nodes.set(id, node);
+      this.post({ type: 'ready', node: id, actor: node.actor });
+    } catch (error) {
+      const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      this.post({ type: 'fatal', node: id, message: `could not start: ${message}` });
+    }
+  }
+
+  private async stop(node: HostedNode): Promise<void> {
+    await node.stop();
+    if (this.nodes.get(node.id) === node) this.nodes.delete(node.id);
+    this.post({ type: 'closed', node: node.id });
+  }
 }
 
 /**
- * Collects the replies made in one event-loop turn into a single post to the main thread, like
- * the peer transport's outbox (a reply per microtask meant a post per incoming peer batch).
+ * Collects the replies made in one event-loop turn into posts to the main thread of up to
+ * REPLIES_PER_POST_MAX, like the peer transport's outbox (a reply per microtask meant a post per
+ * incoming peer batch).
  */
+/** Replies one post carries at most, for the reason node-thread.ts's requests are split. */
+const REPLIES_PER_POST_MAX = 16;
+
 class ReplyBatcher {
   private batch: ReplyEnvelope[] = [];
 
@@ -123,9 +113,11 @@ class ReplyBatcher {
   push(reply: ReplyEnvelope): void {
     if (this.batch.length === 0) setImmediate(() => this.flush());
     this.batch.push(reply);
+    if (this.batch.length >= REPLIES_PER_POST_MAX) this.flush();
   }
 
   private flush(): void {
+    if (this.batch.length === 0) return;
     const batch = this.batch;
     this.batch = [];
     this.post({ type: 'replies', batch });
@@ -133,11 +125,6 @@ class ReplyBatcher {
 }
 
 if (parentPort === null) throw new Error('worker-main.ts runs inside a worker thread');
-const init = workerData as WorkerInit;
-const log = createLogger({ level: init.logLevel, node: init.id, destination: init.logFd });
-main(parentPort, init, log).catch((error: unknown) => {
-  log.error({ err: error }, 'node failed to start');
-  const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
-  parentPort?.postMessage({ type: 'fatal', message } satisfies FromWorker);
-  process.exit(1);
-});
+const port = parentPort;
+const thread = new NodeThreadMain((message) => port.postMessage(message));
+port.on('message', (message: ToWorker) => thread.receive(message));

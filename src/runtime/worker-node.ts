@@ -1,59 +1,66 @@
 /**
- * The main thread's handle on one node's worker thread: starts it, batches client requests to
- * it, routes its replies, and reports when it stops. Worker threads are used directly (not
- * piscina): each node needs its own long-lived, individually killable thread.
+ * The main thread's handle on one node, which runs on a worker thread it may share with other
+ * nodes (node-thread.ts): starts the node there, queues its client requests, asks its stats,
+ * stops it, and reports once when it stops — closed, killed, failed, or its thread gone.
  */
-import { Worker } from 'node:worker_threads';
 import type { NodeKeyView } from '../core/explain.js';
-import type { ClientResult } from '../core/messages.js';
 import type { KeyRecord } from '../core/types.js';
 import type { NetworkFaults } from '../transport/faults.js';
 import type { FromWorker, RequestEnvelope, ToWorker, WorkerInit, WorkerStats } from './control.js';
+import type { NodeThread, ThreadListener } from './node-thread.js';
 
 export interface WorkerNodeEvents {
-  reply(reqId: number, result: ClientResult): void;
-  /** The worker stopped (killed, crashed or closed). Called once. */
+  /** The node stopped (killed, crashed or closed). Called once. */
   exit(id: string, reason: string): void;
 }
 
 /** How long a starting node may take to open its storage and report ready. */
 const START_TIMEOUT_MS = 30_000;
-/** How long a graceful close may take before the worker is terminated. */
+/**
+ * How long a close or kill may take (the node's storage closing) before the node's whole thread
+ * is terminated, and every other node on it with it.
+ */
 const CLOSE_TIMEOUT_MS = 5_000;
 /** How long a stats, inspect or faults query may take; a node that does not answer yields null. */
 const QUERY_TIMEOUT_MS = 2_000;
 
-/** The worker script: the TS bootstrap when running from sources, else the built entry. */
-function workerScript(): URL {
-  const fromSources = import.meta.url.endsWith('.ts');
-  return new URL(fromSources ? './worker-bootstrap.mjs' : './worker-main.js', import.meta.url);
-}
+type NodeMessage = Exclude<FromWorker, { type: 'replies' }>;
+/** The queries a node answers, without the fields the handle adds. */
+type Query =
+  | { readonly type: 'stats' }
+  | { readonly type: 'inspect' | 'explain'; readonly key: string }
+  | { readonly type: 'faults'; readonly faults: NetworkFaults };
 
-export class WorkerNode {
-  private readonly worker: Worker;
-  private outbox: RequestEnvelope[] = [];
-  /** Answers awaited from the worker (stats, inspect), by query id. */
+export class WorkerNode implements ThreadListener {
+  /** Answers awaited from the node (stats, inspect), by query id. */
   private readonly queries = new Map<number, (answer: unknown) => void>();
   private nextQueryId = 1;
   private running = true;
-  /** Rejects start() while the node is starting; a no-op once it is ready. */
-  private startFailed: (reason: string) => void = () => {};
-  private readonly closed: Promise<void>;
+  private ready: { resolve(): void; reject(error: Error): void } | null = null;
+  /** Settles when the node has stopped, whatever the cause. */
+  private readonly stoppedPromise: Promise<void>;
+  private markStopped: () => void = () => {};
   actor = '';
 
   private constructor(
     readonly id: string,
-    init: WorkerInit,
+    readonly thread: NodeThread,
     private readonly events: WorkerNodeEvents,
   ) {
-    this.worker = new Worker(workerScript(), { workerData: init });
-    this.closed = new Promise((resolve) => this.worker.once('exit', () => resolve()));
+    this.stoppedPromise = new Promise((resolve) => {
+      this.markStopped = resolve;
+    });
+    thread.attach(id, this);
   }
 
-  /** Starts a node's worker and waits until it is ready to serve. */
-  static async start(init: WorkerInit, events: WorkerNodeEvents): Promise<WorkerNode> {
-    const node = new WorkerNode(init.id, init, events);
-    await node.awaitReady();
+  /** Starts a node on `thread` and waits until it is ready to serve. */
+  static async start(
+    init: WorkerInit,
+    thread: NodeThread,
+    events: WorkerNodeEvents,
+  ): Promise<WorkerNode> {
+    const node = new WorkerNode(init.id, thread, events);
+    await node.awaitReady(init);
     return node;
   }
 
@@ -61,41 +68,27 @@ export class WorkerNode {
     return this.running;
   }
 
-  post(message: ToWorker, transfer?: Parameters<Worker['postMessage']>[1]): void {
-    if (this.running) this.worker.postMessage(message, transfer);
+  post(message: ToWorker, transfer?: Parameters<NodeThread['post']>[1]): void {
+    if (this.running) this.thread.post(message, transfer);
   }
 
-  /**
-   * Queues a client request; requests queued in one event-loop turn travel in one post. Per turn
-   * (setImmediate), not per microtask: every HTTP or RESP request arrives in its own socket
-   * event, so a microtask flush posted each request alone. Per turn, an HTTP PUT at 64
-   * connections cost 248–292 µs of CPU instead of 321–373 (all threads, bench notes, issue 14).
-   */
+  /** Queues a client request (batched per turn with its thread's other requests). */
   request(envelope: RequestEnvelope): void {
-    if (this.outbox.length === 0) setImmediate(() => this.flush());
-    this.outbox.push(envelope);
+    if (this.running) this.thread.request({ node: this.id, ...envelope });
   }
 
   stats(): Promise<WorkerStats | null> {
-    return this.query((queryId) => ({ type: 'stats', queryId })) as Promise<WorkerStats | null>;
+    return this.query({ type: 'stats' }) as Promise<WorkerStats | null>;
   }
 
   /** The node's local record for `key` (pending writes included), null when it holds none. */
   inspect(key: string): Promise<KeyRecord | null> {
-    return this.query((queryId) => ({
-      type: 'inspect',
-      queryId,
-      key,
-    })) as Promise<KeyRecord | null>;
+    return this.query({ type: 'inspect', key }) as Promise<KeyRecord | null>;
   }
 
   /** What the node knows about `key` (core/explain.ts); null when it stopped or did not answer. */
   explain(key: string): Promise<NodeKeyView | null> {
-    return this.query((queryId) => ({
-      type: 'explain',
-      queryId,
-      key,
-    })) as Promise<NodeKeyView | null>;
+    return this.query({ type: 'explain', key }) as Promise<NodeKeyView | null>;
   }
 
   /**
@@ -103,12 +96,55 @@ export class WorkerNode {
    * node stopped or did not answer in time.
    */
   async applyFaults(faults: NetworkFaults): Promise<boolean> {
-    const answer = await this.query((queryId) => ({ type: 'faults', queryId, faults }));
+    const answer = await this.query({ type: 'faults', faults });
     return answer !== null;
   }
 
+  /** Stops the node abruptly, as a crash would: what it had not stored is lost. */
+  kill(): Promise<void> {
+    return this.stop('kill');
+  }
+
+  /** Stops the node cleanly. */
+  close(): Promise<void> {
+    return this.stop('close');
+  }
+
+  receive(message: NodeMessage): void {
+    switch (message.type) {
+      case 'ready':
+        this.actor = message.actor;
+        this.ready?.resolve();
+        return;
+      case 'stats':
+        return this.queries.get(message.queryId)?.(message.stats);
+      case 'inspect':
+        return this.queries.get(message.queryId)?.(message.record);
+      case 'explain':
+        return this.queries.get(message.queryId)?.(message.view);
+      case 'faults-applied':
+        return this.queries.get(message.queryId)?.(true);
+      case 'fatal':
+        return this.stopped(`failed: ${message.message}`);
+      case 'closed':
+        return this.stopped('closed');
+    }
+  }
+
+  threadGone(reason: string): void {
+    this.stopped(reason);
+  }
+
+  private async stop(how: 'kill' | 'close'): Promise<void> {
+    if (!this.running) return this.stoppedPromise;
+    this.thread.post({ type: how, node: this.id });
+    const timer = setTimeout(() => void this.thread.terminate(), CLOSE_TIMEOUT_MS);
+    await this.stoppedPromise;
+    clearTimeout(timer);
+  }
+
   /** Posts a query and waits for its answer; null when the node stops or does not answer. */
-  private query(message: (queryId: number) => ToWorker): Promise<unknown> {
+  private query(query: Query): Promise<unknown> {
     if (!this.running) return Promise.resolve(null);
     const queryId = this.nextQueryId++;
     return new Promise((resolve) => {
@@ -119,84 +155,40 @@ export class WorkerNode {
         resolve(answer);
       };
       this.queries.set(queryId, finish);
-      this.post(message(queryId));
+      this.thread.post({ ...query, node: this.id, queryId } as ToWorker);
     });
   }
 
-  /** Stops the worker abruptly, as a crash would. */
-  async kill(): Promise<void> {
-    await this.worker.terminate();
-    await this.closed;
-  }
-
-  /** Asks the worker to close its storage cleanly; terminates it if it does not in time. */
-  async close(): Promise<void> {
-    if (!this.running) return this.closed;
-    this.post({ type: 'close' });
-    const timer = setTimeout(() => void this.worker.terminate(), CLOSE_TIMEOUT_MS);
-    await this.closed;
-    clearTimeout(timer);
-  }
-
-  private flush(): void {
-    const batch = this.outbox;
-    this.outbox = [];
-    this.post({ type: 'requests', batch });
-  }
-
-  private awaitReady(): Promise<void> {
+  private awaitReady(init: WorkerInit): Promise<void> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
+        this.ready = null;
         reject(new Error(`node ${this.id} did not start within ${START_TIMEOUT_MS} ms`));
-        void this.worker.terminate();
+        void this.kill();
       }, START_TIMEOUT_MS);
-      this.startFailed = (reason) => {
-        clearTimeout(timer);
-        reject(new Error(`node ${this.id} ${reason}`));
+      this.ready = {
+        resolve: () => {
+          clearTimeout(timer);
+          this.ready = null;
+          resolve();
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          this.ready = null;
+          reject(error);
+        },
       };
-      this.worker.on('message', (message: FromWorker) => {
-        if (message.type !== 'ready') return this.onMessage(message);
-        clearTimeout(timer);
-        this.startFailed = () => {};
-        this.actor = message.actor;
-        resolve();
-      });
-      this.worker.on('error', (error) => this.stopped(`crashed: ${error.message}`));
-      this.worker.on('exit', (code) => this.stopped(`exited with code ${code}`));
+      this.thread.post({ type: 'start', node: this.id, init });
     });
   }
 
   private stopped(reason: string): void {
-    this.startFailed(reason);
+    this.ready?.reject(new Error(`node ${this.id} ${reason}`));
     if (!this.running) return;
     this.running = false;
+    this.thread.detach(this.id, this);
     for (const finish of [...this.queries.values()]) finish(null);
+    this.markStopped();
     this.events.exit(this.id, reason);
-  }
-
-  private onMessage(message: FromWorker): void {
-    switch (message.type) {
-      case 'replies':
-        for (const { reqId, result } of message.batch) this.events.reply(reqId, result);
-        return;
-      case 'stats':
-        this.queries.get(message.queryId)?.(message.stats);
-        return;
-      case 'inspect':
-        this.queries.get(message.queryId)?.(message.record);
-        return;
-      case 'explain':
-        this.queries.get(message.queryId)?.(message.view);
-        return;
-      case 'faults-applied':
-        this.queries.get(message.queryId)?.(true);
-        return;
-      case 'fatal':
-        this.stopped(`failed: ${message.message}`);
-        return;
-      case 'ready':
-      case 'closed':
-        return;
-    }
   }
 }

@@ -68,6 +68,22 @@ describe('ringkv up arguments', () => {
     }
   });
 
+  it('--node-threads sets how many threads the nodes share; more than --nodes, or with --processes, is a usage error', async () => {
+    expect((await parse(['up', '--node-threads', '2'])).plans[0]?.config.nodeThreads).toBe(2);
+    expect((await parse(['up'])).plans[0]?.config).not.toHaveProperty('nodeThreads');
+    for (const bad of [
+      ['--node-threads', '0'],
+      ['--node-threads', 'two'],
+      ['--node-threads', '6'],
+      ['--nodes', '3', '--node-threads', '4'],
+      ['--node-threads', '2', '--processes'],
+    ]) {
+      const refused = await parse(['up', ...bad]);
+      expect(refused.plans).toEqual([]);
+      expect(exitCodeFor(refused.error)).toBe(2);
+    }
+  });
+
   it('--memory keeps data in memory', async () => {
     const { plans, error } = await parse(['up', '--memory']);
     expect(error).toBeNull();

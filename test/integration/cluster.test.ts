@@ -13,11 +13,13 @@ import {
   ValidationError,
 } from '../../src/index.js';
 
-describe('a 5-node cluster on worker threads', () => {
+// Every node on one thread (a 2-core machine's default), a thread each, and a mix: kills and
+// restarts of a node must leave the nodes it shares a thread with serving.
+describe.each([1, 2, 5])('a 5-node cluster on %i worker thread(s)', (nodeThreads) => {
   let db: Cluster;
 
   beforeAll(async () => {
-    db = await startCluster({ nodes: 5, n: 3, r: 2, w: 2, requestTimeoutMs: 1000 });
+    db = await startCluster({ nodes: 5, nodeThreads, n: 3, r: 2, w: 2, requestTimeoutMs: 1000 });
   });
 
   afterAll(async () => {
@@ -153,6 +155,9 @@ describe('cluster lifecycle', () => {
     await expect(startCluster({ nodes: 3, n: 4 })).rejects.toBeInstanceOf(ValidationError);
     await expect(startCluster({ nodes: 0 })).rejects.toBeInstanceOf(ValidationError);
     await expect(startCluster({ partitionCount: 1000 })).rejects.toBeInstanceOf(ValidationError);
+    await expect(startCluster({ nodes: 3, nodeThreads: 4 })).rejects.toThrow(
+      /nodeThreads must be an integer between 0 and 3/,
+    );
   });
 
   it('a request to a coordinator that dies fails fast with TimeoutError', async () => {

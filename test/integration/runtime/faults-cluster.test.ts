@@ -1,58 +1,60 @@
 /**
  * Injected network faults on a real worker-thread cluster: a partition cuts a node off (its
  * key's PW=3 writes fail), survives that node's restart, and heals; loss and delay apply to
- * node-to-node messages only.
+ * node-to-node messages only. Run with every node on one thread (faults on the LocalHub), a
+ * thread each (faults on MessageChannels) and a mix.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Ring } from '../../../src/core/ring.js';
 import { nodeId } from '../../../src/core/types.js';
 import { type Cluster, QuorumError, startCluster } from '../../../src/index.js';
 
-let db: Cluster;
-let key = '';
-/** A key whose first replica is n1, so the client picks n1 to coordinate its writes. */
-let keyOfN1 = '';
+describe.each([1, 2, 5])('network faults on a real cluster, %i node thread(s)', (nodeThreads) => {
+  let db: Cluster;
+  let key = '';
+  /** A key whose first replica is n1, so the client picks n1 to coordinate its writes. */
+  let keyOfN1 = '';
 
-beforeAll(async () => {
-  db = await startCluster({
-    nodes: 5,
-    n: 3,
-    requestTimeoutMs: 300,
-    retryAttemptsMax: 1,
-    tickIntervalMs: 50,
+  beforeAll(async () => {
+    db = await startCluster({
+      nodes: 5,
+      nodeThreads,
+      n: 3,
+      requestTimeoutMs: 300,
+      retryAttemptsMax: 1,
+      tickIntervalMs: 50,
+    });
+    const ring = Ring.fromOwners((await db.status()).ring.owners.map(nodeId));
+    key = Array.from({ length: 200 }, (_, i) => `faults-${i}`).find((k) =>
+      ring.preferenceList(k, 3).includes(nodeId('n1')),
+    )!;
+    keyOfN1 = Array.from({ length: 200 }, (_, i) => `n1-first-${i}`).find(
+      (k) => ring.preferenceList(k, 3)[0] === nodeId('n1'),
+    )!;
   });
-  const ring = Ring.fromOwners((await db.status()).ring.owners.map(nodeId));
-  key = Array.from({ length: 200 }, (_, i) => `faults-${i}`).find((k) =>
-    ring.preferenceList(k, 3).includes(nodeId('n1')),
-  )!;
-  keyOfN1 = Array.from({ length: 200 }, (_, i) => `n1-first-${i}`).find(
-    (k) => ring.preferenceList(k, 3)[0] === nodeId('n1'),
-  )!;
-});
 
-afterEach(async () => {
-  await db.heal();
-  await db.setNetwork({ delayMs: 0, jitterMs: 0, lossRate: 0 });
-});
+  afterEach(async () => {
+    await db.heal();
+    await db.setNetwork({ delayMs: 0, jitterMs: 0, lossRate: 0 });
+  });
 
-afterAll(async () => {
-  await db?.close();
-});
+  afterAll(async () => {
+    await db?.close();
+  });
 
-/** Retries `attempt` until it resolves, for at most 10 s. */
-async function eventually<T>(attempt: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    try {
-      return await attempt();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50));
+  /** Retries `attempt` until it resolves, for at most 10 s. */
+  async function eventually<T>(attempt: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      try {
+        return await attempt();
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
     }
   }
-}
 
-describe('network faults on a real cluster', () => {
   it('a partition isolates a node, survives its restart, and heals', async () => {
     const view = await db.partition([['n1']]);
     expect(view.groups).toEqual([['n1'], ['n2', 'n3', 'n4', 'n5']]);

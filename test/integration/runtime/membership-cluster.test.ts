@@ -226,7 +226,11 @@ describe('membership changes on a real cluster', () => {
   });
 
   it('a change that timed out goes on: status and routing catch up with its commit', async () => {
+    // Slow transfers, so the change cannot finish before its first check (nodes sharing a
+    // thread finished a 274-key join in 29 ms, within a 1 ms timeout's first check).
+    await db.setMessageDelays({ transfer: { constant: 300 } });
     await expect(db.addNode({ timeoutMs: 1 })).rejects.toBeInstanceOf(TimeoutError);
+    await db.setMessageDelays(null);
     expect(db.nodeIds).toContain('n7');
     await eventually(async () => {
       const status = await db.status();
