@@ -9,6 +9,7 @@
  * cluster's own peer transport put in one post during the run.
  *
  * Options: --nodes 5 --n 3 --r 2 --w 2 --value-size 1024 --seconds 5 --concurrency 256 --keys 10000
+ *          --node-threads 0 (0: one per node up to cores − 1)
  *          --runtime threads|processes (processes: each node a `ringkv node` child over TCP + mTLS;
  *          the ceiling printed is still the MessageChannel one: see `npm run bench:transport`)
  */
@@ -29,6 +30,7 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '256' },
     keys: { type: 'string', default: '10000' },
     runtime: { type: 'string', default: 'threads' },
+    'node-threads': { type: 'string', default: '0' },
   },
 });
 const nodes = Number(args.nodes);
@@ -43,6 +45,8 @@ if (args.runtime !== 'threads' && args.runtime !== 'processes') {
   throw new Error(`--runtime must be threads or processes, got ${args.runtime}`);
 }
 const runtime: 'threads' | 'processes' = args.runtime;
+/** Worker threads the nodes share (config nodeThreads; 0: one per node up to cores − 1). */
+const nodeThreads = Number(args['node-threads']);
 
 interface Run {
   readonly ops: number;
@@ -125,7 +129,7 @@ async function measured(db: Cluster, op: (i: number) => Promise<unknown>): Promi
 }
 
 async function benchCluster(): Promise<{ put: Phase; get: Phase }> {
-  const db: Cluster = await startCluster({ nodes, n, r, w }, { runtime });
+  const db: Cluster = await startCluster({ nodes, nodeThreads, n, r, w }, { runtime });
   try {
     const value = new Uint8Array(valueBytes).fill(7);
     const key = (i: number) => `bench-${i % keyCount}`;
