@@ -14,9 +14,11 @@
  *          the ceiling printed is still the MessageChannel one: see `npm run bench:transport`)
  */
 
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { Cluster } from '../src/client/types.js';
+import { nodeThreadsFor } from '../src/config.js';
 import { startCluster } from '../src/index.js';
 
 const { values: args } = parseArgs({
@@ -186,11 +188,18 @@ async function benchMesh(batchSize: number): Promise<{ rate: number; cpuUsPerMsg
   return { rate: received / elapsed, cpuUsPerMsg: (cpu.user + cpu.system) / received };
 }
 
+/** How many worker threads the nodes share in this run (config nodeThreadsFor). */
+function threadsLabel(): string {
+  if (runtime === 'processes') return 'one process each';
+  const threads = nodeThreadsFor({ nodes, nodeThreads }, availableParallelism());
+  return `${threads} thread${threads === 1 ? '' : 's'}`;
+}
+
 const fmt = (x: number, digits = 0) => x.toLocaleString('en-US', { maximumFractionDigits: digits });
 
 async function main(): Promise<void> {
   console.log(
-    `ringkv bench: ${nodes} nodes, N=${n} R=${r} W=${w}, ${valueBytes} B values, ` +
+    `ringkv bench: ${nodes} nodes on ${threadsLabel()}, N=${n} R=${r} W=${w}, ${valueBytes} B values, ` +
       `${concurrency} concurrent callers, ${seconds} s per phase, ${keyCount} keys`,
   );
   const { put, get } = await benchCluster();
