@@ -193,7 +193,8 @@ export class Launcher {
     }
     let thread = this.threads[slot] ?? null;
     if (thread === null || !thread.isAlive) {
-      thread = new NodeThread((reqId, result) => this.events.reply(reqId, result));
+      const placed = [...this.slotOf.values()].filter((s) => s === slot).length;
+      thread = new NodeThread((reqId, result) => this.events.reply(reqId, result), placed);
       this.threads[slot] = thread;
     }
     return thread;

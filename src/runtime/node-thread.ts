@@ -4,6 +4,7 @@
  * turn, and routes what it sends back to the node it names (worker-node.ts). When the thread
  * itself dies (an uncaught error, or `terminate`), every node on it stops.
  */
+import { getHeapStatistics } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import type { ClientResult } from '../core/messages.js';
 import type { FromWorker, ThreadRequest, ToWorker } from './control.js';
@@ -39,8 +40,19 @@ export class NodeThread {
   /** Settles when the thread has exited. */
   readonly exited: Promise<void>;
 
-  constructor(private readonly onReply: (reqId: number, result: ClientResult) => void) {
-    this.worker = new Worker(workerScript());
+  /**
+   * `nodes`: how many nodes the thread is meant to host. Its heap may grow to that many times
+   * this thread's own limit, the room they had when each node had a thread (and a heap) of its
+   * own: an in-memory cluster keeps its records there.
+   */
+  constructor(
+    private readonly onReply: (reqId: number, result: ClientResult) => void,
+    nodes: number,
+  ) {
+    const heapMb = Math.ceil(getHeapStatistics().heap_size_limit / 2 ** 20);
+    this.worker = new Worker(workerScript(), {
+      resourceLimits: { maxOldGenerationSizeMb: heapMb * Math.max(1, nodes) },
+    });
     this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
     this.worker.on('message', (message: FromWorker) => this.route(message));
     this.worker.on('error', (error) => this.gone(`crashed: ${error.message}`));
