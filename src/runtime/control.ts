@@ -146,7 +146,7 @@ export type FromWorker =
       readonly view: NodeKeyView;
     }
   | { readonly type: 'faults-applied'; readonly node: string; readonly queryId: number }
-  /** The node stopped (closed, killed, or failed after `fatal`); the thread forgets it. */
-  | { readonly type: 'closed'; readonly node: string }
+  /** The node stopped as asked (`close` or `kill`); the thread forgets it. */
+  | { readonly type: 'closed'; readonly node: string; readonly how: 'close' | 'kill' }
   /** The node failed (storage, a core invariant, or it could not start) and stops. */
   | { readonly type: 'fatal'; readonly node: string; readonly message: string };

@@ -62,7 +62,7 @@ class NodeThreadMain {
       case 'close':
       case 'kill':
         node.log.info(message.type === 'kill' ? 'node killed' : 'node closing');
-        return void this.stop(node);
+        return void this.stop(node, message.type);
     }
   }
 
@@ -90,10 +90,10 @@ class NodeThreadMain {
     }
   }
 
-  private async stop(node: HostedNode): Promise<void> {
+  private async stop(node: HostedNode, how: 'close' | 'kill'): Promise<void> {
     await node.stop();
     if (this.nodes.get(node.id) === node) this.nodes.delete(node.id);
-    this.post({ type: 'closed', node: node.id });
+    this.post({ type: 'closed', node: node.id, how });
   }
 }
 

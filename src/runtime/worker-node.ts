@@ -127,7 +127,7 @@ export class WorkerNode implements ThreadListener {
       case 'fatal':
         return this.stopped(`failed: ${message.message}`);
       case 'closed':
-        return this.stopped('closed');
+        return this.stopped(message.how === 'kill' ? 'killed' : 'closed');
     }
   }
 

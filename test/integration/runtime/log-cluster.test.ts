@@ -117,5 +117,7 @@ describe('cluster logs', () => {
       ]),
     );
     expect(all.some((l) => l.msg === 'node stopped unexpectedly')).toBe(false);
+    const stopped = all.find((l) => l.msg === 'node stopped' && l.node === 'n2');
+    expect(stopped?.reason).toBe('killed');
   });
 });
