@@ -68,8 +68,9 @@ export class NodeThread {
     return this.listeners.size;
   }
 
-  /** Routes the messages that name `node` to `listener`, until `detach`. */
+  /** Routes the messages that name `node` to `listener`, until `detach`; one listener per node. */
   attach(node: string, listener: ThreadListener): void {
+    if (this.listeners.has(node)) throw new Error(`node ${node} runs on this thread already`);
     this.listeners.set(node, listener);
   }
 

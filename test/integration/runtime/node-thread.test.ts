@@ -1,0 +1,69 @@
+/**
+ * Nodes sharing one real worker thread (runtime/node-thread.ts, worker-node.ts, worker-main.ts):
+ * each stops alone; the thread's end stops them all; one id runs once per thread.
+ */
+import { afterEach, expect, it } from 'vitest';
+import { coreLimits, DEFAULT_CONFIG } from '../../../src/config.js';
+import type { WorkerInit } from '../../../src/runtime/control.js';
+import { NodeThread } from '../../../src/runtime/node-thread.js';
+import { WorkerNode } from '../../../src/runtime/worker-node.js';
+
+const threads: NodeThread[] = [];
+
+afterEach(async () => {
+  await Promise.all(threads.splice(0).map((thread) => thread.terminate()));
+});
+
+function initOf(id: string): WorkerInit {
+  return {
+    id,
+    n: 2,
+    owners: Array.from({ length: 64 }, (_, i) => (i % 2 === 0 ? 'a' : 'b')),
+    dataDir: null,
+    forwardSlackMs: 1000,
+    limits: coreLimits(DEFAULT_CONFIG),
+    faults: { delayMs: 0, jitterMs: 0, lossRate: 0, blockedPeers: [] },
+    logLevel: 'silent',
+    logFd: 2,
+  };
+}
+
+async function twoNodes() {
+  const thread = new NodeThread(() => {}, 2);
+  threads.push(thread);
+  const exits: Array<[string, string]> = [];
+  const events = { exit: (id: string, reason: string) => exits.push([id, reason]) };
+  const a = await WorkerNode.start(initOf('a'), thread, events);
+  const b = await WorkerNode.start(initOf('b'), thread, events);
+  return { thread, a, b, exits };
+}
+
+it('a node killed on a shared thread stops alone; the other still answers', async () => {
+  const { thread, a, b, exits } = await twoNodes();
+  expect(thread.hosted).toBe(2);
+  await a.kill();
+  expect(exits).toEqual([['a', 'killed']]);
+  expect(a.isRunning).toBe(false);
+  expect(await a.stats()).toBeNull();
+  expect(b.isRunning).toBe(true);
+  expect(await b.stats()).toMatchObject({ keys: 0 });
+  expect(thread.hosted).toBe(1);
+});
+
+it("the thread's end stops every node on it, each reported once", async () => {
+  const { thread, a, b, exits } = await twoNodes();
+  await thread.terminate();
+  expect(exits.map(([id]) => id).sort()).toEqual(['a', 'b']);
+  expect(exits[0]?.[1]).toMatch(/exited with code/);
+  expect(a.isRunning || b.isRunning).toBe(false);
+  await a.close(); // nothing left to stop: settles at once
+  expect(exits).toHaveLength(2);
+});
+
+it('refuses to start an id the thread runs already, and the running one goes on', async () => {
+  const { thread, a } = await twoNodes();
+  await expect(WorkerNode.start(initOf('a'), thread, { exit: () => {} })).rejects.toThrow(
+    /runs on this thread already/,
+  );
+  expect(await a.stats()).not.toBeNull();
+});
