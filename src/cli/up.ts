@@ -6,8 +6,14 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { availableParallelism } from 'node:os';
 import type { Cluster, ClusterStatus } from '../client/types.js';
-import { DEFAULT_CONFIG, HTTP_LISTEN_BACKLOG, type RingkvConfig } from '../config.js';
+import {
+  DEFAULT_CONFIG,
+  HTTP_LISTEN_BACKLOG,
+  nodeThreadsFor,
+  type RingkvConfig,
+} from '../config.js';
 import { AdmissionController } from '../server/admission.js';
 import { createHttpServer } from '../server/http.js';
 import { StartupError, startupExitCode } from './exit-codes.js';
@@ -181,6 +187,7 @@ export function formatSummary(
   status: ClusterStatus,
   config: RingkvConfig,
   respUrl: string | null = null,
+  cores: number = availableParallelism(),
 ): string {
   const { n, r, w } = status.config;
   const perNode = status.nodes.map((node) => `${node.id}:${node.partitions}`).join(' ');
@@ -202,7 +209,7 @@ export function formatSummary(
       : [`  redis       ${respUrl} (RESP2/RESP3: redis-cli -u ${respUrl})`]),
     // Not a link: /admin/ itself is no route (it answered 404), only its POST routes are.
     '  admin       POST /admin/nodes/:id/kill|restart, /admin/partition, /admin/heal, /admin/network',
-    `  nodes       ${status.nodes.length}`,
+    `  nodes       ${status.nodes.length}${processes ? '' : ` on ${threadsOf(config, cores)}`}`,
     ...processLines(status),
     `  partitions  ${status.ring.partitionCount} (per node ${perNode})`,
     `  quorum      N=${n} R=${r} W=${w}`,
@@ -210,6 +217,12 @@ export function formatSummary(
     `  try         curl -X PUT --data-binary hello ${url}/kv/greeting && curl ${url}/kv/greeting`,
     'Press Ctrl-C to stop.',
   ].join('\n');
+}
+
+/** How many worker threads the nodes share, as the banner says it. */
+function threadsOf(config: RingkvConfig, cores: number): string {
+  const threads = nodeThreadsFor(config, cores);
+  return `${threads} worker thread${threads === 1 ? '' : 's'}`;
 }
 
 /** With `--processes`: each node's own HTTP URL and pid (nothing for worker threads). */

@@ -110,13 +110,19 @@ describe('up messages', () => {
       config: { n: 2, r: 1, w: 2, requestTimeoutMs: 2000, valueSizeMaxBytes: 1, durable: true },
       network: { delayMs: 0, jitterMs: 0, lossRate: 0, groups: null },
     };
-    const text = formatSummary('http://127.0.0.1:8080', status, {
-      ...DEFAULT_CONFIG,
-      dataDir: '/d',
-    });
+    const text = formatSummary(
+      'http://127.0.0.1:8080',
+      status,
+      { ...DEFAULT_CONFIG, dataDir: '/d' },
+      null,
+      2,
+    );
     expect(text).toContain('http://127.0.0.1:8080');
     expect(text).toContain('n1:512 n2:512');
     expect(text).toContain('N=2 R=1 W=2');
     expect(text).toContain('lmdb under /d');
+    expect(text).toContain('nodes       2 on 1 worker thread\n');
+    const four = formatSummary('http://x', status, { ...DEFAULT_CONFIG, nodes: 2 }, null, 4);
+    expect(four).toContain('nodes       2 on 2 worker threads\n');
   });
 });
