@@ -1,9 +1,10 @@
 /**
  * Starts a local cluster of nodes on worker threads — `threads` of them, each hosting one or
  * more nodes (nodes on one thread talk through its LocalHub) — and keeps the full mesh of
- * MessageChannels between nodes on different threads wired: on start, when a node is killed (its peers learn it is down), when it is restarted or
- * added (it gets fresh channels to every running peer and learns which peers are down) and when
- * it is forgotten (removed from the cluster for good: never restarted). It also keeps
+ * MessageChannels between nodes on different threads wired: on start, when a node is killed
+ * (its peers learn it is down), when it is restarted or added (it gets fresh channels to every
+ * running peer on another thread and learns which peers are down) and when it is forgotten
+ * (removed from the cluster for good: never restarted). It also keeps
  * the injected network faults (network-state.ts) and gives every node its share of them: on a
  * change, and when a node (re)starts, so a partition survives a restart.
  */
@@ -31,8 +32,9 @@ export interface LauncherOptions {
   /** A file every log line is appended to instead of stderr (opened once, shared by the nodes). */
   readonly logFile?: string | null;
   /**
-   * Worker threads the nodes share (config `nodeThreads`, resolved): node i of the start goes to
-   * thread i mod threads; a node added later to the thread hosting the fewest. @default one per node
+   * Worker threads the nodes share (config `nodeThreads`, resolved): node i of the start goes
+   * to thread i mod threads; a node added later to the thread hosting the fewest.
+   * @default one per node
    */
   readonly threads?: number;
 }
