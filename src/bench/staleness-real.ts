@@ -16,7 +16,10 @@
  * get is reported as `tActualMs`. The client's ack and the get each cross one worker boundary,
  * so t as the replicas see it is a little longer than asked. Anti-entropy is turned off (its
  * interval set to an hour) so that, as in the model, only the quorum protocol spreads a write;
- * client retries are off so a latency is one attempt's.
+ * client retries are off so a latency is one attempt's. Every node gets a thread of its own
+ * (`nodeThreads: nodes`): the model takes each message's delay as independent, as on separate
+ * machines, and on a shared thread the injected delays expire together in one timer pass (the
+ * advisor's validation measured 4.4–6.3 points less staleness than predicted that way).
  */
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -103,6 +106,7 @@ export async function runRealStaleness(options: RealStalenessOptions): Promise<R
   );
   const db = await startCluster({
     nodes,
+    nodeThreads: nodes,
     n,
     r,
     w,
