@@ -6,8 +6,9 @@
  */
 import { getHeapStatistics } from 'node:v8';
 import { Worker } from 'node:worker_threads';
-import type { ClientResult } from '../core/messages.js';
-import type { FromWorker, ThreadRequest, ToWorker } from './control.js';
+import type { ClientRequest, ClientResult } from '../core/messages.js';
+import { TurnBatcher } from '../util/turn-batcher.js';
+import { type FromWorker, POST_ITEMS_MAX, type ThreadRequest, type ToWorker } from './control.js';
 
 /** What a node on the thread hears: its messages, and the thread's end. */
 export interface ThreadListener {
@@ -22,20 +23,17 @@ function workerScript(): URL {
   return new URL(fromSources ? './worker-bootstrap.mjs' : './worker-main.js', import.meta.url);
 }
 
-/**
- * Requests that go in one post at most; the outbox posts as soon as it holds this many, before
- * the turn ends. With closed-loop clients (redis-benchmark, wrk) requests arrive in waves, and
- * a wave posted whole at the end of the turn made the node thread wait for the front to parse
- * all of it, then the front wait for the node thread: one core busy at a time. Posting every 16
- * lets both work at once: RESP GET 16.6 → 20.7 k/s and SET 10.8 → 12.8 k/s with 5 nodes on one
- * thread (2 cores, redis-benchmark -c 50), at the same CPU per op. 4 and 8 did no better.
- */
-export const REQUESTS_PER_POST_MAX = 16;
-
 export class NodeThread {
   private readonly worker: Worker;
   private readonly listeners = new Map<string, ThreadListener>();
-  private outbox: ThreadRequest[] = [];
+  /**
+   * Client requests for all of the thread's nodes, a post per turn or per
+   * POST_ITEMS_MAX. Per turn, not per microtask: an HTTP PUT at 64 connections cost
+   * 248–292 µs of CPU instead of 321–373 (all threads, bench notes, issue 14).
+   */
+  private readonly outbox = new TurnBatcher<ThreadRequest>(POST_ITEMS_MAX, (batch) =>
+    this.post({ type: 'requests', batch }),
+  );
   private alive = true;
   /** Settles when the thread has exited. */
   readonly exited: Promise<void>;
@@ -82,30 +80,15 @@ export class NodeThread {
     if (this.alive) this.worker.postMessage(message, transfer);
   }
 
-  /**
-   * Queues a client request; requests queued in one event-loop turn travel in one post (up to
-   * REQUESTS_PER_POST_MAX), for all of the thread's nodes. Per turn (setImmediate), not per microtask: every HTTP or RESP
-   * request arrives in its own socket event, so a microtask flush posted each request alone.
-   * Per turn, an HTTP PUT at 64 connections cost 248–292 µs of CPU instead of 321–373 (all
-   * threads, bench notes, issue 14).
-   */
-  request(request: ThreadRequest): void {
-    if (this.outbox.length === 0) setImmediate(() => this.flush());
-    this.outbox.push(request);
-    if (this.outbox.length >= REQUESTS_PER_POST_MAX) this.flush();
+  /** Queues a client request for `node` (see `outbox`). */
+  request(node: string, reqId: number, request: ClientRequest): void {
+    this.outbox.push({ node, reqId, request });
   }
 
   /** Stops the thread at once, and with it every node it hosts. */
   async terminate(): Promise<void> {
     await this.worker.terminate();
     await this.exited;
-  }
-
-  private flush(): void {
-    if (this.outbox.length === 0) return;
-    const batch = this.outbox;
-    this.outbox = [];
-    this.post({ type: 'requests', batch });
   }
 
   private route(message: FromWorker): void {

@@ -44,7 +44,7 @@ import {
 import { withTimeout } from '../util/deadline.js';
 import { loadOrCreateActor } from './actor.js';
 import { CA_CERT_FILE, loadNodeTls, nodeCertFile, nodeKeyFile } from './certs.js';
-import type { RequestEnvelope, WorkerStats } from './control.js';
+import type { WorkerStats } from './control.js';
 import { DataDirLock } from './data-dir-lock.js';
 import { hostClocks } from './host-clocks.js';
 import { createLogger, type Logger, NodeLog } from './log.js';
@@ -229,8 +229,8 @@ export class ProcessNode {
   }
 
   /** A client request for this node's core (the RequestTarget of WorkerRequests). */
-  request(envelope: RequestEnvelope): void {
-    this.host.input({ kind: 'request', reqId: envelope.reqId, request: envelope.request });
+  request(reqId: number, request: ClientRequest): void {
+    this.host.input({ kind: 'request', reqId, request });
   }
 
   get actor(): string {

@@ -4,9 +4,10 @@
  * stops it, and reports once when it stops — closed, killed, failed, or its thread gone.
  */
 import type { NodeKeyView } from '../core/explain.js';
+import type { ClientRequest } from '../core/messages.js';
 import type { KeyRecord } from '../core/types.js';
 import type { NetworkFaults } from '../transport/faults.js';
-import type { FromWorker, RequestEnvelope, ToWorker, WorkerInit, WorkerStats } from './control.js';
+import type { FromWorker, ToWorker, WorkerInit, WorkerStats } from './control.js';
 import type { NodeThread, ThreadListener } from './node-thread.js';
 
 export interface WorkerNodeEvents {
@@ -73,8 +74,8 @@ export class WorkerNode implements ThreadListener {
   }
 
   /** Queues a client request (batched per turn with its thread's other requests). */
-  request(envelope: RequestEnvelope): void {
-    if (this.running) this.thread.request({ node: this.id, ...envelope });
+  request(reqId: number, request: ClientRequest): void {
+    if (this.running) this.thread.request(this.id, reqId, request);
   }
 
   stats(): Promise<WorkerStats | null> {

@@ -9,7 +9,7 @@ import type { NodeKeyView } from '../core/explain.js';
 import { IdTable } from '../core/id-table.js';
 import type { ClientRequest, ClientResult } from '../core/messages.js';
 import type { KeyRecord } from '../core/types.js';
-import type { RequestEnvelope, WorkerStats } from './control.js';
+import type { WorkerStats } from './control.js';
 
 /** What came of a request: the node's answer, or it stopped first. */
 export type RequestOutcome =
@@ -19,7 +19,7 @@ export type RequestOutcome =
 /** Where a request goes: a running node's request queue (worker-node.ts). */
 export interface RequestTarget {
   readonly isRunning: boolean;
-  request(envelope: RequestEnvelope): void;
+  request(reqId: number, request: ClientRequest): void;
 }
 
 /** A request handed to a node (the client's LinkCall, by shape). */
@@ -94,7 +94,7 @@ export class WorkerRequests {
     }
     const reqId = this.nextReqId++;
     const call = new Call(this.pending, reqId, node);
-    target.request({ reqId, request });
+    target.request(reqId, request);
     return call;
   }
 

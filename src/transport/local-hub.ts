@@ -17,6 +17,7 @@
  */
 import type { PeerMessage } from '../core/messages.js';
 import type { NodeId } from '../core/types.js';
+import { TurnBatcher } from '../util/turn-batcher.js';
 import { MessageChannelTransport } from './message-channel.js';
 import type { MessageHandler, Transport, TransportStats } from './transport.js';
 
@@ -24,8 +25,8 @@ import type { MessageHandler, Transport, TransportStats } from './transport.js';
 export class HubMember {
   /** Messages delivered to this member, and sent by it (counted into its transport's stats). */
   readonly counters = { sent: 0, received: 0, dropped: 0, batches: 0 };
-  /** Whether the member sent something in the current turn (one "batch" per turn). */
-  sentThisTurn = false;
+  /** The hub turn in which the member last sent (a turn it sent in counts one batch). */
+  lastTurn = -1;
   active = true;
 
   constructor(
@@ -43,8 +44,12 @@ interface Delivery {
 /** The nodes of one thread and the messages between them. */
 export class LocalHub {
   private readonly members = new Map<NodeId, HubMember>();
-  private queue: Delivery[] = [];
-  private flushScheduled = false;
+  /** Deliveries of this turn, unbounded in size: a turn's sends are bounded by its inputs. */
+  private readonly queue = new TurnBatcher<Delivery>(Number.POSITIVE_INFINITY, (batch) =>
+    this.deliver(batch),
+  );
+  /** Turns delivered so far. */
+  private turn = 0;
 
   /** Registers `id`; a registration it had before is left (its queued messages are dropped). */
   join(id: NodeId, handler: MessageHandler): HubMember {
@@ -71,22 +76,15 @@ export class LocalHub {
     if (target === undefined || !from.active) return false;
     this.queue.push({ from, to: target, message });
     from.counters.sent++;
-    if (!from.sentThisTurn) {
-      from.sentThisTurn = true;
+    if (from.lastTurn !== this.turn) {
+      from.lastTurn = this.turn;
       from.counters.batches++;
-    }
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => this.flush());
     }
     return true;
   }
 
-  private flush(): void {
-    const queue = this.queue;
-    this.queue = [];
-    this.flushScheduled = false;
-    for (const { from } of queue) from.sentThisTurn = false;
+  private deliver(queue: readonly Delivery[]): void {
+    this.turn++;
     for (const { from, to, message } of queue) {
       if (!from.active || !to.active) {
         to.counters.dropped++;

@@ -8,7 +8,11 @@ const answer = { ok: false, error: 'timeout', message: 'late' } as ClientResult;
 
 function target() {
   const sent: RequestEnvelope[] = [];
-  return { sent, isRunning: true, request: (envelope: RequestEnvelope) => sent.push(envelope) };
+  return {
+    sent,
+    isRunning: true,
+    request: (reqId: number, request: ClientRequest) => sent.push({ reqId, request }),
+  };
 }
 
 describe('WorkerRequests', () => {
