@@ -17,6 +17,7 @@ import type { StorageEngine } from '../storage/engine.js';
 import { openStorage } from '../storage/index.js';
 import { FaultyTransport } from '../transport/faulty.js';
 import { type LocalHub, LocalHubTransport } from '../transport/local-hub.js';
+import { errorText } from '../util/error-text.js';
 import { loadOrCreateActor } from './actor.js';
 import type { WorkerFaults, WorkerInit, WorkerStats } from './control.js';
 import { hostClocks } from './host-clocks.js';
@@ -31,18 +32,31 @@ export interface HostedNodeEvents {
 }
 
 export class HostedNode {
+  private readonly host: NodeHost;
   private stopping: Promise<void> | null = null;
+  /** Why the node failed (storage, a core invariant); null while it has not. */
+  private failure: string | null = null;
+  /** Whether `open` returned it: a failure before that is open's rejection, not `fatal`. */
+  private started = false;
 
   private constructor(
     readonly id: string,
     readonly actor: string,
     private readonly core: NodeCore,
-    private readonly host: NodeHost,
     private readonly storage: StorageEngine,
     private readonly links: LocalHubTransport,
     private readonly transport: FaultyTransport,
     readonly log: Logger,
-  ) {}
+    private readonly events: HostedNodeEvents,
+  ) {
+    this.host = new NodeHost(
+      core,
+      storage,
+      transport,
+      { reply: (reqId, result) => events.reply(reqId, result), fatal: (e) => this.fail(e) },
+      new NodeLog(log),
+    );
+  }
 
   /** Opens the node's storage and starts its core; rejects when the node cannot start. */
   static async open(
@@ -52,6 +66,7 @@ export class HostedNode {
   ): Promise<HostedNode> {
     const log = createLogger({ level: init.logLevel, node: init.id, destination: init.logFd });
     const storage = await openStorage({ dataDir: init.dataDir, nodeId: init.id });
+    let node: HostedNode;
     try {
       const actor = await loadOrCreateActor(init.id, storage);
       const links = new LocalHubTransport(hub, nodeId(init.id));
@@ -68,35 +83,20 @@ export class HostedNode {
         store: storage,
         ...hostClocks(),
       });
-      let node: HostedNode | null = null;
-      let failed: string | null = null;
-      const host = new NodeHost(
-        core,
-        storage,
-        transport,
-        {
-          reply: (reqId, result) => events.reply(reqId, result),
-          fatal: (error) => {
-            failed = error instanceof Error ? (error.stack ?? error.message) : String(error);
-            const message = failed;
-            if (node !== null) void node.stop().finally(() => events.fatal(message));
-          },
-        },
-        new NodeLog(log),
-      );
-      node = new HostedNode(init.id, actor, core, host, storage, links, transport, log);
-      host.input({ kind: 'start' });
-      if (failed !== null) {
-        await node.stop();
-        throw new Error(failed);
-      }
-      const kind = init.dataDir === null ? 'memory' : 'lmdb';
-      log.info({ actor, storage: kind, keys: storage.count() }, 'node started');
-      return node;
+      node = new HostedNode(init.id, actor, core, storage, links, transport, log, events);
     } catch (error) {
       await storage.close().catch(() => {});
       throw error;
     }
+    node.host.input({ kind: 'start' });
+    if (node.failure !== null) {
+      await node.stop();
+      throw new Error(node.failure);
+    }
+    node.started = true;
+    const kind = init.dataDir === null ? 'memory' : 'lmdb';
+    log.info({ actor: node.actor, storage: kind, keys: storage.count() }, 'node started');
+    return node;
   }
 
   request(reqId: number, request: ClientRequest): void {
@@ -136,6 +136,14 @@ export class HostedNode {
 
   explain(key: string): NodeKeyView {
     return this.core.explain(key);
+  }
+
+  /** The host stopped on a failure: stop the rest, then report it (once, and after `open`). */
+  private fail(error: unknown): void {
+    if (this.failure !== null) return;
+    this.failure = errorText(error);
+    const failure = this.failure;
+    if (this.started) void this.stop().finally(() => this.events.fatal(failure));
   }
 
   /**

@@ -74,6 +74,7 @@ import {
 } from '../config.js';
 import { assert } from '../core/assert.js';
 import { TimeoutError, ValidationError } from '../errors.js';
+import { errorText } from '../util/error-text.js';
 import { AdmissionController, type AdmissionOutcome, type Permit } from './admission.js';
 import { outcomeOf } from './admitted-client.js';
 import { ControlLanes } from './control-lane.js';
@@ -328,7 +329,7 @@ function serve(
     return;
   }
   serveAsync(settings, req, res, expectContinue, admission, permit).catch((error: unknown) => {
-    settings.log(`ringkv http: failed to reply to ${req.method} ${req.url}: ${describe(error)}`);
+    settings.log(`ringkv http: failed to reply to ${req.method} ${req.url}: ${errorText(error)}`);
     res.destroy();
   });
 }
@@ -421,7 +422,7 @@ function replyWithError(
   if (error instanceof ClientGoneError || res.destroyed) return null;
   const mapped = errorToHttp(error);
   if (mapped.unexpected) {
-    settings.log(`ringkv http: ${req.method} ${req.url} failed: ${describe(error)}`);
+    settings.log(`ringkv http: ${req.method} ${req.url} failed: ${errorText(error)}`);
   }
   const reply: Reply = { status: mapped.status, headers: mapped.headers, body: mapped.body };
   sendReply(req, res, reply);
@@ -531,8 +532,4 @@ function historyOptions(given: Partial<HistoryOptions> = {}): HistoryOptions {
 function inRange(name: string, value: number, [low, high]: readonly [number, number]): void {
   if (Number.isSafeInteger(value) && value >= low && value <= high) return;
   throw new ValidationError(`${name} must be an integer in ${low}..${high}, got ${value}`);
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? (error.stack ?? error.message) : String(error);
 }
