@@ -3,14 +3,13 @@
  * stops and reports it, alone; the node beside it keeps serving.
  */
 import { afterEach, expect, it } from 'vitest';
-import { coreLimits, DEFAULT_CONFIG } from '../../src/config.js';
 import type { ClientResult } from '../../src/core/messages.js';
 import { Ring } from '../../src/core/ring.js';
 import { nodeId } from '../../src/core/types.js';
-import type { WorkerInit } from '../../src/runtime/control.js';
 import { HostedNode } from '../../src/runtime/hosted-node.js';
 import type { StorageEngine } from '../../src/storage/engine.js';
 import { LocalHub } from '../../src/transport/local-hub.js';
+import { testNodeInit } from './node-init.js';
 
 const ring = Ring.create([nodeId('n1'), nodeId('n2')], 64);
 const opened: HostedNode[] = [];
@@ -19,19 +18,7 @@ afterEach(async () => {
   await Promise.all(opened.splice(0).map((node) => node.stop()));
 });
 
-function initOf(id: string): WorkerInit {
-  return {
-    id,
-    n: 2,
-    owners: ring.owners,
-    dataDir: null,
-    forwardSlackMs: 1000,
-    limits: coreLimits(DEFAULT_CONFIG),
-    faults: { delayMs: 0, jitterMs: 0, lossRate: 0, blockedPeers: [] },
-    logLevel: 'silent',
-    logFd: 2,
-  };
-}
+const initOf = (id: string) => testNodeInit(id, ring.owners);
 
 /** A node on `hub` whose replies and failure the test reads. */
 async function open(id: string, hub: LocalHub) {

@@ -3,10 +3,9 @@
  * each stops alone; the thread's end stops them all; one id runs once per thread.
  */
 import { afterEach, expect, it } from 'vitest';
-import { coreLimits, DEFAULT_CONFIG } from '../../../src/config.js';
-import type { WorkerInit } from '../../../src/runtime/control.js';
 import { NodeThread } from '../../../src/runtime/node-thread.js';
 import { WorkerNode } from '../../../src/runtime/worker-node.js';
+import { testNodeInit } from '../../runtime/node-init.js';
 
 const threads: NodeThread[] = [];
 
@@ -14,19 +13,8 @@ afterEach(async () => {
   await Promise.all(threads.splice(0).map((thread) => thread.terminate()));
 });
 
-function initOf(id: string): WorkerInit {
-  return {
-    id,
-    n: 2,
-    owners: Array.from({ length: 64 }, (_, i) => (i % 2 === 0 ? 'a' : 'b')),
-    dataDir: null,
-    forwardSlackMs: 1000,
-    limits: coreLimits(DEFAULT_CONFIG),
-    faults: { delayMs: 0, jitterMs: 0, lossRate: 0, blockedPeers: [] },
-    logLevel: 'silent',
-    logFd: 2,
-  };
-}
+const owners = Array.from({ length: 64 }, (_, i) => (i % 2 === 0 ? 'a' : 'b'));
+const initOf = (id: string) => testNodeInit(id, owners);
 
 async function twoNodes() {
   const thread = new NodeThread(() => {}, 2);
