@@ -2,22 +2,39 @@
  * Entry point of a worker thread that hosts one or more nodes (hosted-node.ts): serves the
  * control protocol (control.ts) on parentPort, each message routed to the node it names. The
  * thread's nodes reach each other through one LocalHub; nodes on other threads through the
- * MessageChannels the launcher hands over. The replies of all its nodes made in one event-loop
- * turn travel in one post.
+ * MessageChannels the launcher hands over. The replies of all its nodes travel together, a post
+ * per turn or per POST_ITEMS_MAX.
  */
 import { parentPort } from 'node:worker_threads';
 import { LocalHub } from '../transport/local-hub.js';
-import type { FromWorker, ReplyEnvelope, ToWorker, WorkerInit } from './control.js';
+import { errorText } from '../util/error-text.js';
+import { TurnBatcher } from '../util/turn-batcher.js';
+import {
+  type FromWorker,
+  POST_ITEMS_MAX,
+  type ReplyEnvelope,
+  type ToWorker,
+  type WorkerInit,
+} from './control.js';
 import { HostedNode } from './hosted-node.js';
 import { withEncodedContext } from './reply-context.js';
+
+type StopKind = 'close' | 'kill';
 
 class NodeThreadMain {
   private readonly hub = new LocalHub();
   private readonly nodes = new Map<string, HostedNode>();
-  private readonly replies: ReplyBatcher;
+  /**
+   * Nodes whose storage is still opening, with the stop asked meanwhile (null: none yet). A
+   * stop asked then is carried out once the node is open, and only on that node: the main
+   * thread asks it when a start times out, and must not have to end the whole thread for it.
+   */
+  private readonly opening = new Map<string, StopKind | null>();
+  /** The replies of all the thread's nodes (see POST_ITEMS_MAX). */
+  private readonly replies: TurnBatcher<ReplyEnvelope>;
 
   constructor(private readonly post: (message: FromWorker) => void) {
-    this.replies = new ReplyBatcher(post);
+    this.replies = new TurnBatcher(POST_ITEMS_MAX, (batch) => post({ type: 'replies', batch }));
   }
 
   receive(message: ToWorker): void {
@@ -30,6 +47,11 @@ class NodeThreadMain {
     }
     const node = this.nodes.get(message.node);
     if (node !== undefined) this.toNode(node, message);
+    else if (
+      (message.type === 'close' || message.type === 'kill') &&
+      this.opening.has(message.node)
+    )
+      this.opening.set(message.node, message.type);
   }
 
   private toNode(node: HostedNode, message: Exclude<ToWorker, { type: 'start' | 'requests' }>) {
@@ -67,60 +89,39 @@ class NodeThreadMain {
   }
 
   private async start(id: string, init: WorkerInit): Promise<void> {
-    if (this.nodes.has(id)) {
-      return this.post({
-        type: 'fatal',
-        node: id,
-        message: `node ${id} runs on this thread already`,
-      });
+    if (this.nodes.has(id) || this.opening.has(id)) {
+      const message = `node ${id} runs on this thread already`;
+      return this.post({ type: 'fatal', node: id, message });
     }
+    this.opening.set(id, null);
+    let node: HostedNode;
     try {
-      const node = await HostedNode.open(init, this.hub, {
+      node = await HostedNode.open(init, this.hub, {
         reply: (reqId, result) => this.replies.push({ reqId, result: withEncodedContext(result) }),
         fatal: (message) => {
           if (this.nodes.get(id) === node) this.nodes.delete(id);
           this.post({ type: 'fatal', node: id, message });
         },
       });
-      this.nodes.set(id, node);
-      this.post({ type: 'ready', node: id, actor: node.actor });
     } catch (error) {
-      const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
-      this.post({ type: 'fatal', node: id, message: `could not start: ${message}` });
+      this.opening.delete(id);
+      return this.post({
+        type: 'fatal',
+        node: id,
+        message: `could not start: ${errorText(error)}`,
+      });
     }
+    const asked = this.opening.get(id) ?? null;
+    this.opening.delete(id);
+    this.nodes.set(id, node);
+    if (asked !== null) return this.stop(node, asked);
+    this.post({ type: 'ready', node: id, actor: node.actor });
   }
 
-  private async stop(node: HostedNode, how: 'close' | 'kill'): Promise<void> {
+  private async stop(node: HostedNode, how: StopKind): Promise<void> {
     await node.stop();
     if (this.nodes.get(node.id) === node) this.nodes.delete(node.id);
     this.post({ type: 'closed', node: node.id, how });
-  }
-}
-
-/**
- * Collects the replies made in one event-loop turn into posts to the main thread of up to
- * REPLIES_PER_POST_MAX, like the peer transport's outbox (a reply per microtask meant a post per
- * incoming peer batch).
- */
-/** Replies one post carries at most, for the reason node-thread.ts's requests are split. */
-const REPLIES_PER_POST_MAX = 16;
-
-class ReplyBatcher {
-  private batch: ReplyEnvelope[] = [];
-
-  constructor(private readonly post: (message: FromWorker) => void) {}
-
-  push(reply: ReplyEnvelope): void {
-    if (this.batch.length === 0) setImmediate(() => this.flush());
-    this.batch.push(reply);
-    if (this.batch.length >= REPLIES_PER_POST_MAX) this.flush();
-  }
-
-  private flush(): void {
-    if (this.batch.length === 0) return;
-    const batch = this.batch;
-    this.batch = [];
-    this.post({ type: 'replies', batch });
   }
 }
 

@@ -2,6 +2,9 @@
  * Nodes sharing one real worker thread (runtime/node-thread.ts, worker-node.ts, worker-main.ts):
  * each stops alone; the thread's end stops them all; one id runs once per thread.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { NodeThread } from '../../../src/runtime/node-thread.js';
 import { WorkerNode } from '../../../src/runtime/worker-node.js';
@@ -54,4 +57,30 @@ it('refuses to start an id the thread runs already, and the running one goes on'
     /runs on this thread already/,
   );
   expect(await a.stats()).not.toBeNull();
+});
+
+it('a stop asked while a node is still opening stops that node once open, and nothing else', async () => {
+  const { thread, b } = await twoNodes();
+  const heard: string[] = [];
+  thread.attach('c', {
+    receive: (message) =>
+      heard.push(message.type === 'closed' ? `closed:${message.how}` : message.type),
+    threadGone: () => heard.push('gone'),
+  });
+  // On disk, so its storage opens on the thread pool and the kill arrives while it opens.
+  const init = { ...initOf('c'), dataDir: mkdtempSync(join(tmpdir(), 'ringkv-opening-')) };
+  thread.post({ type: 'start', node: 'c', init });
+  thread.post({ type: 'kill', node: 'c' }); // as a start that timed out asks
+  const deadline = Date.now() + 5000;
+  while (heard.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  expect(heard).toEqual(['closed:kill']); // never reported ready
+  expect(thread.isAlive).toBe(true);
+  expect(await b.stats()).not.toBeNull();
+  // The id is free again: the node can be started anew on the same thread.
+  thread.post({ type: 'start', node: 'c', init });
+  while (heard.length === 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  expect(heard).toEqual(['closed:kill', 'ready']);
+  thread.post({ type: 'close', node: 'c' });
+  while (heard.length === 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  rmSync(init.dataDir, { recursive: true, force: true });
 });
