@@ -11,6 +11,7 @@
 import { closeSync, openSync } from 'node:fs';
 import { MessageChannel } from 'node:worker_threads';
 import type { LogLevel } from '../config.js';
+import { assert } from '../core/assert.js';
 import type { ClientResult } from '../core/messages.js';
 import type { CoreLimits } from '../core/node.js';
 import type { RingState } from '../core/ring-state.js';
@@ -72,8 +73,7 @@ export class Launcher {
     this.logFd = options.logFile ? openSync(options.logFile, 'a') : STDERR_FD;
     this.log = createLogger({ level: options.logLevel, name: 'launcher', destination: this.logFd });
     const threads = options.threads ?? options.nodeIds.length;
-    if (!Number.isInteger(threads) || threads < 1)
-      throw new Error(`threads must be ≥ 1, got ${threads}`);
+    assert(Number.isInteger(threads) && threads >= 1, 'a cluster has at least one thread');
     this.threads = Array.from({ length: threads }, () => null);
     options.nodeIds.forEach((id, i) => {
       this.slotOf.set(id, i % threads);
@@ -190,16 +190,24 @@ export class Launcher {
   private threadFor(id: string): NodeThread {
     let slot = this.slotOf.get(id);
     if (slot === undefined) {
-      slot = leastUsedSlot(this.threads.length, this.slotOf);
+      const counts = this.threads.map((_, s) => this.placedOn(s));
+      slot = counts.indexOf(Math.min(...counts)); // the least used, the lowest such
       this.slotOf.set(id, slot);
     }
     let thread = this.threads[slot] ?? null;
     if (thread === null || !thread.isAlive) {
-      const placed = [...this.slotOf.values()].filter((s) => s === slot).length;
+      const placed = this.placedOn(slot);
       thread = new NodeThread((reqId, result) => this.events.reply(reqId, result), placed);
       this.threads[slot] = thread;
     }
     return thread;
+  }
+
+  /** How many nodes are placed on thread `slot`, running or not. */
+  private placedOn(slot: number): number {
+    let count = 0;
+    for (const placed of this.slotOf.values()) if (placed === slot) count++;
+    return count;
   }
 
   /** Connects a node that just started to every running peer, and each side learns the other's state. */
@@ -320,11 +328,4 @@ function connect(a: WorkerNode, b: WorkerNode): void {
   const { port1, port2 } = new MessageChannel();
   a.post({ type: 'connect', node: a.id, peer: b.id, port: port1 }, [port1]);
   b.post({ type: 'connect', node: b.id, peer: a.id, port: port2 }, [port2]);
-}
-
-/** The slot the fewest nodes are placed on (the lowest such). */
-function leastUsedSlot(slots: number, slotOf: ReadonlyMap<string, number>): number {
-  const counts = new Array<number>(slots).fill(0);
-  for (const slot of slotOf.values()) counts[slot] = (counts[slot] ?? 0) + 1;
-  return counts.indexOf(Math.min(...counts));
 }
