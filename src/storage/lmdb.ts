@@ -27,8 +27,7 @@
  */
 import fs from 'node:fs';
 import { type Database, open, type RootDatabase } from 'lmdb';
-import { Packr } from 'msgpackr';
-import type { KeyRecord, Namespace, PersistWrite, Sibling } from '../core/types.js';
+import type { KeyRecord, Namespace, PersistWrite } from '../core/types.js';
 import {
   type EntriesOptions,
   StorageClosedError,
@@ -38,18 +37,13 @@ import {
   validateBatch,
   validateEntriesOptions,
 } from './engine.js';
+import { decodeRecord, encodeRecord, encodeValue, packr } from './record-codec.js';
 
 /** Options of `LmdbStorage.open`. */
 export interface LmdbStorageOptions {
   /** Directory of this node's environment; created (with parents) when missing. */
   readonly path: string;
 }
-
-/**
- * msgpack without records/shared structures (self-describing, stable across versions), copying
- * binary values out of the source buffer because `getBinaryFast` reuses its buffer.
- */
-const packr = new Packr({ useRecords: false, copyBuffers: true });
 
 type BinaryDatabase = Database<Buffer, Buffer>;
 type MetaDatabase = Database<Buffer, string>;
@@ -219,55 +213,4 @@ function encodeKey(key: string): Buffer {
 
 function decodeKey(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
-}
-
-function encodeRecord(record: KeyRecord, key: string): Buffer {
-  if (!Array.isArray(record?.siblings)) {
-    throw new StorageError(`record for key ${JSON.stringify(key)} has no siblings array`);
-  }
-  return encodeValue(record, `key ${JSON.stringify(key)}`);
-}
-
-function encodeValue(value: unknown, what: string): Buffer {
-  try {
-    return packr.pack(value);
-  } catch (error) {
-    throw new StorageError(`cannot encode ${what}`, { cause: error });
-  }
-}
-
-/**
- * Unpacks a stored record, rebuilding siblings so every value is a plain Uint8Array (msgpackr
- * hands out Node Buffers), a tombstone stays `null`, and `rid` and `expiresAtMs` are present only
- * when stored (records from before expiry existed decode unchanged, as never expiring).
- */
-function decodeRecord(bytes: Uint8Array, key: string): KeyRecord {
-  const raw = packr.unpack(bytes) as { siblings?: unknown };
-  if (!Array.isArray(raw?.siblings)) {
-    throw new StorageError(`stored record for key ${JSON.stringify(key)} is corrupt`);
-  }
-  const siblings = (raw.siblings as Sibling[]).map((sibling): Sibling => {
-    const value = sibling.value === null ? null : plainBytes(sibling.value);
-    const { rid, expiresAtMs } = sibling;
-    if (rid !== undefined && typeof rid !== 'string') {
-      throw new StorageError(`stored record for key ${JSON.stringify(key)} has a corrupt rid`);
-    }
-    // Records written before expiry existed have no expiresAtMs: they never expire.
-    if (expiresAtMs !== undefined && !Number.isSafeInteger(expiresAtMs)) {
-      throw new StorageError(`stored record for key ${JSON.stringify(key)} has a corrupt expiry`);
-    }
-    return {
-      dot: sibling.dot,
-      past: sibling.past,
-      value,
-      ...(rid === undefined ? {} : { rid }),
-      ...(expiresAtMs === undefined ? {} : { expiresAtMs }),
-    };
-  });
-  return { siblings };
-}
-
-function plainBytes(value: Uint8Array): Uint8Array {
-  if (!(value instanceof Uint8Array)) throw new StorageError('stored sibling value is not binary');
-  return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
 }
