@@ -52,7 +52,7 @@ export interface EntriesOptions {
  * ones reject with it. No method hangs after `close()`.
  */
 export interface StorageEngine extends StorageReader {
-  readonly kind: 'memory' | 'lmdb';
+  readonly kind: 'memory' | 'lmdb' | 'log';
   /**
    * True when data survives `close()` and reopening the same location, and also a crash of the
    * process or the machine once `write`/`putMeta` resolved.

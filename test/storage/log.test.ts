@@ -1,0 +1,197 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { KeyRecord } from '../../src/core/types.js';
+import { StorageError } from '../../src/storage/index.js';
+import { LogStorage, type LogStorageOptions } from '../../src/storage/log.js';
+import { frameHeader } from '../../src/storage/log-frame.js';
+import { runStorageContract } from './contract.js';
+
+function temporaryDirectory(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'ringkv-log-'));
+}
+
+let directory: string | null = null;
+
+function contractFactory(options: Omit<LogStorageOptions, 'path'>) {
+  return {
+    open: async () => {
+      directory = temporaryDirectory();
+      return LogStorage.open({ path: directory, ...options });
+    },
+    reopen: async () => LogStorage.open({ path: directory!, ...options }),
+    cleanup: () => {
+      if (directory !== null) fs.rmSync(directory, { recursive: true, force: true });
+      directory = null;
+    },
+  };
+}
+
+runStorageContract('log', contractFactory({}));
+// The same suite with a compaction after every sync: snapshots under every contract test.
+runStorageContract('log, compacting all the time', contractFactory({ compactMinBytes: 0 }));
+
+function value(text: string): Uint8Array {
+  return new TextEncoder().encode(text);
+}
+
+function record(text: string, counter = 1): KeyRecord {
+  return { siblings: [{ dot: ['n1', counter], past: [], value: value(text) }] };
+}
+
+function text(storage: LogStorage, key: string): string | undefined {
+  const got = storage.get(key)?.siblings[0]?.value;
+  return got === undefined || got === null ? undefined : new TextDecoder().decode(got);
+}
+
+function files(dir: string): string[] {
+  return fs.readdirSync(dir).sort();
+}
+
+describe('LogStorage specifics', () => {
+  const opened: LogStorage[] = [];
+  let dir: string;
+  const open = async (options: Omit<LogStorageOptions, 'path'> = {}) => {
+    const storage = await LogStorage.open({ path: dir, ...options });
+    opened.push(storage);
+    return storage;
+  };
+
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((storage) => storage.close()));
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('groups the batches of one turn into one append', async () => {
+    dir = temporaryDirectory();
+    const storage = await open();
+    const before = fs.statSync(path.join(dir, 'log-00000001')).size;
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        storage.write([{ ns: 'data', key: `k${i}`, record: record(`v${i}`) }]),
+      ),
+    );
+    expect(fs.statSync(path.join(dir, 'log-00000001')).size).toBeGreaterThan(before);
+    await storage.close();
+    const again = await open();
+    for (let i = 0; i < 20; i++) expect(text(again, `k${i}`)).toBe(`v${i}`);
+  });
+
+  it('cuts a torn frame off the end of the newest log and keeps every whole batch', async () => {
+    dir = temporaryDirectory();
+    const storage = await open();
+    await storage.write([{ ns: 'data', key: 'a', record: record('one') }]);
+    await storage.write([{ ns: 'data', key: 'b', record: record('two') }]);
+    await storage.close();
+    const log = path.join(dir, 'log-00000001');
+    const whole = fs.statSync(log).size;
+    // A crash in the middle of an append: a header announcing more bytes than arrived.
+    const payload = Buffer.from('a batch that never fully reached the disk');
+    fs.appendFileSync(log, Buffer.concat([frameHeader(payload), payload.subarray(0, 10)]));
+
+    const again = await open();
+    expect(text(again, 'a')).toBe('one');
+    expect(text(again, 'b')).toBe('two');
+    expect(fs.statSync(log).size).toBe(whole);
+    await again.write([{ ns: 'data', key: 'c', record: record('three') }]);
+    await again.close();
+    const third = await open();
+    expect(text(third, 'c')).toBe('three');
+  });
+
+  it('stops at a frame whose checksum does not match', async () => {
+    dir = temporaryDirectory();
+    const storage = await open();
+    await storage.write([{ ns: 'data', key: 'a', record: record('one') }]);
+    await storage.write([{ ns: 'data', key: 'b', record: record('two') }]);
+    await storage.close();
+    const log = path.join(dir, 'log-00000001');
+    const bytes = fs.readFileSync(log);
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 1) ^ 0xff, bytes.length - 1); // batch `b`
+    fs.writeFileSync(log, bytes);
+
+    const again = await open();
+    expect(text(again, 'a')).toBe('one');
+    expect(again.get('b')).toBeUndefined();
+  });
+
+  it('refuses to open when damage is not at the end of the newest log', async () => {
+    dir = temporaryDirectory();
+    const storage = await open();
+    await storage.write([{ ns: 'data', key: 'a', record: record('one') }]);
+    await storage.close();
+    fs.appendFileSync(path.join(dir, 'log-00000001'), Buffer.from('garbage!garbage!'));
+    fs.writeFileSync(path.join(dir, 'log-00000002'), Buffer.alloc(0));
+    await expect(LogStorage.open({ path: dir })).rejects.toThrow(/log-00000001 is damaged/);
+    await expect(LogStorage.open({ path: dir })).rejects.toBeInstanceOf(StorageError);
+  });
+
+  it('compacts into a snapshot, deletes the older files and reopens the same state', async () => {
+    dir = temporaryDirectory();
+    const storage = await open({ compactMinBytes: 4096 });
+    for (let round = 0; round < 40; round++) {
+      await storage.write([
+        { ns: 'data', key: `k${round % 5}`, record: record(`v${round}`.repeat(20), round + 1) },
+        { ns: 'hints', key: `h${round % 3}`, record: record(`h${round}`) },
+        { ns: 'meta', name: 'epoch', value: { round } },
+      ]);
+    }
+    await expect
+      .poll(() => files(dir).filter((name) => name.startsWith('snapshot-')))
+      .toHaveLength(1);
+    await storage.close();
+    expect(files(dir).filter((name) => name.startsWith('log-')).length).toBeLessThanOrEqual(2);
+    expect(files(dir).some((name) => name.endsWith('.tmp'))).toBe(false);
+
+    const again = await open();
+    for (let key = 0; key < 5; key++) {
+      const last = 35 + key;
+      expect(text(again, `k${key}`)).toBe(`v${last}`.repeat(20));
+    }
+    expect(again.count('hints')).toBe(3);
+    expect(again.getMeta('epoch')).toEqual({ round: 39 });
+  });
+
+  it('keeps every write made while a compaction runs', async () => {
+    dir = temporaryDirectory();
+    const storage = await open({ compactMinBytes: 0 });
+    const writes: Promise<void>[] = [];
+    for (let i = 0; i < 2000; i++) {
+      writes.push(storage.write([{ ns: 'data', key: `k${i % 300}`, record: record(`v${i}`) }]));
+      if (i % 50 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await Promise.all(writes);
+    await storage.close();
+    const again = await open();
+    expect(again.count()).toBe(300);
+    for (let key = 0; key < 300; key++) {
+      const last = key + 300 * Math.floor((1999 - key) / 300); // the last i with i % 300 = key
+      expect(text(again, `k${key}`)).toBe(`v${last}`);
+    }
+  });
+
+  it('ignores a snapshot that a crash left half written', async () => {
+    dir = temporaryDirectory();
+    const storage = await open();
+    await storage.write([{ ns: 'data', key: 'a', record: record('one') }]);
+    await storage.close();
+    fs.writeFileSync(path.join(dir, 'snapshot-00000002.tmp'), Buffer.from('half a snapshot'));
+    const again = await open();
+    expect(text(again, 'a')).toBe('one');
+    expect(files(dir)).toEqual(['log-00000001']);
+  });
+
+  it('refuses a damaged snapshot instead of opening with data missing', async () => {
+    dir = temporaryDirectory();
+    const storage = await open({ compactMinBytes: 0 });
+    await storage.write([{ ns: 'data', key: 'a', record: record('one') }]);
+    await expect
+      .poll(() => files(dir).filter((name) => name.startsWith('snapshot-')))
+      .toHaveLength(1);
+    await storage.close();
+    const snapshot = files(dir).find((name) => name.startsWith('snapshot-'))!;
+    fs.appendFileSync(path.join(dir, snapshot), Buffer.from('xx'));
+    await expect(LogStorage.open({ path: dir })).rejects.toThrow(/is damaged/);
+  });
+});
