@@ -7,6 +7,10 @@
  */
 import { ValidationError } from './errors.js';
 
+/** The durable storage engines (`storageEngine`). */
+export const STORAGE_ENGINES = ['log', 'lmdb'] as const;
+export type StorageEngineName = (typeof STORAGE_ENGINES)[number];
+
 /** The most `valueSizeMaxBytes` may be set to: no value any cluster accepts is larger. */
 export const VALUE_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
 /** Nodes a cluster may be configured with, so also the largest n, r or w anyone may ask for. */
@@ -105,10 +109,18 @@ export interface RingkvConfig {
   /** Longest key accepted, in UTF-8 bytes. @default 1024 */
   readonly keySizeMaxBytes: number;
   /**
-   * Directory for durable node data (one lmdb environment per node below it). `null` keeps data
-   * in memory, lost when a node stops. @default null
+   * Directory for durable node data (a directory per node below it). `null` keeps data in
+   * memory, lost when a node stops. @default null
    */
   readonly dataDir: string | null;
+  /**
+   * The durable engine of a new node directory under `dataDir`: `log` keeps every record in
+   * memory and appends each write to a log (group commit, background compaction; data must fit
+   * in memory), `lmdb` keeps records in an lmdb B-tree on disk (larger than memory, more bytes
+   * written per write). A node directory that already holds data keeps the engine it was
+   * written with. @default 'log'
+   */
+  readonly storageEngine: StorageEngineName;
   /**
    * Most requests one node coordinates at once; past it new requests fail fast with an
    * OverloadError instead of queueing without limit. @default 10000
@@ -212,6 +224,7 @@ export const DEFAULT_CONFIG: RingkvConfig = Object.freeze({
   valueSizeMaxBytes: 1024 * 1024,
   keySizeMaxBytes: 1024,
   dataDir: null,
+  storageEngine: 'log',
   inFlightMax: 10_000,
   hintsPerTargetMax: 100_000,
   tickIntervalMs: 1000,
@@ -297,6 +310,11 @@ export function validateConfig(config: RingkvConfig): void {
   }
   if (config.dataDir !== null && (typeof config.dataDir !== 'string' || config.dataDir === '')) {
     throw new ValidationError('dataDir must be a non-empty path or null');
+  }
+  if (!(STORAGE_ENGINES as readonly unknown[]).includes(config.storageEngine)) {
+    throw new ValidationError(
+      `storageEngine must be one of ${STORAGE_ENGINES.join(', ')}, got ${JSON.stringify(config.storageEngine)}`,
+    );
   }
   if (!isLogLevel(config.logLevel)) {
     throw new ValidationError(

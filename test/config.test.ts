@@ -17,3 +17,12 @@ it('nodeThreads is 0 (auto) up to nodes', () => {
     expect(() => validateConfig({ ...DEFAULT_CONFIG, nodeThreads: bad })).toThrow(ValidationError);
   }
 });
+
+it('storageEngine is log by default, or lmdb', () => {
+  expect(DEFAULT_CONFIG.storageEngine).toBe('log');
+  expect(() => validateConfig({ ...DEFAULT_CONFIG, storageEngine: 'lmdb' })).not.toThrow();
+  for (const bad of ['memory', 'LOG', '', null]) {
+    const config = { ...DEFAULT_CONFIG, storageEngine: bad as never };
+    expect(() => validateConfig(config)).toThrow(/storageEngine must be one of log, lmdb/);
+  }
+});

@@ -25,6 +25,7 @@ import { addNodeCommand } from './node-command.js';
 import type { RunningUp } from './up.js';
 import {
   DEFAULT_DATA_DIR,
+  engineOption,
   integerIn,
   logLevelArg,
   nonEmpty,
@@ -134,9 +135,10 @@ function addUpCommand(program: Command, start: (plan: UpPlan) => Promise<unknown
     )
     .option(
       '--data-dir <dir>',
-      `keep data durably in lmdb under this directory (default: ${DEFAULT_DATA_DIR})`,
+      `keep data durably under this directory (default: ${DEFAULT_DATA_DIR})`,
       nonEmpty,
     )
+    .addOption(engineOption())
     .option('--memory', 'keep data in memory only, lost on exit (excludes --data-dir)')
     .option(
       '--processes',

@@ -15,6 +15,7 @@ import {
 import type { NodeFlags } from './node.js';
 import {
   ADMIN_TOKEN_LENGTH_MIN,
+  engineOption,
   integerIn,
   logLevelArg,
   nonEmpty,
@@ -42,6 +43,7 @@ export function addNodeCommand(program: Command): void {
       nonEmpty,
     )
     .requiredOption('--data-dir <dir>', 'where the node keeps its data and identity', nonEmpty)
+    .addOption(engineOption())
     .option(
       '--initial-cluster <list>',
       'every node of the first cluster, this one included: n1=HOST:PORT,n2=HOST:PORT,… (or --join)',

@@ -24,6 +24,7 @@ import {
   type LogLevel,
   NODE_CLOSE_TIMEOUT_MS,
   type RingkvConfig,
+  type StorageEngineName,
   validateConfig,
 } from '../config.js';
 import { Ring } from '../core/ring.js';
@@ -48,6 +49,8 @@ export interface NodeFlags {
   readonly listen: string;
   readonly http: string;
   readonly dataDir: string;
+  /** The durable engine of a new data directory; absent: config's default. */
+  readonly engine?: StorageEngineName;
   readonly tlsDir?: string;
   readonly initialCluster?: string;
   readonly join?: string;
@@ -206,6 +209,7 @@ function toPlan(flags: NodeFlags): NodePlan {
       w: flags.w,
       ...(flags.readSpeculateMs === undefined ? {} : { readSpeculateMs: flags.readSpeculateMs }),
       dataDir: flags.dataDir,
+      ...(flags.engine === undefined ? {} : { storageEngine: flags.engine }),
       logLevel: flags.logLevel ?? 'info',
     };
     validateConfig(config);
@@ -221,6 +225,7 @@ function toPlan(flags: NodeFlags): NodePlan {
       ...(join === undefined ? {} : { join }),
       ...(flags.joinTimeout === undefined ? {} : { joinTimeoutMs: flags.joinTimeout }),
       dataDir: flags.dataDir,
+      storageEngine: config.storageEngine,
       tlsDir: flags.tlsDir ?? null,
       insecure: flags.insecure === true,
       n: config.n,
@@ -309,7 +314,7 @@ function banner(
     `  peers       listening on ${info.listen} (${info.tls ? 'mutual TLS' : 'INSECURE: plain TCP'})`,
     `  cluster     ${info.clusterName}: ${peers}`,
     `  quorum      N=${config.n} R=${config.r} W=${config.w}`,
-    `  storage     lmdb under ${config.dataDir}`,
+    `  storage     ${node.storageKind} under ${config.dataDir}`,
     `  actor       ${node.actor}`,
   ].join('\n');
 }

@@ -35,14 +35,14 @@ export function formatStatus(status: ClusterStatus): string {
     orDash(node.messagesDropped),
     ...(processes ? [node.process ? `${node.process.url} (pid ${node.process.pid})` : '-'] : []),
   ]);
-  const { n, r, w, durable } = status.config;
+  const { n, r, w, durable, engine } = status.config;
   return [
     ...table([processes ? [...HEADERS, 'process'] : HEADERS, ...rows]),
     '',
     `network  ${formatNetwork(status.network)}`,
     `ring     version ${status.ring.version ?? 0}, ${status.ring.partitionCount} partitions`,
     `quorum   N=${n} R=${r} W=${w}`,
-    `storage  ${durable ? 'durable (lmdb)' : 'in memory'}`,
+    `storage  ${durable ? `durable${engine === undefined ? '' : ` (${engine})`}` : 'in memory'}`,
   ].join('\n');
 }
 

@@ -10,6 +10,8 @@ import {
   type LogLevel,
   NODES_MAX,
   type RingkvConfig,
+  STORAGE_ENGINES,
+  type StorageEngineName,
   TIMEOUT_MS_MAX,
 } from '../config.js';
 import { parseLogLevel } from '../runtime/log.js';
@@ -29,6 +31,8 @@ export interface UpFlags {
   readonly port: number;
   readonly host: string;
   readonly dataDir?: string;
+  /** The durable engine of new node directories; absent: config's default. */
+  readonly engine?: StorageEngineName;
   readonly memory?: boolean;
   /** Each node a `ringkv node` child process rather than a worker thread. */
   readonly processes?: boolean;
@@ -98,6 +102,17 @@ export function readSpeculateOption(): Option {
   ).argParser(integerIn(0, TIMEOUT_MS_MAX));
 }
 
+/**
+ * `--engine` (up and node): the durable engine of a node directory that holds no data yet; one
+ * that does keeps its own. Default: the config's.
+ */
+export function engineOption(): Option {
+  return new Option(
+    '--engine <engine>',
+    `durable storage of new node directories: log (records in memory, an append-only log on disk) or lmdb (a B-tree on disk, for data larger than memory); a directory with data keeps its engine (default: ${DEFAULT_CONFIG.storageEngine})`,
+  ).choices(STORAGE_ENGINES);
+}
+
 /** A commander parser for `--log-level`. */
 export function logLevelArg(value: string): LogLevel {
   try {
@@ -132,6 +147,9 @@ export function toUpPlan(flags: UpFlags): UpPlan {
   if (flags.memory && flags.dataDir !== undefined) {
     throw usageError('--memory and --data-dir exclude each other: pick one.');
   }
+  if (flags.memory && flags.engine !== undefined) {
+    throw usageError('--engine picks a durable engine: it does not go with --memory.');
+  }
   const dataDir = flags.memory ? null : path.resolve(flags.dataDir ?? DEFAULT_DATA_DIR);
   const adminToken = adminTokenOf(flags);
   return {
@@ -142,6 +160,7 @@ export function toUpPlan(flags: UpFlags): UpPlan {
       r: flags.r,
       w: flags.w,
       dataDir,
+      ...(flags.engine === undefined ? {} : { storageEngine: flags.engine }),
       ...(flags.logLevel === undefined ? {} : { logLevel: flags.logLevel }),
       ...(flags.readSpeculateMs === undefined ? {} : { readSpeculateMs: flags.readSpeculateMs }),
     },

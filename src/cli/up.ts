@@ -194,9 +194,9 @@ export function formatSummary(
   const processes = status.nodes.some((node) => node.process);
   const storage =
     config.dataDir !== null
-      ? `lmdb under ${config.dataDir}`
+      ? `${status.config.engine ?? config.storageEngine} under ${config.dataDir}`
       : processes
-        ? 'lmdb in a temporary directory (removed on exit)'
+        ? `${config.storageEngine} in a temporary directory (removed on exit)`
         : 'in memory (lost on exit)';
   return [
     `ringkv is up at ${url}`,

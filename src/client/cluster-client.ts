@@ -8,6 +8,7 @@
  */
 
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import { EXPLAIN_TIMEOUT_MS, type LogLevel, type RingkvConfig } from '../config.js';
 import type { NodeKeyView } from '../core/explain.js';
 import {
@@ -18,6 +19,7 @@ import {
 } from '../core/messages.js';
 import type { Ring } from '../core/ring.js';
 import { UnavailableError, ValidationError } from '../errors.js';
+import { engineHeldIn } from '../storage/index.js';
 import { valueWithin } from '../util/deadline.js';
 import type { ClusterControl } from './cluster-control.js';
 import { explainFrom, type KeyExplanation } from './key-explain.js';
@@ -163,6 +165,14 @@ export class ClusterClient implements Cluster {
     });
   }
 
+  /** The engines the nodes' directories hold; a directory with data keeps its own engine. */
+  private enginesUnder(dataDir: string): string {
+    const held = this.nodeIds.map(
+      (id) => engineHeldIn(path.join(dataDir, id)) ?? this.config.storageEngine,
+    );
+    return [...new Set(held)].sort().join(' and ');
+  }
+
   async status(): Promise<ClusterStatus> {
     if (!this.driver.closed) await this.membership.refresh();
     const nodes = await Promise.all(this.nodeIds.map((id) => this.nodeStatus(id)));
@@ -170,10 +180,20 @@ export class ClusterClient implements Cluster {
     const { readSpeculateMs } = this.config;
     const version = this.membership.version;
     const durable = dataDir !== null;
+    const engine = dataDir === null ? undefined : this.enginesUnder(dataDir);
     return {
       nodes,
       ring: { partitionCount, owners: [...this.ring.owners], version },
-      config: { n, r, w, requestTimeoutMs, valueSizeMaxBytes, durable, readSpeculateMs },
+      config: {
+        n,
+        r,
+        w,
+        requestTimeoutMs,
+        valueSizeMaxBytes,
+        durable,
+        ...(engine === undefined ? {} : { engine }),
+        readSpeculateMs,
+      },
       network: this.control.network(),
     };
   }

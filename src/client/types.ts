@@ -224,6 +224,11 @@ export interface ClusterStatus {
     readonly requestTimeoutMs: number;
     readonly valueSizeMaxBytes: number;
     readonly durable: boolean;
+    /**
+     * The durable engine(s) the nodes' directories hold (`log`, `lmdb`, or both joined by
+     * ` and `); absent in memory and from clusters that do not say.
+     */
+    readonly engine?: string;
     /** How a get fans out (config.ts); absent from nodes older than targeted reads (then 0). */
     readonly readSpeculateMs?: number;
   };

@@ -6,7 +6,7 @@
  * messages: one post per thread per tick, whichever of its nodes they are for.
  */
 import type { MessagePort } from 'node:worker_threads';
-import type { LogLevel } from '../config.js';
+import type { LogLevel, StorageEngineName } from '../config.js';
 import type { NodeKeyView } from '../core/explain.js';
 import type { WarsLatencies } from '../core/latency-meter.js';
 import type { ClientRequest, ClientResult } from '../core/messages.js';
@@ -41,6 +41,8 @@ export interface WorkerInit {
    */
   readonly ringState?: RingState;
   readonly dataDir: string | null;
+  /** The engine of a new node directory under `dataDir` (config `storageEngine`). */
+  readonly storageEngine: StorageEngineName;
   readonly forwardSlackMs: number;
   readonly limits: CoreLimits;
   /** The network faults in force when the node starts (a restarted node stays partitioned). */

@@ -65,7 +65,11 @@ export class HostedNode {
     events: HostedNodeEvents,
   ): Promise<HostedNode> {
     const log = createLogger({ level: init.logLevel, node: init.id, destination: init.logFd });
-    const storage = await openStorage({ dataDir: init.dataDir, nodeId: init.id });
+    const storage = await openStorage({
+      dataDir: init.dataDir,
+      nodeId: init.id,
+      engine: init.storageEngine,
+    });
     let node: HostedNode;
     try {
       const actor = await loadOrCreateActor(init.id, storage);
@@ -94,8 +98,7 @@ export class HostedNode {
       throw new Error(node.failure);
     }
     node.started = true;
-    const kind = init.dataDir === null ? 'memory' : 'lmdb';
-    log.info({ actor: node.actor, storage: kind, keys: storage.count() }, 'node started');
+    log.info({ actor: node.actor, storage: storage.kind, keys: storage.count() }, 'node started');
     return node;
   }
 

@@ -10,7 +10,7 @@
  */
 import { closeSync, openSync } from 'node:fs';
 import { MessageChannel } from 'node:worker_threads';
-import type { LogLevel } from '../config.js';
+import type { LogLevel, StorageEngineName } from '../config.js';
 import { assert } from '../core/assert.js';
 import type { ClientResult } from '../core/messages.js';
 import type { CoreLimits } from '../core/node.js';
@@ -26,6 +26,8 @@ export interface LauncherOptions {
   readonly n: number;
   readonly owners: readonly string[];
   readonly dataDir: string | null;
+  /** The engine of a new node directory (config `storageEngine`). @default 'log' */
+  readonly storageEngine?: StorageEngineName;
   readonly forwardSlackMs: number;
   readonly limits: CoreLimits;
   /** Level of the launcher's and every node's log (config `logLevel`). */
@@ -279,7 +281,7 @@ export class Launcher {
   }
 
   private async spawn(id: string): Promise<WorkerNode> {
-    const { n, owners, dataDir, forwardSlackMs, limits } = this.options;
+    const { n, owners, dataDir, storageEngine = 'log', forwardSlackMs, limits } = this.options;
     const faults = this.network.faultsFor(id);
     const version = this.network.version;
     const { logLevel } = this.options;
@@ -290,6 +292,7 @@ export class Launcher {
       owners,
       ...(this.ringState === null ? {} : { ringState: this.ringState }),
       dataDir,
+      storageEngine,
       forwardSlackMs,
       limits,
       faults,

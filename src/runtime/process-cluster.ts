@@ -25,6 +25,7 @@ import {
   PROCESS_PORT_ATTEMPTS_MAX,
   PROCESS_START_TIMEOUT_MS,
   PROCESS_STOP_TIMEOUT_MS,
+  type StorageEngineName,
 } from '../config.js';
 import type { RingState } from '../core/ring-state.js';
 import { UnavailableError, ValidationError } from '../errors.js';
@@ -57,6 +58,8 @@ export interface ProcessClusterOptions {
   readonly readSpeculateMs: number;
   /** Where the cluster lives between runs; null: a temporary directory removed on close. */
   readonly dataDir: string | null;
+  /** The engine of a new node's directory (`ringkv node --engine`). @default 'log' */
+  readonly storageEngine?: StorageEngineName;
   readonly logLevel: LogLevel;
   /** Every node serves its control routes with this token (passed in its environment). */
   readonly controlToken: string;
@@ -431,6 +434,8 @@ export class ProcessCluster {
       `${LOOPBACK}:${slot.httpPort}`,
       '--data-dir',
       path.join(this.root, id),
+      '--engine',
+      this.options.storageEngine ?? 'log',
       '--tls-dir',
       path.join(this.root, TLS_DIR),
       ...cluster,

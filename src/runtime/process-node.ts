@@ -1,5 +1,5 @@
 /**
- * One node as an OS process (`ringkv node`): its lmdb storage in its data dir, its NodeCore hosted
+ * One node as an OS process (`ringkv node`): its durable storage in its data dir, its NodeCore hosted
  * by NodeHost over the TCP transport (mutual TLS unless insecure), and a link for an in-process
  * client that reaches only this node (the link says only it is up, so the client makes it the
  * coordinator of every key and the core forwards a key it does not replicate to a replica).
@@ -26,6 +26,7 @@ import {
   NODE_GREETING_WAIT_MS,
   NODE_LEFT_GOSSIP_WAIT_MS_MAX,
   NODE_MEMBERSHIP_POLL_MS,
+  type StorageEngineName,
 } from '../config.js';
 import type { ClientRequest, ClientResult } from '../core/messages.js';
 import { type CoreLimits, NodeCore } from '../core/node.js';
@@ -72,6 +73,8 @@ export interface ProcessNodeOptions extends JoinOptions {
   /** The address peers dial; @default listen */
   readonly advertise?: PeerAddress;
   readonly dataDir: string;
+  /** The engine of a new data directory (config `storageEngine`). @default 'log' */
+  readonly storageEngine?: StorageEngineName;
   /** Where ca.crt, <id>.crt and <id>.key are; null only with `insecure`. */
   readonly tlsDir: string | null;
   readonly insecure: boolean;
@@ -171,6 +174,11 @@ export class ProcessNode {
   }
 
   /** What `/status` shows of the transport (peers as this node knows them now). */
+  /** The engine the node's data directory holds: `log` or `lmdb`. */
+  get storageKind(): StorageEngine['kind'] {
+    return this.parts.storage.kind;
+  }
+
   get transportInfo(): TransportInfo {
     return transportInfoOf(this.options, this.parts.tcp, this.parts.book);
   }
@@ -195,7 +203,11 @@ export class ProcessNode {
       const tls = options.insecure ? undefined : await readTls(options);
       const { changed, created } = claimIdentity(options.dataDir, identityOf(options, advertise));
       if (changed.length > 0) log.info({ changed }, 'addresses changed since the last start');
-      const storage = await openStorage({ dataDir: options.dataDir, nodeId: options.id });
+      const storage = await openStorage({
+        dataDir: options.dataDir,
+        nodeId: options.id,
+        engine: options.storageEngine ?? 'log',
+      });
       undo.unshift(() => storage.close());
       const actor = await loadOrCreateActor(options.id, storage);
       const book = loadBook(options);
@@ -213,7 +225,13 @@ export class ProcessNode {
       const greeted = await tcp.greet(NODE_GREETING_WAIT_MS);
       log.info(greeted, 'greeted the peers');
       log.info(
-        { actor, keys: storage.count(), listen: node.transportInfo.listen, tls: tls !== undefined },
+        {
+          actor,
+          storage: storage.kind,
+          keys: storage.count(),
+          listen: node.transportInfo.listen,
+          tls: tls !== undefined,
+        },
         'node started',
       );
       return node;

@@ -1,25 +1,38 @@
 /**
  * Storage engines behind one interface (see engine.ts for the contract all of them pass).
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { isNodeIdText } from '../util/node-id.js';
 import { type StorageEngine, StorageError } from './engine.js';
 import { LmdbStorage } from './lmdb.js';
+import { LogStorage } from './log.js';
+import { isLogEngineFile } from './log-dir.js';
 import { MemoryStorage } from './memory.js';
 
 export * from './engine.js';
 export { LmdbStorage, type LmdbStorageOptions } from './lmdb.js';
+export { LogStorage, type LogStorageOptions } from './log.js';
 export { MemoryStorage } from './memory.js';
+
+/** The durable engines a node directory can hold. */
+export type DurableEngineKind = 'log' | 'lmdb';
 
 /** Where a node keeps its data. */
 export interface OpenStorageOptions {
-  /** Parent directory of all nodes' environments; null keeps data in memory (not durable). */
+  /** Parent directory of all nodes' directories; null keeps data in memory (not durable). */
   readonly dataDir: string | null;
-  /** The node whose storage to open; its environment lives in `${dataDir}/${nodeId}`. */
+  /** The node whose storage to open; its files live in `${dataDir}/${nodeId}`. */
   readonly nodeId: string;
+  /** The engine of a node directory that holds no data yet. @default 'log' */
+  readonly engine?: DurableEngineKind;
 }
 
-/** Opens a node's storage: MemoryStorage without a data directory, else LmdbStorage. */
+/**
+ * Opens a node's storage: MemoryStorage without a data directory; else the engine the node's
+ * directory already holds (lmdb's `data.mdb`, the log's `log-*`/`snapshot-*` files), or
+ * `options.engine` for a new one.
+ */
 export async function openStorage(options: OpenStorageOptions): Promise<StorageEngine> {
   if (options.dataDir === null) return new MemoryStorage();
   // Not `.` or `..` either: the id is used as a directory name below `dataDir`.
@@ -28,5 +41,23 @@ export async function openStorage(options: OpenStorageOptions): Promise<StorageE
       `node id ${JSON.stringify(options.nodeId)} is not a safe directory name`,
     );
   }
-  return LmdbStorage.open({ path: path.join(options.dataDir, options.nodeId) });
+  const directory = path.join(options.dataDir, options.nodeId);
+  const engine = engineHeldIn(directory) ?? options.engine ?? 'log';
+  return engine === 'lmdb'
+    ? LmdbStorage.open({ path: directory })
+    : LogStorage.open({ path: directory });
+}
+
+/** The engine whose files `directory` holds, or null when it holds none (or does not exist). */
+export function engineHeldIn(directory: string): DurableEngineKind | null {
+  let names: string[];
+  try {
+    names = fs.readdirSync(directory);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new StorageError(`cannot read node directory ${directory}`, { cause: error });
+  }
+  if (names.includes('data.mdb')) return 'lmdb';
+  if (names.some(isLogEngineFile)) return 'log';
+  return null;
 }

@@ -84,6 +84,19 @@ describe('ringkv up arguments', () => {
     }
   });
 
+  it('--engine picks the durable engine of new node directories; a bad name or --memory is a usage error', async () => {
+    expect((await parse(['up', '--engine', 'lmdb'])).plans[0]?.config.storageEngine).toBe('lmdb');
+    expect((await parse(['up'])).plans[0]?.config).not.toHaveProperty('storageEngine');
+    for (const bad of [
+      ['--engine', 'rocksdb'],
+      ['--engine', 'log', '--memory'],
+    ]) {
+      const refused = await parse(['up', ...bad]);
+      expect(refused.plans).toEqual([]);
+      expect(exitCodeFor(refused.error)).toBe(2);
+    }
+  });
+
   it('--memory keeps data in memory', async () => {
     const { plans, error } = await parse(['up', '--memory']);
     expect(error).toBeNull();

@@ -119,7 +119,15 @@ describe('output', () => {
         },
       ],
       ring: { partitionCount: 1024, owners: [], version: 3 },
-      config: { n: 2, r: 1, w: 1, requestTimeoutMs: 1, valueSizeMaxBytes: 1, durable: true },
+      config: {
+        n: 2,
+        r: 1,
+        w: 1,
+        requestTimeoutMs: 1,
+        valueSizeMaxBytes: 1,
+        durable: true,
+        engine: 'log',
+      },
       network: { delayMs: 5, jitterMs: 1, lossRate: 0.01, groups: [['n1'], ['n2']] },
     };
     expect(formatStatus(status).split('\n')).toEqual([
@@ -130,7 +138,7 @@ describe('output', () => {
       'network  partitioned [n1] | [n2]; delay 5 ms, jitter 1 ms, loss 1%',
       'ring     version 3, 1024 partitions',
       'quorum   N=2 R=1 W=1',
-      'storage  durable (lmdb)',
+      'storage  durable (log)',
     ]);
     expect(formatNetwork({ delayMs: 0, jitterMs: 0, lossRate: 0, groups: null })).toBe(
       'no partition; delay 0 ms, jitter 0 ms, loss 0%',

@@ -107,7 +107,15 @@ describe('up messages', () => {
         },
       ],
       ring: { partitionCount: 1024, owners: [] },
-      config: { n: 2, r: 1, w: 2, requestTimeoutMs: 2000, valueSizeMaxBytes: 1, durable: true },
+      config: {
+        n: 2,
+        r: 1,
+        w: 2,
+        requestTimeoutMs: 2000,
+        valueSizeMaxBytes: 1,
+        durable: true,
+        engine: 'lmdb and log',
+      },
       network: { delayMs: 0, jitterMs: 0, lossRate: 0, groups: null },
     };
     const text = formatSummary(
@@ -120,7 +128,7 @@ describe('up messages', () => {
     expect(text).toContain('http://127.0.0.1:8080');
     expect(text).toContain('n1:512 n2:512');
     expect(text).toContain('N=2 R=1 W=2');
-    expect(text).toContain('lmdb under /d');
+    expect(text).toContain('lmdb and log under /d');
     expect(text).toContain('nodes       2 on 1 worker thread\n');
     const four = formatSummary('http://x', status, { ...DEFAULT_CONFIG, nodes: 2 }, null, 4);
     expect(four).toContain('nodes       2 on 2 worker threads\n');

@@ -1,5 +1,6 @@
 /**
- * Durable nodes (lmdb): acknowledged data survives a full cluster restart and a node kill.
+ * Durable nodes, on each durable engine: acknowledged data survives a full cluster restart and a
+ * node kill.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startCluster } from '../../src/index.js';
 
-describe('a durable cluster (lmdb)', () => {
+describe.each(['log', 'lmdb'] as const)('a durable cluster (%s)', (storageEngine) => {
   const dirs: string[] = [];
   afterEach(() => {
     for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
@@ -17,12 +18,12 @@ describe('a durable cluster (lmdb)', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'ringkv-durable-'));
     dirs.push(dataDir);
     const keys = Array.from({ length: 500 }, (_, i) => `durable-${i}`);
-    const first = await startCluster({ nodes: 5, dataDir });
+    const first = await startCluster({ nodes: 5, dataDir, storageEngine });
     await Promise.all(keys.map((k) => first.put(k, `value of ${k}`)));
-    expect((await first.status()).config.durable).toBe(true);
+    expect((await first.status()).config).toMatchObject({ durable: true, engine: storageEngine });
     await first.close();
 
-    const second = await startCluster({ nodes: 5, dataDir });
+    const second = await startCluster({ nodes: 5, dataDir, storageEngine });
     try {
       const results = await Promise.all(keys.map((k) => second.get(k)));
       expect(results.map((result) => result.strings())).toEqual(keys.map((k) => [`value of ${k}`]));
@@ -36,22 +37,22 @@ describe('a durable cluster (lmdb)', () => {
   it('one data directory, one cluster: a second start is refused until the first closes', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'ringkv-lock-'));
     dirs.push(dataDir);
-    const first = await startCluster({ nodes: 1, n: 1, r: 1, w: 1, dataDir });
+    const first = await startCluster({ nodes: 1, n: 1, r: 1, w: 1, dataDir, storageEngine });
     try {
-      await expect(startCluster({ nodes: 1, n: 1, r: 1, w: 1, dataDir })).rejects.toThrow(
-        /is in use by process/,
-      );
+      await expect(
+        startCluster({ nodes: 1, n: 1, r: 1, w: 1, dataDir, storageEngine }),
+      ).rejects.toThrow(/is in use by process/);
     } finally {
       await first.close();
     }
-    const again = await startCluster({ nodes: 1, n: 1, r: 1, w: 1, dataDir });
+    const again = await startCluster({ nodes: 1, n: 1, r: 1, w: 1, dataDir, storageEngine });
     await again.close();
   });
 
   it('a killed durable node keeps its data and its actor across a restart', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'ringkv-durable-'));
     dirs.push(dataDir);
-    const db = await startCluster({ nodes: 3, n: 3, r: 3, w: 3, dataDir });
+    const db = await startCluster({ nodes: 3, n: 3, r: 3, w: 3, dataDir, storageEngine });
     try {
       await db.put('k', 'before');
       await db.killNode('n1');

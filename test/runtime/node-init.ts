@@ -8,6 +8,7 @@ export function testNodeInit(id: string, owners: readonly string[], n = 2): Work
     n,
     owners,
     dataDir: null,
+    storageEngine: 'log',
     forwardSlackMs: 1000,
     limits: coreLimits(DEFAULT_CONFIG),
     faults: { delayMs: 0, jitterMs: 0, lossRate: 0, blockedPeers: [] },

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LmdbStorage, openStorage, StorageError } from '../../src/storage/index.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { LmdbStorage } from '../../src/storage/index.js';
 import { runStorageContract } from './contract.js';
 
 function temporaryDirectory(): string {
@@ -42,31 +42,6 @@ describe('LmdbStorage specifics', () => {
       const got = read?.siblings[0]?.value;
       expect(Object.getPrototypeOf(got)).toBe(Uint8Array.prototype);
       expect(got).toStrictEqual(value);
-    }
-  });
-});
-
-describe('openStorage with a data directory', () => {
-  let dataDir: string;
-  beforeEach(() => {
-    dataDir = temporaryDirectory();
-  });
-  afterEach(() => {
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  });
-
-  it('opens a durable lmdb engine in a directory per node', async () => {
-    const engine = await openStorage({ dataDir, nodeId: 'n1.2' });
-    expect(engine.kind).toBe('lmdb');
-    expect(engine.durable).toBe(true);
-    await engine.putMeta('epoch', 2);
-    await engine.close();
-    expect(fs.statSync(path.join(dataDir, 'n1.2')).isDirectory()).toBe(true);
-  });
-
-  it('refuses a node id that would leave the data directory', async () => {
-    for (const nodeId of ['../n1', 'a/b', '..', '']) {
-      await expect(openStorage({ dataDir, nodeId })).rejects.toBeInstanceOf(StorageError);
     }
   });
 });

@@ -161,8 +161,8 @@ function assignColours(nodes) {
 }
 
 function renderConfig(event) {
-  const { n, r, w, durable } = event.config;
-  const storage = durable ? 'durable (lmdb)' : 'in memory';
+  const { n, r, w, durable, engine } = event.config;
+  const storage = durable ? (engine ? `durable (${engine})` : 'durable') : 'in memory';
   byId('config').textContent =
     `${event.nodes.length} nodes · N=${n} R=${r} W=${w} · ` +
     `${integer.format(event.ring.partitionCount)} partitions · ${storage}`;
