@@ -237,7 +237,10 @@ export class LogStorage implements StorageEngine {
     // through libuv's pool; the sync that makes it durable is the slow part and stays async.
     let written = 0;
     while (written < bytes.byteLength) {
-      written += fs.writeSync(segment.handle.fd, bytes, written, bytes.byteLength - written);
+      const step = fs.writeSync(segment.handle.fd, bytes, written, bytes.byteLength - written);
+      if (step <= 0)
+        throw new StorageError(`log storage at ${this.#directory}: a write made no progress`);
+      written += step;
     }
     await segment.handle.datasync();
     this.#logBytes += bytes.byteLength;
@@ -316,8 +319,11 @@ export class LogStorage implements StorageEngine {
         if (this.#closing !== null) throw new CompactionAborted();
         const payload = encodeValue(changes, 'snapshot frame');
         const header = frameHeader(payload);
-        await handle.writev([header, payload]);
-        bytes += header.byteLength + payload.byteLength;
+        const { bytesWritten } = await handle.writev([header, payload]);
+        if (bytesWritten !== header.byteLength + payload.byteLength) {
+          throw new StorageError(`log storage snapshot ${file}: short write`);
+        }
+        bytes += bytesWritten;
       }
       await handle.datasync();
     } finally {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { KeyRecord } from '../../src/core/types.js';
 import { StorageError } from '../../src/storage/index.js';
 import { LogStorage, type LogStorageOptions } from '../../src/storage/log.js';
@@ -193,5 +193,28 @@ describe('LogStorage specifics', () => {
     const snapshot = files(dir).find((name) => name.startsWith('snapshot-'))!;
     fs.appendFileSync(path.join(dir, snapshot), Buffer.from('xx'));
     await expect(LogStorage.open({ path: dir })).rejects.toThrow(/is damaged/);
+  });
+
+  it('fails for good when an append fails: that write and every later one reject, none hangs', async () => {
+    dir = temporaryDirectory();
+    const storage = await open();
+    await storage.write([{ ns: 'data', key: 'a', record: record('one') }]);
+    const failing = vi.spyOn(fs, 'writeSync').mockImplementationOnce(() => {
+      throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+    });
+    try {
+      const lost = storage.write([{ ns: 'data', key: 'b', record: record('two') }]);
+      await expect(lost).rejects.toBeInstanceOf(StorageError);
+      await expect(lost).rejects.toThrow(/failed/);
+      await expect(
+        storage.write([{ ns: 'data', key: 'c', record: record('three') }]),
+      ).rejects.toBeInstanceOf(StorageError);
+    } finally {
+      failing.mockRestore();
+    }
+    await storage.close();
+    const again = await open();
+    expect(text(again, 'a')).toBe('one');
+    expect(again.get('b')).toBeUndefined();
   });
 });
