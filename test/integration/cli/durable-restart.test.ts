@@ -1,8 +1,8 @@
 /**
  * Durable restart with the real binary: `ringkv up --port 0 --data-dir <tmp>` (5 nodes, N=3,
- * R=W=2, lmdb), 10 000 keys written over HTTP with 64 requests in flight, SIGTERM (exit 0), `up`
- * again on the same directory, and every key read back over HTTP byte for byte — one value, no
- * siblings. A key never written is still 404, so the reads are not answered by accident.
+ * R=W=2, the default log engine), 10 000 keys written over HTTP with 64 requests in flight,
+ * SIGTERM (exit 0), `up` again on the same directory, and every key read back over HTTP byte for
+ * byte — one value, no siblings. A key never written is still 404, so the reads are not answered by accident.
  *
  * A request answered 503/504 (quorum not met, timeout: a loaded 2-core machine) is retried, at
  * most RETRIES_MAX times; a write only counts once it was acknowledged (200), which is what the
