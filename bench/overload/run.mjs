@@ -172,7 +172,8 @@ function listenOverflows() {
 
 /**
  * Resident memory of `pid` in MB: all of it, and the anonymous part (heaps, buffers) apart from
- * the file-backed part (lmdb's memory map of the data it holds, which the kernel can drop).
+ * the file-backed part (with --engine lmdb, its memory map of the data it holds, which the
+ * kernel can drop; the default log engine holds its records in the heap).
  */
 function rssMb(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -419,7 +420,7 @@ async function measure(root) {
   const dataDir = args.memory ? null : mkdtempSync(join(tmpdir(), 'ringkv-overload-'));
   const { child, url } = await startUp(root, dataDir);
   try {
-    // Warm up (JIT, lmdb maps) so the unloaded figure is not a cold start. With --cold the
+    // Warm up (JIT, storage) so the unloaded figure is not a cold start. With --cold the
     // flood meets the cluster as it starts (a restart under load: the admission controller has
     // seen no unloaded request yet), and the unloaded figure is taken after it.
     const measureUnloaded = async () => {
@@ -450,7 +451,7 @@ async function measure(root) {
     return {
       root,
       admittedPerSecond: Math.round(admitted / SECONDS),
-      storage: args.memory ? 'memory' : 'lmdb',
+      storage: args.memory ? 'memory' : 'durable',
       connections: CONNECTIONS,
       seconds: SECONDS,
       cores: (await import('node:os')).cpus().length,
@@ -527,7 +528,7 @@ function print(r) {
     `${r.rssBeforeMb} → ${r.rssMaxMb} MB (+${r.rssGrowthMb}, goal < 200)`,
   );
   line(
-    '  of which anonymous (heaps) / file (lmdb map)',
+    '  of which anonymous (heaps) / file (mapped files)',
     `+${r.anonGrowthMb} / +${r.fileGrowthMb} MB`,
   );
   console.log(JSON.stringify(r));

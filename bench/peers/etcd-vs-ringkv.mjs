@@ -5,7 +5,8 @@
 // install etcd-server wrk) and says so and exits 0 when one is missing. Starts, on loopback with
 // free ports and temporary directories:
 //   - etcd × 3 (one Raft group), spoken to through its v3 HTTP gateway (JSON, base64 keys);
-//   - `ringkv up` with its defaults (durable lmdb), and `ringkv up --memory`.
+//   - `ringkv up` with its defaults (durable: the log engine, or --engine lmdb), and
+//     `ringkv up --memory`.
 // Then runs `wrk -t2 -c50 --latency` for a few seconds per cell, 1 KiB values:
 //   PUT                      ringkv PUT /kv/:key        vs etcd POST /v3/kv/put
 //   GET R=2 / linearizable   ringkv GET /kv/:key        vs etcd POST /v3/kv/range
@@ -16,10 +17,11 @@
 //
 //   node bench/peers/etcd-vs-ringkv.mjs [--seconds 5] [--rounds 1] [--connections 50] [--threads 2]
 //                                       [--baseline <checkout>] [--processes]
+//                                       [--engine log|lmdb]
 //
 // --baseline adds the default durable `up` of another checkout (e.g. a `git worktree` of the
 // commit before a change) as a column, interleaved with the rest: a before/after in one run.
-// --processes adds `up --processes` (each node an OS process, mutual TLS between them, lmdb),
+// --processes adds `up --processes` (each node an OS process, mutual TLS between them, --engine),
 // addressed at one node's own HTTP port as a client on another machine would be: that node
 // coordinates the keys it holds and forwards the others' PUTs to one of their replicas.
 //
@@ -63,8 +65,12 @@ const { values: flags } = parseArgs({
     threads: { type: 'string', default: '2' },
     baseline: { type: 'string' },
     processes: { type: 'boolean', default: false },
+    engine: { type: 'string', default: 'log' },
   },
 });
+if (!['log', 'lmdb'].includes(flags.engine)) throw new Error('--engine is log or lmdb');
+/** The durable HEAD cluster's engine (the baseline checkout runs its own default). */
+const DURABLE = `ringkv (${flags.engine})`;
 const seconds = positiveInt(flags, 'seconds', 600);
 const rounds = positiveInt(flags, 'rounds', 20);
 const connections = positiveInt(flags, 'connections', 10_000);
@@ -138,6 +144,7 @@ async function startRingkv(memory, checkout = ROOT, processes = false) {
   tempDirs.push(dir);
   const args = [join(checkout, 'bin/ringkv.mjs'), 'up', '--port', '0', '--host', '127.0.0.1'];
   args.push(...(memory ? ['--memory'] : ['--data-dir', join(dir, 'data')]));
+  if (!memory && checkout === ROOT) args.push('--engine', flags.engine);
   if (processes) args.push('--processes');
   const name = processes ? 'ringkv --processes' : memory ? 'ringkv --memory' : 'ringkv';
   const child = start(name, process.execPath, args, checkout);
@@ -228,24 +235,24 @@ async function main() {
     `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), load average ${loadavg()}`,
   );
   const etcd = await startEtcd();
-  const lmdb = await startRingkv(false);
+  const durable = await startRingkv(false);
   const memory = await startRingkv(true);
   const baseline = flags.baseline === undefined ? null : await startRingkv(false, flags.baseline);
   const processes = flags.processes ? await startRingkv(false, ROOT, true) : null;
-  console.log(`started etcd ×3 (leader ${etcd}), ringkv ${lmdb}, ringkv --memory ${memory}`);
-  if (baseline !== null) console.log(`baseline: ${flags.baseline} (lmdb) at ${baseline}`);
+  console.log(`started etcd ×3 (leader ${etcd}), ${DURABLE} ${durable}, ringkv --memory ${memory}`);
+  if (baseline !== null) console.log(`baseline: ${flags.baseline} (its default) at ${baseline}`);
   if (processes !== null) console.log(`ringkv --processes: node n1 at ${processes}`);
   await prefill(etcdPut(etcd));
-  await prefill(ringkvPut(lmdb));
+  await prefill(ringkvPut(durable));
   await prefill(ringkvPut(memory));
   if (baseline !== null) await prefill(ringkvPut(baseline));
   if (processes !== null) await prefill(ringkvPut(processes));
 
   const systems = [
-    { name: 'ringkv (lmdb)', base: lmdb, kind: 'ringkv' },
+    { name: DURABLE, base: durable, kind: 'ringkv' },
     { name: 'ringkv --memory', base: memory, kind: 'ringkv' },
     { name: 'etcd 3.4 × 3', base: etcd, kind: 'etcd' },
-    ...(baseline === null ? [] : [{ name: 'baseline (lmdb)', base: baseline, kind: 'ringkv' }]),
+    ...(baseline === null ? [] : [{ name: 'baseline', base: baseline, kind: 'ringkv' }]),
     ...(processes === null
       ? []
       : [{ name: 'ringkv --processes', base: processes, kind: 'ringkv' }]),
@@ -304,10 +311,10 @@ async function main() {
   );
   // Ratio columns: [label, numerator system, denominator system].
   const ratios = [
-    ['lmdb / etcd', 'ringkv (lmdb)', 'etcd 3.4 × 3'],
+    [`${flags.engine} / etcd`, DURABLE, 'etcd 3.4 × 3'],
     ['memory / etcd', 'ringkv --memory', 'etcd 3.4 × 3'],
     ...(processes === null ? [] : [['processes / etcd', 'ringkv --processes', 'etcd 3.4 × 3']]),
-    ...(baseline === null ? [] : [['lmdb / baseline', 'ringkv (lmdb)', 'baseline (lmdb)']]),
+    ...(baseline === null ? [] : [[`${flags.engine} / baseline`, DURABLE, 'baseline']]),
   ];
   const lines = [['', ...systems.map((s) => s.name), ...ratios.map(([label]) => label)]];
   const show = (c) =>

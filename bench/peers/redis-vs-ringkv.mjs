@@ -6,14 +6,15 @@
 // Starts, on loopback with free ports and temporary directories:
 //   - redis-server without persistence (`--save '' --appendonly no`), as redis-benchmark figures
 //     are usually taken; with --redis-aof, `--appendonly yes --appendfsync everysec` instead;
-//   - `ringkv up --resp 0` with its defaults (durable lmdb, N=3 R=W=2), and `ringkv up --memory`.
+//   - `ringkv up --resp 0` with its defaults (durable: the log engine, or --engine lmdb; N=3
+//     R=W=2), and `ringkv up --memory`.
 // Then runs `redis-benchmark -t set,get -d 1024 -c C -n N -r 100000` against each: SET writes
 // random keys of a 100 000-key space, GET reads the same space (mostly the keys SET wrote). The
 // systems take turns (order rotated per round), so a noisy neighbour hurts all of them alike.
 // Prints, per test, req/s and p50/p99 for each system, ringkv's req/s as a share of Redis's (the
 // goal is ≥ 25 %), the versions and the machine's load average before and after.
 //
-//   node bench/peers/redis-vs-ringkv.mjs [--requests 200000] [--clients 50] [--rounds 1]
+//   node bench/peers/redis-vs-ringkv.mjs [--requests 200000] [--clients 50] [--rounds 1] [--engine log|lmdb]
 //                                        [--redis-aof]
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -51,8 +52,11 @@ const { values: flags } = parseArgs({
     clients: { type: 'string', default: '50' },
     rounds: { type: 'string', default: '1' },
     'redis-aof': { type: 'boolean', default: false },
+    engine: { type: 'string', default: 'log' },
   },
 });
+if (!['log', 'lmdb'].includes(flags.engine)) throw new Error('--engine is log or lmdb');
+const DURABLE = `ringkv (${flags.engine})`;
 const requests = positiveInt(flags, 'requests', 100_000_000);
 const clients = positiveInt(flags, 'clients', 10_000);
 const rounds = positiveInt(flags, 'rounds', 20);
@@ -103,7 +107,10 @@ async function startRingkv(memory) {
   const dir = mkdtempSync(join(tmpdir(), 'peers-ringkv-'));
   tempDirs.push(dir);
   const args = [join(ROOT, 'bin/ringkv.mjs'), 'up', '--port', '0', '--host', '127.0.0.1'];
-  args.push('--resp', '0', ...(memory ? ['--memory'] : ['--data-dir', join(dir, 'data')]));
+  args.push('--resp', '0');
+  args.push(
+    ...(memory ? ['--memory'] : ['--data-dir', join(dir, 'data'), '--engine', flags.engine]),
+  );
   const child = start(memory ? 'ringkv --memory' : 'ringkv', process.execPath, args);
   let port = null;
   let quorum = null;
@@ -154,16 +161,16 @@ async function main() {
     `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), load average ${loadavg()}`,
   );
   const redis = await startRedis();
-  const lmdb = await startRingkv(false);
+  const durable = await startRingkv(false);
   const memory = await startRingkv(true);
   console.log(
     `started redis-server :${redis} (${redisAof ? 'AOF, appendfsync everysec' : 'no persistence: no RDB snapshots, no AOF'}), ` +
-      `ringkv :${lmdb.port} (lmdb, ${lmdb.quorum}), ringkv --memory :${memory.port} (${memory.quorum})`,
+      `${DURABLE} :${durable.port} (${durable.quorum}), ringkv --memory :${memory.port} (${memory.quorum})`,
   );
 
   const systems = [
     { name: 'redis', port: redis },
-    { name: 'ringkv (lmdb)', port: lmdb.port },
+    { name: DURABLE, port: durable.port },
     { name: 'ringkv --memory', port: memory.port },
   ];
   const results = new Map(); // `${test}|${system}` -> runs
@@ -198,7 +205,7 @@ async function main() {
       `${rounds} round(s) (median); Redis ${redisAof ? 'with AOF (everysec)' : 'without persistence'}; ` +
       `load average after ${loadavg()}`,
   );
-  const header = ['', ...systems.map((s) => s.name), 'lmdb / redis', 'memory / redis'];
+  const header = ['', ...systems.map((s) => s.name), `${flags.engine} / redis`, 'memory / redis'];
   const lines = [header];
   for (const test of TESTS) {
     const [r, l, m] = systems.map((s) => cell(test, s));
