@@ -46,7 +46,7 @@ import {
   syncDirectory,
   temporarySnapshotName,
 } from './log-dir.js';
-import { frameHeader, readFrames } from './log-frame.js';
+import { frameHeader, readFileFrames } from './log-frame.js';
 import { MemoryStorage } from './memory.js';
 import { encodeValue, normalizeRecord, packr } from './record-codec.js';
 
@@ -369,11 +369,11 @@ export class LogStorage implements StorageEngine {
     }
     if (found.snapshot > 0) {
       const name = snapshotFileName(found.snapshot);
-      const bytes = await fs.promises.readFile(filePath(this.#directory, name));
-      const frames = readFrames(bytes);
-      if (frames.validBytes !== bytes.byteLength) throw this.#corrupt(name, frames.validBytes);
-      for (const payload of frames.payloads) this.#replay(payload, name);
-      this.#snapshotBytes = bytes.byteLength;
+      const read = await readFileFrames(filePath(this.#directory, name), (payload) =>
+        this.#replay(payload, name),
+      );
+      if (read.validBytes !== read.fileBytes) throw this.#corrupt(name, read.validBytes);
+      this.#snapshotBytes = read.fileBytes;
     }
     for (const [i, generation] of found.logs.entries()) {
       await this.#replayLog(generation, i === found.logs.length - 1);
@@ -393,20 +393,18 @@ export class LogStorage implements StorageEngine {
   async #replayLog(generation: number, newest: boolean): Promise<void> {
     const name = logFileName(generation);
     const file = filePath(this.#directory, name);
-    const bytes = await fs.promises.readFile(file);
-    const frames = readFrames(bytes);
-    for (const payload of frames.payloads) this.#replay(payload, name);
-    if (frames.validBytes !== bytes.byteLength) {
-      if (!newest) throw this.#corrupt(name, frames.validBytes);
+    const read = await readFileFrames(file, (payload) => this.#replay(payload, name));
+    if (read.validBytes !== read.fileBytes) {
+      if (!newest) throw this.#corrupt(name, read.validBytes);
       const handle = await fs.promises.open(file, 'r+');
       try {
-        await handle.truncate(frames.validBytes);
+        await handle.truncate(read.validBytes);
         await handle.datasync();
       } finally {
         await handle.close();
       }
     }
-    this.#logBytes += frames.validBytes;
+    this.#logBytes += read.validBytes;
   }
 
   #replay(payload: Buffer, file: string): void {
