@@ -6,7 +6,7 @@
  * whose preference list / primary changed, and ops/s during the change against before.
  *
  * Options: --nodes 5 --n 3 --partitions 1024 --keys 100000 --value-size 1024 --seconds 5
- *          --concurrency 128 --remove n2 [--durable]  (lmdb in a temporary directory)
+ *          --concurrency 128 --remove n2 [--durable]  (the default engine in a temporary directory)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -171,7 +171,7 @@ async function main(): Promise<void> {
   console.log(
     `rebalance: ${nodes} nodes, N=${n}, ${partitionCount} partitions, ${keyCount} keys of ` +
       `${valueBytes} B, ${concurrency} callers, ${seconds} s baseline ` +
-      `(${settings.durable ? 'lmdb, fsync per write batch' : 'in-memory storage'})`,
+      `(${settings.durable ? 'durable, fsync per write batch' : 'in-memory storage'})`,
   );
   const dataDir = settings.durable ? mkdtempSync(path.join(tmpdir(), 'ringkv-rebalance-')) : null;
   const db = await startCluster({ nodes, n, partitionCount, logLevel: 'error', dataDir });

@@ -9,9 +9,9 @@
  * import client/: how a control route is called is passed in (`ControlCall`).
  *
  * Its data dir holds `tls/` (the cluster CA and one certificate per node, made on first start
- * with the certs code), one data dir per node (`<id>/`, the node's own lock, identity and lmdb)
+ * with the certs code), one data dir per node (`<id>/`, the node's own lock, identity and data)
  * and the membership file; the supervisor locks the root. Without a data dir (`--memory`) the
- * root is a fresh temporary directory, removed on close: the nodes still keep lmdb files, but
+ * root is a fresh temporary directory, removed on close: the nodes still keep their files, but
  * nothing outlives the run.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';

@@ -6,7 +6,7 @@
  *
  * The data dir holds `node.lock` (one process at a time, data-dir-lock.ts), `node.json` (who the
  * node is, node-identity.ts), `peers.json` (where its peers are, peer-book.ts) and `<id>/` (the
- * lmdb environment: data, hints, actor, ring state).
+ * storage engine's files, log or lmdb: data, hints, actor, ring state).
  *
  * Membership: a node formed with --initial-cluster starts from the ring of those ids; one started
  * with --join asks a member over the transport's ask lane for the ring and the members'
