@@ -205,7 +205,7 @@ export class LogStorage implements StorageEngine {
     });
   }
 
-  /** Writes and syncs round after round until no one waits; then maybe compacts. */
+  /** Writes and syncs round after round until no one waits, compacting when due. */
   async #flush(): Promise<void> {
     while (this.#waiters.length > 0) {
       const frames = this.#frames;
@@ -222,9 +222,10 @@ export class LogStorage implements StorageEngine {
         continue;
       }
       for (const waiter of waiters) waiter.resolve();
+      // After every round: under steady load the loop may never run dry.
+      this.#maybeCompact();
     }
     this.#flushing = null;
-    this.#maybeCompact();
   }
 
   /** Appends the frames to the log and syncs it. */

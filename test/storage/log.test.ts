@@ -171,6 +171,25 @@ describe('LogStorage specifics', () => {
     }
   });
 
+  it('compacts under steady load, while the appends never stop', async () => {
+    dir = temporaryDirectory();
+    const storage = await open({ compactMinBytes: 4096 });
+    const snapshots = () => files(dir).filter((name) => name.startsWith('snapshot-')).length;
+    const writes: Promise<void>[] = [];
+    let compactedWhileWriting = false;
+    // A write every event-loop turn, never waiting for one: a round never ends with nobody
+    // waiting, so the flush loop does not run dry until the writer stops.
+    for (let i = 0; i < 3000 && !compactedWhileWriting; i++) {
+      writes.push(
+        storage.write([{ ns: 'data', key: `k${i % 50}`, record: record(`v${i}`.repeat(30)) }]),
+      );
+      await new Promise((resolve) => setImmediate(resolve));
+      compactedWhileWriting = snapshots() > 0;
+    }
+    await Promise.all(writes);
+    expect(compactedWhileWriting).toBe(true);
+  });
+
   it('ignores a snapshot that a crash left half written', async () => {
     dir = temporaryDirectory();
     const storage = await open();
