@@ -173,12 +173,12 @@ export class ProcessNode {
     parts.watch.attach(this.host, parts.tcp);
   }
 
-  /** What `/status` shows of the transport (peers as this node knows them now). */
   /** The engine the node's data directory holds: `log` or `lmdb`. */
   get storageKind(): StorageEngine['kind'] {
     return this.parts.storage.kind;
   }
 
+  /** What `/status` shows of the transport (peers as this node knows them now). */
   get transportInfo(): TransportInfo {
     return transportInfoOf(this.options, this.parts.tcp, this.parts.book);
   }
