@@ -11,6 +11,7 @@ import type { WarsLatencies } from '../core/latency-meter.js';
 import type { ClientRequest, ClientResult } from '../core/messages.js';
 import type { NodeStats } from '../core/node.js';
 import type { KeyRecord } from '../core/types.js';
+import type { StorageStats } from '../storage/engine.js';
 import type { FaultStats } from '../transport/faulty.js';
 import type { TransportStats } from '../transport/transport.js';
 import type { LaneStats } from './lane-counters.js';
@@ -25,6 +26,8 @@ export interface NodeCountersSnapshot {
   readonly latency: WarsLatencies | null;
   readonly transport: TransportStats;
   readonly faults: FaultStats;
+  /** The storage engine's counts (log engine); null or absent when it keeps none. */
+  readonly storage?: StorageStats | null;
 }
 
 /** What came of one request on a link: the node's answer, or the node stopped first. */

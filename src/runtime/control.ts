@@ -13,6 +13,7 @@ import type { ClientRequest, ClientResult } from '../core/messages.js';
 import type { CoreLimits, NodeStats } from '../core/node.js';
 import type { RingState } from '../core/ring-state.js';
 import type { KeyRecord } from '../core/types.js';
+import type { StorageStats } from '../storage/engine.js';
 import type { NetworkFaults } from '../transport/faults.js';
 import type { FaultStats } from '../transport/faulty.js';
 import type { TransportStats } from '../transport/transport.js';
@@ -95,6 +96,11 @@ export interface WorkerStats {
   readonly latency: WarsLatencies | null;
   readonly transport: TransportStats;
   readonly faults: FaultStats;
+  /**
+   * The storage engine's counts, when it keeps any (the log engine); null otherwise, absent from
+   * nodes older than these counts.
+   */
+  readonly storage?: StorageStats | null;
 }
 
 export type ToWorker =

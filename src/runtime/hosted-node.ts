@@ -130,6 +130,7 @@ export class HostedNode {
       latency: this.core.latencies(),
       transport: this.transport.stats(),
       faults: this.transport.faultStats(),
+      storage: this.storage.stats?.() ?? null,
     };
   }
 

@@ -269,6 +269,7 @@ export class ProcessNode {
       latency: core.latencies(),
       transport: tcp.stats(),
       faults: transport.faultStats(),
+      storage: storage.stats?.() ?? null,
     };
   }
 

@@ -104,10 +104,25 @@ export interface StorageEngine extends StorageReader {
    */
   putMeta(name: string, value: unknown): Promise<void>;
   /**
+   * What the engine did since it opened, for an engine that keeps such counts (the log engine);
+   * absent otherwise.
+   */
+  stats?(): StorageStats;
+  /**
    * Waits for in-flight writes to settle, then releases the engine. Idempotent: later calls
    * return the same promise. Every other method fails with `StorageClosedError` afterwards.
    */
   close(): Promise<void>;
+}
+
+/** Counts an engine keeps since it opened (`StorageEngine.stats`). */
+export interface StorageStats {
+  /** fdatasync calls that made write batches durable (each covers a group of batches). */
+  readonly syncs: number;
+  /** Bytes appended to the log, frame headers included. */
+  readonly bytesAppended: number;
+  /** Compactions finished (a snapshot written, older files removed). */
+  readonly compactions: number;
 }
 
 /** A storage operation failed or was given invalid input. */

@@ -36,6 +36,7 @@ import {
   StorageClosedError,
   type StorageEngine,
   StorageError,
+  type StorageStats,
   validateBatch,
 } from './engine.js';
 import {
@@ -112,6 +113,7 @@ export class LogStorage implements StorageEngine {
   #compaction: Promise<void> | null = null;
   #failure: StorageError | null = null;
   #closing: Promise<void> | null = null;
+  #stats = { syncs: 0, bytesAppended: 0, compactions: 0 };
 
   private constructor(options: LogStorageOptions) {
     this.#directory = options.path;
@@ -173,6 +175,10 @@ export class LogStorage implements StorageEngine {
 
   putMeta(name: string, value: unknown): Promise<void> {
     return this.write([{ ns: 'meta', name, value }]);
+  }
+
+  stats(): StorageStats {
+    return { ...this.#stats };
   }
 
   close(): Promise<void> {
@@ -245,6 +251,8 @@ export class LogStorage implements StorageEngine {
     }
     await segment.handle.datasync();
     this.#logBytes += bytes.byteLength;
+    this.#stats.syncs++;
+    this.#stats.bytesAppended += bytes.byteLength;
   }
 
   #fail(error: unknown): void {
@@ -289,6 +297,7 @@ export class LogStorage implements StorageEngine {
       await fs.promises.rename(temporary, filePath(this.#directory, snapshotFileName(generation)));
       await syncDirectory(this.#directory);
       this.#snapshotBytes = bytes;
+      this.#stats.compactions++;
     } catch (error) {
       await fs.promises.rm(temporary, { force: true });
       throw error;

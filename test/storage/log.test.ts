@@ -78,6 +78,26 @@ describe('LogStorage specifics', () => {
     for (let i = 0; i < 20; i++) expect(text(again, `k${i}`)).toBe(`v${i}`);
   });
 
+  it('counts its syncs, the bytes it appended and its compactions', async () => {
+    dir = temporaryDirectory();
+    const storage = await open({ compactMinBytes: 2048 });
+    expect(storage.stats()).toEqual({ syncs: 0, bytesAppended: 0, compactions: 0 });
+    await Promise.all([
+      storage.write([{ ns: 'data', key: 'a', record: record('one') }]),
+      storage.write([{ ns: 'data', key: 'b', record: record('two') }]),
+    ]);
+    const log = path.join(dir, 'log-00000001');
+    expect(storage.stats()).toEqual({
+      syncs: 1, // one turn, one sync
+      bytesAppended: fs.statSync(log).size,
+      compactions: 0,
+    });
+    for (let i = 0; i < 20; i++) {
+      await storage.write([{ ns: 'data', key: `k${i}`, record: record('x'.repeat(200)) }]);
+    }
+    await expect.poll(() => storage.stats().compactions).toBeGreaterThan(0);
+  });
+
   it('cuts a torn frame off the end of the newest log and keeps every whole batch', async () => {
     dir = temporaryDirectory();
     const storage = await open();

@@ -125,6 +125,21 @@ const NODE_COUNTERS: readonly CounterSpec[] = [
     value: (s) => s.transport.dropped,
   },
   {
+    name: 'ringkv_node_storage_syncs_total',
+    help: `fdatasync calls that made write batches durable (log engine; 0 on lmdb and in memory), ${SINCE}.`,
+    value: (s) => s.storage?.syncs ?? 0,
+  },
+  {
+    name: 'ringkv_node_storage_appended_bytes_total',
+    help: `Bytes appended to the node's log (log engine; 0 on lmdb and in memory), ${SINCE}.`,
+    value: (s) => s.storage?.bytesAppended ?? 0,
+  },
+  {
+    name: 'ringkv_node_storage_compactions_total',
+    help: `Log compactions finished (log engine; 0 on lmdb and in memory), ${SINCE}.`,
+    value: (s) => s.storage?.compactions ?? 0,
+  },
+  {
     name: 'ringkv_node_malformed_messages_total',
     help: `Peer messages dropped at the boundary because they were malformed, ${SINCE}.`,
     value: (s) => s.core.malformedMessages,

@@ -54,6 +54,8 @@ describe('GET /metrics', () => {
       ['ringkv_node_hints_delivered_total', 'counter'],
       ['ringkv_node_read_repairs_total', 'counter'],
       ['ringkv_node_messages_dropped_total', 'counter'],
+      ['ringkv_node_storage_syncs_total', 'counter'],
+      ['ringkv_node_storage_compactions_total', 'counter'],
       ['ringkv_node_up', 'gauge'],
       ['ringkv_node_anti_entropy_keys_repaired_total', 'counter'],
       ['ringkv_node_anti_entropy_exchanges_total', 'counter'],
@@ -132,6 +134,9 @@ describe('GET /metrics', () => {
     expect(sample(text, 'ringkv_node_suspected_peers{node="n2"}')).toBe(1);
     expect(sample(text, 'ringkv_node_anti_entropy_keys_repaired_total{node="n2"}')).toBe(11);
     expect(sample(text, 'ringkv_node_messages_dropped_total{node="n2"}')).toBe(2);
+    expect(sample(text, 'ringkv_node_storage_syncs_total{node="n1"}')).toBe(4);
+    expect(sample(text, 'ringkv_node_storage_appended_bytes_total{node="n1"}')).toBe(4096);
+    expect(sample(text, 'ringkv_node_storage_compactions_total{node="n2"}')).toBe(1);
     expect(sample(text, 'ringkv_node_fault_drops_total{node="n2",reason="lost"}')).toBe(1);
     expect(sample(text, 'ringkv_node_up{node="n3"}')).toBe(0);
     expect(sample(text, 'ringkv_node_up{node="n1"}')).toBe(1);
