@@ -123,6 +123,8 @@ export interface StorageStats {
   readonly bytesAppended: number;
   /** Compactions finished (a snapshot written, older files removed). */
   readonly compactions: number;
+  /** Compactions that failed and left the older files in place (tried again later). */
+  readonly compactionFailures: number;
 }
 
 /** A storage operation failed or was given invalid input. */

@@ -23,6 +23,10 @@
  * also, whole, in the new log, which recovery replays on top of the snapshot. Replaying a batch
  * sets keys to values, so replaying one the snapshot already holds changes nothing.
  *
+ * A compaction that fails (a snapshot it cannot write) leaves every file it would have replaced
+ * in place: the engine counts it (`stats().compactionFailures`) and goes on, and tries again
+ * once the new log has grown past the threshold again.
+ *
  * Atomicity and order as the contract (engine.ts) states: a batch is one frame, applied in
  * memory at once (visible to `get` before it is durable, as in MemoryStorage) and replayed
  * whole or not at all. A failed append or sync fails the engine: that write and every later
@@ -113,7 +117,7 @@ export class LogStorage implements StorageEngine {
   #compaction: Promise<void> | null = null;
   #failure: StorageError | null = null;
   #closing: Promise<void> | null = null;
-  #stats = { syncs: 0, bytesAppended: 0, compactions: 0 };
+  #stats = { syncs: 0, bytesAppended: 0, compactions: 0, compactionFailures: 0 };
 
   private constructor(options: LogStorageOptions) {
     this.#directory = options.path;
@@ -278,7 +282,12 @@ export class LogStorage implements StorageEngine {
     if (this.#logBytes < due) return;
     this.#compaction = this.#compact()
       .catch((error: unknown) => {
-        if (!(error instanceof CompactionAborted)) this.#fail(error);
+        // The logs it would have replaced are all still there: the engine goes on, and the next
+        // compaction is tried once the new log has grown past the threshold again. A failure
+        // inside a round (starting the new log) has already failed the engine.
+        if (!(error instanceof CompactionAborted) && this.#failure === null) {
+          this.#stats.compactionFailures++;
+        }
       })
       .finally(() => {
         this.#compaction = null;

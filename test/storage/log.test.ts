@@ -81,7 +81,12 @@ describe('LogStorage specifics', () => {
   it('counts its syncs, the bytes it appended and its compactions', async () => {
     dir = temporaryDirectory();
     const storage = await open({ compactMinBytes: 2048 });
-    expect(storage.stats()).toEqual({ syncs: 0, bytesAppended: 0, compactions: 0 });
+    expect(storage.stats()).toEqual({
+      syncs: 0,
+      bytesAppended: 0,
+      compactions: 0,
+      compactionFailures: 0,
+    });
     await Promise.all([
       storage.write([{ ns: 'data', key: 'a', record: record('one') }]),
       storage.write([{ ns: 'data', key: 'b', record: record('two') }]),
@@ -91,6 +96,7 @@ describe('LogStorage specifics', () => {
       syncs: 1, // one turn, one sync
       bytesAppended: fs.statSync(log).size,
       compactions: 0,
+      compactionFailures: 0,
     });
     for (let i = 0; i < 20; i++) {
       await storage.write([{ ns: 'data', key: `k${i}`, record: record('x'.repeat(200)) }]);
@@ -208,6 +214,37 @@ describe('LogStorage specifics', () => {
     }
     await Promise.all(writes);
     expect(compactedWhileWriting).toBe(true);
+  });
+
+  it('goes on after a compaction fails, keeps every write, and compacts again later', async () => {
+    dir = temporaryDirectory();
+    const storage = await open({ compactMinBytes: 2048 });
+    const realOpen = fs.promises.open.bind(fs.promises);
+    let refused = 0;
+    const failing = vi.spyOn(fs.promises, 'open').mockImplementation(async (file, ...rest) => {
+      if (String(file).endsWith('.tmp') && refused === 0) {
+        refused++;
+        throw Object.assign(new Error('too many open files'), { code: 'EMFILE' });
+      }
+      return realOpen(file, ...rest);
+    });
+    try {
+      for (let i = 0; i < 60; i++) {
+        await storage.write([{ ns: 'data', key: `k${i % 7}`, record: record(`v${i}`.repeat(40)) }]);
+      }
+      await expect.poll(() => storage.stats().compactions).toBeGreaterThan(0);
+    } finally {
+      failing.mockRestore();
+    }
+    expect(refused).toBe(1);
+    expect(storage.stats().compactionFailures).toBe(1);
+    expect(files(dir).some((name) => name.endsWith('.tmp'))).toBe(false);
+    await storage.close();
+    const again = await open();
+    for (let key = 0; key < 7; key++) {
+      const last = key + 7 * Math.floor((59 - key) / 7);
+      expect(text(again, `k${key}`)).toBe(`v${last}`.repeat(40));
+    }
   });
 
   it('ignores a snapshot that a crash left half written', async () => {

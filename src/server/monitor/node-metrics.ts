@@ -140,6 +140,11 @@ const NODE_COUNTERS: readonly CounterSpec[] = [
     value: (s) => s.storage?.compactions ?? 0,
   },
   {
+    name: 'ringkv_node_storage_compaction_failures_total',
+    help: `Log compactions that failed and left the older files in place (log engine), ${SINCE}.`,
+    value: (s) => s.storage?.compactionFailures ?? 0,
+  },
+  {
     name: 'ringkv_node_malformed_messages_total',
     help: `Peer messages dropped at the boundary because they were malformed, ${SINCE}.`,
     value: (s) => s.core.malformedMessages,
