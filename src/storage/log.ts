@@ -34,6 +34,7 @@
  * that were never durable, as a crashed process's would).
  */
 import fs from 'node:fs';
+import { assert } from '../core/assert.js';
 import type { KeyRecord, Namespace, PersistWrite } from '../core/types.js';
 import {
   type EntriesOptions,
@@ -61,6 +62,11 @@ export const LOG_COMPACT_MIN_BYTES_DEFAULT = 64 * 1024 * 1024;
 export const LOG_COMPACT_RATIO_DEFAULT = 2;
 /** Changes per frame of a snapshot: the work done between two yields to the event loop. */
 const SNAPSHOT_CHANGES_PER_FRAME = 512;
+/**
+ * Value bytes per frame of a snapshot, and per write into the log: a frame stays far below
+ * FRAME_PAYLOAD_MAX_BYTES and no single buffer grows with the number of large values at hand.
+ */
+const CHUNK_BYTES_MAX = 16 * 1024 * 1024;
 
 /** Options of `LogStorage.open`. */
 export interface LogStorageOptions {
@@ -243,20 +249,28 @@ export class LogStorage implements StorageEngine {
     if (frames.length === 0) return;
     const segment = this.#segment;
     if (segment === null) throw new StorageError('log storage has no open log');
-    const bytes = Buffer.concat(frames);
     // A synchronous write into the page cache (tens of µs for a turn's batches) saves a trip
     // through libuv's pool; the sync that makes it durable is the slow part and stays async.
-    let written = 0;
-    while (written < bytes.byteLength) {
-      const step = fs.writeSync(segment.handle.fd, bytes, written, bytes.byteLength - written);
-      if (step <= 0)
-        throw new StorageError(`log storage at ${this.#directory}: a write made no progress`);
-      written += step;
+    let appended = 0;
+    for (const chunk of chunksOf(frames, CHUNK_BYTES_MAX)) {
+      this.#writeAll(segment.handle.fd, chunk);
+      appended += chunk.byteLength;
     }
     await segment.handle.datasync();
-    this.#logBytes += bytes.byteLength;
+    this.#logBytes += appended;
     this.#stats.syncs++;
-    this.#stats.bytesAppended += bytes.byteLength;
+    this.#stats.bytesAppended += appended;
+  }
+
+  #writeAll(fd: number, bytes: Buffer): void {
+    let written = 0;
+    while (written < bytes.byteLength) {
+      const step = fs.writeSync(fd, bytes, written, bytes.byteLength - written);
+      if (step <= 0) {
+        throw new StorageError(`log storage at ${this.#directory}: a write made no progress`);
+      }
+      written += step;
+    }
   }
 
   #fail(error: unknown): void {
@@ -358,11 +372,14 @@ export class LogStorage implements StorageEngine {
       ['data', 'd'],
       ['hints', 'h'],
     ] as const) {
+      let bytes = 0;
       for (const [key, record] of this.#memory.unordered(ns)) {
         changes.push([tag, key, record]);
-        if (changes.length === SNAPSHOT_CHANGES_PER_FRAME) {
+        bytes += valueBytes(record);
+        if (changes.length === SNAPSHOT_CHANGES_PER_FRAME || bytes >= CHUNK_BYTES_MAX) {
           yield changes;
           changes = [];
+          bytes = 0;
         }
       }
     }
@@ -463,6 +480,29 @@ export class LogStorage implements StorageEngine {
   #assertOpen(): void {
     if (this.#closing !== null) throw new StorageClosedError(this.kind);
   }
+}
+
+/** The frames' bytes in buffers of about `max` bytes (a frame is never split). */
+function* chunksOf(frames: readonly Buffer[], max: number): Generator<Buffer> {
+  let start = 0;
+  let bytes = 0;
+  for (let i = 0; i < frames.length; i++) {
+    bytes += frames[i]!.byteLength;
+    // Frames come as header and payload pairs; cut only after a payload.
+    if (i % 2 === 1 && (bytes >= max || i === frames.length - 1)) {
+      yield Buffer.concat(frames.slice(start, i + 1), bytes);
+      start = i + 1;
+      bytes = 0;
+    }
+  }
+  assert(start === frames.length, 'frames come as header and payload pairs');
+}
+
+/** The value bytes a record holds (what dominates its encoded size). */
+function valueBytes(record: KeyRecord): number {
+  let bytes = 0;
+  for (const sibling of record.siblings) bytes += sibling.value?.byteLength ?? 0;
+  return bytes;
 }
 
 function loggedChange(change: PersistWrite): LoggedChange {

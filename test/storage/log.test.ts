@@ -247,6 +247,48 @@ describe('LogStorage specifics', () => {
     }
   });
 
+  it('writes and compacts large values in bounded chunks, and reads them all back', async () => {
+    dir = temporaryDirectory();
+    const storage = await open({ compactMinBytes: 32 * 1024 * 1024 });
+    const big = (i: number) => ({
+      siblings: [
+        {
+          dot: ['n1', i + 1] as [string, number],
+          past: [],
+          value: new Uint8Array(1 << 20).fill(i),
+        },
+      ],
+    });
+    // 40 MiB in one turn: written in chunks of about 16 MiB, made durable by one sync.
+    const writes = vi.spyOn(fs, 'writeSync');
+    try {
+      await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          storage.write([{ ns: 'data', key: `big${i}`, record: big(i) }]),
+        ),
+      );
+      expect(writes.mock.calls.length).toBe(3);
+      for (const call of writes.mock.calls) {
+        expect((call[1] as unknown as Buffer).byteLength).toBeLessThan(18 * 1024 * 1024);
+      }
+    } finally {
+      writes.mockRestore();
+    }
+    expect(storage.stats().syncs).toBe(1);
+    expect(storage.stats().bytesAppended).toBe(fs.statSync(path.join(dir, 'log-00000001')).size);
+    // Past the threshold: the snapshot holds 40 MiB, in frames of about 16 MiB.
+    await storage.write([{ ns: 'data', key: 'small', record: record('s') }]);
+    await expect.poll(() => storage.stats().compactions, { timeout: 10_000 }).toBe(1);
+    await storage.close();
+    const again = await open();
+    for (let i = 0; i < 40; i++) {
+      const value = again.get(`big${i}`)?.siblings[0]?.value;
+      expect(value?.byteLength).toBe(1 << 20);
+      expect(value?.[12345]).toBe(i);
+    }
+    expect(text(again, 'small')).toBe('s');
+  });
+
   it('ignores a snapshot that a crash left half written', async () => {
     dir = temporaryDirectory();
     const storage = await open();
