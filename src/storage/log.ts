@@ -27,6 +27,9 @@
  * in place: the engine counts it (`stats().compactionFailures`) and goes on, and tries again
  * once the new log has grown past the threshold again.
  *
+ * Parts: group commit is log-appender.ts, what open does is log-recovery.ts, the files are
+ * log-dir.ts and their frames log-frame.ts; this file holds the records and compacts.
+ *
  * Atomicity and order as the contract (engine.ts) states: a batch is one frame, applied in
  * memory at once (visible to `get` before it is durable, as in MemoryStorage) and replayed
  * whole or not at all. A failed append or sync fails the engine: that write and every later
@@ -34,7 +37,6 @@
  * that were never durable, as a crashed process's would).
  */
 import fs from 'node:fs';
-import { assert } from '../core/assert.js';
 import type { KeyRecord, Namespace, PersistWrite } from '../core/types.js';
 import {
   type EntriesOptions,
@@ -44,15 +46,16 @@ import {
   type StorageStats,
   validateBatch,
 } from './engine.js';
+import { APPEND_CHUNK_BYTES, LogAppender } from './log-appender.js';
 import {
   filePath,
-  logFileName,
   scanLogDirectory,
   snapshotFileName,
   syncDirectory,
   temporarySnapshotName,
 } from './log-dir.js';
-import { frameHeader, readFileFrames } from './log-frame.js';
+import { frameHeader } from './log-frame.js';
+import { recoverLogDirectory } from './log-recovery.js';
 import { MemoryStorage } from './memory.js';
 import { encodeValue, normalizeRecord, packr } from './record-codec.js';
 
@@ -62,11 +65,6 @@ export const LOG_COMPACT_MIN_BYTES_DEFAULT = 64 * 1024 * 1024;
 export const LOG_COMPACT_RATIO_DEFAULT = 2;
 /** Changes per frame of a snapshot: the work done between two yields to the event loop. */
 const SNAPSHOT_CHANGES_PER_FRAME = 512;
-/**
- * Value bytes per frame of a snapshot, and per write into the log: a frame stays far below
- * FRAME_PAYLOAD_MAX_BYTES and no single buffer grows with the number of large values at hand.
- */
-const CHUNK_BYTES_MAX = 16 * 1024 * 1024;
 
 /** Options of `LogStorage.open`. */
 export interface LogStorageOptions {
@@ -88,19 +86,6 @@ type LoggedChange =
   | readonly ['m', string]
   | readonly ['m', string, unknown];
 
-/** A caller waiting for the round its frame (if any) is in, with what to run once it is durable. */
-interface Waiter {
-  readonly resolve: () => void;
-  readonly reject: (error: unknown) => void;
-  readonly then?: () => Promise<void>;
-}
-
-/** The log file being appended to. */
-interface Segment {
-  readonly generation: number;
-  readonly handle: fs.promises.FileHandle;
-}
-
 /** Thrown inside a compaction that `close()` cut short; not a failure. */
 class CompactionAborted extends Error {}
 
@@ -113,17 +98,14 @@ export class LogStorage implements StorageEngine {
   readonly #memory = new MemoryStorage();
   /** Meta names held, for snapshots (MemoryStorage reads meta by name only). */
   readonly #metaNames = new Set<string>();
-  #segment: Segment | null = null;
-  /** Frames (header, payload, ...) and waiters of the next round. */
-  #frames: Buffer[] = [];
-  #waiters: Waiter[] = [];
-  #flushing: Promise<void> | null = null;
-  #logBytes = 0;
+  #appender: LogAppender | null = null;
+  /** Bytes of the logs before the current one that the last snapshot does not cover. */
+  #olderLogBytes = 0;
   #snapshotBytes = 0;
   #compaction: Promise<void> | null = null;
-  #failure: StorageError | null = null;
   #closing: Promise<void> | null = null;
-  #stats = { syncs: 0, bytesAppended: 0, compactions: 0, compactionFailures: 0 };
+  #compactions = 0;
+  #compactionFailures = 0;
 
   private constructor(options: LogStorageOptions) {
     this.#directory = options.path;
@@ -139,10 +121,16 @@ export class LogStorage implements StorageEngine {
     const storage = new LogStorage(options);
     try {
       await fs.promises.mkdir(options.path, { recursive: true });
-      await storage.#recover();
+      const found = await recoverLogDirectory(options.path, (payload, file) =>
+        storage.#replay(payload, file),
+      );
+      storage.#olderLogBytes = found.logBytes - found.segmentBytes;
+      storage.#snapshotBytes = found.snapshotBytes;
+      storage.#appender = new LogAppender(options.path, found.segment, found.segmentBytes, () =>
+        storage.#maybeCompact(),
+      );
       return storage;
     } catch (error) {
-      await storage.#segment?.handle.close().catch(() => {});
       if (error instanceof StorageError) throw error;
       throw new StorageError(`cannot open log storage at ${options.path}`, { cause: error });
     }
@@ -156,13 +144,13 @@ export class LogStorage implements StorageEngine {
   write(batch: readonly PersistWrite[]): Promise<void> {
     try {
       this.#assertOpen();
-      if (this.#failure !== null) throw this.#failure;
+      const appender = this.#opened();
+      if (appender.failure !== null) throw appender.failure;
       validateBatch(batch);
       const payload = encodeValue(batch.map(loggedChange), 'write batch');
       this.#memory.apply(batch); // all or nothing; throws before the frame is queued
       this.#noteMeta(batch);
-      this.#frames.push(frameHeader(payload), payload);
-      return this.#round();
+      return appender.append(frameHeader(payload), payload);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -188,7 +176,11 @@ export class LogStorage implements StorageEngine {
   }
 
   stats(): StorageStats {
-    return { ...this.#stats };
+    return {
+      ...this.#opened().stats,
+      compactions: this.#compactions,
+      compactionFailures: this.#compactionFailures,
+    };
   }
 
   close(): Promise<void> {
@@ -199,9 +191,8 @@ export class LogStorage implements StorageEngine {
   /** Lets pending writes and an ongoing compaction settle, then releases the file. */
   async #shutDown(): Promise<void> {
     await this.#compaction;
-    while (this.#flushing !== null) await this.#flushing;
     try {
-      await this.#segment?.handle.close();
+      await this.#appender?.close();
     } catch (error) {
       throw new StorageError('closing log storage failed', { cause: error });
     } finally {
@@ -209,75 +200,9 @@ export class LogStorage implements StorageEngine {
     }
   }
 
-  // --- writing ---------------------------------------------------------------------------
-
-  /** Resolves once the round now being gathered is durable; runs `then` before that. */
-  #round(then?: () => Promise<void>): Promise<void> {
-    if (this.#failure !== null) return Promise.reject(this.#failure);
-    return new Promise((resolve, reject) => {
-      this.#waiters.push({ resolve, reject, ...(then === undefined ? {} : { then }) });
-      // The first round of a turn waits for the turn's other batches (one append, one sync).
-      this.#flushing ??= new Promise<void>((done) => setImmediate(done)).then(() => this.#flush());
-    });
-  }
-
-  /** Writes and syncs round after round until no one waits, compacting when due. */
-  async #flush(): Promise<void> {
-    while (this.#waiters.length > 0) {
-      const frames = this.#frames;
-      const waiters = this.#waiters;
-      this.#frames = [];
-      this.#waiters = [];
-      try {
-        if (this.#failure !== null) throw this.#failure;
-        await this.#append(frames);
-        for (const waiter of waiters) if (waiter.then !== undefined) await waiter.then();
-      } catch (error) {
-        this.#fail(error);
-        for (const waiter of waiters) waiter.reject(this.#failure);
-        continue;
-      }
-      for (const waiter of waiters) waiter.resolve();
-      // After every round: under steady load the loop may never run dry.
-      this.#maybeCompact();
-    }
-    this.#flushing = null;
-  }
-
-  /** Appends the frames to the log and syncs it. */
-  async #append(frames: readonly Buffer[]): Promise<void> {
-    if (frames.length === 0) return;
-    const segment = this.#segment;
-    if (segment === null) throw new StorageError('log storage has no open log');
-    // A synchronous write into the page cache (tens of µs for a turn's batches) saves a trip
-    // through libuv's pool; the sync that makes it durable is the slow part and stays async.
-    let appended = 0;
-    for (const chunk of chunksOf(frames, CHUNK_BYTES_MAX)) {
-      this.#writeAll(segment.handle.fd, chunk);
-      appended += chunk.byteLength;
-    }
-    await segment.handle.datasync();
-    this.#logBytes += appended;
-    this.#stats.syncs++;
-    this.#stats.bytesAppended += appended;
-  }
-
-  #writeAll(fd: number, bytes: Buffer): void {
-    let written = 0;
-    while (written < bytes.byteLength) {
-      const step = fs.writeSync(fd, bytes, written, bytes.byteLength - written);
-      if (step <= 0) {
-        throw new StorageError(`log storage at ${this.#directory}: a write made no progress`);
-      }
-      written += step;
-    }
-  }
-
-  #fail(error: unknown): void {
-    this.#failure ??=
-      error instanceof StorageError
-        ? error
-        : new StorageError(`log storage at ${this.#directory} failed`, { cause: error });
+  #opened(): LogAppender {
+    if (this.#appender === null) throw new StorageError('log storage is not open yet');
+    return this.#appender;
   }
 
   #noteMeta(batch: readonly PersistWrite[]): void {
@@ -291,16 +216,17 @@ export class LogStorage implements StorageEngine {
   // --- compaction ------------------------------------------------------------------------
 
   #maybeCompact(): void {
-    if (this.#compaction !== null || this.#closing !== null || this.#failure !== null) return;
+    const appender = this.#opened();
+    if (this.#compaction !== null || this.#closing !== null || appender.failure !== null) return;
     const due = Math.max(this.#compactMinBytes, this.#compactRatio * this.#snapshotBytes);
-    if (this.#logBytes < due) return;
-    this.#compaction = this.#compact()
+    if (this.#olderLogBytes + appender.segmentBytes < due) return;
+    this.#compaction = this.#compact(appender)
       .catch((error: unknown) => {
         // The logs it would have replaced are all still there: the engine goes on, and the next
         // compaction is tried once the new log has grown past the threshold again. A failure
-        // inside a round (starting the new log) has already failed the engine.
-        if (!(error instanceof CompactionAborted) && this.#failure === null) {
-          this.#stats.compactionFailures++;
+        // inside a round (starting the new log) has already failed the appender.
+        if (!(error instanceof CompactionAborted) && appender.failure === null) {
+          this.#compactionFailures++;
         }
       })
       .finally(() => {
@@ -308,39 +234,25 @@ export class LogStorage implements StorageEngine {
       });
   }
 
-  async #compact(): Promise<void> {
-    const generation = (this.#segment?.generation ?? 0) + 1;
+  async #compact(appender: LogAppender): Promise<void> {
+    const generation = appender.generation + 1;
     // Every earlier batch is durable in the older logs; later ones go to the new log.
-    await this.#round(() => this.#startSegment(generation));
+    await appender.round(() => appender.switchTo(generation));
+    this.#olderLogBytes = 0;
     const temporary = filePath(this.#directory, temporarySnapshotName(generation));
     try {
       const bytes = await this.#writeSnapshot(temporary);
       // What was applied while memory was read is whole in the new log once this round is.
-      await this.#round();
+      await appender.round();
       await fs.promises.rename(temporary, filePath(this.#directory, snapshotFileName(generation)));
       await syncDirectory(this.#directory);
       this.#snapshotBytes = bytes;
-      this.#stats.compactions++;
+      this.#compactions++;
     } catch (error) {
       await fs.promises.rm(temporary, { force: true });
       throw error;
     }
     await this.#removeObsolete();
-  }
-
-  /** Starts log `generation` and makes it the one appended to. */
-  async #startSegment(generation: number): Promise<void> {
-    const handle = await fs.promises.open(filePath(this.#directory, logFileName(generation)), 'a');
-    try {
-      await syncDirectory(this.#directory);
-    } catch (error) {
-      await handle.close();
-      throw error;
-    }
-    const previous = this.#segment;
-    this.#segment = { generation, handle };
-    this.#logBytes = 0;
-    await previous?.handle.close();
   }
 
   /** Writes every record and meta value into `file` and syncs it; returns its size. */
@@ -376,7 +288,7 @@ export class LogStorage implements StorageEngine {
       for (const [key, record] of this.#memory.unordered(ns)) {
         changes.push([tag, key, record]);
         bytes += valueBytes(record);
-        if (changes.length === SNAPSHOT_CHANGES_PER_FRAME || bytes >= CHUNK_BYTES_MAX) {
+        if (changes.length === SNAPSHOT_CHANGES_PER_FRAME || bytes >= APPEND_CHUNK_BYTES) {
           yield changes;
           changes = [];
           bytes = 0;
@@ -398,51 +310,7 @@ export class LogStorage implements StorageEngine {
 
   // --- recovery --------------------------------------------------------------------------
 
-  async #recover(): Promise<void> {
-    const found = scanLogDirectory(this.#directory);
-    for (const name of found.obsolete) {
-      await fs.promises.rm(filePath(this.#directory, name), { force: true });
-    }
-    if (found.snapshot > 0) {
-      const name = snapshotFileName(found.snapshot);
-      const read = await readFileFrames(filePath(this.#directory, name), (payload) =>
-        this.#replay(payload, name),
-      );
-      if (read.validBytes !== read.fileBytes) throw this.#corrupt(name, read.validBytes);
-      this.#snapshotBytes = read.fileBytes;
-    }
-    for (const [i, generation] of found.logs.entries()) {
-      await this.#replayLog(generation, i === found.logs.length - 1);
-    }
-    const last = found.logs.at(-1);
-    if (last === undefined) await this.#startSegment(Math.max(1, found.snapshot));
-    else {
-      const name = logFileName(last);
-      this.#segment = {
-        generation: last,
-        handle: await fs.promises.open(filePath(this.#directory, name), 'a'),
-      };
-    }
-  }
-
-  /** Replays one log; the newest may end in a torn frame, which is cut off. */
-  async #replayLog(generation: number, newest: boolean): Promise<void> {
-    const name = logFileName(generation);
-    const file = filePath(this.#directory, name);
-    const read = await readFileFrames(file, (payload) => this.#replay(payload, name));
-    if (read.validBytes !== read.fileBytes) {
-      if (!newest) throw this.#corrupt(name, read.validBytes);
-      const handle = await fs.promises.open(file, 'r+');
-      try {
-        await handle.truncate(read.validBytes);
-        await handle.datasync();
-      } finally {
-        await handle.close();
-      }
-    }
-    this.#logBytes += read.validBytes;
-  }
-
+  /** Applies one frame read back from `file` (log-recovery.ts hands them over in order). */
   #replay(payload: Buffer, file: string): void {
     let changes: unknown;
     try {
@@ -460,13 +328,6 @@ export class LogStorage implements StorageEngine {
     this.#noteMeta(batch);
   }
 
-  #corrupt(name: string, validBytes: number): StorageError {
-    return new StorageError(
-      `log storage file ${filePath(this.#directory, name)} is damaged after byte ${validBytes} ` +
-        '(not at the end of the newest log, where a crash could have cut an append short)',
-    );
-  }
-
   // --- small helpers ---------------------------------------------------------------------
 
   /** Checks before every step that the engine is still open, as lmdb's iterator does. */
@@ -480,22 +341,6 @@ export class LogStorage implements StorageEngine {
   #assertOpen(): void {
     if (this.#closing !== null) throw new StorageClosedError(this.kind);
   }
-}
-
-/** The frames' bytes in buffers of about `max` bytes (a frame is never split). */
-function* chunksOf(frames: readonly Buffer[], max: number): Generator<Buffer> {
-  let start = 0;
-  let bytes = 0;
-  for (let i = 0; i < frames.length; i++) {
-    bytes += frames[i]!.byteLength;
-    // Frames come as header and payload pairs; cut only after a payload.
-    if (i % 2 === 1 && (bytes >= max || i === frames.length - 1)) {
-      yield Buffer.concat(frames.slice(start, i + 1), bytes);
-      start = i + 1;
-      bytes = 0;
-    }
-  }
-  assert(start === frames.length, 'frames come as header and payload pairs');
 }
 
 /** The value bytes a record holds (what dominates its encoded size). */
