@@ -69,6 +69,7 @@ export class HostedNode {
       dataDir: init.dataDir,
       nodeId: init.id,
       engine: init.storageEngine,
+      onWarning: (message, error) => log.warn({ err: error }, message),
     });
     let node: HostedNode;
     try {

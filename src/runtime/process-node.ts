@@ -207,6 +207,7 @@ export class ProcessNode {
         dataDir: options.dataDir,
         nodeId: options.id,
         engine: options.storageEngine ?? 'log',
+        onWarning: (message, error) => log.warn({ err: error }, message),
       });
       undo.unshift(() => storage.close());
       const actor = await loadOrCreateActor(options.id, storage);

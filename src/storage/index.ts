@@ -26,6 +26,8 @@ export interface OpenStorageOptions {
   readonly nodeId: string;
   /** The engine of a node directory that holds no data yet. @default 'log' */
   readonly engine?: DurableEngineKind;
+  /** Told of trouble the engine survives (a failed log compaction), to log it. */
+  readonly onWarning?: (message: string, error: unknown) => void;
 }
 
 /**
@@ -43,9 +45,17 @@ export async function openStorage(options: OpenStorageOptions): Promise<StorageE
   }
   const directory = path.join(options.dataDir, options.nodeId);
   const engine = engineHeldIn(directory) ?? options.engine ?? 'log';
-  return engine === 'lmdb'
-    ? LmdbStorage.open({ path: directory })
-    : LogStorage.open({ path: directory });
+  if (engine === 'lmdb') return LmdbStorage.open({ path: directory });
+  const { onWarning } = options;
+  return LogStorage.open({
+    path: directory,
+    ...(onWarning === undefined
+      ? {}
+      : {
+          onCompactionFailed: (error: unknown) =>
+            onWarning('log compaction failed: the older files stay, tried again later', error),
+        }),
+  });
 }
 
 /** The engine whose files `directory` holds, or null when it holds none (or does not exist). */

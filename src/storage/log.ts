@@ -78,6 +78,8 @@ export interface LogStorageOptions {
   readonly compactMinBytes?: number;
   /** @default LOG_COMPACT_RATIO_DEFAULT */
   readonly compactRatio?: number;
+  /** Told why a compaction failed (the engine goes on; see the file comment). */
+  readonly onCompactionFailed?: (error: unknown) => void;
 }
 
 /** A batch change as the log stores it: record namespaces `d`/`h`, meta `m` (no value: remove). */
@@ -95,6 +97,7 @@ export class LogStorage implements StorageEngine {
   readonly #directory: string;
   readonly #compactMinBytes: number;
   readonly #compactRatio: number;
+  readonly #onCompactionFailed: (error: unknown) => void;
   readonly #memory = new MemoryStorage();
   /** Meta names held, for snapshots (MemoryStorage reads meta by name only). */
   readonly #metaNames = new Set<string>();
@@ -111,6 +114,7 @@ export class LogStorage implements StorageEngine {
     this.#directory = options.path;
     this.#compactMinBytes = options.compactMinBytes ?? LOG_COMPACT_MIN_BYTES_DEFAULT;
     this.#compactRatio = options.compactRatio ?? LOG_COMPACT_RATIO_DEFAULT;
+    this.#onCompactionFailed = options.onCompactionFailed ?? (() => {});
     if (!(this.#compactMinBytes >= 0) || !(this.#compactRatio >= 1)) {
       throw new RangeError('compactMinBytes must be ≥ 0 and compactRatio ≥ 1');
     }
@@ -227,6 +231,7 @@ export class LogStorage implements StorageEngine {
         // inside a round (starting the new log) has already failed the appender.
         if (!(error instanceof CompactionAborted) && appender.failure === null) {
           this.#compactionFailures++;
+          this.#onCompactionFailed(error);
         }
       })
       .finally(() => {

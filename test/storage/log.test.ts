@@ -216,9 +216,13 @@ describe('LogStorage specifics', () => {
     expect(compactedWhileWriting).toBe(true);
   });
 
-  it('goes on after a compaction fails, keeps every write, and compacts again later', async () => {
+  it('goes on after a compaction fails, says why, keeps every write, and compacts again later', async () => {
     dir = temporaryDirectory();
-    const storage = await open({ compactMinBytes: 2048 });
+    const told: unknown[] = [];
+    const storage = await open({
+      compactMinBytes: 2048,
+      onCompactionFailed: (error) => told.push(error),
+    });
     const realOpen = fs.promises.open.bind(fs.promises);
     let refused = 0;
     const failing = vi.spyOn(fs.promises, 'open').mockImplementation(async (file, ...rest) => {
@@ -238,6 +242,8 @@ describe('LogStorage specifics', () => {
     }
     expect(refused).toBe(1);
     expect(storage.stats().compactionFailures).toBe(1);
+    expect(told).toHaveLength(1);
+    expect(told[0]).toMatchObject({ code: 'EMFILE' });
     expect(files(dir).some((name) => name.endsWith('.tmp'))).toBe(false);
     await storage.close();
     const again = await open();
