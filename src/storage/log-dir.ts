@@ -74,6 +74,18 @@ function generations(names: readonly string[], pattern: RegExp): number[] {
     .sort((a, b) => a - b);
 }
 
+/**
+ * Deletes what a finished compaction or a crash left behind (older snapshots and logs, `.tmp`
+ * files) and says what remains.
+ */
+export async function removeObsoleteFiles(directory: string): Promise<LogDirectory> {
+  const found = scanLogDirectory(directory);
+  for (const name of found.obsolete) {
+    await fs.promises.rm(filePath(directory, name), { force: true });
+  }
+  return found;
+}
+
 /** Makes the directory's entries (a created, renamed or removed file) durable. */
 export async function syncDirectory(directory: string): Promise<void> {
   const handle = await fs.promises.open(directory, 'r');

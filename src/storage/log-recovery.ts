@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import { StorageError } from './engine.js';
 import { openSegment, type Segment } from './log-appender.js';
-import { filePath, logFileName, scanLogDirectory, snapshotFileName } from './log-dir.js';
+import { filePath, logFileName, removeObsoleteFiles, snapshotFileName } from './log-dir.js';
 import { readFileFrames } from './log-frame.js';
 
 /** What recovery found. */
@@ -18,8 +18,8 @@ export interface Recovered {
   readonly segment: Segment;
   /** Valid bytes in `segment`. */
   readonly segmentBytes: number;
-  /** Valid bytes in every log since the snapshot (the newest included). */
-  readonly logBytes: number;
+  /** Valid bytes in the logs since the snapshot other than `segment`. */
+  readonly olderLogBytes: number;
   /** Size of the snapshot replayed (0: none). */
   readonly snapshotBytes: number;
 }
@@ -29,10 +29,7 @@ export async function recoverLogDirectory(
   directory: string,
   replay: (payload: Buffer, file: string) => void,
 ): Promise<Recovered> {
-  const found = scanLogDirectory(directory);
-  for (const name of found.obsolete) {
-    await fs.promises.rm(filePath(directory, name), { force: true });
-  }
+  const found = await removeObsoleteFiles(directory);
   let snapshotBytes = 0;
   if (found.snapshot > 0) {
     const name = snapshotFileName(found.snapshot);
@@ -42,24 +39,20 @@ export async function recoverLogDirectory(
     if (read.validBytes !== read.fileBytes) throw damaged(directory, name, read.validBytes);
     snapshotBytes = read.fileBytes;
   }
-  let logBytes = 0;
+  let olderLogBytes = 0;
   let newestBytes = 0;
   for (const [i, generation] of found.logs.entries()) {
+    olderLogBytes += newestBytes;
     newestBytes = await replayLog(directory, generation, i === found.logs.length - 1, replay);
-    logBytes += newestBytes;
   }
   const last = found.logs.at(-1);
   if (last === undefined) {
     const segment = await openSegment(directory, Math.max(1, found.snapshot));
-    return { segment, segmentBytes: 0, logBytes, snapshotBytes };
+    return { segment, segmentBytes: 0, olderLogBytes, snapshotBytes };
   }
   const handle = await fs.promises.open(filePath(directory, logFileName(last)), 'a');
-  return {
-    segment: { generation: last, handle },
-    segmentBytes: newestBytes,
-    logBytes,
-    snapshotBytes,
-  };
+  const segment = { generation: last, handle };
+  return { segment, segmentBytes: newestBytes, olderLogBytes, snapshotBytes };
 }
 
 /** Replays one log, returning its valid length; the newest may end in a torn frame, cut off. */

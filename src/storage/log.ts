@@ -49,13 +49,13 @@ import {
 import { APPEND_CHUNK_BYTES, LogAppender } from './log-appender.js';
 import {
   filePath,
-  scanLogDirectory,
+  removeObsoleteFiles,
   snapshotFileName,
   syncDirectory,
   temporarySnapshotName,
 } from './log-dir.js';
 import { frameHeader } from './log-frame.js';
-import { recoverLogDirectory } from './log-recovery.js';
+import { type Recovered, recoverLogDirectory } from './log-recovery.js';
 import { MemoryStorage } from './memory.js';
 import { encodeValue, normalizeRecord, packr } from './record-codec.js';
 
@@ -98,42 +98,43 @@ export class LogStorage implements StorageEngine {
   readonly #compactMinBytes: number;
   readonly #compactRatio: number;
   readonly #onCompactionFailed: (error: unknown) => void;
-  readonly #memory = new MemoryStorage();
-  /** Meta names held, for snapshots (MemoryStorage reads meta by name only). */
-  readonly #metaNames = new Set<string>();
-  #appender: LogAppender | null = null;
+  readonly #memory: MemoryStorage;
+  readonly #appender: LogAppender;
   /** Bytes of the logs before the current one that the last snapshot does not cover. */
-  #olderLogBytes = 0;
-  #snapshotBytes = 0;
+  #olderLogBytes: number;
+  #snapshotBytes: number;
   #compaction: Promise<void> | null = null;
   #closing: Promise<void> | null = null;
   #compactions = 0;
   #compactionFailures = 0;
 
-  private constructor(options: LogStorageOptions) {
+  private constructor(options: LogStorageOptions, memory: MemoryStorage, found: Recovered) {
     this.#directory = options.path;
+    this.#memory = memory;
+    this.#olderLogBytes = found.olderLogBytes;
+    this.#snapshotBytes = found.snapshotBytes;
+    this.#appender = new LogAppender(options.path, found.segment, found.segmentBytes, () =>
+      this.#maybeCompact(),
+    );
     this.#compactMinBytes = options.compactMinBytes ?? LOG_COMPACT_MIN_BYTES_DEFAULT;
     this.#compactRatio = options.compactRatio ?? LOG_COMPACT_RATIO_DEFAULT;
     this.#onCompactionFailed = options.onCompactionFailed ?? (() => {});
-    if (!(this.#compactMinBytes >= 0) || !(this.#compactRatio >= 1)) {
-      throw new RangeError('compactMinBytes must be ≥ 0 and compactRatio ≥ 1');
-    }
   }
 
   /** Opens (creating when needed) the directory `options.path`, replaying what it holds. */
   static async open(options: LogStorageOptions): Promise<LogStorage> {
-    const storage = new LogStorage(options);
+    const { compactMinBytes = LOG_COMPACT_MIN_BYTES_DEFAULT } = options;
+    const { compactRatio = LOG_COMPACT_RATIO_DEFAULT } = options;
+    if (!(compactMinBytes >= 0) || !(compactRatio >= 1)) {
+      throw new RangeError('compactMinBytes must be ≥ 0 and compactRatio ≥ 1');
+    }
     try {
       await fs.promises.mkdir(options.path, { recursive: true });
+      const memory = new MemoryStorage();
       const found = await recoverLogDirectory(options.path, (payload, file) =>
-        storage.#replay(payload, file),
+        replay(memory, payload, file),
       );
-      storage.#olderLogBytes = found.logBytes - found.segmentBytes;
-      storage.#snapshotBytes = found.snapshotBytes;
-      storage.#appender = new LogAppender(options.path, found.segment, found.segmentBytes, () =>
-        storage.#maybeCompact(),
-      );
-      return storage;
+      return new LogStorage(options, memory, found);
     } catch (error) {
       if (error instanceof StorageError) throw error;
       throw new StorageError(`cannot open log storage at ${options.path}`, { cause: error });
@@ -148,13 +149,11 @@ export class LogStorage implements StorageEngine {
   write(batch: readonly PersistWrite[]): Promise<void> {
     try {
       this.#assertOpen();
-      const appender = this.#opened();
-      if (appender.failure !== null) throw appender.failure;
+      if (this.#appender.failure !== null) throw this.#appender.failure;
       validateBatch(batch);
       const payload = encodeValue(batch.map(loggedChange), 'write batch');
-      this.#memory.apply(batch); // all or nothing; throws before the frame is queued
-      this.#noteMeta(batch);
-      return appender.append(frameHeader(payload), payload);
+      this.#memory.applyValidated(batch); // all or nothing; throws before the frame is queued
+      return this.#appender.append(frameHeader(payload), payload);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -181,7 +180,7 @@ export class LogStorage implements StorageEngine {
 
   stats(): StorageStats {
     return {
-      ...this.#opened().stats,
+      ...this.#appender.stats,
       compactions: this.#compactions,
       compactionFailures: this.#compactionFailures,
     };
@@ -196,7 +195,7 @@ export class LogStorage implements StorageEngine {
   async #shutDown(): Promise<void> {
     await this.#compaction;
     try {
-      await this.#appender?.close();
+      await this.#appender.close();
     } catch (error) {
       throw new StorageError('closing log storage failed', { cause: error });
     } finally {
@@ -204,23 +203,10 @@ export class LogStorage implements StorageEngine {
     }
   }
 
-  #opened(): LogAppender {
-    if (this.#appender === null) throw new StorageError('log storage is not open yet');
-    return this.#appender;
-  }
-
-  #noteMeta(batch: readonly PersistWrite[]): void {
-    for (const change of batch) {
-      if (change.ns !== 'meta') continue;
-      if (change.value === undefined) this.#metaNames.delete(change.name);
-      else this.#metaNames.add(change.name);
-    }
-  }
-
   // --- compaction ------------------------------------------------------------------------
 
   #maybeCompact(): void {
-    const appender = this.#opened();
+    const appender = this.#appender;
     if (this.#compaction !== null || this.#closing !== null || appender.failure !== null) return;
     const due = Math.max(this.#compactMinBytes, this.#compactRatio * this.#snapshotBytes);
     if (this.#olderLogBytes + appender.segmentBytes < due) return;
@@ -257,7 +243,7 @@ export class LogStorage implements StorageEngine {
       await fs.promises.rm(temporary, { force: true });
       throw error;
     }
-    await this.#removeObsolete();
+    await removeObsoleteFiles(this.#directory);
   }
 
   /** Writes every record and meta value into `file` and syncs it; returns its size. */
@@ -300,37 +286,8 @@ export class LogStorage implements StorageEngine {
         }
       }
     }
-    for (const name of [...this.#metaNames]) {
-      const value = this.#memory.getMeta(name);
-      if (value !== undefined) changes.push(['m', name, value]);
-    }
+    for (const [name, value] of this.#memory.metaEntries()) changes.push(['m', name, value]);
     if (changes.length > 0) yield changes;
-  }
-
-  async #removeObsolete(): Promise<void> {
-    for (const name of scanLogDirectory(this.#directory).obsolete) {
-      await fs.promises.rm(filePath(this.#directory, name), { force: true });
-    }
-  }
-
-  // --- recovery --------------------------------------------------------------------------
-
-  /** Applies one frame read back from `file` (log-recovery.ts hands them over in order). */
-  #replay(payload: Buffer, file: string): void {
-    let changes: unknown;
-    try {
-      changes = packr.unpack(payload);
-    } catch (error) {
-      throw new StorageError(`log storage file ${file} holds an unreadable batch`, {
-        cause: error,
-      });
-    }
-    if (!Array.isArray(changes)) {
-      throw new StorageError(`log storage file ${file} holds a batch that is not a list`);
-    }
-    const batch = changes.map((change) => persistWrite(change, file));
-    this.#memory.apply(batch);
-    this.#noteMeta(batch);
   }
 
   // --- small helpers ---------------------------------------------------------------------
@@ -346,6 +303,22 @@ export class LogStorage implements StorageEngine {
   #assertOpen(): void {
     if (this.#closing !== null) throw new StorageClosedError(this.kind);
   }
+}
+
+/** Applies one frame read back from `file` to `memory` (recovery hands them over in order). */
+function replay(memory: MemoryStorage, payload: Buffer, file: string): void {
+  let changes: unknown;
+  try {
+    changes = packr.unpack(payload);
+  } catch (error) {
+    throw new StorageError(`log storage file ${file} holds an unreadable batch`, { cause: error });
+  }
+  if (!Array.isArray(changes)) {
+    throw new StorageError(`log storage file ${file} holds a batch that is not a list`);
+  }
+  const batch = changes.map((change) => persistWrite(change, file));
+  validateBatch(batch);
+  memory.applyValidated(batch);
 }
 
 /** The value bytes a record holds (what dominates its encoded size). */

@@ -45,7 +45,9 @@ export class MemoryStorage implements StorageEngine {
   /** Applies the batch synchronously (so `get` sees it at once) and resolves on a microtask. */
   write(batch: readonly PersistWrite[]): Promise<void> {
     try {
-      this.apply(batch);
+      this.#assertOpen();
+      validateBatch(batch);
+      this.applyValidated(batch);
       return Promise.resolve();
     } catch (error) {
       return Promise.reject(error);
@@ -53,12 +55,12 @@ export class MemoryStorage implements StorageEngine {
   }
 
   /**
-   * `write` without the promise, for an engine built on this one (log.ts): applies the whole
-   * batch, or throws a StorageError having applied nothing.
+   * `write` without the promise and without `validateBatch`, for an engine built on this one
+   * that validated the batch itself (log.ts): applies the whole batch, or throws a StorageError
+   * (a meta value that cannot be copied) having applied nothing.
    */
-  apply(batch: readonly PersistWrite[]): void {
+  applyValidated(batch: readonly PersistWrite[]): void {
     this.#assertOpen();
-    validateBatch(batch);
     // Copy every meta value before applying anything, so a value that cannot be copied
     // rejects the batch with nothing stored.
     const metaValues = batch.map((change) =>
@@ -79,6 +81,17 @@ export class MemoryStorage implements StorageEngine {
    */
   *unordered(ns: Namespace): Generator<[string, KeyRecord]> {
     for (const entry of this.#table(ns).records) {
+      this.#assertOpen();
+      yield entry;
+    }
+  }
+
+  /**
+   * Every meta name and value held, for an engine that persists them (log.ts snapshots). The
+   * values are this engine's own copies: read them, never change them.
+   */
+  *metaEntries(): Generator<[string, unknown]> {
+    for (const entry of this.#meta) {
       this.#assertOpen();
       yield entry;
     }
