@@ -57,7 +57,7 @@ import {
 import { frameHeader } from './log-frame.js';
 import { type Recovered, recoverLogDirectory } from './log-recovery.js';
 import { MemoryStorage } from './memory.js';
-import { encodeValue, normalizeRecord, packr } from './record-codec.js';
+import { checkRecordShape, encodeValue, normalizeRecord, packr } from './record-codec.js';
 
 /** Compaction waits for at least this many bytes of log since the last snapshot. */
 export const LOG_COMPACT_MIN_BYTES_DEFAULT = 64 * 1024 * 1024;
@@ -333,9 +333,7 @@ function loggedChange(change: PersistWrite): LoggedChange {
     return change.value === undefined ? ['m', change.name] : ['m', change.name, change.value];
   }
   const { record, key } = change;
-  if (record !== null && !Array.isArray(record?.siblings)) {
-    throw new StorageError(`record for key ${JSON.stringify(key)} has no siblings array`);
-  }
+  if (record !== null) checkRecordShape(record, key);
   return [change.ns === 'data' ? 'd' : 'h', key, record];
 }
 

@@ -14,11 +14,16 @@ import { StorageError } from './engine.js';
  */
 export const packr = new Packr({ useRecords: false, copyBuffers: true });
 
-/** msgpack of a record, after checking its shape. */
-export function encodeRecord(record: KeyRecord, key: string): Buffer {
+/** Throws a StorageError unless `record` has the shape every engine stores. */
+export function checkRecordShape(record: KeyRecord, key: string): void {
   if (!Array.isArray(record?.siblings)) {
     throw new StorageError(`record for key ${JSON.stringify(key)} has no siblings array`);
   }
+}
+
+/** msgpack of a record, after checking its shape. */
+export function encodeRecord(record: KeyRecord, key: string): Buffer {
+  checkRecordShape(record, key);
   return encodeValue(record, `key ${JSON.stringify(key)}`);
 }
 
