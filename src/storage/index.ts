@@ -3,6 +3,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import type { StorageEngineName } from '../config.js';
 import { isNodeIdText } from '../util/node-id.js';
 import { type StorageEngine, StorageError } from './engine.js';
 import { LmdbStorage } from './lmdb.js';
@@ -15,9 +16,6 @@ export { LmdbStorage, type LmdbStorageOptions } from './lmdb.js';
 export { LogStorage, type LogStorageOptions } from './log.js';
 export { MemoryStorage } from './memory.js';
 
-/** The durable engines a node directory can hold. */
-export type DurableEngineKind = 'log' | 'lmdb';
-
 /** Where a node keeps its data. */
 export interface OpenStorageOptions {
   /** Parent directory of all nodes' directories; null keeps data in memory (not durable). */
@@ -25,7 +23,7 @@ export interface OpenStorageOptions {
   /** The node whose storage to open; its files live in `${dataDir}/${nodeId}`. */
   readonly nodeId: string;
   /** The engine of a node directory that holds no data yet. @default 'log' */
-  readonly engine?: DurableEngineKind;
+  readonly engine?: StorageEngineName;
   /** Told of trouble the engine survives (a failed log compaction), to log it. */
   readonly onWarning?: (message: string, error: unknown) => void;
 }
@@ -59,7 +57,7 @@ export async function openStorage(options: OpenStorageOptions): Promise<StorageE
 }
 
 /** The engine whose files `directory` holds, or null when it holds none (or does not exist). */
-export function engineHeldIn(directory: string): DurableEngineKind | null {
+export function engineHeldIn(directory: string): StorageEngineName | null {
   let names: string[];
   try {
     names = fs.readdirSync(directory);
