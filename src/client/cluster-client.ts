@@ -9,7 +9,12 @@
 
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { EXPLAIN_TIMEOUT_MS, type LogLevel, type RingkvConfig } from '../config.js';
+import {
+  EXPLAIN_TIMEOUT_MS,
+  type LogLevel,
+  type RingkvConfig,
+  type StorageEngineName,
+} from '../config.js';
 import type { NodeKeyView } from '../core/explain.js';
 import {
   type ClientResult,
@@ -73,6 +78,8 @@ export class ClusterClient implements Cluster {
   private readonly driver: RequestDriver;
   /** Who is in the cluster and which ring requests follow (it changes with addNode/removeNode). */
   private readonly membership: ClusterMembership;
+  /** Engines found in node directories (see enginesUnder). */
+  private readonly enginesHeld = new Map<string, StorageEngineName>();
 
   constructor(
     private readonly config: RingkvConfig,
@@ -165,11 +172,22 @@ export class ClusterClient implements Cluster {
     });
   }
 
-  /** The engines the nodes' directories hold; a directory with data keeps its own engine. */
+  /**
+   * The engines the nodes' directories hold; a directory with data keeps its own engine. A
+   * directory's engine never changes once it holds data, so each is read from disk until it
+   * does and remembered after: status() is polled (the dashboard, /status), and this used to
+   * list every node's directory on every call.
+   */
   private enginesUnder(dataDir: string): string {
-    const held = this.nodeIds.map(
-      (id) => engineHeldIn(path.join(dataDir, id)) ?? this.config.storageEngine,
-    );
+    const held = this.nodeIds.map((id) => {
+      let engine = this.enginesHeld.get(id);
+      if (engine === undefined) {
+        const found = engineHeldIn(path.join(dataDir, id));
+        if (found !== null) this.enginesHeld.set(id, found);
+        engine = found ?? this.config.storageEngine;
+      }
+      return engine;
+    });
     return [...new Set(held)].sort().join(' and ');
   }
 

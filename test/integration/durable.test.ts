@@ -2,10 +2,10 @@
  * Durable nodes, on each durable engine: acknowledged data survives a full cluster restart and a
  * node kill.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import fs, { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startCluster } from '../../src/index.js';
 
 describe.each(['log', 'lmdb'] as const)('a durable cluster (%s)', (storageEngine) => {
@@ -21,6 +21,16 @@ describe.each(['log', 'lmdb'] as const)('a durable cluster (%s)', (storageEngine
     const first = await startCluster({ nodes: 5, dataDir, storageEngine });
     await Promise.all(keys.map((k) => first.put(k, `value of ${k}`)));
     expect((await first.status()).config).toMatchObject({ durable: true, engine: storageEngine });
+    // The engines held are read from disk once, not on every status call.
+    const listings = vi.spyOn(fs, 'readdirSync');
+    try {
+      await first.status();
+      await first.status();
+      const underDataDir = listings.mock.calls.filter(([dir]) => String(dir).startsWith(dataDir));
+      expect(underDataDir).toEqual([]);
+    } finally {
+      listings.mockRestore();
+    }
     await first.close();
 
     const second = await startCluster({ nodes: 5, dataDir, storageEngine });
