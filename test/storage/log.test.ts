@@ -58,6 +58,17 @@ describe('LogStorage specifics', () => {
     return storage;
   };
 
+  /** A fresh directory whose log holds one batch per key (`a` → one, `b` → two), closed. */
+  const closedLogOf = async (...keys: ('a' | 'b')[]): Promise<string> => {
+    dir = temporaryDirectory();
+    const storage = await open();
+    for (const key of keys) {
+      await storage.write([{ ns: 'data', key, record: record(key === 'a' ? 'one' : 'two') }]);
+    }
+    await storage.close();
+    return path.join(dir, 'log-00000001');
+  };
+
   afterEach(async () => {
     await Promise.all(opened.splice(0).map((storage) => storage.close()));
     fs.rmSync(dir, { recursive: true, force: true });
@@ -105,12 +116,7 @@ describe('LogStorage specifics', () => {
   });
 
   it('cuts a torn frame off the end of the newest log and keeps every whole batch', async () => {
-    dir = temporaryDirectory();
-    const storage = await open();
-    await storage.write([{ ns: 'data', key: 'a', record: record('one') }]);
-    await storage.write([{ ns: 'data', key: 'b', record: record('two') }]);
-    await storage.close();
-    const log = path.join(dir, 'log-00000001');
+    const log = await closedLogOf('a', 'b');
     const whole = fs.statSync(log).size;
     // A crash in the middle of an append: a header announcing more bytes than arrived.
     const payload = Buffer.from('a batch that never fully reached the disk');
@@ -127,12 +133,7 @@ describe('LogStorage specifics', () => {
   });
 
   it('stops at a frame whose checksum does not match', async () => {
-    dir = temporaryDirectory();
-    const storage = await open();
-    await storage.write([{ ns: 'data', key: 'a', record: record('one') }]);
-    await storage.write([{ ns: 'data', key: 'b', record: record('two') }]);
-    await storage.close();
-    const log = path.join(dir, 'log-00000001');
+    const log = await closedLogOf('a', 'b');
     const bytes = fs.readFileSync(log);
     bytes.writeUInt8(bytes.readUInt8(bytes.length - 1) ^ 0xff, bytes.length - 1); // batch `b`
     fs.writeFileSync(log, bytes);
@@ -143,11 +144,8 @@ describe('LogStorage specifics', () => {
   });
 
   it('refuses to open when damage is not at the end of the newest log', async () => {
-    dir = temporaryDirectory();
-    const storage = await open();
-    await storage.write([{ ns: 'data', key: 'a', record: record('one') }]);
-    await storage.close();
-    fs.appendFileSync(path.join(dir, 'log-00000001'), Buffer.from('garbage!garbage!'));
+    const log = await closedLogOf('a');
+    fs.appendFileSync(log, Buffer.from('garbage!garbage!'));
     fs.writeFileSync(path.join(dir, 'log-00000002'), Buffer.alloc(0));
     await expect(LogStorage.open({ path: dir })).rejects.toThrow(/log-00000001 is damaged/);
     await expect(LogStorage.open({ path: dir })).rejects.toBeInstanceOf(StorageError);
@@ -296,10 +294,7 @@ describe('LogStorage specifics', () => {
   });
 
   it('ignores a snapshot that a crash left half written', async () => {
-    dir = temporaryDirectory();
-    const storage = await open();
-    await storage.write([{ ns: 'data', key: 'a', record: record('one') }]);
-    await storage.close();
+    await closedLogOf('a');
     fs.writeFileSync(path.join(dir, 'snapshot-00000002.tmp'), Buffer.from('half a snapshot'));
     const again = await open();
     expect(text(again, 'a')).toBe('one');
