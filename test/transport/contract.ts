@@ -2,6 +2,7 @@
  * The acceptance suite every Transport must pass (MessageChannel today, TCP later), in the
  * manner of automerge-repo's runNetworkAdapterTests. A factory yields two connected endpoints.
  */
+import type { MessagePort } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { type PeerMessage, PROTOCOL_VERSION } from '../../src/core/messages.js';
 import { type NodeId, nodeId } from '../../src/core/types.js';
@@ -17,9 +18,33 @@ export interface TransportPair {
   close(): Promise<void>;
 }
 
-const ack = (opId: number): PeerMessage => ({ type: 'replica-put-ack', v: PROTOCOL_VERSION, opId });
+export const ack = (opId: number): PeerMessage => ({
+  type: 'replica-put-ack',
+  v: PROTOCOL_VERSION,
+  opId,
+});
 
-function collect(t: Transport): Array<{ from: NodeId; message: unknown }> {
+/**
+ * The pair of endpoints `a` (id `a`) and `b` (id `b`), where `port` is the wire end on `a`'s side
+ * that raw data is injected through; closing closes both endpoints and the port.
+ */
+export function pairOf(a: Transport, b: Transport, port: MessagePort): TransportPair {
+  return {
+    a,
+    b,
+    idA: nodeId('a'),
+    idB: nodeId('b'),
+    injectRaw: (data) => port.postMessage(data),
+    close: async () => {
+      a.close();
+      b.close();
+      port.close();
+    },
+  };
+}
+
+/** Every message `t` receives from now on, in order. */
+export function collect(t: Transport): Array<{ from: NodeId; message: unknown }> {
   const got: Array<{ from: NodeId; message: unknown }> = [];
   t.onMessage((from, message) => got.push({ from, message }));
   return got;

@@ -11,34 +11,22 @@ import { NO_FAULTS, type TransportFaults } from '../../src/transport/faults.js';
 import { FaultyTransport } from '../../src/transport/faulty.js';
 import { MessageChannelTransport } from '../../src/transport/message-channel.js';
 import type { MessageHandler, Transport, TransportStats } from '../../src/transport/transport.js';
-import { runTransportContract, type TransportPair } from './contract.js';
+import { pairOf, runTransportContract, type TransportPair } from './contract.js';
 
 function openPair(faults: TransportFaults | null): () => Promise<TransportPair> {
   return async () => {
     const { port1, port2 } = new MessageChannel();
     const innerA = new MessageChannelTransport();
     const innerB = new MessageChannelTransport();
-    const idA = nodeId('a');
-    const idB = nodeId('b');
-    innerA.connect(idB, port1);
-    innerB.connect(idA, port2);
+    innerA.connect(nodeId('b'), port1);
+    innerB.connect(nodeId('a'), port2);
     const a = new FaultyTransport(innerA);
     const b = new FaultyTransport(innerB);
     if (faults !== null) {
       a.setFaults(faults);
       b.setFaults(faults);
     }
-    return {
-      a,
-      b,
-      idA,
-      idB,
-      injectRaw: (data) => port1.postMessage(data),
-      close: async () => {
-        a.close();
-        b.close();
-      },
-    };
+    return pairOf(a, b, port1);
   };
 }
 

@@ -1,46 +1,24 @@
 import { MessageChannel } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { type PeerMessage, PROTOCOL_VERSION } from '../../src/core/messages.js';
-import { type NodeId, nodeId } from '../../src/core/types.js';
+import { nodeId } from '../../src/core/types.js';
 import { LocalHub, LocalHubTransport } from '../../src/transport/local-hub.js';
-import type { Transport } from '../../src/transport/transport.js';
-import { runTransportContract, type TransportPair } from './contract.js';
+import { ack, collect, pairOf, runTransportContract, type TransportPair } from './contract.js';
 
-const ack = (opId: number): PeerMessage => ({ type: 'replica-put-ack', v: PROTOCOL_VERSION, opId });
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 
 /** Two nodes on one hub; raw data reaches b over a MessageChannel, as from a node elsewhere. */
 async function openPair(): Promise<TransportPair> {
   const hub = new LocalHub();
-  const idA = nodeId('a');
-  const idB = nodeId('b');
-  const a = new LocalHubTransport(hub, idA);
-  const b = new LocalHubTransport(hub, idB);
+  const a = new LocalHubTransport(hub, nodeId('a'));
+  const b = new LocalHubTransport(hub, nodeId('b'));
   a.onMessage(() => {});
   b.onMessage(() => {});
   const { port1, port2 } = new MessageChannel();
-  b.channels.connect(idA, port2);
-  return {
-    a,
-    b,
-    idA,
-    idB,
-    injectRaw: (data) => port1.postMessage(data),
-    close: async () => {
-      a.close();
-      b.close();
-      port1.close();
-    },
-  };
+  b.channels.connect(nodeId('a'), port2);
+  return pairOf(a, b, port1);
 }
 
 runTransportContract('LocalHub', openPair);
-
-function collect(t: Transport): Array<{ from: NodeId; message: unknown }> {
-  const got: Array<{ from: NodeId; message: unknown }> = [];
-  t.onMessage((from, message) => got.push({ from, message }));
-  return got;
-}
 
 describe('LocalHub', () => {
   it('delivers on a later turn, in order, the same object, one batch per turn per sender', async () => {

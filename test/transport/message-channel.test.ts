@@ -3,27 +3,15 @@ import { expect, it, vi } from 'vitest';
 import { PROTOCOL_VERSION } from '../../src/core/messages.js';
 import { nodeId } from '../../src/core/types.js';
 import { MessageChannelTransport } from '../../src/transport/message-channel.js';
-import { runTransportContract, type TransportPair } from './contract.js';
+import { pairOf, runTransportContract, type TransportPair } from './contract.js';
 
 async function openPair(): Promise<TransportPair> {
   const { port1, port2 } = new MessageChannel();
   const a = new MessageChannelTransport();
   const b = new MessageChannelTransport();
-  const idA = nodeId('a');
-  const idB = nodeId('b');
-  a.connect(idB, port1);
-  b.connect(idA, port2);
-  return {
-    a,
-    b,
-    idA,
-    idB,
-    injectRaw: (data) => port1.postMessage(data),
-    close: async () => {
-      a.close();
-      b.close();
-    },
-  };
+  a.connect(nodeId('b'), port1);
+  b.connect(nodeId('a'), port2);
+  return pairOf(a, b, port1);
 }
 
 runTransportContract('MessageChannel', openPair);
