@@ -81,6 +81,9 @@ async function replayLog(
 function damaged(directory: string, name: string, validBytes: number): StorageError {
   return new StorageError(
     `log storage file ${filePath(directory, name)} is damaged after byte ${validBytes} ` +
-      '(not at the end of the newest log, where a crash could have cut an append short)',
+      '(not at the end of the newest log, where a crash could have cut an append short). ' +
+      'The node does not start with data missing: restore the file from a backup, or move ' +
+      `${directory} aside to start the node empty and let its replicas' anti-entropy copy ` +
+      'its keys back',
   );
 }
