@@ -557,17 +557,19 @@ export const ACTIVITY_ENTRIES_PER_EVENT = 50;
  * Admission control of client requests (src/server/admission.ts), one controller per front
  * process, shared by its HTTP and RESP servers. The concurrency limit is not a constant: it
  * starts at `limitInitial` and follows measured capacity by a latency gradient (Netflix's
- * Gradient2). Every window of max(windowSamplesMin, limit) completions: gradient =
- * clamp(latencyTolerance × baseline / windowMean, 0.5, 1), where baseline is the unloaded
- * latency (an average moving by 1/baselineWindows of the gap per window, upwards only from
- * windows nobody waited in or with the limit at its floor), and the window mean is taken
- * net of the front thread's own event-loop delay (a window of nothing else holds the limit);
+ * Gradient2), applied to the requests at the cluster. Every window of max(windowSamplesMin,
+ * limit) completions: gradient = clamp(latencyTolerance × baseline / windowMean, 0.5, 1), where
+ * the window mean is the cluster's service time as the runtime measures it (send to answer,
+ * without the front's own wait; estimated as hold time less the front's event-loop delay where
+ * the runtime cannot tell) and baseline is the unloaded latency (an average moving by
+ * 1/baselineWindows of the gap per window, upwards only from windows with nobody waiting);
  * target = 2 × limit while gradient = 1, else
  * limit × gradient + √limit (limit × backoffRatio when a coordinator refused or a request timed
  * out in the window);
  * limit ← limit + smoothing × (target − limit), never growing when nobody waited. By Little's law
  * it settles near throughput × latencyTolerance × baseline — what the cluster serves at that
- * latency.
+ * latency. The front admits that limit times how much longer its permits are held than the
+ * cluster serves (answers waiting for a busy front).
  * A request past the limit waits in a FIFO of at most `queueMax` for at most `queueWaitMsMax`,
  * then gets a 503 with `Retry-After: retryAfterSeconds`.
  */
@@ -606,6 +608,14 @@ export interface AdmissionConfig {
  * limit. Not a config field (a property of the estimator, not a policy).
  */
 export const ADMISSION_LATENCY_FLOOR_MS = 1;
+
+/**
+ * How long (ms) no request may have waited or been refused before a window's measured service
+ * time can raise the admission baseline: replies come in batches, so a window can fill within
+ * one event-loop turn of a flood with nobody refused in it, and one such window learned the
+ * flood's latency as the unloaded one. Not a config field (a property of the estimator).
+ */
+export const ADMISSION_QUIET_MS = 1_000;
 
 export const DEFAULT_ADMISSION_CONFIG: AdmissionConfig = Object.freeze({
   limitInitial: 256,

@@ -33,7 +33,7 @@ import { ValidationError } from '../errors.js';
 import { createLogger } from '../runtime/log.js';
 import { formatHostPort, parseHostPort, parseInitialCluster } from '../runtime/node-identity.js';
 import { ProcessNode, type TransportInfo } from '../runtime/process-node.js';
-import { AdmissionController } from '../server/admission.js';
+import { AdmissionController, realClock } from '../server/admission.js';
 import type { NodeControl } from '../server/control-settings.js';
 import { createHttpServer } from '../server/http.js';
 import { withTimeout } from '../util/deadline.js';
@@ -123,7 +123,10 @@ export async function runNode(flags: NodeFlags, io: UpIo = processIo): Promise<R
     await cluster.syncMembership();
     const admin = adminOf(flags, plan, node);
     // One admission bound for the process: HTTP requests and RESP commands both take it.
-    const admission = new AdmissionController();
+    const admission = new AdmissionController(
+      {},
+      realClock(() => cluster.serviceTime()),
+    );
     // The admin token, when the environment sets one, guards RESP with AUTH.
     const respServer =
       plan.resp === null

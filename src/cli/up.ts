@@ -14,7 +14,7 @@ import {
   nodeThreadsFor,
   type RingkvConfig,
 } from '../config.js';
-import { AdmissionController } from '../server/admission.js';
+import { AdmissionController, realClock } from '../server/admission.js';
 import { createHttpServer } from '../server/http.js';
 import { StartupError, startupExitCode } from './exit-codes.js';
 import { createResp, type RunningResp, startResp } from './resp-serve.js';
@@ -67,7 +67,10 @@ export async function startUp(plan: UpPlan, io: UpIo): Promise<RunningUp> {
   const cluster = await startClusterOrFail(plan.config, plan.runtime ?? 'threads');
   try {
     // One admission bound for the process: every front (HTTP now, RESP too) takes this one.
-    const admission = new AdmissionController();
+    const admission = new AdmissionController(
+      {},
+      realClock(() => cluster.serviceTime?.() ?? null),
+    );
     const respServer =
       plan.resp === undefined || plan.resp === null
         ? null

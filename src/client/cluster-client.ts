@@ -29,7 +29,7 @@ import { valueWithin } from '../util/deadline.js';
 import type { ClusterControl } from './cluster-control.js';
 import { explainFrom, type KeyExplanation } from './key-explain.js';
 import { ClusterMembership } from './membership.js';
-import type { NodeLink } from './node-link.js';
+import type { NodeLink, ServiceTime } from './node-link.js';
 import { RequestDriver } from './request-driver.js';
 import { toGetResult, toPutResult } from './results.js';
 import type {
@@ -295,6 +295,10 @@ export class ClusterClient implements Cluster {
 
   laneStats(): LaneStats[] | null {
     return this.link.laneStats?.() ?? null;
+  }
+
+  serviceTime(): ServiceTime | null {
+    return this.link.serviceTime?.() ?? null;
   }
 
   async nodeStats(): Promise<NodeCounters[]> {

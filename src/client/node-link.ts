@@ -72,4 +72,15 @@ export interface NodeLink {
   endpoint?(node: string): NodeEndpoint | null;
   /** Each node's request-lane counters, for runtimes that reach nodes over lanes. @default none */
   laneStats?(): LaneStats[];
+  /**
+   * Requests answered so far and their summed service time (send to the node's answer leaving
+   * it, on a clock the runtime's threads share), for runtimes that can tell. @default none
+   */
+  serviceTime?(): ServiceTime;
+}
+
+/** Answered requests and the sum of their service times, since the link was made. */
+export interface ServiceTime {
+  readonly count: number;
+  readonly sumMs: number;
 }

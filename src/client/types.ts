@@ -6,7 +6,7 @@
 import type { Dist } from '../util/distributions.js';
 import type { KeyExplanation } from './key-explain.js';
 import type { LaneStats } from './lane-counters.js';
-import type { NodeCountersSnapshot } from './node-link.js';
+import type { NodeCountersSnapshot, ServiceTime } from './node-link.js';
 
 export type { LaneCloseReason, LaneStats } from './lane-counters.js';
 
@@ -355,6 +355,12 @@ export interface Cluster extends KvClient, ClusterAdmin {
    * when the nodes are worker threads (no lanes).
    */
   laneStats(): LaneStats[] | null;
+  /**
+   * Client requests the nodes answered so far and their summed service time — from the send to
+   * the node's answer leaving it, without the wait for this thread to read the answer; null when
+   * the runtime cannot tell (the process runtime's remote nodes). Admission control reads it.
+   */
+  serviceTime?(): ServiceTime | null;
   /**
    * Delays every node-to-node message of the given types by a fresh sample of its distribution
    * (on top of setNetwork's delay); null or `{}` removes them. For benchmarks such as

@@ -145,7 +145,12 @@ export type ToWorker =
 
 export type FromWorker =
   | { readonly type: 'ready'; readonly node: string; readonly actor: string }
-  | { readonly type: 'replies'; readonly batch: readonly ReplyEnvelope[] }
+  | {
+      readonly type: 'replies';
+      readonly batch: readonly ReplyEnvelope[];
+      /** When the thread posted them (host-clocks.ts processClockMs): ends their service time. */
+      readonly sentAtMs: number;
+    }
   | {
       readonly type: 'stats';
       readonly node: string;

@@ -43,7 +43,8 @@ export interface LauncherOptions {
 }
 
 export interface LauncherEvents {
-  reply(reqId: number, result: ClientResult): void;
+  /** A node's answer; `sentAtMs` (processClockMs) is when its thread posted it. */
+  reply(reqId: number, result: ClientResult, sentAtMs?: number): void;
   /** A node stopped for any reason (killed, crashed, closed). */
   nodeDown(id: string, reason: string): void;
 }
@@ -199,7 +200,10 @@ export class Launcher {
     let thread = this.threads[slot] ?? null;
     if (thread === null || !thread.isAlive) {
       const placed = this.placedOn(slot);
-      thread = new NodeThread((reqId, result) => this.events.reply(reqId, result), placed);
+      thread = new NodeThread(
+        (reqId, result, sentAtMs) => this.events.reply(reqId, result, sentAtMs),
+        placed,
+      );
       this.threads[slot] = thread;
     }
     return thread;

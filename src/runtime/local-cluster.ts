@@ -33,6 +33,7 @@ export class LocalCluster {
     this.link = {
       isUp: (node) => launcher.isUp(node),
       send: (node, request) => requests.send(node, launcher.node(node), request),
+      serviceTime: () => requests.serviceTime(),
       stats: async (node) => (await launcher.node(node)?.stats()) ?? null,
       inspect: async (node, key) => (await launcher.node(node)?.inspect(key)) ?? null,
       explain: async (node, key) => (await launcher.node(node)?.explain(key)) ?? null,

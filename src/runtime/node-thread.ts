@@ -44,7 +44,7 @@ export class NodeThread {
    * own: an in-memory cluster keeps its records there.
    */
   constructor(
-    private readonly onReply: (reqId: number, result: ClientResult) => void,
+    private readonly onReply: (reqId: number, result: ClientResult, sentAtMs: number) => void,
     nodes: number,
   ) {
     const heapMb = Math.ceil(getHeapStatistics().heap_size_limit / 2 ** 20);
@@ -93,7 +93,7 @@ export class NodeThread {
 
   private route(message: FromWorker): void {
     if (message.type === 'replies') {
-      for (const { reqId, result } of message.batch) this.onReply(reqId, result);
+      for (const { reqId, result } of message.batch) this.onReply(reqId, result, message.sentAtMs);
       return;
     }
     this.listeners.get(message.node)?.receive(message);

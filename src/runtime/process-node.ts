@@ -165,6 +165,7 @@ export class ProcessNode {
     this.link = {
       isUp: (node) => node === id && this.isRunning,
       send: (node, request) => requests.send(node, node === id ? this : undefined, request),
+      serviceTime: () => requests.serviceTime(),
       stats: async (node) => (node === id && this.isRunning ? this.stats() : null),
       inspect: async (node, key) =>
         node === id && this.isRunning ? (core.read(key) ?? null) : null,

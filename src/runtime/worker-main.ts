@@ -16,6 +16,7 @@ import {
   type ToWorker,
   type WorkerInit,
 } from './control.js';
+import { processClockMs } from './host-clocks.js';
 import { HostedNode } from './hosted-node.js';
 import { withEncodedContext } from './reply-context.js';
 
@@ -34,7 +35,9 @@ class NodeThreadMain {
   private readonly replies: TurnBatcher<ReplyEnvelope>;
 
   constructor(private readonly post: (message: FromWorker) => void) {
-    this.replies = new TurnBatcher(POST_ITEMS_MAX, (batch) => post({ type: 'replies', batch }));
+    this.replies = new TurnBatcher(POST_ITEMS_MAX, (batch) =>
+      post({ type: 'replies', batch, sentAtMs: processClockMs() }),
+    );
   }
 
   receive(message: ToWorker): void {

@@ -4,12 +4,18 @@
  * answer is then dropped). It keeps no clock: deadlines and their cancels are the client's.
  * Together with the launcher's node lookup this is the worker runtime's side of the client's
  * NodeLink (local-cluster.ts assembles it).
+ *
+ * It also sums the service time of the answered requests: from the send to the moment the node's
+ * thread posted the answer, on a clock all threads share (host-clocks.ts). That is the
+ * cluster's latency without the wait for the caller's own thread to read the answer — the part
+ * of a request's time the front's admission limit can change (server/admission.ts).
  */
 import type { NodeKeyView } from '../core/explain.js';
 import { IdTable } from '../core/id-table.js';
 import type { ClientRequest, ClientResult } from '../core/messages.js';
 import type { KeyRecord } from '../core/types.js';
 import type { WorkerStats } from './control.js';
+import { processClockMs } from './host-clocks.js';
 
 /** What came of a request: the node's answer, or it stopped first. */
 export type RequestOutcome =
@@ -35,6 +41,8 @@ export interface PendingCall {
 export interface RuntimeLink {
   isUp(node: string): boolean;
   send(node: string, request: ClientRequest): PendingCall;
+  /** Answered requests and their summed service time so far (see the file comment). */
+  serviceTime(): ServiceTime;
   stats(node: string): Promise<WorkerStats | null>;
   inspect(node: string, key: string): Promise<KeyRecord | null>;
   explain(node: string, key: string): Promise<NodeKeyView | null>;
@@ -42,7 +50,15 @@ export interface RuntimeLink {
 
 interface Pending {
   readonly node: string;
+  /** When it was sent (processClockMs). */
+  readonly sentAtMs: number;
   settle(outcome: RequestOutcome): void;
+}
+
+/** Answered requests and their summed service time, since the table was made. */
+export interface ServiceTime {
+  readonly count: number;
+  readonly sumMs: number;
 }
 
 /**
@@ -52,6 +68,7 @@ interface Pending {
 class Call implements PendingCall, Pending {
   readonly reply: Promise<RequestOutcome>;
   private resolve!: (outcome: RequestOutcome) => void;
+  readonly sentAtMs = processClockMs();
 
   constructor(
     private readonly pending: IdTable<Pending>,
@@ -78,6 +95,7 @@ export class WorkerRequests {
   /** By request id (an IdTable, not a Map: see core/id-table.ts). */
   private readonly pending = new IdTable<Pending>();
   private nextReqId = 1;
+  private served = { count: 0, sumMs: 0 };
 
   /** Requests still waiting for an answer. */
   get size(): number {
@@ -98,9 +116,21 @@ export class WorkerRequests {
     return call;
   }
 
-  /** A node's answer; one for a request nobody waits for any more is dropped. */
-  reply(reqId: number, result: ClientResult): void {
-    this.pending.get(reqId)?.settle({ kind: 'answer', result });
+  /** Answered requests and their summed service time so far (see the file comment). */
+  serviceTime(): ServiceTime {
+    return { ...this.served };
+  }
+
+  /**
+   * A node's answer, posted at `sentAtMs` (processClockMs; a node on this thread answers now);
+   * one for a request nobody waits for any more is dropped.
+   */
+  reply(reqId: number, result: ClientResult, sentAtMs = processClockMs()): void {
+    const pending = this.pending.get(reqId);
+    if (pending === undefined) return;
+    this.served.count++;
+    this.served.sumMs += Math.max(0, sentAtMs - pending.sentAtMs);
+    pending.settle({ kind: 'answer', result });
   }
 
   /** A node stopped: every request it had not answered ends now. */

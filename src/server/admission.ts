@@ -5,12 +5,15 @@
  * refused within `queueWaitMsMax`, and what it admits does not queue behind an unbounded backlog.
  *
  * The limit follows measured capacity by a latency gradient (Netflix concurrency-limits'
- * Gradient2, in the spirit of TCP Vegas): completions are grouped in windows of
- * max(windowSamplesMin, limit); each window's mean service latency (admission to release) is
- * the short-term latency, less the front thread's own event-loop delay over the window (that
- * wait is the front's, not the cluster's, and no limit shortens it; a window that is nothing
- * but that delay says nothing and holds the limit); the baseline is the unloaded latency
- * (below). Each window:
+ * Gradient2, in the spirit of TCP Vegas). The gradient bounds the requests at the cluster;
+ * completions are grouped in windows of max(windowSamplesMin, that limit), and each window's
+ * latency is the cluster's mean service time over it: from the send to the node's answer
+ * leaving it, measured by the runtime (AdmissionClock.serviceMs, from Cluster.serviceTime). The
+ * front's own wait to read an answer is not in it: no limit shortens that wait, and a limit
+ * chasing it fell to its floor while the front was busy refusing. Where the runtime cannot tell
+ * (no serviceMs), the window mean is estimated as the permits' mean hold time less the front
+ * thread's event-loop delay over the window, and a window that is nothing but that delay holds
+ * the limit. The baseline is the unloaded latency (below). Each window:
  *
  *   gradient = clamp(latencyTolerance × baseline / windowMean, 0.5, 1)
  *   target   = 2 × limit                 while gradient = 1 (latency within tolerance: slow start)
@@ -22,16 +25,22 @@
  * and the limit does not grow from a window in which nobody waited or was refused (it was not
  * the bottleneck). Latency rises once in-flight requests exceed what the cluster serves in
  * parallel, so the limit settles near throughput × latencyTolerance × baseline (Little's law).
+ * The permits the front hands out are that limit times the hold ratio — the permits' mean hold
+ * time over the service time, smoothed, at least 1 — so the permits of answers waiting for a busy
+ * front do not use up the cluster's share (Little's law again).
  *
  * The baseline moves by 1/baselineWindows of the gap per window (an average: one lucky window
  * on a noisy machine must not set it, or every ordinary window looks slow and the limit falls to
  * its floor — measured), down from any window, but up only from windows that say what the
- * cluster does without the queueing this limit causes: nobody waited, or the limit is at its floor (≤ 2 × limitMin) and cannot be
- * the cause. A baseline that learned from every window would follow the latency the limit
- * itself causes and let the limit creep up without end (Gradient2's drift, and that of a
- * sliding minimum too; the convergence test catches both); one that never rose would hold the
- * limit at its floor for good once the cluster became slower. Defaults and ranges:
- * AdmissionConfig in config.ts.
+ * cluster does without the queueing this limit causes. With service times: nobody waited or was
+ * refused for ADMISSION_QUIET_MS (under a flood a window of answers can fill within one turn
+ * with nobody refused in it; learning from such windows took the baseline from 2.5 to 96 ms and
+ * the limit to 1 700 under 2 000 connections of wrk). Estimated: nobody waited in the window, or
+ * the limit is at its floor (≤ 2 × limitMin) and cannot be the cause. A baseline that learned from
+ * every window would follow the latency the limit itself causes and let the limit creep up
+ * without end (Gradient2's drift, and that of a sliding minimum too; the convergence test
+ * catches both); one that never rose would hold the limit at its floor for good once the
+ * cluster became slower. Defaults and ranges: AdmissionConfig in config.ts.
  *
  * One controller per front process, shared by every front that serves clients there (HTTP and
  * RESP): `acquire()` (waits, bounded) or `tryAcquire()` (never waits), then `permit.release()`
@@ -40,8 +49,10 @@
  */
 
 import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
+import type { ServiceTime } from '../client/node-link.js';
 import {
   ADMISSION_LATENCY_FLOOR_MS,
+  ADMISSION_QUIET_MS,
   type AdmissionConfig,
   DEFAULT_ADMISSION_CONFIG,
   validateAdmissionConfig,
@@ -97,6 +108,13 @@ export interface AdmissionClock {
    * spends waiting for the front itself, which no admission limit can shorten.
    */
   lagMs(): number;
+  /**
+   * The cluster's mean service time (ms) of the requests it answered since the previous call:
+   * from the send to the answer leaving the node, without the front's wait to read it; null when
+   * none were answered or the cluster cannot tell. Absent: the controller estimates it as the
+   * permits' hold time less lagMs. @default absent
+   */
+  serviceMs?(): number | null;
 }
 
 /** How often the event-loop delay monitor samples, in ms. */
@@ -116,11 +134,16 @@ export function loopLagMs(meanSampleNs: number, resolutionMs = LOOP_DELAY_RESOLU
   return Math.max(0, meanSampleNs / 1e6 - resolutionMs);
 }
 
-/** The real clock: performance.now, unref'd timers, perf_hooks' event-loop delay monitor. */
-export function realClock(): AdmissionClock {
+/**
+ * The real clock: performance.now, unref'd timers, perf_hooks' event-loop delay monitor, and
+ * the cluster's service times when `serviceTime` reads them (Cluster.serviceTime).
+ */
+export function realClock(serviceTime?: () => ServiceTime | null): AdmissionClock {
   let seenCount = 0;
   let seenSumNs = 0;
+  const served = { count: 0, sumMs: 0 };
   return {
+    ...(serviceTime === undefined ? {} : { serviceMs: () => serviceSince(served, serviceTime()) }),
     nowMs: () => performance.now(),
     schedule(ms, fn) {
       const timer = setTimeout(fn, ms);
@@ -144,12 +167,31 @@ export function realClock(): AdmissionClock {
 }
 
 /**
+ * The mean service time (ms) of the requests answered between `seen` and `now` (cumulative
+ * counts), moving `seen` to `now`; null when none were.
+ */
+export function serviceSince(
+  seen: { count: number; sumMs: number },
+  now: ServiceTime | null,
+): number | null {
+  if (now === null || !(now.count > seen.count)) return null;
+  const meanMs = (now.sumMs - seen.sumMs) / (now.count - seen.count);
+  seen.count = now.count;
+  seen.sumMs = now.sumMs;
+  return Math.max(0, meanMs);
+}
+
+/**
  * What the controller reports: the series /metrics scrapes (declared beside them, since a
  * subfolder may not import its parent) and its limit moves.
  */
 export interface AdmissionStats extends ScrapedAdmissionStats {
   readonly increases: number;
   readonly decreases: number;
+  /** The gradient's limit on requests at the cluster (`limit` is it times holdRatio). */
+  readonly clusterLimit: number;
+  /** Permits' mean hold time over the cluster's service time, smoothed (1 without those). */
+  readonly holdRatio: number;
 }
 
 interface Waiter {
@@ -176,6 +218,13 @@ export class AdmissionController {
   private windowDropped = false;
   /** The unloaded latency estimate (ms), null before the first window. */
   private baselineMs: number | null = null;
+  /**
+   * Mean permit hold time over the cluster's mean service time, smoothed (≥ 1): by Little's
+   * law the permits held while answers wait for the front rather than for the cluster.
+   */
+  private holdRatio = 1;
+  /** When a request last waited for a slot or was refused (clock ms). */
+  private pressureAtMs = Number.NEGATIVE_INFINITY;
   private counters = {
     admitted: 0,
     refusedQueueFull: 0,
@@ -194,9 +243,13 @@ export class AdmissionController {
     this.limitValue = this.config.limitInitial;
   }
 
-  /** The whole-request limit in force. */
+  /**
+   * The whole-request limit in force: the gradient's limit on requests at the cluster, times how
+   * much longer a permit is held than the cluster takes to serve it (holdRatio, 1 without
+   * service times), so answers waiting for a busy front do not use up the cluster's share.
+   */
   get limit(): number {
-    return Math.floor(this.limitValue);
+    return Math.floor(Math.min(this.config.limitMax, this.limitValue * this.holdRatio));
   }
 
   get inFlight(): number {
@@ -213,6 +266,8 @@ export class AdmissionController {
       inFlight: this.inFlightValue,
       queued: this.queued,
       baselineMs: this.baselineMs,
+      clusterLimit: Math.floor(this.limitValue),
+      holdRatio: this.holdRatio,
       ...this.counters,
     };
   }
@@ -220,7 +275,7 @@ export class AdmissionController {
   /** A permit now if a slot is free and nobody waits for one, else null (never waits). */
   tryAcquire(): Permit | null {
     if (this.queued > 0 || this.inFlightValue >= this.limit) {
-      this.windowSaturated = true;
+      this.underPressure();
       return null;
     }
     return this.admit();
@@ -282,20 +337,31 @@ export class AdmissionController {
       this.windowCount++;
       this.windowSumMs += Math.max(0, latencyMs);
     }
-    if (this.windowCount >= Math.max(this.config.windowSamplesMin, this.limit)) this.closeWindow();
+    const windowSize = Math.max(this.config.windowSamplesMin, Math.floor(this.limitValue));
+    if (this.windowCount >= windowSize) this.closeWindow();
     this.drain();
   }
 
   /** One gradient step from the window that just filled (see the file comment). */
   private closeWindow(): void {
-    // The front's own lag is taken out: a limit chasing it would fall to its floor and starve
-    // the cluster while the front is busy refusing. But a window that is (nearly) all lag says
-    // nothing about the cluster either: it holds the limit and the baseline. Read as fast (the
-    // floor), it let the limit double window after window while the front was the bottleneck:
-    // 985 permits and 4 577 client timeouts under 2 000 polite clients (bench/overload --polite).
-    const meanMs = this.windowSumMs / this.windowCount - this.clock.lagMs();
-    if (meanMs < ADMISSION_LATENCY_FLOOR_MS) return this.holdWindow();
-    const baselineMs = this.updateBaseline(meanMs);
+    const heldMs = this.windowSumMs / this.windowCount;
+    const lagMs = this.clock.lagMs();
+    const serviceMs = this.clock.serviceMs?.() ?? null;
+    let meanMs: number;
+    if (serviceMs !== null) {
+      // Measured where it happens: the cluster's latency, whatever the front's own delay.
+      meanMs = Math.max(serviceMs, ADMISSION_LATENCY_FLOOR_MS);
+      this.noteHoldRatio(heldMs / meanMs);
+    } else {
+      // Estimated: the front's own lag is taken out. A limit chasing it would fall to its floor
+      // and starve the cluster while the front is busy refusing. But a window that is (nearly)
+      // all lag says nothing about the cluster either: it holds the limit and the baseline.
+      // Read as fast (the floor), it let the limit double window after window while the front
+      // was the bottleneck: 985 permits and 4 577 client timeouts under 2 000 polite clients.
+      meanMs = heldMs - lagMs;
+      if (meanMs < ADMISSION_LATENCY_FLOOR_MS) return this.holdWindow();
+    }
+    const baselineMs = this.updateBaseline(meanMs, serviceMs !== null);
     const before = this.limitValue;
     const target = this.windowDropped
       ? before * this.config.backoffRatio
@@ -308,6 +374,19 @@ export class AdmissionController {
     if (this.limitValue < before) this.counters.decreases++;
     assert(this.limitValue >= limitMin && this.limitValue <= limitMax, 'limit stays in range');
     this.resetWindow();
+  }
+
+  /** A request waits for a slot or is refused: the limit is what holds it back. */
+  private underPressure(): void {
+    this.windowSaturated = true;
+    this.pressureAtMs = this.clock.nowMs();
+  }
+
+  /** Moves holdRatio by `smoothing` of the way to a window's ratio (at least 1). */
+  private noteHoldRatio(ratio: number): void {
+    const target = Number.isFinite(ratio) ? Math.max(1, ratio) : 1;
+    this.holdRatio += (target - this.holdRatio) * this.config.smoothing;
+    assert(this.holdRatio >= 1, 'a permit is held at least as long as the cluster serves it');
   }
 
   /** Ends a window that says nothing about the cluster: a drop still backs off, nothing grows. */
@@ -330,14 +409,16 @@ export class AdmissionController {
   }
 
   /** The baseline after a window of mean `meanMs` (see the file comment). */
-  private updateBaseline(meanMs: number): number {
+  private updateBaseline(meanMs: number, measured: boolean): number {
     assert(Number.isFinite(meanMs) && meanMs >= 0, 'a window mean is a finite latency');
     const previous = this.baselineMs;
     // Near its floor the limit is not what makes requests wait. Under a flood this also learns
     // the flood's latency (a 6 ms cluster's baseline reached 40 ms in a second of 2 000 polite
     // clients); not learning from windows with refusals held the limit at its floor instead
     // and cut admitted PUTs from 2 770/s to 935/s under wrk (bench/overload), so it stays.
-    const unqueued = !this.windowSaturated || this.limitValue <= 2 * this.config.limitMin;
+    const unqueued = measured
+      ? this.clock.nowMs() - this.pressureAtMs >= ADMISSION_QUIET_MS
+      : !this.windowSaturated || this.limitValue <= 2 * this.config.limitMin;
     let next: number;
     if (previous === null) next = meanMs;
     else if (meanMs <= previous || unqueued) {
@@ -402,7 +483,7 @@ export class AdmissionController {
   private refusal(reason: RefusalReason): Refusal {
     if (reason === 'queue_full') this.counters.refusedQueueFull++;
     else this.counters.refusedWaitExpired++;
-    this.windowSaturated = true;
+    this.underPressure();
     const { retryAfterSeconds, queueWaitMsMax } = this.config;
     const why =
       reason === 'queue_full'

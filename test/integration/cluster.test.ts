@@ -38,6 +38,17 @@ describe.each([1, 2, 5])('a 5-node cluster on %i worker thread(s)', (nodeThreads
     expect(gone.values).toEqual([]);
   });
 
+  it("reports the nodes' service time of the requests they answered", async () => {
+    const before = db.serviceTime?.();
+    expect(before).not.toBeNull();
+    for (let i = 0; i < 5; i++) await db.put(`served-${i}`, 'v');
+    const after = db.serviceTime?.();
+    expect(after!.count - before!.count).toBe(5);
+    const meanMs = (after!.sumMs - before!.sumMs) / 5;
+    expect(meanMs).toBeGreaterThan(0);
+    expect(meanMs).toBeLessThan(1000); // within the request timeout it was answered in
+  });
+
   it('stores bytes exactly, and JSON through strings', async () => {
     const bytes = new Uint8Array(1024).map((_, i) => (i * 7) % 256);
     await db.put('bytes', bytes);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ClientRequest, ClientResult } from '../../src/core/messages.js';
 import type { RequestEnvelope } from '../../src/runtime/control.js';
+import { processClockMs } from '../../src/runtime/host-clocks.js';
 import { WorkerRequests } from '../../src/runtime/worker-requests.js';
 
 const request = { op: 'get', key: 'k', r: 1, timeoutMs: 100 } as ClientRequest;
@@ -46,5 +47,27 @@ describe('WorkerRequests', () => {
     const call = requests.send('n1', { isRunning: false, request: () => {} }, request);
     await expect(call.reply).resolves.toEqual({ kind: 'down', reason: 'was not running' });
     expect(requests.size).toBe(0);
+  });
+
+  it('sums the service time of answered requests, send to the answer leaving the node', async () => {
+    const requests = new WorkerRequests();
+    const node = target();
+    requests.send('n1', node, request);
+    requests.send('n1', node, request);
+    const dropped = requests.send('n1', node, request);
+    const sentBy = processClockMs();
+    requests.reply(node.sent[0]!.reqId, answer, sentBy + 30); // its thread posted it 30 ms on
+    requests.reply(node.sent[1]!.reqId, answer, sentBy + 10);
+    dropped.cancel();
+    requests.reply(node.sent[2]!.reqId, answer, sentBy + 500); // nobody waits: not a sample
+    const { count, sumMs } = requests.serviceTime();
+    expect(count).toBe(2);
+    // Sent at most a few ms before sentBy: 40 ms, plus that.
+    expect(sumMs).toBeGreaterThanOrEqual(40);
+    expect(sumMs).toBeLessThan(60);
+    // A node on the caller's thread answers now: its time is up to this reading.
+    requests.send('n1', node, request);
+    requests.reply(node.sent[3]!.reqId, answer);
+    expect(requests.serviceTime().count).toBe(3);
   });
 });

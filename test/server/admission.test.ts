@@ -24,6 +24,7 @@ import {
   gradientOf,
   loopLagMs,
   type Permit,
+  serviceSince,
 } from '../../src/server/admission.js';
 import { outcomeOf } from '../../src/server/admitted-client.js';
 
@@ -351,6 +352,113 @@ describe('admission limit maths', () => {
     expect(admission.stats().baselineMs).toBeGreaterThan(50);
     expect(admission.limit).toBeGreaterThan(capacity * 0.8);
     expect(admission.limit).toBeLessThan(capacity * 3);
+  });
+});
+
+/** A clock whose cluster reports its service time: `service` ms for every window, or none. */
+class ServiceClock extends FakeClock {
+  service: number | null = null;
+  serviceMs(): number | null {
+    return this.service;
+  }
+}
+
+describe("admission on the cluster's service times", () => {
+  function serviceController(config: Partial<AdmissionConfig> = {}) {
+    const clock = new ServiceClock();
+    return { clock, admission: new AdmissionController({ limitMin: 4, ...config }, clock) };
+  }
+
+  /**
+   * Takes every free permit (and asks once more when `demand`: someone is refused), holds them
+   * `heldMs`, releases them; `times` rounds.
+   */
+  function rounds(
+    clock: ServiceClock,
+    admission: AdmissionController,
+    times: number,
+    heldMs: number,
+    demand = true,
+  ): void {
+    for (let r = 0; r < times; r++) {
+      const permits: Permit[] = [];
+      if (demand) {
+        for (let p = admission.tryAcquire(); p !== null; p = admission.tryAcquire())
+          permits.push(p);
+      } else {
+        // One slot short of the limit: nobody is refused.
+        for (let i = admission.inFlight; i < admission.limit - 1; i++) {
+          permits.push(admission.tryAcquire() as Permit);
+        }
+      }
+      clock.advance(heldMs);
+      for (const p of permits) p.release('ok');
+    }
+  }
+
+  it('a front that holds answers long does not shrink the limit; it admits more for them', () => {
+    const { clock, admission } = serviceController({ limitInitial: 40, limitMax: 100_000 });
+    clock.service = 5;
+    rounds(clock, admission, 20, 5);
+    const grown = admission.stats().clusterLimit;
+    expect(admission.stats().holdRatio).toBeCloseTo(1, 5);
+    expect(admission.stats().baselineMs).toBeCloseTo(5, 5);
+    // The front is busy: each answer waits 45 ms for it after the cluster served it in 5.
+    rounds(clock, admission, 10, 50);
+    const { clusterLimit, holdRatio } = admission.stats();
+    expect(clusterLimit).toBeGreaterThanOrEqual(grown);
+    expect(holdRatio).toBeGreaterThan(5); // moving towards 10 by `smoothing` per window
+    expect(holdRatio).toBeLessThanOrEqual(10);
+    expect(admission.limit / clusterLimit).toBeCloseTo(holdRatio, 2);
+  });
+
+  it("shrinks when the cluster's own service time rises past tolerance × baseline", () => {
+    const { clock, admission } = serviceController({ limitInitial: 100, limitMin: 8 });
+    clock.service = 5;
+    rounds(clock, admission, 30, 5);
+    const before = admission.limit;
+    clock.service = 40; // the cluster queues: what the limit is for
+    rounds(clock, admission, 30, 40);
+    expect(admission.limit).toBeLessThan(before);
+    rounds(clock, admission, 300, 40);
+    expect(admission.limit).toBe(8);
+    expect(admission.stats().baselineMs).toBeLessThan(6);
+  });
+
+  it('learns a higher baseline only after a quiet second, not from a burst inside a flood', () => {
+    const { clock, admission } = serviceController({ limitInitial: 16, windowSamplesMin: 16 });
+    clock.service = 5;
+    rounds(clock, admission, 20, 5, false);
+    expect(admission.stats().baselineMs).toBeCloseTo(5, 5);
+    clock.service = 50;
+    // A flood: every round refuses someone, then a window fills with nobody refused in it.
+    for (let i = 0; i < 40; i++) {
+      rounds(clock, admission, 1, 10, true);
+      rounds(clock, admission, 1, 10, false);
+    }
+    expect(admission.stats().baselineMs).toBeLessThan(6);
+    // A second and more with nobody refused: the cluster is slower for good, and that is learned.
+    rounds(clock, admission, 400, 10, false);
+    expect(admission.stats().baselineMs).toBeGreaterThan(25);
+  });
+
+  it('windows without service times fall back to hold time less the front delay', () => {
+    const { clock, admission } = serviceController({ limitInitial: 100 });
+    clock.service = null; // the runtime cannot tell
+    rounds(clock, admission, 30, 10);
+    const grown = admission.limit;
+    clock.lag = 30;
+    rounds(clock, admission, 5, 40);
+    expect(admission.limit).toBeGreaterThanOrEqual(grown);
+  });
+
+  it('reads cumulative service counters as the mean since the previous read', () => {
+    const seen = { count: 0, sumMs: 0 };
+    expect(serviceSince(seen, null)).toBeNull();
+    expect(serviceSince(seen, { count: 4, sumMs: 20 })).toBe(5);
+    expect(serviceSince(seen, { count: 4, sumMs: 20 })).toBeNull(); // none answered since
+    expect(serviceSince(seen, { count: 6, sumMs: 40 })).toBe(10);
+    expect(seen).toEqual({ count: 6, sumMs: 40 });
   });
 });
 
