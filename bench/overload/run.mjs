@@ -7,7 +7,9 @@
 //      same probe beside it → p99 of the admitted (200) and of the refused (503) requests as the
 //      probe sees them, whether every 503 carried Retry-After, wrk's throughput, timeouts and
 //      non-2xx count, and the growth of the server's resident memory (VmRSS of the `up` process,
-//      sampled every 100 ms, max during the phase minus the value just before it).
+//      sampled every 100 ms, max during the phase minus the value just before it), beside the
+//      bytes the nodes' storage appended meanwhile (the log engine keeps its data in the heap:
+//      that much of the growth is the admitted PUTs' data, not the overload's cost).
 //
 // The probe is a plain keep-alive client that does not honour Retry-After (it asks again at
 // once), like wrk: the refusal latency is measured under the worst client behaviour. With
@@ -319,11 +321,29 @@ function parseWrk(out) {
   };
 }
 
-/** The admission series of /metrics right after the flood (none on a checkout without them). */
-async function admissionSeries(url) {
-  const text = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) })
+/** The text of /metrics ('' when it cannot be read). */
+function scrape(url) {
+  return fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) })
     .then((res) => res.text())
     .catch(() => '');
+}
+
+/**
+ * Bytes the nodes' storage appended so far (the log engine's frames: the data written, encoded;
+ * 0 on lmdb and in memory, or on a checkout without the series).
+ */
+async function appendedBytes(url) {
+  let sum = 0;
+  for (const line of (await scrape(url)).split('\n')) {
+    const match = /^ringkv_node_storage_appended_bytes_total(?:\{[^}]*\})? (\S+)$/.exec(line);
+    if (match) sum += Number(match[1]);
+  }
+  return sum;
+}
+
+/** The admission series of /metrics right after the flood (none on a checkout without them). */
+async function admissionSeries(url) {
+  const text = await scrape(url);
   const series = {};
   for (const line of text.split('\n')) {
     const match = /^ringkv_admission_(\w+(?:\{[^}]*\})?) (\S+)$/.exec(line);
@@ -411,6 +431,8 @@ function medianOf(reports) {
     'client timeouts (wrk)': of((r) => r.wrk.timeouts),
     'RSS growth (MB)': of((r) => r.rssGrowthMb),
     'anonymous RSS growth (MB)': of((r) => r.anonGrowthMb),
+    'data the flood wrote, encoded (MB)': of((r) => r.appendedMb),
+    'anonymous growth less that data (MB)': of((r) => r.anonGrowthMb - (r.appendedMb ?? 0)),
     'wrk req/s (all replies)': of((r) => r.wrk.requestsPerSecond),
     'admitted PUT/s (wrk 2xx + probe 200s)': of((r) => r.admittedPerSecond),
   };
@@ -428,6 +450,7 @@ async function measure(root) {
       return summary(await probe(url, PROBE, performance.now() + SECONDS * 1000), SECONDS);
     };
     let unloaded = args.cold ? null : await measureUnloaded();
+    const appendedBefore = await appendedBytes(url);
     const rssBefore = rssMb(child.pid);
     const rssMax = { ...rssBefore };
     const sampler = setInterval(() => {
@@ -444,6 +467,7 @@ async function measure(root) {
     clearInterval(sampler);
     const overflows = listenOverflows() - overflowsBefore;
     const admission = await admissionSeries(url);
+    const appendedMb = (await appendedBytes(url)) - appendedBefore;
     const overload = summary(probed, SECONDS);
     unloaded ??= await measureUnloaded();
     const loadAfter = loadavg();
@@ -466,6 +490,7 @@ async function measure(root) {
       rssGrowthMb: Math.round(rssMax.total - rssBefore.total),
       anonGrowthMb: Math.round(rssMax.anon - rssBefore.anon),
       fileGrowthMb: Math.round(rssMax.file - rssBefore.file),
+      appendedMb: Math.round(appendedMb / 2 ** 20),
       p99Ratio: ratioOf(overload.okP99Ms, unloaded.okP99Ms),
     };
   } finally {
@@ -531,6 +556,10 @@ function print(r) {
     '  of which anonymous (heaps) / file (mapped files)',
     `+${r.anonGrowthMb} / +${r.fileGrowthMb} MB`,
   );
+  // The log engine keeps what it holds in the heap: every admitted PUT adds a sibling or a
+  // record on 3 replicas. What it appended is that data, encoded (in memory it takes more).
+  line('  data the flood wrote (storage appended)', `${r.appendedMb} MB`);
+  line('  anonymous growth less that data', `+${r.anonGrowthMb - r.appendedMb} MB`);
   console.log(JSON.stringify(r));
 }
 
