@@ -218,6 +218,10 @@ export function sync(a: KeyRecord, b: KeyRecord): KeyRecord {
   // The common case on every read and replica write: it spot-checks that each shared dot is the
   // same write (sameWriteSampled, O(1) per sibling) instead of comparing every value's bytes.
   if (a === b) return a;
+  // One side holds nothing (a key new to this replica: the common replica write and the
+  // coordinator's first write of a key): the merge is the other side's one write.
+  if (a.siblings.length === 0 && b.siblings.length === 1) return checkedSingle(b);
+  if (b.siblings.length === 0 && a.siblings.length === 1) return checkedSingle(a);
   if (supersedesAll(b, a)) return b;
   if (supersedesAll(a, b)) return a;
   // A pair that differs (one copy expired, or two different writes under one dot) takes the
@@ -242,6 +246,12 @@ export function sync(a: KeyRecord, b: KeyRecord): KeyRecord {
   assert(kept.length > 0 || union.length === 0, 'sync dropped every sibling: a causal cycle');
   kept.sort((x, y) => compareDots(x.dot, y.dot));
   return { siblings: kept };
+}
+
+/** A record of one sibling, after the checks the full merge makes of every sibling. */
+function checkedSingle(record: KeyRecord): KeyRecord {
+  checkSibling(record.siblings[0]!);
+  return record;
 }
 
 /** Bytes compared, evenly spaced, when spot-checking that two siblings are the same write. */
