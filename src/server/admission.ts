@@ -494,7 +494,16 @@ export class AdmissionController {
 
   private refuse(reason: RefusalReason): AdmissionRefusedError {
     const { retryAfterSeconds, message } = this.refusal(reason);
-    return new AdmissionRefusedError(reason, retryAfterSeconds, message);
+    // An answer the front expects, not a bug: no stack trace. Under 2 000 connections of wrk
+    // thousands of waiters a second run out of time, and capturing a stack for each was 1.9 %
+    // of the front thread, with the garbage it leaves.
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      return new AdmissionRefusedError(reason, retryAfterSeconds, message);
+    } finally {
+      Error.stackTraceLimit = stackTraceLimit;
+    }
   }
 
   /** One timer for the whole queue, due at the oldest waiter's deadline (FIFO: the earliest). */

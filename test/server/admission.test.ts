@@ -152,7 +152,11 @@ describe('admission bounds', () => {
     for (const r of results) {
       expect(r).toBeInstanceOf(AdmissionRefusedError);
       expect((r as AdmissionRefusedError).reason).toBe('wait_expired');
+      // An expected answer carries no stack trace (one per refusal cost a busy front), and
+      // building it leaves the process's own stack traces as they were.
+      expect((r as Error).stack).not.toMatch(/\n\s+at /);
     }
+    expect(new Error('x').stack).toMatch(/\n\s+at /);
     expect(admission.queued).toBe(0);
     expect(clock.pending).toBe(0);
     expect(clock.scheduled).toBeLessThanOrEqual(5);
