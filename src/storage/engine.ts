@@ -125,6 +125,11 @@ export interface StorageStats {
   readonly compactions: number;
   /** Compactions that failed and left the older files in place (tried again later). */
   readonly compactionFailures: number;
+  /**
+   * Bytes of the files a restart replays: the newest snapshot and every log not yet replaced by
+   * one (what opening the node reads, and about what its records take in memory, encoded).
+   */
+  readonly fileBytes: number;
 }
 
 /** A storage operation failed or was given invalid input. */

@@ -103,6 +103,8 @@ export class LogStorage implements StorageEngine {
   /** Bytes of the logs before the current one that the last snapshot does not cover. */
   #olderLogBytes: number;
   #snapshotBytes: number;
+  /** Logs a compaction switched away from that no snapshot has replaced yet (still on disk). */
+  #replacedLogBytes = 0;
   #compaction: Promise<void> | null = null;
   #closing: Promise<void> | null = null;
   #compactions = 0;
@@ -183,6 +185,11 @@ export class LogStorage implements StorageEngine {
       ...this.#appender.stats,
       compactions: this.#compactions,
       compactionFailures: this.#compactionFailures,
+      fileBytes:
+        this.#snapshotBytes +
+        this.#replacedLogBytes +
+        this.#olderLogBytes +
+        this.#appender.segmentBytes,
     };
   }
 
@@ -228,7 +235,11 @@ export class LogStorage implements StorageEngine {
   async #compact(appender: LogAppender): Promise<void> {
     const generation = appender.generation + 1;
     // Every earlier batch is durable in the older logs; later ones go to the new log.
-    await appender.round(() => appender.switchTo(generation));
+    await appender.round(() => {
+      // Those logs stay on disk, and are replayed on a restart, until a snapshot replaces them.
+      this.#replacedLogBytes += this.#olderLogBytes + appender.segmentBytes;
+      return appender.switchTo(generation);
+    });
     this.#olderLogBytes = 0;
     const temporary = filePath(this.#directory, temporarySnapshotName(generation));
     try {
@@ -238,6 +249,7 @@ export class LogStorage implements StorageEngine {
       await fs.promises.rename(temporary, filePath(this.#directory, snapshotFileName(generation)));
       await syncDirectory(this.#directory);
       this.#snapshotBytes = bytes;
+      this.#replacedLogBytes = 0;
       this.#compactions++;
     } catch (error) {
       await fs.promises.rm(temporary, { force: true });

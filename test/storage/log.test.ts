@@ -49,6 +49,13 @@ function files(dir: string): string[] {
   return fs.readdirSync(dir).sort();
 }
 
+/** Bytes of the logs and snapshots in `dir` (a snapshot still being written, .tmp, is not one). */
+function engineFileBytes(dir: string): number {
+  return files(dir)
+    .filter((name) => /^(log|snapshot)-\d+$/.test(name))
+    .reduce((sum, name) => sum + fs.statSync(path.join(dir, name)).size, 0);
+}
+
 describe('LogStorage specifics', () => {
   const opened: LogStorage[] = [];
   let dir: string;
@@ -97,6 +104,7 @@ describe('LogStorage specifics', () => {
       bytesAppended: 0,
       compactions: 0,
       compactionFailures: 0,
+      fileBytes: 0,
     });
     await Promise.all([
       storage.write([{ ns: 'data', key: 'a', record: record('one') }]),
@@ -108,11 +116,14 @@ describe('LogStorage specifics', () => {
       bytesAppended: fs.statSync(log).size,
       compactions: 0,
       compactionFailures: 0,
+      fileBytes: fs.statSync(log).size,
     });
     for (let i = 0; i < 20; i++) {
       await storage.write([{ ns: 'data', key: `k${i}`, record: record('x'.repeat(200)) }]);
     }
     await expect.poll(() => storage.stats().compactions).toBeGreaterThan(0);
+    // Once the compaction has removed what it replaced: the snapshot and the logs after it.
+    await expect.poll(() => storage.stats().fileBytes).toBe(engineFileBytes(dir));
   });
 
   it('cuts a torn frame off the end of the newest log and keeps every whole batch', async () => {
@@ -231,9 +242,14 @@ describe('LogStorage specifics', () => {
       return realOpen(file, ...rest);
     });
     try {
-      for (let i = 0; i < 60; i++) {
-        await storage.write([{ ns: 'data', key: `k${i % 7}`, record: record(`v${i}`.repeat(40)) }]);
-      }
+      let i = 0;
+      const writeNext = () =>
+        storage.write([{ ns: 'data', key: `k${i % 7}`, record: record(`v${i++}`.repeat(40)) }]);
+      while (told.length === 0) await writeNext();
+      // The logs the failed compaction switched away from are still what a restart replays.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(storage.stats().fileBytes).toBe(engineFileBytes(dir));
+      while (i < 60) await writeNext();
       await expect.poll(() => storage.stats().compactions).toBeGreaterThan(0);
     } finally {
       failing.mockRestore();

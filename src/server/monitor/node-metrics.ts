@@ -166,7 +166,14 @@ export class NodeMetrics {
   private readonly replicaOps: Counter<'node' | 'op'>;
   private readonly faultDrops: Counter<'node' | 'reason'>;
   private readonly gauges: Record<
-    'up' | 'partitioned' | 'statsAvailable' | 'partitions' | 'keys' | 'hints' | 'suspected',
+    | 'up'
+    | 'partitioned'
+    | 'statsAvailable'
+    | 'partitions'
+    | 'keys'
+    | 'hints'
+    | 'storageFiles'
+    | 'suspected',
     Gauge<NodeLabel>
   >;
   private readonly inFlight: Gauge<NodeLabel>;
@@ -214,6 +221,10 @@ export class NodeMetrics {
       hints: gauge(
         'ringkv_node_hints_pending',
         'Hinted keys the node holds for down replicas, waiting for handoff.',
+      ),
+      storageFiles: gauge(
+        'ringkv_node_storage_file_bytes',
+        "Bytes of the node's log-engine files a restart replays (newest snapshot and the logs after it); absent on lmdb and in memory.",
       ),
       suspected: gauge(
         'ringkv_node_suspected_peers',
@@ -286,6 +297,7 @@ export class NodeMetrics {
       this.faultDrops.inc({ node, reason }, value(stats));
     }
     this.gauges.suspected.set({ node }, stats.core.suspected);
+    if (stats.storage) this.gauges.storageFiles.set({ node }, stats.storage.fileBytes);
     this.inFlight.set({ node }, stats.core.inFlight);
   }
 }

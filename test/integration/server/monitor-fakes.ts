@@ -70,7 +70,13 @@ export function workerStats(keys: number, core: Partial<NodeStats> = {}): Worker
     latency: null,
     transport: { sent: 10, received: 9, dropped: 2, batches: 5 },
     faults: { blockedOut: 1, blockedIn: 0, lost: 1, overflowed: 0, delayed: 0, delayedPending: 0 },
-    storage: { syncs: 4, bytesAppended: 4096, compactions: 1, compactionFailures: 0 },
+    storage: {
+      syncs: 4,
+      bytesAppended: 4096,
+      compactions: 1,
+      compactionFailures: 0,
+      fileBytes: 3000,
+    },
   };
 }
 
