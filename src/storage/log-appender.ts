@@ -8,6 +8,9 @@
  * queued and a crash leaves a prefix of them. A round may carry an action to run once its
  * frames are durable and before the next round starts (compaction switches files that way). A
  * failed write or sync fails the appender for good: that round and every later one reject.
+ *
+ * A round's frames go to the file by writev straight from their buffers (a short write goes on
+ * from where it stopped), not copied into one buffer first.
  */
 import fs from 'node:fs';
 import { assert } from '../core/assert.js';
@@ -19,6 +22,9 @@ import { filePath, logFileName, syncDirectory } from './log-dir.js';
  * writes. Frames are never split, so a write may be larger by one frame.
  */
 export const APPEND_CHUNK_BYTES = 16 * 1024 * 1024;
+
+/** Buffers one writev takes at most on Linux (IOV_MAX). */
+const IOV_MAX = 1024;
 
 /** The log file being appended to. */
 export interface Segment {
@@ -162,8 +168,7 @@ export class LogAppender {
     // through libuv's pool; the sync that makes it durable is the slow part and stays async.
     let appended = 0;
     for (const chunk of chunksOf(frames, APPEND_CHUNK_BYTES)) {
-      this.#writeAll(chunk);
-      appended += chunk.byteLength;
+      appended += this.#writeAll(chunk);
     }
     await this.#segment.handle.datasync();
     this.#segmentBytes += appended;
@@ -171,28 +176,50 @@ export class LogAppender {
     this.#bytesAppended += appended;
   }
 
-  #writeAll(bytes: Buffer): void {
+  /** Writes `buffers` in order with as few writev calls as the kernel allows; returns the bytes. */
+  #writeAll(buffers: readonly Buffer[]): number {
     const fd = this.#segment.handle.fd;
+    let total = 0;
+    for (const buffer of buffers) total += buffer.byteLength;
+    let pending = buffers;
     let written = 0;
-    while (written < bytes.byteLength) {
-      const step = fs.writeSync(fd, bytes, written, bytes.byteLength - written);
+    while (written < total) {
+      const step = fs.writevSync(fd, pending);
       if (step <= 0) {
         throw new StorageError(`log storage at ${this.directory}: a write made no progress`);
       }
       written += step;
+      pending = withoutFirstBytes(pending, step);
     }
+    return total;
   }
 }
 
-/** The frames' bytes in buffers of about `max` bytes (a frame is never split). */
-function* chunksOf(frames: readonly Buffer[], max: number): Generator<Buffer> {
+/** `buffers` less their first `bytes` bytes (a short write's remainder). */
+function withoutFirstBytes(buffers: readonly Buffer[], bytes: number): readonly Buffer[] {
+  let rest = bytes;
+  let i = 0;
+  while (i < buffers.length && rest >= buffers[i]!.byteLength) {
+    rest -= buffers[i]!.byteLength;
+    i++;
+  }
+  if (i === buffers.length) return [];
+  return [buffers[i]!.subarray(rest), ...buffers.slice(i + 1)];
+}
+
+/**
+ * The frames in groups of about `max` bytes and at most IOV_MAX buffers, one writev each (a
+ * frame, header and payload, is never split).
+ */
+function* chunksOf(frames: readonly Buffer[], max: number): Generator<Buffer[]> {
   let start = 0;
   let bytes = 0;
   for (let i = 0; i < frames.length; i++) {
     bytes += frames[i]!.byteLength;
+    const count = i + 1 - start;
     // Frames come as header and payload pairs; cut only after a payload.
-    if (i % 2 === 1 && (bytes >= max || i === frames.length - 1)) {
-      yield Buffer.concat(frames.slice(start, i + 1), bytes);
+    if (i % 2 === 1 && (bytes >= max || count >= IOV_MAX || i === frames.length - 1)) {
+      yield frames.slice(start, i + 1);
       start = i + 1;
       bytes = 0;
     }
