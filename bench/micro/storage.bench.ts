@@ -1,11 +1,13 @@
 /**
  * Storage engines (src/storage): a synchronous get that hits, one single-record write awaited
- * (for lmdb: one durable commit, fdatasync included), and one awaited 100-record batch, on
- * MemoryStorage and on LmdbStorage. Both engines are preloaded with PRELOAD_KEYS records of one
- * sibling holding a 1 KiB value; writes overwrite those keys in rotation.
+ * (for lmdb and the log engine: durable, fdatasync included), one awaited 100-record batch, and
+ * 64 single-record writes issued in one turn and awaited together (the log engine's group
+ * commit: one append and one fdatasync for all of them), on MemoryStorage, LmdbStorage and
+ * LogStorage (the default). Every engine is preloaded with PRELOAD_KEYS records of one sibling
+ * holding a 1 KiB value; writes overwrite those keys in rotation.
  *
- * lmdb lives in a fresh temporary directory (under --dir, else the OS temp dir), removed when
- * the group ends, and also on exit or Ctrl-C if the run stops early.
+ * lmdb and the log engine live in fresh temporary directories (under --dir, else the OS temp
+ * dir), removed when the group ends, and also on exit or Ctrl-C if the run stops early.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -13,6 +15,7 @@ import path from 'node:path';
 import type { KeyRecord, PersistWrite } from '../../src/core/types.js';
 import type { StorageEngine } from '../../src/storage/engine.js';
 import { LmdbStorage } from '../../src/storage/lmdb.js';
+import { LogStorage } from '../../src/storage/log.js';
 import { MemoryStorage } from '../../src/storage/memory.js';
 import { recordWithSiblings, userKeys } from './data.js';
 import { consume, type MicroGroup, type MicroTask } from './harness.js';
@@ -21,6 +24,8 @@ const PRELOAD_KEYS = 10_000;
 const PRELOAD_BATCH = 1_000;
 const RECORD_VARIANTS = 16;
 const BATCH_RECORDS = 100;
+/** Single-record writes issued together in one turn by the group-commit task. */
+const TURN_WRITES = 64;
 
 /** Where the lmdb temp directory is created; set by run.ts from --dir. */
 let parentDir = os.tmpdir();
@@ -128,6 +133,21 @@ function engineTasks(
       },
     },
     {
+      name: `${label} ${TURN_WRITES} single writes in one turn (awaited together)`,
+      opsPerSample: TURN_WRITES,
+      async: true,
+      fn: async () => {
+        const writes: Promise<void>[] = [];
+        for (let i = 0; i < TURN_WRITES; i++) {
+          next = (next + 1) % keys.length;
+          const record = records[next % RECORD_VARIANTS]!;
+          writes.push(engine.write([{ ns: 'data', key: keys[next]!, record }]));
+        }
+        await Promise.all(writes);
+        consume(next);
+      },
+    },
+    {
       name: `${label} write 100-record batch (awaited)`,
       opsPerSample: batchesPerSample,
       async: true,
@@ -144,7 +164,7 @@ function engineTasks(
 
 export const storageGroup: MicroGroup = {
   name: 'storage',
-  title: `MemoryStorage and LmdbStorage, ${PRELOAD_KEYS} keys of one 1 KiB sibling`,
+  title: `MemoryStorage, LmdbStorage and LogStorage, ${PRELOAD_KEYS} keys of one 1 KiB sibling`,
   async setup() {
     const data = fixture();
     const memory = new MemoryStorage();
@@ -159,9 +179,12 @@ export const storageGroup: MicroGroup = {
     process.on('exit', removeDir);
     process.on('SIGINT', onSigint);
     let lmdb: LmdbStorage;
+    let log: LogStorage;
     try {
-      lmdb = await LmdbStorage.open({ path: dir });
+      lmdb = await LmdbStorage.open({ path: path.join(dir, 'lmdb') });
       await preload(lmdb, data);
+      log = await LogStorage.open({ path: path.join(dir, 'log') });
+      await preload(log, data);
     } catch (error) {
       removeDir();
       throw error;
@@ -170,16 +193,20 @@ export const storageGroup: MicroGroup = {
       tasks: [
         ...engineTasks('memory', memory, data, 1024, 64, 16),
         ...engineTasks('lmdb', lmdb, data, 64, 1, 1),
+        ...engineTasks('log', log, data, 1024, 1, 1),
       ],
       notes: [
         'an lmdb get decodes the msgpack record and copies the value out (a fresh KeyRecord); ' +
           'a memory get returns the stored object',
-        `lmdb directory on ${filesystemOf(dir)} (${parentDir}); each awaited write is one ` +
-          'transaction committed with fdatasync (overlappingSync: false)',
+        `lmdb and log directories on ${filesystemOf(dir)} (${parentDir}); each awaited lmdb ` +
+          'write is one transaction committed with fdatasync (overlappingSync: false)',
         'for the batch rows one op = one 100-record batch: multiply ops/s by 100 for records/s',
+        'the log engine holds its records in memory (a get is a memory get) and makes each ' +
+          'turn of writes durable with one append and one fdatasync: its awaited single write ' +
+          'is a round of its own, the one-turn row shares one round among 64',
       ],
       teardown: async () => {
-        await Promise.all([memory.close(), lmdb.close()]);
+        await Promise.all([memory.close(), lmdb.close(), log.close()]);
         removeDir();
         process.off('exit', removeDir);
         process.off('SIGINT', onSigint);
