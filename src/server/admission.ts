@@ -188,10 +188,6 @@ export function serviceSince(
 export interface AdmissionStats extends ScrapedAdmissionStats {
   readonly increases: number;
   readonly decreases: number;
-  /** The gradient's limit on requests at the cluster (`limit` is it times holdRatio). */
-  readonly clusterLimit: number;
-  /** Permits' mean hold time over the cluster's service time, smoothed (1 without those). */
-  readonly holdRatio: number;
 }
 
 interface Waiter {

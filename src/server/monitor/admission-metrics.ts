@@ -23,6 +23,10 @@ export interface AdmissionStats {
   readonly refusedWaitExpired: number;
   /** Admitted requests released as dropped downstream. */
   readonly dropped: number;
+  /** The gradient's limit on requests at the cluster (`limit` is it times holdRatio). */
+  readonly clusterLimit: number;
+  /** Permits' mean hold time over the cluster's service time, smoothed (1 without those). */
+  readonly holdRatio: number;
 }
 
 export function watchAdmission(registry: Registry, admission: AdmissionSource): void {
@@ -39,6 +43,16 @@ export function watchAdmission(registry: Registry, admission: AdmissionSource): 
       },
     });
   gauge('ringkv_admission_limit', 'Requests admitted at once at most (adaptive).', (s) => s.limit);
+  gauge(
+    'ringkv_admission_cluster_limit',
+    'Requests at the cluster the latency gradient allows; the limit is this times the hold ratio.',
+    (s) => s.clusterLimit,
+  );
+  gauge(
+    'ringkv_admission_hold_ratio',
+    "Admitted requests' mean hold time over the cluster's mean service time (1 where the runtime cannot measure it).",
+    (s) => s.holdRatio,
+  );
   gauge('ringkv_admission_in_flight', 'Admitted requests running now.', (s) => s.inFlight);
   gauge('ringkv_admission_queued', 'Requests waiting for an admission slot.', (s) => s.queued);
   gauge(

@@ -86,6 +86,9 @@ describe('HTTP overload on a real cluster', () => {
       .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
     expect(refusedSeries).toBe(refused.length);
     expect(metrics).toMatch(new RegExp(`^ringkv_admission_limit ${LIMIT}$`, 'm'));
+    // No service times reach a controller made without them: the permits are the cluster's.
+    expect(metrics).toMatch(new RegExp(`^ringkv_admission_cluster_limit ${LIMIT}$`, 'm'));
+    expect(metrics).toMatch(/^ringkv_admission_hold_ratio 1$/m);
     // And the cluster still serves once the flood is over.
     expect((await fetch(`${base}/kv/after`, { method: 'PUT', body: 'x' })).status).toBe(200);
   });
