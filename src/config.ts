@@ -127,6 +127,15 @@ export interface RingkvConfig {
    */
   readonly inFlightMax: number;
   /**
+   * Bytes of records one node may hold in memory (the log and memory engines keep all of them
+   * there) before it coordinates no new values: a put past it fails with StorageFullError (HTTP
+   * 507, RESP -OOM), while deletes, reads and replica writes go on, so a node whose data
+   * outgrows the machine refuses writes instead of failing. Counted as values, keys and 96
+   * bytes per sibling. 0: no bound (lmdb keeps its data on disk and is never bounded).
+   * @default 0
+   */
+  readonly storageBytesMax: number;
+  /**
    * Distinct keys a node holds hints for, per down replica. At the bound it refuses further
    * hints for that replica (the write then needs its W acks elsewhere, or fails with a
    * QuorumError); anti-entropy repairs what hints could not carry. @default 100000
@@ -226,6 +235,7 @@ export const DEFAULT_CONFIG: RingkvConfig = Object.freeze({
   dataDir: null,
   storageEngine: 'log',
   inFlightMax: 10_000,
+  storageBytesMax: 0,
   hintsPerTargetMax: 100_000,
   tickIntervalMs: 1000,
   handoffBatchKeysMax: 128,
@@ -275,6 +285,7 @@ export const CONFIG_RANGES: { readonly [K in IntegerField]: readonly [min: Bound
     valueSizeMaxBytes: [1, VALUE_SIZE_LIMIT_BYTES],
     keySizeMaxBytes: [1, 1024],
     inFlightMax: [1, 10_000_000],
+    storageBytesMax: [0, Number.MAX_SAFE_INTEGER],
     hintsPerTargetMax: [1, 100_000_000],
     tickIntervalMs: [1, 3_600_000],
     handoffBatchKeysMax: [1, 100_000],
@@ -371,6 +382,7 @@ export function nodeThreadsFor(
 export function coreLimits(config: RingkvConfig) {
   return {
     inFlightMax: config.inFlightMax,
+    storageBytesMax: config.storageBytesMax,
     readSpeculateMs: config.readSpeculateMs,
     hintsPerTargetMax: config.hintsPerTargetMax,
     tickIntervalMs: config.tickIntervalMs,

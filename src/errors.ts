@@ -61,6 +61,16 @@ export class SiblingLimitError extends RingkvError {
 }
 
 /**
+ * The coordinating node holds more data than its bound (`storageBytesMax`) and takes no new
+ * values: delete keys, raise the bound, or add nodes. Reads and deletes go on. HTTP 507, RESP
+ * `-OOM` (Redis's answer past `maxmemory`).
+ */
+export class StorageFullError extends RingkvError {
+  override name = 'StorageFullError';
+  override readonly code = 'STORAGE_FULL';
+}
+
+/**
  * Another membership change (addNode, removeNode) is still running; retry once it has
  * committed. HTTP 409.
  */

@@ -52,6 +52,7 @@ export {
   QuorumError,
   RingkvError,
   SiblingLimitError,
+  StorageFullError,
   TimeoutError,
   UnavailableError,
   ValidationError,

@@ -32,6 +32,7 @@ import {
   PORT_MAX,
   quorumOption,
   readSpeculateOption,
+  storageMaxOption,
   toUpPlan,
   type UpFlags,
   type UpPlan,
@@ -139,6 +140,7 @@ function addUpCommand(program: Command, start: (plan: UpPlan) => Promise<unknown
       nonEmpty,
     )
     .addOption(engineOption())
+    .addOption(storageMaxOption())
     .option('--memory', 'keep data in memory only, lost on exit (excludes --data-dir)')
     .option(
       '--processes',

@@ -21,6 +21,7 @@ import {
   nonEmpty,
   quorumOption,
   readSpeculateOption,
+  storageMaxOption,
   usageError,
 } from './up-options.js';
 
@@ -44,6 +45,7 @@ export function addNodeCommand(program: Command): void {
     )
     .requiredOption('--data-dir <dir>', 'where the node keeps its data and identity', nonEmpty)
     .addOption(engineOption())
+    .addOption(storageMaxOption())
     .option(
       '--initial-cluster <list>',
       'every node of the first cluster, this one included: n1=HOST:PORT,n2=HOST:PORT,… (or --join)',

@@ -51,6 +51,8 @@ export interface NodeFlags {
   readonly dataDir: string;
   /** The durable engine of a new data directory; absent: config's default. */
   readonly engine?: StorageEngineName;
+  /** config storageBytesMax (--storage-max); absent: the config's. */
+  readonly storageMax?: number;
   readonly tlsDir?: string;
   readonly initialCluster?: string;
   readonly join?: string;
@@ -213,6 +215,7 @@ function toPlan(flags: NodeFlags): NodePlan {
       ...(flags.readSpeculateMs === undefined ? {} : { readSpeculateMs: flags.readSpeculateMs }),
       dataDir: flags.dataDir,
       ...(flags.engine === undefined ? {} : { storageEngine: flags.engine }),
+      ...(flags.storageMax === undefined ? {} : { storageBytesMax: flags.storageMax }),
       logLevel: flags.logLevel ?? 'info',
     };
     validateConfig(config);

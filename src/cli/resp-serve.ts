@@ -37,6 +37,7 @@ export function createResp(
     version: packageVersion(),
     adminToken,
     durable: config.dataDir !== null,
+    storageBytesMax: config.storageBytesMax,
     log,
   });
 }

@@ -4,6 +4,7 @@
  * flags into an UpPlan. Bad arguments exit with code 2, the usual code for a usage error.
  */
 import path from 'node:path';
+import parseBytes from 'bytes';
 import { InvalidArgumentError, Option } from 'commander';
 import {
   DEFAULT_CONFIG,
@@ -33,6 +34,8 @@ export interface UpFlags {
   readonly dataDir?: string;
   /** The durable engine of new node directories; absent: config's default. */
   readonly engine?: StorageEngineName;
+  /** config storageBytesMax (--storage-max); absent: the config's. */
+  readonly storageMax?: number;
   readonly memory?: boolean;
   /** Each node a `ringkv node` child process rather than a worker thread. */
   readonly processes?: boolean;
@@ -103,6 +106,29 @@ export function readSpeculateOption(): Option {
 }
 
 /**
+ * `--storage-max` (up and node): config storageBytesMax, a size such as `512mb` or `2gb` (parsed
+ * by `bytes`) or a count of bytes; 0 is no bound. Default: the config's.
+ */
+export function storageMaxOption(): Option {
+  return new Option(
+    '--storage-max <size>',
+    'bytes of records one node may hold in memory (log and memory engines) before it refuses new values with 507 / -OOM; deletes and reads go on: 512mb, 2gb or a number of bytes, 0 = no bound (default: no bound)',
+  ).argParser(byteSize);
+}
+
+/** What `bytes` reads as a size: a number and a unit it knows (it reads `2 parsecs` as 2). */
+const BYTE_SIZE = /^[0-9]+(\.[0-9]+)?\s*(b|kb|mb|gb|tb|pb)?$/i;
+
+function byteSize(value: string): number {
+  const text = value.trim();
+  const parsed = BYTE_SIZE.test(text) ? parseBytes(text) : null;
+  if (parsed === null || !Number.isSafeInteger(parsed) || parsed < 0) {
+    throw usageError('Must be a size such as 512mb or 2gb, or a number of bytes (0: no bound).');
+  }
+  return parsed;
+}
+
+/**
  * `--engine` (up and node): the durable engine of a node directory that holds no data yet; one
  * that does keeps its own. Default: the config's.
  */
@@ -161,6 +187,7 @@ export function toUpPlan(flags: UpFlags): UpPlan {
       w: flags.w,
       dataDir,
       ...(flags.engine === undefined ? {} : { storageEngine: flags.engine }),
+      ...(flags.storageMax === undefined ? {} : { storageBytesMax: flags.storageMax }),
       ...(flags.logLevel === undefined ? {} : { logLevel: flags.logLevel }),
       ...(flags.readSpeculateMs === undefined ? {} : { readSpeculateMs: flags.readSpeculateMs }),
     },

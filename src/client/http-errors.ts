@@ -9,6 +9,7 @@ import {
   QuorumError,
   RingkvError,
   SiblingLimitError,
+  StorageFullError,
   TimeoutError,
   UnavailableError,
   ValidationError,
@@ -44,6 +45,8 @@ export function errorFromHttp(status: number, bodyText: string, node: string): R
       return new OverloadError(message);
     case 'SIBLING_LIMIT':
       return new SiblingLimitError(message);
+    case 'STORAGE_FULL':
+      return new StorageFullError(message);
     case 'BUSY':
       return new BusyError(message);
   }

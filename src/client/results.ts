@@ -11,6 +11,7 @@ import {
   QuorumError,
   type RingkvError,
   SiblingLimitError,
+  StorageFullError,
   TimeoutError,
   UnavailableError,
   ValidationError,
@@ -55,6 +56,8 @@ export function toError(
       return new UnavailableError(`${what}: ${result.message}`);
     case 'overload':
       return new OverloadError(`${what}: ${result.message}`);
+    case 'full':
+      return new StorageFullError(`${what}: ${result.message}`);
     case 'conflict':
       return new SiblingLimitError(`${what}: ${result.message}`);
     case 'busy':

@@ -60,7 +60,24 @@ export class Coordinator implements TimerOwner {
       return answer(out, origin, failure('overload', message));
     }
     if (request.op === 'get') return this.get(request, origin, out);
+    const full = request.value === null ? null : this.storageFull();
+    if (full !== null) return answer(out, origin, failure('full', full));
     this.put(request, origin, out);
+  }
+
+  /**
+   * Why this node takes no new value now (it holds more than limits.storageBytesMax), or null.
+   * Deletes pass: they are how an operator makes room.
+   */
+  private storageFull(): string | null {
+    const max = this.ctx.limits.storageBytesMax ?? 0;
+    if (max === 0) return null;
+    const held = this.ctx.local.bytes();
+    if (held === null || held <= max) return null;
+    return (
+      `node ${this.ctx.self} holds ${held} bytes of records, over its bound of ${max} ` +
+      '(--storage-max, config storageBytesMax): delete keys, raise the bound or add nodes'
+    );
   }
 
   /** The core's own check of what a peer or client sent (the client validates before sending). */

@@ -66,6 +66,11 @@ export class LocalStore<T> {
     return this.store.get(key, ns);
   }
 
+  /** Bytes of the records the engine holds (StorageReader.bytes); null where it does not say. */
+  bytes(): number | null {
+    return this.store.bytes?.() ?? null;
+  }
+
   /** Whether a write to this key is still waiting to become durable. */
   isPending(key: string, ns: Namespace = 'data'): boolean {
     return this.overlay[ns].has(key);

@@ -427,6 +427,8 @@ export type ClientResult =
   | { readonly ok: false; readonly error: 'unavailable'; readonly message: string }
   /** The node coordinates too many requests already; retry later or elsewhere. */
   | { readonly ok: false; readonly error: 'overload'; readonly message: string }
+  /** The coordinator holds more data than its bound (limits.storageBytesMax). */
+  | { readonly ok: false; readonly error: 'full'; readonly message: string }
   /** The key has too many siblings; read it and write back with its context to resolve them. */
   | { readonly ok: false; readonly error: 'conflict'; readonly message: string };
 

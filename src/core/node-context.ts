@@ -38,6 +38,11 @@ export interface CoreLimits extends AntiEntropyLimits, TransferLimits {
   readonly vvEntriesMax: number;
   /** Keys whose deadline passed that one tick stores as expired (expiry.ts). @default 1000 */
   readonly expirySweepKeysMax?: number;
+  /**
+   * Past this many bytes of records held (StorageReader.bytes), the node coordinates no new
+   * values ('full'); deletes, reads and replica writes go on. 0 or absent: no bound.
+   */
+  readonly storageBytesMax?: number;
 }
 
 /** Who is waiting for an operation's result: a local client, or a peer that forwarded it. */
@@ -174,7 +179,7 @@ export function answer(out: Effects, origin: Origin, result: ClientResult): void
 }
 
 export function failure(
-  error: 'invalid' | 'timeout' | 'unavailable' | 'overload' | 'conflict',
+  error: 'invalid' | 'timeout' | 'unavailable' | 'overload' | 'full' | 'conflict',
   message: string,
 ): ClientResult {
   return { ok: false, error, message };

@@ -80,6 +80,11 @@ export interface StorageReader {
     readonly limit?: number;
   }): Iterable<[string, KeyRecord]>;
   getMeta(name: string): unknown;
+  /**
+   * Bytes of the records held, as an engine that keeps them in memory counts them (values, keys
+   * and a fixed share per sibling); absent where data lives on disk (no bound applies).
+   */
+  bytes?(): number;
 }
 
 /** The key under which a hint for `target`'s copy of `key` is stored (sorted by target first). */

@@ -8,6 +8,7 @@ import {
   OverloadError,
   QuorumError,
   SiblingLimitError,
+  StorageFullError,
   TimeoutError,
   UnavailableError,
   ValidationError,
@@ -40,6 +41,7 @@ export function errorToHttp(error: unknown): HttpErrorReply {
   }
   if (error instanceof OverloadError) return known(503, error, { 'Retry-After': '1' });
   if (error instanceof SiblingLimitError) return known(409, error);
+  if (error instanceof StorageFullError) return known(507, error);
   if (error instanceof BusyError) return known(409, error);
   return {
     status: 500,

@@ -171,6 +171,12 @@ export class LogStorage implements StorageEngine {
     return this.#memory.count(ns);
   }
 
+  /** Bytes of the records held in memory (MemoryStorage.bytes). */
+  bytes(): number {
+    this.#assertOpen();
+    return this.#memory.bytes();
+  }
+
   getMeta(name: string): unknown {
     this.#assertOpen();
     return this.#memory.getMeta(name);

@@ -36,6 +36,8 @@ export class MemoryStorage implements StorageEngine {
   readonly #hints = newTable();
   readonly #meta = new Map<string, unknown>();
   #closed = false;
+  /** recordBytes of every record held, data and hints. */
+  #bytes = 0;
 
   get(key: string, ns: Namespace = 'data'): KeyRecord | undefined {
     this.#assertOpen();
@@ -125,6 +127,12 @@ export class MemoryStorage implements StorageEngine {
     }
   }
 
+  /** Bytes of the records held, data and hints, as recordBytes counts them. */
+  bytes(): number {
+    this.#assertOpen();
+    return this.#bytes;
+  }
+
   count(ns: Namespace = 'data'): number {
     this.#assertOpen();
     return this.#table(ns).records.size;
@@ -152,18 +160,35 @@ export class MemoryStorage implements StorageEngine {
   }
 
   #apply(table: Table, key: string, record: KeyRecord | null): void {
+    const old = table.records.get(key);
+    if (old !== undefined) this.#bytes -= recordBytes(key, old);
     if (record === null) {
       if (table.records.delete(key)) table.index.noteRemoved();
       return;
     }
-    const size = table.records.size;
+    this.#bytes += recordBytes(key, record);
     table.records.set(key, record);
-    if (table.records.size !== size) table.index.noteAdded(key);
+    if (old === undefined) table.index.noteAdded(key);
   }
 
   #assertOpen(): void {
     if (this.#closed) throw new StorageClosedError(this.kind);
   }
+}
+
+/** What a sibling takes besides its value: its dot, past, request id and object headers. */
+const SIBLING_OVERHEAD_BYTES = 96;
+
+/**
+ * The bytes a record takes, for a bound on memory rather than an exact figure: its key (UTF-16
+ * code units), its values, and SIBLING_OVERHEAD_BYTES per sibling.
+ */
+export function recordBytes(key: string, record: KeyRecord): number {
+  let bytes = key.length;
+  for (const sibling of record.siblings) {
+    bytes += SIBLING_OVERHEAD_BYTES + (sibling.value?.byteLength ?? 0);
+  }
+  return bytes;
 }
 
 /**

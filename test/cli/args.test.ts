@@ -97,6 +97,21 @@ describe('ringkv up arguments', () => {
     }
   });
 
+  it('--storage-max takes a size with or without a unit; anything else is a usage error', async () => {
+    const bound = async (value: string) =>
+      (await parse(['up', '--storage-max', value])).plans[0]?.config.storageBytesMax;
+    expect(await bound('2gb')).toBe(2 * 1024 ** 3);
+    expect(await bound('512MB')).toBe(512 * 1024 ** 2);
+    expect(await bound('4096')).toBe(4096);
+    expect(await bound('0')).toBe(0);
+    expect((await parse(['up'])).plans[0]?.config).not.toHaveProperty('storageBytesMax');
+    for (const bad of ['banana', '-1', '2 parsecs', '']) {
+      const refused = await parse(['up', '--storage-max', bad]);
+      expect(refused.plans).toEqual([]);
+      expect(exitCodeFor(refused.error)).toBe(2);
+    }
+  });
+
   it('--memory keeps data in memory', async () => {
     const { plans, error } = await parse(['up', '--memory']);
     expect(error).toBeNull();

@@ -8,6 +8,7 @@ import {
   type Cluster,
   QuorumError,
   SiblingLimitError,
+  StorageFullError,
   startCluster,
   UnavailableError,
   ValidationError,
@@ -143,6 +144,38 @@ describe('cluster lifecycle', () => {
     const db = await startCluster({ nodes: 3, n: 3 });
     await db.close();
     await expect(db.get('k')).rejects.toBeInstanceOf(UnavailableError);
+  });
+
+  it('refuses new values past storageBytesMax; reads go on, and deletes make room', async () => {
+    // N=3 of 3: every node holds every key. A record of a 1 KiB value counts 1 024 + 96 + its
+    // key's length, so a bound of 4 KiB takes four of them and refuses the fifth.
+    const db = await startCluster({ nodes: 3, n: 3, storageBytesMax: 4096 });
+    try {
+      const value = new Uint8Array(1024).fill(1);
+      let stored = 0;
+      let refused: unknown = null;
+      while (refused === null && stored < 10) {
+        await db.put(`big-${stored}`, value, { w: 3 }).then(
+          () => stored++,
+          (error: unknown) => {
+            refused = error;
+          },
+        );
+      }
+      expect(stored).toBe(4);
+      expect(refused).toBeInstanceOf(StorageFullError);
+      expect((refused as Error).message).toMatch(
+        /over its bound of 4096 \(--storage-max, config storageBytesMax\)/,
+      );
+      expect((await db.get('big-0', { r: 3 })).found).toBe(true);
+      for (let i = 0; i < stored; i++) {
+        const { context } = await db.get(`big-${i}`, { r: 3 });
+        await db.delete(`big-${i}`, { context, w: 3 });
+      }
+      expect(await db.put('after-deletes', value, { w: 3 })).toMatchObject({ acked: 3 });
+    } finally {
+      await db.close();
+    }
   });
 
   it('warns past the soft sibling limit and refuses past the hard one', async () => {

@@ -6,6 +6,7 @@ import type { KeyRecord } from '../../src/core/types.js';
 import { StorageError } from '../../src/storage/index.js';
 import { LogStorage, type LogStorageOptions } from '../../src/storage/log.js';
 import { frameHeader } from '../../src/storage/log-frame.js';
+import { recordBytes } from '../../src/storage/memory.js';
 import { runStorageContract } from './contract.js';
 
 function temporaryDirectory(): string {
@@ -124,6 +125,23 @@ describe('LogStorage specifics', () => {
     await expect.poll(() => storage.stats().compactions).toBeGreaterThan(0);
     // Once the compaction has removed what it replaced: the snapshot and the logs after it.
     await expect.poll(() => storage.stats().fileBytes).toBe(engineFileBytes(dir));
+  });
+
+  it('counts the bytes of the records it holds, the same again after a reopen', async () => {
+    dir = temporaryDirectory();
+    const storage = await open({ compactMinBytes: 2048 });
+    for (let i = 0; i < 30; i++) {
+      await storage.write([{ ns: 'data', key: `k${i % 9}`, record: record('v'.repeat(100 + i)) }]);
+    }
+    await storage.write([{ ns: 'data', key: 'k0', record: null }]);
+    const held = storage.bytes();
+    let expected = 0;
+    for (const [key, stored] of storage.entries({ ns: 'data' }))
+      expected += recordBytes(key, stored);
+    expect(held).toBe(expected);
+    await storage.close();
+    const again = await open();
+    expect(again.bytes()).toBe(held); // replayed from the snapshot and the logs after it
   });
 
   it('cuts a torn frame off the end of the newest log and keeps every whole batch', async () => {

@@ -13,6 +13,7 @@ import {
   OverloadError,
   QuorumError,
   SiblingLimitError,
+  StorageFullError,
   TimeoutError,
   UnavailableError,
   ValidationError,
@@ -27,6 +28,7 @@ const CODES: ReadonlyArray<readonly [new (...args: never[]) => Error, string]> =
   [OverloadError, 'OVERLOAD'],
   [SiblingLimitError, 'SIBLINGS'],
   [BusyError, 'BUSY'],
+  [StorageFullError, 'OOM'],
 ];
 
 /** The reply for `thrown`; `unexpected` says whether it deserves a log line. */

@@ -20,6 +20,8 @@ export function redisParameters(facts: {
   readonly clientsMax: number;
   readonly idleTimeoutMs: number;
   readonly bulkBytesMax: number;
+  /** Each node's bound on the bytes of records it holds (storageBytesMax); 0: none. */
+  readonly storageBytesMax?: number;
 }): ReadonlyArray<readonly [name: string, value: string]> {
   return [
     // Durable ringkv fsyncs every write before it acknowledges it: Redis's AOF with fsync always.
@@ -27,8 +29,9 @@ export function redisParameters(facts: {
     ['appendfsync', facts.durable ? 'always' : 'no'],
     ['save', ''], // no RDB snapshots
     ['databases', '1'],
-    ['maxmemory', '0'],
-    ['maxmemory-policy', 'noeviction'], // ringkv never evicts a key to make room
+    // Per node; past it writes get -OOM and nothing is evicted, as Redis's noeviction does.
+    ['maxmemory', String(facts.storageBytesMax ?? 0)],
+    ['maxmemory-policy', 'noeviction'],
     ['maxclients', String(facts.clientsMax)],
     ['timeout', String(Math.floor(facts.idleTimeoutMs / 1000))],
     ['proto-max-bulk-len', String(facts.bulkBytesMax)],

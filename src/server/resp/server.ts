@@ -26,6 +26,8 @@ export interface RespServerOptions {
   readonly adminToken?: string | null;
   /** Whether writes are durable when acknowledged (CONFIG GET appendonly). @default false */
   readonly durable?: boolean;
+  /** Each node's bound on the bytes of records it holds (CONFIG GET maxmemory). @default 0 */
+  readonly storageBytesMax?: number;
   /** Bounds. @default DEFAULT_RESP_CONFIG */
   readonly limits?: Partial<RespConfig>;
   /** Where unexpected errors go. @default a line on stderr */
@@ -63,7 +65,11 @@ export class RespServer {
       clients: () => this.connections.size,
       commands: commandTable(),
       stats: this.stats,
-      redisParameters: redisParameters({ ...limits, durable: options.durable ?? false }),
+      redisParameters: redisParameters({
+        ...limits,
+        durable: options.durable ?? false,
+        storageBytesMax: options.storageBytesMax ?? 0,
+      }),
     };
     const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
     const settings = {

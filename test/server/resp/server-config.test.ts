@@ -63,5 +63,10 @@ describe('redisParameters', () => {
     expect(params.get('timeout')).toBe('300');
     expect(params.get('proto-max-bulk-len')).toBe(String(512 * 1024 * 1024));
     expect(params.get('maxmemory-policy')).toBe('noeviction');
+    expect(params.get('maxmemory')).toBe('0'); // no bound unless --storage-max sets one
+    const bounded = new Map(
+      redisParameters({ ...limits, durable: true, storageBytesMax: 2 ** 31 }),
+    );
+    expect(bounded.get('maxmemory')).toBe(String(2 ** 31));
   });
 });
