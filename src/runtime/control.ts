@@ -101,6 +101,11 @@ export interface WorkerStats {
    * nodes older than these counts.
    */
   readonly storage?: StorageStats | null;
+  /**
+   * Bytes of the records the node holds in memory, as --storage-max counts them (log and memory
+   * engines); null on lmdb, absent from nodes older than this count.
+   */
+  readonly recordBytes?: number | null;
 }
 
 export type ToWorker =

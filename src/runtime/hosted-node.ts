@@ -132,6 +132,7 @@ export class HostedNode {
       transport: this.transport.stats(),
       faults: this.transport.faultStats(),
       storage: this.storage.stats?.() ?? null,
+      recordBytes: this.storage.bytes?.() ?? null,
     };
   }
 

@@ -272,6 +272,7 @@ export class ProcessNode {
       transport: tcp.stats(),
       faults: transport.faultStats(),
       storage: storage.stats?.() ?? null,
+      recordBytes: storage.bytes?.() ?? null,
     };
   }
 

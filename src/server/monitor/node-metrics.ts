@@ -172,6 +172,7 @@ export class NodeMetrics {
     | 'partitions'
     | 'keys'
     | 'hints'
+    | 'recordBytes'
     | 'storageFiles'
     | 'suspected',
     Gauge<NodeLabel>
@@ -221,6 +222,10 @@ export class NodeMetrics {
       hints: gauge(
         'ringkv_node_hints_pending',
         'Hinted keys the node holds for down replicas, waiting for handoff.',
+      ),
+      recordBytes: gauge(
+        'ringkv_node_record_bytes',
+        'Bytes of records the node holds in memory, as --storage-max counts them (values, keys, 96 per sibling); absent on lmdb.',
       ),
       storageFiles: gauge(
         'ringkv_node_storage_file_bytes',
@@ -298,6 +303,8 @@ export class NodeMetrics {
     }
     this.gauges.suspected.set({ node }, stats.core.suspected);
     if (stats.storage) this.gauges.storageFiles.set({ node }, stats.storage.fileBytes);
+    if (typeof stats.recordBytes === 'number')
+      this.gauges.recordBytes.set({ node }, stats.recordBytes);
     this.inFlight.set({ node }, stats.core.inFlight);
   }
 }

@@ -138,6 +138,7 @@ describe('GET /metrics', () => {
     expect(sample(text, 'ringkv_node_storage_appended_bytes_total{node="n1"}')).toBe(4096);
     expect(sample(text, 'ringkv_node_storage_compactions_total{node="n2"}')).toBe(1);
     expect(sample(text, 'ringkv_node_storage_file_bytes{node="n1"}')).toBe(3000);
+    expect(sample(text, 'ringkv_node_record_bytes{node="n1"}')).toBe(2500);
     expect(sample(text, 'ringkv_node_fault_drops_total{node="n2",reason="lost"}')).toBe(1);
     expect(sample(text, 'ringkv_node_up{node="n3"}')).toBe(0);
     expect(sample(text, 'ringkv_node_up{node="n1"}')).toBe(1);

@@ -77,6 +77,7 @@ export function workerStats(keys: number, core: Partial<NodeStats> = {}): Worker
       compactionFailures: 0,
       fileBytes: 3000,
     },
+    recordBytes: 2500,
   };
 }
 
