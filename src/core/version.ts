@@ -489,11 +489,17 @@ export function liveExpiries(record: KeyRecord): Array<number | null> {
 /** Bytes a dot and a causal past cost a sibling on the wire, roughly (for batch budgets). */
 const SIBLING_OVERHEAD_BYTES = 64;
 
-/** A record's approximate wire size: its values plus a fixed cost per sibling. */
-export function recordBytes(record: KeyRecord): number {
+/**
+ * A record's approximate size: its values plus `siblingOverheadBytes` per sibling (by default
+ * what a dot and a past cost on the wire; an engine counting memory passes its own).
+ */
+export function recordBytes(
+  record: KeyRecord,
+  siblingOverheadBytes: number = SIBLING_OVERHEAD_BYTES,
+): number {
   let bytes = 0;
   for (const sibling of record.siblings) {
-    bytes += SIBLING_OVERHEAD_BYTES + (sibling.value?.byteLength ?? 0);
+    bytes += siblingOverheadBytes + (sibling.value?.byteLength ?? 0);
   }
   return bytes;
 }

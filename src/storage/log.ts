@@ -56,7 +56,7 @@ import {
 } from './log-dir.js';
 import { frameHeader } from './log-frame.js';
 import { type Recovered, recoverLogDirectory } from './log-recovery.js';
-import { MemoryStorage } from './memory.js';
+import { MemoryStorage, recordBytes } from './memory.js';
 import { checkRecordShape, encodeValue, normalizeRecord, packr } from './record-codec.js';
 
 /** Compaction waits for at least this many bytes of log since the last snapshot. */
@@ -296,7 +296,7 @@ export class LogStorage implements StorageEngine {
       let bytes = 0;
       for (const [key, record] of this.#memory.unordered(ns)) {
         changes.push([tag, key, record]);
-        bytes += valueBytes(record);
+        bytes += recordBytes(key, record);
         if (changes.length === SNAPSHOT_CHANGES_PER_FRAME || bytes >= APPEND_CHUNK_BYTES) {
           yield changes;
           changes = [];
@@ -337,13 +337,6 @@ function replay(memory: MemoryStorage, payload: Buffer, file: string): void {
   const batch = changes.map((change) => persistWrite(change, file));
   validateBatch(batch);
   memory.applyValidated(batch);
-}
-
-/** The value bytes a record holds (what dominates its encoded size). */
-function valueBytes(record: KeyRecord): number {
-  let bytes = 0;
-  for (const sibling of record.siblings) bytes += sibling.value?.byteLength ?? 0;
-  return bytes;
 }
 
 function loggedChange(change: PersistWrite): LoggedChange {

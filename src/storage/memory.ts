@@ -8,6 +8,7 @@
  * keys in only when `entries()` is called.
  */
 import type { KeyRecord, Namespace, PersistWrite } from '../core/types.js';
+import { recordBytes as recordSize } from '../core/version.js';
 import {
   compareStorageKeys,
   copyMetaValue,
@@ -176,19 +177,16 @@ export class MemoryStorage implements StorageEngine {
   }
 }
 
-/** What a sibling takes besides its value: its dot, past, request id and object headers. */
-const SIBLING_OVERHEAD_BYTES = 96;
+/** What a sibling takes in memory besides its value: its dot, past, request id, object headers. */
+const SIBLING_MEMORY_BYTES = 96;
 
 /**
  * The bytes a record takes, for a bound on memory rather than an exact figure: its key (UTF-16
- * code units), its values, and SIBLING_OVERHEAD_BYTES per sibling.
+ * code units), its values, and SIBLING_MEMORY_BYTES per sibling (core's estimate, with memory's
+ * overhead instead of the wire's).
  */
 export function recordBytes(key: string, record: KeyRecord): number {
-  let bytes = key.length;
-  for (const sibling of record.siblings) {
-    bytes += SIBLING_OVERHEAD_BYTES + (sibling.value?.byteLength ?? 0);
-  }
-  return bytes;
+  return key.length + recordSize(record, SIBLING_MEMORY_BYTES);
 }
 
 /**
