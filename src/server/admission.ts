@@ -139,11 +139,10 @@ export function loopLagMs(meanSampleNs: number, resolutionMs = LOOP_DELAY_RESOLU
  * the cluster's service times when `serviceTime` reads them (Cluster.serviceTime).
  */
 export function realClock(serviceTime?: () => ServiceTime | null): AdmissionClock {
-  let seenCount = 0;
-  let seenSumNs = 0;
+  const delays = { count: 0, sumMs: 0 };
   const served = { count: 0, sumMs: 0 };
   return {
-    ...(serviceTime === undefined ? {} : { serviceMs: () => serviceSince(served, serviceTime()) }),
+    ...(serviceTime === undefined ? {} : { serviceMs: () => meanSince(served, serviceTime()) }),
     nowMs: () => performance.now(),
     schedule(ms, fn) {
       const timer = setTimeout(fn, ms);
@@ -155,22 +154,19 @@ export function realClock(serviceTime?: () => ServiceTime | null): AdmissionCloc
         loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
         loopDelay.enable();
       }
-      const count = loopDelay.count;
-      const sumNs = loopDelay.mean * count;
-      if (!(count > seenCount)) return 0;
-      const meanNs = (sumNs - seenSumNs) / (count - seenCount);
-      seenCount = count;
-      seenSumNs = sumNs;
-      return loopLagMs(meanNs);
+      const { count, mean } = loopDelay;
+      const meanMs = meanSince(delays, { count, sumMs: (mean * count) / 1e6 });
+      return meanMs === null ? 0 : loopLagMs(meanMs * 1e6);
     },
   };
 }
 
 /**
- * The mean service time (ms) of the requests answered between `seen` and `now` (cumulative
- * counts), moving `seen` to `now`; null when none were.
+ * The mean (ms) of what was counted between `seen` and `now`, two readings of a cumulative count
+ * and sum (requests answered and their service times, event-loop delay samples), moving `seen`
+ * to `now`; null when nothing was counted since.
  */
-export function serviceSince(
+export function meanSince(
   seen: { count: number; sumMs: number },
   now: ServiceTime | null,
 ): number | null {

@@ -23,8 +23,8 @@ import {
   AdmissionRefusedError,
   gradientOf,
   loopLagMs,
+  meanSince,
   type Permit,
-  serviceSince,
 } from '../../src/server/admission.js';
 import { outcomeOf } from '../../src/server/admitted-client.js';
 
@@ -458,10 +458,10 @@ describe("admission on the cluster's service times", () => {
 
   it('reads cumulative service counters as the mean since the previous read', () => {
     const seen = { count: 0, sumMs: 0 };
-    expect(serviceSince(seen, null)).toBeNull();
-    expect(serviceSince(seen, { count: 4, sumMs: 20 })).toBe(5);
-    expect(serviceSince(seen, { count: 4, sumMs: 20 })).toBeNull(); // none answered since
-    expect(serviceSince(seen, { count: 6, sumMs: 40 })).toBe(10);
+    expect(meanSince(seen, null)).toBeNull();
+    expect(meanSince(seen, { count: 4, sumMs: 20 })).toBe(5);
+    expect(meanSince(seen, { count: 4, sumMs: 20 })).toBeNull(); // none answered since
+    expect(meanSince(seen, { count: 6, sumMs: 40 })).toBe(10);
     expect(seen).toEqual({ count: 6, sumMs: 40 });
   });
 });
