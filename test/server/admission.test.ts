@@ -66,8 +66,10 @@ class FakeClock implements AdmissionClock {
   }
 }
 
-function controller(config: Partial<AdmissionConfig> = {}) {
-  const clock = new FakeClock();
+function controller<C extends FakeClock = FakeClock>(
+  config: Partial<AdmissionConfig> = {},
+  clock: C = new FakeClock() as C,
+) {
   // The maths is tested from small limits up; the default floor (128) is for real clients.
   return { clock, admission: new AdmissionController({ limitMin: 4, ...config }, clock) };
 }
@@ -368,10 +370,8 @@ class ServiceClock extends FakeClock {
 }
 
 describe("admission on the cluster's service times", () => {
-  function serviceController(config: Partial<AdmissionConfig> = {}) {
-    const clock = new ServiceClock();
-    return { clock, admission: new AdmissionController({ limitMin: 4, ...config }, clock) };
-  }
+  const serviceController = (config: Partial<AdmissionConfig>) =>
+    controller(config, new ServiceClock());
 
   /**
    * Takes every free permit (and asks once more when `demand`: someone is refused), holds them
