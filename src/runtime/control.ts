@@ -10,10 +10,10 @@ import type { LogLevel, StorageEngineName } from '../config.js';
 import type { NodeKeyView } from '../core/explain.js';
 import type { WarsLatencies } from '../core/latency-meter.js';
 import type { ClientRequest, ClientResult } from '../core/messages.js';
-import type { CoreLimits, NodeStats } from '../core/node.js';
+import type { CoreLimits, NodeCore, NodeStats } from '../core/node.js';
 import type { RingState } from '../core/ring-state.js';
 import type { KeyRecord } from '../core/types.js';
-import type { StorageStats } from '../storage/engine.js';
+import type { StorageEngine, StorageStats } from '../storage/engine.js';
 import type { NetworkFaults } from '../transport/faults.js';
 import type { FaultStats } from '../transport/faulty.js';
 import type { TransportStats } from '../transport/transport.js';
@@ -106,6 +106,29 @@ export interface WorkerStats {
    * engines); null on lmdb, absent from nodes older than this count.
    */
   readonly recordBytes?: number | null;
+}
+
+/**
+ * A node's WorkerStats from its parts, the same in both runtimes (a worker thread's node and a
+ * `ringkv node` process differ only in the transport counts they pass).
+ */
+export function workerStats(
+  actor: string,
+  core: Pick<NodeCore, 'stats' | 'latencies'>,
+  storage: StorageEngine,
+  transport: TransportStats,
+  faults: FaultStats,
+): WorkerStats {
+  return {
+    actor,
+    keys: storage.count(),
+    core: core.stats(),
+    latency: core.latencies(),
+    transport,
+    faults,
+    storage: storage.stats?.() ?? null,
+    recordBytes: storage.bytes?.() ?? null,
+  };
 }
 
 export type ToWorker =

@@ -19,7 +19,7 @@ import { FaultyTransport } from '../transport/faulty.js';
 import { type LocalHub, LocalHubTransport } from '../transport/local-hub.js';
 import { errorText } from '../util/error-text.js';
 import { loadOrCreateActor } from './actor.js';
-import type { WorkerFaults, WorkerInit, WorkerStats } from './control.js';
+import { type WorkerFaults, type WorkerInit, type WorkerStats, workerStats } from './control.js';
 import { hostClocks } from './host-clocks.js';
 import { createLogger, type Logger, NodeLog } from './log.js';
 import { transportFaults } from './node-faults.js';
@@ -124,16 +124,14 @@ export class HostedNode {
   }
 
   stats(): WorkerStats {
-    return {
-      actor: this.actor,
-      keys: this.storage.count(),
-      core: this.core.stats(),
-      latency: this.core.latencies(),
-      transport: this.transport.stats(),
-      faults: this.transport.faultStats(),
-      storage: this.storage.stats?.() ?? null,
-      recordBytes: this.storage.bytes?.() ?? null,
-    };
+    const { transport } = this;
+    return workerStats(
+      this.actor,
+      this.core,
+      this.storage,
+      transport.stats(),
+      transport.faultStats(),
+    );
   }
 
   inspect(key: string): KeyRecord | null {

@@ -45,7 +45,7 @@ import {
 import { withTimeout } from '../util/deadline.js';
 import { loadOrCreateActor } from './actor.js';
 import { CA_CERT_FILE, loadNodeTls, nodeCertFile, nodeKeyFile } from './certs.js';
-import type { WorkerStats } from './control.js';
+import { type WorkerStats, workerStats } from './control.js';
 import { DataDirLock } from './data-dir-lock.js';
 import { hostClocks } from './host-clocks.js';
 import { createLogger, type Logger, NodeLog } from './log.js';
@@ -264,16 +264,7 @@ export class ProcessNode {
 
   stats(): WorkerStats {
     const { transport, tcp, storage, core, actor } = this.parts;
-    return {
-      actor,
-      keys: storage.count(),
-      core: core.stats(),
-      latency: core.latencies(),
-      transport: tcp.stats(),
-      faults: transport.faultStats(),
-      storage: storage.stats?.() ?? null,
-      recordBytes: storage.bytes?.() ?? null,
-    };
+    return workerStats(actor, core, storage, tcp.stats(), transport.faultStats());
   }
 
   /**
