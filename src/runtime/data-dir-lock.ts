@@ -2,7 +2,8 @@
  * One process per data directory: `node.lock` holds the owner's pid, created exclusively.
  * Neither engine stops a second process on its own (lmdb lets several open one environment; the
  * log engine takes no lock), so nothing else would stop a second `ringkv node` from serving the
- * same replica under the same actor, issuing the same dots twice. A lock whose pid no longer runs (left by kill -9) is stale and taken over.
+ * same replica under the same actor, issuing the same dots twice. A lock whose pid no longer
+ * runs (left by kill -9) is stale and taken over.
  * `ringkv node` and a durable local cluster (`ringkv up`, startCluster) both take it.
  */
 import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
