@@ -142,6 +142,7 @@ async function startProcesses(
       readSpeculateMs: config.readSpeculateMs,
       dataDir: config.dataDir,
       storageEngine: config.storageEngine,
+      storageBytesMax: config.storageBytesMax,
       logLevel: config.logLevel,
       controlToken: token,
       onClosed: () => caller.close(),
@@ -165,8 +166,9 @@ async function startProcesses(
 }
 
 /**
- * Node processes run with `ringkv node`'s defaults for everything but n, r and w: a setting that
- * would make them behave otherwise than asked is refused rather than silently ignored.
+ * Node processes run with `ringkv node`'s defaults for everything but n, r, w, read speculation
+ * and the storage bound (their command line carries those): a setting that would make them
+ * behave otherwise than asked is refused rather than silently ignored.
  */
 function checkProcessConfig(config: RingkvConfig): void {
   // What each node's command line carries (process-cluster.ts) may differ; the rest may not yet.
@@ -175,6 +177,7 @@ function checkProcessConfig(config: RingkvConfig): void {
     nodes: config.nodes,
     n: config.n,
     readSpeculateMs: config.readSpeculateMs,
+    storageBytesMax: config.storageBytesMax,
   };
   const differs = [
     ...(JSON.stringify(coreLimits(config)) !== JSON.stringify(coreLimits(defaults))

@@ -60,6 +60,8 @@ export interface ProcessClusterOptions {
   readonly dataDir: string | null;
   /** The engine of a new node's directory (`ringkv node --engine`). @default 'log' */
   readonly storageEngine?: StorageEngineName;
+  /** Bytes of records each node may hold (`ringkv node --storage-max`). @default 0: no bound */
+  readonly storageBytesMax?: number;
   readonly logLevel: LogLevel;
   /** Every node serves its control routes with this token (passed in its environment). */
   readonly controlToken: string;
@@ -436,6 +438,8 @@ export class ProcessCluster {
       path.join(this.root, id),
       '--engine',
       this.options.storageEngine ?? 'log',
+      '--storage-max',
+      String(this.options.storageBytesMax ?? 0),
       '--tls-dir',
       path.join(this.root, TLS_DIR),
       ...cluster,

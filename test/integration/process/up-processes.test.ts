@@ -15,7 +15,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../../../src/config.js';
 import { Ring } from '../../../src/core/ring.js';
 import { nodeId } from '../../../src/core/types.js';
-import { startCluster, ValidationError } from '../../../src/index.js';
+import { StorageFullError, startCluster, ValidationError } from '../../../src/index.js';
 import { awaitUrl } from '../up-url.js';
 import { BIN, http, ROOT, waitFor } from './helpers.js';
 
@@ -257,4 +257,24 @@ describe('ringkv up --processes', () => {
     );
     await expect(refuse({ nodes: 3 }, 'fibers')).rejects.toThrow(ValidationError);
   });
+
+  it.concurrent('passes the storage bound to every node process', async () => {
+    // N=3 of 3: every node process holds every key, and a 1 KiB value's record counts 1 024 +
+    // 96 + its key's length, so each node's 4 KiB bound takes four values and refuses the fifth.
+    const db = await startCluster(
+      { nodes: 3, n: 3, storageBytesMax: 4096, logLevel: 'warn' },
+      { runtime: 'processes' },
+    );
+    try {
+      const value = new Uint8Array(1024).fill(1);
+      for (let i = 0; i < 4; i++) await db.put(`big-${i}`, value, { w: 3 });
+      await expect(db.put('big-4', value, { w: 3 })).rejects.toBeInstanceOf(StorageFullError);
+      expect((await db.get('big-0', { r: 3 })).found).toBe(true);
+      const { context } = await db.get('big-0', { r: 3 });
+      await db.delete('big-0', { context, w: 3 });
+      expect(await db.put('big-4', value, { w: 3 })).toMatchObject({ acked: 3 });
+    } finally {
+      await db.close();
+    }
+  }, 60_000);
 });
