@@ -17,6 +17,7 @@ import { MerkleIndex } from './anti-entropy.js';
 import { assert } from './assert.js';
 import type { Effects } from './effects.js';
 import type { Handoff } from './handoff.js';
+import { compareStorageKeys } from './key-order.js';
 import type { LocalStore } from './local-store.js';
 import { versionHash } from './merkle.js';
 import type { AdminRequest, ClientResult, Transfer } from './messages.js';
@@ -264,7 +265,7 @@ export class Rebalance {
     this.ctx.local.writeMeta(RING_META, state, then, out);
     if (!ringsChanged) return;
     if (before.next !== null && state.next === null) this.dropCursors(cursors, out);
-    const scan = scanLocalData(view, this.ctx, store);
+    const scan = scanLocalData(view, this.ctx, store, undefined, antiEntropy.index);
     antiEntropy.replaceIndex(scan.index);
     this.foreign = scan.foreign;
     if (state.next === null) this.dropMovedCopies(out);
@@ -437,32 +438,67 @@ export class Rebalance {
  * One pass over the local data (durable and pending): the Merkle trees of the partitions this
  * node replicates in the current ring, and the keys it holds of partitions it replicates in
  * neither the current nor the next ring (to drain). Run at start and on every ring change.
+ *
+ * Without `onRecord`, durable records are read in whatever order the store yields fastest (a
+ * ring change then sorts nothing but the keys to drain): the trees' sums do not depend on order,
+ * and each partition's keys to drain are put in key order, as a sorted read would give them.
+ * With `previous`, only the trees of partitions new to this node are filled by the pass.
  */
 export function scanLocalData(
   view: RingView,
   ctx: { readonly self: NodeId; readonly n: number; readonly local: LocalStore<unknown> },
   store: StorageReader,
-  /** Called with every local record found (the constructor's scan feeds expiry deadlines). */
+  /** Called with every local record found, in key order (the constructor feeds expiry deadlines). */
   onRecord?: (key: string, record: KeyRecord) => void,
+  /** The index before a ring change: its trees of partitions still replicated are kept. */
+  previous?: MerkleIndex,
 ): { index: MerkleIndex; foreign: Foreign } {
   const { ring } = view;
-  const index = new MerkleIndex(ring, ctx.self, ctx.n);
-  const foreign: Foreign = new Map();
-  const visit = (key: string, record: KeyRecord | undefined) => {
-    if (record === undefined) return;
-    index.update(key, record);
-    onRecord?.(key, record);
+  const index = new MerkleIndex(ring, ctx.self, ctx.n, previous);
+  const durableForeign = new Map<number, string[]>();
+  /** Indexes the record; returns its partition if this node replicates it in neither ring. */
+  const visit = (key: string, record: KeyRecord): number | null => {
     const partition = ring.partitionOf(key);
-    if (view.replicatesPartition(partition)) return;
+    if (!index.isReused(partition)) index.updateIn(partition, key, record);
+    onRecord?.(key, record);
+    return view.replicatesPartition(partition) ? null : partition;
+  };
+  const anyOrder = onRecord === undefined ? store.unordered?.('data') : undefined;
+  const sorted = anyOrder === undefined;
+  const durable = anyOrder ?? store.entries({ ns: 'data' });
+  for (const [key, record] of durable) {
+    if (ctx.local.isPending(key)) continue;
+    const partition = visit(key, record);
+    if (partition === null) continue;
+    const keys = durableForeign.get(partition) ?? [];
+    durableForeign.set(partition, keys);
+    keys.push(key);
+  }
+  const foreign = sorted ? asForeign([...durableForeign]) : inKeyOrder(durableForeign);
+  for (const key of ctx.local.pendingKeys()) {
+    const record = ctx.local.read(key);
+    const partition = record === undefined ? null : visit(key, record);
+    if (partition === null) continue;
     const keys = foreign.get(partition) ?? new Set<string>();
     foreign.set(partition, keys);
     keys.add(key);
-  };
-  for (const [key, record] of store.entries({ ns: 'data' })) {
-    if (!ctx.local.isPending(key)) visit(key, record);
   }
-  for (const key of ctx.local.pendingKeys()) visit(key, ctx.local.read(key));
   return { index, foreign };
+}
+
+/**
+ * Keys to drain read in any order, put as a read in key order would have met them: each
+ * partition's keys in order, and the partitions in the order of their first keys.
+ */
+function inKeyOrder(byPartition: Map<number, string[]>): Foreign {
+  const partitions = [...byPartition];
+  for (const [, keys] of partitions) keys.sort(compareStorageKeys);
+  partitions.sort(([, a], [, b]) => compareStorageKeys(a[0]!, b[0]!));
+  return asForeign(partitions);
+}
+
+function asForeign(partitions: ReadonlyArray<readonly [number, string[]]>): Foreign {
+  return new Map(partitions.map(([partition, keys]) => [partition, new Set(keys)]));
 }
 
 /** The meta entry of a move's cursor: keyed by the version the change began at (takeovers keep it). */

@@ -79,6 +79,11 @@ export interface StorageReader {
     readonly startKey?: string;
     readonly limit?: number;
   }): Iterable<[string, KeyRecord]>;
+  /**
+   * Every entry of a namespace in whatever order the engine yields fastest (no sort), for a
+   * pass that reads everything and does not care about order; absent: `entries` serves.
+   */
+  unordered?(ns: Namespace): Iterable<[string, KeyRecord]>;
   getMeta(name: string): unknown;
   /**
    * Bytes of the records held, as an engine that keeps them in memory counts them (values, keys

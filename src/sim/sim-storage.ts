@@ -72,6 +72,11 @@ export class SimStorage implements StorageReader {
     return this.iterate(this.space(options.ns ?? 'data'), options);
   }
 
+  /** Every entry of a namespace in insertion order (StorageReader.unordered). */
+  unordered(ns: Namespace): Iterable<[string, KeyRecord]> {
+    return this.space(ns).records.entries();
+  }
+
   private *iterate(space: Space, options: EntriesOptions): Iterable<[string, KeyRecord]> {
     const keys = space.sortedKeys();
     const limit = options.limit ?? Number.POSITIVE_INFINITY;

@@ -166,6 +166,12 @@ export class LogStorage implements StorageEngine {
     return this.#guard(this.#memory.entries(options));
   }
 
+  /** Every record of `ns` in no particular order (MemoryStorage.unordered). */
+  unordered(ns: Namespace): Iterable<[string, KeyRecord]> {
+    this.#assertOpen();
+    return this.#guard(this.#memory.unordered(ns));
+  }
+
   count(ns: Namespace = 'data'): number {
     this.#assertOpen();
     return this.#memory.count(ns);

@@ -331,6 +331,12 @@ export function runStorageContract(name: string, factory: StorageContractFactory
           const expected = utf8Sorted([...reference.keys()]);
           expect(keysOf(engine)).toEqual(expected);
           expect(engine.count()).toBe(expected.length);
+          // An engine that can read in any order yields the same entries, each once.
+          if (engine.unordered !== undefined) {
+            const any = [...engine.unordered('data')];
+            expect(utf8Sorted(any.map(([key]) => key))).toEqual(expected);
+            for (const [key, found] of any) expect(found).toBe(engine.get(key));
+          }
           for (const [key, value] of reference)
             expectSameRecord(engine.get(key), record(bytes(value)));
         }
