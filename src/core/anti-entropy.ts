@@ -97,7 +97,7 @@ export class MerkleIndex {
   }
 
   /** The keys this node holds of a partition it replicates, sorted (empty otherwise). */
-  keysOf(partition: number): string[] {
+  keysOf(partition: number): readonly string[] {
     return this.tree(partition)?.keys() ?? [];
   }
 

@@ -172,6 +172,8 @@ export class MerkleTree {
   /** Per leaf: key -> version hash; allocated on first use, dropped when it empties. */
   private readonly leaves: Array<Map<string, number> | undefined>;
   private keyCount = 0;
+  /** Every key, sorted, as `keys()` gave it last; null once a key was added or removed since. */
+  private sortedKeys: readonly string[] | null = null;
 
   constructor(options: { depth?: number; fanout?: number } = {}) {
     this.depth = options.depth ?? MERKLE_DEPTH_DEFAULT;
@@ -226,13 +228,18 @@ export class MerkleTree {
     return children;
   }
 
-  /** Every key in the tree, sorted (UTF-16 code unit order, as `<` compares). */
-  keys(): string[] {
+  /**
+   * Every key in the tree, sorted (UTF-16 code unit order, as `<` compares). Kept until a key is
+   * added or removed: a move stream asks for it once per batch.
+   */
+  keys(): readonly string[] {
+    if (this.sortedKeys !== null) return this.sortedKeys;
     const keys: string[] = [];
     for (const entries of this.leaves)
       if (entries !== undefined) for (const key of entries.keys()) keys.push(key);
     assert(keys.length === this.keyCount, 'the leaves hold every key once');
-    return keys.sort();
+    this.sortedKeys = keys.sort();
+    return this.sortedKeys;
   }
 
   /** Keys in the leaf bucket at `path` (length === depth), with their hashes, sorted by key. */
@@ -275,7 +282,10 @@ export class MerkleTree {
       entries = new Map();
       this.leaves[leaf] = entries;
     }
-    if (added) this.keyCount++;
+    if (added) {
+      this.keyCount++;
+      this.sortedKeys = null;
+    }
     entries.set(key, hash);
     assert(this.keyCount >= entries.size, 'the key count covers every bucket');
   }
@@ -286,6 +296,7 @@ export class MerkleTree {
     const removed = entries.delete(key);
     assert(removed, 'a removed key was in its bucket');
     this.keyCount--;
+    this.sortedKeys = null;
     if (entries.size === 0) this.leaves[leaf] = undefined;
   }
 }

@@ -229,9 +229,10 @@ export class Transfers {
   private nextEntries(stream: Stream): Array<{ key: string; record: KeyRecord }> {
     const entries: Array<{ key: string; record: KeyRecord }> = [];
     const after = stream.position;
+    const keys = stream.keys();
     let bytes = 0;
-    for (const key of stream.keys()) {
-      if (after !== null && key <= after) continue;
+    for (let i = after === null ? 0 : firstAfter(keys, after); i < keys.length; i++) {
+      const key = keys[i]!;
       const record = this.host.read(key);
       if (record === undefined) {
         if (stream.cursorMeta === null) this.host.gone(key);
@@ -260,4 +261,17 @@ export class Transfers {
       });
     }
   }
+}
+
+/** The index of the first of the ascending `keys` above `after` (`<` order); length if none. */
+function firstAfter(keys: readonly string[], after: string): number {
+  let low = 0;
+  let high = keys.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (keys[middle]! <= after) low = middle + 1;
+    else high = middle;
+  }
+  assert(low === keys.length || keys[low]! > after, 'the first key above the position');
+  return low;
 }

@@ -246,11 +246,14 @@ describe('incremental updates', () => {
       fc.property(shapeArb, fc.array(opArb, { maxLength: 150 }), (shape, ops) => {
         const tree = new MerkleTree(shape);
         const model = new Map<string, number>();
-        for (const [key, hash] of ops) {
+        for (const [i, [key, hash]] of ops.entries()) {
           tree.update(key, hash);
           if (hash === null) model.delete(key);
           else model.set(key, hash);
+          // keys() is kept between calls: it must still follow every add and remove.
+          if (i % 3 === 0) expect(tree.keys()).toEqual([...model.keys()].sort());
         }
+        expect(tree.keys()).toEqual([...model.keys()].sort());
         const scratch = treeOf(
           shape,
           [...model].sort(([a], [b]) => (a < b ? -1 : 1)),
