@@ -19,7 +19,10 @@ import { parseArgs } from 'node:util';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { Cluster } from '../src/client/types.js';
 import { nodeThreadsFor } from '../src/config.js';
-import { startCluster } from '../src/index.js';
+import { compiledRingkv } from './compiled-ringkv.js';
+
+const { ringkv, from } = await compiledRingkv();
+const { startCluster } = ringkv;
 
 const { values: args } = parseArgs({
   options: {
@@ -200,7 +203,7 @@ const fmt = (x: number, digits = 0) => x.toLocaleString('en-US', { maximumFracti
 async function main(): Promise<void> {
   console.log(
     `ringkv bench: ${nodes} nodes on ${threadsLabel()}, N=${n} R=${r} W=${w}, ${valueBytes} B values, ` +
-      `${concurrency} concurrent callers, ${seconds} s per phase, ${keyCount} keys`,
+      `${concurrency} concurrent callers, ${seconds} s per phase, ${keyCount} keys; ringkv from ${from}`,
   );
   const { put, get } = await benchCluster();
   const mesh16 = await benchMesh(16);

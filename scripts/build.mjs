@@ -4,15 +4,32 @@
 // time. dist/ mirrors the checkout (dist/src/…, dist/bench/profiles/), so every path a module
 // builds from its own import.meta.url finds the same file from sources and from the build.
 // Ends by checking that every entry point the package names exists: a build that would pack a
-// broken package fails here, not on a user's machine.
+// broken package fails here, not on a user's machine, and by stamping dist/ with the time the
+// build started (build-freshness.mjs).
+//
+// With --if-stale (scripts/run-built.mjs, so `npm start`): does nothing when dist/ is fresh, and
+// a failed build exits 0 having said so (the caller then runs the sources through tsx).
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isBuildFresh, STAMP_FILE } from './build-freshness.mjs';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const dist = join(root, 'dist');
+const ifStale = process.argv.includes('--if-stale');
+const started = new Date();
+
+if (ifStale && isBuildFresh(root)) process.exit(0);
+if (ifStale) process.stderr.write('ringkv: compiling the sources into dist/ (once per change)\n');
+
+/** Ends a failed build: an error, or with --if-stale a note and success. */
+function fail(message) {
+  console.error(`build: ${message}`);
+  if (ifStale) console.error('build: the sources will run through tsx instead (slower)');
+  process.exit(ifStale ? 0 : 1);
+}
 
 /** Non-TypeScript files the built package needs, from the checkout to the same place in dist/. */
 const ASSETS = [
@@ -39,10 +56,7 @@ const compiled = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'],
   cwd: root,
   stdio: 'inherit',
 });
-if (compiled.status !== 0) {
-  console.error(`build: tsc failed (exit ${compiled.status ?? compiled.signal})`);
-  process.exit(1);
-}
+if (compiled.status !== 0) fail(`tsc failed (exit ${compiled.status ?? compiled.signal})`);
 
 for (const { from, pattern } of ASSETS) {
   const names = readdirSync(join(root, from)).filter((name) => pattern.test(name));
@@ -51,7 +65,8 @@ for (const { from, pattern } of ASSETS) {
 }
 
 const missing = REQUIRED.filter((path) => !existsSync(join(root, path)));
-if (missing.length > 0) {
-  console.error(`build: missing after the build: ${missing.join(', ')}`);
-  process.exit(1);
-}
+if (missing.length > 0) fail(`missing after the build: ${missing.join(', ')}`);
+
+const stamp = join(root, STAMP_FILE);
+writeFileSync(stamp, `${started.toISOString()}\n`);
+utimesSync(stamp, started, started);

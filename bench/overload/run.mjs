@@ -24,7 +24,8 @@
 // with --no-floor). --cold starts the flood together with the cluster, before any unloaded
 // request (a restart under load), and measures the unloaded p99 after the flood instead.
 // --before runs the same phases first against another checkout (e.g. the main branch, built the
-// same way: its bin/ringkv.mjs), so before and after come from one run on one machine.
+// same way: its compiled build, harness.mjs builtRingkv), so before and after come from one run
+// on one machine.
 // --rounds N repeats everything N times (with --before, the order alternates per round) and
 // prints the median of each figure: one overload run on a shared 2-core machine has measured
 // an admitted p99 of 312 ms and of 1 954 ms for the same code, minutes apart.
@@ -37,7 +38,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { loadavg, median, positiveInt } from '../peers/harness.mjs';
+import { builtRingkv, loadavg, median, positiveInt } from '../peers/harness.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -147,7 +148,7 @@ function cpuSeconds(pid) {
 /** Starts `ringkv up` on a free port; resolves with its URL and pid. */
 async function startUp(root, dataDir) {
   const storage = dataDir === null ? ['--memory'] : ['--data-dir', dataDir];
-  const args = ['bin/ringkv.mjs', 'up', '--port', '0', '--host', '127.0.0.1', ...storage];
+  const args = [await builtRingkv(root), 'up', '--port', '0', '--host', '127.0.0.1', ...storage];
   const { child, match } = await spawnReady('ringkv up', args, root, /ringkv is up at (\S+)/);
   return { child, url: match[1] };
 }

@@ -35,6 +35,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
+  builtRingkv,
   fmt,
   freePort,
   loadavg,
@@ -142,7 +143,7 @@ async function startEtcd() {
 async function startRingkv(memory, checkout = ROOT, processes = false) {
   const dir = mkdtempSync(join(tmpdir(), 'peers-ringkv-'));
   tempDirs.push(dir);
-  const args = [join(checkout, 'bin/ringkv.mjs'), 'up', '--port', '0', '--host', '127.0.0.1'];
+  const args = [await builtRingkv(checkout), 'up', '--port', '0', '--host', '127.0.0.1'];
   args.push(...(memory ? ['--memory'] : ['--data-dir', join(dir, 'data')]));
   if (!memory && checkout === ROOT) args.push('--engine', flags.engine);
   if (processes) args.push('--processes');

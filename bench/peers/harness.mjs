@@ -3,9 +3,10 @@
 // dirs are removed on every way out, waiting for readiness with a deadline, the load average, a
 // median, a text table, and the run itself (signals, error report with each child's log tail).
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const READY_TIMEOUT_MS = 60_000;
@@ -25,6 +26,27 @@ export function positiveInt(flags, name, max) {
     process.exit(2);
   }
   return n;
+}
+
+/**
+ * The script that runs ringkv from `checkout`'s compiled build, as an installed package (and
+ * `npm start`) runs it, compiling the checkout first unless its build is fresh: the sources
+ * through tsx cost 7-43 % more CPU per request (scripts/run-built.mjs says why). A checkout
+ * older than the freshness stamp is compiled every time, so a baseline runs compiled too.
+ */
+export async function builtRingkv(checkout = ROOT) {
+  const freshness = join(checkout, 'scripts/build-freshness.mjs');
+  const fresh =
+    existsSync(freshness) && (await import(pathToFileURL(freshness).href)).isBuildFresh(checkout);
+  if (!fresh) {
+    console.error(`compiling ${checkout} (npm run build) ...`);
+    const built = spawnSync(process.execPath, [join(checkout, 'scripts/build.mjs')], {
+      cwd: checkout,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    if (built.status !== 0) throw new Error(`the build of ${checkout} failed`);
+  }
+  return join(checkout, 'dist/src/cli/main.js');
 }
 
 /** The first line `binary versionArg` prints, or null when the binary is not on PATH. */

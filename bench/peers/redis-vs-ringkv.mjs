@@ -23,6 +23,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
+  builtRingkv,
   fmt,
   freePort,
   loadavg,
@@ -30,7 +31,6 @@ import {
   onPath,
   positiveInt,
   printTable,
-  ROOT,
   run,
   skipUnlessFound,
   start,
@@ -106,7 +106,7 @@ async function startRedis() {
 async function startRingkv(memory) {
   const dir = mkdtempSync(join(tmpdir(), 'peers-ringkv-'));
   tempDirs.push(dir);
-  const args = [join(ROOT, 'bin/ringkv.mjs'), 'up', '--port', '0', '--host', '127.0.0.1'];
+  const args = [await builtRingkv(), 'up', '--port', '0', '--host', '127.0.0.1'];
   args.push('--resp', '0');
   args.push(
     ...(memory ? ['--memory'] : ['--data-dir', join(dir, 'data'), '--engine', flags.engine]),

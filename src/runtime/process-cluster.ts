@@ -475,8 +475,14 @@ async function ensureCerts(dir: string, ids: readonly string[]): Promise<void> {
   if (missing.length > 0) await createCerts({ dir, nodes: missing, force: !has(CA_CERT_FILE) });
 }
 
-/** The `ringkv` launcher script, from the sources (src/runtime/) or the build (dist/src/runtime/). */
+/**
+ * The script a node process runs: this build's own CLI when running compiled (an installed
+ * package, or a checkout's dist/ as `npm start` runs it), so node processes run the same code
+ * as their supervisor; from the sources, bin/ringkv.mjs (which runs them through tsx).
+ */
 function binPath(): string {
+  const compiled = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+  if (import.meta.url.endsWith('.js') && existsSync(compiled)) return compiled;
   for (const relative of ['../../bin/ringkv.mjs', '../../../bin/ringkv.mjs']) {
     const file = fileURLToPath(new URL(relative, import.meta.url));
     if (existsSync(file)) return file;

@@ -1,0 +1,71 @@
+/**
+ * scripts/build-freshness.mjs: `npm start` and the benchmarks run dist/ only while it was built
+ * from the sources as they are; any input saved after the build started, or removed, makes it
+ * stale, and so does a missing stamp.
+ */
+import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+// @ts-expect-error: a plain .mjs script without types
+import { isBuildFresh, STAMP_FILE } from '../../scripts/build-freshness.mjs';
+
+const fresh = isBuildFresh as (root: string) => boolean;
+const roots: string[] = [];
+
+/** A checkout's build inputs, all dated `at`, and a stamp dated `stampAt` (null: none). */
+function checkout(at: Date, stampAt: Date | null): string {
+  const root = mkdtempSync(join(tmpdir(), 'ringkv-freshness-'));
+  roots.push(root);
+  const files = [
+    'package.json',
+    'tsconfig.json',
+    'src/a.ts',
+    'src/cli/b.ts',
+    'bench/profiles/p.json',
+  ];
+  for (const file of files) {
+    mkdirSync(join(root, file, '..'), { recursive: true });
+    writeFileSync(join(root, file), '{}');
+  }
+  for (const path of [...files, 'src/cli', 'src', 'bench/profiles'])
+    utimesSync(join(root, path), at, at);
+  if (stampAt !== null) {
+    mkdirSync(join(root, 'dist'), { recursive: true });
+    writeFileSync(join(root, STAMP_FILE as string), '');
+    utimesSync(join(root, STAMP_FILE as string), stampAt, stampAt);
+  }
+  return root;
+}
+
+const edited = new Date('2026-01-01T10:00:00Z');
+const built = new Date('2026-01-01T11:00:00Z');
+const later = new Date('2026-01-01T12:00:00Z');
+
+afterEach(() => {
+  for (const root of roots.splice(0)) rmSync(root, { recursive: true, force: true });
+});
+
+describe('isBuildFresh', () => {
+  it('is fresh when the build started after every input changed', () => {
+    expect(fresh(checkout(edited, built))).toBe(true);
+  });
+
+  it('is stale without a stamp (never built, or a build that did not finish)', () => {
+    expect(fresh(checkout(edited, null))).toBe(false);
+  });
+
+  it('is stale once a source, a tsconfig or a copied profile changes after the build started', () => {
+    for (const file of ['src/cli/b.ts', 'tsconfig.json', 'bench/profiles/p.json']) {
+      const root = checkout(edited, built);
+      utimesSync(join(root, file), later, later);
+      expect(fresh(root), file).toBe(false);
+    }
+  });
+
+  it('is stale once a source is removed (its directory changes)', () => {
+    const root = checkout(edited, built);
+    rmSync(join(root, 'src/cli/b.ts'));
+    expect(fresh(root)).toBe(false);
+  });
+});
