@@ -26,7 +26,8 @@
 // coordinates the keys it holds and forwards the others' PUTs to one of their replicas.
 //
 // etcd is addressed at its leader (its best case: a follower forwards writes and linearizable
-// reads to the leader). GET rows read a prefilled set of 1 000 keys; PUT writes 100 000 keys.
+// reads to the leader). GET rows read a prefilled set of 1 000 keys; PUT writes 100 000 keys, a
+// new set each round (a blind PUT to a key ringkv holds adds a sibling, where etcd overwrites).
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import http from 'node:http';
@@ -263,12 +264,18 @@ async function main() {
   const ringkvGetEnv = { RINGKV_WRK_KEYS: String(GET_KEYS), RINGKV_WRK_PREFIX: 'wrk-get-' };
   const rows = [
     {
+      // A fresh key set each round: ringkv's blind PUTs to keys it holds become siblings (etcd
+      // overwrites), so later rounds on the same keys would write growing records, not the
+      // workload of the first round.
       name: 'PUT',
-      ringkv: [
+      ringkv: (round) => [
         '../wrk/put.lua',
-        { RINGKV_WRK_KEYS: String(PUT_KEYS), RINGKV_WRK_PREFIX: 'wrk-put-' },
+        { RINGKV_WRK_KEYS: String(PUT_KEYS), RINGKV_WRK_PREFIX: `wrk-put-${round}-` },
       ],
-      etcd: ['etcd-put.lua', { PEERS_KEYS: String(PUT_KEYS), PEERS_PREFIX: 'wrk-put-' }],
+      etcd: (round) => [
+        'etcd-put.lua',
+        { PEERS_KEYS: String(PUT_KEYS), PEERS_PREFIX: `wrk-put-${round}-` },
+      ],
     },
     {
       name: 'GET R=2 / linearizable',
@@ -286,7 +293,8 @@ async function main() {
     for (const row of rows) {
       for (let i = 0; i < systems.length; i++) {
         const system = systems[(i + round) % systems.length];
-        const [script, env] = row[system.kind];
+        const job = row[system.kind];
+        const [script, env] = typeof job === 'function' ? job(round + 1) : job;
         const r = await runWrk(system.base, script, env);
         const key = `${row.name}|${system.name}`;
         results.set(key, [...(results.get(key) ?? []), r]);
