@@ -16,6 +16,7 @@
  */
 import { assert } from './assert.js';
 import type { Effects } from './effects.js';
+import { compareStorageKeys } from './key-order.js';
 import type { KeyRecord } from './types.js';
 import { earliestExpiry, expire, isDeleted } from './version.js';
 
@@ -142,9 +143,19 @@ export class Expiry {
     return stored;
   }
 
-  /** Notes a record found in storage at startup. */
-  track(key: string, record: KeyRecord): void {
-    this.queue.set(key, earliestExpiry(record));
+  /**
+   * Notes the records found in storage at startup, read in any order: those with a deadline are
+   * queued in key order, so deadlines that tie are taken in the same order whatever order the
+   * engine read them in (and most records, without a deadline, cost no sort).
+   */
+  trackAll(records: Iterable<[string, KeyRecord]>): void {
+    const expiring: Array<[string, number]> = [];
+    for (const [key, record] of records) {
+      const deadline = earliestExpiry(record);
+      if (deadline !== null) expiring.push([key, deadline]);
+    }
+    expiring.sort(([a], [b]) => compareStorageKeys(a, b));
+    for (const [key, deadline] of expiring) this.queue.set(key, deadline);
   }
 
   /**

@@ -264,7 +264,7 @@ export class Rebalance {
     this.ctx.local.writeMeta(RING_META, state, then, out);
     if (!ringsChanged) return;
     if (before.next !== null && state.next === null) this.dropCursors(cursors, out);
-    const scan = scanLocalData(view, this.ctx, store, undefined, antiEntropy.index);
+    const scan = scanLocalData(view, this.ctx, store, antiEntropy.index);
     antiEntropy.replaceIndex(scan.index);
     this.foreign = scan.foreign;
     if (state.next === null) this.dropMovedCopies(out);
@@ -438,17 +438,15 @@ export class Rebalance {
  * node replicates in the current ring, and the keys it holds of partitions it replicates in
  * neither the current nor the next ring (to drain). Run at start and on every ring change.
  *
- * Without `onRecord`, durable records are read in whatever order the store yields fastest (a
- * ring change then sorts nothing but the keys to drain): the trees' sums do not depend on order,
- * and each partition's keys to drain are put in key order, as a sorted read would give them.
- * With `previous`, only the trees of partitions new to this node are filled by the pass.
+ * Durable records are read in whatever order the store yields fastest (a pass sorts nothing
+ * but the keys to drain): the trees' sums do not depend on order, and each partition's keys to
+ * drain are put in key order, as a sorted read would give them. With `previous` (the index
+ * before a ring change), only the trees of partitions new to this node are filled.
  */
 export function scanLocalData(
   view: RingView,
   ctx: { readonly self: NodeId; readonly n: number; readonly local: LocalStore<unknown> },
   store: StorageReader,
-  /** Called with every local record found, in key order (the constructor feeds expiry deadlines). */
-  onRecord?: (key: string, record: KeyRecord) => void,
   /** The index before a ring change: its trees of partitions still replicated are kept. */
   previous?: MerkleIndex,
 ): { index: MerkleIndex; foreign: Foreign } {
@@ -459,10 +457,9 @@ export function scanLocalData(
   const visit = (key: string, record: KeyRecord): number | null => {
     const partition = ring.partitionOf(key);
     if (!index.isReused(partition)) index.updateIn(partition, key, record);
-    onRecord?.(key, record);
     return view.replicatesPartition(partition) ? null : partition;
   };
-  const anyOrder = onRecord === undefined ? store.unordered?.('data') : undefined;
+  const anyOrder = store.unordered?.('data');
   const sorted = anyOrder === undefined;
   const durable = anyOrder ?? store.entries({ ns: 'data' });
   for (const [key, record] of durable) {

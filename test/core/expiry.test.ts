@@ -220,6 +220,22 @@ describe('NodeCore expiry', () => {
     expect(net.core(coordinator!).read('k')!.siblings[0]!.value).toBeNull();
   });
 
+  it('a restarted node finds the deadlines its storage holds and still expires those values', () => {
+    const net = new TestNet(5);
+    const prefs = prefsOf(net, 'k');
+    putTtl(net, prefs[0]!, 'k', 'v', 200);
+    net.put(prefs[0]!, 'plain', 'no deadline');
+    net.settle();
+    const node = prefs[1]!;
+    net.restart(node); // a fresh core over the same storage: it reads the deadline back
+    expect(net.core(node).stats().expiringKeys).toBe(1);
+    net.input(node, { kind: 'start' }); // arms its tick, whose sweep expires values
+    net.isolated.add(node); // no peer's expired copy can reach it: it must expire its own
+    net.advance(1_000);
+    expect(net.core(node).stats().valuesExpired).toBe(1);
+    expect(net.stores.get(node)!.get('k')?.siblings[0]?.value ?? null).toBeNull();
+  });
+
   it('stores expired values as tombstones on its tick, and the reaper then removes them', () => {
     const net = new TestNet(5);
     const prefs = prefsOf(net, 'k');
