@@ -3,7 +3,8 @@
  * their differences in the background, at a cost that grows with the difference, not the data.
  *
  * - `MerkleIndex` keeps one MerkleTree (merkle.ts) per partition this node replicates, updated
- *   on every local data write (built once from storage at start, never rebuilt on a schedule).
+ *   on every local data write (built once from storage at start, never rebuilt on a schedule;
+ *   a ring change keeps the trees of the partitions still replicated and fills the new ones).
  * - `AntiEntropy` runs one exchange at a time. Every interval it picks the next live peer that
  *   shares partitions and sends the roots of all shared partitions in one message; the peer
  *   names the partitions whose roots differ. For up to `partitionsMax` of them the initiator
