@@ -133,7 +133,14 @@ export async function stopAll() {
 }
 
 export const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** The median; of an even count, the mean of the middle two (not the upper one). */
+export function median(xs) {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
 export const fmt = (n, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '?');
 
 /** Prints rows of cells as columns joined by " | ", the first row being the header. */
