@@ -7,6 +7,8 @@
 // broken package fails here, not on a user's machine, and by stamping dist/ with the time the
 // build started (build-freshness.mjs).
 //
+// One build of a checkout runs at a time (build-lock.mjs: dist.lock, waited for up to 2 min).
+//
 // With --if-stale (scripts/run-built.mjs, so `npm start`): does nothing when dist/ is fresh, and
 // a failed build exits 0 having said so (the caller then runs the sources through tsx).
 import { spawnSync } from 'node:child_process';
@@ -15,14 +17,11 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isBuildFresh, STAMP_FILE } from './build-freshness.mjs';
+import { acquireBuildLock, LOCK_FILE, LOCK_WAIT_MS } from './build-lock.mjs';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const dist = join(root, 'dist');
 const ifStale = process.argv.includes('--if-stale');
-const started = new Date();
-
-if (ifStale && isBuildFresh(root)) process.exit(0);
-if (ifStale) process.stderr.write('ringkv: compiling the sources into dist/ (once per change)\n');
 
 /** Ends a failed build: an error, or with --if-stale a note and success. */
 function fail(message) {
@@ -30,6 +29,15 @@ function fail(message) {
   if (ifStale) console.error('build: the sources will run through tsx instead (slower)');
   process.exit(ifStale ? 0 : 1);
 }
+
+if (ifStale && isBuildFresh(root)) process.exit(0);
+// One build at a time (build-lock.mjs); a build that waited may find the other one's fresh.
+const release = await acquireBuildLock(root);
+if (release === null) fail(`another build held ${LOCK_FILE} for over ${LOCK_WAIT_MS / 1000} s`);
+process.on('exit', release);
+if (ifStale && isBuildFresh(root)) process.exit(0);
+if (ifStale) process.stderr.write('ringkv: compiling the sources into dist/ (once per change)\n');
+const started = new Date();
 
 /** Non-TypeScript files the built package needs, from the checkout to the same place in dist/. */
 const ASSETS = [
