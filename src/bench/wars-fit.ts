@@ -25,6 +25,7 @@ import {
   type LatencyClass,
   type WarsLatencies,
 } from '../core/latency-meter.js';
+import { partitionPoint } from '../core/partition-point.js';
 import { Prng } from '../util/prng.js';
 import {
   type ClassSampler,
@@ -93,14 +94,10 @@ class BucketSampler {
   sample(prng: Prng): number {
     const total = this.cumulative[this.cumulative.length - 1]!;
     const u = prng.next01() * total;
-    let lo = 0;
-    let hi = this.cumulative.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.cumulative[mid]! <= u) lo = mid + 1;
-      else hi = mid;
-    }
-    return this.low[lo]! + prng.next01() * (this.high[lo]! - this.low[lo]!);
+    // The first bucket whose cumulative count passes u (the last one if rounding says none).
+    const last = this.cumulative.length - 1;
+    const i = partitionPoint(last, (j) => this.cumulative[j]! <= u);
+    return this.low[i]! + prng.next01() * (this.high[i]! - this.low[i]!);
   }
 }
 

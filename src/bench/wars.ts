@@ -38,6 +38,7 @@
  * the R-th reply.
  */
 import { assert } from '../core/assert.js';
+import { partitionPoint } from '../core/partition-point.js';
 import { sampleDist } from '../util/distributions.js';
 import { Prng } from '../util/prng.js';
 import type { LatencyProfile, WarsClass } from './profile.js';
@@ -273,14 +274,7 @@ export function runWars(options: WarsOptions): WarsRun {
 /** P(a read issued t ms after the commit returns the committed version). */
 export function consistencyAt(run: WarsRun, tMs: number): number {
   const sorted = run.tConsistentMs;
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid]! <= tMs) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo / sorted.length;
+  return partitionPoint(sorted.length, (i) => sorted[i]! <= tMs) / sorted.length;
 }
 
 /** The smallest t ≥ 0 with P(consistent at t) ≥ p (0 < p ≤ 1). */

@@ -17,6 +17,7 @@
 import { assert } from './assert.js';
 import type { Effects } from './effects.js';
 import type { TransferStatus } from './messages.js';
+import { partitionPoint } from './partition-point.js';
 import type { KeyRecord, NodeId } from './types.js';
 import { recordBytes } from './version.js';
 
@@ -265,13 +266,7 @@ export class Transfers {
 
 /** The index of the first of the ascending `keys` above `after` (`<` order); length if none. */
 function firstAfter(keys: readonly string[], after: string): number {
-  let low = 0;
-  let high = keys.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if (keys[middle]! <= after) low = middle + 1;
-    else high = middle;
-  }
-  assert(low === keys.length || keys[low]! > after, 'the first key above the position');
-  return low;
+  const first = partitionPoint(keys.length, (i) => keys[i]! <= after);
+  assert(first === keys.length || keys[first]! > after, 'the first key above the position');
+  return first;
 }

@@ -7,6 +7,7 @@
  * order for `entries()` is kept per namespace, lazily, by a SortedKeyIndex, which merges new
  * keys in only when `entries()` is called.
  */
+import { partitionPoint } from '../core/partition-point.js';
 import type { KeyRecord, Namespace, PersistWrite } from '../core/types.js';
 import { recordBytes as recordSize } from '../core/version.js';
 import {
@@ -235,12 +236,5 @@ class SortedKeyIndex {
 /** Index of the first of the ordered `keys` at or after `startKey` (0 when it is undefined). */
 function lowerBound(keys: readonly string[], startKey: string | undefined): number {
   if (startKey === undefined) return 0;
-  let low = 0;
-  let high = keys.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if (compareStorageKeys(keys[middle]!, startKey) < 0) low = middle + 1;
-    else high = middle;
-  }
-  return low;
+  return partitionPoint(keys.length, (i) => compareStorageKeys(keys[i]!, startKey) < 0);
 }
