@@ -46,9 +46,6 @@ export class MerkleIndex {
    */
   private readonly trees: (MerkleTree | undefined)[];
 
-  /** Partitions whose tree came from the index before a ring change (reused, already filled). */
-  private readonly reused: ReadonlySet<number>;
-
   /**
    * Empty trees for the partitions `self` replicates in `ring`, but with `previous` (the index
    * of the ring before a change): its trees of partitions still replicated are taken over as
@@ -66,14 +63,11 @@ export class MerkleIndex {
       'a ring change keeps the partition count',
     );
     this.trees = new Array<MerkleTree | undefined>(ring.partitionCount).fill(undefined);
-    const reused = new Set<number>();
     for (let p = 0; p < ring.partitionCount; p++) {
       if (!ring.preferenceListForPartition(p, n).includes(self)) continue;
-      const kept = previous?.trees[p];
-      if (kept !== undefined) reused.add(p);
-      this.trees[p] = kept ?? new MerkleTree({ depth: MERKLE_DEPTH, fanout: MERKLE_FANOUT });
+      this.trees[p] =
+        previous?.trees[p] ?? new MerkleTree({ depth: MERKLE_DEPTH, fanout: MERKLE_FANOUT });
     }
-    this.reused = reused;
   }
 
   /** Records a key's new version set (null: the key is gone). Keys of foreign partitions are ignored. */
@@ -86,11 +80,6 @@ export class MerkleIndex {
     const tree = this.trees[partition];
     if (tree === undefined) return;
     tree.update(key, record === null || record.siblings.length === 0 ? null : versionHash(record));
-  }
-
-  /** Whether the tree of `partition` was taken over filled from the index before (constructor). */
-  isReused(partition: number): boolean {
-    return this.reused.has(partition);
   }
 
   tree(partition: number): MerkleTree | undefined {

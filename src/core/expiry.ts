@@ -111,6 +111,8 @@ export interface ExpiryHost {
 export class Expiry {
   private readonly queue = new DeadlineQueue();
   readonly stats = { valuesExpired: 0 };
+  /** Deadlines the start-up scan found (noteFound), until queueFound; then null. */
+  private found: Array<[key: string, deadlineMs: number]> | null = [];
 
   constructor(
     private readonly host: ExpiryHost,
@@ -143,19 +145,23 @@ export class Expiry {
     return stored;
   }
 
+  /** Notes a record the start-up scan found, in any order; `queueFound` queues the deadlines. */
+  noteFound(key: string, record: KeyRecord): void {
+    assert(this.found !== null, 'records are noted only during the start-up scan');
+    const deadline = earliestExpiry(record);
+    if (deadline !== null) this.found.push([key, deadline]);
+  }
+
   /**
-   * Notes the records found in storage at startup, read in any order: those with a deadline are
-   * queued in key order, so deadlines that tie are taken in the same order whatever order the
-   * engine read them in (and most records, without a deadline, cost no sort).
+   * Ends the start-up scan: the deadlines found are queued in key order, so deadlines that tie
+   * are taken in the same order whatever order the engine read them in (and most records,
+   * without a deadline, cost no sort).
    */
-  trackAll(records: Iterable<[string, KeyRecord]>): void {
-    const expiring: Array<[string, number]> = [];
-    for (const [key, record] of records) {
-      const deadline = earliestExpiry(record);
-      if (deadline !== null) expiring.push([key, deadline]);
-    }
-    expiring.sort(([a], [b]) => compareStorageKeys(a, b));
-    for (const [key, deadline] of expiring) this.queue.set(key, deadline);
+  queueFound(): void {
+    assert(this.found !== null, 'the start-up scan ends once');
+    this.found.sort(([a], [b]) => compareStorageKeys(a, b));
+    for (const [key, deadline] of this.found) this.queue.set(key, deadline);
+    this.found = null;
   }
 
   /**

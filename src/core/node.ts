@@ -179,10 +179,10 @@ export class NodeCore {
     this.reaper = new Reaper(this.ctx, (key) => this.mayHoldOlder(key));
     this.replica = new Replica(this.ctx, this.handoff, this.reaper);
     this.coordinator = new Coordinator(this.ctx, this.peers, this.forwarder, this.reaper);
-    // Nothing is pending yet: what storage holds is every local record.
-    assert(this.local.persistsPending === 0, 'a node starts with no write in flight');
-    this.expiry.trackAll(opts.store.unordered?.('data') ?? opts.store.entries({ ns: 'data' }));
-    const scan = scanLocalData(this.view, this.ctx, opts.store);
+    const scan = scanLocalData(this.view, this.ctx, opts.store, {
+      onRecord: (key, record) => this.expiry.noteFound(key, record),
+    });
+    this.expiry.queueFound();
     this.antiEntropy = new AntiEntropy(this.antiEntropyHost(), scan.index, opts.limits);
     const { view, antiEntropy, replica, handoff } = this;
     const parts = { view, store: opts.store, antiEntropy, replica, handoff };

@@ -264,7 +264,7 @@ export class Rebalance {
     this.ctx.local.writeMeta(RING_META, state, then, out);
     if (!ringsChanged) return;
     if (before.next !== null && state.next === null) this.dropCursors(cursors, out);
-    const scan = scanLocalData(view, this.ctx, store, antiEntropy.index);
+    const scan = scanLocalData(view, this.ctx, store, { previous: antiEntropy.index });
     antiEntropy.replaceIndex(scan.index);
     this.foreign = scan.foreign;
     if (state.next === null) this.dropMovedCopies(out);
@@ -441,28 +441,35 @@ export class Rebalance {
  * Durable records are read in whatever order the store yields fastest (a pass sorts nothing
  * but the keys to drain): the trees' sums do not depend on order, and each partition's keys to
  * drain are put in key order, as a sorted read would give them. With `previous` (the index
- * before a ring change), only the trees of partitions new to this node are filled.
+ * before a ring change) only the trees of partitions new to this node are filled: the others
+ * are the same trees, which every local write has kept up to date.
  */
 export function scanLocalData(
   view: RingView,
   ctx: { readonly self: NodeId; readonly n: number; readonly local: LocalStore<unknown> },
   store: StorageReader,
-  /** The index before a ring change: its trees of partitions still replicated are kept. */
-  previous?: MerkleIndex,
+  options: {
+    /** The index before a ring change: its trees of partitions still replicated are kept. */
+    readonly previous?: MerkleIndex;
+    /** Called with every local record found, in no particular order (start-up: expiry). */
+    readonly onRecord?: (key: string, record: KeyRecord) => void;
+  } = {},
 ): { index: MerkleIndex; foreign: Foreign } {
   const { ring } = view;
+  const { previous, onRecord } = options;
   const index = new MerkleIndex(ring, ctx.self, ctx.n, previous);
   const durableForeign = new Map<number, string[]>();
   /** Indexes the record; returns its partition if this node replicates it in neither ring. */
   const visit = (key: string, record: KeyRecord): number | null => {
     const partition = ring.partitionOf(key);
-    if (!index.isReused(partition)) index.updateIn(partition, key, record);
+    const tree = index.tree(partition);
+    if (tree !== undefined && tree !== previous?.tree(partition)) {
+      index.updateIn(partition, key, record);
+    }
+    onRecord?.(key, record);
     return view.replicatesPartition(partition) ? null : partition;
   };
-  const anyOrder = store.unordered?.('data');
-  const sorted = anyOrder === undefined;
-  const durable = anyOrder ?? store.entries({ ns: 'data' });
-  for (const [key, record] of durable) {
+  for (const [key, record] of store.unordered?.('data') ?? store.entries({ ns: 'data' })) {
     if (ctx.local.isPending(key)) continue;
     const partition = visit(key, record);
     if (partition === null) continue;
@@ -470,7 +477,7 @@ export function scanLocalData(
     durableForeign.set(partition, keys);
     keys.push(key);
   }
-  const foreign = sorted ? asForeign([...durableForeign]) : inKeyOrder(durableForeign);
+  const foreign = inKeyOrder(durableForeign);
   for (const key of ctx.local.pendingKeys()) {
     const record = ctx.local.read(key);
     const partition = record === undefined ? null : visit(key, record);
@@ -498,17 +505,14 @@ function sortedView(keys: ReadonlySet<string>): () => readonly string[] {
 }
 
 /**
- * Keys to drain read in any order, put as a read in key order would have met them: each
- * partition's keys in order, and the partitions in the order of their first keys.
+ * Keys to drain, read in any order, put as a read in key order would have met them: each
+ * partition's keys in order, and the partitions in the order of their first keys. (Keys that
+ * came sorted cost a linear pass: the sort finds one run.)
  */
 function inKeyOrder(byPartition: Map<number, string[]>): Foreign {
   const partitions = [...byPartition];
   for (const [, keys] of partitions) keys.sort(compareStorageKeys);
   partitions.sort(([, a], [, b]) => compareStorageKeys(a[0]!, b[0]!));
-  return asForeign(partitions);
-}
-
-function asForeign(partitions: ReadonlyArray<readonly [number, string[]]>): Foreign {
   return new Map(partitions.map(([partition, keys]) => [partition, new Set(keys)]));
 }
 
