@@ -14,6 +14,7 @@ import type { KeyRecord } from '../core/types.js';
 import type { StorageStats } from '../storage/engine.js';
 import type { FaultStats } from '../transport/faulty.js';
 import type { TransportStats } from '../transport/transport.js';
+import type { RunningSum } from '../util/running-sum.js';
 import type { LaneStats } from './lane-counters.js';
 
 /** One node's raw counters, as its runtime reports them. */
@@ -80,7 +81,4 @@ export interface NodeLink {
 }
 
 /** Answered requests and the sum of their service times, since the link was made. */
-export interface ServiceTime {
-  readonly count: number;
-  readonly sumMs: number;
-}
+export type ServiceTime = RunningSum;

@@ -14,6 +14,7 @@ import type { NodeKeyView } from '../core/explain.js';
 import { IdTable } from '../core/id-table.js';
 import type { ClientRequest, ClientResult } from '../core/messages.js';
 import type { KeyRecord } from '../core/types.js';
+import type { RunningSum } from '../util/running-sum.js';
 import type { WorkerStats } from './control.js';
 import { processClockMs } from './host-clocks.js';
 
@@ -42,7 +43,7 @@ export interface RuntimeLink {
   isUp(node: string): boolean;
   send(node: string, request: ClientRequest): PendingCall;
   /** Answered requests and their summed service time so far (see the file comment). */
-  serviceTime(): ServiceTime;
+  serviceTime(): RunningSum;
   stats(node: string): Promise<WorkerStats | null>;
   inspect(node: string, key: string): Promise<KeyRecord | null>;
   explain(node: string, key: string): Promise<NodeKeyView | null>;
@@ -53,12 +54,6 @@ interface Pending {
   /** When it was sent (processClockMs). */
   readonly sentAtMs: number;
   settle(outcome: RequestOutcome): void;
-}
-
-/** Answered requests and their summed service time, since the table was made. */
-export interface ServiceTime {
-  readonly count: number;
-  readonly sumMs: number;
 }
 
 /**
@@ -117,7 +112,7 @@ export class WorkerRequests {
   }
 
   /** Answered requests and their summed service time so far (see the file comment). */
-  serviceTime(): ServiceTime {
+  serviceTime(): RunningSum {
     return { ...this.served };
   }
 

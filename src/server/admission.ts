@@ -49,7 +49,6 @@
  */
 
 import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
-import type { ServiceTime } from '../client/node-link.js';
 import {
   ADMISSION_LATENCY_FLOOR_MS,
   ADMISSION_QUIET_MS,
@@ -59,6 +58,7 @@ import {
 } from '../config.js';
 import { assert } from '../core/assert.js';
 import { OverloadError } from '../errors.js';
+import { meanSince, type RunningSum } from '../util/running-sum.js';
 import type { AdmissionStats as ScrapedAdmissionStats } from './monitor/admission-metrics.js';
 import type { AbortLike } from './request-signal.js';
 
@@ -138,7 +138,7 @@ export function loopLagMs(meanSampleNs: number, resolutionMs = LOOP_DELAY_RESOLU
  * The real clock: performance.now, unref'd timers, perf_hooks' event-loop delay monitor, and
  * the cluster's service times when `serviceTime` reads them (Cluster.serviceTime).
  */
-export function realClock(serviceTime?: () => ServiceTime | null): AdmissionClock {
+export function realClock(serviceTime?: () => RunningSum | null): AdmissionClock {
   const delays = { count: 0, sumMs: 0 };
   const served = { count: 0, sumMs: 0 };
   return {
@@ -159,22 +159,6 @@ export function realClock(serviceTime?: () => ServiceTime | null): AdmissionCloc
       return meanMs === null ? 0 : loopLagMs(meanMs * 1e6);
     },
   };
-}
-
-/**
- * The mean (ms) of what was counted between `seen` and `now`, two readings of a cumulative count
- * and sum (requests answered and their service times, event-loop delay samples), moving `seen`
- * to `now`; null when nothing was counted since.
- */
-export function meanSince(
-  seen: { count: number; sumMs: number },
-  now: ServiceTime | null,
-): number | null {
-  if (now === null || !(now.count > seen.count)) return null;
-  const meanMs = (now.sumMs - seen.sumMs) / (now.count - seen.count);
-  seen.count = now.count;
-  seen.sumMs = now.sumMs;
-  return Math.max(0, meanMs);
 }
 
 /**

@@ -23,10 +23,10 @@ import {
   AdmissionRefusedError,
   gradientOf,
   loopLagMs,
-  meanSince,
   type Permit,
 } from '../../src/server/admission.js';
 import { outcomeOf } from '../../src/server/admitted-client.js';
+import { meanSince } from '../../src/util/running-sum.js';
 
 class FakeClock implements AdmissionClock {
   now = 0;
