@@ -5,21 +5,16 @@
  * function's name, a call per closure made (scripts/run-built.mjs). When the build fails, the
  * sources are measured instead, and `from` says so.
  */
-import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 // @ts-expect-error: a plain .mjs script without types
-import { isBuildFresh } from '../scripts/build-freshness.mjs';
+import { ensureBuilt } from '../scripts/build-freshness.mjs';
 
 type Ringkv = typeof import('../src/index.js');
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 export async function compiledRingkv(): Promise<{ ringkv: Ringkv; from: string }> {
-  spawnSync(process.execPath, [`${ROOT}scripts/build.mjs`, '--if-stale'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  if ((isBuildFresh as (root: string) => boolean)(ROOT)) {
+  if ((ensureBuilt as (root: string, stdout: 'ignore') => boolean)(ROOT, 'ignore')) {
     const ringkv = (await import(new URL('../dist/src/index.js', import.meta.url).href)) as Ringkv;
     return { ringkv, from: 'the compiled build (dist/)' };
   }

@@ -16,7 +16,7 @@ import { cpSync, existsSync, readdirSync, rmSync, utimesSync, writeFileSync } fr
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isBuildFresh, STAMP_FILE } from './build-freshness.mjs';
+import { BUILD_TIMEOUT_MS, isBuildFresh, STAMP_FILE } from './build-freshness.mjs';
 import { acquireBuildLock, LOCK_FILE, LOCK_WAIT_MS } from './build-lock.mjs';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -60,10 +60,14 @@ const REQUIRED = [
 rmSync(dist, { recursive: true, force: true });
 
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+// Under the deadline its callers keep (ensureBuilt), less the 2 minutes a build may wait for
+// the lock: a tsc that hangs ends the build instead of holding the lock.
 const compiled = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], {
   cwd: root,
   stdio: 'inherit',
+  timeout: BUILD_TIMEOUT_MS - LOCK_WAIT_MS,
 });
+if (compiled.error !== undefined) fail(`tsc did not finish: ${compiled.error.message}`);
 if (compiled.status !== 0) fail(`tsc failed (exit ${compiled.status ?? compiled.signal})`);
 
 for (const { from, pattern } of ASSETS) {

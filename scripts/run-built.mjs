@@ -9,19 +9,12 @@
 // through tsx.
 //
 //   node scripts/run-built.mjs <ringkv arguments>
-import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { isBuildFresh } from './build-freshness.mjs';
+import { ensureBuilt } from './build-freshness.mjs';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
-const built = spawnSync(process.execPath, [join(root, 'scripts/build.mjs'), '--if-stale'], {
-  cwd: root,
-  stdio: ['ignore', 'inherit', 'inherit'],
-});
-if (built.status !== 0) process.exit(built.status ?? 1);
-
-if (isBuildFresh(root)) {
+if (ensureBuilt(root)) {
   const { main } = await import(pathToFileURL(join(root, 'dist/src/cli/main.js')).href);
   await main([process.argv[0], join(root, 'bin/ringkv.mjs'), ...process.argv.slice(2)]);
 } else {

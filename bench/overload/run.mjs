@@ -148,7 +148,7 @@ function cpuSeconds(pid) {
 /** Starts `ringkv up` on a free port; resolves with its URL and pid. */
 async function startUp(root, dataDir) {
   const storage = dataDir === null ? ['--memory'] : ['--data-dir', dataDir];
-  const args = [await builtRingkv(root), 'up', '--port', '0', '--host', '127.0.0.1', ...storage];
+  const args = [builtRingkv(root), 'up', '--port', '0', '--host', '127.0.0.1', ...storage];
   const { child, match } = await spawnReady('ringkv up', args, root, /ringkv is up at (\S+)/);
   return { child, url: match[1] };
 }

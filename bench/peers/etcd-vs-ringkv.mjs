@@ -144,7 +144,7 @@ async function startEtcd() {
 async function startRingkv(memory, checkout = ROOT, processes = false) {
   const dir = mkdtempSync(join(tmpdir(), 'peers-ringkv-'));
   tempDirs.push(dir);
-  const args = [await builtRingkv(checkout), 'up', '--port', '0', '--host', '127.0.0.1'];
+  const args = [builtRingkv(checkout), 'up', '--port', '0', '--host', '127.0.0.1'];
   args.push(...(memory ? ['--memory'] : ['--data-dir', join(dir, 'data')]));
   if (!memory && checkout === ROOT) args.push('--engine', flags.engine);
   if (processes) args.push('--processes');

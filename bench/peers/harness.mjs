@@ -6,7 +6,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
+import { BUILD_TIMEOUT_MS, ensureBuilt } from '../../scripts/build-freshness.mjs';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const READY_TIMEOUT_MS = 60_000;
@@ -34,19 +35,22 @@ export function positiveInt(flags, name, max) {
  * through tsx cost 7-43 % more CPU per request (scripts/run-built.mjs says why). A checkout
  * older than the freshness stamp is compiled every time, so a baseline runs compiled too.
  */
-export async function builtRingkv(checkout = ROOT) {
-  const freshness = join(checkout, 'scripts/build-freshness.mjs');
-  const fresh =
-    existsSync(freshness) && (await import(pathToFileURL(freshness).href)).isBuildFresh(checkout);
-  if (!fresh) {
-    console.error(`compiling ${checkout} (npm run build) ...`);
-    const built = spawnSync(process.execPath, [join(checkout, 'scripts/build.mjs')], {
-      cwd: checkout,
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    if (built.status !== 0) throw new Error(`the build of ${checkout} failed`);
-  }
+export function builtRingkv(checkout = ROOT) {
+  const stamps = existsSync(join(checkout, 'scripts/build-freshness.mjs'));
+  const built = stamps ? ensureBuilt(checkout, 'ignore') : buildWhole(checkout);
+  if (!built) throw new Error(`the build of ${checkout} failed`);
   return join(checkout, 'dist/src/cli/main.js');
+}
+
+/** A build of a checkout older than the freshness stamp: whole, every time. */
+function buildWhole(checkout) {
+  console.error(`compiling ${checkout} (npm run build) ...`);
+  const built = spawnSync(process.execPath, [join(checkout, 'scripts/build.mjs')], {
+    cwd: checkout,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    timeout: BUILD_TIMEOUT_MS,
+  });
+  return built.error === undefined && built.status === 0;
 }
 
 /** The first line `binary versionArg` prints, or null when the binary is not on PATH. */

@@ -106,7 +106,7 @@ async function startRedis() {
 async function startRingkv(memory) {
   const dir = mkdtempSync(join(tmpdir(), 'peers-ringkv-'));
   tempDirs.push(dir);
-  const args = [await builtRingkv(), 'up', '--port', '0', '--host', '127.0.0.1'];
+  const args = [builtRingkv(), 'up', '--port', '0', '--host', '127.0.0.1'];
   args.push('--resp', '0');
   args.push(
     ...(memory ? ['--memory'] : ['--data-dir', join(dir, 'data'), '--engine', flags.engine]),

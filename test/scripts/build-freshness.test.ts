@@ -8,9 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 // @ts-expect-error: a plain .mjs script without types
-import { isBuildFresh, STAMP_FILE } from '../../scripts/build-freshness.mjs';
+import { ensureBuilt, isBuildFresh, STAMP_FILE } from '../../scripts/build-freshness.mjs';
 
 const fresh = isBuildFresh as (root: string) => boolean;
+const ensure = ensureBuilt as (root: string, stdout: 'ignore') => boolean;
 const roots: string[] = [];
 
 /** A checkout's build inputs, all dated `at`, and a stamp dated `stampAt` (null: none). */
@@ -67,5 +68,28 @@ describe('isBuildFresh', () => {
     const root = checkout(edited, built);
     rmSync(join(root, 'src/cli/b.ts'));
     expect(fresh(root)).toBe(false);
+  });
+});
+
+describe('ensureBuilt', () => {
+  /** A checkout whose scripts/build.mjs runs `body` (it must stamp dist/ to count as built). */
+  function withBuild(stampAt: Date | null, body: string): string {
+    const root = checkout(edited, stampAt);
+    mkdirSync(join(root, 'scripts'));
+    writeFileSync(join(root, 'scripts/build.mjs'), body);
+    return root;
+  }
+  const stamping = `import { mkdirSync, writeFileSync } from 'node:fs';
+mkdirSync('dist', { recursive: true });
+writeFileSync('${STAMP_FILE as string}', '');\n`;
+
+  it('runs no build when the build is fresh', () => {
+    expect(ensure(withBuild(built, 'process.exit(9);\n'), 'ignore')).toBe(true);
+  });
+
+  it('builds a stale checkout and says whether the build left it fresh', () => {
+    expect(ensure(withBuild(null, stamping), 'ignore')).toBe(true);
+    expect(ensure(withBuild(null, 'process.exit(0);\n'), 'ignore')).toBe(false);
+    expect(ensure(withBuild(null, 'process.exit(1);\n'), 'ignore')).toBe(false);
   });
 });
