@@ -61,7 +61,7 @@ import { checkRecordShape, encodeValue, normalizeRecord, packr } from './record-
 
 /** Compaction waits for at least this many bytes of log since the last snapshot. */
 export const LOG_COMPACT_MIN_BYTES_DEFAULT = 64 * 1024 * 1024;
-/** ... and for the logs to hold this many times the last snapshot's bytes. */
+/** ... and for those logs to hold this many times the bytes of the records memory holds. */
 export const LOG_COMPACT_RATIO_DEFAULT = 2;
 /** Changes per frame of a snapshot: the work done between two yields to the event loop. */
 const SNAPSHOT_CHANGES_PER_FRAME = 512;
@@ -72,11 +72,17 @@ export interface LogStorageOptions {
   readonly path: string;
   /**
    * Compact once the logs since the last snapshot hold at least this many bytes and at least
-   * `compactRatio` times the snapshot's size, so rewriting the live data costs at most
-   * 1/`compactRatio` of what was appended. @default LOG_COMPACT_MIN_BYTES_DEFAULT
+   * `compactRatio` times the bytes of the records held now (MemoryStorage.bytes: the size of
+   * the snapshot a compaction would write, estimated), so rewriting the live data costs at most
+   * 1/`compactRatio` of what was appended. Measured against the records held, not the last
+   * snapshot: logs of new keys only hold no garbage, and a compaction would rewrite every byte of
+   * them to free none. Measured against the snapshot, every node compacted after its first 64 MB
+   * of new keys, on the thread that serves it: under wrk PUTs of new keys the five nodes of one
+   * thread compacted together and the p99 was 32–40 ms against 20–21 ms without those
+   * compactions. @default LOG_COMPACT_MIN_BYTES_DEFAULT
    */
   readonly compactMinBytes?: number;
-  /** @default LOG_COMPACT_RATIO_DEFAULT */
+  /** @default LOG_COMPACT_RATIO_DEFAULT; 0 compacts whenever compactMinBytes is reached. */
   readonly compactRatio?: number;
   /** Told why a compaction failed (the engine goes on; see the file comment). */
   readonly onCompactionFailed?: (error: unknown) => void;
@@ -127,8 +133,8 @@ export class LogStorage implements StorageEngine {
   static async open(options: LogStorageOptions): Promise<LogStorage> {
     const { compactMinBytes = LOG_COMPACT_MIN_BYTES_DEFAULT } = options;
     const { compactRatio = LOG_COMPACT_RATIO_DEFAULT } = options;
-    if (!(compactMinBytes >= 0) || !(compactRatio >= 1)) {
-      throw new RangeError('compactMinBytes must be ≥ 0 and compactRatio ≥ 1');
+    if (!(compactMinBytes >= 0) || !(compactRatio >= 0)) {
+      throw new RangeError('compactMinBytes and compactRatio must be ≥ 0');
     }
     try {
       await fs.promises.mkdir(options.path, { recursive: true });
@@ -227,7 +233,7 @@ export class LogStorage implements StorageEngine {
   #maybeCompact(): void {
     const appender = this.#appender;
     if (this.#compaction !== null || this.#closing !== null || appender.failure !== null) return;
-    const due = Math.max(this.#compactMinBytes, this.#compactRatio * this.#snapshotBytes);
+    const due = Math.max(this.#compactMinBytes, this.#compactRatio * this.#memory.bytes());
     if (this.#olderLogBytes + appender.segmentBytes < due) return;
     this.#compaction = this.#compact(appender)
       .catch((error: unknown) => {

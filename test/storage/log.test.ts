@@ -31,7 +31,10 @@ function contractFactory(options: Omit<LogStorageOptions, 'path'>) {
 
 runStorageContract('log', contractFactory({}));
 // The same suite with a compaction after every sync: snapshots under every contract test.
-runStorageContract('log, compacting all the time', contractFactory({ compactMinBytes: 0 }));
+runStorageContract(
+  'log, compacting all the time',
+  contractFactory({ compactMinBytes: 0, compactRatio: 0 }),
+);
 
 function value(text: string): Uint8Array {
   return new TextEncoder().encode(text);
@@ -120,11 +123,32 @@ describe('LogStorage specifics', () => {
       fileBytes: fs.statSync(log).size,
     });
     for (let i = 0; i < 20; i++) {
-      await storage.write([{ ns: 'data', key: `k${i}`, record: record('x'.repeat(200)) }]);
+      await storage.write([{ ns: 'data', key: `k${i % 2}`, record: record('x'.repeat(200)) }]);
     }
     await expect.poll(() => storage.stats().compactions).toBeGreaterThan(0);
     // Once the compaction has removed what it replaced: the snapshot and the logs after it.
-    await expect.poll(() => storage.stats().fileBytes).toBe(engineFileBytes(dir));
+    await expect.poll(() => storage.stats().fileBytes - engineFileBytes(dir)).toBe(0);
+  });
+
+  it('leaves logs of new keys alone and compacts once rewrites have left garbage', async () => {
+    dir = temporaryDirectory();
+    const storage = await open({ compactMinBytes: 2048 });
+    // Every byte appended is live: a compaction would rewrite it all and free nothing.
+    for (let i = 0; i < 100; i++) {
+      await storage.write([{ ns: 'data', key: `new${i}`, record: record('x'.repeat(200)) }]);
+    }
+    expect(storage.stats().bytesAppended).toBeGreaterThan(10 * 2048);
+    expect(storage.stats().compactions).toBe(0);
+    // Rewrites of one key: once the logs hold twice the records' bytes, they are compacted.
+    let rewrites = 0;
+    while (storage.stats().compactions === 0 && rewrites < 1000) {
+      await storage.write([{ ns: 'data', key: 'new0', record: record(`y${rewrites++}`) }]);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(storage.stats().compactions).toBe(1);
+    expect(storage.stats().bytesAppended).toBeGreaterThanOrEqual(2 * storage.bytes());
+    await expect.poll(() => storage.stats().fileBytes - engineFileBytes(dir)).toBe(0);
+    expect(storage.stats().fileBytes).toBeLessThan(storage.stats().bytesAppended / 2);
   });
 
   it('counts the bytes of the records it holds, the same again after a reopen', async () => {
@@ -208,7 +232,7 @@ describe('LogStorage specifics', () => {
 
   it('keeps every write made while a compaction runs', async () => {
     dir = temporaryDirectory();
-    const storage = await open({ compactMinBytes: 0 });
+    const storage = await open({ compactMinBytes: 0, compactRatio: 0 });
     const writes: Promise<void>[] = [];
     for (let i = 0; i < 2000; i++) {
       writes.push(storage.write([{ ns: 'data', key: `k${i % 300}`, record: record(`v${i}`) }]));
@@ -288,7 +312,7 @@ describe('LogStorage specifics', () => {
 
   it('writes and compacts large values in bounded chunks, and reads them all back', async () => {
     dir = temporaryDirectory();
-    const storage = await open({ compactMinBytes: 32 * 1024 * 1024 });
+    const storage = await open({ compactMinBytes: 32 * 1024 * 1024, compactRatio: 0 });
     const big = (i: number) => ({
       siblings: [
         {
@@ -340,7 +364,7 @@ describe('LogStorage specifics', () => {
 
   it('refuses a damaged snapshot instead of opening with data missing', async () => {
     dir = temporaryDirectory();
-    const storage = await open({ compactMinBytes: 0 });
+    const storage = await open({ compactMinBytes: 0, compactRatio: 0 });
     await storage.write([{ ns: 'data', key: 'a', record: record('one') }]);
     await expect
       .poll(() => files(dir).filter((name) => name.startsWith('snapshot-')))
