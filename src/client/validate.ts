@@ -29,10 +29,19 @@ export function validateKey(key: unknown, keySizeMaxBytes: number): string {
   return key;
 }
 
+/**
+ * The bytes a put stores: checked against the size limit, and taken now, in an ArrayBuffer of
+ * their own. Requests go out later (the thread runtime posts at the end of the turn) and again
+ * on every retry, so bytes read from the caller's buffer then were whatever it held by that
+ * time: put('k', buf) and then buf.write(...) stored the later bytes, and over HTTP a retry sent
+ * them under the first attempt's Idempotency-Key. A view of a larger buffer (Node's shared 8 KiB
+ * pool, as Buffer.from('tiny') makes) also crossed to a worker with the whole of that buffer,
+ * which the stored value then kept alive.
+ */
 export function validateValue(value: unknown, valueSizeMaxBytes: number): Uint8Array {
   let bytes: Uint8Array;
   if (typeof value === 'string') bytes = encoder.encode(value);
-  else if (value instanceof Uint8Array) bytes = value;
+  else if (value instanceof Uint8Array) bytes = new Uint8Array(value);
   else throw new ValidationError('value must be a Uint8Array or a string');
   if (bytes.length > valueSizeMaxBytes) {
     throw new ValidationError(

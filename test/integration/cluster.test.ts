@@ -58,6 +58,18 @@ describe.each([1, 2, 5])('a 5-node cluster on %i worker thread(s)', (nodeThreads
     expect((await db.get('doc')).json()).toEqual([{ a: [1, 2] }]);
   });
 
+  it('stores the bytes put() was given, even when the caller reuses its buffer at once', async () => {
+    // Buffer.from takes small buffers from Node's shared pool: views of a larger ArrayBuffer.
+    const buffer = Buffer.from('first');
+    const first = db.put('reused-1', buffer);
+    buffer.write('later');
+    const second = db.put('reused-2', buffer);
+    await Promise.all([first, second]);
+    expect((await db.get('reused-1')).strings()).toEqual(['first']);
+    expect((await db.get('reused-2')).strings()).toEqual(['later']);
+    expect(buffer.toString()).toBe('later'); // the caller's buffer is its own still
+  });
+
   it('a missing key is not found and has an empty context', async () => {
     const got = await db.get('never-written');
     expect(got).toMatchObject({ found: false, values: [], context: '' });

@@ -123,6 +123,16 @@ describe('connect(): the remote client over HTTP', () => {
     expect([...(await remote.get('bin')).values[0]!]).toEqual([...bytes]);
   });
 
+  it('stores the bytes put() was given, even when the caller reuses its buffer at once', async () => {
+    const buffer = Buffer.from('first');
+    const puts = [remote.put('reused-1', buffer)];
+    buffer.write('later');
+    puts.push(remote.put('reused-2', buffer));
+    await Promise.all(puts);
+    expect((await remote.get('reused-1')).strings()).toEqual(['first']);
+    expect((await remote.get('reused-2')).strings()).toEqual(['later']);
+  });
+
   it('says found=false for a key never written', async () => {
     const missing = await remote.get('never-written');
     expect(missing).toMatchObject({ found: false, values: [], context: '' });

@@ -25,6 +25,8 @@ interface FakeNode {
   readonly url: string;
   /** `METHOD path?query` of every /kv request, in order. */
   readonly kv: string[];
+  /** The body of every /kv request, in order (UTF-8). */
+  readonly bodies: string[];
   readonly headers: IncomingMessage['headers'][];
   script: Script;
   readonly server: Server;
@@ -45,14 +47,18 @@ function json(res: ServerResponse, status: number, body: object): void {
 }
 
 async function fakeNode(script: Script): Promise<FakeNode> {
-  const node = { kv: [], headers: [], script } as unknown as FakeNode;
+  const node = { kv: [], bodies: [], headers: [], script } as unknown as FakeNode;
   const server = createServer((req, res) => {
     if (req.url === '/health') return json(res, 200, { ok: true });
     if (req.url === '/status') return json(res, 200, STATUS);
     node.kv.push(`${req.method} ${req.url}`);
     node.headers.push(req.headers);
-    req.resume();
-    req.on('end', () => node.script(req, res));
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      node.bodies.push(Buffer.concat(chunks).toString('utf8'));
+      node.script(req, res);
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   Object.assign(node, {
@@ -134,6 +140,26 @@ describe('connect() against scripted nodes', () => {
     expect(await db.put('k', 'v', { context: undefined })).toEqual(OK_WRITE);
     expect(node.kv).toHaveLength(2);
     expect(node.kv[0]).toMatch(/^PUT \/kv\/k\?w=2&pw=0&timeout_ms=\d+$/);
+  });
+
+  it('resends the bytes put() was given, though the caller reused its buffer meanwhile', async () => {
+    // The first attempt is answered (503, so the client retries) once the test says so.
+    let answerFirst!: () => void;
+    const firstAnswered = new Promise<void>((resolve) => {
+      answerFirst = resolve;
+    });
+    const node = await fakeNode((_req, res) => {
+      if (node.bodies.length === 1) void firstAnswered.then(() => json(res, 503, QUORUM));
+      else json(res, 200, OK_WRITE);
+    });
+    const db = await client([node.url]);
+    const buffer = Buffer.from('first');
+    const put = db.put('k', buffer);
+    await expect.poll(() => node.bodies.length).toBe(1);
+    buffer.write('later'); // before the retry
+    answerFirst();
+    expect(await put).toEqual(OK_WRITE);
+    expect(node.bodies).toEqual(['first', 'first']);
   });
 
   it('maps each error reply to its named class and never retries 4xx', async () => {
