@@ -41,7 +41,7 @@ export function validateKey(key: unknown, keySizeMaxBytes: number): string {
 export function validateValue(value: unknown, valueSizeMaxBytes: number): Uint8Array {
   let bytes: Uint8Array;
   if (typeof value === 'string') bytes = encoder.encode(value);
-  else if (value instanceof Uint8Array) bytes = new Uint8Array(value);
+  else if (value instanceof Uint8Array) bytes = value;
   else throw new ValidationError('value must be a Uint8Array or a string');
   if (bytes.length > valueSizeMaxBytes) {
     throw new ValidationError(
@@ -49,7 +49,8 @@ export function validateValue(value: unknown, valueSizeMaxBytes: number): Uint8A
       true,
     );
   }
-  return bytes;
+  // Checked first: a value over the limit is refused without being copied.
+  return bytes === value ? new Uint8Array(bytes) : bytes;
 }
 
 /**
