@@ -97,6 +97,24 @@ type LoggedChange =
 /** Thrown inside a compaction that `close()` cut short; not a failure. */
 class CompactionAborted extends Error {}
 
+/** The end of the last compaction queued on this thread (see `afterOtherCompactions`). */
+let compactionTail: Promise<void> = Promise.resolve();
+
+/**
+ * Runs `job` once every compaction queued before it on this thread has ended: one at a time
+ * among the log engines of a thread (the nodes a worker thread hosts, each with its own log),
+ * since they share the thread's CPU with the requests it serves. Nodes that take equal shares
+ * of the writes reach the threshold together; five compacting at once had the thread encode
+ * five snapshots between two turns. Measured, redis-benchmark SET over 100 000 keys, 400 000
+ * requests, 10 compactions per run: p99 24.2 / 24.8 / 25.0 ms at once, 18.6 / 17.0 / 17.7 /
+ * 15.8 ms one at a time, at the same throughput.
+ */
+function afterOtherCompactions(job: () => Promise<void>): Promise<void> {
+  const result = compactionTail.then(job);
+  compactionTail = result.catch(() => {});
+  return result;
+}
+
 export class LogStorage implements StorageEngine {
   readonly kind = 'log';
   readonly durable = true;
@@ -112,6 +130,8 @@ export class LogStorage implements StorageEngine {
   /** Logs a compaction switched away from that no snapshot has replaced yet (still on disk). */
   #replacedLogBytes = 0;
   #compaction: Promise<void> | null = null;
+  /** Whether #compaction has its turn (afterOtherCompactions) rather than waiting for it. */
+  #compactionStarted = false;
   #closing: Promise<void> | null = null;
   #compactions = 0;
   #compactionFailures = 0;
@@ -216,9 +236,13 @@ export class LogStorage implements StorageEngine {
     return this.#closing;
   }
 
-  /** Lets pending writes and an ongoing compaction settle, then releases the file. */
+  /**
+   * Lets pending writes and an ongoing compaction settle, then releases the file. A compaction
+   * still waiting for its turn is not waited for: when its turn comes it finds the engine
+   * closing and does nothing.
+   */
   async #shutDown(): Promise<void> {
-    await this.#compaction;
+    if (this.#compactionStarted) await this.#compaction;
     try {
       await this.#appender.close();
     } catch (error) {
@@ -235,7 +259,12 @@ export class LogStorage implements StorageEngine {
     if (this.#compaction !== null || this.#closing !== null || appender.failure !== null) return;
     const due = Math.max(this.#compactMinBytes, this.#compactRatio * this.#memory.bytes());
     if (this.#olderLogBytes + appender.segmentBytes < due) return;
-    this.#compaction = this.#compact(appender)
+    this.#compactionStarted = false;
+    this.#compaction = afterOtherCompactions(() => {
+      if (this.#closing !== null) throw new CompactionAborted();
+      this.#compactionStarted = true;
+      return this.#compact(appender);
+    })
       .catch((error: unknown) => {
         // The logs it would have replaced are all still there: the engine goes on, and the next
         // compaction is tried once the new log has grown past the threshold again. A failure

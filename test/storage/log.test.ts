@@ -151,6 +151,58 @@ describe('LogStorage specifics', () => {
     expect(storage.stats().fileBytes).toBeLessThan(storage.stats().bytesAppended / 2);
   });
 
+  it("compacts one engine of a thread at a time; closing does not wait for another's turn", async () => {
+    const dirs = [temporaryDirectory(), temporaryDirectory(), temporaryDirectory()];
+    const engines = await Promise.all(
+      dirs.map((where) => LogStorage.open({ path: where, compactMinBytes: 2048, compactRatio: 0 })),
+    );
+    opened.push(...engines);
+    dir = dirs[0]!;
+    // The first snapshot to start waits until the test lets it go on.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const events: string[] = [];
+    const realOpen = fs.promises.open.bind(fs.promises);
+    const realRename = fs.promises.rename.bind(fs.promises);
+    const opening = vi.spyOn(fs.promises, 'open').mockImplementation(async (file, ...rest) => {
+      if (String(file).endsWith('.tmp')) {
+        events.push(`start ${dirs.indexOf(path.dirname(String(file)))}`);
+        if (events.length === 1) await held;
+      }
+      return realOpen(file, ...rest);
+    });
+    const renaming = vi.spyOn(fs.promises, 'rename').mockImplementation(async (from, to) => {
+      events.push(`end ${dirs.indexOf(path.dirname(String(from)))}`);
+      return realRename(from, to);
+    });
+    try {
+      // All three past the threshold in one turn: three compactions due at once.
+      await Promise.all(
+        engines.map((engine) =>
+          engine.write([{ ns: 'data', key: 'k', record: record('x'.repeat(4096)) }]),
+        ),
+      );
+      await expect.poll(() => events.length).toBe(1);
+      const first = Number(events[0]!.split(' ')[1]);
+      // The others wait for their turn; one of them closes meanwhile, at once.
+      const closing = engines.find((_, i) => i !== first)!;
+      await closing.close();
+      expect(events).toHaveLength(1);
+      release();
+      await expect.poll(() => events.length).toBe(4);
+      const last = engines.findIndex((engine, i) => i !== first && engine !== closing);
+      expect(events).toEqual([`start ${first}`, `end ${first}`, `start ${last}`, `end ${last}`]);
+      expect(closing.stats().compactions).toBe(0);
+    } finally {
+      opening.mockRestore();
+      renaming.mockRestore();
+      release();
+      for (const where of dirs.slice(1)) fs.rmSync(where, { recursive: true, force: true });
+    }
+  });
+
   it('counts the bytes of the records it holds, the same again after a reopen', async () => {
     dir = temporaryDirectory();
     const storage = await open({ compactMinBytes: 2048 });
