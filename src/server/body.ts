@@ -46,7 +46,10 @@ export function readBody(req: IncomingMessage, options: ReadBodyOptions): Promis
     };
     const onEnd = (): void => {
       cleanup();
-      resolve(Buffer.concat(chunks, receivedBytes));
+      // A body that came in one chunk (most do) is handed on as it came: every caller copies
+      // what it keeps (a put's value in the client's validateValue; the control and admin
+      // routes decode it), so joining it here would copy it a second time.
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, receivedBytes));
     };
     const onError = (error: unknown): void => fail(error);
     const onAbort = (): void => fail(signal.reason);
