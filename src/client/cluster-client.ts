@@ -26,10 +26,11 @@ import type { Ring } from '../core/ring.js';
 import { UnavailableError, ValidationError } from '../errors.js';
 import { engineHeldIn } from '../storage/index.js';
 import { valueWithin } from '../util/deadline.js';
+import type { RunningSum } from '../util/running-sum.js';
 import type { ClusterControl } from './cluster-control.js';
 import { explainFrom, type KeyExplanation } from './key-explain.js';
 import { ClusterMembership } from './membership.js';
-import type { NodeLink, ServiceTime } from './node-link.js';
+import type { NodeLink } from './node-link.js';
 import { RequestDriver } from './request-driver.js';
 import { toGetResult, toPutResult } from './results.js';
 import type {
@@ -297,7 +298,7 @@ export class ClusterClient implements Cluster {
     return this.link.laneStats?.() ?? null;
   }
 
-  serviceTime(): ServiceTime | null {
+  serviceTime(): RunningSum | null {
     return this.link.serviceTime?.() ?? null;
   }
 

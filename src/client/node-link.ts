@@ -77,8 +77,5 @@ export interface NodeLink {
    * Requests answered so far and their summed service time (send to the node's answer leaving
    * it, on a clock the runtime's threads share), for runtimes that can tell. @default none
    */
-  serviceTime?(): ServiceTime;
+  serviceTime?(): RunningSum;
 }
-
-/** Answered requests and the sum of their service times, since the link was made. */
-export type ServiceTime = RunningSum;

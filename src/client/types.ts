@@ -4,9 +4,10 @@
  */
 
 import type { Dist } from '../util/distributions.js';
+import type { RunningSum } from '../util/running-sum.js';
 import type { KeyExplanation } from './key-explain.js';
 import type { LaneStats } from './lane-counters.js';
-import type { NodeCountersSnapshot, ServiceTime } from './node-link.js';
+import type { NodeCountersSnapshot } from './node-link.js';
 
 export type { LaneCloseReason, LaneStats } from './lane-counters.js';
 
@@ -360,7 +361,7 @@ export interface Cluster extends KvClient, ClusterAdmin {
    * the node's answer leaving it, without the wait for this thread to read the answer; null when
    * the runtime cannot tell (the process runtime's remote nodes). Admission control reads it.
    */
-  serviceTime?(): ServiceTime | null;
+  serviceTime?(): RunningSum | null;
   /**
    * Delays every node-to-node message of the given types by a fresh sample of its distribution
    * (on top of setNetwork's delay); null or `{}` removes them. For benchmarks such as
