@@ -6,7 +6,6 @@
  * sources are measured instead, and `from` says so.
  */
 import { fileURLToPath } from 'node:url';
-// @ts-expect-error: a plain .mjs script without types
 import { ensureBuilt } from '../scripts/build-freshness.mjs';
 
 type Ringkv = typeof import('../src/index.js');
@@ -14,7 +13,7 @@ type Ringkv = typeof import('../src/index.js');
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 export async function compiledRingkv(): Promise<{ ringkv: Ringkv; from: string }> {
-  if ((ensureBuilt as (root: string, stdout: 'ignore') => boolean)(ROOT, 'ignore')) {
+  if (ensureBuilt(ROOT, 'ignore')) {
     const ringkv = (await import(new URL('../dist/src/index.js', import.meta.url).href)) as Ringkv;
     return { ringkv, from: 'the compiled build (dist/)' };
   }

@@ -7,11 +7,8 @@ import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-// @ts-expect-error: a plain .mjs script without types
 import { ensureBuilt, isBuildFresh, STAMP_FILE } from '../../scripts/build-freshness.mjs';
 
-const fresh = isBuildFresh as (root: string) => boolean;
-const ensure = ensureBuilt as (root: string, stdout: 'ignore') => boolean;
 const roots: string[] = [];
 
 /** A checkout's build inputs, all dated `at`, and a stamp dated `stampAt` (null: none). */
@@ -49,25 +46,25 @@ afterEach(() => {
 
 describe('isBuildFresh', () => {
   it('is fresh when the build started after every input changed', () => {
-    expect(fresh(checkout(edited, built))).toBe(true);
+    expect(isBuildFresh(checkout(edited, built))).toBe(true);
   });
 
   it('is stale without a stamp (never built, or a build that did not finish)', () => {
-    expect(fresh(checkout(edited, null))).toBe(false);
+    expect(isBuildFresh(checkout(edited, null))).toBe(false);
   });
 
   it('is stale once a source, a tsconfig or a copied profile changes after the build started', () => {
     for (const file of ['src/cli/b.ts', 'tsconfig.json', 'bench/profiles/p.json']) {
       const root = checkout(edited, built);
       utimesSync(join(root, file), later, later);
-      expect(fresh(root), file).toBe(false);
+      expect(isBuildFresh(root), file).toBe(false);
     }
   });
 
   it('is stale once a source is removed (its directory changes)', () => {
     const root = checkout(edited, built);
     rmSync(join(root, 'src/cli/b.ts'));
-    expect(fresh(root)).toBe(false);
+    expect(isBuildFresh(root)).toBe(false);
   });
 });
 
@@ -84,12 +81,12 @@ mkdirSync('dist', { recursive: true });
 writeFileSync('${STAMP_FILE as string}', '');\n`;
 
   it('runs no build when the build is fresh', () => {
-    expect(ensure(withBuild(built, 'process.exit(9);\n'), 'ignore')).toBe(true);
+    expect(ensureBuilt(withBuild(built, 'process.exit(9);\n'), 'ignore')).toBe(true);
   });
 
   it('builds a stale checkout and says whether the build left it fresh', () => {
-    expect(ensure(withBuild(null, stamping), 'ignore')).toBe(true);
-    expect(ensure(withBuild(null, 'process.exit(0);\n'), 'ignore')).toBe(false);
-    expect(ensure(withBuild(null, 'process.exit(1);\n'), 'ignore')).toBe(false);
+    expect(ensureBuilt(withBuild(null, stamping), 'ignore')).toBe(true);
+    expect(ensureBuilt(withBuild(null, 'process.exit(0);\n'), 'ignore')).toBe(false);
+    expect(ensureBuilt(withBuild(null, 'process.exit(1);\n'), 'ignore')).toBe(false);
   });
 });

@@ -8,15 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-// @ts-expect-error: a plain .mjs script without types
-import { LOCK_FILE, acquireBuildLock as untyped } from '../../scripts/build-lock.mjs';
-
-type Release = () => void;
-const acquire = untyped as (
-  root: string,
-  options?: { waitMs?: number; pollMs?: number },
-) => Promise<Release | null>;
-const lockFile = LOCK_FILE as string;
+import { acquireBuildLock, LOCK_FILE } from '../../scripts/build-lock.mjs';
 
 const roots: string[] = [];
 function checkout(): string {
@@ -32,30 +24,30 @@ afterEach(() => {
 describe('acquireBuildLock', () => {
   it('takes a free lock with this pid, and release frees it', async () => {
     const root = checkout();
-    const release = await acquire(root);
+    const release = await acquireBuildLock(root);
     expect(release).not.toBeNull();
-    expect(readFileSync(join(root, lockFile), 'utf8').trim()).toBe(String(process.pid));
+    expect(readFileSync(join(root, LOCK_FILE), 'utf8').trim()).toBe(String(process.pid));
     release!();
-    expect(existsSync(join(root, lockFile))).toBe(false);
+    expect(existsSync(join(root, LOCK_FILE))).toBe(false);
   });
 
   it('waits for a live holder until its deadline, then gives up', async () => {
     const root = checkout();
-    const release = await acquire(root);
+    const release = await acquireBuildLock(root);
     const started = Date.now();
-    expect(await acquire(root, { waitMs: 300, pollMs: 50 })).toBeNull();
+    expect(await acquireBuildLock(root, { waitMs: 300, pollMs: 50 })).toBeNull();
     expect(Date.now() - started).toBeGreaterThanOrEqual(300);
     release!();
-    const next = await acquire(root, { waitMs: 300, pollMs: 50 });
+    const next = await acquireBuildLock(root, { waitMs: 300, pollMs: 50 });
     expect(next).not.toBeNull();
     next!();
   });
 
   it('gets the lock as soon as a live holder releases it', async () => {
     const root = checkout();
-    const release = await acquire(root);
+    const release = await acquireBuildLock(root);
     setTimeout(() => release!(), 100);
-    const next = await acquire(root, { waitMs: 5_000, pollMs: 20 });
+    const next = await acquireBuildLock(root, { waitMs: 5_000, pollMs: 20 });
     expect(next).not.toBeNull();
     next!();
   });
@@ -66,10 +58,10 @@ describe('acquireBuildLock', () => {
     const deadPid = await new Promise<number>((resolve) =>
       child.on('exit', () => resolve(child.pid!)),
     );
-    writeFileSync(join(root, lockFile), `${deadPid}\n`);
-    const release = await acquire(root, { waitMs: 1_000, pollMs: 20 });
+    writeFileSync(join(root, LOCK_FILE), `${deadPid}\n`);
+    const release = await acquireBuildLock(root, { waitMs: 1_000, pollMs: 20 });
     expect(release).not.toBeNull();
-    expect(readFileSync(join(root, lockFile), 'utf8').trim()).toBe(String(process.pid));
+    expect(readFileSync(join(root, LOCK_FILE), 'utf8').trim()).toBe(String(process.pid));
     release!();
   });
 });
