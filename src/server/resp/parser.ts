@@ -5,9 +5,10 @@
  * `redis-parser` parses replies (the client side) with no bounds, and json-pack's RESP decoder
  * decodes whole buffers, so a value split over many TCP chunks would be re-decoded from its
  * start on every chunk. This one never buffers more than a header line before it knows a
- * length, checks each length against its bounds before reading a byte of it, copies a bulk's
- * bytes once into a buffer of its final size, and skips (without keeping) a bulk that is too
- * large for the command to be served, so the connection stays usable.
+ * length, checks each length against its bounds before reading a byte of it, hands on a bulk
+ * that arrived whole as a view of the received bytes (one split over chunks is copied once into
+ * a buffer of its final size), and skips (without keeping) a bulk that is too large for the
+ * command to be served, so the connection stays usable.
  *
  * Events: `command` (the arguments), `refused` (the whole command was read but is too large:
  * answer with an error and carry on) and `fatal` (the stream cannot be framed any more: answer
@@ -161,13 +162,27 @@ export class RespRequestParser {
     if (this.refusal === null) this.refusal = this.tooLarge(length);
     if (this.refusal !== null) {
       this.state = { kind: 'skip', left: length + 2 };
-    } else {
-      // Its own ArrayBuffer, not a slice of Node's shared pool: a value crossing to a worker
-      // thread is cloned with its whole backing buffer.
-      this.state = { kind: 'body', target: Buffer.allocUnsafeSlow(length + 2), filled: 0 };
-      this.argBytes += length;
+      return 'more';
     }
+    this.argBytes += length;
+    if (this.buf.length - this.pos >= length + 2) return this.wholeBulk(length);
+    this.state = { kind: 'body', target: Buffer.allocUnsafe(length + 2), filled: 0 };
     return 'more';
+  }
+
+  /**
+   * A bulk that has arrived whole: a view of the received bytes, not a copy. The view keeps
+   * its chunk alive only while the command runs: whatever outlives a command is copied from it
+   * (a written value by the client, names and options as strings).
+   */
+  private wholeBulk(length: number): ParseEvent | 'more' {
+    const end = this.pos + length;
+    if (this.buf[end] !== CR || this.buf[end + 1] !== LF) {
+      return fatal('Protocol error: a bulk string does not end with CRLF');
+    }
+    this.args.push(this.buf.subarray(this.pos, end));
+    this.pos = end + 2;
+    return this.argumentDone();
   }
 
   private tooLarge(length: number): string | null {
