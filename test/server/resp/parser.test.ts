@@ -96,6 +96,31 @@ describe('RespRequestParser: framing', () => {
     expect((events[0] as { message: string }).message).toContain(message);
   });
 
+  it('is fatal on a bulk without its CRLF whether it arrived whole or in pieces', () => {
+    const input = Buffer.from('*2\r\n$1\r\na\r\n$3\r\nabcXY');
+    const whole = parseAll([input]);
+    const pieces = parseAll(Array.from(input, (byte) => Buffer.from([byte])));
+    for (const events of [whole, pieces]) {
+      expect(events.map((e) => e.kind)).toEqual(['fatal']);
+      expect((events[0] as { message: string }).message).toContain('does not end with CRLF');
+    }
+  });
+
+  it('hands on a whole bulk as a view of the received bytes, a split one as a copy', () => {
+    const input = encode(['SET', 'k', 'value']);
+    const whole = new RespRequestParser(LIMITS);
+    whole.push(input);
+    const [, , viewed] = (whole.next() as { args: Buffer[] }).args;
+    const split = new RespRequestParser(LIMITS);
+    split.push(input.subarray(0, input.length - 4));
+    expect(split.next()).toBeNull();
+    split.push(input.subarray(input.length - 4));
+    const [, , copied] = (split.next() as { args: Buffer[] }).args;
+    input.write('V', input.indexOf('value'));
+    expect(viewed!.toString()).toBe('Value');
+    expect(copied!.toString()).toBe('value');
+  });
+
   it('refuses an argument over argBytesMax without keeping it, then parses on', () => {
     const big = Buffer.alloc(65, 120);
     const events = parseAll([Buffer.concat([encode(['SET', 'k', big]), encode(['GET', 'k'])])]);
