@@ -6,17 +6,18 @@
 // most a RESP front on Node can serve on this machine, so ringkv's figures are read against it.
 //
 //   node bench/peers/resp-floor.mjs [--threads 1|2]
+//   node --import tsx bench/peers/resp-floor.mjs --sources [--threads 1|2]   (the parser from src/)
 //
 // --threads 1: parsing and one Map on the main thread.
 // --threads 2: ringkv's shape without its work: the main thread parses and answers, a worker
 //   thread keeps the Map; requests go over in one postMessage per event-loop turn, the replies
 //   come back in one per batch.
 // Prints "listening on PORT" once it listens on 127.0.0.1 (a free port), and runs until killed.
-// Needs the compiled build (npm run build): it imports dist/src/server/resp/parser.js.
+// Needs the compiled build (npm run build): it imports dist/src/server/resp/parser.js, or with
+// --sources src/server/resp/parser.ts (tests: a build may empty dist/ meanwhile).
 import net from 'node:net';
 import { parseArgs } from 'node:util';
 import { isMainThread, parentPort, Worker } from 'node:worker_threads';
-import { RespRequestParser } from '../../dist/src/server/resp/parser.js';
 
 const LIMITS = {
   argsMax: 1024,
@@ -30,14 +31,23 @@ const OK = Buffer.from('+OK\r\n');
 const NIL = Buffer.from('$-1\r\n');
 const CRLF = Buffer.from('\r\n');
 
-if (isMainThread) serve();
+if (isMainThread) await serve();
 else keepInWorker();
 
-function serve() {
-  const { values } = parseArgs({ options: { threads: { type: 'string', default: '1' } } });
+async function serve() {
+  const { values } = parseArgs({
+    options: {
+      threads: { type: 'string', default: '1' },
+      sources: { type: 'boolean', default: false },
+    },
+  });
   if (!['1', '2'].includes(values.threads)) throw new Error('--threads is 1 or 2');
+  const module = values.sources
+    ? '../../src/server/resp/parser.ts'
+    : '../../dist/src/server/resp/parser.js';
+  const { RespRequestParser } = await import(module);
   const store = values.threads === '1' ? mapStore() : workerStore();
-  const server = net.createServer((socket) => connection(socket, store));
+  const server = net.createServer((socket) => connection(socket, store, RespRequestParser));
   server.listen(0, '127.0.0.1', () => console.log(`listening on ${server.address().port}`));
 }
 
@@ -103,7 +113,7 @@ function keepInWorker() {
 }
 
 /** Commands of one connection run in order, as ringkv's do. */
-function connection(socket, store) {
+function connection(socket, store, RespRequestParser) {
   socket.setNoDelay(true);
   socket.on('error', () => {});
   const parser = new RespRequestParser(LIMITS);
