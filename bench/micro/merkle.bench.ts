@@ -22,7 +22,7 @@ import {
   bucketPath,
   diffBucket,
   diffPaths,
-  MerkleTree,
+  KeyedMerkleTree,
   versionHash,
 } from '../../src/core/merkle.js';
 import { Ring } from '../../src/core/ring.js';
@@ -72,10 +72,10 @@ interface ExchangeCost {
   readonly differingKeys: number;
 }
 
-function buildReplica(layout: Layout, keys: readonly string[]): MerkleTree[] {
+function buildReplica(layout: Layout, keys: readonly string[]): KeyedMerkleTree[] {
   const trees = Array.from(
     { length: layout.partitionCount },
-    () => new MerkleTree({ depth: layout.depth, fanout: FANOUT }),
+    () => new KeyedMerkleTree({ depth: layout.depth, fanout: FANOUT }),
   );
   for (let i = 0; i < keys.length; i++) {
     trees[layout.partitionOf(keys[i]!)]!.update(keys[i]!, hashOf(i));
@@ -85,8 +85,8 @@ function buildReplica(layout: Layout, keys: readonly string[]): MerkleTree[] {
 
 /** A local and a remote replica of the same keys; the remote diverges in `k` keys at a time. */
 class Replicas {
-  readonly local: MerkleTree[];
-  readonly remote: MerkleTree[];
+  readonly local: KeyedMerkleTree[];
+  readonly remote: KeyedMerkleTree[];
   /** Mean time to build one replica (all its trees) from scratch. */
   readonly buildMs: number;
   private divergedK = 0;
@@ -135,7 +135,7 @@ class Replicas {
     return cost;
   }
 
-  private remoteTree(key: string): MerkleTree {
+  private remoteTree(key: string): KeyedMerkleTree {
     return this.remote[this.layout.partitionOf(key)]!;
   }
 }
@@ -151,7 +151,7 @@ function addCosts(a: ExchangeCost, b: ExchangeCost): ExchangeCost {
 }
 
 /** diffPaths against the remote tree, then each differing bucket, counting what it sends back. */
-function diffPartition(local: MerkleTree, remoteTree: MerkleTree): ExchangeCost {
+function diffPartition(local: KeyedMerkleTree, remoteTree: KeyedMerkleTree): ExchangeCost {
   let childHashCalls = 0;
   let bytes = 0;
   const remote = {
@@ -224,7 +224,7 @@ function diffTask(replicas: Replicas, k: number): MicroTask {
   };
 }
 
-function updateTasks(tree: MerkleTree, keys: readonly string[]): MicroTask[] {
+function updateTasks(tree: KeyedMerkleTree, keys: readonly string[]): MicroTask[] {
   const fresh = Array.from({ length: UPDATE_BATCH }, (_, i) => `fresh:${i}`);
   let cursor = 0;
   return [
@@ -254,7 +254,7 @@ function updateTasks(tree: MerkleTree, keys: readonly string[]): MicroTask[] {
   ];
 }
 
-function readTasks(tree: MerkleTree): MicroTask[] {
+function readTasks(tree: KeyedMerkleTree): MicroTask[] {
   const leafPaths = Array.from({ length: 16 }, (_, i) =>
     bucketPath(keyOf(i), tree.depth, tree.fanout),
   );

@@ -18,7 +18,7 @@
  */
 import { assert } from './assert.js';
 import type { Effects } from './effects.js';
-import { diffBucket, MerkleTree, versionHash } from './merkle.js';
+import { diffBucket, type Entry, MerkleTree, versionHash } from './merkle.js';
 import type { Ring } from './ring.js';
 import type { TimerOwner, Timers } from './timers.js';
 import type { KeyRecord, NodeId } from './types.js';
@@ -70,16 +70,26 @@ export class MerkleIndex {
     }
   }
 
-  /** Records a key's new version set (null: the key is gone). Keys of foreign partitions are ignored. */
-  update(key: string, record: KeyRecord | null): void {
-    this.updateIn(this.ring.partitionOf(key), key, record);
+  /**
+   * Records a key's change from `before` to `after` (null: the key is gone). `before` is the
+   * record the key's tree holds, which is the node's local view of the key before this write
+   * (undefined: none): every local data write passes through here, and a new tree is filled
+   * from the local view (rebalance.ts scanLocalData). Keys of foreign partitions are ignored.
+   */
+  update(key: string, before: KeyRecord | undefined, after: KeyRecord | null): void {
+    this.updateIn(this.ring.partitionOf(key), key, before, after);
   }
 
   /** `update` for a key whose partition the caller knows. */
-  updateIn(partition: number, key: string, record: KeyRecord | null): void {
+  updateIn(
+    partition: number,
+    key: string,
+    before: KeyRecord | undefined,
+    after: KeyRecord | null,
+  ): void {
     const tree = this.trees[partition];
     if (tree === undefined) return;
-    tree.update(key, record === null || record.siblings.length === 0 ? null : versionHash(record));
+    tree.apply(key, treeHashOf(before), treeHashOf(after));
   }
 
   tree(partition: number): MerkleTree | undefined {
@@ -103,6 +113,13 @@ export class MerkleIndex {
   }
 }
 
+/** The hash a tree holds for a record: its version hash; null for none or an empty record. */
+function treeHashOf(record: KeyRecord | null | undefined): number | null {
+  return record === null || record === undefined || record.siblings.length === 0
+    ? null
+    : versionHash(record);
+}
+
 /** What anti-entropy needs from its node. */
 export interface AntiEntropyHost {
   readonly self: NodeId;
@@ -112,8 +129,10 @@ export interface AntiEntropyHost {
   isDown(peer: NodeId): boolean;
   /** The node's monotonic clock, to remember when partitions were compared; absent: not kept. */
   readonly now?: () => number;
-  /** The local record of a key (pending writes included). */
+  /** The local record of a key (pending writes included), as of now (expiry applied). */
   read(key: string): KeyRecord | undefined;
+  /** The local record of a key as written (pending writes included): what the trees hold. */
+  stored(key: string): KeyRecord | undefined;
   /** Merges a peer's record into the local one; returns whether anything changed. */
   merge(key: string, record: KeyRecord, out: Effects): boolean;
 }
@@ -234,13 +253,23 @@ export class AntiEntropy implements TimerOwner {
   ) {
     const tree = this.index.tree(partition);
     const valid = paths.filter(isValidPath).slice(0, MERKLE_FANOUT ** MERKLE_DEPTH);
+    const leaves = valid.filter((path) => path.length === MERKLE_DEPTH);
+    const buckets = tree === undefined ? [] : tree.buckets(leaves, this.localHash);
+    let leaf = 0;
     const nodes = valid.map((path) => {
       if (tree === undefined) return { path, bucket: [] };
       if (path.length < MERKLE_DEPTH) return { path, hashes: tree.childHashes(path) };
-      return { path, bucket: tree.bucket(path) };
+      return { path, bucket: buckets[leaf++]! };
     });
     out.send(from, { type: 'ae-descend-reply', xid, partition, nodes });
   }
+
+  /** The version hash a tree holds for one of its keys: that of the local record. */
+  private readonly localHash = (key: string): number => {
+    const hash = treeHashOf(this.host.stored(key));
+    assert(hash !== null, 'a key of a Merkle tree has a local record');
+    return hash;
+  };
 
   onPush(
     from: NodeId,
@@ -284,6 +313,7 @@ export class AntiEntropy implements TimerOwner {
     const tree = this.index.tree(partition);
     if (tree === undefined) return this.nextPartition(exchange, out);
     const next: number[][] = [];
+    const remoteBuckets: { path: readonly number[]; remote: ReadonlyArray<Entry> }[] = [];
     for (const node of nodes) {
       if (!isValidPath(node.path)) continue; // a peer's malformed answer is skipped, never thrown
       if (node.hashes !== undefined && node.path.length < MERKLE_DEPTH) {
@@ -291,9 +321,16 @@ export class AntiEntropy implements TimerOwner {
           next.push(...differingChildren(tree, node.path, node.hashes));
       } else if (node.bucket !== undefined && node.path.length === MERKLE_DEPTH) {
         const remote = sortedUnique(node.bucket);
-        if (remote !== null) this.collectKeys(exchange, diffBucket(tree.bucket(node.path), remote));
+        if (remote !== null) remoteBuckets.push({ path: node.path, remote });
       }
     }
+    const local = tree.buckets(
+      remoteBuckets.map(({ path }) => path),
+      this.localHash,
+    );
+    remoteBuckets.forEach(({ remote }, i) => {
+      this.collectKeys(exchange, diffBucket(local[i]!, remote));
+    });
     if (next.length > 0 && exchange.keysLeft > 0) {
       return out.send(from, { type: 'ae-descend', xid, partition, paths: next });
     }

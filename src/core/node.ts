@@ -134,6 +134,8 @@ export class NodeCore {
   private readonly ctx: NodeContext;
   private readonly view: RingView;
   private readonly local: LocalStore<AfterPersist>;
+  /** The storage the local view reads through (treesOutOfStep rebuilds from it). */
+  private readonly store: StorageReader;
   private readonly latency: LatencyMeter | null;
   /** The monotonic clock (NodeCoreOptions.now), when given. */
   private readonly clock: (() => number) | undefined;
@@ -164,6 +166,7 @@ export class NodeCore {
       opts.n,
     );
     this.clock = opts.now;
+    this.store = opts.store;
     this.local = new LocalStore(opts.store, allocateId);
     this.latency =
       opts.latency === undefined
@@ -201,7 +204,9 @@ export class NodeCore {
         timers,
         writeData: (key, record, then, out) => {
           const stored = this.expiry.beforeWrite(key, record);
-          this.antiEntropy.index.update(key, stored);
+          // The tree holds the local view's record (see MerkleIndex.update): read it before
+          // the write replaces it.
+          this.antiEntropy.index.update(key, local.read(key), stored);
           local.write('data', key, stored, then, out);
         },
         wallNowMs: () => opts.wallClockMs?.() ?? null,
@@ -261,6 +266,7 @@ export class NodeCore {
         const record = ctx.local.read(key);
         return record === undefined ? undefined : ctx.asOfNow(record);
       },
+      stored: (key: string) => ctx.local.read(key),
       merge: (key: string, record: KeyRecord, out: Effects) => ctx.mergeData(key, record, out),
     };
   }
@@ -512,6 +518,22 @@ export class NodeCore {
   /** Whether this node's failure detection holds `peer` down (reported, suspected or dead). */
   isPeerDown(peer: NodeId): boolean {
     return this.peers.isDown(peer);
+  }
+
+  /**
+   * Partitions whose Merkle tree differs (root or key count) from one built afresh from the
+   * local view: none while every local write reaches the trees (MerkleIndex.update). O(keys):
+   * for the simulator's end-of-run check and tests, not for serving.
+   */
+  treesOutOfStep(): number[] {
+    const kept = this.antiEntropy.index;
+    const fresh = scanLocalData(this.view, this.ctx, this.store).index;
+    const differing: number[] = [];
+    for (let p = 0; p < this.view.ring.partitionCount; p++) {
+      const [a, b] = [kept.tree(p), fresh.tree(p)];
+      if (a?.root() !== b?.root() || a?.size !== b?.size) differing.push(p);
+    }
+    return differing;
   }
 
   /** The local record for a key, including writes not yet durable, as it stands now (expired values as tombstones). */

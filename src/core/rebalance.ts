@@ -464,7 +464,7 @@ export function scanLocalData(
     const partition = ring.partitionOf(key);
     const tree = index.tree(partition);
     if (tree !== undefined && tree !== previous?.tree(partition)) {
-      index.updateIn(partition, key, record);
+      index.updateIn(partition, key, undefined, record); // a new tree: the key is not in it yet
     }
     onRecord?.(key, record);
     return view.replicatesPartition(partition) ? null : partition;

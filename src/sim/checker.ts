@@ -42,6 +42,8 @@ export type Rule =
   | 'liveness'
   /** Reported by the swarm: the core threw (an assertion failed) on some node. */
   | 'core-fault'
+  /** Reported by the swarm: a node's Merkle tree differs from one rebuilt from its local view. */
+  | 'merkle'
   | 'expired-returned';
 
 export interface Violation {

@@ -170,7 +170,23 @@ function simulate(
     violations.push({ rule: 'membership', key: '', message, ops: [] });
   }
   violations.push(...livenessViolations(liveness));
+  violations.push(...treeViolations(sim));
   return { violations, safetyOps };
+}
+
+/**
+ * Every running node's Merkle trees against trees rebuilt from its local view. The trees keep
+ * no per-key hashes (merkle.ts), so a local write that missed them would leave a bucket out of
+ * step for good: anti-entropy would exchange it on every round and repair nothing.
+ */
+function treeViolations(sim: Simulator): Violation[] {
+  return sim.ids.flatMap((id) => {
+    const differing = sim.node(id).nodeCore?.treesOutOfStep() ?? [];
+    if (differing.length === 0) return [];
+    const shown = differing.slice(0, 8).join(', ');
+    const message = `${id}: Merkle trees of ${differing.length} partition(s) differ from a rebuild (${shown})`;
+    return [{ rule: 'merkle' as const, key: '', message, ops: [] }];
+  });
 }
 
 /**

@@ -85,7 +85,7 @@ function expectTreesAsIfRebuilt(net: TestNet, ring: Ring, nodes: readonly NodeId
       .index;
     const fresh = new MerkleIndex(ring, id, net.n);
     for (const [key, record] of net.stores.get(id)!.entries({ ns: 'data' })) {
-      fresh.update(key, record);
+      fresh.update(key, undefined, record);
     }
     for (let p = 0; p < ring.partitionCount; p++) {
       expect(kept.tree(p)?.root(), `${id} partition ${p}`).toBe(fresh.tree(p)?.root());

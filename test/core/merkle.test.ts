@@ -5,6 +5,7 @@ import {
   bucketPath,
   diffBucket,
   diffPaths,
+  KeyedMerkleTree,
   MERKLE_LEAF_COUNT_MAX,
   MerkleTree,
   versionHash,
@@ -41,27 +42,27 @@ function allPaths(length: number, fanout: number): number[][] {
 }
 
 /** Leaf paths whose buckets differ, found by comparing every bucket of both trees. */
-function naiveDifferingLeaves(a: MerkleTree, b: MerkleTree): number[][] {
+function naiveDifferingLeaves(a: KeyedMerkleTree, b: KeyedMerkleTree): number[][] {
   return allPaths(a.depth, a.fanout).filter(
     (path) => JSON.stringify(a.bucket(path)) !== JSON.stringify(b.bucket(path)),
   );
 }
 
-function treeOf(shape: Shape, entries: Iterable<readonly [string, number]>): MerkleTree {
-  const tree = new MerkleTree(shape);
+function treeOf(shape: Shape, entries: Iterable<readonly [string, number]>): KeyedMerkleTree {
+  const tree = new KeyedMerkleTree(shape);
   for (const [key, hash] of entries) tree.update(key, hash);
   return tree;
 }
 
 /** The optimised diff end to end: differing leaves, then the keys of each pair of buckets. */
-function fastDiff(a: MerkleTree, b: MerkleTree): string[] {
+function fastDiff(a: KeyedMerkleTree, b: KeyedMerkleTree): string[] {
   return diffPaths(a, b, a.depth)
     .flatMap((path) => diffBucket(a.bucket(path), b.bucket(path)))
     .sort();
 }
 
 /** A remote that counts the childHashes calls (the protocol's descend messages). */
-function counting(tree: MerkleTree): {
+function counting(tree: KeyedMerkleTree): {
   childHashes(path: readonly number[]): number[];
   calls: number;
 } {
@@ -129,9 +130,9 @@ const siblingsArb = fc.uniqueArray(fc.record({ dot: dotArb, past: pastArb, value
 
 // ---------------------------------------------------------------------------------------------
 
-describe('MerkleTree shape and basics', () => {
+describe('KeyedMerkleTree shape and basics', () => {
   it('defaults to fanout 16, depth 3; an empty tree has root 0 and zero children', () => {
-    const tree = new MerkleTree();
+    const tree = new KeyedMerkleTree();
     expect(tree.fanout).toBe(16);
     expect(tree.depth).toBe(3);
     expect(tree.size).toBe(0);
@@ -149,15 +150,15 @@ describe('MerkleTree shape and basics', () => {
       { fanout: Number.NaN },
       { depth: 21, fanout: 2 },
     ]) {
-      expect(() => new MerkleTree(options)).toThrow(RangeError);
+      expect(() => new KeyedMerkleTree(options)).toThrow(RangeError);
     }
     expect(() => bucketPath('k', 0, 16)).toThrow(RangeError);
-    expect(new MerkleTree({ depth: 20, fanout: 2 }).size).toBe(0);
+    expect(new KeyedMerkleTree({ depth: 20, fanout: 2 }).size).toBe(0);
     expect(2 ** 20).toBe(MERKLE_LEAF_COUNT_MAX);
   });
 
   it('counts keys; setting the same hash again or removing an absent key changes nothing', () => {
-    const tree = new MerkleTree();
+    const tree = new KeyedMerkleTree();
     tree.update('a', 7);
     tree.update('b', 8);
     const root = tree.root();
@@ -190,7 +191,7 @@ describe('MerkleTree shape and basics', () => {
   });
 
   it('asserts on malformed paths and hashes', () => {
-    const tree = new MerkleTree({ depth: 2, fanout: 4 });
+    const tree = new KeyedMerkleTree({ depth: 2, fanout: 4 });
     expect(() => tree.childHashes([0, 0])).toThrow(InvariantError);
     expect(() => tree.childHashes([4])).toThrow(InvariantError);
     expect(() => tree.childHashes([-1])).toThrow(InvariantError);
@@ -200,8 +201,59 @@ describe('MerkleTree shape and basics', () => {
     expect(() => tree.update('k', 2 ** 32)).toThrow(InvariantError);
     expect(() => tree.update('k', 0.5)).toThrow(InvariantError);
     expect(() => diffPaths(tree, tree, 3)).toThrow(InvariantError);
-    expect(() => diffPaths(tree, new MerkleTree({ depth: 2, fanout: 2 }), 2)).toThrow(
+    expect(() => diffPaths(tree, new KeyedMerkleTree({ depth: 2, fanout: 2 }), 2)).toThrow(
       InvariantError,
+    );
+  });
+});
+
+describe('MerkleTree.apply: the caller holds the hashes', () => {
+  it('moves a key between hashes; only an add or a removal changes the key set', () => {
+    const tree = new MerkleTree({ depth: 2, fanout: 4 });
+    const keyed = new KeyedMerkleTree({ depth: 2, fanout: 4 });
+    tree.apply('a', null, 7);
+    keyed.update('a', 7);
+    const keys = tree.keys();
+    tree.apply('a', 7, 9);
+    keyed.update('a', 9);
+    expect(tree.keys()).toBe(keys); // an overwrite leaves the sorted keys as they were
+    expect(tree.root()).toBe(keyed.root());
+    expect(tree.has('a')).toBe(true);
+    tree.apply('a', 9, null);
+    expect(tree.size).toBe(0);
+    expect(tree.root()).toBe(0);
+    tree.apply('b', null, null); // absent before and after: nothing
+    expect(tree.size).toBe(0);
+  });
+
+  it('asserts a key added is absent and a key removed is present', () => {
+    const tree = new MerkleTree({ depth: 2, fanout: 4 });
+    tree.apply('a', null, 1);
+    expect(() => tree.apply('a', null, 2)).toThrow(InvariantError);
+    expect(() => tree.apply('b', 3, null)).toThrow(InvariantError);
+    expect(() => tree.apply('a', 1, 2 ** 32)).toThrow(InvariantError);
+  });
+
+  it('lists many buckets from one pass, asking hashes for their keys only', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...SHAPES.slice(0, 3)), mapArb, (shape, map) => {
+        const keyed = treeOf(shape, map);
+        const paths = allPaths(shape.depth, shape.fanout);
+        const asked: string[] = [];
+        const hashOf = (key: string) => {
+          asked.push(key);
+          return map.get(key)!;
+        };
+        const some = paths.filter((_, i) => i % 2 === 0);
+        const listed = keyed.buckets(some, hashOf);
+        expect(listed).toEqual(some.map((path) => keyed.bucket(path)));
+        expect(asked.sort()).toEqual(
+          listed
+            .flat()
+            .map(([key]) => key)
+            .sort(),
+        );
+      }),
     );
   });
 });
@@ -244,7 +296,7 @@ describe('incremental updates', () => {
     const opArb = fc.tuple(keyArb, fc.option(hashArb, { nil: null }));
     fc.assert(
       fc.property(shapeArb, fc.array(opArb, { maxLength: 150 }), (shape, ops) => {
-        const tree = new MerkleTree(shape);
+        const tree = new KeyedMerkleTree(shape);
         const model = new Map<string, number>();
         for (const [i, [key, hash]] of ops.entries()) {
           tree.update(key, hash);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { MerkleIndex } from '../../src/core/anti-entropy.js';
 import type { ClientResult } from '../../src/core/messages.js';
 import { PROTOCOL_VERSION } from '../../src/core/messages.js';
 import type { KeyRecord, NodeId } from '../../src/core/types.js';
@@ -385,6 +386,43 @@ describe('NodeCore sloppy quorum and hinted handoff', () => {
     const second = net.put(coordinator, key, 'b', [], 3);
     net.settle();
     expect(net.reply(second)).toMatchObject({ ok: true, sloppy: true });
+  });
+});
+
+describe('NodeCore Merkle trees', () => {
+  it('keep every tree equal to one rebuilt from the local view through writes, deletes and reaps', () => {
+    const net = new TestNet(5);
+    const keys = Array.from({ length: 40 }, (_, i) => `key-${i}`);
+    for (const key of keys) net.put(keyWithPrefs(net, key).coordinator, key, 'v1', [], 3);
+    net.settle();
+    for (const key of keys.slice(0, 20)) net.put(keyWithPrefs(net, key).coordinator, key, 'v2');
+    for (const id of net.ids)
+      expect(net.core(id).treesOutOfStep(), `${id}, writes pending`).toEqual([]);
+    net.settle();
+    const first = keyWithPrefs(net, keys[0]);
+    const get = net.get(first.coordinator, first.key, 3);
+    net.settle();
+    net.put(first.coordinator, first.key, null, contextOf(record(net.reply(get))!), 3);
+    net.settle();
+    net.timers.splice(0);
+    net.get(first.coordinator, first.key, 3);
+    net.settle();
+    net.fireTimers();
+    net.settle();
+    for (const id of first.prefs) expect(net.stores.get(id)!.get(first.key)).toBeUndefined(); // reaped
+    for (const id of net.ids) expect(net.core(id).treesOutOfStep(), id).toEqual([]);
+  });
+
+  it('report a tree a write did not reach', () => {
+    const net = new TestNet(5);
+    const { key, coordinator } = keyWithPrefs(net);
+    net.put(coordinator, key, 'v', [], 3);
+    net.settle();
+    const index = (net.core(coordinator) as unknown as { antiEntropy: { index: MerkleIndex } })
+      .antiEntropy.index;
+    const partition = net.ring.partitionOf(key);
+    index.updateIn(partition, key, net.stores.get(coordinator)!.get(key), null); // a lost removal
+    expect(net.core(coordinator).treesOutOfStep()).toEqual([partition]);
   });
 });
 

@@ -41,6 +41,7 @@ function setup() {
       allocateId: () => ctx.allocateId(),
       isDown: (peer) => ctx.peers.isDown(peer),
       read: (key) => ctx.local.read(key),
+      stored: (key) => ctx.local.read(key),
       merge: (key: string, record: KeyRecord, out: Effects) => ctx.mergeData(key, record, out),
     },
     scan.index,
