@@ -177,8 +177,8 @@ export class MerkleTree {
   /** Every node's hash, level by level: level l starts at levelStart[l] and has fanout^l nodes. */
   private readonly hashes: Uint32Array;
   private readonly levelStart: number[];
-  /** The keys in the tree. */
-  private readonly members = new Set<string>();
+  /** The keys in the tree, each with its leaf index (a bucket listing then hashes no key). */
+  private readonly members = new Map<string, number>();
   /** Every key, sorted, as `keys()` gave it last; null once a key was added or removed since. */
   private sortedKeys: readonly string[] | null = null;
 
@@ -218,13 +218,14 @@ export class MerkleTree {
     assert(next === null || isUint32(next), 'a version hash is an unsigned 32-bit integer');
     if (previous === next) return;
     const ringHash = hashKey(key);
+    const leaf = leafIndexOf(bucketHashOf(ringHash), this.leafCount);
     let delta = 0;
     if (previous !== null) delta -= entryHashOf(ringHash, previous);
     if (next !== null) delta += entryHashOf(ringHash, next);
-    this.addAlongPath(leafIndexOf(bucketHashOf(ringHash), this.leafCount), delta);
+    this.addAlongPath(leaf, delta);
     if (previous === null) {
       const before = this.members.size;
-      this.members.add(key);
+      this.members.set(key, leaf);
       assert(this.members.size === before + 1, 'a key added to a tree was not in it');
       this.sortedKeys = null;
     } else if (next === null) {
@@ -253,7 +254,7 @@ export class MerkleTree {
    */
   keys(): readonly string[] {
     // The default sort compares strings by UTF-16 code units, as `<` does (and runs no callback).
-    this.sortedKeys ??= Array.from(this.members).sort();
+    this.sortedKeys ??= Array.from(this.members.keys()).sort();
     return this.sortedKeys;
   }
 
@@ -276,9 +277,7 @@ export class MerkleTree {
       byLeaf.set(this.indexInLevel(path), []);
     }
     if (byLeaf.size > 0) {
-      for (const key of this.members) {
-        byLeaf.get(leafIndexOf(bucketHashOf(hashKey(key)), this.leafCount))?.push(key);
-      }
+      for (const [key, leaf] of this.members) byLeaf.get(leaf)?.push(key);
     }
     const filled = new Map<number, Entry[]>();
     for (const [leaf, keys] of byLeaf) {
