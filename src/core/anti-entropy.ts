@@ -304,7 +304,7 @@ export class AntiEntropy implements TimerOwner {
     nodes: ReadonlyArray<{
       readonly path: readonly number[];
       readonly hashes?: readonly number[];
-      readonly bucket?: ReadonlyArray<readonly [string, number]>;
+      readonly bucket?: ReadonlyArray<Entry>;
     }>,
     out: Effects,
   ): void {
@@ -457,9 +457,7 @@ function isValidPath(path: readonly number[]): boolean {
 }
 
 /** The bucket when its keys are strictly ascending with 32-bit hashes (as a tree sends it), else null. */
-function sortedUnique(
-  bucket: ReadonlyArray<readonly [string, number]>,
-): ReadonlyArray<readonly [string, number]> | null {
+function sortedUnique(bucket: ReadonlyArray<Entry>): ReadonlyArray<Entry> | null {
   for (let i = 0; i < bucket.length; i++) {
     const [key, hash] = bucket[i]!;
     if (!Number.isInteger(hash) || hash < 0 || hash > 0xffff_ffff) return null;

@@ -234,11 +234,6 @@ export class MerkleTree {
     }
   }
 
-  /** Whether `key` is in the tree. */
-  has(key: string): boolean {
-    return this.members.has(key);
-  }
-
   /** Hashes of the children of the inner node at `path` (length < depth); fanout of them. */
   childHashes(path: readonly number[]): number[] {
     assert(path.length < this.depth, 'childHashes: the path names an inner node');
@@ -271,25 +266,23 @@ export class MerkleTree {
    * keys are not kept apart): anti-entropy asks for up to every leaf of a partition at once.
    */
   buckets(paths: ReadonlyArray<readonly number[]>, hashOf: (key: string) => number): Entry[][] {
-    const byLeaf = new Map<number, string[]>();
-    for (const path of paths) {
+    const leaves = paths.map((path) => {
       assert(path.length === this.depth, 'bucket: the path names a leaf');
-      byLeaf.set(this.indexInLevel(path), []);
-    }
-    if (byLeaf.size > 0) {
-      for (const [key, leaf] of this.members) byLeaf.get(leaf)?.push(key);
-    }
-    const filled = new Map<number, Entry[]>();
-    for (const [leaf, keys] of byLeaf) {
-      // The default sort compares strings by UTF-16 code units, as `<` does.
-      const entries = keys.sort().map((key): Entry => {
-        const hash = hashOf(key);
-        assert(isUint32(hash), 'a version hash is an unsigned 32-bit integer');
-        return [key, hash];
-      });
-      filled.set(leaf, entries);
-    }
-    return paths.map((path) => filled.get(this.indexInLevel(path))!);
+      return this.indexInLevel(path);
+    });
+    const keysOf = new Map<number, string[]>(leaves.map((leaf) => [leaf, []]));
+    if (keysOf.size > 0) for (const [key, leaf] of this.members) keysOf.get(leaf)?.push(key);
+    // The default sort compares strings by UTF-16 code units, as `<` does.
+    return leaves.map((leaf) =>
+      keysOf
+        .get(leaf)!
+        .sort()
+        .map((key): Entry => {
+          const hash = hashOf(key);
+          assert(isUint32(hash), 'a version hash is an unsigned 32-bit integer');
+          return [key, hash];
+        }),
+    );
   }
 
   /** The index within its level of the node at `path`; asserts each step is a child index. */
@@ -387,7 +380,7 @@ function differingChildren(local: MerkleTree, remote: MerkleRemote, path: number
   return children;
 }
 
-function checkSortedBucket(bucket: ReadonlyArray<readonly [string, number]>): void {
+function checkSortedBucket(bucket: ReadonlyArray<Entry>): void {
   for (let i = 1; i < bucket.length; i++) {
     assert(bucket[i - 1]![0] < bucket[i]![0], 'a bucket is sorted by key, each key once');
   }
@@ -397,10 +390,7 @@ function checkSortedBucket(bucket: ReadonlyArray<readonly [string, number]>): vo
  * Keys whose hashes differ between two buckets as `bucket()` returns them (sorted by key): present
  * on one side only, or with different hashes. Returned sorted. One merge walk, O(|a| + |b|).
  */
-export function diffBucket(
-  a: ReadonlyArray<readonly [string, number]>,
-  b: ReadonlyArray<readonly [string, number]>,
-): string[] {
+export function diffBucket(a: ReadonlyArray<Entry>, b: ReadonlyArray<Entry>): string[] {
   checkSortedBucket(a);
   checkSortedBucket(b);
   const keys: string[] = [];
