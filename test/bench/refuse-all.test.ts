@@ -3,30 +3,14 @@
  * the body is read, and keeps the connection for the next request (the flood's clients reuse
  * theirs, so a server that closed would measure connection set-up instead of refusals).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startListening, stopListeningChildren } from './listening-child.js';
 
-let child: ChildProcess | null = null;
-afterEach(() => {
-  child?.kill('SIGKILL');
-  child = null;
-});
+afterEach(stopListeningChildren);
 
 function start(): Promise<number> {
-  const started = spawn(process.execPath, ['bench/overload/refuse-all.mjs'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  child = started;
-  return new Promise((resolve, reject) => {
-    let out = '';
-    started.stdout?.on('data', (chunk) => {
-      out += chunk;
-      const match = /listening on (\d+)/.exec(out);
-      if (match) resolve(Number(match[1]));
-    });
-    started.once('exit', (code) => reject(new Error(`exited with ${code}: ${out}`)));
-  });
+  return startListening(['bench/overload/refuse-all.mjs']);
 }
 
 function put(agent: http.Agent, port: number, body: Buffer) {

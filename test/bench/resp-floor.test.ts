@@ -5,31 +5,15 @@
  * error, not a dropped connection. A floor that answered without storing would make ringkv's
  * figures look worse than they are.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startListening, stopListeningChildren } from './listening-child.js';
 
-let child: ChildProcess | null = null;
-afterEach(() => {
-  child?.kill('SIGKILL');
-  child = null;
-});
+afterEach(stopListeningChildren);
 
 function start(threads: number): Promise<number> {
   const args = ['--import', 'tsx', 'bench/peers/resp-floor.mjs', '--sources'];
-  const started = spawn(process.execPath, [...args, '--threads', String(threads)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  child = started;
-  return new Promise((resolve, reject) => {
-    let out = '';
-    started.stdout?.on('data', (chunk) => {
-      out += chunk;
-      const match = /listening on (\d+)/.exec(out);
-      if (match) resolve(Number(match[1]));
-    });
-    started.once('exit', (code) => reject(new Error(`exited with ${code}: ${out}`)));
-  });
+  return startListening([...args, '--threads', String(threads)]);
 }
 
 function command(...args: (string | Buffer)[]): Buffer {
